@@ -1,0 +1,39 @@
+"""Atomic file output: a file appears complete under its name, or not at all.
+
+Every writer in the engine (projects, exports, the lexicon's exports) goes through
+``atomic_output`` so that a crash, a cancel or an error never leaves a truncated file
+where the user's good one was.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    The temporary file keeps ``path``'s suffix so tools that pick a format by extension
+    (ffmpeg, imageio) still work. On any exception, including ``Cancelled``, the
+    temporary file is removed and ``path`` is left exactly as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent
+    )
+    os.close(handle)
+    temp_path = Path(temp_name)
+    try:
+        yield temp_path
+        with open(temp_path, "rb+") as written:  # flush to disk before the rename
+            os.fsync(written.fileno())
+        os.replace(temp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp_path.unlink()
+        raise

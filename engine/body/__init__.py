@@ -1,0 +1,25 @@
+"""Body models: the embedded default avatar and SMPL-X, behind one BodyModel protocol."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.body.base import BodyModel, BodyOutput
+from engine.body.default_avatar import DefaultAvatar, default_avatar
+from engine.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from engine.body.smplx_model import SMPLX_DIR_ENV, SmplxBody, SmplxModelNotFound
+from engine.motion.project import AvatarChoice
+
+
+def load_body_model(choice: AvatarChoice | str = AvatarChoice.DEFAULT,
+                    smplx_dir: str | Path | None = None) -> BodyModel:
+    """The body model a project asks for; SMPL-X needs the user's model folder."""
+    choice = AvatarChoice(choice)
+    if choice is AvatarChoice.SMPLX:
+        return SmplxBody(smplx_dir)
+    return default_avatar()
+
+
+__all__ = [
+    "BodyModel", "BodyOutput", "DefaultAvatar", "default_avatar", "JOINT_NAMES", "NUM_JOINTS",
+    "PARENTS", "SMPLX_DIR_ENV", "SmplxBody", "SmplxModelNotFound", "load_body_model",
+]

@@ -1,0 +1,149 @@
+"""SMPL-X proper, through the ``smplx`` package, from the user's licensed model files.
+
+The SMPL-X model files are under a non-commercial licence, so Sign Studio never ships
+or downloads them: the user points the app at their folder (setting, ``--smplx-dir``,
+or the ``SIGNSTUDIO_SMPLX_DIR`` environment variable). Accepted layouts:
+``<dir>/SMPLX_NEUTRAL.npz`` or ``<dir>/smplx/SMPLX_NEUTRAL.npz`` (the download's).
+
+Hands are created with ``flat_hand_mean=True`` so that a zero hand pose is the flat
+hand, the same rest pose as the default avatar; with smplx's default (False) a zero
+would mean MANO's relaxed mean hand and the two models would disagree.
+``face_blendshapes`` (ARKit) have no SMPL-X counterpart and are not shown here.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from engine.body.base import BodyOutput
+from engine.body.lbs import forward_kinematics
+from engine.body.skeleton import JOINT_NAMES, PARENTS
+from engine.motion.motion import Motion
+
+SMPLX_DIR_ENV = "SIGNSTUDIO_SMPLX_DIR"
+GENDERS = ("neutral", "female", "male")
+
+
+class SmplxModelNotFound(FileNotFoundError):
+    """No usable SMPL-X model file in the configured folder."""
+
+
+def find_smplx_model_file(folder: str | Path | None = None, gender: str = "neutral") -> Path:
+    """The SMPL-X ``.npz`` for ``gender`` in ``folder`` (default: $SIGNSTUDIO_SMPLX_DIR)."""
+    if gender not in GENDERS:
+        raise ValueError(f"SMPL-X gender: expected one of {GENDERS}, got {gender!r}")
+    if folder is None:
+        folder = os.environ.get(SMPLX_DIR_ENV)
+        if not folder:
+            raise SmplxModelNotFound(
+                f"no SMPL-X folder configured: set {SMPLX_DIR_ENV} or the SMPL-X model "
+                "folder in Settings to the folder holding SMPLX_NEUTRAL.npz (licensed "
+                "download from smpl-x.is.tue.mpg.de)"
+            )
+    folder = Path(folder)
+    name = f"SMPLX_{gender.upper()}.npz"
+    candidates = [folder / name, folder / "smplx" / name]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise SmplxModelNotFound(
+        f"SMPL-X model file {name} not found; looked in: " + ", ".join(map(str, candidates))
+    )
+
+
+class SmplxBody:
+    """BodyModel over SMPL-X (see the module docstring)."""
+
+    def __init__(self, folder: str | Path | None = None, gender: str = "neutral"):
+        self.model_file = find_smplx_model_file(folder, gender)
+        self.gender = gender
+        self.name = f"SMPL-X ({gender})"
+        self._models: dict[tuple[int, int], object] = {}
+        rest = self._model(10, 10)
+        self._faces = np.asarray(rest.faces, dtype=np.int32)
+        self._faces.setflags(write=False)
+        self._template_rest_joints = self._rest_joints_for(np.zeros(10, np.float32))
+
+    def _model(self, num_betas: int, num_expression: int):
+        """One smplx.SMPLX per (betas, expression) size, built on first use."""
+        key = (num_betas, num_expression)
+        if key not in self._models:
+            import smplx  # lazy: torch and smplx load only when SMPL-X is used
+
+            try:
+                self._models[key] = smplx.SMPLX(
+                    model_path=str(self.model_file), gender=self.gender, use_pca=False,
+                    flat_hand_mean=True, num_betas=num_betas,
+                    num_expression_coeffs=num_expression, use_face_contour=False,
+                )
+            except (KeyError, ValueError, OSError) as error:
+                raise SmplxModelNotFound(
+                    f"{self.model_file}: not a usable SMPL-X model file ({error})") from error
+        return self._models[key]
+
+    def _rest_joints_for(self, betas: np.ndarray) -> np.ndarray:
+        import torch
+
+        model = self._model(len(betas), 10)
+        with torch.no_grad():
+            shaped = model.v_template + torch.einsum(
+                "vcb,b->vc", model.shapedirs, torch.as_tensor(betas, dtype=torch.float32))
+            joints = model.J_regressor @ shaped
+        return joints.numpy().astype(np.float32)
+
+    @property
+    def faces(self) -> np.ndarray:
+        return self._faces
+
+    @property
+    def num_vertices(self) -> int:
+        return int(self._model(10, 10).v_template.shape[0])
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return JOINT_NAMES
+
+    @property
+    def parents(self) -> np.ndarray:
+        return PARENTS
+
+    @property
+    def rest_joints(self) -> np.ndarray:
+        """(55, 3) rest joints for zero betas."""
+        return self._template_rest_joints
+
+    def forward(self, motion: Motion, frames: slice | np.ndarray | None = None) -> BodyOutput:
+        import torch
+
+        frames = slice(None) if frames is None else frames
+        model = self._model(len(motion.betas), motion.expression_dims)
+
+        def tensor(array: np.ndarray, width: int) -> torch.Tensor:
+            return torch.as_tensor(np.ascontiguousarray(array[frames]).reshape(-1, width))
+
+        count = len(motion.global_orient[frames])
+        with torch.no_grad():
+            output = model(
+                betas=torch.as_tensor(motion.betas)[None].expand(count, -1),
+                global_orient=tensor(motion.global_orient, 3),
+                body_pose=tensor(motion.body_pose, 63),
+                left_hand_pose=tensor(motion.left_hand_pose, 45),
+                right_hand_pose=tensor(motion.right_hand_pose, 45),
+                jaw_pose=tensor(motion.jaw_pose, 3),
+                leye_pose=tensor(motion.leye_pose, 3),
+                reye_pose=tensor(motion.reye_pose, 3),
+                expression=tensor(motion.expression, motion.expression_dims),
+                transl=tensor(motion.transl, 3),
+                return_verts=True,
+            )
+        # Joint frames come from our own FK on SMPL-X's shaped rest joints; the tests
+        # check that its positions equal smplx's, so both paths agree.
+        rest_joints = self._rest_joints_for(motion.betas)
+        rotations, _ = forward_kinematics(motion.full_pose()[frames], rest_joints, PARENTS)
+        return BodyOutput(
+            vertices=output.vertices.numpy().astype(np.float32),
+            joints=output.joints[:, :55].numpy().astype(np.float32),
+            joint_rotations=rotations,
+        )

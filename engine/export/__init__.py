@@ -1,0 +1,1 @@
+"""Exports: rendering (pyvista, imported lazily) and, later, video and motion files."""

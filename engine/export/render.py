@@ -1,0 +1,139 @@
+"""Off-screen rendering of a posed body with pyvista/VTK (no window, no X server).
+
+Without a display we ask VTK for an EGL render window before pyvista is first
+imported (``VTK_DEFAULT_OPENGL_WINDOW``), which works on a headless machine with
+Mesa's EGL; with a display VTK's default window is used. See shared/FACTS.md.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.body.base import BodyModel
+from engine.body.skeleton import JOINT_INDEX
+
+#: Colours by ``vertex_region`` of the default avatar: skin, eyes, mouth, hair.
+REGION_COLOURS = np.array(
+    [[224, 178, 148], [245, 245, 240], [150, 70, 70], [70, 50, 40]], dtype=np.uint8)
+SKIN_COLOUR = REGION_COLOURS[0]
+
+
+def _import_pyvista():
+    if not os.environ.get("DISPLAY") and "VTK_DEFAULT_OPENGL_WINDOW" not in os.environ:
+        os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkEGLRenderWindow"
+    import pyvista
+
+    return pyvista
+
+
+@dataclass(frozen=True)
+class CameraPreset:
+    """A named camera: viewing direction from the focus point and framing height.
+
+    ``direction``: unit-ish vector from focus to camera (world, Y up, avatar faces +Z).
+    ``height``: metres of the scene visible vertically; ``focus``: what to look at.
+    """
+
+    direction: tuple[float, float, float]
+    height: float
+    focus: str  # "upper_body" | "hands" | "full_body"
+
+
+CAMERA_PRESETS: dict[str, CameraPreset] = {
+    "front": CameraPreset((0.0, 0.0, 1.0), 1.05, "upper_body"),
+    "three_quarter": CameraPreset((0.6, 0.1, 0.8), 1.05, "upper_body"),
+    "side": CameraPreset((1.0, 0.0, 0.0), 1.05, "upper_body"),
+    "hands": CameraPreset((0.0, 0.15, 1.0), 0.55, "hands"),
+    "full_body": CameraPreset((0.0, 0.0, 1.0), 2.0, "full_body"),
+}
+
+
+def focus_point(joints: np.ndarray, focus: str) -> np.ndarray:
+    """Point to look at, from (F, 55, 3) or (55, 3) joints (mean over frames)."""
+    joints = np.asarray(joints).reshape(-1, 55, 3)
+    if focus == "hands":
+        ids = [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]]
+        return joints[:, ids].mean(axis=(0, 1))
+    if focus == "full_body":
+        return joints.mean(axis=(0, 1))
+    # Signing space: between the chest and the chin.
+    neck, spine3 = JOINT_INDEX["neck"], JOINT_INDEX["spine3"]
+    return (0.6 * joints[:, neck] + 0.4 * joints[:, spine3]).mean(axis=0)
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V, 3) unit normals: area-weighted mean of the adjacent triangles' normals."""
+    corners = vertices[faces]  # (T, 3, 3)
+    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    normals = np.zeros_like(vertices)
+    for k in range(3):
+        np.add.at(normals, faces[:, k], face_normals)
+    lengths = np.linalg.norm(normals, axis=1, keepdims=True)
+    return normals / np.maximum(lengths, 1e-12)
+
+
+class OffscreenRenderer:
+    """Renders one body model's meshes to RGB images; build once, render many.
+
+    The mesh is created once and its points are updated in place for each frame.
+    """
+
+    def __init__(self, body: BodyModel, width: int = 640, height: int = 480,
+                 background: tuple[int, int, int] = (255, 255, 255)):
+        pv = _import_pyvista()
+        self.body = body
+        self.width, self.height = width, height
+        self._plotter = pv.Plotter(off_screen=True, window_size=(width, height))
+        self._plotter.set_background([c / 255 for c in background])
+        faces = np.asarray(body.faces, dtype=np.int64)
+        cells = np.hstack([np.full((len(faces), 1), 3, np.int64), faces]).ravel()
+        rest = np.zeros((body.num_vertices, 3), np.float32)
+        self._mesh = pv.PolyData(rest, cells)
+        regions = getattr(body, "vertex_region", None)
+        colours = (REGION_COLOURS[np.minimum(regions, len(REGION_COLOURS) - 1)]
+                   if regions is not None else np.tile(SKIN_COLOUR, (body.num_vertices, 1)))
+        self._mesh.point_data["colour"] = colours
+        self._faces = faces
+        # Normals are ours (numpy) and set on this very dataset: pyvista's
+        # smooth_shading would shade a copy, which in-place point updates never reach.
+        self._mesh.point_data.set_array(np.zeros((body.num_vertices, 3), np.float32), "Normals")
+        self._mesh.point_data.active_normals_name = "Normals"
+        self._plotter.add_mesh(self._mesh, scalars="colour", rgb=True, interpolation="phong",
+                               specular=0.15, diffuse=0.85, ambient=0.15)
+        self._plotter.enable_anti_aliasing("ssaa")
+
+    def set_camera(self, preset: str, joints: np.ndarray) -> None:
+        """Aim a camera preset (see ``CAMERA_PRESETS``) at ``joints`` (F or 1 frames)."""
+        if preset not in CAMERA_PRESETS:
+            raise ValueError(f"camera preset: expected one of {sorted(CAMERA_PRESETS)}, "
+                             f"got {preset!r}")
+        spec = CAMERA_PRESETS[preset]
+        focus = focus_point(joints, spec.focus)
+        direction = np.asarray(spec.direction, np.float64)
+        direction /= np.linalg.norm(direction)
+        camera = self._plotter.camera
+        camera.view_angle = 30.0
+        distance = spec.height / 2 / np.tan(np.radians(camera.view_angle / 2))
+        camera.position = tuple(focus + distance * direction)
+        camera.focal_point = tuple(focus)
+        camera.up = (0.0, 1.0, 0.0)
+        self._plotter.renderer.ResetCameraClippingRange()
+
+    def render(self, vertices: np.ndarray) -> np.ndarray:
+        """(V, 3) posed vertices -> (H, W, 3) uint8 RGB image."""
+        vertices = np.asarray(vertices, np.float32)
+        self._mesh.points = vertices
+        self._mesh.point_data["Normals"] = vertex_normals(vertices, self._faces)
+        self._plotter.renderer.ResetCameraClippingRange()
+        return np.asarray(self._plotter.screenshot(return_img=True))[..., :3].copy()
+
+    def close(self) -> None:
+        self._plotter.close()
+
+    def __enter__(self) -> "OffscreenRenderer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,181 @@
+"""Keyframes, segments and the Project that holds a motion with its edit structure."""
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from engine.motion.errors import MotionError
+from engine.motion.motion import ALL_CHANNELS, Channel, Motion
+
+#: Bumped whenever the saved layout changes; loaders refuse files from the future.
+PROJECT_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class Keyframe:
+    """A constraint: at ``frame`` the motion must equal ``pose`` on ``channels``.
+
+    ``pose`` is a 1-frame Motion holding the pinned values, so a keyframe keeps its pose
+    when it is moved in time or pasted elsewhere. Channels outside ``channels`` are
+    free: generation may change them at this frame.
+    """
+
+    frame: int
+    pose: Motion
+    channels: frozenset[Channel] = ALL_CHANNELS
+
+    def __post_init__(self) -> None:
+        if isinstance(self.frame, bool) or not isinstance(self.frame, int) or self.frame < 0:
+            raise MotionError(f"Keyframe.frame: expected a frame index >= 0, got {self.frame!r}")
+        if not isinstance(self.pose, Motion) or self.pose.num_frames != 1:
+            raise MotionError("Keyframe.pose: expected a 1-frame Motion")
+        try:
+            channels = frozenset(Channel(c) for c in self.channels)
+        except ValueError as error:
+            raise MotionError(
+                f"Keyframe.channels: {error}; expected some of {[c.value for c in Channel]}"
+            ) from None
+        if not channels:
+            raise MotionError("Keyframe.channels: expected at least one channel, got none")
+        object.__setattr__(self, "channels", channels)
+
+    @classmethod
+    def from_motion(cls, motion: Motion, frame: int,
+                    channels: Iterable[Channel] = ALL_CHANNELS) -> "Keyframe":
+        """Pin the motion's own pose at ``frame``."""
+        return cls(frame=frame, pose=motion.frame(frame), channels=frozenset(channels))
+
+    def moved_to(self, frame: int) -> "Keyframe":
+        return dataclasses.replace(self, frame=frame)
+
+    def equals(self, other: "Keyframe") -> bool:
+        return (self.frame == other.frame and self.channels == other.channels
+                and self.pose.equals(other.pose))
+
+
+class SegmentKind(str, enum.Enum):
+    """Where a segment's motion came from (shown in the coverage report)."""
+
+    LEXICON = "lexicon"
+    FINGERSPELLED = "fingerspelled"
+    TRANSITION = "transition"
+    RECORDED = "recorded"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One sign (or letter) on the timeline: frames ``[start, end)``.
+
+    ``hold`` frames at the end of the segment keep the final pose still (a letter stays
+    readable); ``language`` is an ISO 639-3 sign-language code such as ``ase``.
+    """
+
+    gloss: str
+    language: str
+    start: int
+    end: int
+    hold: int = 0
+    kind: SegmentKind = SegmentKind.LEXICON
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end", "hold"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise MotionError(f"Segment.{name}: expected an integer frame, got {value!r}")
+        if not isinstance(self.gloss, str) or not self.gloss.strip():
+            raise MotionError(f"Segment.gloss: expected a non-empty string, got {self.gloss!r}")
+        if not isinstance(self.language, str) or not self.language:
+            raise MotionError(
+                f"Segment.language: expected a sign-language code like 'ase', got {self.language!r}"
+            )
+        if not 0 <= self.start < self.end:
+            raise MotionError(
+                f"Segment.start/end: expected 0 <= start < end, got {self.start}, {self.end}"
+            )
+        if not 0 <= self.hold <= self.end - self.start:
+            raise MotionError(
+                f"Segment.hold: expected 0..{self.end - self.start} frames, got {self.hold}"
+            )
+        try:
+            object.__setattr__(self, "kind", SegmentKind(self.kind))
+        except ValueError:
+            raise MotionError(
+                f"Segment.kind: expected one of {[k.value for k in SegmentKind]}, got {self.kind!r}"
+            ) from None
+
+    @property
+    def num_frames(self) -> int:
+        return self.end - self.start
+
+
+class AvatarChoice(str, enum.Enum):
+    DEFAULT = "default"  # the embedded open avatar
+    SMPLX = "smplx"      # SMPL-X proper, from the user's licensed model folder
+
+
+@dataclass(frozen=True, eq=False)
+class Project:
+    """Everything a user saves: the motion, its keyframes and segments, the avatar.
+
+    Keyframes are kept sorted by frame, at most one per frame. Invariant checked here:
+    every keyframe and segment lies inside the motion.
+    """
+
+    motion: Motion
+    keyframes: tuple[Keyframe, ...] = ()
+    segments: tuple[Segment, ...] = ()
+    avatar: AvatarChoice = AvatarChoice.DEFAULT
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.motion, Motion):
+            raise MotionError(f"Project.motion: expected a Motion, got {type(self.motion).__name__}")
+        keyframes = tuple(sorted(self.keyframes, key=lambda k: k.frame))
+        frames = [k.frame for k in keyframes]
+        if len(set(frames)) != len(frames):
+            duplicate = next(f for f in frames if frames.count(f) > 1)
+            raise MotionError(f"Project.keyframes: two keyframes at frame {duplicate}")
+        last = self.motion.num_frames - 1
+        for key in keyframes:
+            if key.frame > last:
+                raise MotionError(
+                    f"Project.keyframes: keyframe at frame {key.frame} is past the last frame {last}"
+                )
+        segments = tuple(sorted(self.segments, key=lambda s: (s.start, s.end)))
+        for segment in segments:
+            if segment.end > self.motion.num_frames:
+                raise MotionError(
+                    f"Project.segments: '{segment.gloss}' ends at frame {segment.end}, past the "
+                    f"motion's {self.motion.num_frames} frames"
+                )
+        try:
+            avatar = AvatarChoice(self.avatar)
+        except ValueError:
+            raise MotionError(
+                f"Project.avatar: expected one of {[a.value for a in AvatarChoice]}, "
+                f"got {self.avatar!r}"
+            ) from None
+        object.__setattr__(self, "keyframes", keyframes)
+        object.__setattr__(self, "segments", segments)
+        object.__setattr__(self, "avatar", avatar)
+
+    def replace(self, **changes: object) -> "Project":
+        return dataclasses.replace(self, **changes)
+
+    def keyframe_at(self, frame: int) -> Keyframe | None:
+        return next((k for k in self.keyframes if k.frame == frame), None)
+
+    def equals(self, other: "Project") -> bool:
+        """Exact equality of everything that is saved."""
+        return (
+            isinstance(other, Project)
+            and self.motion.equals(other.motion)
+            and len(self.keyframes) == len(other.keyframes)
+            and all(a.equals(b) for a, b in zip(self.keyframes, other.keyframes))
+            and self.segments == other.segments
+            and self.avatar == other.avatar
+            and self.title == other.title
+        )

@@ -1,0 +1,144 @@
+"""Saving and loading projects: one ``.signstudio`` file, written atomically.
+
+Format (schema version 1), a ZIP archive holding:
+
+- ``project.json``: ``{"format": "signstudio-project", "schema_version": 1,
+  "app_version", "title", "avatar", "fps", "keyframes": [{"frame", "channels",
+  "pose_index"}], "segments": [{"gloss", "language", "start", "end", "hold", "kind"}]}``
+- ``motion/<field>.npy``: each Motion field (``engine.motion.motion.FRAME_FIELDS`` and
+  ``betas``), float32, frame-major.
+- ``keyposes/<field>.npy``: the keyframes' pinned poses stacked in keyframe order
+  (K frames), present when the project has keyframes.
+
+Arrays are read with ``allow_pickle=False``, so a project file cannot run code.
+A file from a newer schema, a damaged archive or a field of the wrong shape raises
+``ProjectFileError`` naming the file and the problem; nothing is changed on disk.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+import engine
+from engine.atomic import atomic_output
+from engine.motion.errors import MotionError, ProjectFileError
+from engine.motion.motion import FRAME_FIELDS, Motion
+from engine.motion.project import PROJECT_SCHEMA_VERSION, Keyframe, Project, Segment
+
+FORMAT_NAME = "signstudio-project"
+PROJECT_SUFFIX = ".signstudio"
+_MOTION_ARRAYS = tuple(FRAME_FIELDS) + ("betas",)
+
+
+def _write_motion(archive: zipfile.ZipFile, folder: str, motion: Motion) -> None:
+    for name in _MOTION_ARRAYS:
+        buffer = io.BytesIO()
+        np.save(buffer, getattr(motion, name), allow_pickle=False)
+        archive.writestr(f"{folder}/{name}.npy", buffer.getvalue())
+
+
+def save_project(project: Project, path: str | Path) -> None:
+    """Write ``project`` to ``path`` atomically (the old file survives any failure)."""
+    header = {
+        "format": FORMAT_NAME,
+        "schema_version": PROJECT_SCHEMA_VERSION,
+        "app_version": engine.__version__,
+        "title": project.title,
+        "avatar": project.avatar.value,
+        "fps": project.motion.fps,
+        "keyframes": [
+            {"frame": k.frame, "channels": sorted(c.value for c in k.channels), "pose_index": i}
+            for i, k in enumerate(project.keyframes)
+        ],
+        "segments": [
+            {"gloss": s.gloss, "language": s.language, "start": s.start, "end": s.end,
+             "hold": s.hold, "kind": s.kind.value}
+            for s in project.segments
+        ],
+    }
+    with atomic_output(path) as temp_path:
+        with zipfile.ZipFile(temp_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("project.json", json.dumps(header, indent=2, ensure_ascii=False))
+            _write_motion(archive, "motion", project.motion)
+            if project.keyframes:
+                keyposes = Motion.concatenate(k.pose for k in project.keyframes)
+                _write_motion(archive, "keyposes", keyposes)
+
+
+def _read_motion(archive: zipfile.ZipFile, path: Path, folder: str, fps: float) -> Motion:
+    arrays = {}
+    for name in _MOTION_ARRAYS:
+        member = f"{folder}/{name}.npy"
+        try:
+            raw = archive.read(member)
+        except KeyError:
+            raise ProjectFileError(path, f"missing array '{member}'") from None
+        try:
+            arrays[name] = np.load(io.BytesIO(raw), allow_pickle=False)
+        except ValueError as error:
+            raise ProjectFileError(path, f"array '{member}' is not a plain numeric .npy "
+                                         f"({error})") from None
+    betas = arrays.pop("betas")
+    try:
+        return Motion(**arrays, betas=betas, fps=fps)
+    except MotionError as error:
+        raise ProjectFileError(path, f"{folder}: {error}") from None
+
+
+def _require(header: dict, key: str, kind: type | tuple[type, ...], path: Path):
+    value = header.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ProjectFileError(path, f"project.json field '{key}': expected {names}, got {value!r}")
+    return value
+
+
+def load_project(path: str | Path) -> Project:
+    """Read a ``.signstudio`` file; raise ``ProjectFileError`` on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ProjectFileError(path, "no such file")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            try:
+                header = json.loads(archive.read("project.json").decode("utf-8"))
+            except KeyError:
+                raise ProjectFileError(path, "not a Sign Studio project (no project.json)") from None
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise ProjectFileError(path, f"project.json is not valid JSON ({error})") from None
+            if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+                raise ProjectFileError(
+                    path, f"project.json field 'format': expected '{FORMAT_NAME}'")
+            version = _require(header, "schema_version", int, path)
+            if version > PROJECT_SCHEMA_VERSION:
+                raise ProjectFileError(
+                    path,
+                    f"written with project schema {version} by a newer Sign Studio "
+                    f"({header.get('app_version', '?')}); this version "
+                    f"({engine.__version__}) reads schema {PROJECT_SCHEMA_VERSION} or older",
+                )
+            fps = _require(header, "fps", (int, float), path)
+            motion = _read_motion(archive, path, "motion", fps)
+            key_entries = _require(header, "keyframes", list, path)
+            keyposes = _read_motion(archive, path, "keyposes", fps) if key_entries else None
+            try:
+                keyframes = []
+                for entry in key_entries:
+                    index = entry["pose_index"]
+                    if not 0 <= index < keyposes.num_frames:
+                        raise MotionError(f"keyframe pose_index {index} outside the stored poses")
+                    keyframes.append(Keyframe(frame=entry["frame"], pose=keyposes.frame(index),
+                                              channels=frozenset(entry["channels"])))
+                segments = [Segment(**entry) for entry in _require(header, "segments", list, path)]
+                return Project(
+                    motion=motion, keyframes=tuple(keyframes), segments=tuple(segments),
+                    avatar=header.get("avatar", "default"), title=header.get("title", ""),
+                )
+            except (MotionError, KeyError, TypeError) as error:
+                raise ProjectFileError(path, f"invalid project content: {error}") from None
+    except zipfile.BadZipFile:
+        raise ProjectFileError(path, "not a Sign Studio project (damaged or not a zip archive)") from None

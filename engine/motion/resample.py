@@ -1,0 +1,40 @@
+"""Resampling a Motion to another frame rate (slerp for rotations, linear otherwise)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.motion.motion import FRAME_FIELDS, ROTATION_FIELDS, Motion
+from engine.motion.errors import MotionError
+from engine.motion.rotations import slerp_along
+
+
+def resample(motion: Motion, fps: float) -> Motion:
+    """Return ``motion`` sampled at ``fps``, keeping its first frame and its timing.
+
+    Output frame k sits at time k / fps; there are floor((F-1) * fps / motion.fps) + 1
+    frames, so the last output frame never extrapolates past the last input frame.
+    Rotations are slerped per joint; translation, expression and blendshape weights are
+    interpolated linearly (weights stay in [0, 1]).
+    """
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+        raise MotionError(f"resample: expected a positive target fps, got {fps!r}")
+    if math.isclose(fps, motion.fps):
+        return motion.replace(fps=fps)
+    # The small epsilon keeps e.g. 25 -> 30 fps from losing the last frame to rounding.
+    count = int(math.floor((motion.num_frames - 1) * fps / motion.fps + 1e-9)) + 1
+    positions = np.arange(count, dtype=np.float64) * (motion.fps / fps)
+    positions = np.minimum(positions, motion.num_frames - 1)
+    changes: dict[str, np.ndarray] = {}
+    for name in FRAME_FIELDS:
+        source = getattr(motion, name)
+        if name in ROTATION_FIELDS:
+            changes[name] = slerp_along(source, positions).astype(np.float32)
+        else:
+            frame_index = np.arange(motion.num_frames, dtype=np.float64)
+            flat = source.reshape(motion.num_frames, -1)
+            columns = [np.interp(positions, frame_index, flat[:, c]) for c in range(flat.shape[1])]
+            changes[name] = np.stack(columns, axis=1).reshape((count,) + source.shape[1:]) if (
+                columns) else np.zeros((count,) + source.shape[1:], np.float32)
+    return motion.replace(**changes, fps=float(fps))

@@ -1,0 +1,124 @@
+"""Rotation conversions and interpolation for arrays with any leading shape.
+
+Thin, shape-preserving wrappers around ``scipy.spatial.transform.Rotation`` (which does
+the numerics: it is well tested and handles the 180-degree and tiny-angle cases), so
+callers can pass ``(F, J, 3)`` arrays without flattening by hand. Conventions:
+
+- axis-angle ("rotvec"): (..., 3), radians, axis * angle.
+- matrices: (..., 3, 3), column vectors (``R @ v``).
+- quaternions: (..., 4), scalar LAST (x, y, z, w), scipy's order.
+- 6D: (..., 6), the first two COLUMNS of the matrix, concatenated (Zhou et al. 2019,
+  "On the Continuity of Rotation Representations"), the representation the learned
+  models use.
+
+Torch code (fitting, training) uses ``roma`` for the same conversions on tensors.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+
+def _flat(array: np.ndarray, trailing: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+    array = np.asarray(array, dtype=np.float64)
+    if array.shape[array.ndim - len(trailing):] != trailing:
+        raise ValueError(f"expected an array of shape (..., {', '.join(map(str, trailing))}), "
+                         f"got {array.shape}")
+    lead = array.shape[: array.ndim - len(trailing)]
+    return array.reshape((-1,) + trailing), lead
+
+
+def axis_angle_to_matrix(rotvec: np.ndarray) -> np.ndarray:
+    """(..., 3) axis-angle -> (..., 3, 3) rotation matrices (float64)."""
+    flat, lead = _flat(rotvec, (3,))
+    return Rotation.from_rotvec(flat).as_matrix().reshape(lead + (3, 3))
+
+
+def matrix_to_axis_angle(matrix: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotation matrices -> (..., 3) axis-angle, angle in [0, pi]."""
+    flat, lead = _flat(matrix, (3, 3))
+    return Rotation.from_matrix(flat).as_rotvec().reshape(lead + (3,))
+
+
+def axis_angle_to_quat(rotvec: np.ndarray) -> np.ndarray:
+    """(..., 3) axis-angle -> (..., 4) unit quaternions (x, y, z, w), w >= 0."""
+    flat, lead = _flat(rotvec, (3,))
+    return Rotation.from_rotvec(flat).as_quat(canonical=True).reshape(lead + (4,))
+
+
+def quat_to_axis_angle(quat: np.ndarray) -> np.ndarray:
+    """(..., 4) quaternions (x, y, z, w), any norm > 0 -> (..., 3) axis-angle."""
+    flat, lead = _flat(quat, (4,))
+    return Rotation.from_quat(flat).as_rotvec().reshape(lead + (3,))
+
+
+def matrix_to_6d(matrix: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) -> (..., 6): first column then second column."""
+    matrix = np.asarray(matrix)
+    return np.concatenate([matrix[..., :, 0], matrix[..., :, 1]], axis=-1)
+
+
+def sixd_to_matrix(sixd: np.ndarray) -> np.ndarray:
+    """(..., 6) -> (..., 3, 3) by Gram-Schmidt, so any non-degenerate 6D is valid."""
+    sixd = np.asarray(sixd, dtype=np.float64)
+    a, b = sixd[..., :3], sixd[..., 3:]
+    x = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = b - np.sum(x * b, axis=-1, keepdims=True) * x
+    y = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    z = np.cross(x, y)
+    return np.stack([x, y, z], axis=-1)
+
+
+def axis_angle_to_6d(rotvec: np.ndarray) -> np.ndarray:
+    return matrix_to_6d(axis_angle_to_matrix(rotvec))
+
+
+def sixd_to_axis_angle(sixd: np.ndarray) -> np.ndarray:
+    return matrix_to_axis_angle(sixd_to_matrix(sixd))
+
+
+def slerp(start: np.ndarray, end: np.ndarray, t: np.ndarray | float) -> np.ndarray:
+    """Spherical interpolation between two axis-angle arrays along the shorter arc.
+
+    ``start``, ``end``: (..., 3). ``t``: scalar, or (T,) to get (T, ..., 3), 0 -> start,
+    1 -> end. Each joint turns at constant angular speed about one fixed axis.
+    """
+    start_flat, lead = _flat(start, (3,))
+    end_flat, lead_end = _flat(end, (3,))
+    if lead != lead_end:
+        raise ValueError(f"slerp: shapes differ, {np.shape(start)} vs {np.shape(end)}")
+    r0 = Rotation.from_rotvec(start_flat)
+    delta = (r0.inv() * Rotation.from_rotvec(end_flat)).as_rotvec()  # (N, 3), shortest arc
+    ts = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    steps = Rotation.from_rotvec((ts[:, None, None] * delta[None]).reshape(-1, 3))
+    out = (Rotation.concatenate([r0] * len(ts)) * steps).as_rotvec()
+    out = out.reshape((len(ts),) + lead + (3,))
+    return out[0] if np.ndim(t) == 0 else out
+
+
+def slerp_along(rotvecs: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Sample a rotation track at fractional frame positions.
+
+    ``rotvecs``: (F, ..., 3) one rotation per frame. ``positions``: (T,) fractional frame
+    indices in [0, F-1]. Returns (T, ..., 3): slerp between the two frames around
+    each position (exact at integer positions).
+    """
+    rotvecs = np.asarray(rotvecs, dtype=np.float64)
+    positions = np.asarray(positions, dtype=np.float64)
+    num_frames = rotvecs.shape[0]
+    if num_frames == 1:
+        return np.repeat(rotvecs, len(positions), axis=0)
+    if positions.size and (positions.min() < 0 or positions.max() > num_frames - 1):
+        raise ValueError(f"slerp_along: positions must lie in [0, {num_frames - 1}]")
+    lower = np.clip(np.floor(positions).astype(np.int64), 0, num_frames - 2)
+    alpha = positions - lower
+    lead = rotvecs.shape[1:-1]
+    r0 = Rotation.from_rotvec(rotvecs[lower].reshape(-1, 3))
+    r1 = Rotation.from_rotvec(rotvecs[lower + 1].reshape(-1, 3))
+    delta = (r0.inv() * r1).as_rotvec().reshape((len(positions),) + lead + (3,))
+    scaled = (delta * alpha.reshape((-1,) + (1,) * (len(lead) + 1))).reshape(-1, 3)
+    out = (r0 * Rotation.from_rotvec(scaled)).as_rotvec()
+    out = out.reshape((len(positions),) + lead + (3,))
+    exact = alpha == 0.0  # keep source frames bit for bit where no interpolation happens
+    out[exact] = rotvecs[lower[exact]]
+    return out

@@ -1,0 +1,1 @@
+"""Sign Studio desktop application (PySide6). The engine does the work; this is the UI."""
