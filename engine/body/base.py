@@ -6,6 +6,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from engine.body.skeleton import JOINT_NAMES, PARENTS
 from engine.motion.motion import Motion
 
 
@@ -51,3 +52,15 @@ class BodyModel(Protocol):
 
     def forward(self, motion: Motion, frames: slice | np.ndarray | None = None) -> BodyOutput:
         """Pose ``motion`` (all frames, or the selected ones)."""
+
+
+class SmplxSkeleton:
+    """Mixin for body models on the 55-joint SMPL-X tree (both of ours are)."""
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return JOINT_NAMES
+
+    @property
+    def parents(self) -> np.ndarray:
+        return PARENTS

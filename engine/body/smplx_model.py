@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.body.base import BodyOutput
+from engine.body.base import BodyOutput, SmplxSkeleton
 from engine.body.lbs import forward_kinematics
-from engine.body.skeleton import JOINT_NAMES, PARENTS
+from engine.body.skeleton import PARENTS
 from engine.motion.motion import Motion
 
 SMPLX_DIR_ENV = "SIGNSTUDIO_SMPLX_DIR"
@@ -53,7 +53,7 @@ def find_smplx_model_file(folder: str | Path | None = None, gender: str = "neutr
     )
 
 
-class SmplxBody:
+class SmplxBody(SmplxSkeleton):
     """BodyModel over SMPL-X (see the module docstring)."""
 
     def __init__(self, folder: str | Path | None = None, gender: str = "neutral"):
@@ -66,12 +66,43 @@ class SmplxBody:
         self._faces.setflags(write=False)
         self._template_rest_joints = self._rest_joints_for(np.zeros(10, np.float32))
 
+    def _check_model_file(self) -> None:
+        """Refuse a file that is not an SMPL-X npz, with a message naming it.
+
+        Only the numeric arrays are read here (no pickle); smplx itself loads the file
+        with pickling allowed (the official files hold a few pickled dicts), so this
+        check runs first and only the user's own configured file is ever loaded.
+        """
+        required = {"v_template": 2, "f": 2, "J_regressor": 2, "weights": 2,
+                    "shapedirs": 3, "posedirs": 3, "kintree_table": 2}
+        try:
+            with np.load(self.model_file, allow_pickle=False) as data:
+                for key, ndim in required.items():
+                    if key not in data.files:
+                        raise SmplxModelNotFound(
+                            f"{self.model_file}: not an SMPL-X model file (no '{key}' array)")
+                    if data[key].ndim != ndim:
+                        raise SmplxModelNotFound(
+                            f"{self.model_file}: '{key}' has {data[key].ndim} dimensions, "
+                            f"expected {ndim}")
+                if data["J_regressor"].shape[0] != 55:
+                    raise SmplxModelNotFound(
+                        f"{self.model_file}: J_regressor has {data['J_regressor'].shape[0]} "
+                        "joints, expected 55 (is this an SMPL or SMPL+H file?)")
+        except (OSError, ValueError) as error:
+            if isinstance(error, SmplxModelNotFound):
+                raise
+            raise SmplxModelNotFound(
+                f"{self.model_file}: not a readable SMPL-X .npz ({error})") from None
+
     def _model(self, num_betas: int, num_expression: int):
         """One smplx.SMPLX per (betas, expression) size, built on first use."""
         key = (num_betas, num_expression)
         if key not in self._models:
             import smplx  # lazy: torch and smplx load only when SMPL-X is used
 
+            if not self._models:
+                self._check_model_file()
             try:
                 self._models[key] = smplx.SMPLX(
                     model_path=str(self.model_file), gender=self.gender, use_pca=False,
@@ -89,7 +120,7 @@ class SmplxBody:
         model = self._model(len(betas), 10)
         with torch.no_grad():
             shaped = model.v_template + torch.einsum(
-                "vcb,b->vc", model.shapedirs, torch.as_tensor(betas, dtype=torch.float32))
+                "vcb,b->vc", model.shapedirs, torch.tensor(betas, dtype=torch.float32))
             joints = model.J_regressor @ shaped
         return joints.numpy().astype(np.float32)
 
@@ -100,14 +131,6 @@ class SmplxBody:
     @property
     def num_vertices(self) -> int:
         return int(self._model(10, 10).v_template.shape[0])
-
-    @property
-    def joint_names(self) -> tuple[str, ...]:
-        return JOINT_NAMES
-
-    @property
-    def parents(self) -> np.ndarray:
-        return PARENTS
 
     @property
     def rest_joints(self) -> np.ndarray:
@@ -121,12 +144,13 @@ class SmplxBody:
         model = self._model(len(motion.betas), motion.expression_dims)
 
         def tensor(array: np.ndarray, width: int) -> torch.Tensor:
-            return torch.as_tensor(np.ascontiguousarray(array[frames]).reshape(-1, width))
+            # A copy: torch warns on (and must never write into) our read-only arrays.
+            return torch.from_numpy(np.array(array[frames], np.float32).reshape(-1, width))
 
         count = len(motion.global_orient[frames])
         with torch.no_grad():
             output = model(
-                betas=torch.as_tensor(motion.betas)[None].expand(count, -1),
+                betas=torch.as_tensor(motion.betas.copy())[None].expand(count, -1),
                 global_orient=tensor(motion.global_orient, 3),
                 body_pose=tensor(motion.body_pose, 63),
                 left_hand_pose=tensor(motion.left_hand_pose, 45),

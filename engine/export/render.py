@@ -110,15 +110,19 @@ class OffscreenRenderer:
             raise ValueError(f"camera preset: expected one of {sorted(CAMERA_PRESETS)}, "
                              f"got {preset!r}")
         spec = CAMERA_PRESETS[preset]
-        focus = focus_point(joints, spec.focus)
-        direction = np.asarray(spec.direction, np.float64)
+        self.look_at(focus_point(joints, spec.focus), spec.direction, spec.height)
+
+    def look_at(self, focus: np.ndarray, direction, height: float,
+                up=(0.0, 1.0, 0.0)) -> None:
+        """Look at ``focus`` from ``direction`` so ``height`` metres fill the view."""
+        direction = np.asarray(direction, np.float64)
         direction /= np.linalg.norm(direction)
         camera = self._plotter.camera
         camera.view_angle = 30.0
-        distance = spec.height / 2 / np.tan(np.radians(camera.view_angle / 2))
-        camera.position = tuple(focus + distance * direction)
-        camera.focal_point = tuple(focus)
-        camera.up = (0.0, 1.0, 0.0)
+        distance = height / 2 / np.tan(np.radians(camera.view_angle / 2))
+        camera.position = tuple(np.asarray(focus) + distance * direction)
+        camera.focal_point = tuple(np.asarray(focus, np.float64))
+        camera.up = tuple(up)
         self._plotter.renderer.ResetCameraClippingRange()
 
     def render(self, vertices: np.ndarray) -> np.ndarray:
@@ -127,6 +131,9 @@ class OffscreenRenderer:
         self._mesh.points = vertices
         self._mesh.point_data["Normals"] = vertex_normals(vertices, self._faces)
         self._plotter.renderer.ResetCameraClippingRange()
+        # pyvista renders by itself only before the first screenshot; later
+        # screenshots read the old buffer unless we render explicitly.
+        self._plotter.render()
         return np.asarray(self._plotter.screenshot(return_img=True))[..., :3].copy()
 
     def close(self) -> None:
