@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up Sign Studio on a fresh machine: `bash tools/setup.sh` (app) or
+# `bash tools/setup.sh test` (app + test tools).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# torch first, pinned: any open range asked for by a later package would otherwise
+# pull the newest CUDA build (several GB). With 2.13.0 in place those ranges are met.
+python -m pip install --quiet torch==2.13.0
+if [ "${1:-}" = "test" ]; then
+    python -m pip install --quiet -e ".[test]"
+else
+    python -m pip install --quiet -e .
+fi
