@@ -1,0 +1,75 @@
+"""Benchmark: keyframe-to-pose regeneration of a 300-frame range, per baseline backend.
+
+Builds a 600-frame motion at 30 fps (every scalar a sum of two sines: smooth, with
+joint angles up to ~1 rad), pins every channel with a keyframe every 30 frames, and
+regenerates frames [150, 450) (10 keyframes inside) 20 times per backend after one
+warm-up call. Prints the median wall time per backend in milliseconds; the LAST line is
+``kf2p: <median ms of the smooth baseline> ms`` for scripts that track it.
+
+Run from the repository root: ``python bench/kf2p.py``.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing
+
+from engine.generate import BACKENDS, regenerate  # noqa: E402
+from engine.motion import Keyframe, Motion  # noqa: E402
+
+NUM_FRAMES = 600
+FRAME_RANGE = (150, 450)
+KEY_EVERY = 30
+REPEATS = 20
+
+
+def sine_motion(num_frames: int, seed: int = 0) -> Motion:
+    """(F, ...) SMPL-X fields, each scalar a sum of two slow sines (radians / metres)."""
+    rng = np.random.default_rng(seed)
+    zeros = Motion.zeros(num_frames, fps=30.0)
+    t = np.arange(num_frames, dtype=np.float64)[:, None]
+    fields = {}
+    for name, value in zeros.frame_arrays().items():
+        width = int(np.prod(value.shape[1:]))
+        wave = sum(
+            rng.uniform(0.1, 0.5, width) * np.sin(rng.uniform(0.01, 0.1, width) * t
+                                                  + rng.uniform(0, 2 * np.pi, width))
+            for _ in range(2)
+        )
+        if name == "face_blendshapes":
+            wave = np.clip(0.5 + 0.5 * wave, 0.0, 1.0)
+        fields[name] = wave.reshape(value.shape).astype(np.float32)
+    return zeros.replace(**fields)
+
+
+def main() -> None:
+    motion = sine_motion(NUM_FRAMES)
+    # Keyframes pose the motion at frames shifted by 7, so the range really changes.
+    keys = [Keyframe(f, motion.frame(f + 7)) for f in range(KEY_EVERY, NUM_FRAMES - 7, KEY_EVERY)]
+    inside = sum(FRAME_RANGE[0] <= k.frame < FRAME_RANGE[1] for k in keys)
+    print(f"motion: {NUM_FRAMES} frames; range {FRAME_RANGE} ({FRAME_RANGE[1] - FRAME_RANGE[0]} "
+          f"frames), {inside} keyframes inside; {REPEATS} repeats")
+    print(f"machine: {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPU cores, numpy {np.__version__}")
+    medians = {}
+    for name in BACKENDS:
+        regenerate(motion, keys, FRAME_RANGE, backend=name)  # warm-up (imports, caches)
+        times = []
+        for _ in range(REPEATS):
+            began = time.perf_counter()
+            regenerate(motion, keys, FRAME_RANGE, backend=name)
+            times.append((time.perf_counter() - began) * 1e3)
+        medians[name] = float(np.median(times))
+        print(f"{name:>8}: median {medians[name]:.2f} ms  (min {min(times):.2f}, "
+              f"max {max(times):.2f})")
+    print(f"kf2p: {medians['smooth']:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
