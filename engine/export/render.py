@@ -110,7 +110,15 @@ class OffscreenRenderer:
             raise ValueError(f"camera preset: expected one of {sorted(CAMERA_PRESETS)}, "
                              f"got {preset!r}")
         spec = CAMERA_PRESETS[preset]
-        self.look_at(focus_point(joints, spec.focus), spec.direction, spec.height)
+        height = spec.height
+        if spec.focus == "hands":
+            # Widen the close-up until both hands are in it (e.g. arms spread apart).
+            wrists = np.asarray(joints).reshape(-1, 55, 3)[
+                :, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]]]
+            spread = np.linalg.norm(wrists[:, 0] - wrists[:, 1], axis=-1).max()
+            aspect = self.width / self.height
+            height = max(height, (spread + 0.25) / aspect)
+        self.look_at(focus_point(joints, spec.focus), spec.direction, height)
 
     def look_at(self, focus: np.ndarray, direction, height: float,
                 up=(0.0, 1.0, 0.0)) -> None:
