@@ -1,6 +1,6 @@
 """``signstudio-cli``: the engine's command line (the GUI is optional).
 
-Subcommands: ``info``, ``demo``, ``render``, ``check-project``. Later issues add
+Subcommands: ``info``, ``config``, ``demo``, ``render``, ``check-project``. Later issues add
 lexicon, generate, export, train and eval. Errors print one clear line and exit 2.
 """
 from __future__ import annotations
@@ -19,10 +19,8 @@ def _body(args: argparse.Namespace):
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    import os
-
     from engine.assets import assets_dir
-    from engine.body import SMPLX_DIR_ENV, SmplxModelNotFound, default_avatar
+    from engine.body import SmplxModelNotFound, default_avatar
     from engine.body.smplx_model import find_smplx_model_file
 
     avatar = default_avatar()
@@ -30,11 +28,32 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"assets: {assets_dir()}")
     print(f"default avatar: {avatar.num_vertices} vertices, {len(avatar.faces)} triangles, "
           f"{len(avatar.blendshape_names_supported)} face blendshapes")
+    from engine.settings import resolve_smplx_dir, settings_path
+
+    print(f"settings: {settings_path()}")
+    smplx_dir = resolve_smplx_dir(args.smplx_dir)
     try:
-        print(f"SMPL-X: {find_smplx_model_file(args.smplx_dir)}")
+        print(f"SMPL-X: {find_smplx_model_file(smplx_dir)}")
     except SmplxModelNotFound as error:
-        where = args.smplx_dir or os.environ.get(SMPLX_DIR_ENV) or "not configured"
-        print(f"SMPL-X: unavailable ({where}): {error}")
+        print(f"SMPL-X: unavailable: {error}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Show or change the saved settings (shared with the studio)."""
+    from engine.settings import FIELDS, load_settings, save_settings, settings_path
+
+    settings = load_settings()
+    if args.action == "set":
+        if args.key not in FIELDS:
+            raise ValueError(f"config: unknown setting '{args.key}'; expected one of {FIELDS}")
+        if args.value is None:
+            raise ValueError(f"config set {args.key}: expected a value")
+        settings = settings.replace(**{args.key: args.value})
+        print(f"wrote {save_settings(settings)}")
+    print(f"# {settings_path()}")
+    for name in FIELDS:
+        print(f"{name} = {getattr(settings, name)}")
     return 0
 
 
@@ -118,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="versions, assets and SMPL-X availability")
     p.add_argument("--smplx-dir")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("config", help="show or set saved settings (e.g. smplx_dir)")
+    p.add_argument("action", choices=["show", "set"])
+    p.add_argument("key", nargs="?")
+    p.add_argument("value", nargs="?")
+    p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("demo", help="render the reference poses and save a demo project")
     p.add_argument("--out", default="signstudio-demo", help="output folder")

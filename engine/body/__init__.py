@@ -12,10 +12,16 @@ from engine.motion.project import AvatarChoice
 
 def load_body_model(choice: AvatarChoice | str = AvatarChoice.DEFAULT,
                     smplx_dir: str | Path | None = None) -> BodyModel:
-    """The body model a project asks for; SMPL-X needs the user's model folder."""
+    """The body model a project asks for.
+
+    SMPL-X needs the user's model folder: ``smplx_dir``, else $SIGNSTUDIO_SMPLX_DIR,
+    else the ``smplx_dir`` setting (``signstudio-cli config set smplx_dir PATH``).
+    """
     choice = AvatarChoice(choice)
     if choice is AvatarChoice.SMPLX:
-        return SmplxBody(smplx_dir)
+        from engine.settings import resolve_smplx_dir
+
+        return SmplxBody(resolve_smplx_dir(smplx_dir))
     return default_avatar()
 
 
