@@ -642,14 +642,10 @@ def report_tpose(data: dict) -> None:
               f"{angle_deg(thumb, J[ji[f'{side}_index3']] - J[ji[f'{side}_index1']]):.1f} deg from the index")
 
 
-def smplx_lbs(data: dict, pose: np.ndarray, expression: dict | None = None,
-              transl=np.zeros(3)) -> np.ndarray:
-    """Reference LBS with SMPL-X semantics: pose (55, 3) axis-angle in parent-aligned frames."""
-    V = data["rest_vertices"].astype(np.float64).copy()
-    if expression:
-        names = list(data["blendshape_names"])
-        for name, w in expression.items():
-            V[data["blendshape_vertex_ids"]] += w * data["blendshape_deltas"][names.index(name)]
+def joint_transforms(data: dict, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """World transforms G (55, 4, 4) and rest->posed skinning transforms A (55, 4, 4)
+    of the baked skeleton for an SMPL-X pose (55, 3), in float64 (a reference written
+    apart from engine/body/lbs.py on purpose, so the check does not grade itself)."""
     J = data["joints_rest"].astype(np.float64)
     parents = data["parents"]
     G = np.zeros((NUM_JOINTS, 4, 4))
@@ -660,6 +656,18 @@ def smplx_lbs(data: dict, pose: np.ndarray, expression: dict | None = None,
         G[j] = local if parents[j] < 0 else G[parents[j]] @ local
     A = G.copy()
     A[:, :3, 3] -= np.einsum("jab,jb->ja", G[:, :3, :3], J)
+    return G, A
+
+
+def smplx_lbs(data: dict, pose: np.ndarray, expression: dict | None = None,
+              transl=np.zeros(3)) -> np.ndarray:
+    """Reference LBS with SMPL-X semantics: pose (55, 3) axis-angle in parent-aligned frames."""
+    V = data["rest_vertices"].astype(np.float64).copy()
+    if expression:
+        names = list(data["blendshape_names"])
+        for name, w in expression.items():
+            V[data["blendshape_vertex_ids"]] += w * data["blendshape_deltas"][names.index(name)]
+    G, A = joint_transforms(data, pose)
     w = np.zeros((len(V), NUM_JOINTS))
     for k in range(data["skin_joints"].shape[1]):
         np.add.at(w, (np.arange(len(V)), data["skin_joints"][:, k].astype(np.int64)),
@@ -677,16 +685,7 @@ def anny_posed(data, context, pose, rig) -> np.ndarray:
     labels = list(model.bone_labels)
     fk, pelvis = context["fk"], context["pelvis"]
     fk_index = {label: i for i, label in enumerate(context["labels"])}
-    J = data["joints_rest"].astype(np.float64)
-    parents = data["parents"]
-    G = np.zeros((NUM_JOINTS, 4, 4))
-    for j in range(NUM_JOINTS):
-        local = np.eye(4)
-        local[:3, :3] = rotvec_to_matrix(pose[j])
-        local[:3, 3] = J[j] - (J[parents[j]] if parents[j] >= 0 else 0.0)
-        G[j] = local if parents[j] < 0 else G[parents[j]] @ local
-    A = G.copy()
-    A[:, :3, 3] -= np.einsum("jab,jb->ja", G[:, :3, :3], J)
+    G, A = joint_transforms(data, pose)
 
     def h(R, t):
         m = np.eye(4)
