@@ -28,6 +28,7 @@ class Settings:
     smplx_dir: str = ""            # folder holding SMPLX_NEUTRAL.npz ("" = not set)
     default_language: str = "ase"  # ISO 639-3 sign-language code
     render_quality: str = "high"   # "draft" | "high"
+    lexicon_path: str = ""         # lexicon database ("" = the user data folder)
 
     def replace(self, **changes: object) -> "Settings":
         return dataclasses.replace(self, **changes)

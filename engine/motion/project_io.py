@@ -41,6 +41,32 @@ def _write_motion(archive: zipfile.ZipFile, folder: str, motion: Motion) -> None
         archive.writestr(f"{folder}/{name}.npy", buffer.getvalue())
 
 
+def motion_to_bytes(motion: Motion) -> bytes:
+    """A Motion as a self-contained ``.npz`` byte string (fields + ``fps``), no pickle.
+
+    Used where a motion is stored inside something else (the lexicon database).
+    """
+    buffer = io.BytesIO()
+    arrays = {name: getattr(motion, name) for name in _MOTION_ARRAYS}
+    np.savez(buffer, **arrays, fps=np.float64(motion.fps))
+    return buffer.getvalue()
+
+
+def motion_from_bytes(data: bytes, source: str | Path = "<bytes>") -> Motion:
+    """Inverse of ``motion_to_bytes``; ``ProjectFileError`` naming ``source`` on damage."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in _MOTION_ARRAYS}
+            fps = float(stored["fps"])
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
+        raise ProjectFileError(source, f"stored motion is damaged ({error})") from None
+    betas = arrays.pop("betas")
+    try:
+        return Motion(**arrays, betas=betas, fps=fps)
+    except MotionError as error:
+        raise ProjectFileError(source, f"stored motion is invalid: {error}") from None
+
+
 def save_project(project: Project, path: str | Path) -> None:
     """Write ``project`` to ``path`` atomically (the old file survives any failure)."""
     header = {

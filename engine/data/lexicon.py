@@ -1,0 +1,293 @@
+"""The lexicon: one SQLite file of signs (and letters) as fitted SMPL-X motion.
+
+One recording per sign (seed 001's signer-independent lexicon): each entry holds a
+gloss, its sign language, the spoken-language word(s) it translates, the fitted Motion,
+where it came from (a package clip, or a user's video with its path and content hash),
+a licence note and the fit quality.
+
+Why SQLite: a single file the user can copy, safe against interruption (every entry is
+written in its own transaction, so a killed build leaves only whole entries), readable
+by the studio while the CLI adds to it (WAL journal), and queryable by word.
+
+Schema (``LEXICON_SCHEMA_VERSION`` = 1)::
+
+    meta(key TEXT PRIMARY KEY, value TEXT)             -- schema_version, created_by
+    entries(id INTEGER PRIMARY KEY, gloss, language, kind, source_kind, source,
+            source_hash, licence, quality_json, fps, num_frames, motion BLOB,
+            created_at, UNIQUE(language, gloss, source_hash))
+    entry_words(entry_id -> entries.id ON DELETE CASCADE, word_key)  -- NFC lower-case
+
+``motion`` is ``engine.motion.project_io.motion_to_bytes`` (an npz, no pickle).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import engine
+from engine.motion.errors import ProjectFileError
+from engine.motion.motion import Motion
+from engine.motion.project_io import motion_from_bytes, motion_to_bytes
+
+LEXICON_SCHEMA_VERSION = 1
+LEXICON_PATH_ENV = "SIGNSTUDIO_LEXICON"
+ENTRY_KINDS = ("sign", "letter")
+SOURCE_KINDS = ("package", "video", "manual")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY,
+    gloss TEXT NOT NULL,
+    language TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source_kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    source_hash TEXT NOT NULL,
+    licence TEXT NOT NULL,
+    quality_json TEXT NOT NULL,
+    fps REAL NOT NULL,
+    num_frames INTEGER NOT NULL,
+    motion BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (language, gloss, source_hash)
+);
+CREATE TABLE IF NOT EXISTS entry_words (
+    entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    word_key TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entry_words_key ON entry_words (word_key);
+CREATE INDEX IF NOT EXISTS entries_language ON entries (language, gloss);
+"""
+
+
+def word_key(word: str) -> str:
+    """How words are matched: NFC, lower-case (not casefold: that turns ß into ss)."""
+    return unicodedata.normalize("NFC", word).strip().lower()
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_lexicon_path() -> Path:
+    """$SIGNSTUDIO_LEXICON, else the ``lexicon_path`` setting, else the user data folder."""
+    override = os.environ.get(LEXICON_PATH_ENV)
+    if override:
+        return Path(override)
+    from engine.settings import load_settings
+
+    configured = load_settings().lexicon_path
+    if configured:
+        return Path(configured)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("signstudio")) / "lexicon.sqlite"
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    """One sign or letter. ``motion`` is the fitted SMPL-X motion at its own fps.
+
+    ``source``: the package clip path (relative to its lexicon folder) or the user's
+    video path; ``source_hash``: sha256 of that file's bytes, so re-adding the same
+    recording is recognised however it is named. ``quality``: fit metrics (e.g.
+    normalised 2D hand error median/p95).
+    """
+
+    gloss: str
+    language: str
+    words: tuple[str, ...]
+    motion: Motion
+    source_kind: str
+    source: str
+    source_hash: str
+    licence: str
+    kind: str = "sign"
+    quality: dict = field(default_factory=dict)
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.gloss.strip():
+            raise ValueError("LexiconEntry.gloss: expected a non-empty gloss")
+        if not self.language:
+            raise ValueError("LexiconEntry.language: expected a sign-language code like 'ase'")
+        if self.kind not in ENTRY_KINDS:
+            raise ValueError(f"LexiconEntry.kind: expected one of {ENTRY_KINDS}, got {self.kind!r}")
+        if self.source_kind not in SOURCE_KINDS:
+            raise ValueError(
+                f"LexiconEntry.source_kind: expected one of {SOURCE_KINDS}, got {self.source_kind!r}")
+
+
+@dataclass(frozen=True)
+class EntrySummary:
+    """An entry without its motion (cheap to list)."""
+
+    id: int
+    gloss: str
+    language: str
+    kind: str
+    words: tuple[str, ...]
+    source_kind: str
+    source: str
+    licence: str
+    quality: dict
+    fps: float
+    num_frames: int
+
+
+class LexiconStore:
+    """The lexicon database at ``path`` (created on first use).
+
+    Not thread-safe: open one store per thread (SQLite connections are cheap).
+    """
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else default_lexicon_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path)
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            with self._db:
+                self._db.executescript(_SCHEMA)
+                version = self._db.execute(
+                    "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                if version is None:
+                    self._db.executemany("INSERT INTO meta VALUES (?, ?)", [
+                        ("schema_version", str(LEXICON_SCHEMA_VERSION)),
+                        ("created_by", f"Sign Studio {engine.__version__}")])
+                elif int(version[0]) > LEXICON_SCHEMA_VERSION:
+                    raise ProjectFileError(
+                        self.path, f"lexicon schema {version[0]} is newer than this Sign "
+                        f"Studio reads ({LEXICON_SCHEMA_VERSION}); update Sign Studio")
+        except sqlite3.DatabaseError as error:
+            raise ProjectFileError(self.path, f"not a Sign Studio lexicon database ({error})") from None
+
+    # ------------------------------------------------------------------ writing
+    def add(self, entry: LexiconEntry) -> int:
+        """Insert or replace the entry with the same (language, gloss, source_hash).
+
+        One transaction: after a crash the entry is either fully there or absent.
+        Returns the entry id.
+        """
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self._db:
+            self._db.execute(
+                "DELETE FROM entries WHERE language = ? AND gloss = ? AND source_hash = ?",
+                (entry.language, entry.gloss, entry.source_hash))
+            cursor = self._db.execute(
+                "INSERT INTO entries (gloss, language, kind, source_kind, source, source_hash,"
+                " licence, quality_json, fps, num_frames, motion, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry.gloss, entry.language, entry.kind, entry.source_kind, entry.source,
+                 entry.source_hash, entry.licence, json.dumps(entry.quality), entry.motion.fps,
+                 entry.motion.num_frames, motion_to_bytes(entry.motion), created))
+            entry_id = int(cursor.lastrowid)
+            keys = {word_key(w) for w in entry.words if word_key(w)}
+            self._db.executemany("INSERT INTO entry_words VALUES (?, ?)",
+                                 [(entry_id, k) for k in sorted(keys)])
+        return entry_id
+
+    def remove(self, entry_id: int) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+
+    # ------------------------------------------------------------------ reading
+    def has_source(self, language: str, gloss: str, source_hash: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM entries WHERE language = ? AND gloss = ? AND source_hash = ?",
+            (language, gloss, source_hash)).fetchone()
+        return row is not None
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+
+    def languages(self) -> dict[str, int]:
+        """Sign-language code -> number of entries."""
+        return dict(self._db.execute(
+            "SELECT language, COUNT(*) FROM entries GROUP BY language ORDER BY language"))
+
+    def _words(self, entry_id: int) -> tuple[str, ...]:
+        return tuple(r[0] for r in self._db.execute(
+            "SELECT word_key FROM entry_words WHERE entry_id = ? ORDER BY word_key", (entry_id,)))
+
+    _SUMMARY_COLUMNS = ("id, gloss, language, kind, source_kind, source, licence, "
+                        "quality_json, fps, num_frames")
+
+    def _summary(self, row) -> EntrySummary:
+        (entry_id, gloss, language, kind, source_kind, source, licence, quality, fps,
+         num_frames) = row
+        return EntrySummary(entry_id, gloss, language, kind, self._words(entry_id),
+                            source_kind, source, licence, json.loads(quality), fps, num_frames)
+
+    def list(self, language: str | None = None) -> list[EntrySummary]:
+        """Entries (without motion), by language then gloss."""
+        query = f"SELECT {self._SUMMARY_COLUMNS} FROM entries"
+        args: tuple = ()
+        if language:
+            query += " WHERE language = ?"
+            args = (language,)
+        rows = self._db.execute(query + " ORDER BY language, gloss, id", args).fetchall()
+        return [self._summary(r) for r in rows]
+
+    def get(self, entry_id: int) -> LexiconEntry:
+        row = self._db.execute(
+            "SELECT id, gloss, language, kind, source_kind, source, source_hash, licence, "
+            "quality_json, motion FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"lexicon {self.path}: no entry with id {entry_id}")
+        (entry_id, gloss, language, kind, source_kind, source, source_hash, licence,
+         quality, blob) = row
+        motion = motion_from_bytes(blob, f"{self.path} (entry {entry_id} '{gloss}')")
+        return LexiconEntry(gloss=gloss, language=language, words=self._words(entry_id),
+                            motion=motion, source_kind=source_kind, source=source,
+                            source_hash=source_hash, licence=licence, kind=kind,
+                            quality=json.loads(quality), id=entry_id)
+
+    def find_gloss(self, language: str, gloss: str) -> list[EntrySummary]:
+        rows = self._db.execute(
+            f"SELECT {self._SUMMARY_COLUMNS} FROM entries WHERE language = ? AND gloss = ? "
+            "ORDER BY id", (language, gloss)).fetchall()
+        return [self._summary(r) for r in rows]
+
+    def lookup_word(self, language: str, word: str,
+                    kinds: Iterable[str] = ENTRY_KINDS) -> list[EntrySummary]:
+        """Entries whose words include ``word`` (NFC, lower-case match), newest last."""
+        kinds = tuple(kinds)
+        marks = ",".join("?" * len(kinds))
+        rows = self._db.execute(
+            f"SELECT DISTINCT {', '.join('e.' + c for c in self._SUMMARY_COLUMNS.split(', '))} "
+            f"FROM entries e JOIN entry_words w ON w.entry_id = e.id "
+            f"WHERE e.language = ? AND w.word_key = ? AND e.kind IN ({marks}) ORDER BY e.id",
+            (language, word_key(word), *kinds)).fetchall()
+        return [self._summary(r) for r in rows]
+
+    def word_keys(self, language: str, kind: str) -> set[str]:
+        """All word keys of one kind in a language (e.g. the letters for spelling)."""
+        return {r[0] for r in self._db.execute(
+            "SELECT DISTINCT w.word_key FROM entry_words w JOIN entries e ON e.id = w.entry_id "
+            "WHERE e.language = ? AND e.kind = ?", (language, kind))}
+
+    def __iter__(self) -> Iterator[EntrySummary]:
+        return iter(self.list())
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "LexiconStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
