@@ -1,0 +1,194 @@
+"""Text -> sign tokens for one sign language, with a per-token coverage report.
+
+Rules, in order, for each word of the text:
+1. A lexicon sign whose words include the word (NFC, lower-case match) -> LEXICON.
+2. Otherwise the word is fingerspelled in that language's alphabet -> FINGERSPELLED.
+   The alphabet is the set of letter entries in the lexicon, which includes the
+   language's multi-letter signs (German SCH, Spanish CH/LL/RR, Italian double
+   letters ...); spelling takes the longest match first, so "Schule" in asq is
+   SCH-U-L-E, not S-C-H-U-L-E.
+   A character with no letter sign falls back, and the token's note says so: its
+   upper/lower-case twin (Greek final sigma -> sigma), then its base letter without
+   diacritics (é -> e), then German ß -> ss. A character that still has no sign is
+   skipped and named in the note.
+3. Numbers are written out as words in the spoken language paired with the sign
+   language (num2words) and spelled: this lexicon has no number signs. Where
+   num2words lacks the language, the number is MISSING with that reason.
+4. A word with nothing spellable -> MISSING.
+Punctuation separates words and is otherwise dropped.
+"""
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
+
+from engine.data.lexicon import LexiconStore, word_key
+
+#: Words: letters (any script, with combining marks and inner apostrophes/hyphens)
+#: or runs of digits. Everything else separates words.
+_WORD = re.compile(r"\d+|(?:[^\W\d_]|\u0640)[\w\u0640'’\-]*", re.UNICODE)
+
+
+class TokenKind(str, enum.Enum):
+    LEXICON = "lexicon"
+    FINGERSPELLED = "fingerspelled"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Token:
+    """One word of the input and how it will be signed.
+
+    ``glosses``: the lexicon gloss, or the letters spelled, in order.
+    ``entry_ids``: the lexicon entry for each gloss (same length as ``glosses``).
+    """
+
+    text: str
+    kind: TokenKind
+    glosses: tuple[str, ...] = ()
+    entry_ids: tuple[int, ...] = ()
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "kind": self.kind.value, "glosses": list(self.glosses),
+                "note": self.note}
+
+
+class UnsupportedLanguage(ValueError):
+    """The lexicon has no letters for the requested sign language."""
+
+
+@lru_cache(maxsize=1)
+def spoken_language_of() -> dict[str, str]:
+    """Sign language -> the spoken language its fingerspelling spells (ase -> en)."""
+    from engine.data.fingerspelling import load_index
+
+    return {e.signed_language: e.spoken_language for e in load_index()}
+
+
+class Speller:
+    """Fingerspells words with one language's letter entries (longest match first)."""
+
+    def __init__(self, store: LexiconStore, language: str):
+        self.language = language
+        self._letters: dict[str, tuple[str, int]] = {}
+        for summary in store.list(language):
+            if summary.kind == "letter":
+                for key in summary.words:
+                    # Keep the first (lowest id) entry per letter: stable choices.
+                    self._letters.setdefault(key, (summary.gloss, summary.id))
+        self._longest = max((len(k) for k in self._letters), default=0)
+
+    def __bool__(self) -> bool:
+        return bool(self._letters)
+
+    def _fallback(self, char: str) -> tuple[str, str] | None:
+        """(replacement text, reason) for a character with no letter sign."""
+        twin = char.upper().lower()
+        if twin != char and twin in self._letters:
+            return twin, f"{char} as {twin}"
+        base = "".join(c for c in unicodedata.normalize("NFKD", char)
+                       if not unicodedata.combining(c))
+        if base and base != char and all(c in self._letters for c in base):
+            return base, f"{char} as {base}"
+        if char == "ß" and "s" in self._letters:
+            return "ss", "ß as ss"
+        return None
+
+    def spell(self, word: str) -> tuple[list[tuple[str, int]], list[str]]:
+        """([(gloss, entry id), ...], notes) for ``word``; unspellable chars noted."""
+        text = word_key(word).replace("\u0640", "")  # tatweel is only a stretch mark
+        letters: list[tuple[str, int]] = []
+        notes: list[str] = []
+        i = 0
+        while i < len(text):
+            for size in range(min(self._longest, len(text) - i), 0, -1):
+                piece = text[i:i + size]
+                if piece in self._letters:
+                    letters.append(self._letters[piece])
+                    i += size
+                    break
+            else:
+                char = text[i]
+                i += 1
+                if char in "'’-":
+                    continue
+                fallback = self._fallback(char)
+                if fallback is None:
+                    notes.append(f"no sign for '{char}'")
+                    continue
+                replacement, reason = fallback
+                letters.extend(self._letters[c] for c in replacement)
+                notes.append(reason)
+        return letters, notes
+
+
+def words_of(text: str) -> Iterator[str]:
+    """The words and numbers of ``text`` in order (a generator: bounded memory)."""
+    for match in _WORD.finditer(unicodedata.normalize("NFC", text)):
+        yield match.group(0).strip("-'’")
+
+
+def supported_languages(store: LexiconStore) -> list[str]:
+    """Sign languages that have an alphabet in the lexicon."""
+    return sorted({s.language for s in store.list() if s.kind == "letter"})
+
+
+def text_to_tokens(text: str, language: str, store: LexiconStore) -> Iterator[Token]:
+    """Tokens for ``text`` in sign language ``language`` (see the module docstring).
+
+    Raises ``UnsupportedLanguage`` listing the supported languages when the lexicon
+    has no alphabet for ``language``.
+    """
+    speller = Speller(store, language)
+    if not speller:
+        supported = supported_languages(store)
+        raise UnsupportedLanguage(
+            f"sign language '{language}' is not in the lexicon ({store.path}); supported: "
+            + (", ".join(supported) if supported else
+               "none yet - run `signstudio-cli lexicon build`"))
+    for word in words_of(text):
+        if not word:
+            continue
+        if word.isdigit():
+            yield _number_token(word, speller)
+            continue
+        signs = store.lookup_word(language, word, kinds=["sign"])
+        if signs:
+            best = signs[-1]  # the newest recording of the sign
+            yield Token(word, TokenKind.LEXICON, (best.gloss,), (best.id,))
+            continue
+        yield _spelled_token(word, speller)
+
+
+def _spelled_token(word: str, speller: Speller, note_prefix: str = "") -> Token:
+    letters, notes = speller.spell(word)
+    note = "; ".join(([note_prefix] if note_prefix else []) + notes)
+    if not letters:
+        return Token(word, TokenKind.MISSING, note=note or "nothing to spell")
+    return Token(word, TokenKind.FINGERSPELLED, tuple(g for g, _ in letters),
+                 tuple(i for _, i in letters), note)
+
+
+def _number_token(digits: str, speller: Speller) -> Token:
+    spoken = spoken_language_of().get(speller.language)
+    try:
+        from num2words import num2words
+
+        words = num2words(int(digits), lang=spoken)
+    except (NotImplementedError, OverflowError, TypeError):
+        return Token(digits, TokenKind.MISSING,
+                     note=f"no number signs, and numbers cannot be written out in '{spoken}'")
+    return _spelled_token(words, speller, note_prefix=f"number written as '{words}'")
+
+
+def coverage_report(tokens: list[Token]) -> dict:
+    """What the CLI's ``--json`` prints and the studio shows: per token and totals."""
+    counts = {kind.value: 0 for kind in TokenKind}
+    for token in tokens:
+        counts[token.kind.value] += 1
+    return {"tokens": [t.as_dict() for t in tokens], "counts": counts}
