@@ -174,6 +174,9 @@ class LexiconStore:
                         f"Studio reads ({LEXICON_SCHEMA_VERSION}); update Sign Studio")
         except sqlite3.DatabaseError as error:
             raise ProjectFileError(self.path, f"not a Sign Studio lexicon database ({error})") from None
+        # Decoded motions by entry id: generation reads the same letters again and
+        # again, and Motions are immutable, so sharing them is safe.
+        self._motions: dict[int, Motion] = {}
 
     # ------------------------------------------------------------------ writing
     def add(self, entry: LexiconEntry) -> int:
@@ -195,6 +198,7 @@ class LexiconStore:
                  entry.source_hash, entry.licence, json.dumps(entry.quality), entry.motion.fps,
                  entry.motion.num_frames, motion_to_bytes(entry.motion), created))
             entry_id = int(cursor.lastrowid)
+            self._motions.clear()
             keys = {word_key(w) for w in entry.words if word_key(w)}
             self._db.executemany("INSERT INTO entry_words VALUES (?, ?)",
                                  [(entry_id, k) for k in sorted(keys)])
@@ -203,6 +207,7 @@ class LexiconStore:
     def remove(self, entry_id: int) -> None:
         with self._db:
             self._db.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+        self._motions.pop(entry_id, None)
 
     # ------------------------------------------------------------------ reading
     def has_source(self, language: str, gloss: str, source_hash: str) -> bool:
@@ -250,7 +255,10 @@ class LexiconStore:
             raise KeyError(f"lexicon {self.path}: no entry with id {entry_id}")
         (entry_id, gloss, language, kind, source_kind, source, source_hash, licence,
          quality, blob) = row
-        motion = motion_from_bytes(blob, f"{self.path} (entry {entry_id} '{gloss}')")
+        motion = self._motions.get(entry_id)
+        if motion is None:
+            motion = motion_from_bytes(blob, f"{self.path} (entry {entry_id} '{gloss}')")
+            self._motions[entry_id] = motion
         return LexiconEntry(gloss=gloss, language=language, words=self._words(entry_id),
                             motion=motion, source_kind=source_kind, source=source,
                             source_hash=source_hash, licence=licence, kind=kind,

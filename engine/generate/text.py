@@ -154,7 +154,7 @@ def text_to_tokens(text: str, language: str, store: LexiconStore) -> Iterator[To
     for word in words_of(text):
         if not word:
             continue
-        if word.isdigit():
+        if word.isdecimal():  # not isdigit(): "²" is a digit int() cannot read
             yield _number_token(word, speller)
             continue
         signs = store.lookup_word(language, word, kinds=["sign"])

@@ -83,6 +83,19 @@ ALL_CHANNELS: frozenset[Channel] = frozenset(Channel)
 assert sorted(f for fs in CHANNEL_FIELDS.values() for f in fs) == sorted(FRAME_FIELDS)
 
 
+def split_full_pose(full_pose: np.ndarray) -> dict[str, np.ndarray]:
+    """(F, 55, 3) skeleton-order axis-angles -> the Motion's rotation fields (views)."""
+    return {
+        "global_orient": full_pose[:, 0],
+        "body_pose": full_pose[:, 1:22],
+        "jaw_pose": full_pose[:, 22],
+        "leye_pose": full_pose[:, 23],
+        "reye_pose": full_pose[:, 24],
+        "left_hand_pose": full_pose[:, 25:40],
+        "right_hand_pose": full_pose[:, 40:55],
+    }
+
+
 def _shape_text(trailing: tuple[int | None, ...]) -> str:
     return "(F, " + ", ".join("E" if d is None else str(d) for d in trailing) + ")"
 
@@ -256,15 +269,7 @@ class Motion:
                 f"Motion.full_pose: expected shape ({self.num_frames}, 55, 3), "
                 f"got {tuple(full_pose.shape)}"
             )
-        return self.replace(
-            global_orient=full_pose[:, 0],
-            body_pose=full_pose[:, 1:22],
-            jaw_pose=full_pose[:, 22],
-            leye_pose=full_pose[:, 23],
-            reye_pose=full_pose[:, 24],
-            left_hand_pose=full_pose[:, 25:40],
-            right_hand_pose=full_pose[:, 40:55],
-        )
+        return self.replace(**split_full_pose(full_pose))
 
     # ---------------------------------------------------------------------- editing
     def replace(self, **changes: object) -> "Motion":

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from engine.motion.motion import FRAME_FIELDS, ROTATION_FIELDS, Motion
+from engine.motion.motion import FRAME_FIELDS, ROTATION_FIELDS, Motion, split_full_pose
 from engine.motion.errors import MotionError
 from engine.motion.rotations import slerp_along
 
@@ -26,15 +26,16 @@ def resample(motion: Motion, fps: float) -> Motion:
     count = int(math.floor((motion.num_frames - 1) * fps / motion.fps + 1e-9)) + 1
     positions = np.arange(count, dtype=np.float64) * (motion.fps / fps)
     positions = np.minimum(positions, motion.num_frames - 1)
+    # All 55 joints in one slerp call (one scipy batch, not one per field).
+    rotations = slerp_along(motion.full_pose(), positions).astype(np.float32)
+    lower = np.minimum(np.floor(positions).astype(np.int64), motion.num_frames - 1)
+    upper = np.minimum(lower + 1, motion.num_frames - 1)
+    alpha = (positions - lower).astype(np.float32)
     changes: dict[str, np.ndarray] = {}
     for name in FRAME_FIELDS:
-        source = getattr(motion, name)
         if name in ROTATION_FIELDS:
-            changes[name] = slerp_along(source, positions).astype(np.float32)
-        else:
-            frame_index = np.arange(motion.num_frames, dtype=np.float64)
-            flat = source.reshape(motion.num_frames, -1)
-            columns = [np.interp(positions, frame_index, flat[:, c]) for c in range(flat.shape[1])]
-            changes[name] = np.stack(columns, axis=1).reshape((count,) + source.shape[1:]) if (
-                columns) else np.zeros((count,) + source.shape[1:], np.float32)
-    return motion.replace(**changes, fps=float(fps))
+            continue
+        source = getattr(motion, name)
+        weight = alpha.reshape((-1,) + (1,) * (source.ndim - 1))
+        changes[name] = (1 - weight) * source[lower] + weight * source[upper]
+    return motion.replace(**changes, **split_full_pose(rotations), fps=float(fps))
