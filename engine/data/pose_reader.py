@@ -276,6 +276,12 @@ def normalise_to_body_frame(points: np.ndarray, confidence: np.ndarray, origin: 
     return out.astype(np.float32)
 
 
+def describe_source_units_for(header):
+    """``describe_source_units`` bound to a .pose header (what ``sequence_from_holistic``
+    takes as ``units``)."""
+    return lambda origin, scale: describe_source_units(header, origin, scale)
+
+
 def describe_source_units(header, origin: np.ndarray, scale: float) -> str:
     """A sentence naming the file's units, for ``metadata.notes``.
 
@@ -406,6 +412,25 @@ def read_pose_file(path: str | Path, *, sign_language: str | None = None, gloss:
 
     points = {name: data[:, idx] for name, idx in layout.items()}
     confidence = {name: conf[:, idx] for name, idx in layout.items()}
+    return sequence_from_holistic(points, confidence, fps, path, notes,
+                                  units=describe_source_units_for(pose.header),
+                                  sign_language=sign_language, gloss=gloss,
+                                  mirror_left_dominant=mirror_left_dominant)
+
+
+def sequence_from_holistic(points: dict[str, np.ndarray], confidence: dict[str, np.ndarray],
+                           fps: float, path: str | Path, notes: list[str], *,
+                           units=None, sign_language: str | None = None,
+                           gloss: str | None = None,
+                           mirror_left_dominant: bool = True) -> KeypointSequence:
+    """Normalise raw Holistic components (image-like units, y down) to a sequence.
+
+    Shared by the ``.pose`` reader and the video importer, so both give the same frame.
+    ``points``: component -> (F, N, 3); ``confidence``: component -> (F, N).
+    ``units``: callable(origin, scale) -> a note describing the source units.
+    """
+    path = Path(path)
+    notes = list(notes)
     for hand in ("left_hand", "right_hand"):
         points[hand], confidence[hand] = mark_missing_hands(points[hand], confidence[hand])
 
@@ -413,7 +438,8 @@ def read_pose_file(path: str | Path, *, sign_language: str | None = None, gloss:
     # in their own space (metres in MediaPipe; re-scaled by the lexicon's producer), so
     # they get their own shoulder reference.
     origin, scale = shoulder_reference(points["body"], confidence["body"], path)
-    notes.append(describe_source_units(pose.header, origin, scale))
+    if units is not None:
+        notes.append(units(origin, scale))
     ratios = flat_z_ratios(points, confidence)
     for name in COMPONENT_SIZES:
         points[name] = normalise_to_body_frame(points[name], confidence[name], origin, scale)

@@ -1,0 +1,94 @@
+"""Video -> MediaPipe keypoints, offline, on a short video rendered from the avatar."""
+import numpy as np
+import pytest
+
+from engine.data.keypoints import BODY_INDEX
+from engine.data.pose_reader import KeypointFileError
+from engine.jobs import CancelToken, Cancelled
+
+pytestmark = [pytest.mark.slow, pytest.mark.gl]
+
+
+def render_avatar_video(path, frames=10, size=480, raise_left_arm=False):
+    import imageio.v3 as iio
+
+    from engine.body import default_avatar
+    from engine.body.skeleton import JOINT_INDEX as J
+    from engine.export.render import OffscreenRenderer
+    from engine.motion import Motion
+
+    avatar = default_avatar()
+    body = np.zeros((frames, 21, 3), np.float32)
+    body[:, J["left_shoulder"] - 1] = [0, 0, 0.5 if raise_left_arm else -1.2]
+    body[:, J["right_shoulder"] - 1] = [0, 0, 1.2]
+    body[:, J["left_elbow"] - 1] = [0, -1.6, 0]
+    body[:, J["right_elbow"] - 1] = [0, 1.6, 0]
+    posed = avatar.forward(Motion.zeros(frames).replace(body_pose=body))
+    with OffscreenRenderer(avatar, size, size) as renderer:
+        renderer.set_camera("front", posed.joints)
+        images = np.stack([renderer.render(posed.vertices[i]) for i in range(frames)])
+    iio.imwrite(path, images, fps=25, codec="libx264", plugin="pyav")
+    return path
+
+
+@pytest.fixture(scope="module")
+def avatar_video(tmp_path_factory):
+    return render_avatar_video(tmp_path_factory.mktemp("video") / "left_arm_up.mp4",
+                               raise_left_arm=True)
+
+
+def test_video_gives_keypoints_with_the_right_sides(avatar_video):
+    from engine.data.video_import import read_video_keypoints
+
+    seen = []
+    seq = read_video_keypoints(avatar_video, progress=lambda d, t, m="": seen.append(d))
+    assert seq.num_frames == 10 and seq.fps == pytest.approx(25)
+    assert seen[-1] == 10
+    assert (seq.confidence["body"] > 0).all() and (seq.confidence["face"] > 0).all()
+    left, right = BODY_INDEX["LEFT_WRIST"], BODY_INDEX["RIGHT_WRIST"]
+    body = seq.body
+    # The subject's left is +X in our frame; the raised left arm is higher than the right.
+    assert (body[:, BODY_INDEX["LEFT_SHOULDER"], 0] > 0).all()
+    assert (body[:, left, 1] > body[:, right, 1] + 0.3).all()
+    assert (body[:, left, 0] > 0).all() and (body[:, right, 0] < 0).all()
+
+
+def test_cancel_stops_the_import(avatar_video):
+    from engine.data.video_import import read_video_keypoints
+
+    token = CancelToken()
+
+    def cancel_after_two(done, total, message=""):
+        if done == 2:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        read_video_keypoints(avatar_video, progress=cancel_after_two, cancel=token)
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such file"),
+    (b"", "file is empty"),
+    (b"\x00garbage" * 500, "not a readable video"),
+])
+def test_bad_files_are_reported(tmp_path, content, message):
+    from engine.data.video_import import read_video_keypoints
+
+    path = tmp_path / "clip.mp4"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(KeypointFileError, match=message) as error:
+        read_video_keypoints(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_video_without_a_person_is_refused(tmp_path):
+    import imageio.v3 as iio
+
+    from engine.data.video_import import read_video_keypoints
+
+    path = tmp_path / "empty_room.mp4"
+    iio.imwrite(path, np.full((5, 240, 320, 3), 200, np.uint8), fps=25, codec="libx264",
+                plugin="pyav")
+    with pytest.raises(KeypointFileError, match="no person found"):
+        read_video_keypoints(path)
