@@ -1,7 +1,7 @@
 """``signstudio-cli``: the engine's command line (the GUI is optional).
 
-Subcommands: ``info``, ``config``, ``demo``, ``render``, ``check-project``. Later issues add
-lexicon, generate, export, train and eval. Errors print one clear line and exit 2.
+Subcommands: ``info``, ``config``, ``demo``, ``render``, ``check-project``, ``lexicon``,
+``generate``. Later issues add export, train and eval. Errors print one clear line and exit 2.
 """
 from __future__ import annotations
 
@@ -106,6 +106,104 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Bar:
+    """A tqdm bar as a Progress callback (to stderr, so --json output stays clean)."""
+
+    def __init__(self, description: str):
+        from tqdm import tqdm
+
+        self._bar = tqdm(desc=description, unit="step", file=sys.stderr, leave=True)
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        if total and self._bar.total != total:
+            self._bar.total = total
+        self._bar.n = done
+        self._bar.set_postfix_str(message, refresh=False)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _store(args: argparse.Namespace):
+    from engine.data.lexicon import LexiconStore
+
+    return LexiconStore(args.db)
+
+
+def cmd_lexicon(args: argparse.Namespace) -> int:
+    import json
+
+    from engine.data.lexicon_build import add_video, build_from_package
+
+    with _store(args) as store:
+        if args.action == "build":
+            bar = _Bar("fitting clips")
+            try:
+                report = build_from_package(store, args.lang or None,
+                                            glosses=[args.gloss] if args.gloss else None,
+                                            progress=bar)
+            finally:
+                bar.close()
+            print(report.summary())
+            print(f"lexicon: {store.path} ({len(store)} entries)")
+            return 0 if not report.failed else 1
+        if args.action == "add":
+            if not args.video or not args.gloss or not args.lang:
+                raise ValueError("lexicon add: expected VIDEO --gloss G --lang L")
+            bar = _Bar(f"reconstructing {args.gloss}")
+            try:
+                entry_id = add_video(store, args.video, args.gloss, args.lang[0],
+                                     words=args.word or (), progress=bar)
+            finally:
+                bar.close()
+            summary = next(s for s in store.list(args.lang[0]) if s.id == entry_id)
+            print(f"added {summary.gloss} ({summary.language}) as entry {entry_id}: "
+                  f"{summary.num_frames} frames, quality {summary.quality}")
+            return 0
+        entries = [e for lang in (args.lang or [None]) for e in store.list(lang)]
+        if args.json:
+            print(json.dumps([e.__dict__ for e in entries], ensure_ascii=False, indent=1))
+            return 0
+        for e in entries:
+            error = e.quality.get("hand_error_median")
+            quality = f"{error:.3f}" if isinstance(error, (int, float)) else "-"
+            print(f"{e.id:5d}  {e.language}  {e.kind:6s}  {e.gloss:10s}  "
+                  f"{e.num_frames:4d} fr @{e.fps:g}  err {quality}  {e.source}")
+        print(f"{len(entries)} entries in {store.path}")
+        return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    import json
+
+    from engine.generate.assemble import Timing, assemble
+    from engine.generate.text import coverage_report, text_to_tokens
+    from engine.motion import save_project
+
+    with _store(args) as store:
+        tokens = list(text_to_tokens(args.text, args.lang, store))
+        report = coverage_report(tokens)
+        if args.json:
+            print(json.dumps(report, ensure_ascii=False, indent=1))
+        else:
+            for token in report["tokens"]:
+                glosses = "-".join(token["glosses"]) or "-"
+                note = f"  ({token['note']})" if token["note"] else ""
+                print(f"  {token['text']:>16s}  {token['kind']:13s}  {glosses}{note}")
+        project = assemble(tokens, store, args.lang, Timing(fps=args.fps), title=args.text)
+    output = Path(args.output)
+    if output.suffix == ".signstudio":
+        save_project(project, output)
+    else:
+        from engine.export.motion_files import write_motion_file
+
+        write_motion_file(project.motion, output)
+    if not args.json:
+        print(f"wrote {output}: {project.motion}, {len(project.segments)} segments")
+    return 0
+
+
 def cmd_check_project(args: argparse.Namespace) -> int:
     from engine.motion import load_project
 
@@ -158,6 +256,30 @@ def build_parser() -> argparse.ArgumentParser:
     render_options(p)
     p.set_defaults(func=cmd_render)
 
+    def db_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", help="lexicon database (default: $SIGNSTUDIO_LEXICON, the "
+                       "lexicon_path setting, or the user data folder)")
+
+    p = sub.add_parser("lexicon", help="build, add to or list the sign lexicon")
+    p.add_argument("action", choices=["build", "add", "list"])
+    p.add_argument("video", nargs="?", help="(add) a video of one sign")
+    p.add_argument("--lang", action="append", help="sign language code(s), e.g. ase")
+    p.add_argument("--gloss", help="(add) the sign's gloss, e.g. HELLO; (build) only this gloss")
+    p.add_argument("--word", action="append", help="(add) spoken word(s) it translates")
+    p.add_argument("--json", action="store_true", help="(list) JSON output")
+    db_option(p)
+    p.set_defaults(func=cmd_lexicon)
+
+    p = sub.add_parser("generate", help="text to a signed motion (project or motion file)")
+    p.add_argument("text")
+    p.add_argument("--lang", required=True, help="sign language code, e.g. ase")
+    p.add_argument("-o", "--output", required=True,
+                   help="out.signstudio, or a motion file (.npz, .smpl, .bvh, .pose)")
+    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--json", action="store_true", help="print the coverage report as JSON")
+    db_option(p)
+    p.set_defaults(func=cmd_generate)
+
     p = sub.add_parser("check-project", help="validate a .signstudio file")
     p.add_argument("project")
     p.set_defaults(func=cmd_check_project)
@@ -171,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:  # includes MotionError, ProjectFileError
         print(f"signstudio-cli: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: every writer is atomic, so nothing is half-written
+        print("signstudio-cli: cancelled", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

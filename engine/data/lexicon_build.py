@@ -1,0 +1,122 @@
+"""Filling the lexicon: the package's fingerspelling clips, and users' own recordings.
+
+Both paths read keypoints, fit them to SMPL-X (``engine.data.fitting``) and store the
+motion with its source hash, so running a build again skips what is already there
+(idempotent), and an interrupted build keeps every entry it finished (each is its own
+transaction; see ``engine.data.lexicon``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from engine.data.fingerspelling import load_index
+from engine.data.lexicon import LexiconEntry, LexiconStore, file_sha256
+from engine.data.pose_reader import KeypointFileError
+from engine.jobs import CancelToken, Progress, no_progress
+from engine.motion.errors import MotionError
+
+PACKAGE_LICENCE = ("fingerspelling clip from the spoken-to-signed 0.4.0 package (package "
+                   "licence MIT; the clips' own licence is not stated)")
+
+#: fit(sequence, progress=..., cancel=...) -> an object with .motion and .quality
+Fitter = Callable[..., object]
+
+
+def _default_fit() -> Fitter:
+    from engine.data.fitting import fit_keypoints
+
+    return fit_keypoints
+
+
+@dataclass
+class BuildReport:
+    added: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (clip, reason)
+
+    def summary(self) -> str:
+        text = f"{self.added} added, {self.skipped} already present, {len(self.failed)} failed"
+        return text + "".join(f"\n  failed: {clip}: {reason}" for clip, reason in self.failed)
+
+
+def build_from_package(store: LexiconStore, languages: Iterable[str] | None = None, *,
+                       glosses: Iterable[str] | None = None,
+                       fit: Fitter | None = None, progress: Progress = no_progress,
+                       cancel: CancelToken | None = None) -> BuildReport:
+    """Fit and store every fingerspelling clip (of ``languages``, default all 19;
+    only ``glosses`` when given).
+
+    A clip whose (language, gloss, content hash) is already stored is skipped. A clip
+    that cannot be read or fitted is reported in ``BuildReport.failed`` and the build
+    goes on. Raises ValueError for an unknown language code (listing the known ones).
+    """
+    fit = fit or _default_fit()
+    index = load_index()
+    known = index.languages()
+    wanted = list(languages) if languages else known
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        raise ValueError(f"unknown sign language(s) {unknown}; the package has: {', '.join(known)}")
+    clips = [c for c in index if c.signed_language in wanted]
+    if glosses:
+        wanted_glosses = set(glosses)
+        clips = [c for c in clips if c.glosses in wanted_glosses]
+    report = BuildReport()
+    for number, clip in enumerate(clips, start=1):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        path = index.path_of(clip)
+        digest = file_sha256(path)
+        if store.has_source(clip.signed_language, clip.glosses, digest):
+            report.skipped += 1
+        else:
+            try:
+                result = fit(index.read(clip), cancel=cancel)
+            except (KeypointFileError, MotionError) as error:
+                report.failed.append((clip.path, str(error)))
+            else:
+                store.add(LexiconEntry(
+                    gloss=clip.glosses, language=clip.signed_language, words=(clip.words,),
+                    motion=result.motion, source_kind="package", source=clip.path,
+                    source_hash=digest, licence=PACKAGE_LICENCE, kind="letter",
+                    quality=dict(result.quality)))
+                report.added += 1
+        progress(number, len(clips), f"{clip.signed_language} {clip.glosses}")
+    return report
+
+
+def add_video(store: LexiconStore, video: str | Path, gloss: str, language: str, *,
+              words: Iterable[str] = (), kind: str = "sign",
+              licence: str = "user's own recording", fit: Fitter | None = None,
+              progress: Progress = no_progress, cancel: CancelToken | None = None) -> int:
+    """Reconstruct a user's recording of one sign and store it; returns the entry id.
+
+    ``words``: the spoken-language word(s) it translates (default: the gloss in lower
+    case). Progress runs over two phases, keypoints then fitting, reported as one bar.
+    Nothing is written unless both phases succeed.
+    """
+    from engine.data.video_import import read_video_keypoints
+
+    fit = fit or _default_fit()
+    video = Path(video).resolve()
+    if not gloss.strip():
+        raise ValueError("--gloss: expected a non-empty gloss, e.g. HELLO")
+
+    # One bar over both phases, in thousandths: keypoints 0-500, fitting 500-1000.
+    def keypoint_progress(done: int, total: int, message: str = "") -> None:
+        progress(min(500, 500 * done // max(total, done, 1)), 1000, f"keypoints, {message}")
+
+    sequence = read_video_keypoints(video, sign_language=language, gloss=gloss,
+                                    progress=keypoint_progress, cancel=cancel)
+
+    def fit_progress(done: int, total: int, message: str = "") -> None:
+        progress(500 + 500 * done // max(total, done, 1), 1000, f"fitting, {message}")
+
+    result = fit(sequence, progress=fit_progress, cancel=cancel)
+    return store.add(LexiconEntry(
+        gloss=gloss, language=language, words=tuple(words) or (gloss.lower(),),
+        motion=result.motion, source_kind="video", source=str(video),
+        source_hash=file_sha256(video), licence=licence, kind=kind,
+        quality=dict(result.quality)))

@@ -1,0 +1,60 @@
+"""Building the lexicon from real package clips: real fitting, idempotent, CLI."""
+import functools
+
+import pytest
+
+from engine.cli import main
+from engine.data.lexicon import LexiconStore
+from engine.data.lexicon_build import build_from_package
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def quick_fit():
+    from engine.data.fitting import fit_keypoints
+    return functools.partial(fit_keypoints, iterations=30)
+
+
+def test_build_is_idempotent_and_stores_real_letters(tmp_path, quick_fit):
+    calls = []
+    with LexiconStore(tmp_path / "lex.sqlite") as store:
+        report = build_from_package(store, ["ase"], glosses=["A", "B"], fit=quick_fit,
+                                    progress=lambda d, t, m="": calls.append((d, t)))
+        assert (report.added, report.skipped, report.failed) == (2, 0, [])
+        assert calls[-1] == (2, 2)
+        again = build_from_package(store, ["ase"], glosses=["A", "B"], fit=quick_fit)
+        assert (again.added, again.skipped) == (0, 2)
+        (a,) = store.find_gloss("ase", "A")
+        entry = store.get(a.id)
+        assert entry.kind == "letter" and entry.words == ("a",)
+        assert entry.motion.num_frames > 10 and entry.motion.fps == 25
+        assert "spoken-to-signed" in entry.licence and entry.quality
+
+
+def test_unknown_language_is_refused(tmp_path):
+    with LexiconStore(tmp_path / "lex.sqlite") as store:
+        with pytest.raises(ValueError, match="unknown sign language.*'xyz'.*ase"):
+            build_from_package(store, ["xyz"])
+
+
+def test_cli_build_list_generate(tmp_path, capsys, monkeypatch):
+    db = str(tmp_path / "lex.sqlite")
+    import engine.data.lexicon_build as lexicon_build
+    from engine.data.fitting import fit_keypoints
+    monkeypatch.setattr(lexicon_build, "_default_fit",
+                        lambda: functools.partial(fit_keypoints, iterations=20))
+    for letter in "HI":
+        assert main(["lexicon", "build", "--lang", "ase", "--gloss", letter, "--db", db]) == 0
+    assert main(["lexicon", "list", "--db", db]) == 0
+    listing = capsys.readouterr().out
+    assert "2 entries" in listing and " H " in listing
+    out = tmp_path / "hi.signstudio"
+    assert main(["generate", "Hi!", "--lang", "ase", "-o", str(out), "--db", db]) == 0
+    printed = capsys.readouterr().out
+    assert "fingerspelled" in printed and "H-I" in printed
+    from engine.motion import load_project
+    project = load_project(out)
+    assert [s.gloss for s in project.segments] == ["H", "I"]
+    assert main(["generate", "Hi", "--lang", "xyz", "-o", str(out), "--db", db]) == 2
+    assert "supported: ase" in capsys.readouterr().err
