@@ -16,6 +16,7 @@ Operations
 ``ReplaceRange(start, motion)``
                             overwrite motion frames ``[start, start + len(motion))`` on
                             every channel (how generation results land).
+``ReplaceProject(project)`` swap in a whole project (a new generation from text).
 ``Macro(ops)``              several ops as one undo step, applied in order.
 
 Frames are integer frame indices (0-based) of ``project.motion``. A bad operation
@@ -168,6 +169,22 @@ class ReplaceRange:
 
 
 @dataclass(frozen=True, eq=False)
+class ReplaceProject:
+    """Swap in a whole new project (e.g. a fresh generation from text, whose length
+    differs). Inverse: ``ReplaceProject(old)``. Cheap: Motions share their arrays."""
+
+    project: Project
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.project, Project):
+            raise MotionError(
+                f"ReplaceProject.project: expected a Project, got {type(self.project).__name__}")
+
+    def _apply(self, project: Project) -> tuple[Project, "ReplaceProject"]:
+        return self.project, ReplaceProject(project)
+
+
+@dataclass(frozen=True, eq=False)
 class Macro:
     """Several operations applied in order as one undo step.
 
@@ -200,8 +217,8 @@ class Macro:
         return project, Macro(tuple(reversed(inverses)))
 
 
-Op = Union[SetKey, DeleteKey, MoveKey, ReplaceRange, Macro]
-_OP_TYPES = (SetKey, DeleteKey, MoveKey, ReplaceRange, Macro)
+Op = Union[SetKey, DeleteKey, MoveKey, ReplaceRange, ReplaceProject, Macro]
+_OP_TYPES = (SetKey, DeleteKey, MoveKey, ReplaceRange, ReplaceProject, Macro)
 
 
 def apply(op: Op, project: Project) -> tuple[Project, Op]:

@@ -186,3 +186,14 @@ def test_ops_are_frozen():
     op = MoveKey(1, 2)
     with pytest.raises(Exception):
         op.to_frame = 3
+
+
+def test_replace_project_round_trips(motion):
+    from engine.motion import Project
+    from engine.motion.edits import ReplaceProject, apply
+    old = Project(motion=motion)
+    new = Project(motion=motion.slice(0, 3), title="new")
+    edited, inverse = apply(ReplaceProject(new), old)
+    assert edited is new
+    restored, _ = apply(inverse, edited)
+    assert restored.equals(old)

@@ -1,0 +1,168 @@
+"""The Document: the one observable model the widgets share.
+
+Widgets never talk to each other: they read the Document, change it through undoable
+commands (``apply_edit``), and redraw when it signals. QtCore/QtGui only, so it is
+tested without widgets.
+
+Two-phase edits (drags): ``set_preview(project)`` shows a candidate with no history;
+``commit_preview(op, text)`` lands it as ONE undo step; ``cancel_preview()`` (Esc)
+restores the committed project.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from engine.motion import Motion, Project, load_project, save_project
+from engine.motion.edits import Op
+from studio.commands import EditCommand
+
+
+def empty_project() -> Project:
+    """A new document: one second of the rest pose (arms down would need the body
+    package; the rest pose keeps the document free of engine.body)."""
+    return Project(motion=Motion.zeros(30), title="Untitled")
+
+
+class Document(QObject):
+    project_changed = Signal()        # the visible project changed (commit, undo, preview)
+    frame_changed = Signal(int)       # the current frame
+    selection_changed = Signal()      # selected keyframe or segment
+    file_changed = Signal()           # path or dirty state
+
+    def __init__(self, project: Project | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self._committed = project or empty_project()
+        self._preview: Project | None = None
+        self._frame = 0
+        self.selected_key: int | None = None       # frame of the selected keyframe
+        self.selected_segment: int | None = None   # index into project.segments
+        self.path: Path | None = None
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+
+    def _on_clean_changed(self, _clean: bool) -> None:
+        self.file_changed.emit()
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def project(self) -> Project:
+        """What the views show: the live preview during a drag, else the committed one."""
+        return self._preview if self._preview is not None else self._committed
+
+    @property
+    def committed_project(self) -> Project:
+        return self._committed
+
+    @property
+    def frame(self) -> int:
+        return self._frame
+
+    @property
+    def dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    @property
+    def in_preview(self) -> bool:
+        return self._preview is not None
+
+    # ------------------------------------------------------------------ editing
+    def apply_edit(self, op: Op, text: str, merge_key: str = "") -> None:
+        """Apply ``op`` as one undoable step (raises MotionError if it does not fit;
+        then nothing changes)."""
+        from engine.motion.edits import apply
+
+        apply(op, self._committed)  # validate first: a failing push would corrupt the stack
+        self._preview = None
+        self.undo_stack.push(EditCommand(self, op, text, merge_key))
+
+    def _set_project(self, project: Project) -> None:
+        """Called by EditCommand only (redo/undo)."""
+        self._committed = project
+        self._after_change()
+
+    def set_preview(self, project: Project) -> None:
+        self._preview = project
+        self._after_change()
+
+    def cancel_preview(self) -> None:
+        if self._preview is not None:
+            self._preview = None
+            self._after_change()
+
+    def commit_preview(self, op: Op, text: str) -> None:
+        """Land the drag's result: ``op`` applied to the committed project, one step."""
+        self.apply_edit(op, text)
+
+    def _after_change(self) -> None:
+        project = self.project
+        last = project.motion.num_frames - 1
+        if self._frame > last:
+            self._frame = last
+            self.frame_changed.emit(self._frame)
+        if self.selected_key is not None and project.keyframe_at(self.selected_key) is None:
+            self.selected_key = None
+            self.selection_changed.emit()
+        if self.selected_segment is not None and self.selected_segment >= len(project.segments):
+            self.selected_segment = None
+            self.selection_changed.emit()
+        self.project_changed.emit()
+
+    # --------------------------------------------------------- frame, selection
+    def set_frame(self, frame: int) -> None:
+        frame = max(0, min(int(frame), self.project.motion.num_frames - 1))
+        if frame != self._frame:
+            self._frame = frame
+            self.frame_changed.emit(frame)
+
+    def select_key(self, frame: int | None) -> None:
+        if frame is not None and self.project.keyframe_at(frame) is None:
+            raise ValueError(f"no keyframe at frame {frame}")
+        self.selected_key, self.selected_segment = frame, None
+        self.selection_changed.emit()
+
+    def select_segment(self, index: int | None) -> None:
+        if index is not None and not 0 <= index < len(self.project.segments):
+            raise ValueError(f"no segment {index}")
+        self.selected_segment, self.selected_key = index, None
+        self.selection_changed.emit()
+
+    # -------------------------------------------------------------------- files
+    def open(self, path: str | Path) -> None:
+        """Load a project (ProjectFileError leaves this document unchanged)."""
+        project = load_project(path)
+        self._preview = None
+        self._committed = project
+        self.undo_stack.clear()
+        self.path = Path(path)
+        self._frame = 0
+        self.selected_key = self.selected_segment = None
+        self.frame_changed.emit(0)
+        self.selection_changed.emit()
+        self.project_changed.emit()
+        self.file_changed.emit()
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Save atomically to ``path`` (or the current path) and mark clean."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("no file name: use Save As")
+        save_project(self._committed, target)
+        self.path = target
+        self.undo_stack.setClean()
+        self.file_changed.emit()
+        return target
+
+    def new(self, project: Project | None = None) -> None:
+        self._preview = None
+        self._committed = project or empty_project()
+        self.undo_stack.clear()
+        self.path = None
+        self._frame = 0
+        self.selected_key = self.selected_segment = None
+        self.frame_changed.emit(0)
+        self.selection_changed.emit()
+        self.project_changed.emit()
+        self.file_changed.emit()
