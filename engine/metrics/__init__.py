@@ -1,0 +1,1 @@
+"""Quality metrics: DTW-aligned joint error, jerk, (later) FID/diversity/accuracy."""
