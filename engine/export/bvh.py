@@ -40,6 +40,7 @@ from scipy.spatial.transform import Rotation
 
 from engine.atomic import atomic_output
 from engine.body.skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS, PARENTS
+from engine.body.tips import end_site_offsets
 from engine.motion.errors import ProjectFileError
 from engine.motion.motion import Motion
 
@@ -52,8 +53,6 @@ _DECIMALS = 6
 _CHILDREN: dict[int, list[int]] = {j: [] for j in range(NUM_JOINTS)}
 for _j in range(1, NUM_JOINTS):
     _CHILDREN[int(PARENTS[_j])].append(_j)
-#: Joints with no children: each gets an End Site.
-LEAF_JOINTS: tuple[int, ...] = tuple(j for j in range(NUM_JOINTS) if not _CHILDREN[j])
 
 
 def _depth_first() -> list[int]:
@@ -71,53 +70,6 @@ BVH_JOINT_ORDER: tuple[int, ...] = tuple(_depth_first())
 
 
 # --- end sites ----------------------------------------------------------------------
-
-def leaf_tip_vertices(body) -> dict[int, int] | None:
-    """For each leaf joint, the rest-mesh vertex that continues its bone furthest.
-
-    Among the vertices whose strongest skin weight is the leaf joint, the one with the
-    largest projection on the bone direction ``rest_joints[leaf] - rest_joints[parent]``:
-    the fingertip for a finger's last joint, the toe tip for a foot, the chin for the
-    jaw, the front of the eyeball for an eye. Picked from skin weights, so it follows
-    any re-baked avatar. Returns {leaf joint index: vertex index}, or None when the
-    body has no ``skin_weights`` (V, 55) and ``rest_vertices`` (V, 3) (e.g. SMPL-X,
-    whose mesh we cannot ship) or a leaf owns no vertex.
-    """
-    weights = getattr(body, "skin_weights", None)
-    vertices = getattr(body, "rest_vertices", None)
-    if weights is None or vertices is None:
-        return None
-    weights = np.asarray(weights)
-    vertices = np.asarray(vertices, np.float64)
-    rest = np.asarray(body.rest_joints, np.float64)
-    dominant = weights.argmax(axis=1)
-    tips: dict[int, int] = {}
-    for leaf in LEAF_JOINTS:
-        owned = np.flatnonzero(dominant == leaf)
-        if owned.size == 0:
-            return None
-        direction = rest[leaf] - rest[PARENTS[leaf]]
-        direction /= np.linalg.norm(direction)
-        tips[leaf] = int(owned[np.argmax((vertices[owned] - rest[leaf]) @ direction)])
-    return tips
-
-
-def end_site_offsets(body) -> np.ndarray:
-    """(55, 3) float64 rest offset (metres) of each leaf joint's End Site; 0 elsewhere.
-
-    From ``leaf_tip_vertices`` when the body has a skinned mesh; otherwise the parent
-    bone repeated (same direction and length), a plausible stand-in.
-    """
-    rest = np.asarray(body.rest_joints, np.float64)
-    offsets = np.zeros((NUM_JOINTS, 3))
-    tips = leaf_tip_vertices(body)
-    for leaf in LEAF_JOINTS:
-        if tips is not None:
-            offsets[leaf] = np.asarray(body.rest_vertices, np.float64)[tips[leaf]] - rest[leaf]
-        else:
-            offsets[leaf] = rest[leaf] - rest[PARENTS[leaf]]
-    return offsets
-
 
 # --- writing ------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ import numpy as np
 from engine.atomic import atomic_output
 from engine.body.skeleton import JOINT_INDEX
 from engine.data.keypoints import BODY_POINT_NAMES, COMPONENT_SIZES, HAND_POINT_NAMES
-from engine.export.bvh import end_site_offsets, leaf_tip_vertices
+from engine.body.tips import end_site_offsets, leaf_tip_vertices
 from engine.motion.motion import Motion
 
 POSE_IMAGE_SIZE = 512

@@ -12,7 +12,8 @@ from engine.body.default_avatar import default_avatar
 from engine.body.reference_poses import reference_poses
 from engine.body.skeleton import JOINT_INDEX, JOINT_NAMES
 from engine.export import bvh as bvh_module
-from engine.export.bvh import LEAF_JOINTS, leaf_tip_vertices, read_bvh, write_bvh
+from engine.body.tips import LEAF_JOINTS, leaf_tip_vertices
+from engine.export.bvh import read_bvh, write_bvh
 from engine.export.motion_files import (
     READ_FORMATS, WRITE_FORMATS, read_motion_file, read_npz, read_smpl, write_motion_file,
     write_npz, write_smpl,

@@ -1,0 +1,144 @@
+"""Image -> the best-matching lexicon entries (handshape search), offline.
+
+The image goes through MediaPipe Hands (shipped models, no download), which gives 21
+hand landmarks in metres around the hand ("world landmarks"). Each lexicon entry's
+handshape is the avatar's right hand at the entry's steadiest frame, as the same 21
+points (joints plus fingertip end sites). Both are reduced to a view-invariant
+descriptor: the bend angle at each of the 15 finger joints, the spread between
+neighbouring fingers, and the thumb tip's distance to each fingertip in hand sizes.
+A photo can be taken from any side, so 2D shapes would not compare; joint angles do.
+
+Handedness: MediaPipe labels hands as if the image were a mirrored selfie, so in an
+ordinary photo its "Left" is the person's right hand. ``mirrored=True`` says the image
+is a selfie. The signer's dominant hand is taken as the right hand when both show.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.data.lexicon import EntrySummary, LexiconStore
+from engine.motion.errors import ProjectFileError
+
+# MediaPipe hand order: wrist, then thumb, index, middle, ring, pinky, 4 points each.
+_FINGERS = [(1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20)]
+_TIPS = [4, 8, 12, 16, 20]
+
+
+def hand_descriptor(points: np.ndarray) -> np.ndarray:
+    """(21, 3) hand points (MediaPipe order, any units) -> (24,) descriptor.
+
+    15 bend angles (radians) + 4 spreads between neighbouring proximal bones (radians)
+    + 5 thumb-tip distances (to the wrist and the other tips) in hand sizes.
+    """
+    p = np.asarray(points, np.float64)
+
+    def angle(u: np.ndarray, v: np.ndarray) -> float:
+        cosine = u @ v / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-12)
+        return float(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+    bends = []
+    for chain in _FINGERS:
+        joints = (0,) + chain
+        for a, b, c in zip(joints, joints[1:], joints[2:]):
+            bends.append(angle(p[b] - p[a], p[c] - p[b]))
+    spreads = [angle(p[f1[1]] - p[f1[0]], p[f2[1]] - p[f2[0]])
+               for f1, f2 in zip(_FINGERS[1:], _FINGERS[2:])]
+    spreads.insert(0, angle(p[2] - p[1], p[6] - p[5]))  # thumb vs index
+    size = max(np.linalg.norm(p[9] - p[0]), 1e-9)
+    reach = [np.linalg.norm(p[4] - p[0]) / size] + [np.linalg.norm(p[4] - p[t]) / size
+                                                      for t in _TIPS[1:]]
+    return np.asarray(bends + spreads + reach, np.float64)
+
+
+@dataclass(frozen=True)
+class ImageMatch:
+    entry: EntrySummary
+    distance: float   # descriptor distance (radians / hand sizes, RMS)
+    score: float      # 0..1, higher is better: exp(-distance / SCORE_SCALE)
+
+
+SCORE_SCALE = 0.3
+
+
+class ImageQueryError(ProjectFileError):
+    """The image could not be read, or shows no hand."""
+
+
+def image_hand_points(path: str | Path, mirrored: bool = False) -> np.ndarray:
+    """(21, 3) metres: the dominant (right, else left mirrored) hand in the image."""
+    import imageio.v3 as iio
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageQueryError(path, "no such file")
+    try:
+        image = np.asarray(iio.imread(path))
+    except Exception as error:  # imageio raises many types for a bad file
+        raise ImageQueryError(path, f"not a readable image ({error})") from None
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    image = np.ascontiguousarray(image[..., :3].astype(np.uint8))
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    import mediapipe as mp
+
+    with mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=2,
+                                  model_complexity=1) as hands:
+        result = hands.process(image)
+    if not result.multi_hand_world_landmarks:
+        raise ImageQueryError(path, "no hand found in the image")
+    found = {}
+    for world, handedness in zip(result.multi_hand_world_landmarks, result.multi_handedness):
+        label = handedness.classification[0].label  # as if mirrored
+        side = label.lower() if mirrored else ("right" if label == "Left" else "left")
+        found.setdefault(side, np.array([[m.x, m.y, m.z] for m in world.landmark]))
+    if "right" in found:
+        return found["right"]
+    return found["left"] * [-1.0, 1.0, 1.0]  # mirror a left hand into a right hand
+
+
+def steadiest_frame(right_hand_points: np.ndarray) -> int:
+    """Frame index (in the middle half) where the hand moves least: the held shape."""
+    frames = len(right_hand_points)
+    if frames < 4:
+        return frames // 2
+    speed = np.linalg.norm(np.diff(right_hand_points, axis=0), axis=-1).mean(axis=-1)
+    lo, hi = frames // 4, max(frames // 4 + 1, 3 * frames // 4)
+    return lo + int(np.argmin(speed[lo:hi]))
+
+
+class HandshapeIndex:
+    """Descriptors of one language's lexicon entries, computed once (avatar FK)."""
+
+    def __init__(self, store: LexiconStore, language: str, body=None):
+        from engine.body.tips import hand_points
+
+        if body is None:
+            from engine.body import default_avatar
+
+            body = default_avatar()
+        self.entries: list[EntrySummary] = store.list(language)
+        descriptors = []
+        for summary in self.entries:
+            hand = hand_points(body, store.get(summary.id).motion, "right")
+            descriptors.append(hand_descriptor(hand[steadiest_frame(hand)]))
+        self.descriptors = np.asarray(descriptors).reshape(len(self.entries), -1)
+
+    def match(self, hand_points: np.ndarray, top: int = 5) -> list[ImageMatch]:
+        if not self.entries:
+            return []
+        query = hand_descriptor(hand_points)
+        distance = np.sqrt(((self.descriptors - query) ** 2).mean(axis=1))
+        order = np.argsort(distance)[:top]
+        return [ImageMatch(self.entries[i], float(distance[i]),
+                           float(np.exp(-distance[i] / SCORE_SCALE))) for i in order]
+
+
+def match_image(path: str | Path, store: LexiconStore, language: str, *, top: int = 5,
+                mirrored: bool = False, index: HandshapeIndex | None = None) -> list[ImageMatch]:
+    """The ``top`` lexicon entries whose handshape best matches the image's hand."""
+    index = index or HandshapeIndex(store, language)
+    return index.match(image_hand_points(path, mirrored), top)
