@@ -1,7 +1,7 @@
 """``signstudio-cli``: the engine's command line (the GUI is optional).
 
 Subcommands: ``info``, ``config``, ``demo``, ``render``, ``check-project``, ``lexicon``,
-``generate``. Later issues add export, train and eval. Errors print one clear line and exit 2.
+``generate``, ``find-sign``. Later issues add export, train and eval. Errors print one clear line and exit 2.
 """
 from __future__ import annotations
 
@@ -204,6 +204,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_find_sign(args: argparse.Namespace) -> int:
+    """Image of a handshape -> the best-matching lexicon entries."""
+    from engine.generate.image_match import match_image
+
+    with _store(args) as store:
+        matches = match_image(args.image, store, args.lang, top=args.top, mirrored=args.selfie)
+    for rank, match in enumerate(matches, start=1):
+        print(f"{rank}. {match.entry.gloss} ({match.entry.language}, entry {match.entry.id}): "
+              f"score {match.score:.2f}")
+    return 0
+
+
 def cmd_check_project(args: argparse.Namespace) -> int:
     from engine.motion import load_project
 
@@ -279,6 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the coverage report as JSON")
     db_option(p)
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("find-sign", help="image of a handshape -> matching lexicon entries")
+    p.add_argument("image")
+    p.add_argument("--lang", required=True)
+    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--selfie", action="store_true", help="the image is mirrored (front camera)")
+    db_option(p)
+    p.set_defaults(func=cmd_find_sign)
 
     p = sub.add_parser("check-project", help="validate a .signstudio file")
     p.add_argument("project")
