@@ -121,15 +121,16 @@ class HandshapeIndex:
 
             body = default_avatar()
         self.entries: list[EntrySummary] = store.list(language)
+        if not self.entries:
+            raise ValueError(f"the lexicon ({store.path}) has no entries for '{language}'; "
+                             "run `signstudio-cli lexicon build` first")
         descriptors = []
         for summary in self.entries:
             hand = hand_points(body, store.get(summary.id).motion, "right")
             descriptors.append(hand_descriptor(hand[steadiest_frame(hand)]))
-        self.descriptors = np.asarray(descriptors).reshape(len(self.entries), -1)
+        self.descriptors = np.asarray(descriptors)
 
     def match(self, hand_points: np.ndarray, top: int = 5) -> list[ImageMatch]:
-        if not self.entries:
-            return []
         query = hand_descriptor(hand_points)
         distance = np.sqrt(((self.descriptors - query) ** 2).mean(axis=1))
         order = np.argsort(distance)[:top]

@@ -73,3 +73,9 @@ def test_images_without_a_hand_or_unreadable(tmp_path, store):
     with pytest.raises(ImageQueryError, match="not a readable image") as error:
         match_image(junk, store, "ase")
     assert str(junk) in str(error.value)
+
+
+def test_empty_lexicon_says_what_to_do(tmp_path):
+    with LexiconStore(tmp_path / "empty.sqlite") as empty:
+        with pytest.raises(ValueError, match="no entries for 'ase'.*lexicon build"):
+            HandshapeIndex(empty, "ase")
