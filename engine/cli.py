@@ -6,6 +6,7 @@ Subcommands: ``info``, ``config``, ``demo``, ``render``, ``check-project``, ``le
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -142,7 +143,7 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
             try:
                 report = build_from_package(store, args.lang or None,
                                             glosses=[args.gloss] if args.gloss else None,
-                                            progress=bar)
+                                            progress=bar, workers=args.workers)
             finally:
                 bar.close()
             print(report.summary())
@@ -279,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gloss", help="(add) the sign's gloss, e.g. HELLO; (build) only this gloss")
     p.add_argument("--word", action="append", help="(add) spoken word(s) it translates")
     p.add_argument("--json", action="store_true", help="(list) JSON output")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="(build) fitting processes (default: one per core)")
     db_option(p)
     p.set_defaults(func=cmd_lexicon)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from engine.data.fingerspelling import load_index
+from engine.data.fingerspelling import FingerspellingEntry, load_index
 from engine.data.lexicon import LexiconEntry, LexiconStore, file_sha256
 from engine.data.pose_reader import KeypointFileError
 from engine.jobs import CancelToken, Progress, no_progress
@@ -41,18 +41,35 @@ class BuildReport:
         return text + "".join(f"\n  failed: {clip}: {reason}" for clip, reason in self.failed)
 
 
+def _fit_package_clip(clip: FingerspellingEntry) -> tuple[object, dict]:
+    """Worker-process job: read and fit one clip with the default fitter.
+
+    One torch thread per process: two processes on two cores beat one process with
+    two threads for these small per-clip problems (measured in the issue note).
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    result = _default_fit()(load_index().read(clip))
+    return result.motion, dict(result.quality)
+
+
 def build_from_package(store: LexiconStore, languages: Iterable[str] | None = None, *,
                        glosses: Iterable[str] | None = None,
                        fit: Fitter | None = None, progress: Progress = no_progress,
-                       cancel: CancelToken | None = None) -> BuildReport:
+                       cancel: CancelToken | None = None, workers: int = 1) -> BuildReport:
     """Fit and store every fingerspelling clip (of ``languages``, default all 19;
     only ``glosses`` when given).
 
     A clip whose (language, gloss, content hash) is already stored is skipped. A clip
     that cannot be read or fitted is reported in ``BuildReport.failed`` and the build
     goes on. Raises ValueError for an unknown language code (listing the known ones).
+
+    ``workers > 1`` fits clips in that many processes (default fitter only); this
+    process alone writes to the database, so each entry is still one transaction.
     """
-    fit = fit or _default_fit()
+    if workers > 1 and fit is not None:
+        raise ValueError("build_from_package: a custom fit runs in-process; use workers=1")
     index = load_index()
     known = index.languages()
     wanted = list(languages) if languages else known
@@ -64,26 +81,65 @@ def build_from_package(store: LexiconStore, languages: Iterable[str] | None = No
         wanted_glosses = set(glosses)
         clips = [c for c in clips if c.glosses in wanted_glosses]
     report = BuildReport()
-    for number, clip in enumerate(clips, start=1):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        path = index.path_of(clip)
-        digest = file_sha256(path)
+    todo = []
+    for clip in clips:
+        digest = file_sha256(index.path_of(clip))
         if store.has_source(clip.signed_language, clip.glosses, digest):
             report.skipped += 1
         else:
+            todo.append((clip, digest))
+    done = report.skipped
+    progress(done, len(clips), "")
+
+    def store_result(clip, digest, motion, quality) -> None:
+        store.add(LexiconEntry(
+            gloss=clip.glosses, language=clip.signed_language, words=(clip.words,),
+            motion=motion, source_kind="package", source=clip.path, source_hash=digest,
+            licence=PACKAGE_LICENCE, kind="letter", quality=quality))
+        report.added += 1
+
+    if workers <= 1:
+        fit = fit or _default_fit()
+        for clip, digest in todo:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             try:
                 result = fit(index.read(clip), cancel=cancel)
             except (KeypointFileError, MotionError) as error:
                 report.failed.append((clip.path, str(error)))
             else:
-                store.add(LexiconEntry(
-                    gloss=clip.glosses, language=clip.signed_language, words=(clip.words,),
-                    motion=result.motion, source_kind="package", source=clip.path,
-                    source_hash=digest, licence=PACKAGE_LICENCE, kind="letter",
-                    quality=dict(result.quality)))
-                report.added += 1
-        progress(number, len(clips), f"{clip.signed_language} {clip.glosses}")
+                store_result(clip, digest, result.motion, dict(result.quality))
+            done += 1
+            progress(done, len(clips), f"{clip.signed_language} {clip.glosses}")
+        return report
+
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # "spawn": a fresh interpreter per worker (forking a process that holds torch
+    # threads and an open SQLite handle is unsafe).
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending = {pool.submit(_fit_package_clip, clip): (clip, digest) for clip, digest in todo}
+        try:
+            while pending:
+                finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                for future in finished:
+                    clip, digest = pending.pop(future)
+                    try:
+                        motion, quality = future.result()
+                    except (KeypointFileError, MotionError) as error:
+                        report.failed.append((clip.path, str(error)))
+                    else:
+                        store_result(clip, digest, motion, quality)
+                    done += 1
+                    progress(done, len(clips), f"{clip.signed_language} {clip.glosses}")
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
     return report
 
 

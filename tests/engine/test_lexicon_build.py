@@ -58,3 +58,12 @@ def test_cli_build_list_generate(tmp_path, capsys, monkeypatch):
     assert [s.gloss for s in project.segments] == ["H", "I"]
     assert main(["generate", "Hi", "--lang", "xyz", "-o", str(out), "--db", db]) == 2
     assert "supported: ase" in capsys.readouterr().err
+
+
+def test_parallel_build_matches_and_skips(tmp_path):
+    with LexiconStore(tmp_path / "lex.sqlite") as store:
+        report = build_from_package(store, ["ase"], glosses=["L", "Y", "V"], workers=2)
+        assert (report.added, report.failed) == (3, [])
+        again = build_from_package(store, ["ase"], glosses=["L", "Y", "V"], workers=2)
+        assert (again.added, again.skipped) == (0, 3)
+        assert sorted(s.gloss for s in store.list("ase")) == ["L", "V", "Y"]
