@@ -79,6 +79,28 @@ RIGHT_HAND_SHAPES: dict[str, np.ndarray] = {
 }
 
 
+#: A right arm raised into signing space (hand beside the face, palm forward), as the
+#: fitter reconstructed it from the real ASL "L" clip; the left arm hangs relaxed.
+#: Axis-angles (radians) by body joint.
+SIGNING_ARMS: dict[str, tuple[float, float, float]] = {
+    "right_collar": (0.0, -0.03, 0.09),
+    "right_shoulder": (-0.41, -0.24, 1.18),
+    "right_elbow": (0.14, 2.46, -0.43),
+    "right_wrist": (0.34, 0.01, -0.11),
+    "left_shoulder": (0.03, 0.0, -1.33),
+    "left_elbow": (0.0, -0.44, 0.0),
+}
+
+
+def signing_pose(hand_shape: str = "flat") -> Motion:
+    """A 1-frame pose: right hand raised in signing space showing ``hand_shape``."""
+    body = np.zeros((1, 21, 3), np.float32)
+    for joint, rotation in SIGNING_ARMS.items():
+        body[0, _body_index(joint)] = rotation
+    return Motion.zeros(1).replace(body_pose=body,
+                                   right_hand_pose=RIGHT_HAND_SHAPES[hand_shape][None])
+
+
 def arms_down(motion: Motion) -> Motion:
     """Lower both arms beside the body on every frame."""
     body = motion.body_pose.copy()

@@ -422,8 +422,12 @@ def sequence_from_holistic(points: dict[str, np.ndarray], confidence: dict[str, 
                            fps: float, path: str | Path, notes: list[str], *,
                            units=None, sign_language: str | None = None,
                            gloss: str | None = None,
-                           mirror_left_dominant: bool = True) -> KeypointSequence:
+                           mirror_left_dominant: bool = True,
+                           depth_unreliable: str | None = None) -> KeypointSequence:
     """Normalise raw Holistic components (image-like units, y down) to a sequence.
+
+    ``depth_unreliable``: a reason to treat z as unreliable whatever its spread (the
+    sequence is then fitted in 2D), noted in the metadata.
 
     Shared by the ``.pose`` reader and the video importer, so both give the same frame.
     ``points``: component -> (F, N, 3); ``confidence``: component -> (F, N).
@@ -450,7 +454,10 @@ def sequence_from_holistic(points: dict[str, np.ndarray], confidence: dict[str, 
         )
 
     is_2d = is_flat_z(ratios)
-    if is_2d:
+    if depth_unreliable and not is_2d:
+        is_2d = True
+        notes.append(f"treated as 2D: {depth_unreliable}")
+    elif is_2d:
         flat = ", ".join(f"{k} {v:.4f}" for k, v in ratios.items() if v < FLAT_Z_RATIO)
         notes.append(f"z is flat (z/xy spread: {flat}): treated as 2D, z kept but unreliable")
 
