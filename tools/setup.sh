@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 python -m pip install --quiet torch==2.13.0
 if [ "${1:-}" = "test" ]; then
     python -m pip install --quiet -e ".[test]"
+    # The Khronos glTF validator checks our .glb exports in the tests (npm, not PyPI).
+    if command -v npm >/dev/null 2>&1; then
+        npm install --silent --no-audit --no-fund --prefix .cache/npm gltf-validator@2
+    fi
 else
     python -m pip install --quiet -e .
 fi
