@@ -10,7 +10,7 @@ if [ "${1:-}" = "test" ]; then
     python -m pip install --quiet -e ".[test]"
     # The Khronos glTF validator checks our .glb exports in the tests (npm, not PyPI).
     if command -v npm >/dev/null 2>&1; then
-        npm install --silent --no-audit --no-fund --prefix .cache/npm gltf-validator@2
+        npm install --silent --no-audit --no-fund --prefix .cache/npm gltf-validator@2.0.0-dev.3.10
     fi
 else
     python -m pip install --quiet -e .
