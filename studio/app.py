@@ -1,45 +1,50 @@
-"""Composition root of the desktop app: ``signstudio``.
-
-Until the studio issue lands this opens a minimal main window that proves the
-installation works: it loads the default avatar and says what it found.
-"""
+"""Composition root of the desktop app (``signstudio``): builds the Document, the
+JobRunner, the lexicon service (owned by the job lane) and the MainWindow."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
-def build_main_window():
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QLabel, QMainWindow
+def build_main_window(*, document=None, runner=None, lexicon_path: str | Path | None = None,
+                      with_viewport: bool | None = None, qsettings=None, recovery=None,
+                      autosave_seconds: float = 30.0):
+    """The main window with its collaborators (each may be given, for tests).
 
-    from engine import __version__
-    from engine.body import default_avatar
+    ``lexicon_path``: default ``engine.data.lexicon.default_lexicon_path()`` (the
+    SIGNSTUDIO_LEXICON variable, the ``lexicon_path`` setting, or the user data folder).
+    ``with_viewport``: None = when the Qt platform can show OpenGL (not 'offscreen').
+    """
+    from studio.document import Document
+    from studio.jobs import JobRunner
+    from studio.lexicon_service import LexiconService
+    from studio.main_window import MainWindow
 
-    avatar = default_avatar()
-    window = QMainWindow()
-    window.setWindowTitle(f"Sign Studio {__version__}")
-    label = QLabel(
-        f"<h2>Sign Studio {__version__}</h2>"
-        f"<p>Default avatar loaded: {avatar.num_vertices:,} vertices, "
-        f"{len(avatar.blendshape_names_supported)} face blendshapes.</p>"
-        "<p>Use <code>signstudio-cli</code> for rendering and projects; the full "
-        "studio (viewport, timeline, keyframe editing) comes next.</p>"
-    )
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(True)
-    window.setCentralWidget(label)
-    window.resize(720, 420)
+    document = document or Document()
+    runner = runner or JobRunner()
+    window = MainWindow(document, runner, LexiconService(lexicon_path),
+                        with_viewport=with_viewport, qsettings=qsettings, recovery=recovery,
+                        autosave_seconds=autosave_seconds)
+    runner.setParent(window)  # lives as long as the window
     return window
 
 
 def main(argv: list[str] | None = None) -> int:
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
+    argv = sys.argv if argv is None else argv
+    app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("Sign Studio")
     app.setOrganizationName("Sign Studio")
     window = build_main_window()
+    app.aboutToQuit.connect(window.runner.shutdown)
     window.show()
+    files = [a for a in argv[1:] if a.endswith(".signstudio")]
+    if files:
+        QTimer.singleShot(0, lambda: window.open_project(files[0]))
+    else:
+        QTimer.singleShot(0, window.offer_recovery)
     return app.exec()
 
 

@@ -8,6 +8,12 @@ cd "$(dirname "$0")/.."
 python -m pip install --quiet torch==2.13.0
 if [ "${1:-}" = "test" ]; then
     python -m pip install --quiet -e ".[test]"
+    # A virtual X server for the Qt viewport tests (pyvistaqt needs a real GL window).
+    if ! command -v xvfb-run >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 \
+            libxcb-image0 libxcb-render-util0 libxcb-shape0 >/dev/null
+    fi
     # The Khronos glTF validator checks our .glb exports in the tests (npm, not PyPI).
     if command -v npm >/dev/null 2>&1; then
         npm install --silent --no-audit --no-fund --prefix .cache/npm gltf-validator@2.0.0-dev.3.10

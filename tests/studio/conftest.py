@@ -1,6 +1,78 @@
 import os
 
+import pytest
+
 # Widgets without a GL viewport run on Qt's offscreen platform when there is no X
-# server; viewport tests (later) need Xvfb and are marked `gl`.
+# server; viewport tests need Xvfb and are marked `gl`.
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from engine.body.reference_poses import RIGHT_HAND_SHAPES, arms_down  # noqa: E402
+from engine.data.lexicon import LexiconEntry, LexiconStore  # noqa: E402
+from engine.motion import Motion  # noqa: E402
+from engine.motion.interpolate import inbetween  # noqa: E402
+
+#: Synthetic ASL letters (a flat hand forming a known shape): fast and deterministic.
+LETTER_SHAPES = {"H": "asl_v", "E": "fist", "L": "index_point", "O": "fist", "B": "flat"}
+
+
+def letter_clip(shape: str, frames: int = 12, fps: float = 25.0) -> Motion:
+    flat = arms_down(Motion.zeros(1, fps=fps))
+    target = flat.replace(right_hand_pose=RIGHT_HAND_SHAPES[shape][None])
+    return Motion.concatenate([flat, inbetween(flat, target, frames - 2), target])
+
+
+@pytest.fixture
+def lexicon_path(tmp_path):
+    path = tmp_path / "lexicon.sqlite"
+    with LexiconStore(path) as store:
+        for letter, shape in LETTER_SHAPES.items():
+            store.add(LexiconEntry(gloss=letter, language="ase", words=(letter,),
+                                   motion=letter_clip(shape), source_kind="manual",
+                                   source="test", source_hash=letter, licence="test",
+                                   kind="letter"))
+    return path
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, lexicon_path, monkeypatch):
+    """Builds main windows on a test lexicon, with settings, recent files and the
+    recovery folder under tmp_path; closes them without prompts afterwards."""
+    from PySide6.QtCore import QSettings
+
+    from studio.app import build_main_window
+    from studio.recovery import RecoveryStore
+
+    monkeypatch.setenv("SIGNSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    windows = []
+
+    def make(with_viewport=False, recovery_dir=None, **kwargs):
+        window = build_main_window(
+            lexicon_path=lexicon_path, with_viewport=with_viewport,
+            qsettings=QSettings(str(tmp_path / "studio.ini"), QSettings.Format.IniFormat),
+            recovery=RecoveryStore(recovery_dir or tmp_path / "recovery"), **kwargs)
+        # Not qtbot.addWidget: pytest-qt closes those before fixtures tear down, and
+        # closing a window with unsaved work asks a (modal) question.
+        window.show()
+        qtbot.waitUntil(lambda: window.prompt.language.count() > 0, timeout=10000)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.drag.cancel()
+        window.document.undo_stack.setClean()
+        window.close()
+        window.runner.shutdown()
+        window.deleteLater()
+
+
+@pytest.fixture
+def generated(make_window, qtbot):
+    """A window that has generated 'hello' in ASL (synthetic letters)."""
+    window = make_window()
+    handle = window.generate("hello", "ase")
+    with qtbot.waitSignal(handle.finished, timeout=10000):
+        pass
+    qtbot.waitUntil(lambda: window.last_generation is not None, timeout=5000)
+    return window

@@ -1,13 +1,22 @@
-"""The minimal main window opens and reports the loaded avatar."""
-from PySide6.QtWidgets import QLabel
+"""The composition root builds a working main window."""
+from PySide6.QtCore import QSettings
 
 from studio.app import build_main_window
+from studio.recovery import RecoveryStore
 
 
-def test_main_window_shows_the_default_avatar(qtbot):
-    window = build_main_window()
+def test_main_window_builds_with_its_parts(qtbot, tmp_path, lexicon_path, monkeypatch):
+    monkeypatch.setenv("SIGNSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    window = build_main_window(lexicon_path=lexicon_path, with_viewport=False,
+                               qsettings=QSettings(str(tmp_path / "s.ini"),
+                                                   QSettings.Format.IniFormat),
+                               recovery=RecoveryStore(tmp_path / "recovery"))
     qtbot.addWidget(window)
     window.show()
     assert window.windowTitle().startswith("Sign Studio")
-    text = window.centralWidget().text() if isinstance(window.centralWidget(), QLabel) else ""
-    assert "13,718 vertices" in text
+    assert window.body.num_vertices == 13_718  # the embedded avatar is loaded once
+    qtbot.waitUntil(lambda: window.prompt.language.count() == 1, timeout=10000)
+    assert window.prompt.language.currentData() == "ase"
+    assert "ASL" in window.prompt.language.currentText()
+    window.close()
+    window.runner.shutdown()

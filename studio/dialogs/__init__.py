@@ -1,0 +1,1 @@
+"""Dialogs: export and settings."""

@@ -1,0 +1,92 @@
+"""SettingsDialog: the values shared with the CLI (``engine.settings``' JSON file).
+
+SMPL-X model folder, default sign language, render quality and the lexicon database.
+One file for app and CLI, so ``signstudio-cli config show`` agrees with this dialog.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout)
+
+from engine.settings import Settings
+
+QUALITIES = ("draft", "high")
+
+
+def smplx_folder_problem(folder: str) -> str:
+    """'' when ``folder`` is empty or holds SMPLX_NEUTRAL.npz, else what is wrong."""
+    if not folder:
+        return ""
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        return f"{root} is not a folder"
+    if not any((root / sub / "SMPLX_NEUTRAL.npz").is_file() for sub in ("", "smplx")):
+        return f"{root} has no SMPLX_NEUTRAL.npz (nor smplx/SMPLX_NEUTRAL.npz)"
+    return ""
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, languages: list[str], labels: dict[str, str],
+                 parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.smplx_dir = QLineEdit(settings.smplx_dir)
+        self.smplx_dir.setPlaceholderText("not set: the embedded avatar is used")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.smplx_dir, 1)
+        row.addWidget(browse)
+        self.language = QComboBox()
+        codes = list(languages)
+        if settings.default_language not in codes:
+            codes.insert(0, settings.default_language)
+        for code in codes:
+            self.language.addItem(labels.get(code, code), code)
+        self.language.setCurrentIndex(self.language.findData(settings.default_language))
+        self.quality = QComboBox()
+        self.quality.addItems(QUALITIES)
+        self.quality.setCurrentText(settings.render_quality if settings.render_quality in QUALITIES
+                                    else "high")
+        self.lexicon = QLineEdit(settings.lexicon_path)
+        self.lexicon.setPlaceholderText("default: the user data folder")
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #c62828")
+        self.problem.setWordWrap(True)
+        self.smplx_dir.textChanged.connect(lambda t: self.problem.setText(smplx_folder_problem(t)))
+        self._base = settings
+        form = QFormLayout()
+        form.addRow("SMPL-X model folder", row)
+        form.addRow("", self.problem)
+        form.addRow("Default sign language", self.language)
+        form.addRow("Render quality", self.quality)
+        form.addRow("Lexicon database", self.lexicon)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("<small>Shared with signstudio-cli (config show / set). "
+                                "A new lexicon path applies at the next start.</small>"))
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "SMPL-X model folder", self.smplx_dir.text())
+        if folder:
+            self.smplx_dir.setText(folder)
+
+    def settings(self) -> Settings:
+        return self._base.replace(smplx_dir=self.smplx_dir.text().strip(),
+                                  default_language=self.language.currentData() or "ase",
+                                  render_quality=self.quality.currentText(),
+                                  lexicon_path=self.lexicon.text().strip())
+
+    def _accept(self) -> None:
+        problem = smplx_folder_problem(self.smplx_dir.text().strip())
+        if problem:
+            self.problem.setText(problem)
+            return
+        self.accept()

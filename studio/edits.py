@@ -1,0 +1,97 @@
+"""Qt-free builders of the undoable edits the studio makes around keyframes.
+
+Every function takes the committed ``Project`` and returns an engine edit op (usually a
+``Macro``) for ``Document.apply_edit`` / ``commit_preview``, plus what the preview shows.
+They live apart from the widgets so the timeline, the properties panel and the job
+lane build exactly the same edits, and so they test without Qt.
+
+The affected range of a keyframe change is the span between its neighbouring
+keyframes: frames ``(previous key, next key)`` exclusive, or up to the motion's ends
+where there is no neighbour. KF2P (``engine.generate.kf2p.regenerate``) rebuilds only
+that span, so every other frame stays bit-identical (the KF2P contract).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.generate.kf2p import as_edit, regenerate
+from engine.motion.edits import Macro, MoveKey, Op, SetKey, apply
+from engine.motion.errors import MotionError
+from engine.motion.project import Keyframe, Project
+
+#: The in-betweener the studio uses on release and for live previews (the C2 baseline).
+DEFAULT_BACKEND = "smooth"
+
+
+@dataclass(frozen=True, eq=False)
+class KeyEdit:
+    """An edit around keyframes: ``op`` to commit, ``project`` it yields (the preview),
+    and ``frame_range`` (start, stop) the frames KF2P regenerated (half-open)."""
+
+    op: Op
+    project: Project
+    frame_range: tuple[int, int]
+
+
+def affected_range(project: Project, frames: tuple[int, ...],
+                   ignore: tuple[int, ...] = ()) -> tuple[int, int]:
+    """Half-open frame range between the keyframes that bracket ``frames``.
+
+    ``ignore``: keyframe frames not to count as neighbours (the key being moved).
+    The bracketing keyframes themselves are outside the range, so they stay pinned.
+    """
+    low, high = min(frames), max(frames)
+    others = [k.frame for k in project.keyframes if k.frame not in ignore]
+    before = [f for f in others if f < low]
+    after = [f for f in others if f > high]
+    start = before[-1] + 1 if before else 0
+    stop = after[0] if after else project.motion.num_frames
+    return start, stop
+
+
+def _regenerate(edited: Project, frame_range: tuple[int, int], backend) -> tuple[Project, Op]:
+    candidate = regenerate(edited.motion, edited.keyframes, frame_range, backend=backend)[0]
+    return edited.replace(motion=candidate), as_edit(candidate, frame_range)
+
+
+def move_key_edit(project: Project, from_frame: int, to_frame: int,
+                  backend=DEFAULT_BACKEND) -> KeyEdit:
+    """Move the keyframe at ``from_frame`` to ``to_frame`` and regenerate around it.
+
+    One ``Macro(MoveKey, ReplaceRange)``: a single undo step restores both the key and
+    the frames. Raises ``MotionError`` when ``to_frame`` holds another keyframe or lies
+    outside the motion.
+    """
+    move = MoveKey(from_frame, to_frame)
+    moved, _ = apply(move, project)
+    frame_range = affected_range(project, (from_frame, to_frame), ignore=(from_frame,))
+    result, replace = _regenerate(moved, frame_range, backend)
+    return KeyEdit(Macro((move, replace)), result, frame_range)
+
+
+def set_key_edit(project: Project, keyframe: Keyframe, backend=DEFAULT_BACKEND) -> KeyEdit:
+    """Add or replace ``keyframe`` (a pose edit, a paste, a handshape preset) and
+    regenerate the span between its neighbours so the motion passes through it."""
+    set_key = SetKey(keyframe)
+    edited, _ = apply(set_key, project)
+    frame_range = affected_range(project, (keyframe.frame,), ignore=(keyframe.frame,))
+    result, replace = _regenerate(edited, frame_range, backend)
+    return KeyEdit(Macro((set_key, replace)), result, frame_range)
+
+
+def pose_with(keyframe: Keyframe, **fields) -> Keyframe:
+    """``keyframe`` with some pose fields replaced; each value is one frame's array
+    (e.g. ``right_hand_pose=(15, 3)`` radians), given without the frame axis."""
+    arrays = {}
+    for name, value in fields.items():
+        current = getattr(keyframe.pose, name)
+        arrays[name] = value.reshape(current.shape).astype(current.dtype)
+    return Keyframe(keyframe.frame, keyframe.pose.replace(**arrays), keyframe.channels)
+
+
+def pasted_key(copied: Keyframe, frame: int, project: Project) -> Keyframe:
+    """The copied keyframe's pose and channels placed at ``frame``."""
+    if not 0 <= frame < project.motion.num_frames:
+        raise MotionError(f"paste: frame {frame} is outside the motion "
+                          f"(0..{project.motion.num_frames - 1})")
+    return copied.moved_to(frame)

@@ -1,0 +1,118 @@
+"""The two-phase keyframe drag: live preview while dragging, one undo step on release.
+
+While the mouse moves, the preview (MoveKey + KF2P over the span between the moved
+key's neighbours) is computed on the GUI thread: the baseline in-betweener takes a few
+milliseconds for a 300-frame span (bench/kf2p.py), which keeps the drag live without a
+queue of stale jobs. On release the same edit is computed again as a job on the lane
+(a learned backend would take longer) and lands as ONE ``Macro(MoveKey, ReplaceRange)``
+command. Esc cancels: the preview is dropped and the committed project shows again.
+
+QtCore only: it drives the Document and the JobRunner; the timeline only emits intents.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.motion.errors import MotionError
+from engine.motion.project import Project
+from studio.document import Document
+from studio.edits import DEFAULT_BACKEND, KeyEdit, move_key_edit
+from studio.jobs import JobHandle, JobRunner
+
+
+def _move_job(project: Project, from_frame: int, to_frame: int, backend, *, progress,
+              cancel) -> KeyEdit:
+    progress(0, 1, f"regenerating around frame {to_frame}")
+    edit = move_key_edit(project, from_frame, to_frame, backend)
+    cancel.raise_if_cancelled()
+    progress(1, 1, "done")
+    return edit
+
+
+class KeyDragController(QObject):
+    landed = Signal(int, int)      # from_frame, to_frame: the command is on the stack
+    rejected = Signal(str)         # why a drop did not land (shown in the status bar)
+
+    def __init__(self, document: Document, runner: JobRunner, backend=DEFAULT_BACKEND,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self._document = document
+        self._runner = runner
+        self.backend = backend
+        self._snapshot: Project | None = None
+        self._from: int | None = None
+        self._to: int | None = None
+        self.pending: JobHandle | None = None
+
+    @property
+    def dragging(self) -> bool:
+        return self._snapshot is not None
+
+    def begin(self, frame: int) -> None:
+        if self._document.committed_project.keyframe_at(frame) is None:
+            raise ValueError(f"no keyframe at frame {frame} to drag")
+        self._snapshot = self._document.committed_project
+        self._from = self._to = frame
+
+    def update(self, to_frame: int) -> None:
+        """Preview the key at ``to_frame`` (clamped to the motion). Landing on another
+        keyframe is refused by MoveKey: the last valid preview stays."""
+        if self._snapshot is None:
+            return
+        to_frame = max(0, min(int(to_frame), self._snapshot.motion.num_frames - 1))
+        if to_frame == self._to:
+            return
+        if to_frame == self._from:
+            self._to = to_frame
+            self._document.set_preview(self._snapshot)
+            return
+        try:
+            edit = move_key_edit(self._snapshot, self._from, to_frame, self.backend)
+        except MotionError:
+            return
+        self._to = to_frame
+        self._document.set_preview(edit.project)
+
+    def finish(self, to_frame: int | None = None) -> JobHandle | None:
+        """Release: regenerate on the job lane; the result lands as one command."""
+        if self._snapshot is None:
+            return None
+        if to_frame is not None:
+            self.update(to_frame)
+        snapshot, from_frame, target = self._snapshot, self._from, self._to
+        self._snapshot = None
+        if target == from_frame:
+            self._document.cancel_preview()
+            return None
+        handle = self._runner.submit(f"Move keyframe {from_frame} to {target}", _move_job,
+                                     snapshot, from_frame, target, self.backend)
+        self.pending = handle
+
+        def land(edit: KeyEdit) -> None:
+            self.pending = None
+            if self._document.committed_project is not snapshot:
+                # Something else (undo, a generation) changed the project meanwhile:
+                # landing this edit would apply it to a project it was not made for.
+                self._document.cancel_preview()
+                self.rejected.emit("keyframe move discarded: the project changed meanwhile")
+                return
+            self._document.commit_preview(edit.op, f"Move keyframe {from_frame} → {target}")
+            self.landed.emit(from_frame, target)
+
+        def dropped(*_: object) -> None:
+            self.pending = None
+            self._document.cancel_preview()
+
+        handle.finished.connect(land)
+        handle.failed.connect(dropped)
+        handle.failed.connect(self.rejected)
+        handle.cancelled.connect(dropped)
+        return handle
+
+    def cancel(self) -> None:
+        """Esc: forget the drag, show the committed project again."""
+        if self.pending is not None:
+            self.pending.cancel()
+        self._snapshot = None
+        self._from = self._to = None
+        self._document.cancel_preview()

@@ -1,0 +1,638 @@
+"""MainWindow: wires the Document, the JobRunner and the widgets; owns the actions.
+
+Layout: prompt panel (left), 3D viewport with the transport bar (centre), properties
+(right), timeline (bottom), job progress and Cancel in the status bar.
+
+Widgets never talk to each other: each reads the Document and redraws on its signals.
+The window turns the timeline's intents into edits (``KeyDragController`` for keyframe
+drags, ``set_segment_hold`` for hold drags) and runs the slow things as jobs
+(generation, video import, handshape presets, the release of a drag, exports).
+
+User-facing questions and errors go through ``show_error``, ``ask``, ``ask_text``,
+``ask_open_path`` and ``ask_save_path`` so tests can answer them.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
+
+from engine.motion.edits import DeleteKey, ReplaceProject, SetKey
+from engine.motion.errors import MotionError, ProjectFileError
+from engine.motion.project import Keyframe, Project
+from studio.dialogs.export_dialog import ExportDialog
+from studio.dialogs.settings_dialog import SettingsDialog
+from studio.document import Document
+from studio.edits import pasted_key, set_key_edit
+from studio.jobs import JobHandle, JobRunner
+from studio.key_drag import KeyDragController
+from studio.lexicon_service import Generation, LexiconService, language_label
+from studio.panels.prompt_panel import PromptPanel
+from studio.panels.properties_panel import PropertiesPanel
+from studio.panels.transport_bar import TransportBar
+from studio.playback import PlaybackController
+from studio.recovery import RecoveryStore
+from studio.retime import set_segment_hold
+from studio.timeline import TimelineView
+
+PROJECT_FILTER = "Sign Studio projects (*.signstudio)"
+MAX_RECENT = 8
+
+
+def gl_available() -> bool:
+    """Whether this Qt platform can host the VTK viewport (not 'offscreen'/'minimal')."""
+    return QGuiApplication.platformName() not in ("offscreen", "minimal")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, document: Document, runner: JobRunner, lexicon: LexiconService, *,
+                 body=None, with_viewport: bool | None = None,
+                 qsettings: QSettings | None = None, recovery: RecoveryStore | None = None,
+                 autosave_seconds: float = 30.0):
+        super().__init__()
+        from engine.settings import Settings, load_settings
+
+        self.document = document
+        self.runner = runner
+        self.lexicon = lexicon
+        self.qsettings = qsettings or QSettings("signstudio", "studio")
+        self.recovery = recovery or RecoveryStore()
+        try:
+            self.settings = load_settings()
+        except ProjectFileError as error:
+            self.settings = Settings()
+            QTimer.singleShot(0, lambda: self.show_error("Settings", str(error)))
+        if body is None:
+            from engine.body import default_avatar
+
+            body = default_avatar()
+        self.body = body
+        self._clipboard: Keyframe | None = None
+        self._languages: list[str] = []
+        self._jobs: list[JobHandle] = []
+        self.last_generation: Generation | None = None
+        self.generate_started_at: float | None = None
+        self.export_dialog: ExportDialog | None = None
+
+        self.playback = PlaybackController(document, self)
+        self.drag = KeyDragController(document, runner, parent=self)
+        self.prompt = PromptPanel()
+        self.properties = PropertiesPanel(document)
+        self.timeline = TimelineView(document)
+        self.transport = TransportBar(document, self.playback)
+        if with_viewport is None:
+            with_viewport = gl_available()
+        if with_viewport:
+            from studio.viewport import ViewportWidget
+
+            self.viewport = ViewportWidget(
+                document, body, multi_samples=0 if self.settings.render_quality == "draft" else 4)
+        else:
+            self.viewport = None
+        self._build_layout()
+        self._build_status_bar()
+        self._build_actions()
+        self._connect()
+        self._update_title()
+
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(int(autosave_seconds * 1000))
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        geometry = self.qsettings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        self.load_lexicon()
+
+    # ------------------------------------------------------------ building
+    def _build_layout(self) -> None:
+        centre = QWidget()
+        column = QVBoxLayout(centre)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        if self.viewport is not None:
+            column.addWidget(self.viewport, 1)
+        else:
+            placeholder = QLabel("The 3D viewport needs an OpenGL display.\n"
+                                 "(This session runs without one; everything else works.)")
+            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            placeholder.setStyleSheet("background: #eef0f4; color: #555")
+            column.addWidget(placeholder, 1)
+        column.addWidget(self.transport)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.prompt)
+        top.addWidget(centre)
+        top.addWidget(self.properties)
+        top.setStretchFactor(0, 0)
+        top.setStretchFactor(1, 1)
+        top.setStretchFactor(2, 0)
+        top.setSizes([300, 800, 330])
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(self.timeline)
+        split.setStretchFactor(0, 1)
+        split.setSizes([640, 200])
+        self.setCentralWidget(split)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.job_label = QLabel()
+        self.job_progress = QProgressBar()
+        self.job_progress.setMaximumWidth(220)
+        self.job_cancel = QPushButton("Cancel")
+        self.job_cancel.clicked.connect(self.cancel_current_job)
+        for widget in (self.job_label, self.job_progress, self.job_cancel):
+            bar.addPermanentWidget(widget)
+            widget.hide()
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda _=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        menus = self.menuBar()
+        file = menus.addMenu("&File")
+        self._action(file, "&New", self.new_project, QKeySequence.StandardKey.New)
+        self._action(file, "&Open…", self.open_project, QKeySequence.StandardKey.Open)
+        self.recent_menu = file.addMenu("Open &Recent")
+        self._action(file, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self._action(file, "Save &As…", self.save_as, "Ctrl+Shift+S")
+        file.addSeparator()
+        self._action(file, "&Export…", self.open_export_dialog, "Ctrl+E")
+        self._action(file, "Se&ttings…", self.open_settings)
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = menus.addMenu("&Edit")
+        undo = self.document.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence("Ctrl+Z"))
+        redo = self.document.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit.addAction(undo)
+        edit.addAction(redo)
+        edit.addSeparator()
+        self._action(edit, "Add &keyframe at playhead", self.add_key_at_playhead, "K")
+        self._action(edit, "&Delete keyframe", self.delete_selected_key, QKeySequence.StandardKey.Delete)
+        self._action(edit, "&Copy keyframe", self.copy_key, QKeySequence.StandardKey.Copy)
+        self._action(edit, "&Paste keyframe at playhead", self.paste_key, QKeySequence.StandardKey.Paste)
+
+        view = menus.addMenu("&View")
+        self._action(view, "&Play / pause", self.playback.toggle, "Space")
+        self._action(view, "Previous frame", lambda: self.playback.step(-1), "Left")
+        self._action(view, "Next frame", lambda: self.playback.step(1), "Right")
+        self._action(view, "First frame", lambda: self.document.set_frame(0), "Home")
+        self._action(view, "Last frame",
+                     lambda: self.document.set_frame(self.document.project.motion.num_frames - 1),
+                     "End")
+        view.addSeparator()
+        self._action(view, "Zoom timeline in", lambda: self.timeline.set_zoom(
+            self.timeline.pixels_per_frame * 1.25), "Ctrl+=")
+        self._action(view, "Zoom timeline out", lambda: self.timeline.set_zoom(
+            self.timeline.pixels_per_frame * 0.8), "Ctrl+-")
+        self._action(view, "Fit timeline", self.timeline.fit_to_width, "Ctrl+0")
+        if self.viewport is not None:
+            view.addSeparator()
+            for label, preset, key in (("Front", "front", "1"), ("Side", "side", "2"),
+                                       ("Hands close-up", "hands", "3")):
+                self._action(view, f"Camera: {label}",
+                             lambda p=preset: self.viewport.set_camera(p), key)
+        self._rebuild_recent_menu()
+
+    def _connect(self) -> None:
+        doc = self.document
+        doc.file_changed.connect(self._update_title)
+        doc.project_changed.connect(self._update_title)
+        self.runner.job_started.connect(self._on_job_started)
+        self.runner.job_ended.connect(self._on_job_ended)
+        self.prompt.generate_requested.connect(self.generate)
+        self.prompt.language_changed.connect(self.load_handshape_presets)
+        self.prompt.video_dropped.connect(self.import_video)
+        self.prompt.image_dropped.connect(self.image_dropped)
+        self.properties.error_raised.connect(self.status_message)
+        self.timeline.key_drag_started.connect(self._key_drag_started)
+        self.timeline.key_drag_moved.connect(self._key_drag_moved)
+        self.timeline.key_drag_finished.connect(self._key_drag_finished)
+        self.timeline.key_drag_cancelled.connect(self._key_drag_cancelled)
+        self.timeline.hold_drag_moved.connect(self._hold_drag_moved)
+        self.timeline.hold_drag_finished.connect(self._hold_drag_finished)
+        self.timeline.hold_drag_cancelled.connect(doc.cancel_preview)
+        self.drag.landed.connect(self._key_drag_landed)
+        self.drag.rejected.connect(self.status_message)
+
+    # ------------------------------------------------------------ questions, errors
+    def show_error(self, title: str, text: str) -> None:
+        QMessageBox.critical(self, title, text)
+
+    def ask(self, title: str, text: str, buttons, default):
+        return QMessageBox.question(self, title, text, buttons, default)
+
+    def ask_text(self, title: str, label: str, default: str = "") -> str | None:
+        text, ok = QInputDialog.getText(self, title, label, text=default)
+        return text.strip() if ok and text.strip() else None
+
+    def ask_open_path(self) -> str | None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open project", str(self._folder()),
+                                              PROJECT_FILTER)
+        return name or None
+
+    def ask_save_path(self) -> str | None:
+        stem = (self.document.project.title or "Untitled").strip().replace(" ", "_")[:40]
+        name, _ = QFileDialog.getSaveFileName(self, "Save project as",
+                                              str(self._folder() / f"{stem}.signstudio"),
+                                              PROJECT_FILTER)
+        if not name:
+            return None
+        return name if name.endswith(".signstudio") else name + ".signstudio"
+
+    def status_message(self, text: str, timeout_ms: int = 8000) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def _folder(self) -> Path:
+        if self.document.path is not None:
+            return self.document.path.parent
+        recent = self.recent_files()
+        return Path(recent[0]).parent if recent else Path.home()
+
+    # ------------------------------------------------------------ title, jobs
+    def _update_title(self) -> None:
+        doc = self.document
+        name = doc.path.name if doc.path else (doc.project.title or "Untitled")
+        self.setWindowTitle(f"Sign Studio — {name}{'*' if doc.dirty else ''}")
+
+    def _on_job_started(self, handle: JobHandle) -> None:
+        self._jobs.append(handle)
+        handle.progressed.connect(lambda d, t, m, h=handle: self._on_job_progress(h, d, t, m))
+        handle.failed.connect(self.status_message)
+        self._show_job(handle)
+
+    def _show_job(self, handle: JobHandle) -> None:
+        self.job_label.setText(handle.title)
+        self.job_progress.setRange(0, 0)  # busy until it reports
+        for widget in (self.job_label, self.job_progress, self.job_cancel):
+            widget.show()
+
+    def _on_job_progress(self, handle: JobHandle, done: int, total: int, message: str) -> None:
+        if self._jobs and self._jobs[-1] is handle:
+            self.job_progress.setRange(0, max(total, 1))
+            self.job_progress.setValue(done)
+            self.job_label.setText(f"{handle.title}: {message}" if message else handle.title)
+
+    def _on_job_ended(self, handle: JobHandle) -> None:
+        if handle in self._jobs:
+            self._jobs.remove(handle)
+        if self._jobs:
+            self._show_job(self._jobs[-1])
+        else:
+            for widget in (self.job_label, self.job_progress, self.job_cancel):
+                widget.hide()
+
+    def cancel_current_job(self) -> None:
+        if self._jobs:
+            self._jobs[-1].cancel()
+            self.status_message(f"Cancelling {self._jobs[-1].title}…")
+
+    # ------------------------------------------------------------ lexicon, generation
+    def load_lexicon(self) -> JobHandle:
+        handle = self.runner.submit("Open lexicon", self.lexicon.languages)
+
+        def loaded(languages: list[str]) -> None:
+            self._languages = languages
+            labels = {code: language_label(code) for code in languages}
+            self.prompt.set_languages(languages, labels, self.settings.default_language)
+            if not languages:
+                self.prompt.show_message(
+                    f"The lexicon ({self.lexicon.path}) has no alphabet yet. Build it with "
+                    "`signstudio-cli lexicon build`, or drop a video of a sign here.")
+
+        handle.finished.connect(loaded)
+        handle.failed.connect(lambda message: self.prompt.show_message(message))
+        return handle
+
+    def load_handshape_presets(self, language: str) -> JobHandle | None:
+        if not language:
+            return None
+        handle = self.runner.submit(f"Handshapes of {language_label(language)}",
+                                    self.lexicon.handshape_presets, language)
+        handle.finished.connect(self.properties.set_handshape_presets)
+        return handle
+
+    def generate(self, text: str, language: str) -> JobHandle:
+        self.generate_started_at = time.perf_counter()
+        self.prompt.set_busy(True)
+        handle = self.runner.submit(f"Generate “{text}”", self.lexicon.generate, text, language)
+
+        def done(generation: Generation) -> None:
+            self.prompt.set_busy(False)
+            self.playback.pause()
+            self.drag.cancel()
+            self.last_generation = generation
+            self.document.apply_edit(ReplaceProject(generation.project), f"Generate “{text}”")
+            self.document.set_frame(0)
+            self.prompt.show_report(generation.report)
+            self.timeline.fit_to_width()
+            project = generation.project
+            self.status_message(f"Generated {len(project.segments)} signs, "
+                                f"{project.motion.num_frames} frames "
+                                f"({project.motion.duration:.1f} s)")
+
+        def failed(message: str) -> None:
+            self.prompt.set_busy(False)
+            self.prompt.show_message(message)
+
+        handle.finished.connect(done)
+        handle.failed.connect(failed)
+        handle.cancelled.connect(lambda: self.prompt.set_busy(False))
+        return handle
+
+    def import_video(self, path: str) -> JobHandle | None:
+        language = self.prompt.language_code() or self.settings.default_language
+        gloss = self.ask_text("Add a sign to the lexicon",
+                              f"Gloss for {Path(path).name} in {language_label(language)} "
+                              "(e.g. HELLO):", Path(path).stem.upper())
+        if gloss is None:
+            return None
+        handle = self.runner.submit(f"Reconstruct {Path(path).name}", self.lexicon.add_video,
+                                    path, gloss, language)
+        handle.finished.connect(lambda entry: self.prompt.show_message(
+            f"Added '{gloss}' to the lexicon (entry {entry}). Type the word "
+            f"'{gloss.lower()}' to use it."))
+        handle.failed.connect(self.prompt.show_message)
+        self.load_lexicon_after(handle)
+        return handle
+
+    def load_lexicon_after(self, handle: JobHandle) -> None:
+        handle.finished.connect(lambda *_: self.load_lexicon())
+
+    def image_dropped(self, path: str) -> JobHandle:
+        """Find the lexicon signs whose handshape matches a dropped photo."""
+        language = self.prompt.language_code() or self.settings.default_language
+        handle = self.runner.submit(f"Find a sign for {Path(path).name}",
+                                    self.lexicon.match_image, path, language)
+        handle.finished.connect(lambda matches: self.prompt.show_message(
+            f"{Path(path).name}, closest handshapes in {language_label(language)}: " + ", ".join(
+                f"{m.entry.gloss} ({m.score:.2f})" for m in matches)))
+        handle.failed.connect(self.prompt.show_message)
+        return handle
+
+    # ------------------------------------------------------------ keyframe drags
+    def _key_drag_started(self, frame: int) -> None:
+        self.playback.pause()
+        if self.drag.pending is not None:
+            self.status_message("Still landing the previous move; try again in a moment")
+            return
+        self.drag.begin(frame)
+
+    def _key_drag_moved(self, to_frame: int) -> None:
+        if not self.drag.dragging:
+            return
+        self.drag.update(to_frame)
+        self.status_message(f"Moving the keyframe from frame {self.drag._from} to {to_frame}: "
+                            "release to regenerate the motion around it, Esc to cancel", 0)
+        shown = self.document.project
+        if shown.keyframe_at(to_frame) is not None:
+            self.document.select_key(to_frame)
+            self.document.set_frame(to_frame)
+
+    def _key_drag_finished(self, to_frame: int) -> None:
+        self.statusBar().clearMessage()
+        if self.drag.dragging:
+            self.drag.finish(to_frame)
+
+    def _key_drag_cancelled(self) -> None:
+        frame = self.drag._from
+        self.drag.cancel()
+        if frame is not None and self.document.project.keyframe_at(frame) is not None:
+            self.document.select_key(frame)
+        self.status_message("Move cancelled")
+
+    def _key_drag_landed(self, from_frame: int, to_frame: int) -> None:
+        if self.document.project.keyframe_at(to_frame) is not None:
+            self.document.select_key(to_frame)
+        self.status_message(f"Keyframe moved {from_frame} → {to_frame}; the motion around it "
+                            "was regenerated (Ctrl+Z undoes)")
+
+    def _hold_drag_moved(self, index: int, hold: int) -> None:
+        try:
+            self.document.set_preview(set_segment_hold(self.document.committed_project, index, hold))
+        except MotionError as error:
+            self.status_message(str(error))
+
+    def _hold_drag_finished(self, index: int, hold: int) -> None:
+        project = self.document.committed_project
+        try:
+            retimed = set_segment_hold(project, index, hold)
+        except MotionError as error:
+            self.document.cancel_preview()
+            self.status_message(str(error))
+            return
+        if retimed is project:
+            self.document.cancel_preview()
+            return
+        gloss = project.segments[index].gloss
+        self.document.apply_edit(ReplaceProject(retimed), f"Hold of '{gloss}': {hold} frames")
+
+    # ------------------------------------------------------------ keyframe commands
+    def add_key_at_playhead(self) -> None:
+        doc = self.document
+        frame = doc.frame
+        if doc.committed_project.keyframe_at(frame) is not None:
+            doc.select_key(frame)
+            self.status_message(f"Frame {frame} already has a keyframe")
+            return
+        key = Keyframe.from_motion(doc.committed_project.motion, frame)
+        doc.apply_edit(SetKey(key), f"Add keyframe at {frame}")
+        doc.select_key(frame)
+
+    def delete_selected_key(self) -> None:
+        frame = self.document.selected_key
+        if frame is None:
+            self.status_message("Select a keyframe to delete (click a diamond)")
+            return
+        self.document.apply_edit(DeleteKey(frame), f"Delete keyframe at {frame}")
+
+    def copy_key(self) -> None:
+        frame = self.document.selected_key
+        key = None if frame is None else self.document.project.keyframe_at(frame)
+        if key is None:
+            self.status_message("Select a keyframe to copy")
+            return
+        self._clipboard = key
+        self.status_message(f"Copied the keyframe at {frame}")
+
+    def paste_key(self) -> None:
+        if self._clipboard is None:
+            self.status_message("Nothing to paste: copy a keyframe first")
+            return
+        doc = self.document
+        try:
+            key = pasted_key(self._clipboard, doc.frame, doc.committed_project)
+            edit = set_key_edit(doc.committed_project, key)
+            doc.apply_edit(edit.op, f"Paste keyframe at {doc.frame}")
+        except MotionError as error:
+            self.status_message(str(error))
+            return
+        doc.select_key(key.frame)
+
+    # ------------------------------------------------------------ files
+    def recent_files(self) -> list[str]:
+        value = self.qsettings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: Path) -> None:
+        files = [str(path)] + [f for f in self.recent_files() if f != str(path)]
+        self.qsettings.setValue("recent_files", files[:MAX_RECENT])
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for name in files:
+            action = self.recent_menu.addAction(name)
+            action.triggered.connect(lambda _=False, n=name: self.open_project(n))
+        self.recent_menu.setEnabled(bool(files))
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current project (saved, or the user said so)."""
+        if not self.document.dirty:
+            return True
+        buttons = QMessageBox.StandardButton
+        name = self.document.path.name if self.document.path else "this project"
+        answer = self.ask("Unsaved changes", f"Save the changes to {name} first?",
+                          buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        if answer == buttons.Save:
+            return self.save()
+        return answer == buttons.Discard
+
+    def new_project(self) -> None:
+        if self.maybe_save():
+            self.drag.cancel()
+            self.document.new()
+            self.recovery.discard()
+
+    def open_project(self, path: str | Path | None = None) -> bool:
+        if not self.maybe_save():
+            return False
+        path = path or self.ask_open_path()
+        if not path:
+            return False
+        self.drag.cancel()
+        try:
+            self.document.open(path)
+        except (ProjectFileError, MotionError, OSError) as error:
+            self.show_error("Could not open the project", str(error))
+            return False
+        self._add_recent(Path(path))
+        self.timeline.fit_to_width()
+        self.recovery.discard()
+        self.status_message(f"Opened {path}")
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self, path: str | Path | None = None) -> bool:
+        path = path or self.ask_save_path()
+        return bool(path) and self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            saved = self.document.save(path)
+        except (OSError, MotionError, ValueError) as error:
+            self.show_error("Could not save the project", f"{path}: {error}")
+            return False
+        self._add_recent(saved)
+        self.recovery.discard()
+        self.status_message(f"Saved {saved}")
+        return True
+
+    def autosave(self) -> bool:
+        """Write the committed project to the recovery file if it has unsaved changes."""
+        if not self.document.dirty:
+            return False
+        try:
+            self.recovery.write(self.document.committed_project, self.document.path)
+        except OSError as error:
+            self.status_message(f"Autosave failed: {error}")
+            return False
+        return True
+
+    def offer_recovery(self) -> bool:
+        """At start: if the last session left autosaved work, offer it back."""
+        if not self.recovery.exists():
+            return False
+        buttons = QMessageBox.StandardButton
+        stamp = time.strftime("%Y-%m-%d %H:%M",
+                              time.localtime(self.recovery.project_path.stat().st_mtime))
+        answer = self.ask("Recover unsaved work?",
+                          f"Sign Studio did not close cleanly last time. Recover the work "
+                          f"autosaved at {stamp}?", buttons.Yes | buttons.No, buttons.Yes)
+        if answer != buttons.Yes:
+            self.recovery.discard()
+            return False
+        try:
+            project, original = self.recovery.load()
+        except (ProjectFileError, MotionError, OSError) as error:
+            # Keep the file: the user may want to send it to us or try again.
+            self.show_error("Could not recover", f"{error}\nThe recovery file stays at "
+                                                 f"{self.recovery.project_path}.")
+            return False
+        self.document.new()
+        self.document.path = original
+        self.document.apply_edit(ReplaceProject(project), "Recovered work")
+        self.timeline.fit_to_width()
+        self.status_message("Recovered the autosaved work: save it to keep it")
+        return True
+
+    # ------------------------------------------------------------ dialogs
+    def open_export_dialog(self) -> ExportDialog:
+        self.export_dialog = ExportDialog(self.document.committed_project, self.runner,
+                                          self._folder(), self)
+        self.export_dialog.open()
+        return self.export_dialog
+
+    def open_settings(self) -> None:
+        from engine.settings import save_settings
+
+        labels = {code: language_label(code) for code in self._languages}
+        dialog = SettingsDialog(self.settings, self._languages, labels, self)
+        if dialog.exec():
+            self.settings = dialog.settings()
+            try:
+                save_settings(self.settings)
+            except OSError as error:
+                self.show_error("Could not save the settings", str(error))
+
+    # ------------------------------------------------------------ closing
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.playback.pause()
+        if self.drag.dragging or self.document.in_preview:
+            self.drag.cancel()
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.autosave_timer.stop()
+        self.recovery.discard()
+        self.qsettings.setValue("geometry", self.saveGeometry())
+        self.runner.cancel_all()
+        if self.viewport is not None:
+            self.viewport.close_view()
+        event.accept()
+
+
+__all__ = ["MainWindow", "Project", "gl_available"]

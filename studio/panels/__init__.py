@@ -1,0 +1,1 @@
+"""Side panels: the prompt (text to sign), the properties of the selection, transport."""

@@ -1,0 +1,136 @@
+"""PromptPanel: text in, sign language, Generate, and the coverage report.
+
+Also the drop target for media: a video becomes a new lexicon entry (reconstructed by
+a job), an image would look a sign up (not supported yet: the engine has no
+image-matching model). The panel only emits intents; the main window runs the jobs.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QTextBrowser, QVBoxLayout, QWidget)
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}
+
+_KIND_STYLE = {
+    "lexicon": ("#2e7d32", "sign"),
+    "fingerspelled": ("#1565c0", "fingerspelled"),
+    "missing": ("#c62828", "missing"),
+}
+
+
+def coverage_html(report: dict) -> str:
+    """The coverage report as short HTML: one line per word, coloured by how it is signed."""
+    lines = []
+    for token in report.get("tokens", []):
+        colour, label = _KIND_STYLE.get(token.get("kind", ""), ("#444", token.get("kind", "")))
+        glosses = " ".join(token.get("glosses", []))
+        line = (f"<b>{html.escape(token.get('text', ''))}</b> "
+                f"<span style='color:{colour}'>{label}</span>")
+        if glosses:
+            line += f": {html.escape(glosses)}"
+        if token.get("note"):
+            line += f" <i>({html.escape(token['note'])})</i>"
+        lines.append(line)
+    counts = report.get("counts", {})
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    return "<br>".join(lines) + (f"<hr><small>{html.escape(summary)}</small>" if summary else "")
+
+
+class PromptPanel(QWidget):
+    generate_requested = Signal(str, str)   # text, language code
+    language_changed = Signal(str)
+    video_dropped = Signal(str)
+    image_dropped = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.setMinimumWidth(260)
+        self.text = QLineEdit()
+        self.text.setPlaceholderText("Type words to sign, e.g. HELLO")
+        self.text.returnPressed.connect(self._request)
+        self.language = QComboBox()
+        self.language.setToolTip("Sign language (those with an alphabet in the lexicon)")
+        self.language.currentIndexChanged.connect(
+            lambda _: self.language_changed.emit(self.language_code() or ""))
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setDefault(True)
+        self.generate_button.clicked.connect(self._request)
+        self.report = QTextBrowser()
+        self.report.setMinimumHeight(70)
+        self.report.setPlaceholderText(
+            "The coverage report appears here: which words are signed from the lexicon, "
+            "which are fingerspelled, which are missing.\n\nDrop a video of one sign here "
+            "to add it to the lexicon.")
+        row = QHBoxLayout()
+        row.addWidget(self.language, 1)
+        row.addWidget(self.generate_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Text to sign</b>"))
+        layout.addWidget(self.text)
+        layout.addLayout(row)
+        layout.addWidget(self.report, 1)
+
+    def set_languages(self, codes: list[str], labels: dict[str, str], current: str) -> None:
+        self.language.blockSignals(True)
+        self.language.clear()
+        for code in codes:
+            self.language.addItem(labels.get(code, code), code)
+        index = self.language.findData(current)
+        self.language.setCurrentIndex(index if index >= 0 else 0)
+        self.language.blockSignals(False)
+        self.generate_button.setEnabled(bool(codes))
+        if codes:
+            self.language_changed.emit(self.language_code() or "")
+
+    def language_code(self) -> str | None:
+        return self.language.currentData()
+
+    def set_busy(self, busy: bool) -> None:
+        self.generate_button.setEnabled(not busy and self.language.count() > 0)
+        self.generate_button.setText("Generating…" if busy else "Generate")
+
+    def show_report(self, report: dict) -> None:
+        self.report.setHtml(coverage_html(report))
+
+    def show_message(self, text: str) -> None:
+        self.report.setHtml(f"<p>{html.escape(text)}</p>")
+
+    def _request(self) -> None:
+        text, code = self.text.text().strip(), self.language_code()
+        if not text:
+            self.show_message("Type some words first, e.g. HELLO.")
+            return
+        if not code:
+            self.show_message("No sign language available: the lexicon has no alphabet yet. "
+                              "Build it with `signstudio-cli lexicon build`.")
+            return
+        self.generate_requested.emit(text, code)
+
+    # ------------------------------------------------------------ drops
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            self.handle_dropped_file(url.toLocalFile())
+        event.acceptProposedAction()
+
+    def handle_dropped_file(self, path: str) -> None:
+        suffix = Path(path).suffix.lower()
+        if suffix in VIDEO_SUFFIXES:
+            self.video_dropped.emit(path)
+        elif suffix in IMAGE_SUFFIXES:
+            self.image_dropped.emit(path)
+        else:
+            self.show_message(f"{Path(path).name}: drop a video ({', '.join(sorted(VIDEO_SUFFIXES))}) "
+                              f"to add a sign to the lexicon.")
+
+
+__all__ = ["PromptPanel", "coverage_html", "Qt"]

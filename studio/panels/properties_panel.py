@@ -1,0 +1,250 @@
+"""PropertiesPanel: the selected keyframe (channels, per-joint rotation, handshape
+presets) or the selected segment (its hold).
+
+Every change is an undoable edit on the Document. A pose change regenerates the span
+between the key's neighbours with KF2P (``studio.edits.set_key_edit``) so the avatar
+follows at once; slider-like nudges of one joint share a ``merge_key`` and fold into
+one undo step.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QStackedWidget,
+                               QVBoxLayout, QWidget)
+from scipy.spatial.transform import Rotation
+
+from engine.body.reference_poses import mirror_hand_pose
+from engine.body.skeleton import JOINT_NAMES
+from engine.motion.edits import ReplaceProject, SetKey
+from engine.motion.errors import MotionError
+from engine.motion.motion import Channel
+from engine.motion.project import Keyframe
+from studio.document import Document
+from studio.edits import set_key_edit
+from studio.retime import set_segment_hold
+
+CHANNEL_LABELS = {Channel.ROOT: "Root", Channel.BODY: "Body", Channel.LEFT_HAND: "Left hand",
+                  Channel.RIGHT_HAND: "Right hand", Channel.FACE: "Face"}
+EULER_ORDER = "XYZ"  # intrinsic X then Y then Z, in the joint's parent frame
+
+
+def joint_channel(joint: int) -> Channel:
+    """The channel group that owns skeleton joint ``joint`` (0..54)."""
+    if joint == 0:
+        return Channel.ROOT
+    if joint <= 21:
+        return Channel.BODY
+    if joint <= 24:
+        return Channel.FACE
+    return Channel.LEFT_HAND if joint <= 39 else Channel.RIGHT_HAND
+
+
+def _pretty(name: str) -> str:
+    return name.replace("_smplhf", "").replace("_", " ")
+
+
+class PropertiesPanel(QWidget):
+    error_raised = Signal(str)  # an edit was refused (shown in the status bar)
+
+    def __init__(self, document: Document, parent=None):
+        super().__init__(parent)
+        self._document = document
+        self._presets: dict[str, np.ndarray] = {}
+        self.stack = QStackedWidget()
+        self.empty = QLabel("Select a keyframe (a diamond on the timeline) or a sign "
+                            "to edit it here.")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self._build_key_page())
+        self.stack.addWidget(self._build_segment_page())
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Properties</b>"))
+        layout.addWidget(self.stack, 0)
+        layout.addStretch(1)
+        self.stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        document.selection_changed.connect(self.refresh)
+        document.project_changed.connect(self.refresh)
+        self.refresh()
+
+    # ------------------------------------------------------------ pages
+    def _build_key_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.key_title = QLabel()
+        layout.addWidget(self.key_title)
+        channels = QGroupBox("Pinned channels")
+        row = QHBoxLayout(channels)
+        self.channel_boxes: dict[Channel, QCheckBox] = {}
+        for channel, label in CHANNEL_LABELS.items():
+            box = QCheckBox(label)
+            box.toggled.connect(self._on_channels)
+            self.channel_boxes[channel] = box
+            row.addWidget(box)
+        layout.addWidget(channels)
+
+        rotation = QGroupBox("Joint rotation (degrees, XYZ)")
+        form = QFormLayout(rotation)
+        self.joint = QComboBox()
+        for index, name in enumerate(JOINT_NAMES):
+            self.joint.addItem(_pretty(name), index)
+        self.joint.setCurrentIndex(JOINT_NAMES.index("right_wrist"))
+        self.joint.currentIndexChanged.connect(self.refresh)
+        form.addRow("Joint", self.joint)
+        self.angles: list[QDoubleSpinBox] = []
+        for axis in "XYZ":
+            box = QDoubleSpinBox()
+            box.setRange(-180.0, 180.0)
+            box.setDecimals(2)
+            box.setSingleStep(2.0)
+            box.setWrapping(True)
+            box.setKeyboardTracking(False)
+            box.valueChanged.connect(self._on_angle)
+            self.angles.append(box)
+            form.addRow(axis, box)
+        layout.addWidget(rotation)
+
+        shapes = QGroupBox("Handshape preset (from the lexicon)")
+        grid = QFormLayout(shapes)
+        self.preset = QComboBox()
+        self.preset_hand = QComboBox()
+        self.preset_hand.addItems(["Right hand", "Left hand (mirrored)"])
+        self.apply_preset = QPushButton("Apply handshape")
+        self.apply_preset.clicked.connect(self._on_preset)
+        grid.addRow("Shape", self.preset)
+        grid.addRow("Hand", self.preset_hand)
+        grid.addRow(self.apply_preset)
+        layout.addWidget(shapes)
+        return page
+
+    def _build_segment_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.segment_title = QLabel()
+        self.segment_span = QLabel()
+        self.hold = QSpinBox()
+        self.hold.setRange(0, 10_000)
+        self.hold.setSuffix(" frames")
+        self.hold.setKeyboardTracking(False)
+        self.hold.valueChanged.connect(self._on_hold)
+        form.addRow(self.segment_title)
+        form.addRow("Frames", self.segment_span)
+        form.addRow("Hold", self.hold)
+        return page
+
+    # ------------------------------------------------------------ state
+    def set_handshape_presets(self, presets: dict[str, np.ndarray]) -> None:
+        """Name -> (15, 3) right-hand axis-angle (radians)."""
+        self._presets = dict(presets)
+        self.preset.clear()
+        self.preset.addItems(sorted(self._presets))
+        self.apply_preset.setEnabled(bool(self._presets))
+
+    def _key(self) -> Keyframe | None:
+        frame = self._document.selected_key
+        return None if frame is None else self._document.project.keyframe_at(frame)
+
+    def refresh(self) -> None:
+        key = self._key()
+        project = self._document.project
+        widgets = [*self.channel_boxes.values(), *self.angles, self.hold]
+        for widget in widgets:
+            widget.blockSignals(True)
+        try:
+            if key is not None:
+                self.stack.setCurrentIndex(1)
+                fps = project.motion.fps
+                self.key_title.setText(f"<b>Keyframe</b> at frame {key.frame} "
+                                       f"({key.frame / fps:.2f} s)")
+                for channel, box in self.channel_boxes.items():
+                    box.setChecked(channel in key.channels)
+                joint = self.joint.currentData()
+                rotvec = key.pose.full_pose()[0, joint].astype(np.float64)
+                euler = Rotation.from_rotvec(rotvec).as_euler(EULER_ORDER, degrees=True)
+                for box, value in zip(self.angles, euler):
+                    box.setValue(float(value))
+            elif self._document.selected_segment is not None:
+                self.stack.setCurrentIndex(2)
+                segment = project.segments[self._document.selected_segment]
+                self.segment_title.setText(
+                    f"<b>{segment.gloss}</b> ({segment.kind.value}, {segment.language})")
+                self.segment_span.setText(f"{segment.start}–{segment.end - 1} "
+                                          f"({segment.num_frames} frames)")
+                self.hold.setValue(segment.hold)
+            else:
+                self.stack.setCurrentIndex(0)
+        finally:
+            for widget in widgets:
+                widget.blockSignals(False)
+
+    # ------------------------------------------------------------ edits
+    def _apply(self, op, text: str, merge_key: str = "") -> None:
+        try:
+            self._document.apply_edit(op, text, merge_key)
+        except MotionError as error:
+            self.error_raised.emit(str(error))
+            self.refresh()
+
+    def _on_channels(self) -> None:
+        key = self._key()
+        if key is None:
+            return
+        channels = frozenset(c for c, box in self.channel_boxes.items() if box.isChecked())
+        if not channels:
+            self.error_raised.emit("a keyframe pins at least one channel")
+            self.refresh()
+            return
+        self._apply(SetKey(Keyframe(key.frame, key.pose, channels)),
+                    f"Pinned channels at frame {key.frame}")
+
+    def set_joint_rotation(self, joint: int, rotvec: np.ndarray, merge: bool = True) -> None:
+        """Set one joint of the selected keyframe (axis-angle radians, (3,)) and
+        regenerate around it; the joint's channel becomes pinned."""
+        key = self._key()
+        if key is None:
+            return
+        full = key.pose.full_pose().copy()
+        full[0, joint] = rotvec
+        pose = key.pose.with_full_pose(full)
+        edited = Keyframe(key.frame, pose, key.channels | {joint_channel(joint)})
+        edit = set_key_edit(self._document.committed_project, edited)
+        name = _pretty(JOINT_NAMES[joint])
+        self._apply(edit.op, f"Rotate {name} at frame {key.frame}",
+                    f"pose@{key.frame}:{joint}" if merge else "")
+
+    def _on_angle(self) -> None:
+        euler = [box.value() for box in self.angles]
+        rotvec = Rotation.from_euler(EULER_ORDER, euler, degrees=True).as_rotvec()
+        self.set_joint_rotation(self.joint.currentData(), rotvec)
+
+    def apply_handshape(self, name: str, left: bool = False) -> None:
+        key = self._key()
+        if key is None or name not in self._presets:
+            return
+        shape = self._presets[name]
+        field, channel = ("left_hand_pose", Channel.LEFT_HAND) if left else \
+            ("right_hand_pose", Channel.RIGHT_HAND)
+        values = mirror_hand_pose(shape) if left else shape
+        pose = key.pose.replace(**{field: np.asarray(values, np.float32)[None]})
+        edited = Keyframe(key.frame, pose, key.channels | {channel})
+        edit = set_key_edit(self._document.committed_project, edited)
+        self._apply(edit.op, f"Handshape {name} at frame {key.frame}")
+
+    def _on_preset(self) -> None:
+        self.apply_handshape(self.preset.currentText(), self.preset_hand.currentIndex() == 1)
+
+    def _on_hold(self, value: int) -> None:
+        index = self._document.selected_segment
+        if index is None:
+            return
+        try:
+            project = set_segment_hold(self._document.committed_project, index, value)
+        except MotionError as error:
+            self.error_raised.emit(str(error))
+            return
+        gloss = self._document.project.segments[index].gloss
+        self._apply(ReplaceProject(project), f"Hold of '{gloss}'", f"hold@{index}")

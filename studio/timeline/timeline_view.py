@@ -1,0 +1,331 @@
+"""TimelineView: a QGraphicsView of the Document's project.
+
+Rows, top to bottom: a ruler (frames, and seconds at the motion's fps), the segment
+track (one block per gloss or letter; its darker tail is the hold, whose right edge can
+be dragged), then one keyframe track per channel group (body, left hand, right hand,
+face): a keyframe shows a diamond in every track whose channels it pins.
+
+It never edits. Clicks select (Document selection) and scrub (Document frame), which
+are view state rather than project changes; drags are emitted as intents
+(``key_drag_*``, ``hold_drag_*``) that the main window turns into undoable commands.
+The scene is rebuilt from ``document.project`` on every ``project_changed``: during a
+drag that is the live preview, so the diamond follows the mouse through the Document.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
+
+from engine.motion.motion import Channel
+from engine.motion.project import SegmentKind
+from studio.document import Document
+
+#: (label, channels shown in that track)
+TRACKS: tuple[tuple[str, frozenset[Channel]], ...] = (
+    ("Body", frozenset({Channel.ROOT, Channel.BODY})),
+    ("Left hand", frozenset({Channel.LEFT_HAND})),
+    ("Right hand", frozenset({Channel.RIGHT_HAND})),
+    ("Face", frozenset({Channel.FACE})),
+)
+
+LABEL_WIDTH = 84      # px: the fixed column of row names
+RULER_HEIGHT = 28
+SEGMENT_TOP, SEGMENT_HEIGHT = 32, 28
+TRACK_TOP, TRACK_HEIGHT = 66, 24
+KEY_RADIUS = 6
+EDGE_GRAB = 5         # px either side of a hold edge that grabs it
+DRAG_THRESHOLD = 3    # px before a press on a key becomes a drag (else it is a click)
+
+SEGMENT_COLOURS = {
+    SegmentKind.FINGERSPELLED: QColor(92, 142, 204),
+    SegmentKind.LEXICON: QColor(96, 170, 120),
+    SegmentKind.TRANSITION: QColor(160, 160, 160),
+    SegmentKind.RECORDED: QColor(196, 140, 80),
+    SegmentKind.MANUAL: QColor(150, 120, 190),
+}
+KEY_COLOUR = QColor(70, 80, 100)
+SELECTED_COLOUR = QColor(255, 150, 30)
+PLAYHEAD_COLOUR = QColor(220, 40, 40)
+
+
+class TimelineView(QGraphicsView):
+    key_drag_started = Signal(int)        # frame of the grabbed keyframe
+    key_drag_moved = Signal(int)          # frame under the mouse
+    key_drag_finished = Signal(int)       # frame where it was released
+    key_drag_cancelled = Signal()
+    hold_drag_moved = Signal(int, int)    # segment index, hold in frames
+    hold_drag_finished = Signal(int, int)
+    hold_drag_cancelled = Signal()
+
+    def __init__(self, document: Document, parent=None):
+        super().__init__(parent)
+        self._document = document
+        self.pixels_per_frame = 8.0
+        self.setScene(QGraphicsScene(self))
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.setMinimumHeight(TRACK_TOP + len(TRACKS) * TRACK_HEIGHT + 24)
+        self.setToolTip("Click a diamond to select a keyframe, drag it to move it in time "
+                        "(Esc cancels). Drag the right edge of a sign to change its hold. "
+                        "Click the ruler to scrub; Ctrl+wheel zooms.")
+        self._drag: dict | None = None
+        self._playhead = None
+        document.project_changed.connect(self.rebuild)
+        document.selection_changed.connect(self.rebuild)
+        document.frame_changed.connect(self._move_playhead)
+        self.rebuild()
+
+    # ------------------------------------------------------------ geometry
+    def x_of(self, frame: float) -> float:
+        """Scene x of the centre of ``frame``."""
+        return LABEL_WIDTH + (frame + 0.5) * self.pixels_per_frame
+
+    def frame_at(self, x: float) -> int:
+        frame = int((x - LABEL_WIDTH) // self.pixels_per_frame)
+        return max(0, min(frame, self._document.project.motion.num_frames - 1))
+
+    @staticmethod
+    def track_y(index: int) -> float:
+        """Scene y of the middle of keyframe track ``index`` (see ``TRACKS``)."""
+        return TRACK_TOP + (index + 0.5) * TRACK_HEIGHT
+
+    def view_point(self, frame: float, y: float) -> QPoint:
+        """Viewport coordinates of scene point (x of ``frame``, ``y``): for mouse events."""
+        return self.mapFromScene(QPointF(self.x_of(frame), y))
+
+    def hold_edge_point(self, index: int) -> QPoint:
+        segment = self._document.project.segments[index]
+        x = LABEL_WIDTH + segment.end * self.pixels_per_frame
+        return self.mapFromScene(QPointF(x - 1, SEGMENT_TOP + SEGMENT_HEIGHT / 2))
+
+    def set_zoom(self, pixels_per_frame: float) -> None:
+        self.pixels_per_frame = max(1.0, min(40.0, float(pixels_per_frame)))
+        self.rebuild()
+
+    def fit_to_width(self) -> None:
+        frames = self._document.project.motion.num_frames
+        width = max(100, self.viewport().width() - LABEL_WIDTH - 16)
+        self.set_zoom(width / max(frames, 1))
+
+    # ------------------------------------------------------------ drawing
+    def rebuild(self) -> None:
+        scene = self.scene()
+        scene.clear()
+        project = self._document.project
+        frames = project.motion.num_frames
+        ppf = self.pixels_per_frame
+        width = LABEL_WIDTH + frames * ppf + 40
+        height = TRACK_TOP + len(TRACKS) * TRACK_HEIGHT + 8
+        scene.setSceneRect(0, 0, width, height)
+        self._draw_ruler(frames, project.motion.fps)
+
+        grid = QPen(QColor(215, 215, 220))
+        for index in range(len(TRACKS) + 1):
+            y = TRACK_TOP + index * TRACK_HEIGHT
+            scene.addLine(LABEL_WIDTH, y, width, y, grid)
+        small = QFont()
+        small.setPointSizeF(8.5)
+        for number, segment in enumerate(project.segments):
+            x0 = LABEL_WIDTH + segment.start * ppf
+            x1 = LABEL_WIDTH + segment.end * ppf
+            colour = SEGMENT_COLOURS.get(segment.kind, QColor(150, 150, 150))
+            selected = self._document.selected_segment == number
+            pen = QPen(SELECTED_COLOUR if selected else colour.darker(140), 2 if selected else 1)
+            scene.addRect(QRectF(x0, SEGMENT_TOP, x1 - x0, SEGMENT_HEIGHT), pen, QBrush(colour))
+            if segment.hold:
+                hx = x1 - segment.hold * ppf
+                scene.addRect(QRectF(hx, SEGMENT_TOP, x1 - hx, SEGMENT_HEIGHT),
+                              QPen(Qt.PenStyle.NoPen), QBrush(colour.darker(130)))
+            scene.addRect(QRectF(x1 - 2, SEGMENT_TOP, 3, SEGMENT_HEIGHT),
+                          QPen(Qt.PenStyle.NoPen), QBrush(colour.darker(200)))
+            text = scene.addSimpleText(segment.gloss)
+            text.setFont(small)
+            text.setBrush(QBrush(QColor(255, 255, 255)))
+            if text.boundingRect().width() < x1 - x0 - 4:
+                text.setPos(x0 + 4, SEGMENT_TOP + (SEGMENT_HEIGHT - text.boundingRect().height()) / 2)
+            else:
+                text.setVisible(False)
+
+        for key in project.keyframes:
+            selected = key.frame == self._document.selected_key
+            colour = SELECTED_COLOUR if selected else KEY_COLOUR
+            for index, (_, channels) in enumerate(TRACKS):
+                if key.channels & channels:
+                    self._diamond(self.x_of(key.frame), self.track_y(index), colour, selected)
+
+        drag = self._drag
+        if drag is not None and drag["kind"] == "key" and drag["started"]:
+            # Where the key came from: a hollow ghost, so a drag shows its distance.
+            ghost = QPen(SELECTED_COLOUR, 1.5, Qt.PenStyle.DashLine)
+            for index in range(len(TRACKS)):
+                x, y, r = self.x_of(drag["frame"]), self.track_y(index), KEY_RADIUS
+                self.scene().addPolygon(QPolygonF([QPointF(x, y - r), QPointF(x + r, y),
+                                                   QPointF(x, y + r), QPointF(x - r, y)]),
+                                        ghost, QBrush(Qt.BrushStyle.NoBrush))
+        self._playhead = scene.addLine(0, 0, 0, height, QPen(PLAYHEAD_COLOUR, 1.5))
+        self._playhead.setZValue(10)
+        self._move_playhead(self._document.frame)
+
+    def _diamond(self, x: float, y: float, colour: QColor, selected: bool) -> None:
+        r = KEY_RADIUS + (1.5 if selected else 0)
+        polygon = QPolygonF([QPointF(x, y - r), QPointF(x + r, y), QPointF(x, y + r),
+                             QPointF(x - r, y)])
+        item = self.scene().addPolygon(polygon, QPen(colour.darker(150)), QBrush(colour))
+        item.setZValue(5)
+
+    def _draw_ruler(self, frames: int, fps: float) -> None:
+        scene = self.scene()
+        ppf = self.pixels_per_frame
+        scene.addRect(QRectF(LABEL_WIDTH, 0, frames * ppf, RULER_HEIGHT),
+                      QPen(Qt.PenStyle.NoPen), QBrush(QColor(238, 238, 242)))
+        # A label every `step` frames, at least ~70 px apart, on round numbers.
+        step = next((s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1200)
+                     if s * ppf >= 70), 3000)
+        minor = max(1, step // 5)
+        pen = QPen(QColor(120, 120, 130))
+        font = QFont()
+        font.setPointSizeF(8)
+        for frame in range(0, frames + 1, minor):
+            x = LABEL_WIDTH + frame * ppf
+            major = frame % step == 0
+            scene.addLine(x, RULER_HEIGHT - (10 if major else 4), x, RULER_HEIGHT, pen)
+            if major:
+                label = scene.addSimpleText(f"{frame}  {frame / fps:.1f}s")
+                label.setFont(font)
+                label.setBrush(QBrush(QColor(60, 60, 70)))
+                label.setPos(x + 2, 1)
+
+    def _move_playhead(self, frame: int) -> None:
+        if self._playhead is not None:
+            x = self.x_of(frame)
+            self._playhead.setLine(x, 0, x, self.scene().sceneRect().height())
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        # Row names stay put while the tracks scroll: drawn in viewport coordinates.
+        painter.save()
+        painter.resetTransform()
+        top = self.mapFromScene(QPointF(0, 0)).y()
+        painter.fillRect(0, 0, LABEL_WIDTH, self.viewport().height(), QColor(246, 246, 248))
+        painter.setPen(QColor(50, 50, 60))
+        rows = [("frames / s", 0, RULER_HEIGHT), ("Signs", SEGMENT_TOP, SEGMENT_HEIGHT)]
+        rows += [(name, TRACK_TOP + i * TRACK_HEIGHT, TRACK_HEIGHT)
+                 for i, (name, _) in enumerate(TRACKS)]
+        for name, y, h in rows:
+            painter.drawText(QRectF(6, top + y, LABEL_WIDTH - 8, h),
+                             int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), name)
+        painter.restore()
+
+    # ------------------------------------------------------------ hit tests
+    def _key_near(self, pos: QPointF) -> int | None:
+        row = int((pos.y() - TRACK_TOP) // TRACK_HEIGHT)
+        if not 0 <= row < len(TRACKS):
+            return None
+        channels = TRACKS[row][1]
+        best, best_distance = None, KEY_RADIUS + 3
+        for key in self._document.project.keyframes:
+            distance = abs(self.x_of(key.frame) - pos.x())
+            if key.channels & channels and distance <= best_distance:
+                best, best_distance = key.frame, distance
+        return best
+
+    def _segment_hit(self, pos: QPointF) -> tuple[int | None, bool]:
+        """(segment index under ``pos``, whether it is on its hold edge)."""
+        ppf = self.pixels_per_frame
+        for number, segment in enumerate(self._document.project.segments):
+            x1 = LABEL_WIDTH + segment.end * ppf
+            if abs(pos.x() - x1) <= EDGE_GRAB:
+                return number, True
+        frame = (pos.x() - LABEL_WIDTH) / ppf
+        for number, segment in enumerate(self._document.project.segments):
+            if segment.start <= frame < segment.end:
+                return number, False
+        return None, False
+
+    # ------------------------------------------------------------ mouse and keys
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() != Qt.MouseButton.LeftButton:
+            return super().mousePressEvent(event)
+        self.setFocus()
+        pos = self.mapToScene(event.position().toPoint())
+        if pos.y() < RULER_HEIGHT:
+            self._drag = {"kind": "scrub"}
+            self._document.set_frame(self.frame_at(pos.x()))
+        elif pos.y() < SEGMENT_TOP + SEGMENT_HEIGHT:
+            index, on_edge = self._segment_hit(pos)
+            if index is not None:
+                self._document.select_segment(index)
+                if on_edge:
+                    self._drag = {"kind": "hold", "index": index, "x": pos.x(),
+                                  "hold": self._document.project.segments[index].hold,
+                                  "value": None}
+        else:
+            frame = self._key_near(pos)
+            if frame is not None:
+                self._document.select_key(frame)
+                self._document.set_frame(frame)
+                self._drag = {"kind": "key", "frame": frame, "x": pos.x(), "started": False,
+                              "to": frame}
+            else:
+                self._document.select_key(None)
+                self._document.set_frame(self.frame_at(pos.x()))
+                self._drag = {"kind": "scrub"}
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        drag = self._drag
+        if drag is None:
+            return super().mouseMoveEvent(event)
+        pos = self.mapToScene(event.position().toPoint())
+        if drag["kind"] == "scrub":
+            self._document.set_frame(self.frame_at(pos.x()))
+        elif drag["kind"] == "key":
+            if not drag["started"] and abs(pos.x() - drag["x"]) >= DRAG_THRESHOLD:
+                drag["started"] = True
+                self.key_drag_started.emit(drag["frame"])
+            if drag["started"]:
+                to = self.frame_at(pos.x())
+                if to != drag["to"]:
+                    drag["to"] = to
+                    self.key_drag_moved.emit(to)
+        elif drag["kind"] == "hold":
+            hold = max(0, drag["hold"] + round((pos.x() - drag["x"]) / self.pixels_per_frame))
+            if hold != drag["value"]:
+                drag["value"] = hold
+                self.hold_drag_moved.emit(drag["index"], hold)
+        event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        drag, self._drag = self._drag, None
+        if drag is None:
+            return super().mouseReleaseEvent(event)
+        if drag["kind"] == "key" and drag["started"]:
+            self.key_drag_finished.emit(drag["to"])
+        elif drag["kind"] == "hold" and drag["value"] is not None:
+            self.hold_drag_finished.emit(drag["index"], drag["value"])
+        event.accept()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Escape and self._drag is not None:
+            drag, self._drag = self._drag, None
+            if drag["kind"] == "key" and drag["started"]:
+                self.key_drag_cancelled.emit()
+            elif drag["kind"] == "hold" and drag["value"] is not None:
+                self.hold_drag_cancelled.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            factor = 1.25 if event.angleDelta().y() > 0 else 0.8
+            self.set_zoom(self.pixels_per_frame * factor)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    @property
+    def dragging(self) -> bool:
+        return self._drag is not None

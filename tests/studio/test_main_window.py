@@ -1,0 +1,300 @@
+"""The studio's core flows, driven like a user: generate, drag a keyframe (KF2P on
+release, one undo step), Esc, holds, keyframe commands, save/open, corrupt files,
+unsaved-work prompts, autosave recovery, export with cancel."""
+import numpy as np
+import pytest
+
+from tests.studio.conftest import LETTER_SHAPES
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from engine.motion import load_project
+from engine.motion.motion import CHANNEL_FIELDS
+from studio.edits import affected_range
+from studio.timeline import TRACKS
+
+RIGHT_HAND_TRACK = 2
+
+
+def key_between_neighbours(project):
+    """A keyframe with neighbours on both sides and room to move right."""
+    frames = [k.frame for k in project.keyframes]
+    for before, key, after in zip(frames, frames[1:], frames[2:]):
+        if after - key >= 6 and key - before >= 3:
+            return before, key, after
+    raise AssertionError(f"no movable key in {frames}")
+
+
+def drag_key(qtbot, window, from_frame, to_frame, release=True):
+    view = window.timeline
+    y = view.track_y(RIGHT_HAND_TRACK)
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.view_point(from_frame, y))
+    step = 1 if to_frame > from_frame else -1
+    for frame in range(from_frame + step, to_frame + step, step):
+        qtbot.mouseMove(view.viewport(), pos=view.view_point(frame, y))
+    if release:
+        qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton,
+                           pos=view.view_point(to_frame, y))
+
+
+def test_generate_from_text(make_window, qtbot):
+    window = make_window()
+    empty = window.document.project
+    window.prompt.text.setText("hello")
+    qtbot.mouseClick(window.prompt.generate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.last_generation is not None, timeout=10000)
+    project = window.document.project
+    assert [s.gloss for s in project.segments] == ["H", "E", "L", "L", "O"]
+    assert project.motion.num_frames > 60 and project.keyframes
+    assert "fingerspelled" in window.prompt.report.toPlainText()
+    assert window.windowTitle().endswith("*")
+    assert window.document.undo_stack.count() == 1
+    window.document.undo_stack.undo()  # generation is one undoable step
+    assert window.document.project.equals(empty)
+
+
+def test_generate_reports_missing_words(make_window, qtbot):
+    window = make_window()
+    handle = window.generate("zzz", "ase")  # no Z in the test lexicon
+    with qtbot.waitSignal(handle.failed, timeout=10000):
+        pass
+    assert "nothing to sign" in window.prompt.report.toPlainText()
+    assert window.document.undo_stack.count() == 0
+
+
+def test_drag_keyframe_regenerates_with_one_undo_step(generated, qtbot):
+    window, doc = generated, generated.document
+    before = doc.project
+    previous, key, following = key_between_neighbours(before)
+    target = key + 4
+    drag_key(qtbot, window, key, target, release=False)
+    # Live preview: the key shows at the target, nothing is on the undo stack yet.
+    assert doc.in_preview and doc.project.keyframe_at(target) is not None
+    assert doc.undo_stack.count() == 1
+    qtbot.mouseRelease(window.timeline.viewport(), Qt.MouseButton.LeftButton,
+                       pos=window.timeline.view_point(target, window.timeline.track_y(2)))
+    qtbot.waitUntil(lambda: doc.undo_stack.count() == 2, timeout=5000)
+    after = doc.project
+    assert not doc.in_preview
+    assert after.keyframe_at(key) is None
+    moved = after.keyframe_at(target)
+    assert moved is not None and moved.pose.equals(before.keyframe_at(key).pose)
+    # The regenerated motion passes exactly through the moved key on its channels...
+    for channel in moved.channels:
+        for name in CHANNEL_FIELDS[channel]:
+            assert np.array_equal(getattr(after.motion, name)[target],
+                                  getattr(moved.pose, name)[0]), name
+    # ... only the span between the neighbouring keys changed ...
+    start, stop = affected_range(before, (key, target), ignore=(key,))
+    assert (start, stop) == (previous + 1, following)
+    assert after.motion.slice(0, start).equals(before.motion.slice(0, start))
+    assert after.motion.slice(stop, before.motion.num_frames).equals(
+        before.motion.slice(stop, before.motion.num_frames))
+    assert not after.motion.slice(start, stop).equals(before.motion.slice(start, stop))
+    # ... and one undo restores everything exactly.
+    doc.undo_stack.undo()
+    assert doc.project.equals(before)
+    doc.undo_stack.redo()
+    assert doc.project.equals(after)
+
+
+def test_escape_cancels_a_drag(generated, qtbot):
+    window, doc = generated, generated.document
+    before = doc.project
+    _, key, _ = key_between_neighbours(before)
+    drag_key(qtbot, window, key, key + 3, release=False)
+    assert doc.in_preview
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Escape)
+    assert not doc.in_preview and doc.project is before
+    qtbot.mouseRelease(window.timeline.viewport(), Qt.MouseButton.LeftButton)
+    qtbot.wait(100)
+    assert doc.undo_stack.count() == 1 and doc.project is before
+    assert doc.selected_key == key
+
+
+def test_hold_edge_drag_retimes_in_one_step(generated, qtbot):
+    window, doc = generated, generated.document
+    before = doc.project
+    first = before.segments[0]
+    view = window.timeline
+    start = view.hold_edge_point(0)
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, 6):
+        qtbot.mouseMove(view.viewport(), pos=start + type(start)(int(step * view.pixels_per_frame), 0))
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton,
+                       pos=start + type(start)(int(5 * view.pixels_per_frame), 0))
+    after = doc.project
+    assert after.segments[0].hold == first.hold + 5
+    assert after.motion.num_frames == before.motion.num_frames + 5
+    assert [s.start for s in after.segments[1:]] == [s.start + 5 for s in before.segments[1:]]
+    assert doc.undo_stack.count() == 2
+    doc.undo_stack.undo()
+    assert doc.project.equals(before)
+
+
+def test_keyframe_add_delete_copy_paste(generated, qtbot):
+    window, doc = generated, generated.document
+    frames = [k.frame for k in doc.project.keyframes]
+    free = next(f for f in range(doc.project.motion.num_frames) if f not in frames)
+    doc.set_frame(free)
+    window.add_key_at_playhead()
+    assert doc.project.keyframe_at(free) is not None and doc.selected_key == free
+    window.delete_selected_key()
+    assert doc.project.keyframe_at(free) is None
+    source = doc.project.keyframes[0]
+    doc.select_key(source.frame)
+    window.copy_key()
+    doc.set_frame(free)
+    window.paste_key()
+    pasted = doc.project.keyframe_at(free)
+    assert pasted.pose.equals(source.pose)
+    assert doc.project.motion.frame(free).equals(source.pose)  # regenerated through it
+
+
+def test_joint_nudges_merge_and_handshape_presets(generated, qtbot):
+    window, doc = generated, generated.document
+    panel = window.properties
+    _, key, _ = key_between_neighbours(doc.project)
+    doc.select_key(key)
+    count = doc.undo_stack.count()
+    panel.joint.setCurrentIndex(panel.joint.findText("right elbow"))
+    for value in (10.0, 20.0, 30.0):
+        panel.angles[0].setValue(value)
+    assert doc.undo_stack.count() == count + 1  # slider nudges: one step
+    elbow = doc.project.motion.full_pose()[key, 19]
+    assert np.degrees(np.linalg.norm(elbow)) > 5
+    qtbot.waitUntil(lambda: panel.preset.count() == 5, timeout=5000)
+    assert panel.preset.findText("ASL B") >= 0
+    panel.apply_handshape("ASL B")
+    from engine.body.reference_poses import RIGHT_HAND_SHAPES
+
+    shape = doc.project.keyframe_at(key).pose.right_hand_pose[0]
+    # the preset is the letter's middle frame: on the way from a flat hand to 'flat'
+    assert np.allclose(shape, RIGHT_HAND_SHAPES["flat"], atol=1e-5)
+    assert np.array_equal(doc.project.motion.right_hand_pose[key], shape)
+
+
+def test_save_and_reopen_gives_an_equal_project(generated, make_window, tmp_path, qtbot):
+    window, doc = generated, generated.document
+    _, key, _ = key_between_neighbours(doc.project)
+    from studio.edits import move_key_edit
+
+    doc.apply_edit(move_key_edit(doc.committed_project, key, key + 2).op, "Move")
+    path = tmp_path / "hello.signstudio"
+    assert window.save_as(path)
+    assert not window.windowTitle().endswith("*") and "hello.signstudio" in window.windowTitle()
+    other = make_window()
+    assert other.open_project(path)
+    assert other.document.project.equals(doc.project)
+    assert load_project(path).equals(doc.project)
+    assert str(path) in other.recent_files()
+
+
+def test_corrupt_project_gives_a_clear_error_and_loses_nothing(generated, tmp_path,
+                                                              monkeypatch):
+    window, doc = generated, generated.document
+    bad = tmp_path / "broken.signstudio"
+    bad.write_bytes(b"PK\x03\x04 this is not a project")
+    errors = []
+    monkeypatch.setattr(window, "show_error", lambda title, text: errors.append((title, text)))
+    monkeypatch.setattr(window, "ask", lambda *a: QMessageBox.StandardButton.Discard)
+    before, steps = doc.project, doc.undo_stack.count()
+    assert not window.open_project(bad)
+    assert len(errors) == 1 and "broken.signstudio" in errors[0][1]
+    assert doc.project is before and doc.undo_stack.count() == steps and doc.dirty
+    assert doc.path is None
+
+
+def test_close_prompts_for_unsaved_work(generated, monkeypatch, tmp_path):
+    window = generated
+    answers = [QMessageBox.StandardButton.Cancel]
+    monkeypatch.setattr(window, "ask", lambda *a: answers.pop(0))
+    assert not window.close() and window.isVisible()
+    answers.append(QMessageBox.StandardButton.Save)
+    monkeypatch.setattr(window, "ask_save_path", lambda: str(tmp_path / "kept.signstudio"))
+    assert window.close()
+    assert (tmp_path / "kept.signstudio").is_file()
+
+
+def test_autosave_and_recovery_after_a_crash(generated, make_window, tmp_path, monkeypatch):
+    window, doc = generated, generated.document
+    assert window.autosave()
+    assert window.recovery.exists()
+    # A "crash": the next window starts with the recovery file still there.
+    other = make_window()
+    monkeypatch.setattr(other, "ask", lambda *a: QMessageBox.StandardButton.Yes)
+    assert other.offer_recovery()
+    assert other.document.project.equals(doc.committed_project)
+    assert other.document.dirty
+    other.save_as(tmp_path / "recovered.signstudio")
+    assert not other.recovery.exists()  # saved: nothing left to recover
+
+
+def test_export_motion_file_and_cancel(generated, tmp_path, qtbot):
+    window = generated
+    dialog = window.open_export_dialog()
+    dialog.set_format("npz")
+    dialog.path.setText(str(tmp_path / "hello.npz"))
+    handle = dialog.start()
+    with qtbot.waitSignal(handle.finished, timeout=10000):
+        pass
+    from engine.export.motion_files import read_motion_file
+
+    motion = read_motion_file(tmp_path / "hello.npz")
+    assert motion.num_frames == window.document.project.motion.num_frames
+    assert "Saved" in dialog.status.text()
+
+    dialog.set_format("glb")
+    dialog.path.setText(str(tmp_path / "hello.glb"))
+    handle = dialog.start()
+    with qtbot.waitSignal(handle.cancelled, timeout=10000):
+        qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    assert not (tmp_path / "hello.glb").exists()
+    assert "Cancelled" in dialog.status.text()
+    assert dialog.export_button.isEnabled()
+
+
+@pytest.mark.gl
+def test_dropping_a_photo_of_a_handshape_finds_its_letter(make_window, qtbot, tmp_path):
+    import imageio.v3 as iio
+
+    from engine.body import default_avatar
+    from engine.body.reference_poses import RIGHT_HAND_SHAPES
+    from engine.body.skeleton import JOINT_INDEX
+    from engine.export.render import OffscreenRenderer
+    from engine.motion import Motion
+
+    avatar = default_avatar()
+    posed = avatar.forward(Motion.zeros(1).replace(right_hand_pose=RIGHT_HAND_SHAPES["fist"][None]))
+    centre = posed.joints[0, [JOINT_INDEX["right_wrist"], JOINT_INDEX["right_middle1"]]].mean(0)
+    with OffscreenRenderer(avatar, 480, 480) as renderer:
+        renderer.look_at(centre, (0.3, -1.0, 0.3), 0.3, up=(0, 0, 1))  # palm side
+        iio.imwrite(tmp_path / "photo.png", renderer.render(posed.vertices[0]))
+    window = make_window()
+    handle = window.image_dropped(str(tmp_path / "photo.png"))
+    with qtbot.waitSignal(handle.finished, timeout=30000):
+        pass
+    report = window.prompt.report.toPlainText()
+    fist_letters = {letter for letter, shape in LETTER_SHAPES.items() if shape == "fist"}
+    assert "closest handshapes in" in report
+    assert report.split(": ", 1)[1].split(" (")[0] in fist_letters, report
+
+
+def test_tracks_cover_every_channel():
+    covered = set().union(*(channels for _, channels in TRACKS))
+    from engine.motion.motion import Channel
+
+    assert covered == set(Channel)
+
+
+@pytest.mark.parametrize("moved", [(0, 3), (5, 1)])
+def test_affected_range_stops_at_neighbours(moved):
+    from engine.motion import Keyframe, Motion, Project
+
+    motion = Motion.zeros(40)
+    project = Project(motion=motion, keyframes=tuple(
+        Keyframe.from_motion(motion, f) for f in (0, 5, 20)))
+    start, stop = affected_range(project, moved, ignore=(moved[0],))
+    others = {0, 5, 20} - {moved[0]}
+    assert all(not start <= f < stop for f in others)
