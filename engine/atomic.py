@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Iterator
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
@@ -32,6 +38,9 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         yield temp_path
         with open(temp_path, "rb+") as written:  # flush to disk before the rename
             os.fsync(written.fileno())
+        # mkstemp makes the file 0600; give it the mode a plain open() would have had
+        # (the old file's mode when replacing one, else 0666 less the umask).
+        os.chmod(temp_path, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(temp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

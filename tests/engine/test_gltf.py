@@ -325,14 +325,25 @@ def test_bad_files_give_errors_naming_the_file(tmp_path, glb):
         read_glb_animation(truncated)
     with pytest.raises(ProjectFileError, match="missing.glb.*cannot read"):
         read_glb_animation(tmp_path / "missing.glb")
-    # A well-formed glTF without our skeleton.
-    document, binary = parse_glb(glb)
-    document["nodes"][3]["name"] = "Spine"
-    text = json.dumps(document).encode()
-    text += b" " * (-len(text) % 4)
-    other = tmp_path / "other.glb"
-    other.write_bytes(struct.pack("<III", 0x46546C67, 2, 28 + len(text) + len(binary))
-                      + struct.pack("<II", len(text), 0x4E4F534A) + text
-                      + struct.pack("<II", len(binary), 0x004E4942) + binary)
+
+    def rewritten(name, edit):
+        document, binary = parse_glb(glb)
+        edit(document)
+        text = json.dumps(document).encode()
+        text += b" " * (-len(text) % 4)
+        path = tmp_path / name
+        path.write_bytes(struct.pack("<III", 0x46546C67, 2, 28 + len(text) + len(binary))
+                         + struct.pack("<II", len(text), 0x4E4F534A) + text
+                         + struct.pack("<II", len(binary), 0x004E4942) + binary)
+        return path
+
+    # Well-formed glTF files that are not ours or lack what we read.
+    renamed = rewritten("other.glb", lambda d: d["nodes"][3].update(name="Spine"))
     with pytest.raises(ProjectFileError, match="other.glb.*SMPL-X joint nodes.*spine1"):
-        read_glb_animation(other)
+        read_glb_animation(renamed)
+    still = rewritten("still.glb", lambda d: d.pop("animations"))
+    with pytest.raises(ProjectFileError, match="still.glb.*no animation"):
+        read_glb_animation(still)
+    broken = rewritten("broken.glb", lambda d: d["animations"][0]["samplers"][0].update(input=9999))
+    with pytest.raises(ProjectFileError, match="broken.glb.*accessor 9999"):
+        read_glb_animation(broken)

@@ -144,3 +144,16 @@ def test_corrupt_files_give_clear_errors(tmp_path, project, damage, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ProjectFileError, match="no such file"):
         load_project(tmp_path / "nope.signstudio")
+
+
+def test_saved_files_get_normal_permissions(tmp_path, project):
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "p.signstudio"
+        save_project(project, path)
+        assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
+        path.chmod(0o640)
+        save_project(project, path)  # replacing keeps the user's chosen mode
+        assert path.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
