@@ -1,7 +1,7 @@
 """``signstudio-cli``: the engine's command line (the GUI is optional).
 
 Subcommands: ``info``, ``config``, ``demo``, ``render``, ``check-project``, ``lexicon``,
-``generate``, ``find-sign``. Later issues add export, train and eval. Errors print one clear line and exit 2.
+``generate``, ``find-sign``, ``export``. Later issues add train and eval. Errors print one clear line and exit 2.
 """
 from __future__ import annotations
 
@@ -196,6 +196,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix == ".signstudio":
         save_project(project, output)
+    elif output.suffix.lower() in (".mp4", ".gif", ".webm"):
+        from engine.export.video import captions_from_segments, export_video
+
+        export_video(project.motion, output, captions=captions_from_segments(project.segments))
     else:
         from engine.export.motion_files import write_motion_file
 
@@ -214,6 +218,52 @@ def cmd_find_sign(args: argparse.Namespace) -> int:
     for rank, match in enumerate(matches, start=1):
         print(f"{rank}. {match.entry.gloss} ({match.entry.language}, entry {match.entry.id}): "
               f"score {match.score:.2f}")
+    return 0
+
+
+def _load_input(path: str):
+    """A .signstudio project, or any importable motion file as a bare project."""
+    from engine.motion import Project, load_project
+
+    if Path(path).suffix.lower() == ".signstudio":
+        return load_project(path)
+    from engine.export.motion_files import import_motion_file
+
+    return Project(motion=import_motion_file(path), title=Path(path).stem)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Project or motion file -> video (.mp4/.gif/.webm) or motion file."""
+    output = Path(args.output)
+    project = _load_input(args.input)
+    suffix = output.suffix.lower()
+    from engine.export.video import VIDEO_FORMATS
+
+    if suffix in VIDEO_FORMATS:
+        from engine.export.video import captions_from_segments, export_video
+
+        bar = _Bar(f"rendering {output.name}")
+        try:
+            export_video(project.motion, output, body=_body(args), width=args.width,
+                         height=args.height, fps=args.fps, camera=args.camera,
+                         captions=captions_from_segments(project.segments)
+                         if args.captions else None,
+                         anti_aliasing=args.anti_aliasing, progress=bar)
+        finally:
+            bar.close()
+    elif suffix == ".glb":
+        from engine.export.gltf import write_glb
+
+        write_glb(project.motion, output)
+    elif suffix == ".signstudio":
+        from engine.motion import save_project
+
+        save_project(project, output)
+    else:
+        from engine.export.motion_files import write_motion_file
+
+        write_motion_file(project.motion, output)
+    print(f"wrote {output} ({project.motion})")
     return 0
 
 
@@ -289,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text")
     p.add_argument("--lang", required=True, help="sign language code, e.g. ase")
     p.add_argument("-o", "--output", required=True,
-                   help="out.signstudio, or a motion file (.npz, .smpl, .bvh, .pose)")
+                   help="out.signstudio, a video (.mp4, .gif, .webm) or a motion file "
+                   "(.npz, .smpl, .bvh, .pose)")
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--json", action="store_true", help="print the coverage report as JSON")
     db_option(p)
@@ -302,6 +353,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--selfie", action="store_true", help="the image is mirrored (front camera)")
     db_option(p)
     p.set_defaults(func=cmd_find_sign)
+
+    p = sub.add_parser("export", help="project or motion file -> video or motion file")
+    p.add_argument("input", help=".signstudio, .npz, .smpl, .bvh or .pose (fitted)")
+    p.add_argument("-o", "--output", required=True,
+                   help="out.{mp4,gif,webm,npz,smpl,bvh,glb,pose,signstudio}")
+    p.add_argument("--width", type=int, default=1280)
+    p.add_argument("--height", type=int, default=720)
+    p.add_argument("--fps", type=float, help="default: the motion's")
+    p.add_argument("--camera", choices=sorted(CAMERA_PRESETS), default="front")
+    p.add_argument("--no-captions", dest="captions", action="store_false",
+                   help="do not caption each sign's gloss")
+    p.add_argument("--anti-aliasing", choices=["none", "msaa", "ssaa"], default="none",
+                   help="smoother edges, slower (none is real time at 720p)")
+    avatar_options(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("check-project", help="validate a .signstudio file")
     p.add_argument("project")

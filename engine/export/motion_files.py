@@ -123,6 +123,19 @@ def read_motion_file(path: str | Path) -> Motion:
     return readers[ext](path)
 
 
+def import_motion_file(path: str | Path, *, progress=None, cancel=None) -> Motion:
+    """Any motion file we read, ``.pose`` included: its keypoints are fitted to SMPL-X
+    on the default avatar (``engine.data.fitting``; seconds, with progress and cancel).
+    Other formats go to ``read_motion_file`` unchanged."""
+    path = Path(path)
+    if path.suffix.lower() != ".pose":
+        return read_motion_file(path)
+    from engine.data.fitting import fit_keypoints
+    from engine.data.pose_reader import read_pose_file
+
+    return fit_keypoints(read_pose_file(path), progress=progress, cancel=cancel).motion
+
+
 def _check_readable(path: Path) -> None:
     if not path.exists():
         raise ProjectFileError(path, "file not found")

@@ -37,7 +37,9 @@ def export_project(project: Project, path: str | Path, fmt: str, options: dict |
     """Write ``project``'s motion to ``path`` as ``fmt`` (a key of ``FORMATS``).
 
     ``options`` (video only): width, height (px), camera (a ``CAMERAS`` name),
-    captions (bool: the segment glosses), keypoints (bool). A job function: runs on the
+    captions (bool: the segment glosses). A side-by-side with source keypoints needs
+    the recording's keypoints, which a project does not keep (CLI/engine only). A job
+    function: runs on the
     lane, never touches Qt. Raises ValueError for an unknown format.
     """
     options = dict(options or {})
@@ -58,8 +60,8 @@ def export_project(project: Project, path: str | Path, fmt: str, options: dict |
                             width=int(options.get("width", 640)),
                             height=int(options.get("height", 480)), fps=motion.fps,
                             camera=options.get("camera", "front"),
-                            background=options.get("background", (1.0, 1.0, 1.0)),
-                            captions=captions, keypoints=bool(options.get("keypoints")),
+                            background=options.get("background", (255, 255, 255)),
+                            captions=captions,
                             progress=progress, cancel=cancel)
     if fmt == "glb":
         from engine.export.gltf import write_glb
@@ -104,12 +106,10 @@ class ExportDialog(QDialog):
         self.camera.addItems(CAMERAS)
         self.captions = QCheckBox("Captions (the glosses)")
         self.captions.setChecked(True)
-        self.keypoints = QCheckBox("Draw keypoints")
         video.addRow("Width", self.width_box)
         video.addRow("Height", self.height_box)
         video.addRow("Camera", self.camera)
         video.addRow(self.captions)
-        video.addRow(self.keypoints)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
@@ -154,8 +154,7 @@ class ExportDialog(QDialog):
 
     def options(self) -> dict:
         return {"width": self.width_box.value(), "height": self.height_box.value(),
-                "camera": self.camera.currentText(), "captions": self.captions.isChecked(),
-                "keypoints": self.keypoints.isChecked()}
+                "camera": self.camera.currentText(), "captions": self.captions.isChecked()}
 
     def start(self):
         """Start the export job; returns its JobHandle (None when the path is empty)."""

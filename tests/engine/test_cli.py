@@ -60,3 +60,41 @@ def test_info_runs(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "13718 vertices" in out and "SMPL-X: unavailable" in out
+
+
+@pytest.mark.gl
+def test_export_project_to_video_and_motion_files(tmp_path):
+    import imageio.v3 as iio
+
+    from engine.body.reference_poses import reference_poses
+    from engine.export.motion_files import read_motion_file
+    from engine.motion import Project, Segment, save_project
+    from engine.motion.interpolate import chain
+
+    motion = chain(list(reference_poses().values())[:3], hold_frames=2, transition_frames=2)
+    project_path = tmp_path / "p.signstudio"
+    save_project(Project(motion=motion, segments=(Segment("A", "ase", 0, 4),)), project_path)
+    video = tmp_path / "p.mp4"
+    assert main(["export", str(project_path), "-o", str(video), "--width", "160",
+                 "--height", "120"]) == 0
+    frames = iio.imread(video, plugin="pyav")
+    assert frames.shape == (motion.num_frames, 120, 160, 3)
+    npz = tmp_path / "p.npz"
+    assert main(["export", str(project_path), "-o", str(npz)]) == 0
+    assert read_motion_file(npz).equals(motion, atol=1e-6)
+    bvh = tmp_path / "p.bvh"
+    assert main(["export", str(npz), "-o", str(bvh)]) == 0  # motion file -> motion file
+    assert read_motion_file(bvh).num_frames == motion.num_frames
+
+
+@pytest.mark.slow
+def test_pose_files_import_through_fitting(tmp_path):
+    from engine.data.fingerspelling import load_index
+    from engine.export.motion_files import read_motion_file
+
+    index = load_index()
+    clip = index.path_of(index.find("ase", "B"))
+    out = tmp_path / "b.npz"
+    assert main(["export", str(clip), "-o", str(out)]) == 0
+    motion = read_motion_file(out)
+    assert motion.num_frames > 10 and np.abs(motion.right_hand_pose).max() > 0.1

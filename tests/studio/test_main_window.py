@@ -298,3 +298,20 @@ def test_affected_range_stops_at_neighbours(moved):
     start, stop = affected_range(project, moved, ignore=(moved[0],))
     others = {0, 5, 20} - {moved[0]}
     assert all(not start <= f < stop for f in others)
+
+
+@pytest.mark.gl
+def test_video_export_from_the_dialog_function_is_a_white_background_mp4(tmp_path):
+    import imageio.v3 as iio
+
+    from engine.jobs import CancelToken
+    from engine.motion import Motion, Project, Segment
+    from studio.dialogs.export_dialog import export_project
+
+    project = Project(motion=Motion.zeros(4), segments=(Segment("A", "ase", 0, 4),))
+    out = export_project(project, tmp_path / "clip.mp4", "mp4",
+                         {"width": 160, "height": 120, "camera": "front", "captions": True},
+                         progress=lambda *a: None, cancel=CancelToken())
+    frames = iio.imread(out, plugin="pyav")
+    assert frames.shape == (4, 120, 160, 3)
+    assert frames[:, :10, :10].mean() > 240  # the default background is white
