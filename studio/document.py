@@ -132,17 +132,7 @@ class Document(QObject):
     # -------------------------------------------------------------------- files
     def open(self, path: str | Path) -> None:
         """Load a project (ProjectFileError leaves this document unchanged)."""
-        project = load_project(path)
-        self._preview = None
-        self._committed = project
-        self.undo_stack.clear()
-        self.path = Path(path)
-        self._frame = 0
-        self.selected_key = self.selected_segment = None
-        self.frame_changed.emit(0)
-        self.selection_changed.emit()
-        self.project_changed.emit()
-        self.file_changed.emit()
+        self._start_over(load_project(path), Path(path))
 
     def save(self, path: str | Path | None = None) -> Path:
         """Save atomically to ``path`` (or the current path) and mark clean."""
@@ -156,10 +146,14 @@ class Document(QObject):
         return target
 
     def new(self, project: Project | None = None) -> None:
+        self._start_over(project or empty_project(), None)
+
+    def _start_over(self, project: Project, path: Path | None) -> None:
+        """Make ``project`` the document, with no history, selection or preview."""
         self._preview = None
-        self._committed = project or empty_project()
+        self._committed = project
         self.undo_stack.clear()
-        self.path = None
+        self.path = path
         self._frame = 0
         self.selected_key = self.selected_segment = None
         self.frame_changed.emit(0)
