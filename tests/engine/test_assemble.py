@@ -2,20 +2,13 @@
 import numpy as np
 import pytest
 
-from engine.body.reference_poses import RIGHT_HAND_SHAPES, arms_down
 from engine.data.lexicon import LexiconEntry, LexiconStore
 from engine.generate.assemble import Timing, assemble, max_join_jump, transition_ranges
 from engine.generate.text import text_to_tokens
 from engine.jobs import CancelToken, Cancelled
 from engine.motion import Motion
-from engine.motion.interpolate import inbetween
 
-
-def letter_clip(shape: str, frames: int = 10, fps: float = 25.0) -> Motion:
-    """A letter-like clip: from a flat hand into ``shape`` (arms down)."""
-    flat = arms_down(Motion.zeros(1, fps=fps))
-    target = flat.replace(right_hand_pose=RIGHT_HAND_SHAPES[shape][None])
-    return Motion.concatenate([flat, inbetween(flat, target, frames - 2), target])
+from tests.conftest import letter_clip
 
 
 @pytest.fixture

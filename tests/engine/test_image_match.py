@@ -11,7 +11,7 @@ from engine.generate.image_match import (
 )
 from engine.motion import Motion
 
-from tests.engine.test_assemble import letter_clip
+from tests.conftest import letter_clip
 
 LETTERS = {"A": "fist", "B": "flat", "D": "index_point", "V": "asl_v"}
 

@@ -7,19 +7,12 @@ import pytest
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from engine.body.reference_poses import RIGHT_HAND_SHAPES, arms_down  # noqa: E402
 from engine.data.lexicon import LexiconEntry, LexiconStore  # noqa: E402
-from engine.motion import Motion  # noqa: E402
-from engine.motion.interpolate import inbetween  # noqa: E402
+
+from tests.conftest import letter_clip  # noqa: E402
 
 #: Synthetic ASL letters (a flat hand forming a known shape): fast and deterministic.
 LETTER_SHAPES = {"H": "asl_v", "E": "fist", "L": "index_point", "O": "fist", "B": "flat"}
-
-
-def letter_clip(shape: str, frames: int = 12, fps: float = 25.0) -> Motion:
-    flat = arms_down(Motion.zeros(1, fps=fps))
-    target = flat.replace(right_hand_pose=RIGHT_HAND_SHAPES[shape][None])
-    return Motion.concatenate([flat, inbetween(flat, target, frames - 2), target])
 
 
 @pytest.fixture
@@ -28,7 +21,7 @@ def lexicon_path(tmp_path):
     with LexiconStore(path) as store:
         for letter, shape in LETTER_SHAPES.items():
             store.add(LexiconEntry(gloss=letter, language="ase", words=(letter,),
-                                   motion=letter_clip(shape), source_kind="manual",
+                                   motion=letter_clip(shape, frames=12), source_kind="manual",
                                    source="test", source_hash=letter, licence="test",
                                    kind="letter"))
     return path
