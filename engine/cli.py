@@ -16,7 +16,8 @@ import engine
 def _body(args: argparse.Namespace):
     from engine.body import load_body_model
 
-    return load_body_model(args.avatar, smplx_dir=getattr(args, "smplx_dir", None))
+    return load_body_model(getattr(args, "avatar", "default"),
+                           smplx_dir=getattr(args, "smplx_dir", None))
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -194,16 +195,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 print(f"  {token['text']:>16s}  {token['kind']:13s}  {glosses}{note}")
         project = assemble(tokens, store, args.lang, Timing(fps=args.fps), title=args.text)
     output = Path(args.output)
-    if output.suffix == ".signstudio":
-        save_project(project, output)
-    elif output.suffix.lower() in (".mp4", ".gif", ".webm"):
-        from engine.export.video import captions_from_segments, export_video
-
-        export_video(project.motion, output, captions=captions_from_segments(project.segments))
-    else:
-        from engine.export.motion_files import write_motion_file
-
-        write_motion_file(project.motion, output)
+    _write_output(project, output, args)
     if not args.json:
         print(f"wrote {output}: {project.motion}, {len(project.segments)} segments")
     return 0
@@ -232,37 +224,45 @@ def _load_input(path: str):
     return Project(motion=import_motion_file(path), title=Path(path).stem)
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    """Project or motion file -> video (.mp4/.gif/.webm) or motion file."""
-    output = Path(args.output)
-    project = _load_input(args.input)
+def _write_output(project, output: Path, args: argparse.Namespace) -> None:
+    """Write ``project`` as ``output``'s extension says: a project, a video, a .glb or a
+    motion file. Video options come from ``args`` where the command has them."""
     suffix = output.suffix.lower()
     from engine.export.video import VIDEO_FORMATS
 
-    if suffix in VIDEO_FORMATS:
+    if suffix == ".signstudio":
+        from engine.motion import save_project
+
+        save_project(project, output)
+    elif suffix in VIDEO_FORMATS:
         from engine.export.video import captions_from_segments, export_video
 
+        captions = (captions_from_segments(project.segments)
+                    if getattr(args, "captions", True) else None)
         bar = _Bar(f"rendering {output.name}")
         try:
-            export_video(project.motion, output, body=_body(args), width=args.width,
-                         height=args.height, fps=args.fps, camera=args.camera,
-                         captions=captions_from_segments(project.segments)
-                         if args.captions else None,
-                         anti_aliasing=args.anti_aliasing, progress=bar)
+            export_video(project.motion, output, body=_body(args),
+                         width=getattr(args, "width", 1280),
+                         height=getattr(args, "height", 720), fps=getattr(args, "fps", None),
+                         camera=getattr(args, "camera", "front"), captions=captions,
+                         anti_aliasing=getattr(args, "anti_aliasing", "none"), progress=bar)
         finally:
             bar.close()
     elif suffix == ".glb":
         from engine.export.gltf import write_glb
 
         write_glb(project.motion, output)
-    elif suffix == ".signstudio":
-        from engine.motion import save_project
-
-        save_project(project, output)
     else:
         from engine.export.motion_files import write_motion_file
 
         write_motion_file(project.motion, output)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Project or motion file -> video (.mp4/.gif/.webm) or motion file."""
+    output = Path(args.output)
+    project = _load_input(args.input)
+    _write_output(project, output, args)
     print(f"wrote {output} ({project.motion})")
     return 0
 

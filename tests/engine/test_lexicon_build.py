@@ -67,3 +67,14 @@ def test_parallel_build_matches_and_skips(tmp_path):
         again = build_from_package(store, ["ase"], glosses=["L", "Y", "V"], workers=2)
         assert (again.added, again.skipped) == (0, 3)
         assert sorted(s.gloss for s in store.list("ase")) == ["L", "V", "Y"]
+
+
+def test_generate_writes_video_and_glb(tmp_path, quick_fit):
+    """`generate` shares `export`'s writers: the same extensions work for both."""
+    db = tmp_path / "lex.sqlite"
+    with LexiconStore(db) as store:
+        build_from_package(store, ["ase"], glosses=["H", "I"], fit=quick_fit)
+    for name in ("hi.mp4", "hi.glb"):
+        assert main(["generate", "hi", "--lang", "ase", "-o", str(tmp_path / name),
+                     "--db", str(db)]) == 0
+        assert (tmp_path / name).stat().st_size > 1000
