@@ -35,3 +35,27 @@ def letter_clip(shape: str, frames: int = 10, fps: float = 25.0) -> Motion:
     flat = arms_down(Motion.zeros(1, fps=fps))
     target = flat.replace(right_hand_pose=RIGHT_HAND_SHAPES[shape][None])
     return Motion.concatenate([flat, inbetween(flat, target, frames - 2), target])
+
+
+def tiny_lexicon(path, languages=("ase", "gsg"), seed: int = 0):
+    """A small real SQLite lexicon for learned-model tests: per language one entry per
+    hand shape in ``RIGHT_HAND_SHAPES`` (a letter-like clip from arms down to that
+    shape, 12-20 frames at 25 fps, with a little seeded arm motion so no two clips are
+    alike). Returns the open ``LexiconStore``; the caller closes it."""
+    from engine.body.reference_poses import RIGHT_HAND_SHAPES
+    from engine.data.lexicon import LexiconEntry, LexiconStore
+
+    generator = np.random.default_rng(seed)
+    store = LexiconStore(path)
+    for language in languages:
+        for index, shape in enumerate(sorted(RIGHT_HAND_SHAPES)):
+            clip = letter_clip(shape, frames=int(generator.integers(12, 21)))
+            sway = np.sin(np.linspace(0, np.pi, clip.num_frames))[:, None, None]
+            body = clip.body_pose + (0.15 * sway * generator.normal(size=(1, 21, 3))).astype(np.float32)
+            clip = clip.replace(body_pose=body)
+            gloss = shape.upper()
+            store.add(LexiconEntry(
+                gloss=gloss, language=language, words=(shape,), motion=clip, kind="letter",
+                source_kind="manual", source=f"synthetic/{language}/{shape}.mp4",
+                source_hash=f"{language}-{shape}-{seed}-{index}", licence="synthetic test data"))
+    return store

@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # torch first, pinned: any open range asked for by a later package would otherwise
 # pull the newest CUDA build (several GB). With 2.13.0 in place those ranges are met.
-python -m pip install --quiet torch==2.13.0
+# torchvision 0.28.0 is the release made for torch 2.13 (open_clip needs it); unpinned it
+# would pull torch 2.15 with CUDA.
+python -m pip install --quiet torch==2.13.0 torchvision==0.28.0
 if [ "${1:-}" = "test" ]; then
     python -m pip install --quiet -e ".[test]"
     # A virtual X server for the Qt viewport tests (pyvistaqt needs a real GL window).

@@ -1,0 +1,1 @@
+"""Learned models: features, datasets, checkpoints, encoders, training (torch, no Qt)."""

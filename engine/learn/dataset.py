@@ -1,0 +1,116 @@
+"""Training data for the learned models: the lexicon's fitted clips, and honest splits.
+
+Every model trains on ``ClipRecord``s read from a ``LexiconStore`` (the real fitted
+fingerspelling clips, plus users' own recordings), resampled to one frame rate so a
+frame means the same time everywhere.
+
+Splits hold out WHOLE clips, never frames of a clip seen in training, because a clip's
+frames are nearly copies of each other and a frame-level split would flatter any model.
+``split_clips`` decides by a hash of the clip's source (stable across runs, machines and
+database orderings; adding a clip never moves another across the split).
+``split_languages`` holds out whole sign languages, to see what transfers.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from engine.data.lexicon import LexiconStore
+from engine.learn.features import FEATURE_VERSION, motion_to_features
+from engine.motion.motion import Motion
+from engine.motion.resample import resample
+
+#: The frame rate models are trained and sampled at (most package clips are 25 fps).
+MODEL_FPS = 25.0
+
+
+@dataclass(frozen=True)
+class ClipRecord:
+    """One lexicon clip ready for training.
+
+    ``features``: (F, FEATURE_DIM) float32 at MODEL_FPS (``engine.learn.features``);
+    ``motion``: the same clip as a Motion at MODEL_FPS (for metrics on joints).
+    """
+
+    entry_id: int
+    gloss: str
+    language: str
+    kind: str
+    source_hash: str
+    motion: Motion
+    features: np.ndarray
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.features.shape[0])
+
+    @property
+    def label(self) -> str:
+        """The class a model conditions on: ``"<language>:<gloss>"``."""
+        return f"{self.language}:{self.gloss}"
+
+
+def load_clips(store: LexiconStore, languages: Iterable[str] | None = None,
+               min_frames: int = 4) -> list[ClipRecord]:
+    """All entries of ``languages`` (None: every language) as ClipRecords, ordered by id.
+
+    Clips shorter than ``min_frames`` after resampling are skipped: they carry no
+    motion to learn from (a few gss clips are 6 frames at 24 fps).
+    """
+    wanted = None if languages is None else set(languages)
+    records = []
+    for summary in store.list():
+        if wanted is not None and summary.language not in wanted:
+            continue
+        entry = store.get(summary.id)
+        motion = resample(entry.motion, MODEL_FPS)
+        if motion.num_frames < min_frames:
+            continue
+        records.append(ClipRecord(
+            entry_id=summary.id, gloss=entry.gloss, language=entry.language, kind=entry.kind,
+            source_hash=entry.source_hash, motion=motion, features=motion_to_features(motion)))
+    return records
+
+
+def _unit_hash(text: str) -> float:
+    """A stable number in [0, 1) from ``text`` (sha256; Python's hash() is salted)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2.0 ** 64
+
+
+def split_clips(records: Sequence[ClipRecord], held_out_fraction: float = 0.15,
+                salt: str = "split-v1") -> tuple[list[ClipRecord], list[ClipRecord]]:
+    """(train, held_out): whole clips, chosen by a hash of each clip's source and ``salt``."""
+    if not 0.0 < held_out_fraction < 1.0:
+        raise ValueError(f"held_out_fraction: expected a value in (0, 1), got {held_out_fraction}")
+    train, held = [], []
+    for record in records:
+        (held if _unit_hash(salt + record.source_hash) < held_out_fraction else train).append(record)
+    return train, held
+
+
+def split_languages(records: Sequence[ClipRecord], held_out: Iterable[str]
+                    ) -> tuple[list[ClipRecord], list[ClipRecord]]:
+    """(train, held_out): every clip of the ``held_out`` languages goes to the second list."""
+    held_out = set(held_out)
+    missing = held_out - {r.language for r in records}
+    if missing:
+        raise ValueError(f"held-out languages {sorted(missing)} have no clips in the data")
+    return ([r for r in records if r.language not in held_out],
+            [r for r in records if r.language in held_out])
+
+
+def data_version(records: Sequence[ClipRecord]) -> str:
+    """A short fingerprint of exactly which clips (and representation) a model saw."""
+    digest = hashlib.sha256(FEATURE_VERSION.encode())
+    for source in sorted(r.source_hash + r.language + r.gloss for r in records):
+        digest.update(source.encode())
+    return f"{len(records)}clips-{digest.hexdigest()[:16]}"
+
+
+def feature_statistics(records: Sequence[ClipRecord]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and std (FEATURE_DIM,) over every training frame (std >= 1e-3)."""
+    stacked = np.concatenate([r.features for r in records], axis=0)
+    return stacked.mean(axis=0), np.maximum(stacked.std(axis=0), 1e-3)
