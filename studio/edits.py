@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.generate.kf2p import as_edit, regenerate
-from engine.motion.edits import Macro, MoveKey, Op, SetKey, apply
+from engine.motion.edits import DeleteKey, Macro, MoveKey, Op, ReplaceProject, SetKey, apply
 from engine.motion.errors import MotionError
 from engine.motion.project import Keyframe, Project
 
@@ -77,6 +77,29 @@ def set_key_edit(project: Project, keyframe: Keyframe, backend=DEFAULT_BACKEND) 
     frame_range = affected_range(project, (keyframe.frame,), ignore=(keyframe.frame,))
     result, replace = _regenerate(edited, frame_range, backend)
     return KeyEdit(Macro((set_key, replace)), result, frame_range)
+
+
+def delete_key_edit(project: Project, frame: int, backend=DEFAULT_BACKEND) -> KeyEdit:
+    """Delete the keyframe at ``frame`` and regenerate the span between its neighbours,
+    so the motion no longer passes through the removed pose but flows from the previous
+    key to the next. One ``Macro(DeleteKey, ReplaceRange)``: one undo step brings back
+    both the key and the frames. Raises ``MotionError`` when there is no key there."""
+    delete = DeleteKey(frame)
+    edited, _ = apply(delete, project)
+    frame_range = affected_range(project, (frame,), ignore=(frame,))
+    result, replace = _regenerate(edited, frame_range, backend)
+    return KeyEdit(Macro((delete, replace)), result, frame_range)
+
+
+def stretch_edit(project: Project, index: int, frames: int,
+                 backend=DEFAULT_BACKEND) -> KeyEdit:
+    """Time-stretch segment ``index``'s movement to ``frames`` frames
+    (``studio.retime.stretch_segment``) as one ``ReplaceProject``: the length changes,
+    so no range op fits. ``frame_range`` is the whole new motion."""
+    from studio.retime import stretch_segment
+
+    result = stretch_segment(project, index, frames, backend)
+    return KeyEdit(ReplaceProject(result), result, (0, result.motion.num_frames))
 
 
 def pose_with(keyframe: Keyframe, **fields) -> Keyframe:

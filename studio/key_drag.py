@@ -7,9 +7,16 @@ queue of stale jobs. On release the same edit is computed again as a job on the 
 (a learned backend would take longer) and lands as ONE ``Macro(MoveKey, ReplaceRange)``
 command. Esc cancels: the preview is dropped and the committed project shows again.
 
+``EditLane`` does the same landing for one-shot edits that need KF2P (deleting or
+pasting a keyframe, a time-stretch): the edit is computed as a job from a snapshot of
+the committed project and lands as ONE command, or is discarded with a message if the
+project changed meanwhile.
+
 QtCore only: it drives the Document and the JobRunner; the timeline only emits intents.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -43,6 +50,7 @@ class KeyDragController(QObject):
         self._from: int | None = None
         self._to: int | None = None
         self.pending: JobHandle | None = None
+        self.last_range: tuple[int, int] | None = None  # frames the last landing regenerated
 
     @property
     def dragging(self) -> bool:
@@ -97,6 +105,7 @@ class KeyDragController(QObject):
                 self.rejected.emit("keyframe move discarded: the project changed meanwhile")
                 return
             self._document.commit_preview(edit.op, f"Move keyframe {from_frame} → {target}")
+            self.last_range = edit.frame_range
             self.landed.emit(from_frame, target)
 
         def dropped(*_: object) -> None:
@@ -116,3 +125,69 @@ class KeyDragController(QObject):
         self._snapshot = None
         self._from = self._to = None
         self._document.cancel_preview()
+
+
+def _edit_job(build: Callable[..., KeyEdit], project: Project, *args, progress,
+              cancel) -> KeyEdit:
+    progress(0, 1, "regenerating")
+    edit = build(project, *args)
+    cancel.raise_if_cancelled()
+    progress(1, 1, "done")
+    return edit
+
+
+class EditLane(QObject):
+    """Computes edits on the job lane and lands each as one undo step.
+
+    ``submit(title, text, build, *args)`` runs ``build(committed project, *args)`` (a
+    ``studio.edits`` builder returning a ``KeyEdit``) as a job. On success the edit's op
+    is applied with undo text ``text`` and ``landed(text, edit)`` is emitted; if the
+    committed project changed while the job ran (an undo, another edit), applying the
+    op would change a project it was not computed for, so it is dropped and
+    ``rejected`` says why. A build error (``MotionError``) also comes as ``rejected``.
+    """
+
+    landed = Signal(str, object)   # undo text, the KeyEdit
+    rejected = Signal(str)
+
+    def __init__(self, document: Document, runner: JobRunner, backend=DEFAULT_BACKEND,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self._document = document
+        self._runner = runner
+        self.backend = backend
+        self.pending: list[JobHandle] = []
+
+    def submit(self, title: str, text: str, build: Callable[..., KeyEdit], *args,
+               ends_preview: bool = False,
+               on_landed: Callable[[KeyEdit], None] | None = None) -> JobHandle:
+        """``ends_preview``: the edit finishes a drag whose preview is showing; if the
+        edit does not land, the preview is dropped (the committed project shows).
+        ``on_landed(edit)`` is called only when the edit did land (``handle.finished``
+        also fires for a result that was discarded)."""
+        snapshot = self._document.committed_project
+        handle = self._runner.submit(title, _edit_job, build, snapshot, *args)
+        self.pending.append(handle)
+
+        def done(landed: bool = False) -> None:
+            if handle in self.pending:
+                self.pending.remove(handle)
+            if ends_preview and not landed:
+                self._document.cancel_preview()
+
+        def land(edit: KeyEdit) -> None:
+            if self._document.committed_project is not snapshot:
+                done()
+                self.rejected.emit(f"{title}: discarded, the project changed while it ran; "
+                                   "try again")
+                return
+            done(landed=True)
+            self._document.apply_edit(edit.op, text)
+            if on_landed is not None:
+                on_landed(edit)
+            self.landed.emit(text, edit)
+
+        handle.finished.connect(land)
+        handle.failed.connect(lambda message: (done(), self.rejected.emit(message)))
+        handle.cancelled.connect(lambda: done())
+        return handle

@@ -5,8 +5,11 @@ Layout: prompt panel (left), 3D viewport with the transport bar (centre), proper
 
 Widgets never talk to each other: each reads the Document and redraws on its signals.
 The window turns the timeline's intents into edits (``KeyDragController`` for keyframe
-drags, ``set_segment_hold`` for hold drags) and runs the slow things as jobs
-(generation, video import, handshape presets, the release of a drag, exports).
+drags, ``set_segment_hold`` for hold drags, ``stretch_segment`` for the left-edge
+time-stretch) and runs the slow things as jobs (generation, video import, handshape
+presets, the release of a drag, deleting and pasting keyframes through KF2P, exports).
+Media files dropped anywhere on the window go to the prompt panel (a video becomes a
+lexicon entry, an image looks a sign up).
 
 User-facing questions and errors go through ``show_error``, ``ask``, ``ask_text``,
 ``ask_open_path`` and ``ask_save_path`` so tests can answer them.
@@ -21,22 +24,22 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from engine.motion.edits import DeleteKey, ReplaceProject, SetKey
+from engine.motion.edits import ReplaceProject, SetKey
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.project import Keyframe, Project
 from studio.dialogs.export_dialog import ExportDialog
 from studio.dialogs.settings_dialog import SettingsDialog
 from studio.document import Document
-from studio.edits import pasted_key, set_key_edit
+from studio.edits import KeyEdit, delete_key_edit, pasted_key, set_key_edit, stretch_edit
 from studio.jobs import JobHandle, JobRunner
-from studio.key_drag import KeyDragController
+from studio.key_drag import EditLane, KeyDragController
 from studio.lexicon_service import Generation, LexiconService, language_label
 from studio.panels.prompt_panel import PromptPanel
 from studio.panels.properties_panel import PropertiesPanel
 from studio.panels.transport_bar import TransportBar
 from studio.playback import PlaybackController
 from studio.recovery import RecoveryStore
-from studio.retime import set_segment_hold
+from studio.retime import set_segment_hold, stretch_segment
 from studio.timeline import TimelineView
 
 PROJECT_FILTER = "Sign Studio projects (*.signstudio)"
@@ -77,9 +80,13 @@ class MainWindow(QMainWindow):
         self.last_generation: Generation | None = None
         self.generate_started_at: float | None = None
         self.export_dialog: ExportDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self._stretch_valid: tuple[int, int] | None = None  # last previewable stretch
 
         self.playback = PlaybackController(document, self)
         self.drag = KeyDragController(document, runner, parent=self)
+        self.edits = EditLane(document, runner, parent=self)
+        self.setAcceptDrops(True)
         self.prompt = PromptPanel()
         self.properties = PropertiesPanel(document)
         self.timeline = TimelineView(document)
@@ -228,8 +235,12 @@ class MainWindow(QMainWindow):
         self.timeline.hold_drag_moved.connect(self._hold_drag_moved)
         self.timeline.hold_drag_finished.connect(self._hold_drag_finished)
         self.timeline.hold_drag_cancelled.connect(doc.cancel_preview)
+        self.timeline.stretch_drag_moved.connect(self._stretch_drag_moved)
+        self.timeline.stretch_drag_finished.connect(self._stretch_drag_finished)
+        self.timeline.stretch_drag_cancelled.connect(self._stretch_drag_cancelled)
         self.drag.landed.connect(self._key_drag_landed)
         self.drag.rejected.connect(self.status_message)
+        self.edits.rejected.connect(self.status_message)
 
     # ------------------------------------------------------------ questions, errors
     def show_error(self, title: str, text: str) -> None:
@@ -422,6 +433,8 @@ class MainWindow(QMainWindow):
             self.document.select_key(to_frame)
         self.status_message(f"Keyframe moved {from_frame} → {to_frame}; the motion around it "
                             "was regenerated (Ctrl+Z undoes)")
+        if self.drag.last_range is not None:
+            self.timeline.flash_range(*self.drag.last_range)
 
     def _hold_drag_moved(self, index: int, hold: int) -> None:
         try:
@@ -443,6 +456,60 @@ class MainWindow(QMainWindow):
         gloss = project.segments[index].gloss
         self.document.apply_edit(ReplaceProject(retimed), f"Hold of '{gloss}': {hold} frames")
 
+    def _stretch_text(self, index: int, frames: int) -> str:
+        segment = self.document.committed_project.segments[index]
+        was = segment.num_frames - segment.hold
+        speed = was / frames
+        pace = "slower" if speed < 1 else "faster" if speed > 1 else "as recorded"
+        return f"'{segment.gloss}': {was} → {frames} frames of movement (×{speed:.2f}, {pace})"
+
+    def _stretch_drag_moved(self, index: int, frames: int) -> None:
+        self.playback.pause()
+        try:
+            preview = stretch_segment(self.document.committed_project, index, frames)
+        except MotionError as error:
+            self.status_message(str(error), 0)  # the last valid preview stays
+            return
+        self._stretch_valid = (index, frames)
+        self.document.set_preview(preview)
+        self.status_message(f"Stretching {self._stretch_text(index, frames)}. The sign keeps "
+                            "its start, later signs shift. Release to apply, Esc to cancel", 0)
+
+    def _stretch_drag_finished(self, index: int, frames: int) -> JobHandle | None:
+        """Release: the stretch (resample + KF2P transitions) runs as a job and lands as
+        one ReplaceProject step; the preview shows until then. A release where the
+        stretch cannot be made (keyframes would collide) lands the last valid preview,
+        as a keyframe drag does."""
+        valid, self._stretch_valid = self._stretch_valid, None
+        if valid is None or valid[0] != index:
+            self.document.cancel_preview()
+            return None
+        frames = valid[1]
+        project = self.document.committed_project
+        segment = project.segments[index]
+        if frames == segment.num_frames - segment.hold:
+            self.document.cancel_preview()
+            self.statusBar().clearMessage()
+            return None
+        text = f"Stretch {self._stretch_text(index, frames)}"
+
+        def landed(edit: KeyEdit) -> None:
+            self.status_message(f"{text}; the transitions around it were regenerated "
+                                "(Ctrl+Z undoes)")
+            segments = edit.project.segments
+            first = segments[index - 1].end if index > 0 else segments[index].start
+            last = segments[index + 1].start if index + 1 < len(segments) \
+                else segments[index].end
+            self.timeline.flash_range(first, last)
+
+        return self.edits.submit(f"Stretch '{segment.gloss}'", text, stretch_edit, index,
+                                 frames, ends_preview=True, on_landed=landed)
+
+    def _stretch_drag_cancelled(self) -> None:
+        self._stretch_valid = None
+        self.document.cancel_preview()
+        self.status_message("Stretch cancelled")
+
     # ------------------------------------------------------------ keyframe commands
     def add_key_at_playhead(self) -> None:
         doc = self.document
@@ -455,12 +522,22 @@ class MainWindow(QMainWindow):
         doc.apply_edit(SetKey(key), f"Add keyframe at {frame}")
         doc.select_key(frame)
 
-    def delete_selected_key(self) -> None:
+    def delete_selected_key(self) -> JobHandle | None:
+        """Delete the selected key; the span between its neighbours is regenerated with
+        KF2P on the job lane and lands with the deletion as one undo step."""
         frame = self.document.selected_key
         if frame is None:
             self.status_message("Select a keyframe to delete (click a diamond)")
-            return
-        self.document.apply_edit(DeleteKey(frame), f"Delete keyframe at {frame}")
+            return None
+        def landed(edit: KeyEdit) -> None:
+            start, stop = edit.frame_range
+            self.status_message(f"Deleted the keyframe at frame {frame}; frames {start}–"
+                                f"{stop - 1} (shaded) were regenerated between its "
+                                "neighbours (Ctrl+Z undoes)")
+            self.timeline.flash_range(start, stop)
+
+        return self.edits.submit(f"Delete keyframe {frame}", f"Delete keyframe at {frame}",
+                                 delete_key_edit, frame, on_landed=landed)
 
     def copy_key(self) -> None:
         frame = self.document.selected_key
@@ -471,19 +548,30 @@ class MainWindow(QMainWindow):
         self._clipboard = key
         self.status_message(f"Copied the keyframe at {frame}")
 
-    def paste_key(self) -> None:
+    def paste_key(self) -> JobHandle | None:
+        """Paste the copied key at the playhead; the span between its new neighbours is
+        regenerated on the job lane so the motion passes through it (one undo step)."""
         if self._clipboard is None:
             self.status_message("Nothing to paste: copy a keyframe first")
-            return
+            return None
         doc = self.document
         try:
             key = pasted_key(self._clipboard, doc.frame, doc.committed_project)
-            edit = set_key_edit(doc.committed_project, key)
-            doc.apply_edit(edit.op, f"Paste keyframe at {doc.frame}")
         except MotionError as error:
             self.status_message(str(error))
-            return
-        doc.select_key(key.frame)
+            return None
+        def landed(edit: KeyEdit) -> None:
+            if doc.project.keyframe_at(key.frame) is not None:
+                doc.select_key(key.frame)
+            start, stop = edit.frame_range
+            self.status_message(f"Pasted the keyframe at frame {key.frame}; frames {start}–"
+                                f"{stop - 1} (shaded) were regenerated through it "
+                                "(Ctrl+Z undoes)")
+            self.timeline.flash_range(start, stop)
+
+        return self.edits.submit(f"Paste keyframe at {key.frame}",
+                                 f"Paste keyframe at {key.frame}", set_key_edit, key,
+                                 on_landed=landed)
 
     # ------------------------------------------------------------ files
     def recent_files(self) -> list[str]:
@@ -500,8 +588,12 @@ class MainWindow(QMainWindow):
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
         files = self.recent_files()
-        for name in files:
-            action = self.recent_menu.addAction(name)
+        for number, name in enumerate(files, start=1):
+            # Short names read faster; the full path is in the status tip and data.
+            action = self.recent_menu.addAction(f"&{number} {Path(name).name}")
+            action.setData(name)
+            action.setStatusTip(name)
+            action.setToolTip(name)
             action.triggered.connect(lambda _=False, n=name: self.open_project(n))
         self.recent_menu.setEnabled(bool(files))
 
@@ -533,6 +625,11 @@ class MainWindow(QMainWindow):
         try:
             self.document.open(path)
         except (ProjectFileError, MotionError, OSError) as error:
+            if not Path(path).exists() and str(path) in self.recent_files():
+                # A recent file that was moved or deleted: drop it from the menu.
+                self.qsettings.setValue("recent_files",
+                                        [f for f in self.recent_files() if f != str(path)])
+                self._rebuild_recent_menu()
             self.show_error("Could not open the project", str(error))
             return False
         self._add_recent(Path(path))
@@ -606,17 +703,44 @@ class MainWindow(QMainWindow):
         self.export_dialog.open()
         return self.export_dialog
 
-    def open_settings(self) -> None:
-        from engine.settings import save_settings
-
+    def open_settings(self) -> SettingsDialog:
+        """Show the settings dialog (window-modal, not blocking); OK saves and applies."""
         labels = {code: language_label(code) for code in self._languages}
         dialog = SettingsDialog(self.settings, self._languages, labels, self)
-        if dialog.exec():
-            self.settings = dialog.settings()
-            try:
-                save_settings(self.settings)
-            except OSError as error:
-                self.show_error("Could not save the settings", str(error))
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.settings()))
+        self.settings_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def apply_settings(self, settings) -> bool:
+        """Save ``settings`` to the file shared with the CLI and apply what applies now
+        (the default sign language; render quality and the lexicon path at next start)."""
+        from engine.settings import save_settings
+
+        self.settings = settings
+        try:
+            save_settings(settings)
+        except OSError as error:
+            self.show_error("Could not save the settings", str(error))
+            return False
+        if self._languages:
+            labels = {code: language_label(code) for code in self._languages}
+            self.prompt.set_languages(self._languages, labels, settings.default_language)
+        self.status_message("Settings saved")
+        return True
+
+    # ------------------------------------------------------------ drops
+    # Media dropped anywhere on the window (not only on the prompt panel) is handled
+    # the same way; widgets that take drops themselves are asked first by Qt.
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.prompt.handle_dropped_file(url.toLocalFile())
+        event.acceptProposedAction()
 
     # ------------------------------------------------------------ closing
     def closeEvent(self, event) -> None:  # noqa: N802

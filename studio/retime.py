@@ -1,12 +1,17 @@
-"""Re-timing a project: change a segment's hold (the frames its last pose stays still).
+"""Re-timing a project: a segment's hold (the frames its last pose stays still, the
+right edge of its block on the timeline) and its duration (a time-stretch of the
+sign's movement, the left edge).
 
-A hold change alters the motion's length, so it cannot be a ``ReplaceRange``; the
-studio lands it as ``ReplaceProject(set_segment_hold(...))``, one undo step. Qt-free.
+Both change the motion's length, so neither can be a ``ReplaceRange``; the studio
+lands them as ``ReplaceProject(...)``, one undo step. Qt-free.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from engine.motion.errors import MotionError
-from engine.motion.motion import Motion
+from engine.motion.motion import FRAME_FIELDS, ROTATION_FIELDS, Motion, split_full_pose
+from engine.motion.rotations import slerp_along
 from engine.motion.project import Project, Segment
 
 
@@ -53,3 +58,144 @@ def set_segment_hold(project: Project, index: int, hold: int) -> Project:
                             other.end + delta, other.hold, other.kind)
         segments.append(other)
     return project.replace(motion=new_motion, keyframes=keyframes, segments=tuple(segments))
+
+
+# ------------------------------------------------------------------ time-stretch
+def movement_frames(segment: Segment) -> int:
+    """Frames of ``segment`` before its hold: what a stretch resamples."""
+    return segment.num_frames - segment.hold
+
+
+def _sample(motion: Motion, positions: np.ndarray) -> Motion:
+    """``motion`` read at fractional frame ``positions`` (T,) in [0, F-1]: slerp per
+    joint for rotations, linear for translation, expression and blendshape weights
+    (weights stay in [0, 1]). Integer positions return the source frame bit for bit,
+    which is what keeps stretched keyframes exact."""
+    rotations = slerp_along(motion.full_pose(), positions).astype(np.float32)
+    last = motion.num_frames - 1
+    lower = np.minimum(np.floor(positions).astype(np.int64), last)
+    upper = np.minimum(lower + 1, last)
+    alpha = (positions - lower).astype(np.float32)
+    changes: dict[str, np.ndarray] = {}
+    for name in FRAME_FIELDS:
+        if name in ROTATION_FIELDS:
+            continue
+        source = getattr(motion, name)
+        weight = alpha.reshape((-1,) + (1,) * (source.ndim - 1))
+        changes[name] = (1 - weight) * source[lower] + weight * source[upper]
+    return motion.replace(**changes, **split_full_pose(rotations))
+
+
+def stretch_keyframe_map(project: Project, index: int, frames: int) -> dict[int, int]:
+    """Where each keyframe inside segment ``index``'s movement lands when the movement
+    is stretched to ``frames`` frames: old frame -> new frame, spaced proportionally
+    from the segment's (fixed) start and rounded to whole frames.
+
+    Raises ``MotionError`` when rounding would put two keyframes on one frame (the
+    stretch is too short for them: delete one first, as MoveKey asks).
+    """
+    segment = project.segments[index]
+    old = movement_frames(segment)
+    start, last = segment.start, segment.start + old - 1
+    inside = [k.frame for k in project.keyframes if start <= k.frame <= last]
+    scale = (frames - 1) / (old - 1)
+    mapping = {f: start + int(round((f - start) * scale)) for f in inside}
+    # The movement's first and last frames stay its first and last frames: a key that
+    # is not on them must not land on them either, nor two keys on one frame.
+    pinned = {start: start, last: start + frames - 1, **mapping}
+    pairs = sorted(pinned.items())
+    for (f0, g0), (f1, g1) in zip(pairs, pairs[1:]):
+        if g1 <= g0:
+            moved = f1 if f1 in mapping and f1 != last else f0
+            raise MotionError(
+                f"stretch: at {frames} frames '{segment.gloss}' is too short for its "
+                f"keyframes: the one at frame {moved} would share frame {g1} with another "
+                "keyframe or with the sign's first or last frame; keep it longer or delete "
+                "a keyframe first")
+    return mapping
+
+
+def stretch_segment(project: Project, index: int, frames: int,
+                    backend: str = "smooth") -> Project:
+    """``project`` with segment ``index``'s movement time-stretched to ``frames`` frames.
+
+    The movement (the segment's frames before its hold) is resampled to the new length
+    with the segment's start fixed, so the sign plays slower (more frames) or faster.
+    The hold keeps its length and follows; everything after the segment (frames, later
+    segments and keyframes) shifts by the difference. Keyframes inside the movement
+    move proportionally (``stretch_keyframe_map``), and the time warp is piecewise
+    linear through them, so each still meets its pose bit for bit. The transitions
+    between this segment and its neighbours (the gaps to the previous and next
+    segment) are regenerated with KF2P (``backend``) so the motion enters and leaves
+    the re-timed sign without a jump in speed.
+
+    Units: frames of ``project.motion`` (at its fps). Raises ``MotionError`` for a bad
+    index, fewer than 2 frames, a segment that is all hold, or keyframes that would
+    collide.
+    """
+    from engine.generate.kf2p import regenerate
+
+    if not 0 <= index < len(project.segments):
+        raise MotionError(f"stretch: there is no segment {index} (the project has "
+                          f"{len(project.segments)})")
+    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
+        raise MotionError(f"stretch: expected a whole number of frames >= 2, got {frames!r}")
+    segment = project.segments[index]
+    old = movement_frames(segment)
+    if old < 2:
+        raise MotionError(f"stretch: '{segment.gloss}' has no movement to stretch (it is "
+                          f"{segment.num_frames} frames, {segment.hold} of them hold)")
+    delta = frames - old
+    if delta == 0:
+        return project
+    mapping = stretch_keyframe_map(project, index, frames)
+    start, move_end = segment.start, segment.start + old
+
+    # Piecewise-linear warp new offset -> old offset through the keyframes, so the
+    # frames at the keys' new positions are read at integer old frames (exact poses).
+    # (stretch_keyframe_map checked that the knots increase strictly on both sides.)
+    knots = sorted({(0, 0), (old - 1, frames - 1),
+                    *((f - start, g - start) for f, g in mapping.items())})
+    knots_old = np.array([k[0] for k in knots], np.float64)
+    knots_new = np.array([k[1] for k in knots], np.float64)
+    positions = np.interp(np.arange(frames, dtype=np.float64), knots_new, knots_old)
+    stretched = _sample(project.motion.slice(start, move_end), positions)
+
+    motion = project.motion
+    parts = [stretched]
+    if start > 0:
+        parts.insert(0, motion.slice(0, start))
+    if move_end < motion.num_frames:
+        parts.append(motion.slice(move_end, motion.num_frames))
+    new_motion = Motion.concatenate(parts)
+
+    keyframes = []
+    for key in project.keyframes:
+        if key.frame in mapping:
+            key = key.moved_to(mapping[key.frame])
+        elif key.frame >= move_end:
+            key = key.moved_to(key.frame + delta)
+        keyframes.append(key)
+    segments = []
+    for number, other in enumerate(project.segments):
+        if number == index:
+            other = Segment(other.gloss, other.language, start, other.end + delta, other.hold,
+                            other.kind)
+        elif other.start >= segment.end:
+            other = Segment(other.gloss, other.language, other.start + delta,
+                            other.end + delta, other.hold, other.kind)
+        segments.append(other)
+    result = project.replace(motion=new_motion, keyframes=tuple(keyframes),
+                             segments=tuple(segments))
+
+    # The transitions: the gaps between this segment and its neighbours.
+    new_segments = result.segments
+    me = new_segments[index]
+    gaps = []
+    if index > 0 and new_segments[index - 1].end < me.start:
+        gaps.append((new_segments[index - 1].end, me.start))
+    if index + 1 < len(new_segments) and me.end < new_segments[index + 1].start:
+        gaps.append((me.end, new_segments[index + 1].start))
+    for gap in gaps:
+        new_motion = regenerate(new_motion, result.keyframes, gap, backend=backend)[0]
+    return result.replace(motion=new_motion)

@@ -23,7 +23,9 @@ def smplx_folder_problem(folder: str) -> str:
     if not root.is_dir():
         return f"{root} is not a folder"
     if not any((root / sub / "SMPLX_NEUTRAL.npz").is_file() for sub in ("", "smplx")):
-        return f"{root} has no SMPLX_NEUTRAL.npz (nor smplx/SMPLX_NEUTRAL.npz)"
+        return (f"No SMPL-X model in {root}: expected SMPLX_NEUTRAL.npz (from the SMPL-X "
+                "download) in that folder or in its smplx/ subfolder. Leave it empty to "
+                "use the embedded avatar.")
     return ""
 
 

@@ -17,7 +17,7 @@ from scipy.spatial.transform import Rotation
 
 from engine.body.reference_poses import mirror_hand_pose
 from engine.body.skeleton import JOINT_NAMES
-from engine.motion.edits import ReplaceProject, SetKey
+from engine.motion.edits import ReplaceProject
 from engine.motion.errors import MotionError
 from engine.motion.motion import Channel
 from engine.motion.project import Keyframe
@@ -134,6 +134,11 @@ class PropertiesPanel(QWidget):
         form.addRow(self.segment_title)
         form.addRow("Frames", self.segment_span)
         form.addRow("Hold", self.hold)
+        tip = QLabel("<small>On the timeline, drag the sign's left edge to stretch its "
+                     "movement in time (slower or faster), its right edge to change the "
+                     "hold.</small>")
+        tip.setWordWrap(True)
+        form.addRow(tip)
         return page
 
     # ------------------------------------------------------------ state
@@ -172,8 +177,9 @@ class PropertiesPanel(QWidget):
                 segment = project.segments[self._document.selected_segment]
                 self.segment_title.setText(
                     f"<b>{segment.gloss}</b> ({segment.kind.value}, {segment.language})")
-                self.segment_span.setText(f"{segment.start}–{segment.end - 1} "
-                                          f"({segment.num_frames} frames)")
+                self.segment_span.setText(
+                    f"{segment.start}–{segment.end - 1} ({segment.num_frames - segment.hold} "
+                    f"movement + {segment.hold} hold)")
                 self.hold.setValue(segment.hold)
             else:
                 self.stack.setCurrentIndex(0)
@@ -198,8 +204,11 @@ class PropertiesPanel(QWidget):
             self.error_raised.emit("a keyframe pins at least one channel")
             self.refresh()
             return
-        self._apply(SetKey(Keyframe(key.frame, key.pose, channels)),
-                    f"Pinned channels at frame {key.frame}")
+        # Regenerated like a pose edit: a newly pinned channel must be met at the key,
+        # a freed one is re-interpolated from its neighbours.
+        edit = set_key_edit(self._document.committed_project,
+                            Keyframe(key.frame, key.pose, channels))
+        self._apply(edit.op, f"Pinned channels at frame {key.frame}")
 
     def set_joint_rotation(self, joint: int, rotvec: np.ndarray, merge: bool = True) -> None:
         """Set one joint of the selected keyframe (axis-angle radians, (3,)) and

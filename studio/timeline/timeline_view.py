@@ -1,25 +1,26 @@
 """TimelineView: a QGraphicsView of the Document's project.
 
 Rows, top to bottom: a ruler (frames, and seconds at the motion's fps), the segment
-track (one block per gloss or letter; its darker tail is the hold, whose right edge can
-be dragged), then one keyframe track per channel group (body, left hand, right hand,
+track (one block per gloss or letter; its darker tail is the hold: drag the block's right
+edge to change the hold, its left edge to time-stretch the sign's movement), then one keyframe track per channel group (body, left hand, right hand,
 face): a keyframe shows a diamond in every track whose channels it pins.
 
 It never edits. Clicks select (Document selection) and scrub (Document frame), which
 are view state rather than project changes; drags are emitted as intents
-(``key_drag_*``, ``hold_drag_*``) that the main window turns into undoable commands.
+(``key_drag_*``, ``hold_drag_*``, ``stretch_drag_*``) that the main window turns into undoable commands.
 The scene is rebuilt from ``document.project`` on every ``project_changed``: during a
 drag that is the live preview, so the diamond follows the mouse through the Document.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF, QStatusTipEvent
+from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView
 
 from engine.motion.motion import Channel
 from engine.motion.project import SegmentKind
 from studio.document import Document
+from studio.retime import movement_frames
 
 #: (label, channels shown in that track)
 TRACKS: tuple[tuple[str, frozenset[Channel]], ...] = (
@@ -34,7 +35,7 @@ RULER_HEIGHT = 28
 SEGMENT_TOP, SEGMENT_HEIGHT = 32, 28
 TRACK_TOP, TRACK_HEIGHT = 66, 24
 KEY_RADIUS = 6
-EDGE_GRAB = 5         # px either side of a hold edge that grabs it
+EDGE_GRAB = 5         # px either side of a block edge that grabs it
 DRAG_THRESHOLD = 3    # px before a press on a key becomes a drag (else it is a click)
 
 SEGMENT_COLOURS = {
@@ -48,6 +49,15 @@ KEY_COLOUR = QColor(70, 80, 100)
 SELECTED_COLOUR = QColor(255, 150, 30)
 PLAYHEAD_COLOUR = QColor(220, 40, 40)
 
+#: What the pointer does over each part of the timeline: tooltip and status-bar hint.
+HOLD_EDGE_HINT = ("Drag the right edge of '{gloss}' to change its hold (how long its last "
+                  "pose stays still; now {hold} frames). Later signs shift. Esc cancels.")
+STRETCH_EDGE_HINT = ("Drag the left edge of '{gloss}' to stretch its movement in time: "
+                     "outwards (left) plays it slower, inwards (right) faster; now {frames} "
+                     "frames. The sign keeps its start, later signs shift. Esc cancels.")
+KEY_HINT = ("Keyframe at frame {frame}: click to select, drag to move it in time "
+            "(Esc cancels), Delete removes it; the motion around it is regenerated.")
+
 
 class TimelineView(QGraphicsView):
     key_drag_started = Signal(int)        # frame of the grabbed keyframe
@@ -57,6 +67,9 @@ class TimelineView(QGraphicsView):
     hold_drag_moved = Signal(int, int)    # segment index, hold in frames
     hold_drag_finished = Signal(int, int)
     hold_drag_cancelled = Signal()
+    stretch_drag_moved = Signal(int, int)     # segment index, movement length in frames
+    stretch_drag_finished = Signal(int, int)
+    stretch_drag_cancelled = Signal()
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -69,13 +82,22 @@ class TimelineView(QGraphicsView):
         self.setMouseTracking(True)
         self.setMinimumHeight(TRACK_TOP + len(TRACKS) * TRACK_HEIGHT + 24)
         self.setToolTip("Click a diamond to select a keyframe, drag it to move it in time "
-                        "(Esc cancels). Drag the right edge of a sign to change its hold. "
-                        "Click the ruler to scrub; Ctrl+wheel zooms.")
+                        "(Esc cancels). Drag the right edge of a sign to change its hold, "
+                        "its left edge to stretch it in time. Click the ruler to scrub; "
+                        "Ctrl+wheel zooms.")
+        self._hint = ""
+        self._flash: tuple[int, int] | None = None
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setSingleShot(True)
+        self._flash_timer.timeout.connect(self._clear_flash)
         self._drag: dict | None = None
         self._playhead = None
         document.project_changed.connect(self.rebuild)
         document.selection_changed.connect(self.rebuild)
         document.frame_changed.connect(self._move_playhead)
+        # A flash marks what the latest edit regenerated; after an undo or redo it
+        # would point at frames that edit no longer owns.
+        document.undo_stack.indexChanged.connect(self._on_history_moved)
         self.rebuild()
 
     # ------------------------------------------------------------ geometry
@@ -100,6 +122,12 @@ class TimelineView(QGraphicsView):
         segment = self._document.project.segments[index]
         x = LABEL_WIDTH + segment.end * self.pixels_per_frame
         return self.mapFromScene(QPointF(x - 1, SEGMENT_TOP + SEGMENT_HEIGHT / 2))
+
+    def stretch_edge_point(self, index: int) -> QPoint:
+        """Viewport point on the left (time-stretch) edge of segment ``index``."""
+        segment = self._document.project.segments[index]
+        x = LABEL_WIDTH + segment.start * self.pixels_per_frame
+        return self.mapFromScene(QPointF(x + 1, SEGMENT_TOP + SEGMENT_HEIGHT / 2))
 
     def set_zoom(self, pixels_per_frame: float) -> None:
         self.pixels_per_frame = max(1.0, min(40.0, float(pixels_per_frame)))
@@ -139,8 +167,16 @@ class TimelineView(QGraphicsView):
                 hx = x1 - segment.hold * ppf
                 scene.addRect(QRectF(hx, SEGMENT_TOP, x1 - hx, SEGMENT_HEIGHT),
                               QPen(Qt.PenStyle.NoPen), QBrush(colour.darker(130)))
-            scene.addRect(QRectF(x1 - 2, SEGMENT_TOP, 3, SEGMENT_HEIGHT),
-                          QPen(Qt.PenStyle.NoPen), QBrush(colour.darker(200)))
+            # Grips: the hold edge (right) and the stretch edge (left), with tooltips.
+            right = scene.addRect(QRectF(x1 - 2, SEGMENT_TOP, 3, SEGMENT_HEIGHT),
+                                  QPen(Qt.PenStyle.NoPen), QBrush(colour.darker(200)))
+            right.setToolTip(HOLD_EDGE_HINT.format(gloss=segment.gloss, hold=segment.hold))
+            left = scene.addRect(QRectF(x0, SEGMENT_TOP, 3, SEGMENT_HEIGHT),
+                                 QPen(Qt.PenStyle.NoPen), QBrush(colour.darker(200)))
+            left.setToolTip(STRETCH_EDGE_HINT.format(gloss=segment.gloss,
+                                                     frames=movement_frames(segment)))
+            for grip in (left, right):
+                grip.setZValue(2)
             text = scene.addSimpleText(segment.gloss)
             text.setFont(small)
             text.setBrush(QBrush(QColor(255, 255, 255)))
@@ -156,7 +192,11 @@ class TimelineView(QGraphicsView):
                 if key.channels & channels:
                     self._diamond(self.x_of(key.frame), self.track_y(index), colour, selected)
 
+        if self._flash is not None:
+            self._draw_flash(frames)
         drag = self._drag
+        if drag is not None and drag["kind"] == "stretch" and drag["value"] is not None:
+            self._draw_stretch(drag)
         if drag is not None and drag["kind"] == "key" and drag["started"]:
             # Where the key came from: a hollow ghost, so a drag shows its distance.
             ghost = QPen(SELECTED_COLOUR, 1.5, Qt.PenStyle.DashLine)
@@ -168,6 +208,79 @@ class TimelineView(QGraphicsView):
         self._playhead = scene.addLine(0, 0, 0, height, QPen(PLAYHEAD_COLOUR, 1.5))
         self._playhead.setZValue(10)
         self._move_playhead(self._document.frame)
+
+    def _draw_stretch(self, drag: dict) -> None:
+        """During a left-edge drag: a dashed ghost of the block's extent before the drag
+        (so the growth or shrink shows against it, as the hollow diamond does for a key
+        drag), a thin arrow from the pointer to the grabbed edge (how far it was pulled)
+        and a label with the new length and speed. The block keeps its start."""
+        scene = self.scene()
+        index = drag["index"]
+        segments = self._document.project.segments
+        if index >= len(segments):
+            return
+        segment = segments[index]
+        ppf = self.pixels_per_frame
+        x0 = LABEL_WIDTH + segment.start * ppf
+        ghost_x1 = x0 + drag["total"] * ppf
+        ghost = scene.addRect(QRectF(x0, SEGMENT_TOP - 2, ghost_x1 - x0, SEGMENT_HEIGHT + 4),
+                              QPen(SELECTED_COLOUR, 1.5, Qt.PenStyle.DashLine),
+                              QBrush(Qt.BrushStyle.NoBrush))
+        ghost.setZValue(3)
+        pointer, y = drag["pointer"], SEGMENT_TOP + SEGMENT_HEIGHT / 2
+        if abs(pointer - x0) >= 2:
+            pen = QPen(SELECTED_COLOUR, 2)
+            scene.addLine(pointer, y, x0, y, pen).setZValue(4)
+            scene.addLine(pointer, SEGMENT_TOP + 4, pointer,
+                          SEGMENT_TOP + SEGMENT_HEIGHT - 4, pen).setZValue(4)
+        was, now = drag["frames"], drag["value"]
+        speed = was / now
+        label = scene.addSimpleText(
+            f"{segment.gloss}: {was} → {now} frames  ×{speed:.2f} "
+            f"{'slower' if speed < 1 else 'faster' if speed > 1 else 'speed'}")
+        font = QFont()
+        font.setPointSizeF(8.5)
+        font.setBold(True)
+        label.setFont(font)
+        label.setBrush(QBrush(QColor(40, 40, 50)))
+        rect = label.boundingRect()
+        # On the ruler row, not below the block: the diamonds under it are what the
+        # user watches move during a stretch.
+        top = (RULER_HEIGHT - rect.height()) / 2 - 1
+        back = scene.addRect(QRectF(x0 + 4, top, rect.width() + 8, rect.height() + 2),
+                             QPen(SELECTED_COLOUR), QBrush(QColor(255, 248, 235)))
+        back.setZValue(11)
+        label.setPos(x0 + 8, top + 1)
+        label.setZValue(12)
+
+    def flash_range(self, start: int, stop: int, seconds: float = 4.0) -> None:
+        """Shade frames ``[start, stop)`` across the keyframe tracks for a few seconds:
+        what an edit regenerated, so a user sees which part of the motion changed."""
+        self._flash = (start, stop)
+        self._flash_timer.start(int(seconds * 1000))
+        self.rebuild()
+
+    def _on_history_moved(self, _index: int) -> None:
+        if self._flash is not None:
+            self._clear_flash()
+
+    def _clear_flash(self) -> None:
+        self._flash = None
+        self.rebuild()
+
+    def _draw_flash(self, frames: int) -> None:
+        start, stop = self._flash
+        start, stop = max(0, start), min(stop, frames)
+        if stop <= start:
+            return
+        ppf = self.pixels_per_frame
+        shade = QColor(255, 200, 60, 60)
+        item = self.scene().addRect(
+            QRectF(LABEL_WIDTH + start * ppf, TRACK_TOP, (stop - start) * ppf,
+                   len(TRACKS) * TRACK_HEIGHT),
+            QPen(QColor(230, 160, 30), 1, Qt.PenStyle.DotLine), QBrush(shade))
+        item.setZValue(1)
+        item.setToolTip(f"Regenerated by the last edit: frames {start}–{stop - 1}")
 
     def _diamond(self, x: float, y: float, colour: QColor, selected: bool) -> None:
         r = KEY_RADIUS + (1.5 if selected else 0)
@@ -231,18 +344,52 @@ class TimelineView(QGraphicsView):
                 best, best_distance = key.frame, distance
         return best
 
-    def _segment_hit(self, pos: QPointF) -> tuple[int | None, bool]:
-        """(segment index under ``pos``, whether it is on its hold edge)."""
+    def _segment_hit(self, pos: QPointF) -> tuple[int | None, str | None]:
+        """(segment index under ``pos``, which edge: "hold" (right), "stretch" (left)
+        or None). Where two blocks touch, the edge of the block under the pointer wins,
+        so both edges stay reachable."""
         ppf = self.pixels_per_frame
-        for number, segment in enumerate(self._document.project.segments):
-            x1 = LABEL_WIDTH + segment.end * ppf
-            if abs(pos.x() - x1) <= EDGE_GRAB:
-                return number, True
         frame = (pos.x() - LABEL_WIDTH) / ppf
+        inside = None
+        edges = []
         for number, segment in enumerate(self._document.project.segments):
+            x0 = LABEL_WIDTH + segment.start * ppf
+            x1 = LABEL_WIDTH + segment.end * ppf
             if segment.start <= frame < segment.end:
-                return number, False
-        return None, False
+                inside = number
+            if abs(pos.x() - x1) <= EDGE_GRAB:
+                edges.append((abs(pos.x() - x1), number != inside, number, "hold"))
+            if abs(pos.x() - x0) <= EDGE_GRAB:
+                edges.append((abs(pos.x() - x0), number != inside, number, "stretch"))
+        if edges:
+            # Prefer the block under the pointer, then the nearer edge.
+            _, _, number, edge = min(edges, key=lambda e: (e[1], e[0]))
+            return number, edge
+        return inside, None
+
+    def _hint_at(self, pos: QPointF) -> tuple[str, Qt.CursorShape]:
+        """The status-bar hint and the cursor for the pointer at scene ``pos``."""
+        if SEGMENT_TOP <= pos.y() < SEGMENT_TOP + SEGMENT_HEIGHT:
+            index, edge = self._segment_hit(pos)
+            if index is not None and edge is not None:
+                segment = self._document.project.segments[index]
+                text = (HOLD_EDGE_HINT.format(gloss=segment.gloss, hold=segment.hold)
+                        if edge == "hold" else
+                        STRETCH_EDGE_HINT.format(gloss=segment.gloss,
+                                                 frames=movement_frames(segment)))
+                return text, Qt.CursorShape.SizeHorCursor
+        elif pos.y() >= TRACK_TOP:
+            frame = self._key_near(pos)
+            if frame is not None:
+                return KEY_HINT.format(frame=frame), Qt.CursorShape.OpenHandCursor
+        return "", Qt.CursorShape.ArrowCursor
+
+    def _show_hint(self, text: str) -> None:
+        # A status tip travels up to the main window's status bar (Qt's own route for
+        # hover help), so the view needs no reference to the window.
+        if text != self._hint:
+            self._hint = text
+            QApplication.sendEvent(self, QStatusTipEvent(text))
 
     # ------------------------------------------------------------ mouse and keys
     def mousePressEvent(self, event) -> None:  # noqa: N802
@@ -254,13 +401,19 @@ class TimelineView(QGraphicsView):
             self._drag = {"kind": "scrub"}
             self._document.set_frame(self.frame_at(pos.x()))
         elif pos.y() < SEGMENT_TOP + SEGMENT_HEIGHT:
-            index, on_edge = self._segment_hit(pos)
+            index, edge = self._segment_hit(pos)
             if index is not None:
                 self._document.select_segment(index)
-                if on_edge:
+                segment = self._document.project.segments[index]
+                if edge == "hold":
                     self._drag = {"kind": "hold", "index": index, "x": pos.x(),
-                                  "hold": self._document.project.segments[index].hold,
-                                  "value": None}
+                                  "hold": segment.hold, "value": None}
+                elif edge == "stretch":
+                    self._drag = {"kind": "stretch", "index": index, "x": pos.x(),
+                                  "pointer": pos.x(), "frames": movement_frames(segment),
+                                  "total": segment.num_frames, "value": None}
+                if edge is not None:
+                    self.viewport().setCursor(Qt.CursorShape.SizeHorCursor)
         else:
             frame = self._key_near(pos)
             if frame is not None:
@@ -268,6 +421,7 @@ class TimelineView(QGraphicsView):
                 self._document.set_frame(frame)
                 self._drag = {"kind": "key", "frame": frame, "x": pos.x(), "started": False,
                               "to": frame}
+                self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             else:
                 self._document.select_key(None)
                 self._document.set_frame(self.frame_at(pos.x()))
@@ -276,9 +430,12 @@ class TimelineView(QGraphicsView):
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         drag = self._drag
-        if drag is None:
-            return super().mouseMoveEvent(event)
         pos = self.mapToScene(event.position().toPoint())
+        if drag is None:
+            text, cursor = self._hint_at(pos)
+            self.viewport().setCursor(cursor)
+            self._show_hint(text)
+            return super().mouseMoveEvent(event)
         if drag["kind"] == "scrub":
             self._document.set_frame(self.frame_at(pos.x()))
         elif drag["kind"] == "key":
@@ -295,16 +452,32 @@ class TimelineView(QGraphicsView):
             if hold != drag["value"]:
                 drag["value"] = hold
                 self.hold_drag_moved.emit(drag["index"], hold)
+        elif drag["kind"] == "stretch":
+            # Outwards (left) lengthens the movement: the pointer pulls frames out of
+            # the block's left edge while the block keeps its start (ripple stretch).
+            pulled = round((drag["x"] - pos.x()) / self.pixels_per_frame)
+            frames = max(2, drag["frames"] + pulled)
+            drag["pointer"] = pos.x()
+            if frames != drag["value"]:
+                drag["value"] = frames
+                self.stretch_drag_moved.emit(drag["index"], frames)
+            else:
+                self.rebuild()  # the band follows the pointer
         event.accept()
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         drag, self._drag = self._drag, None
         if drag is None:
             return super().mouseReleaseEvent(event)
+        self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
         if drag["kind"] == "key" and drag["started"]:
             self.key_drag_finished.emit(drag["to"])
         elif drag["kind"] == "hold" and drag["value"] is not None:
             self.hold_drag_finished.emit(drag["index"], drag["value"])
+        elif drag["kind"] == "stretch":
+            if drag["value"] is not None:
+                self.stretch_drag_finished.emit(drag["index"], drag["value"])
+            self.rebuild()  # drop the band
         event.accept()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
@@ -314,6 +487,11 @@ class TimelineView(QGraphicsView):
                 self.key_drag_cancelled.emit()
             elif drag["kind"] == "hold" and drag["value"] is not None:
                 self.hold_drag_cancelled.emit()
+            elif drag["kind"] == "stretch":
+                if drag["value"] is not None:
+                    self.stretch_drag_cancelled.emit()
+                self.rebuild()
+            self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
             event.accept()
             return
         super().keyPressEvent(event)

@@ -140,15 +140,19 @@ def test_keyframe_add_delete_copy_paste(generated, qtbot):
     doc.set_frame(free)
     window.add_key_at_playhead()
     assert doc.project.keyframe_at(free) is not None and doc.selected_key == free
-    window.delete_selected_key()
+    handle = window.delete_selected_key()  # KF2P on the job lane, then one step
+    with qtbot.waitSignal(handle.finished, timeout=5000):
+        pass
     assert doc.project.keyframe_at(free) is None
     source = doc.project.keyframes[0]
     doc.select_key(source.frame)
     window.copy_key()
     doc.set_frame(free)
-    window.paste_key()
+    handle = window.paste_key()
+    with qtbot.waitSignal(handle.finished, timeout=5000):
+        pass
     pasted = doc.project.keyframe_at(free)
-    assert pasted.pose.equals(source.pose)
+    assert pasted.pose.equals(source.pose) and doc.selected_key == free
     assert doc.project.motion.frame(free).equals(source.pose)  # regenerated through it
 
 
@@ -315,3 +319,128 @@ def test_video_export_from_the_dialog_function_is_a_white_background_mp4(tmp_pat
     frames = iio.imread(out, plugin="pyav")
     assert frames.shape == (4, 120, 160, 3)
     assert frames[:, :10, :10].mean() > 240  # the default background is white
+
+
+def test_undo_redo_keyboard_shortcuts(generated, qtbot):
+    window, doc = generated, generated.document
+    generated_project = doc.project
+    frames = [k.frame for k in generated_project.keyframes]
+    free = next(f for f in range(generated_project.motion.num_frames) if f not in frames)
+    doc.set_frame(free)
+    window.add_key_at_playhead()
+    keyed = doc.project
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Z, ctrl)
+    assert doc.project.equals(generated_project) and doc.undo_stack.index() == 1
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Z, ctrl)
+    assert doc.undo_stack.index() == 0 and not doc.project.keyframes
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Z, ctrl | shift)
+    assert doc.project.equals(generated_project)
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Z, ctrl | shift)
+    assert doc.project.equals(keyed) and doc.undo_stack.index() == 2
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Z, ctrl | shift)  # nothing left to redo
+    assert doc.project.equals(keyed)
+
+
+def test_recent_files_menu(generated, make_window, tmp_path, qtbot, monkeypatch):
+    window = generated
+    first, second = tmp_path / "first.signstudio", tmp_path / "second.signstudio"
+    assert window.recent_menu.actions() == [] and not window.recent_menu.isEnabled()
+    assert window.save_as(first) and window.save_as(second)
+    actions = window.recent_menu.actions()
+    assert [a.text() for a in actions] == ["&1 second.signstudio", "&2 first.signstudio"]
+    assert [a.data() for a in actions] == [str(second), str(first)]
+    assert window.save_as(first)  # most recent first, never twice
+    assert [a.data() for a in window.recent_menu.actions()] == [str(first), str(second)]
+    # Kept in (the test's) QSettings: the next window has the same menu ...
+    other = make_window()
+    assert [a.data() for a in other.recent_menu.actions()] == [str(first), str(second)]
+    # ... and choosing an entry opens that file.
+    other.recent_menu.actions()[1].trigger()
+    assert other.document.path == second
+    assert other.document.project.equals(window.document.project)
+    # A recent file that has gone is reported and leaves the menu.
+    errors = []
+    monkeypatch.setattr(other, "show_error", lambda title, text: errors.append(text))
+    first.unlink()
+    other.recent_menu.actions()[1].trigger()
+    assert len(errors) == 1 and "first.signstudio" in errors[0]
+    assert [a.data() for a in other.recent_menu.actions()] == [str(second)]
+    assert other.document.path == second
+
+
+def drop_files(window, *paths):
+    """What Qt delivers when files are dropped on the window (here over a part of it
+    that takes no drops itself, so the window gets them)."""
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    centre = window.rect().center()
+    enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, drop)
+    assert drop.isAccepted()
+
+
+@pytest.mark.slow
+@pytest.mark.gl
+def test_dropping_a_video_adds_a_sign_to_the_lexicon(make_window, qtbot, tmp_path,
+                                                     lexicon_path, monkeypatch):
+    from engine.data.lexicon import LexiconStore
+    from tests.engine.test_video_import import render_avatar_video
+
+    video = render_avatar_video(tmp_path / "wave.mp4", frames=4, size=320)
+    window = make_window()
+    asked = []
+    monkeypatch.setattr(window, "ask_text",
+                        lambda title, label, default="": asked.append(default) or "WAVE")
+    started = []
+    window.runner.job_started.connect(started.append)
+
+    def entries():
+        with LexiconStore(lexicon_path) as store:
+            return [(s.gloss, s.language, s.kind) for s in store.list("ase")]
+
+    letters = entries()
+
+    # Cancel: the import stops and the lexicon is unchanged.
+    drop_files(window, video)
+    assert asked == ["WAVE"] and started[-1].title == "Reconstruct wave.mp4"
+    assert window.job_cancel.isVisible() and window.job_progress.isVisible()
+    with qtbot.waitSignal(started[-1].cancelled, timeout=30000):
+        qtbot.mouseClick(window.job_cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.job_cancel.isVisible(), timeout=5000)
+    assert entries() == letters
+
+    # Import: progress in the status bar, then the entry is in the lexicon.
+    drop_files(window, video)
+    handle = started[-1]
+    seen = []
+    handle.progressed.connect(lambda done, total, message: seen.append(
+        (done, total, window.job_progress.value(), window.job_label.text())))
+    with qtbot.waitSignal(handle.finished, timeout=120000):
+        pass
+    assert seen and seen[-1][:3] == (1000, 1000, 1000)
+    assert any("fitting" in label for *_, label in seen)
+    assert sorted(entries()) == sorted(letters + [("WAVE", "ase", "sign")])
+    assert "Added 'WAVE'" in window.prompt.report.toPlainText()
+    # The language list was reloaded from the grown lexicon and the word now signs.
+    after_import = started[started.index(handle) + 1:]
+    assert [h.title for h in after_import][:1] == ["Open lexicon"]
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10000)
+    assert window.prompt.language_code() == "ase" and window.prompt.language.count() == 1
+    generation = window.generate("wave", "ase")
+    with qtbot.waitSignal(generation.finished, timeout=10000):
+        pass
+    qtbot.waitUntil(lambda: window.last_generation is not None, timeout=5000)
+    assert [s.gloss for s in window.document.project.segments] == ["WAVE"]
+    assert "wave sign: WAVE" in window.prompt.report.toPlainText()
