@@ -96,8 +96,7 @@ class MainWindow(QMainWindow):
         if with_viewport:
             from studio.viewport import ViewportWidget
 
-            self.viewport = ViewportWidget(
-                document, body, multi_samples=0 if self.settings.render_quality == "draft" else 4)
+            self.viewport = ViewportWidget(document, body, quality=self.settings.render_quality)
         else:
             self.viewport = None
         self._build_layout()
@@ -228,6 +227,8 @@ class MainWindow(QMainWindow):
         self.prompt.video_dropped.connect(self.import_video)
         self.prompt.image_dropped.connect(self.image_dropped)
         self.properties.error_raised.connect(self.status_message)
+        if self.viewport is not None:
+            self.viewport.avatar_message.connect(self.status_message)
         self.timeline.key_drag_started.connect(self._key_drag_started)
         self.timeline.key_drag_moved.connect(self._key_drag_moved)
         self.timeline.key_drag_finished.connect(self._key_drag_finished)
@@ -714,7 +715,7 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, settings) -> bool:
         """Save ``settings`` to the file shared with the CLI and apply what applies now
-        (the default sign language; render quality and the lexicon path at next start)."""
+        (the default sign language, render quality and SMPL-X folder now; the lexicon path at next start)."""
         from engine.settings import save_settings
 
         self.settings = settings
@@ -727,6 +728,9 @@ class MainWindow(QMainWindow):
             labels = {code: language_label(code) for code in self._languages}
             self.prompt.set_languages(self._languages, labels, settings.default_language)
         self.status_message("Settings saved")
+        if self.viewport is not None:
+            self.viewport.set_quality(settings.render_quality)
+            self.viewport.use_avatar()  # re-reads the SMPL-X folder (env var, then settings)
         return True
 
     # ------------------------------------------------------------ drops

@@ -2,7 +2,10 @@
 
 QtCore only (a QTimer). The frame shown is computed from the wall clock since play
 started, not by counting ticks, so playback keeps real time even when a frame takes
-longer to draw than a tick (frames are then skipped rather than slowed down).
+longer to draw than a tick (frames are then skipped rather than slowed down). The
+viewport draws whatever frame is current when it gets to paint, so frames it cannot
+draw in time are dropped there too; ``frames_skipped`` counts only the frames this
+clock jumped over.
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ class PlaybackController(QObject):
         self.speed = 1.0
         self._origin_frame = 0
         self._origin_time = 0.0
+        self.frames_set = 0       # frames made current by this play (since play())
+        self.frames_skipped = 0   # frames this play's clock jumped over
 
     @property
     def playing(self) -> bool:
@@ -52,6 +57,7 @@ class PlaybackController(QObject):
         if self._document.frame >= last:
             self._document.set_frame(0)  # play from the start after reaching the end
         self._restart_clock()
+        self.frames_set = self.frames_skipped = 0
         self._timer.start()
         self.playing_changed.emit(True)
 
@@ -71,18 +77,29 @@ class PlaybackController(QObject):
         self._origin_frame = self._document.frame
         self._origin_time = time.perf_counter()
 
-    def _tick(self) -> None:
+    def expected_frame(self) -> int:
+        """The frame real time asks for now (what the next tick will show)."""
         motion = self._document.project.motion
         elapsed = time.perf_counter() - self._origin_time
         frame = self._origin_frame + int(elapsed * motion.fps * self.speed)
-        total = motion.num_frames
-        if frame >= total:
-            if self.loop:
-                frame %= total
-                self._origin_frame, self._origin_time = frame, time.perf_counter()
-            else:
-                self._document.set_frame(total - 1)
-                self.pause()
-                return
-        if frame != self._document.frame:
-            self._document.set_frame(frame)
+        # Looping takes the frame modulo the length instead of restarting the clock at
+        # each wrap, which would lose the fraction of a frame every loop.
+        return frame % motion.num_frames if self.loop else min(frame, motion.num_frames - 1)
+
+    def _tick(self) -> None:
+        motion = self._document.project.motion
+        elapsed = time.perf_counter() - self._origin_time
+        unbounded = self._origin_frame + int(elapsed * motion.fps * self.speed)
+        if not self.loop and unbounded >= motion.num_frames:
+            self._advance(motion.num_frames - 1, motion.num_frames)
+            self.pause()
+            return
+        self._advance(self.expected_frame(), motion.num_frames)
+
+    def _advance(self, frame: int, total: int) -> None:
+        current = self._document.frame
+        if frame == current:
+            return
+        self.frames_skipped += max(0, (frame - current) % total - 1)
+        self.frames_set += 1
+        self._document.set_frame(frame)
