@@ -202,15 +202,60 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_find_sign(args: argparse.Namespace) -> int:
-    """Image of a handshape -> the best-matching lexicon entries."""
-    from engine.generate.image_match import match_image
+    """Image of a handshape -> the best-matching lexicon entries, by MediaPipe hand
+    landmarks, by CLIP image embeddings (``--route clip``, needs local weights), or both."""
+    from engine.generate.image_match import ImageQueryError, match_image
 
+    routes = ["mediapipe", "clip"] if args.route == "both" else [args.route]
+    encoder = None
+    if "clip" in routes:  # fail on missing weights before any slow work
+        from engine.learn.encoders import configured_clip_encoder
+
+        encoder = configured_clip_encoder(args.clip_weights, args.clip_model)
+        if encoder is None:
+            raise ValueError("find-sign --route clip: no CLIP weights configured; pass "
+                             "--clip-weights PATH, set $SIGNSTUDIO_CLIP_WEIGHTS or run "
+                             "`signstudio-cli config set clip_weights PATH`")
+    found_any = False
     with _store(args) as store:
-        matches = match_image(args.image, store, args.lang, top=args.top, mirrored=args.selfie)
-    for rank, match in enumerate(matches, start=1):
-        print(f"{rank}. {match.entry.gloss} ({match.entry.language}, entry {match.entry.id}): "
-              f"score {match.score:.2f}")
-    return 0
+        for route in routes:
+            if len(routes) > 1:
+                print("MediaPipe handshape:" if route == "mediapipe" else
+                      f"CLIP image ({encoder.model_name}):")
+            if route == "mediapipe":
+                try:
+                    matches = match_image(args.image, store, args.lang, top=args.top,
+                                          mirrored=args.selfie)
+                except ImageQueryError as error:
+                    if len(routes) == 1 or "no hand found" not in error.problem:
+                        raise
+                    print(f"   {error}")  # the CLIP route may still answer
+                    continue
+            else:
+                matches = _clip_matches(args, store, encoder)
+            found_any = found_any or bool(matches)
+            for rank, match in enumerate(matches, start=1):
+                print(f"{rank}. {match.entry.gloss} ({match.entry.language}, entry "
+                      f"{match.entry.id}): score {match.score:.2f}")
+    return 0 if found_any else 1
+
+
+def _clip_matches(args: argparse.Namespace, store, encoder) -> list:
+    from engine.export.thumbnails import HandThumbnails
+    from engine.generate.clip_match import ClipIndex, match_image_clip, read_query_image
+
+    image = read_query_image(args.image)  # a bad image fails before the index is built
+    bar = _Bar("CLIP thumbnails")
+    try:
+        with HandThumbnails() as thumbnails:
+            index = ClipIndex.build(store, args.lang, encoder, thumbnails, progress=bar)
+    finally:
+        bar.close()
+    if index.rendered:
+        print(f"   (embedded {index.rendered} signs, cached in {index.cache_path})",
+              file=sys.stderr)
+    return match_image_clip(image, args.lang, store, encoder, thumbnails, args.top,
+                            index=index)
 
 
 def _load_input(path: str):
@@ -351,6 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", required=True)
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--selfie", action="store_true", help="the image is mirrored (front camera)")
+    p.add_argument("--route", choices=["mediapipe", "clip", "both"], default="mediapipe",
+                   help="MediaPipe hand landmarks (default, offline), CLIP image embeddings "
+                   "of rendered thumbnails (needs local CLIP weights), or both rankings")
+    p.add_argument("--clip-weights", help="open_clip weights file or folder (default: "
+                   "$SIGNSTUDIO_CLIP_WEIGHTS, then the clip_weights setting); never downloaded")
+    p.add_argument("--clip-model", help="open_clip architecture of a weights file "
+                   "(default: the clip_model setting, ViT-B-32)")
     db_option(p)
     p.set_defaults(func=cmd_find_sign)
 

@@ -6,7 +6,10 @@ than Qt's QSettings so the CLI and the GUI see the same values. Writes are atomi
 damaged file is reported with its path and never overwritten silently.
 
 Precedence for the SMPL-X folder: an explicit argument (``--smplx-dir``), then the
-``SIGNSTUDIO_SMPLX_DIR`` environment variable, then this file.
+``SIGNSTUDIO_SMPLX_DIR`` environment variable, then this file. The CLIP weights
+(``clip_weights``: an open_clip weights file or a folder holding
+``open_clip_config.json`` and its weights; never downloaded) follow the same order with
+``--clip-weights`` and ``SIGNSTUDIO_CLIP_WEIGHTS``.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from engine.atomic import atomic_output
 from engine.motion.errors import ProjectFileError
 
 CONFIG_DIR_ENV = "SIGNSTUDIO_CONFIG_DIR"
+CLIP_WEIGHTS_ENV = "SIGNSTUDIO_CLIP_WEIGHTS"
 SETTINGS_VERSION = 1
 
 
@@ -29,6 +33,8 @@ class Settings:
     default_language: str = "ase"  # ISO 639-3 sign-language code
     render_quality: str = "high"   # "draft" | "high"
     lexicon_path: str = ""         # lexicon database ("" = the user data folder)
+    clip_weights: str = ""         # open_clip weights file or folder ("" = no CLIP route)
+    clip_model: str = "ViT-B-32"   # open_clip architecture of a weights *file*
 
     def replace(self, **changes: object) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -82,3 +88,19 @@ def resolve_smplx_dir(explicit: str | Path | None = None) -> str | None:
     from engine.body.smplx_model import SMPLX_DIR_ENV
 
     return os.environ.get(SMPLX_DIR_ENV) or load_settings().smplx_dir or None
+
+
+def resolve_clip_weights(explicit: str | Path | None = None) -> str | None:
+    """The CLIP weights to use: argument, then ``$SIGNSTUDIO_CLIP_WEIGHTS``, then settings;
+    or None when CLIP is not configured (the image route then uses MediaPipe only)."""
+    if explicit:
+        return str(Path(explicit).expanduser())
+    value = os.environ.get(CLIP_WEIGHTS_ENV) or load_settings().clip_weights
+    return str(Path(value).expanduser()) if value else None
+
+
+def resolve_clip_model(explicit: str | None = None) -> str:
+    """The open_clip architecture for a weights file: argument, then the ``clip_model``
+    setting; an empty setting means the default ("ViT-B-32"), so clearing it cannot
+    lock a user out of every command."""
+    return explicit or load_settings().clip_model.strip() or Settings.clip_model

@@ -128,15 +128,52 @@ class LexiconService:
 
     def match_image(self, image: str | Path, language: str, *, top: int = 5, progress,
                     cancel) -> list:
-        """Lexicon entries whose handshape matches the photo (best first)."""
-        from engine.generate.image_match import HandshapeIndex, match_image
+        """Lexicon entries whose handshape matches the photo, best first.
+
+        The MediaPipe ranking (``ImageMatch``) comes first; when CLIP weights are
+        configured (the ``clip_weights`` setting or ``$SIGNSTUDIO_CLIP_WEIGHTS``) the
+        CLIP ranking follows (``ClipMatch``, ``route == "clip"``). A photo in which
+        MediaPipe finds no hand then still gets the CLIP ranking. A configured but
+        unusable weights path fails the job with a message naming it.
+        """
+        from engine.generate.image_match import HandshapeIndex, ImageQueryError, match_image
+        from engine.learn.encoders import configured_clip_encoder
 
         store = self._open()
-        key = (language, len(store))
-        if getattr(self, "_handshapes_key", None) != key:  # descriptors: once per lexicon
-            self._handshapes = HandshapeIndex(store, language)
-            self._handshapes_key = key
-        return match_image(image, store, language, top=top, index=self._handshapes)
+        encoder = configured_clip_encoder()  # loaded once per weights file (cached)
+        matches: list = []
+        try:
+            key = (language, len(store))
+            if getattr(self, "_handshapes_key", None) != key:  # descriptors: once per lexicon
+                self._handshapes = HandshapeIndex(store, language)
+                self._handshapes_key = key
+            matches += match_image(image, store, language, top=top, index=self._handshapes)
+        except ImageQueryError as error:
+            if encoder is None or "no hand found" not in error.problem:
+                raise
+        if encoder is not None:
+            matches += self._match_image_clip(store, image, language, encoder, top,
+                                              progress, cancel)
+        return matches
+
+    def _match_image_clip(self, store, image, language, encoder, top, progress, cancel):
+        from engine.generate.clip_match import ClipIndex, match_image_clip, read_query_image
+
+        query = read_query_image(image)
+        # Entry ids change whenever an entry is added or replaced: rebuild then (the
+        # embeddings cache beside the lexicon makes a rebuild cheap).
+        key = (language, encoder.identity, tuple(e.id for e in store.list(language)))
+        if getattr(self, "_clip_key", None) != key:
+            from engine.export.thumbnails import HandThumbnails
+
+            # Off-screen rendering on the job lane, with its own window, as video
+            # export does; closed once the thumbnails are embedded.
+            with HandThumbnails() as thumbnails:
+                self._clip_index = ClipIndex.build(store, language, encoder, thumbnails,
+                                                   progress=progress, cancel=cancel)
+            self._clip_key = key
+        return match_image_clip(query, language, store, encoder, None, top,
+                                index=self._clip_index)
 
     def close(self, *, progress=None, cancel=None) -> None:
         """Close the store (run it as the lane's last job: it must be the same thread)."""

@@ -393,8 +393,7 @@ class MainWindow(QMainWindow):
         handle = self.runner.submit(f"Find a sign for {Path(path).name}",
                                     self.lexicon.match_image, path, language)
         handle.finished.connect(lambda matches: self.prompt.show_message(
-            f"{Path(path).name}, closest handshapes in {language_label(language)}: " + ", ".join(
-                f"{m.entry.gloss} ({m.score:.2f})" for m in matches)))
+            _image_match_text(Path(path).name, language_label(language), matches)))
         handle.failed.connect(self.prompt.show_message)
         return handle
 
@@ -764,3 +763,17 @@ class MainWindow(QMainWindow):
 
 
 __all__ = ["MainWindow", "Project", "gl_available"]
+
+
+def _image_match_text(name: str, language: str, matches) -> str:
+    """One line per route (handshape landmarks, then CLIP when configured), best first,
+    so the same gloss found by both routes reads as agreement, not as a duplicate."""
+    routes: dict[str, list[str]] = {}
+    for match in matches:
+        routes.setdefault(getattr(match, "route", "mediapipe"), []).append(
+            f"{match.entry.gloss} ({match.score:.2f})")
+    titles = {"mediapipe": "closest handshapes", "clip": "closest by CLIP image similarity"}
+    lines = [f"{name}, {titles.get(route, route)} in {language}: " + ", ".join(found)
+             for route, found in routes.items()]
+    return "\n".join(lines) if lines else f"{name}: no matching sign found in {language}"
+

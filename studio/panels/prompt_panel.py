@@ -99,7 +99,8 @@ class PromptPanel(QWidget):
         self.report.setHtml(coverage_html(report))
 
     def show_message(self, text: str) -> None:
-        self.report.setHtml(f"<p>{html.escape(text)}</p>")
+        # One paragraph per line, so multi-line reports (e.g. two image routes) stay apart.
+        self.report.setHtml("".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines()))
 
     def _request(self) -> None:
         text, code = self.text.text().strip(), self.language_code()

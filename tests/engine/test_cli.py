@@ -98,3 +98,91 @@ def test_pose_files_import_through_fitting(tmp_path):
     assert main(["export", str(clip), "-o", str(out)]) == 0
     motion = read_motion_file(out)
     assert motion.num_frames > 10 and np.abs(motion.right_hand_pose).max() > 0.1
+
+
+# ------------------------------------------------------------ find-sign, CLIP route
+def _letter_lexicon(path):
+    from engine.data.lexicon import LexiconEntry, LexiconStore
+    from tests.conftest import letter_clip
+
+    with LexiconStore(path) as store:
+        for letter, shape in {"A": "fist", "B": "flat", "V": "asl_v"}.items():
+            store.add(LexiconEntry(gloss=letter, language="ase", words=(letter,),
+                                   motion=letter_clip(shape), source_kind="manual",
+                                   source="-", source_hash=letter, licence="test",
+                                   kind="letter"))
+    return path
+
+
+def _own_thumbnail(db, gloss, out):
+    """The PNG the CLIP route's index holds for ``gloss`` (what its renderer draws)."""
+    import imageio.v3 as iio
+
+    from engine.data.lexicon import LexiconStore
+    from engine.export.thumbnails import HandThumbnails
+    from engine.generate.clip_match import representative_frames
+
+    with LexiconStore(db) as store, HandThumbnails() as thumbnails:
+        motion = store.get(store.find_gloss("ase", gloss)[0].id).motion
+        iio.imwrite(out, thumbnails(motion, representative_frames(motion))[0])
+    return out
+
+
+@pytest.mark.gl
+def test_find_sign_clip_route_with_configured_weights(tmp_path, capsys, monkeypatch):
+    from tests.engine.test_encoders import make_tiny_clip
+
+    monkeypatch.delenv("SIGNSTUDIO_CLIP_WEIGHTS", raising=False)
+    db = _letter_lexicon(tmp_path / "lex.sqlite")
+    weights = make_tiny_clip(tmp_path / "clip")
+    photo = _own_thumbnail(db, "B", tmp_path / "b.png")
+    args = ["find-sign", str(photo), "--lang", "ase", "--route", "clip", "--db", str(db),
+            "--top", "2"]
+    assert main(args + ["--clip-weights", str(weights)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].startswith("1. B (ase, entry 2): score 1.00"), captured.out
+    assert len(lines) == 2 and "embedded 3 signs" in captured.err
+    assert (tmp_path / "lex.clip-cache.sqlite").is_file()
+    # The saved setting is used without the flag; the cache answers (nothing embedded).
+    assert main(["config", "set", "clip_weights", str(weights)]) == 0
+    capsys.readouterr()
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0].startswith("1. B (ase, entry 2): score 1.00")
+    assert "embedded" not in captured.err
+
+
+def test_find_sign_clip_route_needs_weights_one_clear_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SIGNSTUDIO_CLIP_WEIGHTS", raising=False)
+    db = _letter_lexicon(tmp_path / "lex.sqlite")
+    photo = tmp_path / "p.png"
+    photo.write_bytes(b"unused")
+    args = ["find-sign", str(photo), "--lang", "ase", "--route", "clip", "--db", str(db)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no CLIP weights configured" in err and "config set clip_weights" in err
+    missing = tmp_path / "ViT-B-32.safetensors"
+    monkeypatch.setenv("SIGNSTUDIO_CLIP_WEIGHTS", str(missing))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "no such file" in err and "Traceback" not in err
+
+
+@pytest.mark.gl
+@pytest.mark.slow
+def test_find_sign_both_routes_report_both_rankings(tmp_path, capsys, monkeypatch):
+    from tests.engine.test_encoders import make_tiny_clip
+
+    db = _letter_lexicon(tmp_path / "lex.sqlite")
+    monkeypatch.setenv("SIGNSTUDIO_CLIP_WEIGHTS", str(make_tiny_clip(tmp_path / "clip")))
+    photo = _own_thumbnail(db, "V", tmp_path / "v.png")
+    assert main(["find-sign", str(photo), "--lang", "ase", "--route", "both",
+                 "--db", str(db), "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    mediapipe, clip = out.split("CLIP image (clip):\n")
+    assert mediapipe.startswith("MediaPipe handshape:\n")
+    # MediaPipe either ranks the letters or says it found no hand; CLIP always ranks.
+    assert "1. " in mediapipe or "no hand found" in mediapipe
+    assert clip.splitlines()[0].startswith("1. V (ase, entry 3): score 1.00")
+    assert len(clip.splitlines()) == 3

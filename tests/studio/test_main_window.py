@@ -444,3 +444,21 @@ def test_dropping_a_video_adds_a_sign_to_the_lexicon(make_window, qtbot, tmp_pat
     qtbot.waitUntil(lambda: window.last_generation is not None, timeout=5000)
     assert [s.gloss for s in window.document.project.segments] == ["WAVE"]
     assert "wave sign: WAVE" in window.prompt.report.toPlainText()
+
+
+def test_image_matches_are_reported_per_route():
+    from types import SimpleNamespace
+
+    from studio.main_window import _image_match_text
+
+    def match(gloss, score, route=None):
+        found = SimpleNamespace(entry=SimpleNamespace(gloss=gloss), score=score)
+        if route:
+            found.route = route
+        return found
+    text = _image_match_text("hand.png", "ASL", [match("A", 0.9), match("S", 0.7),
+                                                 match("A", 0.95, "clip")])
+    first, second = text.splitlines()
+    assert first == "hand.png, closest handshapes in ASL: A (0.90), S (0.70)"
+    assert second == "hand.png, closest by CLIP image similarity in ASL: A (0.95)"
+    assert "no matching sign" in _image_match_text("hand.png", "ASL", [])
