@@ -108,7 +108,10 @@ def render_letters(index, letters: str, out_dir: Path, iterations: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-language", type=int, default=2)
+    parser.add_argument("--per-language", type=int, default=2,
+                        help="clips per language, the first N in index order (0: all)")
+    parser.add_argument("--lang", default=None,
+                        help="comma-separated sign languages (default: all), e.g. ase")
     parser.add_argument("--iterations", type=int, default=150)
     parser.add_argument("--render", type=Path, default=None)
     parser.add_argument("--letters", default="ABCDEFILORSVWY")
@@ -116,9 +119,16 @@ def main() -> None:
     torch.set_num_threads(1)  # one clip per core: run two of these to use both cores
 
     index = load_index()
+    languages = index.languages()
+    if args.lang:
+        wanted = args.lang.split(",")
+        unknown = sorted(set(wanted) - set(languages))
+        if unknown:
+            parser.error(f"--lang: unknown {unknown}; the package has {', '.join(languages)}")
+        languages = wanted
     chosen = []
-    for lang in index.languages():
-        chosen += index.for_language(lang)[: args.per_language]
+    for lang in languages:
+        chosen += index.for_language(lang)[: args.per_language or None]
     errors: dict[str, list[float]] = defaultdict(list)
     clips: dict[str, int] = defaultdict(int)
     times = []

@@ -3,7 +3,10 @@
     python bench/known_truth.py [--db LEXICON] [--letters ABCDEFILORSVWY]
 
 For each ASL letter, the truth is a pose whose meaning we know: the steadiest frame of
-that letter's lexicon entry. The avatar is rendered in it (front camera, 640x640, 6
+that letter's lexicon entry. Caveat: those entries were themselves fitted, by the
+fitter of the day, so a fitter change that alters how letters are shaped (e.g. the
+hand-pose prior) is measured against the old fitter's shapes; rebuild the lexicon
+(bench/lexicon_build.py) to measure a fitter against its own. The avatar is rendered in it (front camera, 640x640, 6
 identical frames as a video), MediaPipe Holistic reads the video, and the fitter
 reconstructs it. We report the mean geodesic angle (degrees) between the truth and the
 reconstruction at each of the 15 right-hand finger joints, per letter and overall.
@@ -20,14 +23,16 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from engine.body import default_avatar
-from engine.body.tips import hand_points
-from engine.data.fitting import fit_keypoints
-from engine.data.lexicon import LexiconStore
-from engine.data.video_import import read_video_keypoints
-from engine.export.render import OffscreenRenderer
-from engine.generate.image_match import steadiest_frame
-from engine.motion import Motion
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing
+
+from engine.body import default_avatar  # noqa: E402
+from engine.body.tips import hand_points  # noqa: E402
+from engine.data.fitting import fit_keypoints  # noqa: E402
+from engine.data.lexicon import LexiconStore  # noqa: E402
+from engine.data.video_import import read_video_keypoints  # noqa: E402
+from engine.export.render import OffscreenRenderer  # noqa: E402
+from engine.generate.image_match import steadiest_frame  # noqa: E402
+from engine.motion import Motion  # noqa: E402
 
 FINGER_JOINTS = [f"{f}{k}" for f in ("index", "middle", "pinky", "ring", "thumb") for k in (1, 2, 3)]
 
