@@ -259,14 +259,15 @@ def _clip_matches(args: argparse.Namespace, store, encoder) -> list:
 
 
 def _load_input(path: str):
-    """A .signstudio project, or any importable motion file as a bare project."""
-    from engine.motion import Project, load_project
+    """A .signstudio project, or a recording (video, .pose) or motion file as a new
+    project with keyframes at each sign the segmenter finds."""
+    from engine.motion import load_project
 
     if Path(path).suffix.lower() == ".signstudio":
         return load_project(path)
-    from engine.export.motion_files import import_motion_file
+    from engine.export.recording import import_recording
 
-    return Project(motion=import_motion_file(path), title=Path(path).stem)
+    return import_recording(path)
 
 
 def _write_output(project, output: Path, args: argparse.Namespace) -> None:

@@ -172,6 +172,9 @@ class MainWindow(QMainWindow):
         file = menus.addMenu("&File")
         self._action(file, "&New", self.new_project, QKeySequence.StandardKey.New)
         self._action(file, "&Open…", self.open_project, QKeySequence.StandardKey.Open)
+        self._action(file, "&Import recording…", self.import_recording, "Ctrl+I",
+                     "Open a video, .pose or motion file as a new project, with keyframes "
+                     "at each sign found in it")
         self.recent_menu = file.addMenu("Open &Recent")
         self._action(file, "&Save", self.save, QKeySequence.StandardKey.Save)
         self._action(file, "Save &As…", self.save_as, "Ctrl+Shift+S")
@@ -257,6 +260,14 @@ class MainWindow(QMainWindow):
     def ask_open_path(self) -> str | None:
         name, _ = QFileDialog.getOpenFileName(self, "Open project", str(self._folder()),
                                               PROJECT_FILTER)
+        return name or None
+
+    def ask_recording_path(self) -> str | None:
+        from engine.export.recording import RECORDING_SUFFIXES
+
+        patterns = " ".join(f"*{suffix}" for suffix in RECORDING_SUFFIXES)
+        name, _ = QFileDialog.getOpenFileName(self, "Import recording", str(self._folder()),
+                                              f"Recordings and motion files ({patterns})")
         return name or None
 
     def ask_save_path(self) -> str | None:
@@ -614,6 +625,38 @@ class MainWindow(QMainWindow):
             self.drag.cancel()
             self.document.new()
             self.recovery.discard()
+
+    def import_recording(self, path: str | Path | None = None) -> JobHandle | None:
+        """A recording (video, .pose) or motion file as a new, unsaved project.
+
+        Reconstruction runs as a job (MediaPipe and fitting take seconds per second of
+        video); the segmenter then places keyframes at each sign's onset, midpoint and
+        offset so editing starts from real sign boundaries. The current project is only
+        replaced when the import succeeds, after the usual save prompt.
+        """
+        if not self.maybe_save():
+            return None
+        path = path or self.ask_recording_path()
+        if not path:
+            return None
+        from engine.export.recording import import_recording
+
+        name = Path(path).name
+        handle = self.runner.submit(f"Import {name}", import_recording, str(path))
+
+        def landed(project) -> None:
+            self.drag.cancel()
+            self.document.new(project)
+            self.recovery.discard()
+            self.timeline.fit_to_width()
+            signs = len(project.keyframes) // 3
+            self.status_message(
+                f"Imported {name}: {project.motion.num_frames} frames, {len(project.keyframes)} "
+                f"keyframes at about {signs} sign(s); save it to keep it", 0)
+
+        handle.finished.connect(landed)
+        handle.failed.connect(lambda text: self.show_error(f"Could not import {name}", text))
+        return handle
 
     def open_project(self, path: str | Path | None = None) -> bool:
         if not self.maybe_save():

@@ -462,3 +462,39 @@ def test_image_matches_are_reported_per_route():
     assert first == "hand.png, closest handshapes in ASL: A (0.90), S (0.70)"
     assert second == "hand.png, closest by CLIP image similarity in ASL: A (0.95)"
     assert "no matching sign" in _image_match_text("hand.png", "ASL", [])
+
+
+def _two_sign_recording(path):
+    """Two letter-like signs with a rest between them, as a motion file on disk."""
+    from engine.export.motion_files import write_npz
+    from engine.motion import Motion
+    from tests.conftest import letter_clip
+
+    rest = letter_clip("flat", frames=12)
+    motion = Motion.concatenate([rest, letter_clip("fist", 20), rest, letter_clip("asl_v", 20), rest])
+    write_npz(motion, path)
+    return motion
+
+
+def test_import_recording_opens_a_new_project_with_keyframes(make_window, qtbot, tmp_path,
+                                                             monkeypatch):
+    window = make_window()
+    motion = _two_sign_recording(tmp_path / "recording.npz")
+    handle = window.import_recording(tmp_path / "recording.npz")
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=20000)
+    project = window.document.project
+    assert project.title == "recording"
+    assert np.array_equal(project.motion.body_pose, motion.body_pose)
+    frames = [key.frame for key in project.keyframes]
+    assert len(frames) >= 3 and frames == sorted(frames)
+    assert 0 <= frames[0] and frames[-1] < motion.num_frames
+    assert "Imported recording.npz" in window.statusBar().currentMessage()
+    assert window.document.path is None  # a new, unsaved project
+
+    errors = []
+    monkeypatch.setattr(window, "show_error", lambda title, text: errors.append(text))
+    (tmp_path / "broken.npz").write_bytes(b"not a motion")
+    before = window.document.project
+    window.import_recording(tmp_path / "broken.npz")
+    qtbot.waitUntil(lambda: bool(errors), timeout=10000)
+    assert "broken.npz" in errors[0] and window.document.project is before
