@@ -1,16 +1,21 @@
 """Known-truth check of the whole reconstruction pipeline (issue 3).
 
     python bench/known_truth.py [--db LEXICON] [--letters ABCDEFILORSVWY]
+                                [--landmarks joints,calibrated]
 
 For each ASL letter, the truth is a pose whose meaning we know: the steadiest frame of
 that letter's lexicon entry. Caveat: those entries were themselves fitted, by the
 fitter of the day, so a fitter change that alters how letters are shaped (e.g. the
 hand-pose prior) is measured against the old fitter's shapes; rebuild the lexicon
-(bench/lexicon_build.py) to measure a fitter against its own. The avatar is rendered in it (front camera, 640x640, 6
-identical frames as a video), MediaPipe Holistic reads the video, and the fitter
+(bench/lexicon_build.py) to measure a fitter against its own. The avatar is rendered
+in it (front camera, 640x640, 6 identical frames as a video), MediaPipe Holistic reads the video, and the fitter
 reconstructs it. We report the mean geodesic angle (degrees) between the truth and the
 reconstruction at each of the 15 right-hand finger joints, per letter and overall.
-Last line: ``known_truth: <mean finger-joint error> deg``.
+Last line: ``known_truth: <mean finger-joint error> deg`` (of the first landmark model).
+``--landmarks`` fits the same MediaPipe readings with each of the fitter's landmark
+models (``engine.data.fitting.LANDMARK_MODELS``; default both, the fitter's default
+"joints" first) so
+a before/after comparison shares one set of renders and readings.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without i
 
 from engine.body import default_avatar  # noqa: E402
 from engine.body.tips import hand_points  # noqa: E402
-from engine.data.fitting import fit_keypoints  # noqa: E402
+from engine.data.fitting import LANDMARK_MODELS, fit_keypoints  # noqa: E402
 from engine.data.lexicon import LexiconStore  # noqa: E402
 from engine.data.video_import import read_video_keypoints  # noqa: E402
 from engine.export.render import OffscreenRenderer  # noqa: E402
@@ -50,10 +55,16 @@ def main() -> None:
     parser.add_argument("--db")
     parser.add_argument("--letters", default="ABCDEFILORSVWY")
     parser.add_argument("--renders", help="folder for truth | reconstruction PNGs")
+    parser.add_argument("--landmarks", default=",".join(LANDMARK_MODELS),
+                        help="comma-separated landmark models to fit with (first one rendered)")
     args = parser.parse_args()
+    models = args.landmarks.split(",")
+    for model in models:
+        if model not in LANDMARK_MODELS:
+            parser.error(f"--landmarks: {model!r} is not one of {LANDMARK_MODELS}")
     os.environ.setdefault("GLOG_minloglevel", "2")
     avatar = default_avatar()
-    rows = []
+    rows = {model: [] for model in models}
     with LexiconStore(args.db) as store, tempfile.TemporaryDirectory() as tmp, \
             OffscreenRenderer(avatar, 640, 640) as renderer:
         for letter in args.letters:
@@ -70,11 +81,14 @@ def main() -> None:
             if not (sequence.confidence["right_hand"] > 0).any():
                 print(f"{letter}: MediaPipe found no right hand in the render")
                 continue
-            fitted = fit_keypoints(sequence).motion
-            error = angle_deg(truth.right_hand_pose, fitted.right_hand_pose).mean(axis=0)
-            rows.append(error)
-            print(f"{letter}: mean {error.mean():5.1f} deg, worst {FINGER_JOINTS[int(error.argmax())]} "
-                  f"{error.max():5.1f} deg")
+            for model in models:
+                fits = fit_keypoints(sequence, landmarks=model).motion
+                error = angle_deg(truth.right_hand_pose, fits.right_hand_pose).mean(axis=0)
+                rows[model].append(error)
+                print(f"{letter} [{model}]: mean {error.mean():5.1f} deg, worst "
+                      f"{FINGER_JOINTS[int(error.argmax())]} {error.max():5.1f} deg", flush=True)
+                if model == models[0]:
+                    fitted = fits
             if args.renders:
                 out = Path(args.renders)
                 out.mkdir(parents=True, exist_ok=True)
@@ -83,10 +97,14 @@ def main() -> None:
                 left = renderer.render(posed.vertices[0])
                 right = renderer.render(fitted_posed.vertices[0])
                 iio.imwrite(out / f"{letter}.png", np.concatenate([left, right], axis=1))
-    table = np.array(rows)
-    print("per joint (deg): " + ", ".join(
-        f"{name} {value:.1f}" for name, value in zip(FINGER_JOINTS, table.mean(axis=0))))
-    print(f"known_truth: {table.mean():.1f} deg")
+    for model in reversed(models):
+        table = np.array(rows[model])
+        print(f"[{model}] per joint (deg): " + ", ".join(
+            f"{name} {value:.1f}" for name, value in zip(FINGER_JOINTS, table.mean(axis=0))))
+        print(f"[{model}] per letter (deg): " + ", ".join(
+            f"{letter} {value:.1f}" for letter, value in zip(args.letters, table.mean(axis=1))))
+        print(f"[{model}] mean {table.mean():.1f} deg")
+    print(f"known_truth: {np.array(rows[models[0]]).mean():.1f} deg")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python tools/render_letters.py [--out /tmp/letters] [--letters ABCDEFILORSVWY]
                                    [--iterations 150] [--size 360]
+                                   [--landmarks calibrated|joints]
 
 For each letter, the real ASL (ase) clip from the spoken-to-signed package is read
 (``engine.data.fingerspelling.load_index``) and fitted (``fit_keypoints``). One PNG per
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from engine.body import default_avatar
     from engine.data.fingerspelling import load_index
-    from engine.data.fitting import fit_keypoints
+    from engine.data.fitting import LANDMARK_MODELS, fit_keypoints
     from engine.export.render import OffscreenRenderer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -107,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--letters", default=LETTERS)
     parser.add_argument("--iterations", type=int, default=150)
     parser.add_argument("--size", type=int, default=360, help="pixels per panel")
+    parser.add_argument("--landmarks", default=LANDMARK_MODELS[0], choices=LANDMARK_MODELS,
+                        help="how the fitter places MediaPipe's hand landmarks on the skeleton")
     args = parser.parse_args(argv)
     os.environ.setdefault("GLOG_minloglevel", "2")
     torch.set_num_threads(1)
@@ -118,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         for letter in args.letters:
             entry = index.find("ase", letter)
             seq = index.read(entry)
-            result = fit_keypoints(seq, iterations=args.iterations)
+            result = fit_keypoints(seq, iterations=args.iterations, landmarks=args.landmarks)
             frame = seq.num_frames // 2
             median = result.quality["hand_error_median"]
             title = f"ASL {letter} ({entry.path}), frame {frame}/{seq.num_frames}"

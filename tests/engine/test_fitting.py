@@ -320,3 +320,66 @@ def test_hand_pose_prior_couples_dip_to_pip_on_a_real_clip(lexicon):
     with_prior = dip_mismatch(FitWeights(couple_dip=0.5, couple_pip=0.0))
     print("mean |DIP - 2/3 PIP| (deg): without prior", round(without, 1), "with", round(with_prior, 1))
     assert with_prior < without - 1.0  # measured 7.4 -> 5.7 degrees
+
+
+# --------------------------------------------------------------- calibrated landmarks
+
+def test_calibrated_landmarks_are_mirrored_and_sit_where_mediapipe_reads(avatar):
+    """The asset's landmarks (tools/calibrate_landmarks.py): the left hand is the right
+    hand's mirror image, every landmark rides on a hand bone (or the wrist/forearm) and
+    stays within a few cm of it, and the tips lie past the last joint along the finger
+    (MediaPipe reads the pad/nail, not the DIP)."""
+    from engine.data.fitting import load_landmark_offsets
+
+    skeleton = FitSkeleton(avatar, landmarks="calibrated")
+    right, left = model_hand_points(skeleton, "right"), model_hand_points(skeleton, "left")
+    assert len(set(right)) == 21 and len(set(left)) == 21 and not set(right) & set(left)
+    extra = lambda ids: ids - len(skeleton.rest_joints)  # noqa: E731
+    r_off, l_off = skeleton.extra_offset[extra(right)], skeleton.extra_offset[extra(left)]
+    np.testing.assert_allclose(l_off, r_off * [-1, 1, 1])
+    assert (np.linalg.norm(r_off, axis=1) < 0.1).all()
+    calibration = load_landmark_offsets()
+    rest = skeleton.rest_joints
+    for finger, tip in (("index", "INDEX_FINGER_TIP"), ("middle", "MIDDLE_FINGER_TIP"),
+                        ("ring", "RING_FINGER_TIP"), ("pinky", "PINKY_TIP")):
+        bone, offset = calibration["landmarks"][tip]
+        assert bone == f"{finger}3"
+        along = _unit_np(rest[J[f"right_{finger}3"]] - rest[J[f"right_{finger}2"]])
+        assert 0.005 < offset @ along < 0.035, (tip, offset)
+
+
+def _unit_np(v):
+    return v / np.linalg.norm(v)
+
+
+def test_joint_centre_landmarks_are_still_available(avatar, skeleton):
+    """landmarks="joints", the default (calibrated measured worse on known_truth):
+    MediaPipe's points at the joint centres and the tips at the bone ends."""
+    old = skeleton
+    assert old.landmarks == "joints"
+    ids = model_hand_points(old, "right")
+    assert ids[0] == J["right_wrist"] and ids[5] == J["right_index1"]
+    assert ids[8] == old.tip_index[("right", "index")]
+    with pytest.raises(ValueError, match="landmarks"):
+        FitSkeleton(avatar, landmarks="centres")
+
+
+@pytest.mark.parametrize("content, field", [
+    ("{not json", "not a readable JSON"),
+    ('{"landmarks": {}}', "hand_length_m"),
+    ('{"hand_length_m": 0.09, "landmarks": {"WRIST": {"bone": "wrist", "offset_m": [0, 0, 0]}}}',
+     "landmarks.THUMB_CMC.bone"),
+    ('{"hand_length_m": 0.09, "landmarks": {"WRIST": {"bone": "wrist", "offset_m": [0, 0]}}}',
+     "landmarks.WRIST.offset_m"),
+])
+def test_bad_landmark_file_is_reported(tmp_path, avatar, content, field):
+    from engine.data.fitting import load_landmark_offsets
+    from engine.motion.errors import ProjectFileError
+
+    path = tmp_path / "offsets.json"
+    path.write_text(content)
+    with pytest.raises(ProjectFileError, match=field) as error:
+        load_landmark_offsets(path)
+    assert str(path) in str(error.value)
+    with pytest.raises(ProjectFileError):
+        FitSkeleton(avatar, landmarks="calibrated", offsets_path=path)
