@@ -85,12 +85,14 @@ def train(model: torch.nn.Module, step_loss: Callable[[torch.nn.Module, torch.Ge
         model.load_state_dict(saved.state_dict)
         optimiser.load_state_dict(saved.training_state["optimiser"])
         generator.set_state(saved.training_state["generator"])
+        torch.set_rng_state(saved.training_state["torch_rng"])  # dropout draws from it
         step = int(saved.training_state["step"])
         losses = [float(x) for x in saved.training_state["losses"].tolist()]
 
     def save_resume() -> None:
         save_checkpoint(resume_file, model.state_dict(), manifest(step, losses), training_state={
             "optimiser": optimiser.state_dict(), "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
             "step": step, "losses": torch.tensor(losses, dtype=torch.float64)})
 
     model.train()

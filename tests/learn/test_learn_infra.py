@@ -103,14 +103,16 @@ def _regression_problem():
 
 def test_training_loss_falls_and_resume_matches_an_uninterrupted_run(tmp_path):
     config = TrainConfig(steps=60, lr=0.05, warmup=5, checkpoint_every=20, seed=3)
+    def dropout_net():  # dropout draws from torch's global RNG: resume must restore it
+        return torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.Dropout(0.2), torch.nn.Linear(8, 1))
     torch.manual_seed(0)
-    straight = torch.nn.Linear(1, 1)
+    straight = dropout_net()
     result = train(straight, _regression_problem(), _manifest, tmp_path / "a.pt", config)
     assert result.losses[-1] < 0.1 * result.losses[0]
     assert not resume_path(tmp_path / "a.pt").exists()
 
     torch.manual_seed(0)
-    interrupted = torch.nn.Linear(1, 1)
+    interrupted = dropout_net()
     cancel = CancelToken()
 
     def stop_at_30(done, total, message=""):
@@ -121,8 +123,9 @@ def test_training_loss_falls_and_resume_matches_an_uninterrupted_run(tmp_path):
               progress=stop_at_30, cancel=cancel)
     assert resume_path(tmp_path / "b.pt").exists() and not (tmp_path / "b.pt").exists()
     torch.manual_seed(99)  # the resume must not depend on the global RNG
-    resumed_model = torch.nn.Linear(1, 1)
+    resumed_model = dropout_net()
     resumed = train(resumed_model, _regression_problem(), _manifest, tmp_path / "b.pt", config,
                     resume=True)
     assert resumed.losses == result.losses
-    assert torch.equal(resumed_model.weight, straight.weight)
+    for resumed_weight, straight_weight in zip(resumed_model.parameters(), straight.parameters()):
+        assert torch.equal(resumed_weight, straight_weight)
