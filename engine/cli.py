@@ -323,6 +323,146 @@ def cmd_check_project(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ learned models
+#: Name -> (module, trainer, config class) for ``signstudio-cli train``. Imported lazily:
+#: torch models cost seconds to import and most commands never need them.
+_TRAINERS = {
+    "flow": ("engine.learn.train_flow", "train_flow", "FlowTrainConfig"),
+    "cvae": ("engine.learn.train_cvae", "train_cvae", "CvaeTrainConfig"),
+    "recognizer": ("engine.learn.train_recognizer", "train_recognizer", "RecognizerTrainConfig"),
+    "segmenter": ("engine.learn.train_segmenter", "train_segmenter", "SegmenterTrainConfig"),
+}
+
+
+def _train_config(config_class, steps: int | None, seed: int | None, held_out: tuple[str, ...]):
+    """The model's default config with the command line's overrides, whatever the
+    config's shape (flat fields, or a nested ``TrainConfig`` under ``train``)."""
+    import dataclasses
+
+    config = config_class()
+    general = {k: v for k, v in (("steps", steps), ("seed", seed)) if v is not None}
+    names = {f.name for f in dataclasses.fields(config)}
+    if "train" in names:  # the loop's settings live in a nested TrainConfig
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, **general))
+    else:
+        config = dataclasses.replace(config, **general)
+    if held_out:
+        field = next((n for n in ("held_out_languages", "held_out_langs") if n in names), None)
+        if field is None:
+            raise SystemExit(f"--held-out-langs is not supported by this model's trainer")
+        config = dataclasses.replace(config, **{field: held_out})
+    return config
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import importlib
+
+    from engine.data.lexicon import default_lexicon_path
+    from engine.jobs import Cancelled
+
+    module_name, function_name, config_name = _TRAINERS[args.model]
+    module = importlib.import_module(module_name)
+    held_out = tuple(x for x in (args.held_out_langs or "").split(",") if x)
+    config = _train_config(getattr(module, config_name), args.steps, args.seed, held_out)
+    lexicon = Path(args.db) if args.db else default_lexicon_path()
+    if not lexicon.is_file():
+        raise SystemExit(f"{lexicon}: no lexicon database; run `signstudio-cli lexicon build` first")
+    extra = {}
+    if args.clip_weights:
+        if args.model != "cvae":
+            raise SystemExit("--clip-weights: only the cvae is conditioned through CLIP")
+        from engine.learn.encoders import ClipEncoder
+
+        extra["encoder"] = ClipEncoder.from_path(args.clip_weights, args.clip_model or "ViT-B-32")
+    bar = _Bar(f"train {args.model}")
+    try:
+        result = getattr(module, function_name)(str(lexicon), args.out, config, resume=args.resume,
+                                                progress=bar, **extra)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; resume with the same command plus --resume", file=sys.stderr)
+        return 130
+    except Cancelled:
+        return 130
+    finally:
+        bar.close()
+    print(f"wrote {result.path} after {result.steps} steps "
+          f"(loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f})")
+    return 0
+
+
+def _evaluate_generation(lexicon: Path, args: argparse.Namespace, progress) -> tuple[dict, str]:
+    from engine.generate.flow_backend import FlowKF2P
+    from engine.learn.cvae import load_cvae
+    from engine.learn.eval_generation import (cvae_generator, evaluate_generation,
+                                              format_generation_table)
+
+    flow = FlowKF2P.from_checkpoint(args.flow)
+
+    def flow_generator(label: str, num_frames: int, num_candidates: int, seed: int):
+        return list(flow.text_to_pose(label, num_frames, num_candidates=num_candidates,
+                                      seed=seed).features)
+
+    generators = {"cvae": cvae_generator(load_cvae(_model_path(args.cvae, "cvae"))),
+                  "flow text-to-pose": flow_generator}
+    result = evaluate_generation(str(lexicon), generators,
+                                 _model_path(args.recognizer, "recognizer"), progress=progress)
+    return result, format_generation_table(result)
+
+
+def _model_path(given: str | None, name: str) -> Path:
+    from engine.assets import asset_path
+
+    return Path(given) if given else asset_path(f"models/{name}.pt")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from engine.atomic import atomic_output
+    from engine.data.lexicon import default_lexicon_path
+
+    lexicon = Path(args.db) if args.db else default_lexicon_path()
+    if not lexicon.is_file():
+        raise SystemExit(f"{lexicon}: no lexicon database; run `signstudio-cli lexicon build` first")
+    wanted = args.only or ["kf2p", "generation", "segmenter"]
+    report: dict = {"lexicon": str(lexicon)}
+    for part in wanted:
+        bar = _Bar(f"eval {part}")
+        try:
+            if part == "kf2p":
+                from engine.generate.eval_kf2p import evaluate_kf2p, format_kf2p_table
+
+                for split in ("clips", "languages"):
+                    checkpoint = args.flow if split == "clips" else args.flow_languages
+                    if split == "languages" and not checkpoint:
+                        continue  # needs a model trained without those languages
+                    result = evaluate_kf2p(str(lexicon), split=split, checkpoint=checkpoint,
+                                           max_clips=args.max_clips, progress=bar)
+                    report[f"kf2p_{split}"] = result
+                    print(f"\nKF2P on held-out {split}\n" + format_kf2p_table(result))
+            elif part == "generation":
+                result, table = _evaluate_generation(lexicon, args, bar)
+                report["generation"] = result
+                print("\nText to pose (Acc / FID / Diversity / Multimodality)\n" + table)
+            else:
+                from engine.learn.train_segmenter import evaluate_segmenter
+
+                result = evaluate_segmenter(str(lexicon), _model_path(args.segmenter, "segmenter"),
+                                            progress=bar)
+                report["segmenter"] = result
+                learned, baseline = result["learned"], result["velocity_baseline"]
+                print("\nSegmenter boundary F1 on held-out sequences (±2 frames at 25 fps)\n"
+                      f"  learned {learned['boundary_tol2']['f1']:.3f}   velocity baseline "
+                      f"{baseline['boundary_tol2']['f1']:.3f}")
+        finally:
+            bar.close()
+    if args.json:
+        with atomic_output(args.json) as temp:
+            temp.write_text(json.dumps(report, indent=2, default=str))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from engine.export.render import CAMERA_PRESETS
 
@@ -421,6 +561,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="smoother edges, slower (none is real time at 720p)")
     avatar_options(p)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("train", help="train a learned model on the lexicon (resumable)")
+    p.add_argument("model", choices=sorted(_TRAINERS))
+    p.add_argument("--out", required=True, help="checkpoint to write (<out>.resume.pt while training)")
+    p.add_argument("--steps", type=int, help="training steps (default: the model's own)")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--resume", action="store_true", help="continue from <out>.resume.pt")
+    p.add_argument("--held-out-langs", help="comma-separated languages to leave out of training")
+    p.add_argument("--clip-weights", help="(cvae) condition through CLIP with these weights")
+    p.add_argument("--clip-model", help="(cvae) open_clip architecture (default ViT-B-32)")
+    db_option(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate the learned models on held-out data")
+    p.add_argument("--only", action="append", choices=["kf2p", "generation", "segmenter"],
+                   help="evaluate only this part (repeatable; default all)")
+    p.add_argument("--flow", help="flow checkpoint (default: the shipped one)")
+    p.add_argument("--flow-languages", help="a flow checkpoint trained without some languages: "
+                   "adds the held-out-language KF2P table")
+    p.add_argument("--cvae", help="CVAE checkpoint (default: the shipped one)")
+    p.add_argument("--recognizer", help="recognizer checkpoint (default: the shipped one)")
+    p.add_argument("--segmenter", help="segmenter checkpoint (default: the shipped one)")
+    p.add_argument("--max-clips", type=int, help="(kf2p) only the first N held-out clips")
+    p.add_argument("--json", help="also write the full results as JSON")
+    db_option(p)
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("check-project", help="validate a .signstudio file")
     p.add_argument("project")
