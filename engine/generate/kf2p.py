@@ -323,10 +323,28 @@ def smooth_backend(motion: Motion, keyframes: Sequence[Keyframe], frame_range: t
     return [result] * num_candidates
 
 
-#: Name -> backend. The baselines are here; a learned model is added by the code that
-#: loads it (``BACKENDS["learned"] = model_backend``), or passed to ``regenerate``
-#: directly as a callable.
-BACKENDS: dict[str, Backend] = {"smooth": smooth_backend, "slerp": slerp_backend}
+def _flow_backend(motion: Motion, keyframes: Sequence[Keyframe], frame_range: tuple[int, int],
+                  num_candidates: int = 1, seed: int | None = None) -> list[Motion]:
+    """The shipped learned model (``engine.generate.flow_backend``), imported on first
+    use so that importing this module stays free of torch."""
+    from engine.generate.flow_backend import flow_backend
+
+    return flow_backend(motion, keyframes, frame_range, num_candidates, seed)
+
+
+#: Name -> backend. The baselines are here, and "flow", the shipped learned model
+#: (``assets/models/flow_kf2p.pt``; MotionError when it is absent). Other models are
+#: added by the code that loads them or passed to ``regenerate`` as a callable.
+BACKENDS: dict[str, Backend] = {"smooth": smooth_backend, "slerp": slerp_backend,
+                                "flow": _flow_backend}
+
+
+def default_backend() -> str:
+    """The backend the product should use: "flow" when the shipped learned checkpoint
+    (``engine.generate.flow_backend.default_checkpoint_path()``) exists, else "smooth"."""
+    from engine.generate.flow_backend import default_checkpoint_path
+
+    return "flow" if default_checkpoint_path().is_file() else "smooth"
 
 
 # ------------------------------------------------------------------------------ API

@@ -1,0 +1,241 @@
+"""The learned KF2P backend and text-to-pose, from a ``flow-kf2p`` checkpoint.
+
+``FlowKF2P.from_checkpoint(path)`` loads (and caches) the sparse-keyframe flow model
+of ``engine.learn.flow``; the object is a ``kf2p.Backend``::
+
+    regenerate(motion, keys, (start, stop), backend=FlowKF2P.from_checkpoint(path),
+               num_candidates=3, seed=7)
+
+or ``backend="flow"`` for the shipped checkpoint ``assets/models/flow_kf2p.pt``
+(``kf2p.default_backend()`` picks it when that file exists).
+
+What the backend does for a range ``[start, stop)`` of an F-frame motion:
+
+1. runs the smooth baseline, which supplies everything the model does not model (legs,
+   pelvis, eyes, translation, expression, face blendshapes) and the keyframes' values;
+2. takes the window ``[start - 2, stop + 2)`` (clipped to the motion) in 6D features;
+   the frames outside the range are known on every joint (so the result joins the
+   motion around it, with matching velocity), each keyframe is known on the joints of
+   its channels (per-joint mask);
+3. samples ``num_candidates`` sequences from the flow (seeded, ``steps`` fixed-grid
+   ODE steps), writes the modelled joints back into the baseline's motion.
+
+``regenerate`` then splices the range in and pins the keys bit-exactly.
+
+The model runs at the motion's own frame rate: it was trained on 25 fps clips
+time-stretched by 0.8-1.25, which covers the 24-30 fps motions the studio makes.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from engine.assets import assets_dir
+from engine.generate.kf2p import smooth_backend
+from engine.learn.checkpoint import CheckpointError, load_checkpoint, load_into
+from engine.learn.dataset import MODEL_FPS
+from engine.learn.encoders import GlossEncoder
+from engine.learn.features import (FEATURE_DIM, NUM_SIGN_JOINTS, apply_features,
+                                   channel_feature_mask, motion_to_features)
+from engine.learn.flow import KIND, Conditions, FlowConfig, FlowNet, sample
+from engine.motion.errors import MotionError
+from engine.motion.motion import Motion
+from engine.motion.project import Keyframe
+
+#: Frames of known context taken on each side of the regenerated range.
+CONTEXT = 2
+
+
+def default_checkpoint_path() -> Path:
+    """Where the shipped model lives: ``<assets>/models/flow_kf2p.pt``."""
+    return assets_dir() / "models" / "flow_kf2p.pt"
+
+
+@dataclass(frozen=True)
+class TextToPose:
+    """Result of ``text_to_pose``.
+
+    features: (C, F, FEATURE_DIM) float32 6D sign-joint features at ``fps``;
+    motions: C Motions of F frames (modelled joints from the features, everything else
+    the neutral zero pose); label, fps: what was asked for.
+    """
+
+    label: str
+    fps: float
+    features: np.ndarray
+    motions: list[Motion]
+
+
+_CACHE: dict[tuple[str, int, int], "FlowKF2P"] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+class FlowKF2P:
+    """A loaded flow model; call it as a ``kf2p.Backend``.
+
+    ``steps`` / ``method`` / ``temperature``: ODE steps, fixed-grid solver ("euler",
+    "midpoint") and starting-noise scale, defaulting to the checkpoint's config.
+    """
+
+    def __init__(self, model: FlowNet, manifest: dict, path: Path | None = None,
+                 steps: int | None = None, method: str | None = None,
+                 temperature: float | None = None):
+        self.model = model.eval()
+        self.manifest = manifest
+        self.path = path
+        self.steps = steps
+        self.method = method
+        self.temperature = temperature
+        self._encoder = GlossEncoder(dim=model.config.text_dim)
+        if self._encoder.identity != model.config.text_encoder:
+            raise CheckpointError(path or "<model>", f"model.text_encoder is "
+                                  f"{model.config.text_encoder!r}; this Sign Studio's gloss "
+                                  f"encoder is {self._encoder.identity!r}: retrain the model")
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path | None = None) -> "FlowKF2P":
+        """Load a ``flow-kf2p`` checkpoint once (cached by path, size and mtime).
+
+        ``path`` None: the shipped ``default_checkpoint_path()``. Raises
+        ``CheckpointError`` naming the file when it is missing, tampered, of another
+        kind, or does not fit the model its manifest describes.
+        """
+        path = Path(path) if path is not None else default_checkpoint_path()
+        try:
+            stat = path.stat()
+            key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            key = None
+        with _CACHE_LOCK:
+            if key is not None and key in _CACHE:
+                return _CACHE[key]
+            checkpoint = load_checkpoint(path, kind=KIND)
+            try:
+                config = FlowConfig.from_dict(checkpoint.config["model"])
+            except (KeyError, TypeError, ValueError) as error:
+                raise CheckpointError(path, f"manifest.config.model: {error}") from None
+            model = load_into(FlowNet(config), checkpoint)
+            backend = cls(model, checkpoint.manifest, path)
+            if key is not None:
+                _CACHE[key] = backend
+            return backend
+
+    # ------------------------------------------------------------------- conditions
+    def _label_condition(self, label: str | None, frames: int):
+        if label is None:
+            return None, None
+        if not isinstance(label, str) or not label.strip():
+            raise MotionError(f"flow: label: expected text such as 'ase:A', got {label!r}")
+        language = label.split(":", 1)[0] if ":" in label else None
+        text = np.repeat(self._encoder.encode_texts([label]), frames, axis=0)
+        index = self.model.config.language_index(language)
+        return text, np.full(frames, index, np.int64)
+
+    # ------------------------------------------------------------------------- KF2P
+    def __call__(self, motion: Motion, keyframes: Sequence[Keyframe], frame_range: tuple[int, int],
+                 num_candidates: int = 1, seed: int | None = None, *, label: str | None = None,
+                 guidance: float = 1.0) -> list[Motion]:
+        """``num_candidates`` Motions of ``motion``'s length (the ``kf2p.Backend`` contract).
+
+        ``seed`` None means 0, so an edit regenerates the same way every time; candidates
+        within one call differ. ``label`` ("ase:A"): optional gloss condition (the
+        ``regenerate`` API has none, so the studio calls it label-free) and ``guidance``
+        its classifier-free guidance weight.
+        """
+        start, stop = frame_range
+        base = smooth_backend(motion, keyframes, frame_range)[0]
+        low, high = max(0, start - CONTEXT), min(motion.num_frames, stop + CONTEXT)
+        window = base.slice(low, high)
+        values = motion_to_features(window)
+        known = np.zeros((high - low, NUM_SIGN_JOINTS), bool)
+        known[: start - low] = True
+        known[stop - low:] = True
+        for key in keyframes:
+            if start <= key.frame < stop:
+                known[key.frame - low] |= channel_feature_mask(key.channels)[::6]
+        text, language = self._label_condition(label, high - low)
+        samples = sample(self.model, Conditions(values, known, text, language),
+                         num_candidates=num_candidates, seed=0 if seed is None else seed,
+                         steps=self.steps, method=self.method, guidance=guidance,
+                         temperature=self.temperature)
+        arrays = base.frame_arrays()
+        results = []
+        for features in samples:
+            generated = apply_features(window, features).frame_arrays()
+            changes = {}
+            for name, array in arrays.items():
+                inside = generated[name][start - low:stop - low]
+                if not np.array_equal(inside, array[start:stop]):
+                    # Only the range: the context frames went through a 6D round trip.
+                    changed = array.copy()
+                    changed[start:stop] = inside
+                    changes[name] = changed
+            results.append(base.replace(**changes))
+        return results
+
+    # ---------------------------------------------------------------- text-to-pose
+    def text_to_pose(self, label: str, num_frames: int, num_candidates: int = 1,
+                     seed: int | None = None, guidance: float = 2.0) -> TextToPose:
+        """Generate a whole sign from its label alone (no keyframes).
+
+        Args:
+            label: ``"<language>:<GLOSS>"`` as ``engine.learn.encoders.condition_text``
+                writes it, e.g. ``"ase:A"``; a language the model was not trained on
+                uses the model's "unknown language" token.
+            num_frames: frames to generate (>= 2), at ``MODEL_FPS`` (25 fps).
+            num_candidates: how many samples (>= 1), drawn in one batch.
+            seed: sampling seed (None: 0); the same seed gives the same samples.
+            guidance: classifier-free guidance weight (1 = plain conditional model;
+                larger follows the label more closely at some cost in variety).
+
+        Returns ``TextToPose`` with features (C, F, 264) and C Motions at 25 fps.
+        """
+        if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)) or num_frames < 2:
+            raise MotionError(f"text_to_pose: num_frames: expected an integer >= 2, got {num_frames!r}")
+        if isinstance(num_candidates, bool) or not isinstance(num_candidates, int) or num_candidates < 1:
+            raise MotionError(f"text_to_pose: num_candidates: expected an integer >= 1, "
+                              f"got {num_candidates!r}")
+        frames = int(num_frames)
+        text, language = self._label_condition(label, frames)
+        values = np.zeros((frames, FEATURE_DIM), np.float32)
+        known = np.zeros((frames, NUM_SIGN_JOINTS), bool)
+        features = sample(self.model, Conditions(values, known, text, language),
+                          num_candidates=num_candidates, seed=0 if seed is None else seed,
+                          steps=self.steps, method=self.method, guidance=guidance,
+                          temperature=self.temperature)
+        neutral = Motion.zeros(frames, fps=MODEL_FPS)
+        return TextToPose(label=label, fps=MODEL_FPS, features=features,
+                          motions=[apply_features(neutral, f) for f in features])
+
+
+def default_flow() -> FlowKF2P:
+    """The shipped model (``CheckpointError`` when it is absent or unusable)."""
+    return FlowKF2P.from_checkpoint(default_checkpoint_path())
+
+
+def flow_backend(motion: Motion, keyframes: Sequence[Keyframe], frame_range: tuple[int, int],
+                 num_candidates: int = 1, seed: int | None = None) -> list[Motion]:
+    """``kf2p.BACKENDS["flow"]``: the shipped model as a Backend.
+
+    Raises MotionError naming the checkpoint when it is missing or unusable.
+    """
+    try:
+        model = default_flow()
+    except CheckpointError as error:
+        raise MotionError(f"KF2P backend 'flow': {error}") from None
+    return model(motion, keyframes, frame_range, num_candidates, seed)
+
+
+def text_to_pose(label: str, num_frames: int, num_candidates: int = 1, seed: int | None = None,
+                 guidance: float = 2.0, checkpoint: str | Path | None = None) -> TextToPose:
+    """Text-to-pose with the shipped (or the given) ``flow-kf2p`` checkpoint.
+
+    See ``FlowKF2P.text_to_pose``: ``label`` like ``"ase:A"``, ``num_frames`` at 25 fps;
+    returns features (C, num_frames, 264) float32 and C Motions.
+    """
+    return FlowKF2P.from_checkpoint(checkpoint).text_to_pose(
+        label, num_frames, num_candidates=num_candidates, seed=seed, guidance=guidance)

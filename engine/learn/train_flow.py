@@ -1,0 +1,364 @@
+"""Training the sparse-keyframe flow model (``engine.learn.flow``) on lexicon clips.
+
+``train_flow(store_or_path, out_path, config)`` trains on the TRAIN split of the
+lexicon (``split_clips``; optionally without some languages, ``held_out_languages``,
+for the held-out-language evaluation) through ``engine.learn.training.train`` (seeded,
+resumable, progress, cancel) and writes a ``flow-kf2p`` checkpoint.
+
+Each training example is drawn fresh (so ~500 clips give endless variety):
+
+* a sequence of 1-3 random training clips, each time-stretched by a random factor
+  (0.8-1.25; the product runs the model at the motion's own frame rate, 24-30 fps),
+  joined by short cubic-spline transitions so the model also sees joins between signs;
+* a window of at most ``max_frames`` frames, and in it a range to regenerate whose
+  outside neighbours (0-2 frames each side, as KF2P's border frames) are known on every
+  joint. With probability ``p_clip_protocol`` the example is exactly the evaluation's
+  case: one whole clip, range = everything between its first and last frame;
+* keyframes inside the range as seed 003 selects them: each clip's onset, midpoint and
+  offset, plus a few random frames; each keyframe pins all channels or a random subset
+  (hands only, body only, ...), i.e. a per-joint mask;
+* with probability ``p_text_only`` no keyframe at all and one whole clip
+  (text-to-pose); with probability ``p_drop_text`` the gloss/language condition is
+  dropped (classifier-free guidance, and KF2P as ``regenerate`` calls it, label-free).
+
+Loss: mean squared error of the clean estimate in normalised feature space at a
+uniformly drawn flow time, on every frame (known entries weighted 0.1: they are imposed
+at sampling anyway, but leaving them in keeps the output smooth across them).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from engine.data.lexicon import LexiconStore
+from engine.jobs import CancelToken, Progress, no_progress
+from engine.learn.checkpoint import build_manifest
+from engine.learn.dataset import (ClipRecord, data_version, feature_statistics, load_clips,
+                                  split_clips, split_languages)
+from engine.learn.encoders import GlossEncoder, condition_text
+from engine.learn.features import FEATURE_DIM, NUM_SIGN_JOINTS, channel_feature_mask
+from engine.learn.flow import KIND, FlowConfig, FlowNet, spline_inbetween
+from engine.learn.training import TrainConfig, TrainResult, train
+from engine.motion.motion import Channel
+
+#: The licence of the package's fingerspelling data, as FACTS.md states it.
+PACKAGE_DATA_LICENCE = ("spoken-to-signed package (code MIT; the data's licence is not stated)")
+
+_MODELLED_CHANNELS = (Channel.BODY, Channel.LEFT_HAND, Channel.RIGHT_HAND, Channel.FACE)
+#: (4, J) bool: the joints each keyframe channel pins.
+_CHANNEL_JOINTS = np.stack([channel_feature_mask({c})[::6] for c in _MODELLED_CHANNELS])
+
+
+@dataclass(frozen=True)
+class FlowTrainConfig:
+    """Everything a run depends on (saved in the manifest). ``model``: FlowConfig fields."""
+
+    steps: int = 3200
+    batch_size: int = 16
+    lr: float = 1e-3
+    warmup: int = 200
+    seed: int = 0
+    checkpoint_every: int = 500
+    max_frames: int = 48
+    p_text_only: float = 0.1
+    p_drop_text: float = 0.25
+    p_drop_language: float = 0.1
+    p_clip_protocol: float = 0.45
+    p_concat: float = 0.4
+    p_position_offset: float = 0.5
+    known_weight: float = 0.1
+    held_out_fraction: float = 0.15
+    held_out_languages: tuple[str, ...] = ()
+    width: int = 128
+    layers: int = 3
+    heads: int = 4
+    threads: int = 1
+    #: Sampling defaults written into the model config (``FlowConfig``): ODE steps and
+    #: starting-noise temperature (0.5 trades some candidate variety for smoother, more
+    #: accurate in-betweens; see the module docstring of engine.generate.eval_kf2p).
+    sample_steps: int = 6
+    sample_temperature: float = 0.5
+
+    def model_config(self, languages: Sequence[str], encoder: GlossEncoder) -> FlowConfig:
+        return FlowConfig(width=self.width, layers=self.layers, heads=self.heads,
+                          text_dim=encoder.dim, text_encoder=encoder.identity,
+                          languages=tuple(sorted(languages)), steps=self.sample_steps,
+                          temperature=self.sample_temperature)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["held_out_languages"] = list(self.held_out_languages)
+        return data
+
+
+# ------------------------------------------------------------------------ examples
+@dataclass
+class Example:
+    """One training sequence. values (T, D) raw features; known (T, J) bool; label (T,)
+    index into the label table; language (T,) token index; offset position shift."""
+
+    values: np.ndarray
+    known: np.ndarray
+    label: np.ndarray
+    language: np.ndarray
+    text_on: bool
+    offset: int
+
+
+def _stretch(features: np.ndarray, factor: float) -> np.ndarray:
+    """Resample (F, D) features to round(F * factor) frames by linear interpolation."""
+    frames = len(features)
+    count = max(2, int(round(frames * factor)))
+    source = np.linspace(0.0, frames - 1, count)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, frames - 1)
+    alpha = (source - low)[:, None]
+    return ((1 - alpha) * features[low] + alpha * features[high]).astype(np.float32)
+
+
+def _transition(a: np.ndarray, b: np.ndarray, gap: int) -> np.ndarray:
+    """(gap, D) spline frames joining the end of ``a`` to the start of ``b``."""
+    ends = np.concatenate([a[-2:], np.zeros((gap, FEATURE_DIM), np.float32), b[:2]])
+    known = np.zeros((len(ends), NUM_SIGN_JOINTS), bool)
+    known[:len(a[-2:])] = True
+    known[-len(b[:2]):] = True
+    return spline_inbetween(ends, known)[len(a[-2:]):-len(b[:2])]
+
+
+def _random_channels(rng: np.random.Generator) -> np.ndarray:
+    """(J,) bool: all channels (60%) or a random non-empty subset."""
+    if rng.random() < 0.6:
+        return _CHANNEL_JOINTS.any(axis=0)
+    while True:
+        chosen = rng.random(len(_MODELLED_CHANNELS)) < 0.5
+        if chosen.any():
+            return _CHANNEL_JOINTS[chosen].any(axis=0)
+
+
+class ExampleSampler:
+    """Draws ``Example``s from training clips (see the module docstring)."""
+
+    def __init__(self, records: Sequence[ClipRecord], config: FlowTrainConfig,
+                 model_config: FlowConfig, label_index: dict[str, int]):
+        if not records:
+            raise ValueError("flow training: no training clips")
+        self.records = list(records)
+        self.config = config
+        self.model_config = model_config
+        self.label_index = label_index
+
+    def _clip(self, rng, record: ClipRecord, stretch: bool = True) -> np.ndarray:
+        if stretch and record.num_frames >= 4:
+            return _stretch(record.features, float(np.exp(rng.uniform(np.log(0.8), np.log(1.25)))))
+        return record.features
+
+    def draw(self, rng: np.random.Generator) -> Example:
+        cfg = self.config
+        text_on = rng.random() >= cfg.p_drop_text
+        offset = int(rng.integers(0, 257)) if rng.random() < cfg.p_position_offset else 0
+        record = self.records[rng.integers(len(self.records))]
+        if rng.random() < cfg.p_text_only:
+            return self._text_only(rng, record, offset)
+        if rng.random() < cfg.p_clip_protocol:
+            values = self._clip(rng, record)[: cfg.max_frames]
+            frames = len(values)
+            known = np.zeros((frames, NUM_SIGN_JOINTS), bool)
+            known[[0, frames - 1]] = True
+            middle = (frames - 1) // 2
+            known[middle] = _random_channels(rng) if rng.random() < 0.3 else True
+            return self._finish(rng, values, known, [record] * frames, text_on, offset)
+        # A sequence of 1-3 clips joined by spline transitions.
+        count = 1 if rng.random() >= cfg.p_concat else int(rng.integers(2, 4))
+        pieces, owners, onsets, lengths = [], [], [], []
+        chosen = [record] + [self.records[rng.integers(len(self.records))] for _ in range(count - 1)]
+        for index, clip in enumerate(chosen):
+            features = self._clip(rng, clip)
+            if index:
+                gap = _transition(pieces[-1], features, int(rng.integers(2, 9)))
+                pieces.append(gap)
+                owners.extend([clip] * len(gap))
+            onsets.append(sum(len(p) for p in pieces))
+            lengths.append(len(features))
+            pieces.append(features)
+            owners.extend([clip] * len(features))
+        values = np.concatenate(pieces)
+        candidates = []
+        for onset, length in zip(onsets, lengths):
+            candidates += [onset, onset + (length - 1) // 2, onset + length - 1]
+        # Window, then the range inside it with 0-2 known border frames each side.
+        total = len(values)
+        length = int(rng.integers(min(total, 6), min(total, cfg.max_frames) + 1))
+        begin = int(rng.integers(0, total - length + 1))
+        values = values[begin:begin + length]
+        owners = owners[begin:begin + length]
+        known = np.zeros((length, NUM_SIGN_JOINTS), bool)
+        left, right = (int(rng.choice(3, p=[0.15, 0.35, 0.5])) for _ in range(2))
+        left, right = min(left, length // 3), min(right, length // 3)
+        known[:left] = True
+        if right:
+            known[length - right:] = True
+        inside = [c - begin for c in candidates if left <= c - begin < length - right]
+        keys = [c for c in inside if rng.random() < 0.7]
+        extra = rng.poisson((length - left - right) / 15.0)
+        if length - left - right > 0:
+            keys += list(rng.integers(left, length - right, size=extra))
+        for frame in set(keys):
+            known[frame] |= _random_channels(rng)
+        return self._finish(rng, values, known, owners, text_on, offset)
+
+    def _text_only(self, rng, record: ClipRecord, offset: int) -> Example:
+        values = self._clip(rng, record)
+        if len(values) > self.config.max_frames:
+            begin = int(rng.integers(0, len(values) - self.config.max_frames + 1))
+            values = values[begin:begin + self.config.max_frames]
+        known = np.zeros((len(values), NUM_SIGN_JOINTS), bool)
+        return self._finish(rng, values, known, [record] * len(values), True, offset)
+
+    def _finish(self, rng, values, known, owners, text_on, offset) -> Example:
+        label = np.array([self.label_index[o.label] for o in owners], np.int64)
+        drop_language = rng.random() < self.config.p_drop_language
+        language = np.array([0 if drop_language else self.model_config.language_index(o.language)
+                             for o in owners], np.int64)
+        return Example(values=np.asarray(values, np.float32), known=known, label=label,
+                       language=language, text_on=bool(text_on), offset=offset)
+
+
+def collate(model: FlowNet, examples: Sequence[Example], label_table: torch.Tensor,
+            generator: torch.Generator, known_weight: float = 0.1) -> dict[str, torch.Tensor]:
+    """Pad a batch and add the flow's noise and time. Returns FlowNet inputs plus
+    ``target`` (B, T, D) normalised, ``weight`` (B, T, D) loss weights (0 on padding)."""
+    batch = len(examples)
+    frames = max(len(e.values) for e in examples)
+    values = torch.zeros(batch, frames, FEATURE_DIM)
+    baseline = torch.zeros(batch, frames, FEATURE_DIM)
+    mask = torch.zeros(batch, frames, NUM_SIGN_JOINTS)
+    label = torch.zeros(batch, frames, dtype=torch.int64)
+    language = torch.zeros(batch, frames, dtype=torch.int64)
+    padding = torch.ones(batch, frames, dtype=torch.bool)
+    for row, example in enumerate(examples):
+        length = len(example.values)
+        values[row, :length] = torch.from_numpy(example.values)
+        base = spline_inbetween(example.values, example.known)
+        baseline[row, :length] = torch.from_numpy(base)  # NaN where a joint is never known
+        mask[row, :length] = torch.from_numpy(example.known.astype(np.float32))
+        label[row, :length] = torch.from_numpy(example.label)
+        language[row, :length] = torch.from_numpy(example.language)
+        padding[row, :length] = False
+    target = model.normalise(values)
+    # A joint never known in the window gets the dataset mean: 0 once normalised.
+    baseline = torch.nan_to_num(model.normalise(baseline), nan=0.0)
+    entry_mask = mask.repeat_interleave(6, dim=-1)
+    known = target * entry_mask
+    noise = torch.randn(target.shape, generator=generator)
+    t = torch.rand(batch, generator=generator)
+    x_t = (1.0 - t[:, None, None]) * noise + t[:, None, None] * target
+    weight = (1.0 - entry_mask) + known_weight * entry_mask
+    weight = weight * (~padding)[..., None]
+    return {
+        "x_t": x_t, "t": t, "known": known, "mask": mask, "baseline": baseline,
+        "text": label_table[label], "language": language,
+        "text_on": torch.tensor([float(e.text_on) for e in examples]),
+        "padding": padding, "offset": torch.tensor([e.offset for e in examples]),
+        "target": target, "weight": weight,
+    }
+
+
+def batch_loss(model: FlowNet, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Weighted MSE of the clean estimate (normalised units)."""
+    x_hat = model(batch["x_t"], batch["t"], batch["known"], batch["mask"], batch["baseline"],
+                  batch["text"], batch["language"], batch["text_on"], batch["padding"],
+                  batch["offset"])
+    weight = batch["weight"]
+    return ((x_hat - batch["target"]) ** 2 * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+# ------------------------------------------------------------------------- training
+def training_split(records: Sequence[ClipRecord], config: FlowTrainConfig
+                   ) -> tuple[list[ClipRecord], list[ClipRecord]]:
+    """(train, held-out clips): without ``held_out_languages``, then ``split_clips``."""
+    if config.held_out_languages:
+        records, _ = split_languages(records, config.held_out_languages)
+    return split_clips(records, config.held_out_fraction)
+
+
+def train_flow(store_or_path: LexiconStore | str | Path, out_path: str | Path,
+               config: FlowTrainConfig = FlowTrainConfig(), *, resume: bool = False,
+               progress: Progress = no_progress, cancel: CancelToken | None = None,
+               data_licence: str = PACKAGE_DATA_LICENCE) -> TrainResult:
+    """Train the KF2P / text-to-pose flow model and write a ``flow-kf2p`` checkpoint.
+
+    Args:
+        store_or_path: an open ``LexiconStore`` or the path of a lexicon database.
+        out_path: the checkpoint to write (``<out>.resume.pt`` while training).
+        config: see ``FlowTrainConfig``; ``steps``, ``seed``, ``held_out_languages``...
+        resume: continue from ``<out>.resume.pt`` when it exists.
+        progress, cancel: ``engine.jobs`` progress callback and cancel token.
+        data_licence: recorded in the manifest.
+
+    Returns the ``TrainResult`` (path, steps, per-step losses). The manifest's metrics
+    hold the final training loss and the held-out clips' validation loss.
+    """
+    if isinstance(store_or_path, LexiconStore):
+        records = load_clips(store_or_path)
+    else:
+        with LexiconStore(store_or_path) as store:
+            records = load_clips(store)
+    torch.set_num_threads(max(1, int(config.threads)))
+    train_records, held_records = training_split(records, config)
+    encoder = GlossEncoder()
+    model_config = config.model_config({r.language for r in train_records}, encoder)
+    torch.manual_seed(config.seed)
+    model = FlowNet(model_config)
+    model.set_statistics(*feature_statistics(train_records))
+    labels = sorted({r.label for r in records})
+    label_index = {label: i for i, label in enumerate(labels)}
+    label_table = torch.from_numpy(encoder.encode_texts(
+        [condition_text(*reversed(label.split(":", 1))) for label in labels]))
+    sampler = ExampleSampler(train_records, config, model_config, label_index)
+
+    def step_loss(net: FlowNet, generator: torch.Generator) -> torch.Tensor:
+        seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
+        rng = np.random.default_rng(seed)
+        examples = [sampler.draw(rng) for _ in range(config.batch_size)]
+        return batch_loss(net, collate(net, examples, label_table, generator, config.known_weight))
+
+    validation = {"value": None}
+
+    def validation_loss() -> float | None:
+        if not held_records:
+            return None
+        held = ExampleSampler(held_records, config, model_config, label_index)
+        generator = torch.Generator().manual_seed(12345)
+        rng = np.random.default_rng(12345)
+        model.eval()
+        with torch.no_grad():
+            losses = [float(batch_loss(model, collate(model, [held.draw(rng) for _ in range(32)],
+                                                      label_table, generator, config.known_weight)))
+                      for _ in range(4)]
+        return float(np.mean(losses))
+
+    version = data_version(train_records)
+
+    def manifest(step: int, losses: list[float]) -> dict:
+        recent = losses[-50:]
+        metrics = {"train_loss": float(np.mean(recent)) if recent else None}
+        if step >= config.steps:
+            if validation["value"] is None:
+                validation["value"] = validation_loss()
+            metrics["validation_loss"] = validation["value"]
+            metrics["validation_clips"] = len(held_records)
+        return build_manifest(
+            KIND, {"model": model_config.to_dict(), "training": config.to_dict()},
+            data_version=version, data_licence=data_licence, metrics=metrics,
+            seed=config.seed, step=step,
+            extra={"train_clips": len(train_records), "held_out_clips": len(held_records),
+                   "held_out_languages": list(config.held_out_languages)})
+
+    train_config = TrainConfig(steps=config.steps, lr=config.lr, warmup=config.warmup,
+                               seed=config.seed, checkpoint_every=config.checkpoint_every)
+    return train(model, step_loss, manifest, out_path, train_config, resume=resume,
+                 progress=progress, cancel=cancel)
