@@ -14,13 +14,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.generate.kf2p import as_edit, regenerate
+from engine.generate.kf2p import as_edit, default_backend, regenerate
 from engine.motion.edits import DeleteKey, Macro, MoveKey, Op, ReplaceProject, SetKey, apply
 from engine.motion.errors import MotionError
 from engine.motion.project import Keyframe, Project
 
-#: The in-betweener the studio uses on release and for live previews (the C2 baseline).
+#: The in-betweener for live previews while dragging: the C2 baseline, a few ms on the
+#: GUI thread. The learned model (~100 ms) would make the drag stutter.
 DEFAULT_BACKEND = "smooth"
+
+
+def release_backend() -> str:
+    """The in-betweener for edits that land (on release, in a job): the learned flow
+    model when its checkpoint is shipped (it beats the baselines on held-out clips, see
+    the issue-7 note), else the C2 baseline."""
+    return default_backend()
 
 
 @dataclass(frozen=True, eq=False)

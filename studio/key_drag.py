@@ -16,6 +16,8 @@ QtCore only: it drives the Document and the JobRunner; the timeline only emits i
 """
 from __future__ import annotations
 
+import functools
+
 from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
@@ -23,7 +25,7 @@ from PySide6.QtCore import QObject, Signal
 from engine.motion.errors import MotionError
 from engine.motion.project import Project
 from studio.document import Document
-from studio.edits import DEFAULT_BACKEND, KeyEdit, move_key_edit
+from studio.edits import DEFAULT_BACKEND, KeyEdit, move_key_edit, release_backend
 from studio.jobs import JobHandle, JobRunner
 
 
@@ -40,12 +42,13 @@ class KeyDragController(QObject):
     landed = Signal(int, int)      # from_frame, to_frame: the command is on the stack
     rejected = Signal(str)         # why a drop did not land (shown in the status bar)
 
-    def __init__(self, document: Document, runner: JobRunner, backend=DEFAULT_BACKEND,
+    def __init__(self, document: Document, runner: JobRunner, backend=None,
                  parent: QObject | None = None):
         super().__init__(parent)
         self._document = document
         self._runner = runner
-        self.backend = backend
+        self.backend = backend or release_backend()  # on release, in the job
+        self.preview_backend = DEFAULT_BACKEND        # while dragging, on the GUI thread
         self._snapshot: Project | None = None
         self._from: int | None = None
         self._to: int | None = None
@@ -75,7 +78,7 @@ class KeyDragController(QObject):
             self._document.set_preview(self._snapshot)
             return
         try:
-            edit = move_key_edit(self._snapshot, self._from, to_frame, self.backend)
+            edit = move_key_edit(self._snapshot, self._from, to_frame, self.preview_backend)
         except MotionError:
             return
         self._to = to_frame
@@ -127,10 +130,10 @@ class KeyDragController(QObject):
         self._document.cancel_preview()
 
 
-def _edit_job(build: Callable[..., KeyEdit], project: Project, *args, progress,
+def _edit_job(build: Callable[..., KeyEdit], project: Project, *args, backend, progress,
               cancel) -> KeyEdit:
     progress(0, 1, "regenerating")
-    edit = build(project, *args)
+    edit = build(project, *args, backend=backend)
     cancel.raise_if_cancelled()
     progress(1, 1, "done")
     return edit
@@ -150,12 +153,12 @@ class EditLane(QObject):
     landed = Signal(str, object)   # undo text, the KeyEdit
     rejected = Signal(str)
 
-    def __init__(self, document: Document, runner: JobRunner, backend=DEFAULT_BACKEND,
+    def __init__(self, document: Document, runner: JobRunner, backend=None,
                  parent: QObject | None = None):
         super().__init__(parent)
         self._document = document
         self._runner = runner
-        self.backend = backend
+        self.backend = backend or release_backend()
         self.pending: list[JobHandle] = []
 
     def submit(self, title: str, text: str, build: Callable[..., KeyEdit], *args,
@@ -166,7 +169,8 @@ class EditLane(QObject):
         ``on_landed(edit)`` is called only when the edit did land (``handle.finished``
         also fires for a result that was discarded)."""
         snapshot = self._document.committed_project
-        handle = self._runner.submit(title, _edit_job, build, snapshot, *args)
+        handle = self._runner.submit(title, functools.partial(_edit_job, backend=self.backend),
+                                     build, snapshot, *args)
         self.pending.append(handle)
 
         def done(landed: bool = False) -> None:

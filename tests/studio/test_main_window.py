@@ -480,8 +480,8 @@ def test_import_recording_opens_a_new_project_with_keyframes(make_window, qtbot,
                                                              monkeypatch):
     window = make_window()
     motion = _two_sign_recording(tmp_path / "recording.npz")
-    handle = window.import_recording(tmp_path / "recording.npz")
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=20000)
+    window.import_recording(tmp_path / "recording.npz")
+    qtbot.waitUntil(lambda: window.document.project.title == "recording", timeout=30000)
     project = window.document.project
     assert project.title == "recording"
     assert np.array_equal(project.motion.body_pose, motion.body_pose)

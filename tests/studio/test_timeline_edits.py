@@ -170,7 +170,7 @@ def test_left_edge_drag_stretches_with_live_preview_and_one_undo_step(generated,
     qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
     qtbot.waitUntil(lambda: doc.undo_stack.count() == 2, timeout=5000)
     assert not doc.in_preview
-    assert doc.project.equals(stretch_segment(before, 1, old + 6))
+    assert doc.project.equals(stretch_segment(before, 1, old + 6, window.edits.backend))
     assert not any("→" in text for text in scene_texts(view))  # the band is gone
     assert doc.undo_stack.undoText().startswith("Stretch 'E'")
     after = doc.project
@@ -203,7 +203,7 @@ def test_squeezing_past_the_keyframes_lands_the_last_valid_stretch(generated, qt
                        pos=view.stretch_edge_point(1))
     qtbot.waitUntil(lambda: doc.undo_stack.count() == 2, timeout=5000)
     assert movement_frames(doc.project.segments[1]) == movement_frames(shortest) == 3
-    assert doc.project.equals(stretch_segment(before, 1, 3))
+    assert doc.project.equals(stretch_segment(before, 1, 3, window.edits.backend))
 
 
 def test_edges_tell_what_they_do(generated, qtbot):
