@@ -242,7 +242,8 @@ def cmd_find_sign(args: argparse.Namespace) -> int:
 
 def _clip_matches(args: argparse.Namespace, store, encoder) -> list:
     from engine.export.thumbnails import HandThumbnails
-    from engine.generate.clip_match import ClipIndex, match_image_clip, read_query_image
+    from engine.generate.clip_match import ClipIndex, match_image_clip
+    from engine.generate.image_match import read_query_image
 
     image = read_query_image(args.image)  # a bad image fails before the index is built
     bar = _Bar("CLIP thumbnails")

@@ -157,7 +157,8 @@ class LexiconService:
         return matches
 
     def _match_image_clip(self, store, image, language, encoder, top, progress, cancel):
-        from engine.generate.clip_match import ClipIndex, match_image_clip, read_query_image
+        from engine.generate.clip_match import ClipIndex, match_image_clip
+        from engine.generate.image_match import read_query_image
 
         query = read_query_image(image)
         # Entry ids change whenever an entry is added or replaced: rebuild then (the

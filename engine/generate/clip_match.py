@@ -40,7 +40,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from engine.data.lexicon import EntrySummary, LexiconStore
-from engine.generate.image_match import ImageQueryError, steadiest_frame
+from engine.generate.image_match import ImageQueryError, read_query_image, steadiest_frame
 from engine.jobs import CancelToken, no_progress
 from engine.learn.encoders import ClipEncoder
 from engine.motion.errors import ProjectFileError
@@ -306,29 +306,6 @@ class ClipIndex:
             score = float(best[i])
             matches.append(ClipMatch(self.entries[i], 1.0 - score, score, frame))
         return matches
-
-
-def read_query_image(image: str | Path | np.ndarray) -> np.ndarray:
-    """A path or an array -> (H, W, 3) uint8 RGB. Grey is repeated, alpha dropped."""
-    if isinstance(image, np.ndarray):
-        array, name = image, "image array"
-    else:
-        import imageio.v3 as iio
-
-        path = Path(image)
-        if not path.is_file():
-            raise ImageQueryError(path, "no such file")
-        try:
-            array = np.asarray(iio.imread(path))
-        except Exception as error:  # imageio raises many types for a bad file
-            raise ImageQueryError(path, f"not a readable image ({error})") from None
-        name = str(path)
-    if array.ndim == 2:
-        array = np.repeat(array[..., None], 3, axis=2)
-    if array.ndim != 3 or array.shape[2] not in (3, 4) or array.dtype != np.uint8:
-        raise ImageQueryError(name, f"expected an (H, W, 3) 8-bit RGB image, got shape "
-                                    f"{array.shape} dtype {array.dtype}")
-    return np.ascontiguousarray(array[..., :3])
 
 
 def match_image_clip(image: str | Path | np.ndarray, language: str, store: LexiconStore,

@@ -68,20 +68,32 @@ class ImageQueryError(ProjectFileError):
     """The image could not be read, or shows no hand."""
 
 
+def read_query_image(image: str | Path | np.ndarray) -> np.ndarray:
+    """A path or an array -> (H, W, 3) uint8 RGB. Grey is repeated, alpha dropped."""
+    if isinstance(image, np.ndarray):
+        array, name = image, "image array"
+    else:
+        import imageio.v3 as iio
+
+        path = Path(image)
+        if not path.is_file():
+            raise ImageQueryError(path, "no such file")
+        try:
+            array = np.asarray(iio.imread(path))
+        except Exception as error:  # imageio raises many types for a bad file
+            raise ImageQueryError(path, f"not a readable image ({error})") from None
+        name = str(path)
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4) or array.dtype != np.uint8:
+        raise ImageQueryError(name, f"expected an (H, W, 3) 8-bit RGB image, got shape "
+                                    f"{array.shape} dtype {array.dtype}")
+    return np.ascontiguousarray(array[..., :3])
+
+
 def image_hand_points(path: str | Path, mirrored: bool = False) -> np.ndarray:
     """(21, 3) metres: the dominant (right, else left mirrored) hand in the image."""
-    import imageio.v3 as iio
-
-    path = Path(path)
-    if not path.is_file():
-        raise ImageQueryError(path, "no such file")
-    try:
-        image = np.asarray(iio.imread(path))
-    except Exception as error:  # imageio raises many types for a bad file
-        raise ImageQueryError(path, f"not a readable image ({error})") from None
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    image = np.ascontiguousarray(image[..., :3].astype(np.uint8))
+    image = read_query_image(path)
     os.environ.setdefault("GLOG_minloglevel", "2")
     import mediapipe as mp
 
