@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine.motion.errors import MotionError
-from engine.motion.motion import FRAME_FIELDS, ROTATION_FIELDS, Motion, split_full_pose
-from engine.motion.rotations import slerp_along
+from engine.motion.motion import Motion
+from engine.motion.resample import sample_at
 from engine.motion.project import Project, Segment
 
 
@@ -64,26 +64,6 @@ def set_segment_hold(project: Project, index: int, hold: int) -> Project:
 def movement_frames(segment: Segment) -> int:
     """Frames of ``segment`` before its hold: what a stretch resamples."""
     return segment.num_frames - segment.hold
-
-
-def _sample(motion: Motion, positions: np.ndarray) -> Motion:
-    """``motion`` read at fractional frame ``positions`` (T,) in [0, F-1]: slerp per
-    joint for rotations, linear for translation, expression and blendshape weights
-    (weights stay in [0, 1]). Integer positions return the source frame bit for bit,
-    which is what keeps stretched keyframes exact."""
-    rotations = slerp_along(motion.full_pose(), positions).astype(np.float32)
-    last = motion.num_frames - 1
-    lower = np.minimum(np.floor(positions).astype(np.int64), last)
-    upper = np.minimum(lower + 1, last)
-    alpha = (positions - lower).astype(np.float32)
-    changes: dict[str, np.ndarray] = {}
-    for name in FRAME_FIELDS:
-        if name in ROTATION_FIELDS:
-            continue
-        source = getattr(motion, name)
-        weight = alpha.reshape((-1,) + (1,) * (source.ndim - 1))
-        changes[name] = (1 - weight) * source[lower] + weight * source[upper]
-    return motion.replace(**changes, **split_full_pose(rotations))
 
 
 def stretch_keyframe_map(project: Project, index: int, frames: int) -> dict[int, int]:
@@ -159,7 +139,7 @@ def stretch_segment(project: Project, index: int, frames: int,
     knots_old = np.array([k[0] for k in knots], np.float64)
     knots_new = np.array([k[1] for k in knots], np.float64)
     positions = np.interp(np.arange(frames, dtype=np.float64), knots_new, knots_old)
-    stretched = _sample(project.motion.slice(start, move_end), positions)
+    stretched = sample_at(project.motion.slice(start, move_end), positions)
 
     motion = project.motion
     parts = [stretched]
