@@ -181,7 +181,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from engine.generate.assemble import Timing, assemble
     from engine.generate.text import coverage_report, text_to_tokens
-    from engine.motion import save_project
 
     with _store(args) as store:
         tokens = list(text_to_tokens(args.text, args.lang, store))
@@ -350,7 +349,7 @@ def _train_config(config_class, steps: int | None, seed: int | None, held_out: t
     if held_out:
         field = next((n for n in ("held_out_languages", "held_out_langs") if n in names), None)
         if field is None:
-            raise SystemExit(f"--held-out-langs is not supported by this model's trainer")
+            raise SystemExit("--held-out-langs is not supported by this model's trainer")
         config = dataclasses.replace(config, **{field: held_out})
     return config
 
@@ -380,7 +379,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = getattr(module, function_name)(str(lexicon), args.out, config, resume=args.resume,
                                                 progress=bar, **extra)
     except KeyboardInterrupt:
-        print(f"\ninterrupted; resume with the same command plus --resume", file=sys.stderr)
+        print("\ninterrupted; resume with the same command plus --resume", file=sys.stderr)
         return 130
     except Cancelled:
         return 130

@@ -40,7 +40,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from engine.data.lexicon import EntrySummary, LexiconStore
-from engine.generate.image_match import ImageQueryError, read_query_image, steadiest_frame
+from engine.generate.image_match import read_query_image, steadiest_frame
 from engine.jobs import CancelToken, no_progress
 from engine.learn.encoders import ClipEncoder
 from engine.motion.errors import ProjectFileError

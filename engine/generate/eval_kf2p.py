@@ -43,7 +43,7 @@ from engine.data.lexicon import LexiconStore
 from engine.generate.flow_backend import FlowKF2P
 from engine.generate.kf2p import Backend, regenerate
 from engine.jobs import Progress, no_progress
-from engine.learn.dataset import ClipRecord, load_clips, split_clips, split_languages
+from engine.learn.dataset import ClipRecord, load_records, split_clips, split_languages
 from engine.metrics.joint_error import dtw_jpe_parts, jerk_at_joins
 from engine.motion.project import Keyframe
 
@@ -115,11 +115,7 @@ def evaluate_kf2p(store: LexiconStore | str | Path, backends: Mapping[str, Backe
     where it has the lower right-hand error}}, "checkpoint": manifest summary}``.
     Units: mm for DTW-JPE and keyframe error, m/s^3 for jerk.
     """
-    if isinstance(store, LexiconStore):
-        records = load_clips(store)
-    else:
-        with LexiconStore(store) as opened:
-            records = load_clips(opened)
+    records = load_records(store)
     held = [r for r in held_out_records(records, split, held_out_fraction=held_out_fraction,
                                         held_out_languages=held_out_languages)
             if r.num_frames >= 5]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -75,6 +76,26 @@ def load_clips(store: LexiconStore, languages: Iterable[str] | None = None,
     return records
 
 
+def load_records(source: "LexiconStore | str | Path | Sequence[ClipRecord]") -> list[ClipRecord]:
+    """ClipRecords from an open LexiconStore, a lexicon file path, or a list of records.
+
+    A path that does not exist is an error, never a new empty database (opening a
+    LexiconStore on a missing path would create one).
+    """
+    if isinstance(source, LexiconStore):
+        return load_clips(source)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such lexicon file")
+        with LexiconStore(path) as store:
+            return load_clips(store)
+    records = list(source)
+    if not all(isinstance(r, ClipRecord) for r in records):
+        raise TypeError("expected a LexiconStore, a lexicon path, or a list of ClipRecord")
+    return records
+
+
 def _unit_hash(text: str) -> float:
     """A stable number in [0, 1) from ``text`` (sha256; Python's hash() is salted)."""
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2.0 ** 64
@@ -100,6 +121,15 @@ def split_languages(records: Sequence[ClipRecord], held_out: Iterable[str]
         raise ValueError(f"held-out languages {sorted(missing)} have no clips in the data")
     return ([r for r in records if r.language not in held_out],
             [r for r in records if r.language in held_out])
+
+
+def split_records(records: Sequence[ClipRecord], held_out_fraction: float = 0.15,
+                  held_out_langs: Sequence[str] | None = None
+                  ) -> tuple[list[ClipRecord], list[ClipRecord]]:
+    """Whole languages held out when ``held_out_langs`` is given, else whole clips."""
+    if held_out_langs:
+        return split_languages(records, held_out_langs)
+    return split_clips(records, held_out_fraction)
 
 
 def data_version(records: Sequence[ClipRecord]) -> str:

@@ -34,10 +34,9 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from engine.jobs import CancelToken, Cancelled, Progress, no_progress
-from engine.learn.dataset import ClipRecord
+from engine.learn.dataset import load_records, split_records
 from engine.learn.features import FEATURE_DIM
 from engine.learn.recognizer import Recognizer, load_recognizer
-from engine.learn.train_recognizer import load_training_records, split_records
 from engine.metrics.generation import (DIVERSITY_PAIRS, MULTIMODALITY_PAIRS, accuracy, diversity, fid,
                                        multimodality)
 
@@ -96,7 +95,7 @@ def evaluate_generation(store_or_records, generators: Mapping[str, Generator],
     """
     if not isinstance(recognizer, Recognizer):
         recognizer = load_recognizer(recognizer)
-    records = load_training_records(store_or_records)
+    records = load_records(store_or_records)
     train_records, held = split_records(records, held_out_fraction, tuple(held_out_langs))
     evaluated = [r for r in held if recognizer.class_index(r.label) is not None]
     reference = [r for r in train_records if recognizer.class_index(r.label) is not None]

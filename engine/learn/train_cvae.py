@@ -18,11 +18,10 @@ import torch
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import load_checkpoint, build_manifest
 from engine.learn.cvae import CVAE, KIND, CvaeConfig, curriculum_mask_ratio, encoder_record
-from engine.learn.dataset import data_version
+from engine.learn.dataset import data_version, load_records, split_records
 from engine.learn.encoders import GlossEncoder, TextConditionEncoder, condition_text
 from engine.learn.recognizer import pad_clips
-from engine.learn.train_recognizer import (REAL_DATA_LICENCE, fit_length, load_training_records,
-                                           split_records)
+from engine.learn.train_recognizer import REAL_DATA_LICENCE, fit_length
 from engine.learn.training import TrainConfig, TrainResult, resume_path, train
 
 
@@ -73,7 +72,7 @@ def train_cvae(source, out_path: str | Path, config: CvaeTrainConfig = CvaeTrain
     [--seed S] [--clip-weights PATH [--clip-model NAME]] [--resume]``.
     """
     encoder = encoder if encoder is not None else GlossEncoder()
-    records = load_training_records(source)
+    records = load_records(source)
     train_records, _ = split_records(records, config.held_out_fraction, config.held_out_langs)
     if not train_records:
         raise ValueError("no training clips after the split")

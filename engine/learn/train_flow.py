@@ -37,7 +37,7 @@ import torch
 from engine.data.lexicon import LexiconStore
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
-from engine.learn.dataset import (ClipRecord, data_version, feature_statistics, load_clips,
+from engine.learn.dataset import (ClipRecord, data_version, feature_statistics, load_records,
                                   split_clips, split_languages)
 from engine.learn.encoders import GlossEncoder, condition_text
 from engine.learn.features import FEATURE_DIM, NUM_SIGN_JOINTS, channel_feature_mask
@@ -302,11 +302,7 @@ def train_flow(store_or_path: LexiconStore | str | Path, out_path: str | Path,
     Returns the ``TrainResult`` (path, steps, per-step losses). The manifest's metrics
     hold the final training loss and the held-out clips' validation loss.
     """
-    if isinstance(store_or_path, LexiconStore):
-        records = load_clips(store_or_path)
-    else:
-        with LexiconStore(store_or_path) as store:
-            records = load_clips(store)
+    records = load_records(store_or_path)
     torch.set_num_threads(max(1, int(config.threads)))
     train_records, held_records = training_split(records, config)
     encoder = GlossEncoder()

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
-from engine.data.lexicon import LexiconStore
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
-from engine.learn.dataset import ClipRecord, data_version, load_clips, split_clips, split_languages
+from engine.learn.dataset import data_version, load_records, split_records
 from engine.learn.recognizer import (KIND, Recognizer, RecognizerConfig, RecognizerNet,
                                      gloss_class, pad_clips, vocabulary)
 from engine.learn.training import TrainConfig, TrainResult, train
@@ -33,30 +31,6 @@ from engine.metrics.generation import accuracy
 
 #: What the real lexicon's manifests must say about its licence (learn_common brief).
 REAL_DATA_LICENCE = ("spoken-to-signed package (code MIT; the data's licence is not stated)")
-
-
-def load_training_records(source: "LexiconStore | str | Path | Sequence[ClipRecord]") -> list[ClipRecord]:
-    """ClipRecords from a LexiconStore, a lexicon file path, or a list of records."""
-    if isinstance(source, LexiconStore):
-        return load_clips(source)
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such lexicon file")
-        with LexiconStore(path) as store:
-            return load_clips(store)
-    records = list(source)
-    if not all(isinstance(r, ClipRecord) for r in records):
-        raise TypeError("expected a LexiconStore, a lexicon path, or a list of ClipRecord")
-    return records
-
-
-def split_records(records: Sequence[ClipRecord], held_out_fraction: float = 0.15,
-                  held_out_langs: Sequence[str] | None = None) -> tuple[list[ClipRecord], list[ClipRecord]]:
-    """The split every model of this family uses: whole clips by hash, or whole languages."""
-    if held_out_langs:
-        return split_languages(records, held_out_langs)
-    return split_clips(records, held_out_fraction)
 
 
 @dataclass(frozen=True)
@@ -123,7 +97,7 @@ def train_recognizer(source, out_path: str | Path, config: RecognizerTrainConfig
     ``held_out_count`` of them). Suggested CLI: ``signstudio-cli train recognizer
     --lexicon PATH --out assets/models/recognizer.pt [--steps N] [--seed S] [--resume]``.
     """
-    records = load_training_records(source)
+    records = load_records(source)
     train_records, held = split_records(records, config.held_out_fraction, config.held_out_langs)
     classes = vocabulary(train_records, config.min_languages)
     index = {name: i for i, name in enumerate(classes)}

@@ -129,3 +129,11 @@ def test_training_loss_falls_and_resume_matches_an_uninterrupted_run(tmp_path):
     assert resumed.losses == result.losses
     for resumed_weight, straight_weight in zip(resumed_model.parameters(), straight.parameters()):
         assert torch.equal(resumed_weight, straight_weight)
+
+
+def test_a_missing_lexicon_path_is_an_error_not_a_new_empty_database(tmp_path):
+    from engine.learn.dataset import load_records
+
+    with pytest.raises(FileNotFoundError, match="typo.sqlite: no such lexicon file"):
+        load_records(tmp_path / "typo.sqlite")
+    assert not (tmp_path / "typo.sqlite").exists()
