@@ -19,9 +19,10 @@ from engine.motion.edits import DeleteKey, Macro, MoveKey, Op, ReplaceProject, S
 from engine.motion.errors import MotionError
 from engine.motion.project import Keyframe, Project
 
-#: The in-betweener for live previews while dragging: the C2 baseline, a few ms on the
-#: GUI thread. The learned model (~100 ms) would make the drag stutter.
-DEFAULT_BACKEND = "smooth"
+#: The in-betweener for work on the GUI thread (live drag previews, pose nudges in the
+#: properties panel) and the default of the edit builders: the C2 baseline, a few ms.
+#: The learned model (~100 ms) would make them stutter; jobs pass ``release_backend()``.
+PREVIEW_BACKEND = "smooth"
 
 
 def release_backend() -> str:
@@ -63,7 +64,7 @@ def _regenerate(edited: Project, frame_range: tuple[int, int], backend) -> tuple
 
 
 def move_key_edit(project: Project, from_frame: int, to_frame: int,
-                  backend=DEFAULT_BACKEND) -> KeyEdit:
+                  backend=PREVIEW_BACKEND) -> KeyEdit:
     """Move the keyframe at ``from_frame`` to ``to_frame`` and regenerate around it.
 
     One ``Macro(MoveKey, ReplaceRange)``: a single undo step restores both the key and
@@ -77,7 +78,7 @@ def move_key_edit(project: Project, from_frame: int, to_frame: int,
     return KeyEdit(Macro((move, replace)), result, frame_range)
 
 
-def set_key_edit(project: Project, keyframe: Keyframe, backend=DEFAULT_BACKEND) -> KeyEdit:
+def set_key_edit(project: Project, keyframe: Keyframe, backend=PREVIEW_BACKEND) -> KeyEdit:
     """Add or replace ``keyframe`` (a pose edit, a paste, a handshape preset) and
     regenerate the span between its neighbours so the motion passes through it."""
     set_key = SetKey(keyframe)
@@ -87,7 +88,7 @@ def set_key_edit(project: Project, keyframe: Keyframe, backend=DEFAULT_BACKEND) 
     return KeyEdit(Macro((set_key, replace)), result, frame_range)
 
 
-def delete_key_edit(project: Project, frame: int, backend=DEFAULT_BACKEND) -> KeyEdit:
+def delete_key_edit(project: Project, frame: int, backend=PREVIEW_BACKEND) -> KeyEdit:
     """Delete the keyframe at ``frame`` and regenerate the span between its neighbours,
     so the motion no longer passes through the removed pose but flows from the previous
     key to the next. One ``Macro(DeleteKey, ReplaceRange)``: one undo step brings back
@@ -100,7 +101,7 @@ def delete_key_edit(project: Project, frame: int, backend=DEFAULT_BACKEND) -> Ke
 
 
 def stretch_edit(project: Project, index: int, frames: int,
-                 backend=DEFAULT_BACKEND) -> KeyEdit:
+                 backend=PREVIEW_BACKEND) -> KeyEdit:
     """Time-stretch segment ``index``'s movement to ``frames`` frames
     (``studio.retime.stretch_segment``) as one ``ReplaceProject``: the length changes,
     so no range op fits. ``frame_range`` is the whole new motion."""

@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Signal
 from engine.motion.errors import MotionError
 from engine.motion.project import Project
 from studio.document import Document
-from studio.edits import DEFAULT_BACKEND, KeyEdit, move_key_edit, release_backend
+from studio.edits import PREVIEW_BACKEND, KeyEdit, move_key_edit, release_backend
 from studio.jobs import JobHandle, JobRunner
 
 
@@ -48,7 +48,7 @@ class KeyDragController(QObject):
         self._document = document
         self._runner = runner
         self.backend = backend or release_backend()  # on release, in the job
-        self.preview_backend = DEFAULT_BACKEND        # while dragging, on the GUI thread
+        self.preview_backend = PREVIEW_BACKEND        # while dragging, on the GUI thread
         self._snapshot: Project | None = None
         self._from: int | None = None
         self._to: int | None = None
