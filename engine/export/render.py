@@ -54,13 +54,42 @@ def focus_point(joints: np.ndarray, focus: str) -> np.ndarray:
     """Point to look at, from (F, 55, 3) or (55, 3) joints (mean over frames)."""
     joints = np.asarray(joints).reshape(-1, 55, 3)
     if focus == "hands":
-        ids = [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]]
-        return joints[:, ids].mean(axis=(0, 1))
+        return signing_hands(joints).reshape(-1, 3).mean(axis=0)
     if focus == "full_body":
         return joints.mean(axis=(0, 1))
     # Signing space: between the chest and the chin.
     neck, spine3 = JOINT_INDEX["neck"], JOINT_INDEX["spine3"]
     return (0.6 * joints[:, neck] + 0.4 * joints[:, spine3]).mean(axis=0)
+
+
+def signing_hands(joints: np.ndarray) -> np.ndarray:
+    """(F, K, 3) centres (metres; midway between the wrist and the middle finger's base)
+    of the hands in use, K = 1 or 2.
+
+    A hand is in use when its wrist rises above the waist (the spine1 joint) in any of
+    the (F, 55, 3) ``joints``' frames; a hand that stays below it rests at the side.
+    Why: one-handed fingerspelling leaves the other arm down, and aiming a close-up
+    between both wrists (as this did before) showed the torso between them instead of
+    the handshape. When no hand is raised (a rest pose), both count.
+    """
+    joints = np.asarray(joints).reshape(-1, 55, 3)
+    wrists = joints[:, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]]]
+    knuckles = joints[:, [JOINT_INDEX["left_middle1"], JOINT_INDEX["right_middle1"]]]
+    centres = (wrists + knuckles) / 2
+    raised = (wrists[..., 1] > joints[:, None, JOINT_INDEX["spine1"], 1]).any(axis=0)
+    return centres[:, raised] if raised.any() else centres
+
+
+def hands_close_up_height(joints: np.ndarray, aspect: float, minimum: float) -> float:
+    """Metres of scene the "hands" view shows vertically so the hands in use stay in it.
+
+    ``joints`` (F, 55, 3) or (55, 3); ``aspect`` width / height of the view;
+    ``minimum`` the preset's height. Widened to the extent the used hands cover over
+    all frames (both hands apart, or one hand travelling) plus a hand's length of margin.
+    """
+    centres = signing_hands(joints).reshape(-1, 3)
+    extent = np.ptp(centres, axis=0) + 0.25
+    return float(max(minimum, extent[1], extent[0] / aspect))
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -144,12 +173,7 @@ class OffscreenRenderer:
         spec = CAMERA_PRESETS[preset]
         height = spec.height
         if spec.focus == "hands":
-            # Widen the close-up until both hands are in it (e.g. arms spread apart).
-            wrists = np.asarray(joints).reshape(-1, 55, 3)[
-                :, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]]]
-            spread = np.linalg.norm(wrists[:, 0] - wrists[:, 1], axis=-1).max()
-            aspect = self.width / self.height
-            height = max(height, (spread + 0.25) / aspect)
+            height = hands_close_up_height(joints, self.width / self.height, height)
         self.look_at(focus_point(joints, spec.focus), spec.direction, height)
 
     def look_at(self, focus: np.ndarray, direction, height: float,

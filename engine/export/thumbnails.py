@@ -29,7 +29,7 @@ _RIGHT_HAND = [JOINT_INDEX["right_wrist"]] + [
     JOINT_INDEX[f"right_{finger}{k}"] for finger in ("thumb", "index", "middle", "ring", "pinky")
     for k in (1, 2, 3)]
 # Bump when what a view looks like changes: cached embeddings are keyed by it.
-_RENDER_VERSION = 1
+_RENDER_VERSION = 2
 
 
 class HandThumbnails:

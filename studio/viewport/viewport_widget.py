@@ -36,7 +36,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from engine.body.smplx_model import SmplxBody, SmplxModelNotFound, find_smplx_model_file
-from engine.export.render import CAMERA_PRESETS, focus_point
+from engine.export.render import CAMERA_PRESETS, focus_point, hands_close_up_height
 from engine.motion.project import AvatarChoice
 from studio.document import Document
 from studio.viewport.body_actor import BodyActor
@@ -383,7 +383,11 @@ class ViewportWidget(QWidget):
         direction /= np.linalg.norm(direction)
         camera = self.plotter.camera
         camera.view_angle = 30.0
-        distance = spec.height / 2 / np.tan(np.radians(camera.view_angle / 2))
+        height = spec.height
+        if spec.focus == "hands":
+            size = self.plotter.window_size
+            height = hands_close_up_height(self._joints, size[0] / max(size[1], 1), height)
+        distance = height / 2 / np.tan(np.radians(camera.view_angle / 2))
         camera.position = tuple(focus + distance * direction)
         camera.focal_point = tuple(np.asarray(focus, np.float64))
         camera.up = (0.0, 1.0, 0.0)
