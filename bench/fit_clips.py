@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without i
 from engine.body.default_avatar import default_avatar  # noqa: E402
 from engine.body.skeleton import JOINT_INDEX  # noqa: E402
 from engine.data.fingerspelling import load_index  # noqa: E402
-from engine.data.fitting import fit_keypoints  # noqa: E402
+from engine.data.fitting import DEFAULT_LANDMARKS, LANDMARK_MODELS, fit_keypoints  # noqa: E402
 
 HAND_EDGES = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10),
               (10, 11), (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17),
@@ -70,7 +70,8 @@ def draw_keypoints(hand: np.ndarray, conf: np.ndarray, size: int, title: str):
     return image
 
 
-def render_letters(index, letters: str, out_dir: Path, iterations: int) -> None:
+def render_letters(index, letters: str, out_dir: Path, iterations: int,
+                   landmarks: str = DEFAULT_LANDMARKS, starts: int = 1) -> None:
     from PIL import Image, ImageDraw
 
     from engine.export.render import OffscreenRenderer
@@ -82,7 +83,7 @@ def render_letters(index, letters: str, out_dir: Path, iterations: int) -> None:
     with OffscreenRenderer(avatar, size, size) as renderer:
         for letter in letters:
             seq = index.read(index.find("ase", letter))
-            result = fit_keypoints(seq, iterations=iterations)
+            result = fit_keypoints(seq, iterations=iterations, landmarks=landmarks, starts=starts)
             frame = seq.num_frames // 2
             out = avatar.forward(result.motion, frames=np.array([frame]))
             centre = out.joints[0, hand_ids].mean(0)
@@ -115,6 +116,10 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=150)
     parser.add_argument("--render", type=Path, default=None)
     parser.add_argument("--letters", default="ABCDEFILORSVWY")
+    parser.add_argument("--landmarks", default=DEFAULT_LANDMARKS, choices=LANDMARK_MODELS,
+                        help="the fitter's hand landmark model (engine.data.fitting.LANDMARK_MODELS)")
+    parser.add_argument("--starts", type=int, default=1, choices=(1, 2),
+                        help="starting poses per fit (fit_keypoints(starts=...))")
     args = parser.parse_args()
     torch.set_num_threads(1)  # one clip per core: run two of these to use both cores
 
@@ -136,13 +141,15 @@ def main() -> None:
     for entry in chosen:
         seq = index.read(entry)
         started = time.perf_counter()
-        result = fit_keypoints(seq, iterations=args.iterations)
+        result = fit_keypoints(seq, iterations=args.iterations, landmarks=args.landmarks,
+                               starts=args.starts)
         times.append(time.perf_counter() - started)
         frames += seq.num_frames
         q = result.quality
         print(f"{entry.signed_language} {entry.glosses:>4}: {seq.num_frames:3d} frames "
               f"{times[-1]:5.2f} s  hand error median {q['hand_error_median']:.3f} "
-              f"p95 {q['hand_error_p95']:.3f}  hand scale {q['hand_scale']:.2f}")
+              f"p95 {q['hand_error_p95']:.3f}  hand scale {q['hand_scale']:.2f}"
+              f"  start {q['start']:.0f}/{q['starts']:.0f}")
         point_errors = result.hand_point_errors
         errors[entry.signed_language].extend(point_errors[np.isfinite(point_errors)].tolist())
         clips[entry.signed_language] += 1
@@ -156,7 +163,7 @@ def main() -> None:
         print(f"{'all':8s}  {sum(clips.values()):5d}  {np.median(every):6.3f}  "
               f"{np.percentile(every, 95):6.3f}")
     if args.render is not None:
-        render_letters(index, args.letters, args.render, args.iterations)
+        render_letters(index, args.letters, args.render, args.iterations, args.landmarks, args.starts)
     if times:
         print(f"clips: {len(times)}, frames {frames}, {sum(times):.1f} s in all, "
               f"{sum(times) / frames * 1000:.0f} ms per frame")

@@ -8,14 +8,23 @@ that letter's lexicon entry. Caveat: those entries were themselves fitted, by th
 fitter of the day, so a fitter change that alters how letters are shaped (e.g. the
 hand-pose prior) is measured against the old fitter's shapes; rebuild the lexicon
 (bench/lexicon_build.py) to measure a fitter against its own. The avatar is rendered
-in it (front camera, 640x640, 6 identical frames as a video), MediaPipe Holistic reads the video, and the fitter
-reconstructs it. We report the mean geodesic angle (degrees) between the truth and the
+in it (front camera, 640x640, 6 identical frames as a video), MediaPipe Holistic reads
+the video, and the fitter reconstructs it. We report the mean geodesic angle (degrees) between the truth and the
 reconstruction at each of the 15 right-hand finger joints, per letter and overall.
-Last line: ``known_truth: <mean finger-joint error> deg`` (of the first landmark model).
+Last line: ``known_truth: <mean finger-joint error> deg`` (of the first landmark model,
+over the letters).
 ``--landmarks`` fits the same MediaPipe readings with each of the fitter's landmark
 models (``engine.data.fitting.LANDMARK_MODELS``; default both, the fitter's default
-"joints" first) so
-a before/after comparison shares one set of renders and readings.
+"joints" first) so a before/after comparison shares one set of renders and readings;
+``--starts 2`` fits with two starting poses (``fit_keypoints(starts=...)``).
+
+Because the letters' truths are the lexicon's own fits, the hand-made shapes of
+``engine.body.reference_poses`` (flat, fist, index point, V; on the raised signing arm)
+are measured too, apart from the letters (``--shapes``; "none" to skip), with the
+nearest reference shape to each reconstruction (a fist read as "flat" is wrong however
+small its mean error looks). Also reported per case: the error of the right wrist's
+world orientation (degrees), which the finger-joint mean cannot see: a palm turned the
+wrong way with well-shaped fingers reads as another letter.
 """
 from __future__ import annotations
 
@@ -31,6 +40,8 @@ from scipy.spatial.transform import Rotation
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing
 
 from engine.body import default_avatar  # noqa: E402
+from engine.body.reference_poses import RIGHT_HAND_SHAPES, signing_pose  # noqa: E402
+from engine.body.skeleton import JOINT_INDEX  # noqa: E402
 from engine.body.tips import hand_points  # noqa: E402
 from engine.data.fitting import LANDMARK_MODELS, fit_keypoints  # noqa: E402
 from engine.data.lexicon import LexiconStore  # noqa: E402
@@ -48,45 +59,84 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.degrees(relative.magnitude()).reshape(a.shape[:-1])
 
 
+def wrist_error_deg(avatar, truth: Motion, fitted: Motion, frame: int) -> float:
+    """Geodesic angle (degrees) between the right wrist's world orientations."""
+    wrist = JOINT_INDEX["right_wrist"]
+    a = avatar.forward(truth.frame(frame)).joint_rotations[0, wrist]
+    b = avatar.forward(fitted.frame(frame)).joint_rotations[0, wrist]
+    return float(np.degrees(Rotation.from_matrix(a.T @ b).magnitude()))
+
+
+def truths(store: LexiconStore, avatar, letters: str, shapes: list[str]) -> dict[str, Motion]:
+    """Name -> a 6-frame still Motion: each letter's steadiest lexicon frame, then each
+    reference hand shape on the signing arm (named ``shape:<name>``)."""
+    out = {}
+    for letter in letters:
+        found = store.find_gloss("ase", letter)
+        if not found:
+            raise SystemExit(f"known_truth: the lexicon {store.path} has no ase entry for {letter!r}; "
+                             "run `signstudio-cli lexicon build --lang ase` or pass --db")
+        motion = store.get(found[0].id).motion
+        frame = steadiest_frame(hand_points(avatar, motion, "right"))
+        out[letter] = Motion.concatenate([motion.frame(frame)] * 6)
+    for shape in shapes:
+        out[f"shape:{shape}"] = Motion.concatenate([signing_pose(shape)] * 6)
+    return out
+
+
 def main() -> None:
     import imageio.v3 as iio
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db")
     parser.add_argument("--letters", default="ABCDEFILORSVWY")
+    parser.add_argument("--shapes", default=",".join(RIGHT_HAND_SHAPES),
+                        help="reference hand shapes to measure too (comma-separated, or none)")
     parser.add_argument("--renders", help="folder for truth | reconstruction PNGs")
     parser.add_argument("--landmarks", default=",".join(LANDMARK_MODELS),
                         help="comma-separated landmark models to fit with (first one rendered)")
+    parser.add_argument("--starts", type=int, default=1, choices=(1, 2),
+                        help="starting poses per fit (fit_keypoints(starts=...))")
     args = parser.parse_args()
     models = args.landmarks.split(",")
     for model in models:
         if model not in LANDMARK_MODELS:
             parser.error(f"--landmarks: {model!r} is not one of {LANDMARK_MODELS}")
+    shapes = [] if args.shapes == "none" else args.shapes.split(",")
+    for shape in shapes:
+        if shape not in RIGHT_HAND_SHAPES:
+            parser.error(f"--shapes: {shape!r} is not one of {', '.join(RIGHT_HAND_SHAPES)}")
     os.environ.setdefault("GLOG_minloglevel", "2")
     avatar = default_avatar()
-    rows = {model: [] for model in models}
+    rows = {model: {} for model in models}
+    wrists = {model: {} for model in models}
     with LexiconStore(args.db) as store, tempfile.TemporaryDirectory() as tmp, \
             OffscreenRenderer(avatar, 640, 640) as renderer:
-        for letter in args.letters:
-            (summary,) = store.find_gloss("ase", letter)[:1]
-            motion = store.get(summary.id).motion
-            frame = steadiest_frame(hand_points(avatar, motion, "right"))
-            truth = Motion.concatenate([motion.frame(frame)] * 6)
+        cases = truths(store, avatar, args.letters, shapes)
+        for name, truth in cases.items():
             posed = avatar.forward(truth)
             renderer.set_camera("front", posed.joints)
-            video = Path(tmp) / f"{letter}.mp4"
+            video = Path(tmp) / f"{name.replace(':', '_')}.mp4"
             images = np.stack([renderer.render(v) for v in posed.vertices])
             iio.imwrite(video, images, fps=25, codec="libx264", plugin="pyav")
             sequence = read_video_keypoints(video)
             if not (sequence.confidence["right_hand"] > 0).any():
-                print(f"{letter}: MediaPipe found no right hand in the render")
+                print(f"{name}: MediaPipe found no right hand in the render")
                 continue
             for model in models:
-                fits = fit_keypoints(sequence, landmarks=model).motion
+                fits = fit_keypoints(sequence, landmarks=model, starts=args.starts).motion
                 error = angle_deg(truth.right_hand_pose, fits.right_hand_pose).mean(axis=0)
-                rows[model].append(error)
-                print(f"{letter} [{model}]: mean {error.mean():5.1f} deg, worst "
-                      f"{FINGER_JOINTS[int(error.argmax())]} {error.max():5.1f} deg", flush=True)
+                rows[model][name] = error
+                wrists[model][name] = wrist_error_deg(avatar, truth, fits, 3)
+                nearest = ""
+                if name.startswith("shape:"):
+                    held = fits.right_hand_pose[3]
+                    distance = {shape: float(angle_deg(pose, held).mean())
+                                for shape, pose in RIGHT_HAND_SHAPES.items()}
+                    nearest = f", nearest shape {min(distance, key=distance.get)}"
+                print(f"{name} [{model}]: mean {error.mean():5.1f} deg, worst "
+                      f"{FINGER_JOINTS[int(error.argmax())]} {error.max():5.1f} deg, wrist "
+                      f"{wrists[model][name]:5.1f} deg{nearest}", flush=True)
                 if model == models[0]:
                     fitted = fits
             if args.renders:
@@ -96,15 +146,22 @@ def main() -> None:
                 renderer.set_camera("hands", posed.joints)
                 left = renderer.render(posed.vertices[0])
                 right = renderer.render(fitted_posed.vertices[0])
-                iio.imwrite(out / f"{letter}.png", np.concatenate([left, right], axis=1))
+                iio.imwrite(out / f"{name.replace(':', '_')}.png", np.concatenate([left, right], axis=1))
+    letters = [name for name in cases if not name.startswith("shape:")]
     for model in reversed(models):
-        table = np.array(rows[model])
-        print(f"[{model}] per joint (deg): " + ", ".join(
-            f"{name} {value:.1f}" for name, value in zip(FINGER_JOINTS, table.mean(axis=0))))
-        print(f"[{model}] per letter (deg): " + ", ".join(
-            f"{letter} {value:.1f}" for letter, value in zip(args.letters, table.mean(axis=1))))
-        print(f"[{model}] mean {table.mean():.1f} deg")
-    print(f"known_truth: {np.array(rows[models[0]]).mean():.1f} deg")
+        for label, names in (("letters", letters), ("shapes", [n for n in cases if n.startswith("shape:")])):
+            names = [n for n in names if n in rows[model]]
+            if not names:
+                continue
+            table = np.array([rows[model][n] for n in names])
+            print(f"[{model}] {label} per joint (deg): " + ", ".join(
+                f"{joint} {value:.1f}" for joint, value in zip(FINGER_JOINTS, table.mean(axis=0))))
+            print(f"[{model}] {label} per case (deg): " + ", ".join(
+                f"{n} {value:.1f}" for n, value in zip(names, table.mean(axis=1))))
+            print(f"[{model}] {label} mean {table.mean():.1f} deg, wrist mean "
+                  f"{np.mean([wrists[model][n] for n in names]):.1f} deg")
+    first = [rows[models[0]][n] for n in letters if n in rows[models[0]]]
+    print(f"known_truth: {np.array(first).mean():.1f} deg")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python tools/render_letters.py [--out /tmp/letters] [--letters ABCDEFILORSVWY]
                                    [--iterations 150] [--size 360]
-                                   [--landmarks calibrated|joints]
+                                   [--landmarks calibrated|joints] [--starts 1|2]
 
 For each letter, the real ASL (ase) clip from the spoken-to-signed package is read
 (``engine.data.fingerspelling.load_index``) and fitted (``fit_keypoints``). One PNG per
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from engine.body import default_avatar
     from engine.data.fingerspelling import load_index
-    from engine.data.fitting import LANDMARK_MODELS, fit_keypoints
+    from engine.data.fitting import DEFAULT_LANDMARKS, LANDMARK_MODELS, fit_keypoints
     from engine.export.render import OffscreenRenderer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -108,8 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--letters", default=LETTERS)
     parser.add_argument("--iterations", type=int, default=150)
     parser.add_argument("--size", type=int, default=360, help="pixels per panel")
-    parser.add_argument("--landmarks", default=LANDMARK_MODELS[0], choices=LANDMARK_MODELS,
+    parser.add_argument("--landmarks", default=DEFAULT_LANDMARKS, choices=LANDMARK_MODELS,
                         help="how the fitter places MediaPipe's hand landmarks on the skeleton")
+    parser.add_argument("--starts", type=int, default=1, choices=(1, 2),
+                        help="starting poses per fit (fit_keypoints(starts=...))")
     args = parser.parse_args(argv)
     os.environ.setdefault("GLOG_minloglevel", "2")
     torch.set_num_threads(1)
@@ -121,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         for letter in args.letters:
             entry = index.find("ase", letter)
             seq = index.read(entry)
-            result = fit_keypoints(seq, iterations=args.iterations, landmarks=args.landmarks)
+            result = fit_keypoints(seq, iterations=args.iterations, landmarks=args.landmarks,
+                                   starts=args.starts)
             frame = seq.num_frames // 2
             median = result.quality["hand_error_median"]
             title = f"ASL {letter} ({entry.path}), frame {frame}/{seq.num_frames}"

@@ -8,7 +8,8 @@ from engine.body import default_avatar
 from engine.body.reference_poses import RIGHT_HAND_SHAPES, mirror_hand_pose
 from engine.body.skeleton import JOINT_INDEX as J
 from engine.data.fitting import (
-    FINGERS, FitSkeleton, FitWeights, fit_keypoints, hand_pose_prior, model_hand_points,
+    CONTACT_2D, FINGERS, FitSkeleton, FitWeights, _contact_mask, _hand_sizes, fit_keypoints,
+    hand_pose_prior, model_hand_points,
 )
 from engine.data.keypoints import BODY_INDEX, KeypointMetadata, KeypointSequence
 from engine.jobs import CancelToken, Cancelled
@@ -383,3 +384,61 @@ def test_bad_landmark_file_is_reported(tmp_path, avatar, content, field):
     assert str(path) in str(error.value)
     with pytest.raises(ProjectFileError):
         FitSkeleton(avatar, landmarks="calibrated", offsets_path=path)
+
+
+# --------------------------------------------------------------- thumb contact, starts
+
+def test_thumb_contact_takes_every_near_tip_but_one_knuckle(lexicon):
+    """The thumb tip is pulled onto every fingertip near it in 2D (the tips gather on
+    it in O) but onto one PIP or DIP only, the 2D-nearest (across a fist it is near
+    several at once and cannot touch them all)."""
+    from engine.data.keypoints import HAND_INDEX
+
+    seq = lexicon.read(lexicon.find("ase", "O"))
+    right = seq.right_hand.copy()
+    frame = seq.num_frames // 2
+    size = _hand_sizes(seq)["right"]
+    base = right[frame, HAND_INDEX["THUMB_TIP"], :2]
+    # Put, on one frame, the index and middle tips, the ring PIP and DIP and the pinky
+    # DIP near the thumb tip (the DIPs at different distances); everything else far.
+    far = base + np.array([3.0, 3.0]) * size
+    for name in ("INDEX_FINGER", "MIDDLE_FINGER", "RING_FINGER", "PINKY"):
+        for part in ("PIP", "DIP", "TIP"):
+            right[frame, HAND_INDEX[f"{name}_{part}"], :2] = far
+    near = {"INDEX_FINGER_TIP": 0.05, "MIDDLE_FINGER_TIP": 0.1, "RING_FINGER_PIP": 0.15,
+            "RING_FINGER_DIP": 0.12, "PINKY_DIP": 0.08}
+    for name, gap in near.items():
+        right[frame, HAND_INDEX[name], :2] = base + np.array([gap * size, 0.0])
+    mask = _contact_mask(seq.replace(right_hand=right), {"left": float("nan"), "right": size})
+    assert mask.shape == (seq.num_frames, 24)
+    chosen = np.flatnonzero(mask[frame, 12:])  # right hand: index, middle, ring, pinky x tip, PIP, DIP
+    assert list(chosen) == [0, 3, 11], chosen  # index tip, middle tip, pinky DIP (nearest knuckle)
+    assert not mask[:, :12].any()  # no left hand: no contact
+    # A knuckle out of reach is not taken even when it is the nearest one.
+    right[frame, HAND_INDEX["PINKY_DIP"], :2] = base + np.array([1.5 * CONTACT_2D * size, 0.0])
+    right[frame, HAND_INDEX["RING_FINGER_PIP"], :2] = far
+    right[frame, HAND_INDEX["RING_FINGER_DIP"], :2] = far
+    mask = _contact_mask(seq.replace(right_hand=right), {"left": float("nan"), "right": size})
+    assert list(np.flatnonzero(mask[frame, 12:])) == [0, 3]
+
+
+def test_two_starts_keep_the_lower_loss(lexicon):
+    seq = lexicon.read(lexicon.find("ase", "C")).slice(8, 14)
+    one = fit_keypoints(seq, iterations=40, landmarks="calibrated")
+    calls = []
+    two = fit_keypoints(seq, iterations=40, landmarks="calibrated", starts=2,
+                        progress=lambda d, t, m="": calls.append((d, t)))
+    assert one.quality["starts"] == 1 and one.quality["start"] == 0
+    assert two.quality["starts"] in (1.0, 2.0) and two.quality["start"] < two.quality["starts"]
+    # The first start is the one-start fit (deterministic on CPU), so the kept fit is
+    # never worse than it by the fitter's own loss.
+    assert np.isfinite(two.quality["loss"])
+    assert two.quality["loss"] <= one.quality["loss"] + 1e-6
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == 40 and all(t == 40 for _, t in calls)
+    # joint-centre landmarks: both grids are the same, one start runs
+    joints = fit_keypoints(seq, iterations=10, starts=2)
+    assert joints.quality["starts"] == 1
+    for bad in (0, 3, True):
+        with pytest.raises(ValueError, match="starts"):
+            fit_keypoints(seq, iterations=5, starts=bad)
