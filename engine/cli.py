@@ -334,12 +334,46 @@ _TRAINERS = {
 }
 
 
-def _train_config(config_class, steps: int | None, seed: int | None, held_out: tuple[str, ...]):
+def _parse_settings(items: list[str] | None, config) -> dict:
+    """``--set NAME=VALUE`` items -> {field: value}, VALUE read as JSON when it parses
+    (numbers, true/false, lists) and as a string otherwise; NAME must be a field of the
+    trainer's config, and the value must have that field's default's type."""
+    import dataclasses
+    import json
+
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    out = {}
+    for item in items or ():
+        name, sep, text = item.partition("=")
+        if not sep or name not in fields:
+            raise SystemExit(f"--set {item}: expected NAME=VALUE with NAME one of "
+                             f"{', '.join(sorted(fields))}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        default = fields[name]
+        if isinstance(default, bool) != isinstance(value, bool) or (
+                isinstance(default, (int, float)) and not isinstance(value, (int, float))):
+            raise SystemExit(f"--set {item}: {name} expects a {type(default).__name__} "
+                             f"(default {default!r})")
+        if isinstance(default, float):
+            value = float(value)
+        elif isinstance(default, tuple):
+            value = tuple(value) if isinstance(value, list) else (value,)
+        out[name] = value
+    return out
+
+
+def _train_config(config_class, steps: int | None, seed: int | None, held_out: tuple[str, ...],
+                  settings: list[str] | None = None):
     """The model's default config with the command line's overrides, whatever the
-    config's shape (flat fields, or a nested ``TrainConfig`` under ``train``)."""
+    config's shape (flat fields, or a nested ``TrainConfig`` under ``train``).
+    ``settings``: ``--set NAME=VALUE`` items for any other field of the config."""
     import dataclasses
 
     config = config_class()
+    config = dataclasses.replace(config, **_parse_settings(settings, config))
     general = {k: v for k, v in (("steps", steps), ("seed", seed)) if v is not None}
     names = {f.name for f in dataclasses.fields(config)}
     if "train" in names:  # the loop's settings live in a nested TrainConfig
@@ -363,7 +397,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     module_name, function_name, config_name = _TRAINERS[args.model]
     module = importlib.import_module(module_name)
     held_out = tuple(x for x in (args.held_out_langs or "").split(",") if x)
-    config = _train_config(getattr(module, config_name), args.steps, args.seed, held_out)
+    config = _train_config(getattr(module, config_name), args.steps, args.seed, held_out,
+                           args.set)
     lexicon = Path(args.db) if args.db else default_lexicon_path()
     if not lexicon.is_file():
         raise SystemExit(f"{lexicon}: no lexicon database; run `signstudio-cli lexicon build` first")
@@ -571,6 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--held-out-langs", help="comma-separated languages to leave out of training")
     p.add_argument("--clip-weights", help="(cvae) condition through CLIP with these weights")
     p.add_argument("--clip-model", help="(cvae) open_clip architecture (default ViT-B-32)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="any other field of the trainer's config, e.g. "
+                        "sample_mean_first=true (repeatable; the manifest records it)")
     db_option(p)
     p.set_defaults(func=cmd_train)
 

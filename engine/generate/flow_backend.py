@@ -18,7 +18,10 @@ What the backend does for a range ``[start, stop)`` of an F-frame motion:
    motion around it, with matching velocity), each keyframe is known on the joints of
    its channels (per-joint mask);
 3. samples ``num_candidates`` sequences from the flow (seeded, ``steps`` fixed-grid
-   ODE steps), writes the modelled joints back into the baseline's motion.
+   ODE steps), writes the modelled joints back into the baseline's motion. With a
+   checkpoint's ``mean_first`` (off in the shipped model, see
+   ``engine.learn.flow.sample``), candidate 0 is the model's conditional-mean estimate
+   (one network evaluation, the same for every seed) and candidates 1.. are samples.
 
 ``regenerate`` then splices the range in and pins the keys bit-exactly.
 
@@ -77,19 +80,21 @@ _CACHE_LOCK = threading.Lock()
 class FlowKF2P:
     """A loaded flow model; call it as a ``kf2p.Backend``.
 
-    ``steps`` / ``method`` / ``temperature``: ODE steps, fixed-grid solver ("euler",
-    "midpoint") and starting-noise scale, defaulting to the checkpoint's config.
+    ``steps`` / ``method`` / ``temperature`` / ``mean_first``: ODE steps, fixed-grid
+    solver ("euler", "midpoint"), starting-noise scale and whether KF2P's candidate 0
+    is the mean estimate, defaulting to the checkpoint's config (None).
     """
 
     def __init__(self, model: FlowNet, manifest: dict, path: Path | None = None,
                  steps: int | None = None, method: str | None = None,
-                 temperature: float | None = None):
+                 temperature: float | None = None, mean_first: bool | None = None):
         self.model = model.eval()
         self.manifest = manifest
         self.path = path
         self.steps = steps
         self.method = method
         self.temperature = temperature
+        self.mean_first = mean_first
         self._encoder = GlossEncoder(dim=model.config.text_dim)
         if self._encoder.identity != model.config.text_encoder:
             raise CheckpointError(path or "<model>", f"model.text_encoder is "
@@ -142,7 +147,8 @@ class FlowKF2P:
         """``num_candidates`` Motions of ``motion``'s length (the ``kf2p.Backend`` contract).
 
         ``seed`` None means 0, so an edit regenerates the same way every time; candidates
-        within one call differ. ``label`` ("ase:A"): optional gloss condition (the
+        within one call differ (with ``mean_first``, candidate 0 is the seed-independent
+        mean estimate and the others follow the seed). ``label`` ("ase:A"): optional gloss condition (the
         ``regenerate`` API has none, so the studio calls it label-free) and ``guidance``
         its classifier-free guidance weight.
         """
@@ -161,7 +167,7 @@ class FlowKF2P:
         samples = sample(self.model, Conditions(values, known, text, language),
                          num_candidates=num_candidates, seed=0 if seed is None else seed,
                          steps=self.steps, method=self.method, guidance=guidance,
-                         temperature=self.temperature)
+                         temperature=self.temperature, mean_first=self.mean_first)
         arrays = base.frame_arrays()
         results = []
         for features in samples:
@@ -203,10 +209,12 @@ class FlowKF2P:
         text, language = self._label_condition(label, frames)
         values = np.zeros((frames, FEATURE_DIM), np.float32)
         known = np.zeros((frames, NUM_SIGN_JOINTS), bool)
+        # Always samples, never the mean estimate: text-to-pose is judged on realism
+        # and variety (FID, diversity), and a mean sign is neither.
         features = sample(self.model, Conditions(values, known, text, language),
                           num_candidates=num_candidates, seed=0 if seed is None else seed,
                           steps=self.steps, method=self.method, guidance=guidance,
-                          temperature=self.temperature)
+                          temperature=self.temperature, mean_first=False)
         neutral = Motion.zeros(frames, fps=MODEL_FPS)
         return TextToPose(label=label, fps=MODEL_FPS, features=features,
                           motions=[apply_features(neutral, f) for f in features])

@@ -77,6 +77,9 @@ class FlowConfig:
     steps: int = 6
     method: str = "euler"
     temperature: float = 1.0
+    #: Candidate 0 is the model's conditional-mean estimate (see ``sample``); older
+    #: checkpoints lack the field and read as False.
+    mean_first: bool = False
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -289,7 +292,8 @@ def prepare(model: FlowNet, conditions: Conditions) -> dict[str, torch.Tensor]:
 @torch.no_grad()
 def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
            seed: int | None = None, steps: int | None = None, method: str | None = None,
-           guidance: float = 1.0, temperature: float | None = None) -> np.ndarray:
+           guidance: float = 1.0, temperature: float | None = None,
+           mean_first: bool | None = None) -> np.ndarray:
     """Draw ``num_candidates`` sequences; returns (C, T, D) float32 raw features.
 
     Integrates the flow ODE from t=0 (noise) to t=1 with torchdiffeq's fixed-grid
@@ -300,6 +304,16 @@ def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
     The same ``seed`` gives the same candidates; ``None`` draws a fresh seed.
     ``temperature`` scales the starting noise (None: the config's; 0 gives the
     deterministic flow from the origin, closer to the conditional mean, less varied).
+
+    ``mean_first`` (None: the config's): candidate 0 is instead the network's clean
+    estimate at t = 0 from x_t = 0, one evaluation. At t = 0 the input holds nothing
+    about the answer, so a model trained with a squared loss (and on exactly that
+    input, ``FlowTrainConfig.p_mean``) returns the conditional MEAN there: the least
+    squared error frame by frame, the same for every seed. Candidates 1.. are flow
+    samples as above (they differ from it and from each other, and follow the seed).
+    Off in the shipped model: on the validation clips the mean lost to a sample on
+    DTW-JPE (engine.generate.eval_kf2p), which forgives timing, while a mean over
+    uncertain timings is a blurred motion.
     """
     from torchdiffeq import odeint
 
@@ -309,6 +323,7 @@ def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
         raise ValueError(f"sample: method: expected 'euler', 'midpoint' or 'rk4', got {method!r}")
     if steps < 1:
         raise ValueError(f"sample: steps: expected >= 1, got {steps}")
+    mean_first = model.config.mean_first if mean_first is None else bool(mean_first)
     model.eval()
     inputs = prepare(model, conditions)
     frames = conditions.values.shape[0]
@@ -318,37 +333,43 @@ def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
     temperature = model.config.temperature if temperature is None else float(temperature)
     noise = temperature * torch.randn((count, frames, FEATURE_DIM), generator=generator)
     guided = guidance != 1.0 and conditions.text is not None
-    repeat = 2 * count if guided else count
 
-    def expand(tensor):
-        return tensor.expand(repeat, *tensor.shape[1:])
+    # The conditions are the same for every candidate: encode them once (two rows,
+    # with and without text, under guidance) and broadcast over the candidates.
+    rows = 2 if guided else 1
+    text_on = torch.tensor([1.0, 0.0]) if guided else inputs["text_on"]
 
-    known, mask, entry_mask = expand(inputs["known"]), expand(inputs["mask"]), expand(inputs["entry_mask"])
-    baseline, text, language = expand(inputs["baseline"]), expand(inputs["text"]), expand(inputs["language"])
-    text_on = inputs["text_on"].expand(count)
-    if guided:
-        text_on = torch.cat([torch.ones(count), torch.zeros(count)])
-    else:
-        text_on = text_on.expand(repeat)
+    def one(tensor):
+        return tensor.expand(rows, *tensor.shape[1:])
 
-    conditions = model.encode_conditions(known, mask, baseline, text, language, text_on)
+    encoded = model.encode_conditions(one(inputs["known"]), one(inputs["mask"]),
+                                      one(inputs["baseline"]), one(inputs["text"]),
+                                      one(inputs["language"]), text_on)
+    known, entry_mask = inputs["known"], inputs["entry_mask"]
 
     def clean_estimate(x, t):
+        n = x.shape[0]
         xx = torch.cat([x, x]) if guided else x
-        tt = torch.full((repeat,), float(t))
-        x_hat = model.denoise(xx, tt, conditions, baseline)
+        cond = encoded.repeat_interleave(n, dim=0)
+        baseline = inputs["baseline"].expand(rows * n, -1, -1)
+        x_hat = model.denoise(xx, torch.full((rows * n,), float(t)), cond, baseline)
         if guided:
-            cond, uncond = x_hat[:count], x_hat[count:]
-            x_hat = uncond + guidance * (cond - uncond)
-        em = entry_mask[:count]
-        return x_hat * (1.0 - em) + known[:count] * em
+            cond_hat, uncond_hat = x_hat[:n], x_hat[n:]
+            x_hat = uncond_hat + guidance * (cond_hat - uncond_hat)
+        return x_hat * (1.0 - entry_mask) + known * entry_mask
 
     def velocity(t, x):
         # Solvers never evaluate at t = 1 on a fixed grid except rk4's last stage; the
         # floor keeps that finite (and it then points exactly at the estimate).
         return (clean_estimate(x, t) - x) / max(1.0 - float(t), 1.0 / (4 * steps))
 
-    grid = torch.linspace(0.0, 1.0, steps + 1)
-    path = odeint(velocity, noise, grid, method=method)
-    result = model.denormalise(path[-1])
+    results = []
+    if mean_first:
+        results.append(clean_estimate(torch.zeros(1, frames, FEATURE_DIM), 0.0))
+    sampled = count - len(results)
+    if sampled:
+        grid = torch.linspace(0.0, 1.0, steps + 1)
+        # noise[1:] under mean_first: candidate k keeps its noise draw whatever else is asked.
+        results.append(odeint(velocity, noise[count - sampled:], grid, method=method)[-1])
+    result = model.denormalise(torch.cat(results))
     return result.numpy().astype(np.float32)

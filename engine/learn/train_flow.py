@@ -21,9 +21,34 @@ Each training example is drawn fresh (so ~500 clips give endless variety):
   (text-to-pose); with probability ``p_drop_text`` the gloss/language condition is
   dropped (classifier-free guidance, and KF2P as ``regenerate`` calls it, label-free).
 
-Loss: mean squared error of the clean estimate in normalised feature space at a
-uniformly drawn flow time, on every frame (known entries weighted 0.1: they are imposed
-at sampling anyway, but leaving them in keeps the output smooth across them).
+Loss, two terms on the clean estimate:
+
+* mean squared error in normalised feature space at a uniformly drawn flow time, on
+  every frame (known entries weighted 0.1: they are imposed at sampling anyway, but
+  leaving them in keeps the output smooth across them);
+* a joint-POSITION term (``position_weight``), what the evaluation measures: the
+  estimate and the target go through forward kinematics of the default avatar's rest
+  skeleton (``SkeletonFK``), and the mean joint distance in mm of each part (body
+  relative to the pelvis, each hand relative to its wrist, as
+  ``engine.metrics.joint_error`` measures DTW-JPE) is divided by that part's scale
+  (``position_scales_mm``, about the spline baseline's error there) so the left hand's
+  millimetres count as much as the right hand's centimetres. The feature loss alone
+  weighs every normalised 6D entry equally, so a fingertip and a knuckle, or a static
+  and a moving hand, got the same attention whatever their effect on positions.
+
+Mean examples: with probability ``p_mean`` an example is given the flow input
+``x_t = 0`` at ``t = 0`` (no noise at all). At t = 0 the sample carries no information
+about the target, so the loss-minimising output there is the conditional MEAN of the
+sequence given the keyframes; training that exact input makes the sampler's
+deterministic first candidate (``FlowConfig.mean_first``, one network evaluation) a
+trained estimate rather than an extrapolation to a noise draw never seen, and it
+keeps the start of a low-temperature ODE path (noise scaled by 0.25, near 0) inside
+what the network has seen.
+
+Validation: ``validation_fraction`` carves a second hash split out of the TRAIN clips
+(``validation_split``); those clips are left out of training and give the manifest's
+``validation_loss``, and settings are chosen on them, never on the held-out clips the
+evaluation reports.
 """
 from __future__ import annotations
 
@@ -32,17 +57,21 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import roma
 import torch
 
+from engine.body.default_avatar import default_avatar
+from engine.body.skeleton import PARENTS
 from engine.data.lexicon import LexiconStore
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
 from engine.learn.dataset import (ClipRecord, data_version, feature_statistics, load_records,
                                   split_clips, split_languages)
 from engine.learn.encoders import GlossEncoder, condition_text
-from engine.learn.features import FEATURE_DIM, NUM_SIGN_JOINTS, channel_feature_mask
+from engine.learn.features import FEATURE_DIM, NUM_SIGN_JOINTS, SIGN_JOINTS, channel_feature_mask
 from engine.learn.flow import KIND, FlowConfig, FlowNet, spline_inbetween
 from engine.learn.training import TrainConfig, TrainResult, train
+from engine.metrics.joint_error import PARTS
 from engine.motion.motion import Channel
 
 #: The licence of the package's fingerspelling data, as FACTS.md states it.
@@ -57,7 +86,7 @@ _CHANNEL_JOINTS = np.stack([channel_feature_mask({c})[::6] for c in _MODELLED_CH
 class FlowTrainConfig:
     """Everything a run depends on (saved in the manifest). ``model``: FlowConfig fields."""
 
-    steps: int = 3200
+    steps: int = 5000
     batch_size: int = 16
     lr: float = 1e-3
     warmup: int = 200
@@ -71,28 +100,119 @@ class FlowTrainConfig:
     p_concat: float = 0.4
     p_position_offset: float = 0.5
     known_weight: float = 0.1
+    #: Weight of the joint-position term (0: feature loss only) and each part's scale in
+    #: mm (body, left hand, right hand): roughly the spline baseline's median DTW-JPE on
+    #: the validation clips, so each part's term is ~1 where the baseline stands.
+    position_weight: float = 0.5
+    position_scales_mm: tuple[float, float, float] = (6.5, 1.75, 15.5)
+    #: Share of examples trained at t = 0 with x_t = 0 (the mean estimate, see above).
+    p_mean: float = 0.15
     held_out_fraction: float = 0.15
+    #: Share of the train clips kept out of training for validation (0: none).
+    validation_fraction: float = 0.15
     held_out_languages: tuple[str, ...] = ()
     width: int = 128
     layers: int = 3
     heads: int = 4
     threads: int = 1
-    #: Sampling defaults written into the model config (``FlowConfig``): ODE steps and
-    #: starting-noise temperature (0.5 trades some candidate variety for smoother, more
-    #: accurate in-betweens; see the module docstring of engine.generate.eval_kf2p).
+    #: Sampling defaults written into the model config (``FlowConfig``): ODE steps,
+    #: starting-noise temperature (below 1 trades some candidate variety for smoother,
+    #: more accurate in-betweens) and mean-first; chosen on the validation clips, see
+    #: the module docstring of engine.generate.eval_kf2p.
     sample_steps: int = 6
-    sample_temperature: float = 0.5
+    sample_temperature: float = 0.25
+    sample_mean_first: bool = False
 
     def model_config(self, languages: Sequence[str], encoder: GlossEncoder) -> FlowConfig:
         return FlowConfig(width=self.width, layers=self.layers, heads=self.heads,
                           text_dim=encoder.dim, text_encoder=encoder.identity,
                           languages=tuple(sorted(languages)), steps=self.sample_steps,
-                          temperature=self.sample_temperature)
+                          temperature=self.sample_temperature,
+                          mean_first=self.sample_mean_first)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["held_out_languages"] = list(self.held_out_languages)
+        data["position_scales_mm"] = list(self.position_scales_mm)
         return data
+
+
+# ------------------------------------------------------------- forward kinematics
+#: Levels of the 55-joint tree (joint indices with the same depth), root first.
+def _tree_levels() -> list[np.ndarray]:
+    depth = np.zeros(len(PARENTS), np.int64)
+    for joint in range(1, len(PARENTS)):
+        depth[joint] = depth[PARENTS[joint]] + 1
+    return [np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1)]
+
+
+#: The joints each part of the position loss measures and the joint they are relative
+#: to, in (body, left hand, right hand) order: exactly what DTW-JPE measures.
+POSITION_PARTS = tuple(PARTS[part] for part in ("body", "left_hand", "right_hand"))
+
+
+class SkeletonFK(torch.nn.Module):
+    """Differentiable forward kinematics of the 55-joint skeleton from 6D features.
+
+    ``forward(features)``: (..., FEATURE_DIM) raw (not normalised) 6D features of the
+    modelled joints -> (..., 55, 3) joint positions in metres, root at the rest
+    pelvis, with every joint the features do not model (pelvis, legs, eyes) at the
+    identity rotation. The same tree and formula as ``engine.body.lbs.
+    forward_kinematics`` (the rest pose is a world-aligned T-pose), batched per tree
+    level (12 levels instead of 55 joints) so the autograd graph stays small.
+    ``rest_joints`` (55, 3) metres: default the default avatar's.
+    """
+
+    def __init__(self, rest_joints: np.ndarray | None = None):
+        super().__init__()
+        rest = np.asarray(default_avatar().rest_joints if rest_joints is None else rest_joints,
+                          np.float32)
+        offsets = rest - rest[np.maximum(PARENTS, 0)]
+        offsets[0] = rest[0]
+        self.register_buffer("offsets", torch.from_numpy(offsets), persistent=False)
+        levels = _tree_levels()
+        self.levels = [torch.from_numpy(level) for level in levels]
+        # parent_slot[d]: where each joint of level d finds its parent in level d - 1.
+        self.parent_slot = [None] + [
+            torch.from_numpy(np.searchsorted(levels[d - 1], PARENTS[levels[d]]))
+            for d in range(1, len(levels))]
+        self.unsort = torch.from_numpy(np.argsort(np.concatenate(levels)))
+        self.sign_joints = torch.tensor(SIGN_JOINTS)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        lead = features.shape[:-1]
+        # (N, J, 3, 2): the two stored columns; Gram-Schmidt as
+        # engine.motion.rotations.sixd_to_matrix does it in numpy.
+        columns = features.reshape(-1, NUM_SIGN_JOINTS, 2, 3).transpose(-1, -2)
+        count = columns.shape[0]
+        local = torch.eye(3, dtype=features.dtype).repeat(count, len(PARENTS), 1, 1)
+        local[:, self.sign_joints] = roma.special_gramschmidt(columns)
+        # Per level: the parents (all in the previous level) are already posed.
+        rot = [local[:, self.levels[0]]]
+        pos = [self.offsets[self.levels[0]].expand(count, -1, -1)]
+        for depth in range(1, len(self.levels)):
+            level = self.levels[depth]
+            parent_rot = rot[-1][:, self.parent_slot[depth]]
+            rot.append(parent_rot @ local[:, level])
+            pos.append(pos[-1][:, self.parent_slot[depth]]
+                       + (parent_rot @ self.offsets[level][..., None])[..., 0])
+        positions = torch.cat(pos, dim=1)[:, self.unsort]
+        return positions.reshape(*lead, len(PARENTS), 3)
+
+
+def part_distances_mm(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(..., 3) mean joint distance in mm per part (body, left hand, right hand).
+
+    predicted, target: (..., 55, 3) joint positions in metres; each part relative to its
+    root joint as ``POSITION_PARTS`` says (the DTW-JPE convention, without the DTW).
+    """
+    out = []
+    for ids, root in POSITION_PARTS:
+        a = predicted[..., ids, :] - predicted[..., root:root + 1, :]
+        b = target[..., ids, :] - target[..., root:root + 1, :]
+        # sqrt with a floor (0.01 mm): the gradient of |x| at 0 is undefined.
+        out.append(torch.sqrt(((a - b) ** 2).sum(-1) + 1e-10).mean(-1) * 1000.0)
+    return torch.stack(out, dim=-1)
 
 
 # ------------------------------------------------------------------------ examples
@@ -228,9 +348,13 @@ class ExampleSampler:
 
 
 def collate(model: FlowNet, examples: Sequence[Example], label_table: torch.Tensor,
-            generator: torch.Generator, known_weight: float = 0.1) -> dict[str, torch.Tensor]:
+            generator: torch.Generator, known_weight: float = 0.1,
+            p_mean: float = 0.0) -> dict[str, torch.Tensor]:
     """Pad a batch and add the flow's noise and time. Returns FlowNet inputs plus
-    ``target`` (B, T, D) normalised, ``weight`` (B, T, D) loss weights (0 on padding)."""
+    ``target`` (B, T, D) normalised, ``weight`` (B, T, D) loss weights (0 on padding)
+    and ``frame_weight`` (B, T) for the position term (known frames count
+    ``known_weight``, padding 0). A share ``p_mean`` of the rows gets t = 0 and no
+    noise (x_t = 0): the mean-estimate input (module docstring)."""
     batch = len(examples)
     frames = max(len(e.values) for e in examples)
     values = torch.zeros(batch, frames, FEATURE_DIM)
@@ -255,34 +379,69 @@ def collate(model: FlowNet, examples: Sequence[Example], label_table: torch.Tens
     known = target * entry_mask
     noise = torch.randn(target.shape, generator=generator)
     t = torch.rand(batch, generator=generator)
+    if p_mean > 0:
+        mean_rows = torch.rand(batch, generator=generator) < p_mean
+        t = torch.where(mean_rows, torch.zeros_like(t), t)
+        noise = noise * (~mean_rows).float()[:, None, None]
     x_t = (1.0 - t[:, None, None]) * noise + t[:, None, None] * target
     weight = (1.0 - entry_mask) + known_weight * entry_mask
     weight = weight * (~padding)[..., None]
+    all_known = mask.amin(dim=-1)
+    frame_weight = ((1.0 - all_known) + known_weight * all_known) * (~padding)
     return {
         "x_t": x_t, "t": t, "known": known, "mask": mask, "baseline": baseline,
         "text": label_table[label], "language": language,
         "text_on": torch.tensor([float(e.text_on) for e in examples]),
         "padding": padding, "offset": torch.tensor([e.offset for e in examples]),
-        "target": target, "weight": weight,
+        "target": target, "weight": weight, "frame_weight": frame_weight,
     }
 
 
-def batch_loss(model: FlowNet, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Weighted MSE of the clean estimate (normalised units)."""
+def batch_loss(model: FlowNet, batch: dict[str, torch.Tensor], fk: SkeletonFK | None = None,
+               position_weight: float = 0.0,
+               position_scales_mm: Sequence[float] = (6.5, 1.75, 15.5)) -> torch.Tensor:
+    """Weighted MSE of the clean estimate (normalised units), plus ``position_weight``
+    times the scaled per-part joint distance (``part_distances_mm`` / scales, averaged
+    over parts and weighted frames) when ``fk`` is given (module docstring)."""
     x_hat = model(batch["x_t"], batch["t"], batch["known"], batch["mask"], batch["baseline"],
                   batch["text"], batch["language"], batch["text_on"], batch["padding"],
                   batch["offset"])
     weight = batch["weight"]
-    return ((x_hat - batch["target"]) ** 2 * weight).sum() / weight.sum().clamp_min(1.0)
+    loss = ((x_hat - batch["target"]) ** 2 * weight).sum() / weight.sum().clamp_min(1.0)
+    if fk is None or position_weight <= 0:
+        return loss
+    frame_weight = batch["frame_weight"]
+    rows = frame_weight > 0  # skip padding (and keep the FK batch small)
+    predicted = fk(model.denormalise(x_hat[rows]))
+    with torch.no_grad():
+        target = fk(model.denormalise(batch["target"][rows]))
+    scales = torch.as_tensor(position_scales_mm, dtype=torch.float32)
+    per_frame = (part_distances_mm(predicted, target) / scales).mean(-1)
+    position = (per_frame * frame_weight[rows]).sum() / frame_weight[rows].sum().clamp_min(1e-6)
+    return loss + position_weight * position
 
 
 # ------------------------------------------------------------------------- training
 def training_split(records: Sequence[ClipRecord], config: FlowTrainConfig
                    ) -> tuple[list[ClipRecord], list[ClipRecord]]:
-    """(train, held-out clips): without ``held_out_languages``, then ``split_clips``."""
+    """(train, held-out clips): without ``held_out_languages``, then ``split_clips``.
+
+    The train list still holds the validation clips (``validation_split``)."""
     if config.held_out_languages:
         records, _ = split_languages(records, config.held_out_languages)
     return split_clips(records, config.held_out_fraction)
+
+
+VALIDATION_SALT = "flow-validation-v1"
+
+
+def validation_split(train_records: Sequence[ClipRecord], fraction: float
+                     ) -> tuple[list[ClipRecord], list[ClipRecord]]:
+    """(fit, validation): whole TRAIN clips by a second hash (its own salt, so it is
+    independent of the held-out split); ``fraction`` 0 keeps every clip for fitting."""
+    if fraction <= 0:
+        return list(train_records), []
+    return split_clips(train_records, fraction, salt=VALIDATION_SALT)
 
 
 def train_flow(store_or_path: LexiconStore | str | Path, out_path: str | Path,
@@ -305,6 +464,11 @@ def train_flow(store_or_path: LexiconStore | str | Path, out_path: str | Path,
     records = load_records(store_or_path)
     torch.set_num_threads(max(1, int(config.threads)))
     train_records, held_records = training_split(records, config)
+    train_records, validation_records = validation_split(train_records, config.validation_fraction)
+    # The manifest's validation loss: on the validation clips when there are any (what
+    # settings are chosen on), else on the held-out clips (reported, never tuned on).
+    check_records = validation_records or held_records
+    fk = SkeletonFK() if config.position_weight > 0 else None
     encoder = GlossEncoder()
     model_config = config.model_config({r.language for r in train_records}, encoder)
     torch.manual_seed(config.seed)
@@ -320,20 +484,23 @@ def train_flow(store_or_path: LexiconStore | str | Path, out_path: str | Path,
         seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
         rng = np.random.default_rng(seed)
         examples = [sampler.draw(rng) for _ in range(config.batch_size)]
-        return batch_loss(net, collate(net, examples, label_table, generator, config.known_weight))
+        batch = collate(net, examples, label_table, generator, config.known_weight, config.p_mean)
+        return batch_loss(net, batch, fk, config.position_weight, config.position_scales_mm)
 
     validation = {"value": None}
 
     def validation_loss() -> float | None:
-        if not held_records:
+        if not check_records:
             return None
-        held = ExampleSampler(held_records, config, model_config, label_index)
+        held = ExampleSampler(check_records, config, model_config, label_index)
         generator = torch.Generator().manual_seed(12345)
         rng = np.random.default_rng(12345)
         model.eval()
         with torch.no_grad():
             losses = [float(batch_loss(model, collate(model, [held.draw(rng) for _ in range(32)],
-                                                      label_table, generator, config.known_weight)))
+                                                      label_table, generator, config.known_weight,
+                                                      config.p_mean),
+                                       fk, config.position_weight, config.position_scales_mm))
                       for _ in range(4)]
         return float(np.mean(losses))
 
@@ -346,12 +513,14 @@ def train_flow(store_or_path: LexiconStore | str | Path, out_path: str | Path,
             if validation["value"] is None:
                 validation["value"] = validation_loss()
             metrics["validation_loss"] = validation["value"]
-            metrics["validation_clips"] = len(held_records)
+            metrics["validation_clips"] = len(check_records)
+            metrics["validation_on"] = "validation" if validation_records else "held-out"
         return build_manifest(
             KIND, {"model": model_config.to_dict(), "training": config.to_dict()},
             data_version=version, data_licence=data_licence, metrics=metrics,
             seed=config.seed, step=step,
             extra={"train_clips": len(train_records), "held_out_clips": len(held_records),
+                   "validation_clips": len(validation_records),
                    "held_out_languages": list(config.held_out_languages)})
 
     train_config = TrainConfig(steps=config.steps, lr=config.lr, warmup=config.warmup,

@@ -34,3 +34,18 @@ def test_train_refuses_a_missing_lexicon_and_misplaced_options(tmp_path):
     with pytest.raises(SystemExit, match="only the cvae"):
         main(["train", "segmenter", "--db", str(tmp_path / "lex.sqlite"), "--out", "x.pt",
               "--clip-weights", "w.pt"])
+
+
+def test_train_set_overrides_a_config_field_and_refuses_unknown_or_mistyped(lexicon, tmp_path):
+    out = tmp_path / "flow.pt"
+    assert main(["train", "flow", "--db", str(lexicon), "--out", str(out), "--steps", "2",
+                 "--set", "sample_mean_first=true", "--set", "sample_temperature=0"]) == 0
+    manifest = load_checkpoint(out, kind="flow-kf2p").manifest
+    assert manifest["config"]["training"]["sample_mean_first"] is True
+    assert manifest["config"]["model"]["mean_first"] is True
+    assert manifest["config"]["model"]["temperature"] == 0.0
+    with pytest.raises(SystemExit, match="NAME one of"):
+        main(["train", "flow", "--db", str(lexicon), "--out", str(out), "--set", "nonsense=1"])
+    with pytest.raises(SystemExit, match="expects a float"):
+        main(["train", "flow", "--db", str(lexicon), "--out", str(out),
+              "--set", "sample_temperature=warm"])

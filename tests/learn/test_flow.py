@@ -20,7 +20,8 @@ from engine.motion.motion import CHANNEL_FIELDS, Channel, Motion
 from tests.conftest import tiny_lexicon
 
 TINY = FlowTrainConfig(steps=60, batch_size=8, lr=3e-3, warmup=5, width=32, layers=1, heads=2,
-                       max_frames=24, held_out_fraction=0.2, checkpoint_every=1000, seed=0)
+                       max_frames=24, held_out_fraction=0.2, checkpoint_every=1000, seed=0,
+                       position_weight=0.0, p_mean=0.0, validation_fraction=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +174,219 @@ def test_evaluate_kf2p_scores_held_out_clips_and_refuses_a_dishonest_language_sp
         assert "smooth" in format_kf2p_table(result)
         with pytest.raises(ValueError, match="trained with languages \\['gsg'\\]"):
             evaluate_kf2p(store, backends, split="languages", held_out_languages=("gsg",))
+
+
+# ------------------------------------------------- position loss, mean estimate, validation
+MEAN = FlowTrainConfig(steps=60, batch_size=8, lr=3e-3, warmup=5, width=32, layers=1, heads=2,
+                       max_frames=24, held_out_fraction=0.2, checkpoint_every=1000, seed=0,
+                       position_weight=0.5, p_mean=0.3, validation_fraction=0.2,
+                       sample_mean_first=True)
+
+
+@pytest.fixture(scope="module")
+def trained_mean(tmp_path_factory):
+    """(checkpoint path, TrainResult, a real clip) from a tiny run with the position
+    loss, mean examples, a validation split and ``mean_first`` sampling."""
+    folder = tmp_path_factory.mktemp("flow_mean")
+    with tiny_lexicon(folder / "lex.sqlite") as store:
+        result = train_flow(store, folder / "flow.pt", MEAN)
+        motion = load_clips(store)[0].motion
+    return folder / "flow.pt", result, motion
+
+
+def _random_pose_motion(frames: int, seed: int) -> Motion:
+    from engine.learn.features import SIGN_JOINTS
+
+    rng = np.random.default_rng(seed)
+    motion = Motion.zeros(frames)
+    pose = motion.full_pose().copy()
+    pose[:, list(SIGN_JOINTS)] = rng.normal(scale=0.8, size=(frames, len(SIGN_JOINTS), 3))
+    return motion.with_full_pose(pose.astype(np.float32))
+
+
+def test_fk_of_features_matches_the_default_avatars_joints():
+    from engine.body.default_avatar import default_avatar
+    from engine.learn.features import motion_to_features
+    from engine.learn.train_flow import SkeletonFK
+
+    motion = _random_pose_motion(5, seed=1)
+    features = torch.from_numpy(motion_to_features(motion))
+    joints = SkeletonFK()(features[None])[0].numpy()  # leading batch dims are kept
+    expected = default_avatar().forward(motion).joints
+    assert joints.shape == (5, 55, 3)
+    assert np.abs(joints - expected).max() < 1e-4  # metres: < 0.1 mm
+
+
+def test_part_distances_measure_each_part_relative_to_its_root():
+    from engine.body.default_avatar import default_avatar
+    from engine.learn.train_flow import part_distances_mm
+
+    motion = _random_pose_motion(3, seed=2)
+    joints = torch.from_numpy(default_avatar().forward(motion).joints)
+    assert torch.allclose(part_distances_mm(joints, joints), torch.zeros(3, 3), atol=2e-2)
+    # Moving a whole hand with its wrist changes nothing; bending one finger joint only
+    # changes that hand's term, by its displacement / 15 joints.
+    shifted = joints.clone()
+    shifted[:, 40:55] += torch.tensor([0.01, 0.0, 0.0])
+    shifted[:, 21] += torch.tensor([0.01, 0.0, 0.0])
+    body_only = part_distances_mm(shifted, joints)
+    assert body_only[:, 1:].abs().max() < 2e-2 and body_only[:, 0].min() > 0.4  # 10 mm / 22
+    bent = joints.clone()
+    bent[:, 27] += torch.tensor([0.0, 0.003, 0.0])  # left index tip, 3 mm
+    np.testing.assert_allclose(part_distances_mm(bent, joints).numpy(),
+                               np.tile([0.0, 3.0 / 15, 0.0], (3, 1)), atol=2e-2)
+
+
+def test_position_loss_is_differentiable_and_adds_to_the_feature_loss(trained_mean):
+    from engine.learn.encoders import GlossEncoder
+    from engine.learn.flow import FlowConfig, FlowNet
+    from engine.learn.train_flow import Example, SkeletonFK, batch_loss, collate
+
+    clip = trained_mean[2]
+    from engine.learn.features import motion_to_features
+    values = motion_to_features(clip)
+    known = np.zeros((len(values), NUM_SIGN_JOINTS), bool)
+    known[[0, -1]] = True
+    example = Example(values=values, known=known, label=np.zeros(len(values), np.int64),
+                      language=np.zeros(len(values), np.int64), text_on=False, offset=0)
+    torch.manual_seed(0)
+    model = FlowNet(FlowConfig(width=32, layers=1, heads=2, text_dim=GlossEncoder().dim))
+    with torch.no_grad():
+        model.out.weight.normal_(std=0.05)  # so the estimate is not just the baseline
+    batch = collate(model, [example, example], torch.zeros(1, model.config.text_dim),
+                    torch.Generator().manual_seed(0))
+    plain = batch_loss(model, batch)
+    with_position = batch_loss(model, batch, SkeletonFK(), position_weight=0.5)
+    assert with_position > plain
+    with_position.backward()
+    assert model.out.weight.grad is not None and model.out.weight.grad.abs().sum() > 0
+
+
+def test_mean_rows_get_no_noise_and_time_zero():
+    from engine.learn.encoders import GlossEncoder
+    from engine.learn.flow import FlowConfig, FlowNet
+    from engine.learn.train_flow import Example, collate
+
+    model = FlowNet(FlowConfig(width=32, layers=1, heads=2, text_dim=GlossEncoder().dim))
+    values = np.random.default_rng(0).normal(size=(10, FEATURE_DIM)).astype(np.float32)
+    example = Example(values=values, known=np.zeros((10, NUM_SIGN_JOINTS), bool),
+                      label=np.zeros(10, np.int64), language=np.zeros(10, np.int64),
+                      text_on=True, offset=0)
+    batch = collate(model, [example] * 64, torch.zeros(1, model.config.text_dim),
+                    torch.Generator().manual_seed(0), p_mean=0.5)
+    zero = (batch["x_t"].abs().amax(dim=(1, 2)) == 0)
+    assert 10 < int(zero.sum()) < 54  # about half the rows
+    assert torch.all(batch["t"][zero] == 0)
+
+
+def test_validation_clips_come_from_the_train_split_and_are_left_out_of_training(trained_mean):
+    from engine.learn.dataset import split_clips
+    from engine.learn.train_flow import validation_split
+
+    path, result, _ = trained_mean
+    manifest = FlowKF2P.from_checkpoint(path).manifest
+    with tiny_lexicon(path.parent / "again.sqlite") as store:
+        records = load_clips(store)
+    train, held = split_clips(records, MEAN.held_out_fraction)
+    fit, validation = validation_split(train, MEAN.validation_fraction)
+    assert validation and fit
+    assert {r.source_hash for r in validation} <= {r.source_hash for r in train}
+    assert not {r.source_hash for r in validation} & {r.source_hash for r in fit}
+    assert not {r.source_hash for r in validation} & {r.source_hash for r in held}
+    assert fit == validation_split(train, MEAN.validation_fraction)[0]  # stable
+    assert manifest["train_clips"] == len(fit)
+    assert manifest["validation_clips"] == len(validation)
+    assert manifest["metrics"]["validation_on"] == "validation"
+
+
+def test_gradient_steps_on_the_position_loss_reduce_the_joint_error(trained_mean):
+    """The position term's gradient really points downhill in millimetres: a few Adam
+    steps on one fixed batch, position loss only, cut that batch's joint error."""
+    from engine.learn.encoders import GlossEncoder
+    from engine.learn.features import motion_to_features
+    from engine.learn.flow import FlowConfig, FlowNet
+    from engine.learn.train_flow import Example, SkeletonFK, collate, part_distances_mm
+
+    clip = trained_mean[2]
+    values = motion_to_features(clip)
+    known = np.zeros((len(values), NUM_SIGN_JOINTS), bool)
+    known[[0, -1]] = True  # only the ends: the spline misses the middle
+    example = Example(values=values, known=known, label=np.zeros(len(values), np.int64),
+                      language=np.zeros(len(values), np.int64), text_on=False, offset=0)
+    torch.manual_seed(0)
+    model = FlowNet(FlowConfig(width=32, layers=1, heads=2, text_dim=GlossEncoder().dim))
+    model.set_statistics(values.mean(0), values.std(0))
+    batch = collate(model, [example], torch.zeros(1, model.config.text_dim),
+                    torch.Generator().manual_seed(0))
+    fk = SkeletonFK()
+    target = fk(model.denormalise(batch["target"]))
+
+    def error():
+        x_hat = model(batch["x_t"], batch["t"], batch["known"], batch["mask"], batch["baseline"],
+                      batch["text"], batch["language"], batch["text_on"])
+        return part_distances_mm(fk(model.denormalise(x_hat)), target).mean()
+
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    before = float(error().detach())
+    for _ in range(30):
+        optimiser.zero_grad()
+        loss = error()
+        loss.backward()
+        optimiser.step()
+    after = float(error().detach())
+    assert after < 0.6 * before, (before, after)
+
+
+def test_mean_first_candidate_is_seed_free_and_keys_stay_exact(trained_mean):
+    path, _, clip = trained_mean
+    motion = _long_motion(clip)
+    backend = FlowKF2P.from_checkpoint(path)
+    assert backend.model.config.mean_first
+    start, stop = 3, motion.num_frames - 3
+    keys = [Keyframe(start + 4, motion.frame(2), frozenset({Channel.LEFT_HAND})),
+            Keyframe(start + 9, motion.frame(start + 1), frozenset(Channel))]
+    a = regenerate(motion, keys, (start, stop), backend=backend, num_candidates=3, seed=1)
+    b = regenerate(motion, keys, (start, stop), backend=backend, num_candidates=3, seed=2)
+    for candidate in a + b:
+        for key in keys:
+            for channel in key.channels:
+                for name in CHANNEL_FIELDS[channel]:
+                    assert np.array_equal(getattr(candidate, name)[key.frame], getattr(key.pose, name)[0])
+        for name, array in motion.frame_arrays().items():
+            assert np.array_equal(getattr(candidate, name)[:start], array[:start])
+            assert np.array_equal(getattr(candidate, name)[stop:], array[stop:])
+    # Candidate 0: the mean estimate, the same for every seed; the samples follow the seed
+    # and differ from it and from each other.
+    assert a[0].equals(b[0])
+    assert not np.array_equal(a[1].right_hand_pose, b[1].right_hand_pose)
+    for x, y in ((a[0], a[1]), (a[1], a[2]), (a[0], a[2])):
+        assert not np.array_equal(x.right_hand_pose, y.right_hand_pose)
+    # One candidate is the mean alone; switching mean_first off gives a flow sample.
+    single = regenerate(motion, keys, (start, stop), backend=backend, seed=9)[0]
+    assert single.equals(a[0])
+    sampled = FlowKF2P(backend.model, backend.manifest, mean_first=False)
+    other = regenerate(motion, keys, (start, stop), backend=sampled, seed=1)[0]
+    assert not np.array_equal(other.right_hand_pose, a[0].right_hand_pose)
+
+
+def test_mean_estimate_is_one_network_evaluation_at_time_zero(trained_mean):
+    from engine.learn.flow import Conditions, prepare, sample
+
+    path, _, clip = trained_mean
+    model = FlowKF2P.from_checkpoint(path).model
+    from engine.learn.features import motion_to_features
+    values = motion_to_features(clip)
+    known = np.zeros((len(values), NUM_SIGN_JOINTS), bool)
+    known[[0, len(values) // 2, -1]] = True
+    conditions = Conditions(values, known)
+    mean = sample(model, conditions, num_candidates=1, seed=0)[0]
+    inputs = prepare(model, conditions)
+    with torch.no_grad():
+        x_hat = model(torch.zeros(1, len(values), FEATURE_DIM), torch.zeros(1), inputs["known"],
+                      inputs["mask"], inputs["baseline"], inputs["text"], inputs["language"],
+                      inputs["text_on"])[0]
+        em = inputs["entry_mask"][0]
+        expected = model.denormalise(x_hat * (1 - em) + inputs["known"][0] * em).numpy()
+    np.testing.assert_allclose(mean, expected, atol=1e-5)
+    np.testing.assert_allclose(mean[known.repeat(6, axis=1)], values[known.repeat(6, axis=1)],
+                               atol=1e-5)
