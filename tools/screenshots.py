@@ -4,7 +4,8 @@
         --lexicon PATH --out /tmp/studio_shots
 
 Writes 01_generated.png (after generating HELLO in ASL), 02_keyframe_selected.png and
-03_mid_drag.png (a keyframe being dragged, before release). Uses a throwaway settings
+03_mid_drag.png (a keyframe being dragged, before release) and 04_hands_camera.png
+(the generated letter through the Hands close-up). Uses a throwaway settings
 folder and recovery folder, so the user's own are not touched.
 """
 from __future__ import annotations
@@ -70,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     doc.set_frame(segment.end - segment.hold)  # the letter fully formed
     wait(800)
     window.grab().save(str(out / "01_generated.png"))
+    window.viewport.set_camera("hands")
+    wait(800)
+    window.grab().save(str(out / "04_hands_camera.png"))
+    window.viewport.set_camera("front")
 
     keys = [k.frame for k in project.keyframes if segment.start <= k.frame < segment.end]
     key = keys[len(keys) // 2]
