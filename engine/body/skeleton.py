@@ -54,3 +54,13 @@ def _parents() -> np.ndarray:
 #: (55,) int64, parent joint index of each joint, -1 for the pelvis (root).
 PARENTS: np.ndarray = _parents()
 assert len(PARENTS) == NUM_JOINTS and all(PARENTS[i] < i for i in range(1, NUM_JOINTS))
+
+
+def tree_levels() -> list[np.ndarray]:
+    """The joints grouped by depth in the tree, root first: level d holds every joint
+    whose parent is in level d - 1 (12 levels). Batched forward kinematics poses one
+    level at a time instead of one joint at a time."""
+    depth = np.zeros(NUM_JOINTS, np.int64)
+    for joint in range(1, NUM_JOINTS):
+        depth[joint] = depth[PARENTS[joint]] + 1
+    return [np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1)]

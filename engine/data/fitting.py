@@ -95,7 +95,7 @@ import numpy as np
 import roma
 import torch
 
-from engine.body.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS
+from engine.body.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, tree_levels
 from engine.data.keypoints import BODY_INDEX, HAND_INDEX, HAND_POINT_NAMES, KeypointSequence
 from engine.jobs import CancelToken, Progress
 from engine.motion.errors import MotionError, ProjectFileError
@@ -217,13 +217,6 @@ class FitResult:
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
-
-
-def _joint_depths() -> np.ndarray:
-    depth = np.zeros(NUM_JOINTS, np.int64)
-    for j in range(1, NUM_JOINTS):
-        depth[j] = depth[PARENTS[j]] + 1
-    return depth
 
 
 def _finger_joint(side: str, finger: str, k: int) -> int:
@@ -389,8 +382,7 @@ class FitSkeleton:
         self.extra_group[landmark_extras] = 2
 
         # FK levels: joints by depth (parents are exactly one level up).
-        depth = _joint_depths()
-        self.levels = [np.flatnonzero(depth == d) for d in range(depth.max() + 1)]
+        self.levels = tree_levels()
 
         self._setup_joints()
 

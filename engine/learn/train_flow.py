@@ -61,7 +61,7 @@ import roma
 import torch
 
 from engine.body.default_avatar import default_avatar
-from engine.body.skeleton import PARENTS
+from engine.body.skeleton import PARENTS, tree_levels
 from engine.data.lexicon import LexiconStore
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
@@ -138,14 +138,6 @@ class FlowTrainConfig:
 
 
 # ------------------------------------------------------------- forward kinematics
-#: Levels of the 55-joint tree (joint indices with the same depth), root first.
-def _tree_levels() -> list[np.ndarray]:
-    depth = np.zeros(len(PARENTS), np.int64)
-    for joint in range(1, len(PARENTS)):
-        depth[joint] = depth[PARENTS[joint]] + 1
-    return [np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1)]
-
-
 #: The joints each part of the position loss measures and the joint they are relative
 #: to, in (body, left hand, right hand) order: exactly what DTW-JPE measures.
 POSITION_PARTS = tuple(PARTS[part] for part in ("body", "left_hand", "right_hand"))
@@ -170,7 +162,7 @@ class SkeletonFK(torch.nn.Module):
         offsets = rest - rest[np.maximum(PARENTS, 0)]
         offsets[0] = rest[0]
         self.register_buffer("offsets", torch.from_numpy(offsets), persistent=False)
-        levels = _tree_levels()
+        levels = tree_levels()
         self.levels = [torch.from_numpy(level) for level in levels]
         # parent_slot[d]: where each joint of level d finds its parent in level d - 1.
         self.parent_slot = [None] + [
