@@ -1091,7 +1091,9 @@ def _optimise(seq: KeypointSequence, sk: FitSkeleton, fk: "_Forward", targets: _
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda k: min(1.0, (k + 1) / warmup) * (1.0 if k < 0.7 * iterations else 0.3))
     report_every = max(1, iterations // 20)
+
     def total_loss():
+        """(loss, euler, projected) of the current parameters."""
         euler, points, projected = evaluate()
         residual = projected[:, model_idx] - target
         data = (weight * (residual ** 2).sum(-1)).sum() * frames_scale
@@ -1117,13 +1119,13 @@ def _optimise(seq: KeypointSequence, sk: FitSkeleton, fk: "_Forward", targets: _
         apart = (points[:, c_thumb] - points[:, c_other]).norm(dim=-1)
         far = torch.relu(apart - thickness) / thickness
         loss = loss + weights.contact * (contact * far ** 2).sum() * frames_scale
-        return loss + hand_pose_prior(euler, couple_slots, weights) * frames_scale
+        return loss + hand_pose_prior(euler, couple_slots, weights) * frames_scale, euler, projected
 
     for step in range(iterations):
         if cancel is not None:
             cancel.raise_if_cancelled()
         optimiser.zero_grad()
-        loss = total_loss()
+        loss = total_loss()[0]
         loss.backward()
         optimiser.step()
         schedule.step()
@@ -1131,8 +1133,8 @@ def _optimise(seq: KeypointSequence, sk: FitSkeleton, fk: "_Forward", targets: _
             progress(step + 1, iterations, f"fitting keypoints (loss {loss.item():.4g})")
 
     with torch.no_grad():
-        final_loss = float(total_loss())
-        euler, points, projected = evaluate()
+        final_loss, euler, projected = total_loss()  # one evaluation gives both
+        final_loss = float(final_loss)
         local = fk.local_rotations(rotvec, euler)
         pose = roma.rotmat_to_rotvec(local).numpy().astype(np.float32)
         projected = projected.numpy()
