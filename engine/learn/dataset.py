@@ -25,6 +25,10 @@ from engine.motion.motion import Motion
 from engine.motion.resample import resample
 
 #: The frame rate models are trained and sampled at (most package clips are 25 fps).
+#: The licence of the spoken-to-signed package's fingerspelling clips, as FACTS.md
+#: states it; every model trained on the package's lexicon records it in its manifest.
+PACKAGE_DATA_LICENCE = "spoken-to-signed package (code MIT; the data's licence is not stated)"
+
 MODEL_FPS = 25.0
 
 

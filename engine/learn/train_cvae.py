@@ -18,10 +18,10 @@ import torch
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import load_checkpoint, build_manifest
 from engine.learn.cvae import CVAE, KIND, CvaeConfig, curriculum_mask_ratio, encoder_record
-from engine.learn.dataset import data_version, load_records, split_records
+from engine.learn.dataset import PACKAGE_DATA_LICENCE, data_version, load_records, split_records
 from engine.learn.encoders import GlossEncoder, TextConditionEncoder, condition_text
 from engine.learn.recognizer import pad_clips
-from engine.learn.train_recognizer import REAL_DATA_LICENCE, fit_length
+from engine.learn.train_recognizer import fit_length
 from engine.learn.training import TrainConfig, TrainResult, resume_path, train
 
 
@@ -47,7 +47,7 @@ class CvaeTrainConfig:
     held_out_langs: tuple[str, ...] = ()
     seed: int = 0
     checkpoint_every: int = 250
-    data_licence: str = REAL_DATA_LICENCE
+    data_licence: str = PACKAGE_DATA_LICENCE
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(steps=self.steps, lr=self.lr, weight_decay=self.weight_decay,

@@ -65,17 +65,15 @@ from engine.body.skeleton import PARENTS, tree_levels
 from engine.data.lexicon import LexiconStore
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
-from engine.learn.dataset import (ClipRecord, data_version, feature_statistics, load_records,
-                                  split_clips, split_languages)
+from engine.learn.dataset import (PACKAGE_DATA_LICENCE, ClipRecord, data_version,
+                                  feature_statistics, load_records, split_clips,
+                                  split_languages)
 from engine.learn.encoders import GlossEncoder, condition_text
 from engine.learn.features import FEATURE_DIM, NUM_SIGN_JOINTS, SIGN_JOINTS, channel_feature_mask
 from engine.learn.flow import KIND, FlowConfig, FlowNet, spline_inbetween
 from engine.learn.training import TrainConfig, TrainResult, train
 from engine.metrics.joint_error import PARTS
 from engine.motion.motion import Channel
-
-#: The licence of the package's fingerspelling data, as FACTS.md states it.
-PACKAGE_DATA_LICENCE = ("spoken-to-signed package (code MIT; the data's licence is not stated)")
 
 _MODELLED_CHANNELS = (Channel.BODY, Channel.LEFT_HAND, Channel.RIGHT_HAND, Channel.FACE)
 #: (4, J) bool: the joints each keyframe channel pins.

@@ -23,15 +23,11 @@ import torch
 
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
-from engine.learn.dataset import data_version, load_records, split_records
+from engine.learn.dataset import PACKAGE_DATA_LICENCE, data_version, load_records, split_records
 from engine.learn.recognizer import (KIND, Recognizer, RecognizerConfig, RecognizerNet,
                                      gloss_class, pad_clips, vocabulary)
 from engine.learn.training import TrainConfig, TrainResult, train
 from engine.metrics.generation import accuracy
-
-#: What the real lexicon's manifests must say about its licence (learn_common brief).
-REAL_DATA_LICENCE = ("spoken-to-signed package (code MIT; the data's licence is not stated)")
-
 
 @dataclass(frozen=True)
 class RecognizerTrainConfig:
@@ -51,7 +47,7 @@ class RecognizerTrainConfig:
     noise: float = 0.02
     seed: int = 0
     checkpoint_every: int = 250
-    data_licence: str = REAL_DATA_LICENCE
+    data_licence: str = PACKAGE_DATA_LICENCE
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(steps=self.steps, lr=self.lr, weight_decay=self.weight_decay,
