@@ -15,6 +15,18 @@ from engine.motion.resample import sample_at
 from engine.motion.project import Project, Segment
 
 
+def _checked_segment(project: Project, index: int, frames, minimum: int, what: str) -> Segment:
+    """``project.segments[index]`` after checking the index and that ``frames`` is a
+    whole number >= ``minimum``; ``what`` names the edit in the ``MotionError``."""
+    if not 0 <= index < len(project.segments):
+        raise MotionError(f"{what}: there is no segment {index} (the project has "
+                          f"{len(project.segments)})")
+    if isinstance(frames, bool) or not isinstance(frames, int) or frames < minimum:
+        raise MotionError(f"{what}: expected a whole number of frames >= {minimum}, "
+                          f"got {frames!r}")
+    return project.segments[index]
+
+
 def set_segment_hold(project: Project, index: int, hold: int) -> Project:
     """``project`` with segment ``index`` held for ``hold`` frames (>= 0).
 
@@ -24,12 +36,7 @@ def set_segment_hold(project: Project, index: int, hold: int) -> Project:
     Keyframes inside removed hold frames go with them (they pinned a held copy).
     Raises ``MotionError`` for a bad index or a negative hold.
     """
-    if not 0 <= index < len(project.segments):
-        raise MotionError(f"hold: there is no segment {index} (the project has "
-                          f"{len(project.segments)})")
-    if isinstance(hold, bool) or not isinstance(hold, int) or hold < 0:
-        raise MotionError(f"hold: expected a whole number of frames >= 0, got {hold!r}")
-    segment = project.segments[index]
+    segment = _checked_segment(project, index, hold, 0, "hold")
     delta = hold - segment.hold
     if delta == 0:
         return project
@@ -115,12 +122,7 @@ def stretch_segment(project: Project, index: int, frames: int,
     """
     from engine.generate.kf2p import regenerate
 
-    if not 0 <= index < len(project.segments):
-        raise MotionError(f"stretch: there is no segment {index} (the project has "
-                          f"{len(project.segments)})")
-    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
-        raise MotionError(f"stretch: expected a whole number of frames >= 2, got {frames!r}")
-    segment = project.segments[index]
+    segment = _checked_segment(project, index, frames, 2, "stretch")
     old = movement_frames(segment)
     if old < 2:
         raise MotionError(f"stretch: '{segment.gloss}' has no movement to stretch (it is "
