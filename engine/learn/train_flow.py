@@ -73,6 +73,7 @@ from engine.learn.features import FEATURE_DIM, NUM_SIGN_JOINTS, SIGN_JOINTS, cha
 from engine.learn.flow import KIND, FlowConfig, FlowNet, spline_inbetween
 from engine.learn.training import TrainConfig, TrainResult, train
 from engine.metrics.joint_error import PARTS
+from engine.motion.rotations import axis_angle_to_matrix
 from engine.motion.motion import Channel
 
 _MODELLED_CHANNELS = (Channel.BODY, Channel.LEFT_HAND, Channel.RIGHT_HAND, Channel.FACE)
@@ -105,6 +106,11 @@ class FlowTrainConfig:
     position_scales_mm: tuple[float, float, float] = (6.5, 1.75, 15.5)
     #: Share of examples trained at t = 0 with x_t = 0 (the mean estimate, see above).
     p_mean: float = 0.15
+    #: Signer-offset augmentation (see ``signer_offsets``): the share of examples whose
+    #: joints all get a constant random rotation offset, and the offsets' std per
+    #: axis-angle component in degrees (0: off).
+    p_signer_offset: float = 0.0
+    signer_offset_degrees: float = 0.0
     held_out_fraction: float = 0.15
     #: Share of the train clips kept out of training for validation (0: none).
     validation_fraction: float = 0.15
@@ -239,6 +245,29 @@ def _transition(a: np.ndarray, b: np.ndarray, gap: int) -> np.ndarray:
     return spline_inbetween(ends, known)[len(a[-2:]):-len(b[:2])]
 
 
+def signer_offsets(rng: np.random.Generator, degrees: float) -> np.ndarray:
+    """(J, 3, 3) one random rotation per modelled joint, axis-angle components ~ N(0, degrees)."""
+    rotvecs = rng.normal(0.0, np.radians(degrees), size=(NUM_SIGN_JOINTS, 3))
+    return axis_angle_to_matrix(rotvecs)
+
+
+def offset_features(features: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(T, D) 6D features with joint j's local rotation A_j(t) replaced by R_j A_j(t).
+
+    Why: each language in the lexicon is one signer, so a model can learn a signer's
+    habits (the resting hand, how far the fingers open) as absolute joint angles, and on
+    a new signer it then pulls the in-between toward a pose nobody asked for. A constant
+    offset per joint is a different resting posture with the SAME motion (the rotation
+    between any two frames, A_j(s)^T A_j(t), is unchanged), so the model has to read the
+    posture from the keyframes. The 6D entries are the matrix's first two columns, so
+    R_j applies to each column.
+    """
+    frames = len(features)
+    columns = features.reshape(frames, NUM_SIGN_JOINTS, 2, 3)
+    rotated = np.einsum("jab,tjcb->tjca", offsets, columns)
+    return rotated.reshape(frames, FEATURE_DIM).astype(np.float32)
+
+
 def _random_channels(rng: np.random.Generator) -> np.ndarray:
     """(J,) bool: all channels (60%) or a random non-empty subset."""
     if rng.random() < 0.6:
@@ -329,6 +358,10 @@ class ExampleSampler:
         return self._finish(rng, values, known, [record] * len(values), True, offset)
 
     def _finish(self, rng, values, known, owners, text_on, offset) -> Example:
+        cfg = self.config
+        if cfg.signer_offset_degrees > 0 and rng.random() < cfg.p_signer_offset:
+            values = offset_features(np.asarray(values, np.float32),
+                                     signer_offsets(rng, cfg.signer_offset_degrees))
         label = np.array([self.label_index[o.label] for o in owners], np.int64)
         drop_language = rng.random() < self.config.p_drop_language
         language = np.array([0 if drop_language else self.model_config.language_index(o.language)

@@ -390,3 +390,52 @@ def test_mean_estimate_is_one_network_evaluation_at_time_zero(trained_mean):
     np.testing.assert_allclose(mean, expected, atol=1e-5)
     np.testing.assert_allclose(mean[known.repeat(6, axis=1)], values[known.repeat(6, axis=1)],
                                atol=1e-5)
+
+
+def test_signer_offsets_change_the_posture_and_keep_every_joints_motion(tmp_path):
+    """The augmentation gives a new resting posture, never a new motion: the rotation
+    between any two frames of a joint is unchanged, and the sampler applies it to whole
+    examples (known frames included, so keyframes stay consistent with the target)."""
+    from engine.learn.encoders import GlossEncoder
+    from engine.learn.flow import FlowConfig
+    from engine.learn.train_flow import ExampleSampler, offset_features, signer_offsets
+    from engine.motion.rotations import sixd_to_matrix
+
+    with tiny_lexicon(tmp_path / "lex.sqlite") as store:
+        records = load_clips(store)
+    features = records[0].features
+    offsets = signer_offsets(np.random.default_rng(1), 10.0)
+    moved = offset_features(features, offsets)
+
+    def relative(values):
+        matrices = sixd_to_matrix(values.reshape(len(values), NUM_SIGN_JOINTS, 6))
+        return np.einsum("jba,tjbc->tjac", matrices[0], matrices)  # A(0)^T A(t)
+
+    assert np.abs(moved - features).max() > 0.05
+    np.testing.assert_allclose(relative(moved), relative(features), atol=1e-5)
+    identity = np.broadcast_to(np.eye(3), (NUM_SIGN_JOINTS, 3, 3))
+    np.testing.assert_allclose(offset_features(features, identity), features, atol=1e-6)
+
+    labels = {r.label: i for i, r in enumerate(records)}
+    model_config = FlowConfig(text_dim=GlossEncoder().dim)
+
+    def draw(degrees):
+        config = FlowTrainConfig(p_signer_offset=1.0, signer_offset_degrees=degrees)
+        return ExampleSampler(records, config, model_config, labels).draw(np.random.default_rng(3))
+
+    plain, augmented = draw(0.0), draw(10.0)
+    assert plain.values.shape == augmented.values.shape
+    assert np.abs(plain.values - augmented.values).max() > 0.05
+    np.testing.assert_allclose(relative(augmented.values), relative(plain.values), atol=1e-4)
+    np.testing.assert_array_equal(plain.known, augmented.known)
+
+
+# ------------------------------------------------------------ per-frame gloss labels
+def _labelled_scene(clip: Motion):
+    """(motion, keys, (start, stop)) for the label tests: keys on a hand and a frame."""
+    motion = _long_motion(clip)
+    start, stop = 4, motion.num_frames - 3
+    keys = [Keyframe(start + 3, motion.frame(2), frozenset({Channel.RIGHT_HAND})),
+            Keyframe(start + 8, motion.frame(start + 1))]
+    return motion, keys, (start, stop)
+
