@@ -59,7 +59,10 @@ def affected_range(project: Project, frames: tuple[int, ...],
 
 
 def _regenerate(edited: Project, frame_range: tuple[int, int], backend) -> tuple[Project, Op]:
-    candidate = regenerate(edited.motion, edited.keyframes, frame_range, backend=backend)[0]
+    # The labels tell the learned model which sign it is in-betweening (it measures
+    # better with them, see engine.generate.flow_backend); the baselines ignore them.
+    candidate = regenerate(edited.motion, edited.keyframes, frame_range, backend=backend,
+                           labels=edited.frame_labels())[0]
     return edited.replace(motion=candidate), as_edit(candidate, frame_range)
 
 

@@ -178,6 +178,8 @@ def stretch_segment(project: Project, index: int, frames: int,
         gaps.append((new_segments[index - 1].end, me.start))
     if index + 1 < len(new_segments) and me.end < new_segments[index + 1].start:
         gaps.append((me.end, new_segments[index + 1].start))
+    labels = result.frame_labels()  # a transition leads into the sign that follows it
     for gap in gaps:
-        new_motion = regenerate(new_motion, result.keyframes, gap, backend=backend)[0]
+        new_motion = regenerate(new_motion, result.keyframes, gap, backend=backend,
+                                labels=labels)[0]
     return result.replace(motion=new_motion)

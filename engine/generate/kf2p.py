@@ -33,12 +33,23 @@ Both baselines are deterministic: ``num_candidates > 1`` returns that many ident
 candidates and ``seed`` is ignored. A learned backend (registered under its own name)
 is expected to return different candidates for different ``seed`` values.
 
+What is signed where: ``regenerate(..., labels=...)`` takes one label per frame of the
+motion, ``"<language>:<gloss>"`` or None (``Project.frame_labels()``), and hands them on
+as the keyword argument ``labels=`` (a tuple of F entries, the whole motion's, not only
+the range's) to a backend that declares a parameter named ``labels``, such as "flow"
+(``engine.generate.flow_backend``), which conditions on the gloss. A backend that does
+not declare one never sees them; the baselines do not, since interpolation has no use
+for a gloss. The declaration is read with ``inspect.signature``: the parameter list IS
+the declaration, so it cannot drift from what the code accepts, and functions, bound
+methods, callable objects and ``functools.partial`` wrappers declare it alike.
+
 Units: rotations are axis-angle radians (SMPL-X local joint rotations), translation
 metres, time in frames. All the work is vectorised over joints and frames; one
 300-frame range with about 10 keyframes takes a few milliseconds (``bench/kf2p.py``).
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -53,7 +64,8 @@ from engine.motion.project import Keyframe
 
 #: A backend takes (motion, keyframes, frame_range, num_candidates, seed) and returns
 #: ``num_candidates`` Motions of ``motion``'s length. ``keyframes`` are already filtered
-#: to the range and validated.
+#: to the range and validated. One that declares a ``labels`` parameter also gets the
+#: per-frame labels, when the caller has them (see the module docstring).
 Backend = Callable[[Motion, Sequence[Keyframe], tuple[int, int], int, "int | None"],
                    list[Motion]]
 
@@ -324,12 +336,13 @@ def smooth_backend(motion: Motion, keyframes: Sequence[Keyframe], frame_range: t
 
 
 def _flow_backend(motion: Motion, keyframes: Sequence[Keyframe], frame_range: tuple[int, int],
-                  num_candidates: int = 1, seed: int | None = None) -> list[Motion]:
+                  num_candidates: int = 1, seed: int | None = None, *,
+                  labels: Sequence[str | None] | None = None) -> list[Motion]:
     """The shipped learned model (``engine.generate.flow_backend``), imported on first
     use so that importing this module stays free of torch."""
     from engine.generate.flow_backend import flow_backend
 
-    return flow_backend(motion, keyframes, frame_range, num_candidates, seed)
+    return flow_backend(motion, keyframes, frame_range, num_candidates, seed, labels=labels)
 
 
 #: Name -> backend. The baselines are here, and "flow", the shipped learned model
@@ -367,6 +380,38 @@ def _check_range(motion: Motion, frame_range: object) -> tuple[int, int]:
     return start, stop
 
 
+def checked_labels(labels: object, num_frames: int, who: str) -> tuple[str | None, ...]:
+    """``labels`` as a tuple of ``num_frames`` entries, each a non-empty string such as
+    "ase:A" or None; MotionError naming ``who`` and ``labels`` otherwise."""
+    if isinstance(labels, str):
+        raise MotionError(f"{who}: labels: expected one label per frame ({num_frames}), "
+                          f"got the single string {labels!r}")
+    try:
+        labels = tuple(labels)  # type: ignore[arg-type]
+    except TypeError:
+        raise MotionError(f"{who}: labels: expected a sequence of {num_frames} per-frame "
+                          f"labels, got {type(labels).__name__}") from None
+    if len(labels) != num_frames:
+        raise MotionError(f"{who}: labels: expected {num_frames} per-frame labels (one per "
+                          f"frame of the motion), got {len(labels)}")
+    for frame, label in enumerate(labels):
+        if label is not None and (not isinstance(label, str) or not label.strip()):
+            raise MotionError(f"{who}: labels[{frame}]: expected a label such as 'ase:A' "
+                              f"or None, got {label!r}")
+    return labels
+
+
+def _takes_labels(backend: Backend) -> bool:
+    """Whether ``backend`` declares a ``labels`` parameter it can take by keyword."""
+    try:
+        parameters = inspect.signature(backend).parameters
+    except (TypeError, ValueError):  # a callable Python cannot introspect declares nothing
+        return False
+    parameter = parameters.get("labels")
+    return parameter is not None and parameter.kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
 def _keys_in_range(motion: Motion, keyframes: Iterable[Keyframe], start: int,
                    stop: int) -> list[Keyframe]:
     inside = []
@@ -390,7 +435,8 @@ def _keys_in_range(motion: Motion, keyframes: Iterable[Keyframe], start: int,
 
 def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple[int, int],
                backend: str | Backend = "smooth", num_candidates: int = 1,
-               seed: int | None = None) -> list[Motion]:
+               seed: int | None = None,
+               labels: Sequence[str | None] | None = None) -> list[Motion]:
     """Regenerate frames ``[start, stop)`` of ``motion`` through ``keyframes``.
 
     Args:
@@ -403,13 +449,17 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
         num_candidates: how many alternatives to return (>= 1). The baselines are
             deterministic and return identical candidates; a learned backend varies them.
         seed: random seed for stochastic backends (ignored by the baselines).
+        labels: what is signed at each frame, F entries of ``"<language>:<gloss>"`` or
+            None (``Project.frame_labels()``); given to a backend that declares a
+            ``labels`` parameter (module docstring), ignored by the others.
 
     Returns:
         ``num_candidates`` Motions of F frames each, honouring the module's contract.
         To land one in a project as an undoable edit, use ``as_edit``.
 
     Raises:
-        MotionError: bad range, unknown backend, duplicate keyframes in the range.
+        MotionError: bad range, unknown backend, duplicate keyframes in the range,
+            ``labels`` of the wrong length or with an entry that is not a label.
     """
     if not isinstance(motion, Motion):
         raise MotionError(f"regenerate: expected a Motion, got {type(motion).__name__}")
@@ -427,7 +477,12 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
     else:
         raise MotionError(f"regenerate: backend: expected a name or a callable, got {backend!r}")
     keys = _keys_in_range(motion, keyframes, start, stop)
-    candidates = run(motion, keys, (start, stop), num_candidates, seed)
+    extra = {}
+    if labels is not None:
+        labels = checked_labels(labels, motion.num_frames, "regenerate")
+        if _takes_labels(run):
+            extra["labels"] = labels
+    candidates = run(motion, keys, (start, stop), num_candidates, seed, **extra)
     if run in (slerp_backend, smooth_backend):
         return list(candidates)  # built by _finish: the contract holds by construction
     return [_enforce_contract(motion, c, keys, start, stop) for c in candidates]

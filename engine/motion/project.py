@@ -168,6 +168,37 @@ class Project:
     def keyframe_at(self, frame: int) -> Keyframe | None:
         return next((k for k in self.keyframes if k.frame == frame), None)
 
+    def frame_labels(self) -> tuple[str | None, ...]:
+        """What is signed at each frame, as a learned model conditions on it.
+
+        Returns ``motion.num_frames`` entries, each ``"<language>:<gloss>"`` (the form of
+        ``engine.learn.encoders.condition_text`` and ``ClipRecord.label``, e.g.
+        ``"ase:A"`` for a fingerspelled letter, whose gloss is its lexicon entry's) or
+        None. The frames are labelled the way the flow model's training sequences are
+        (``engine.learn.train_flow.ExampleSampler.draw``): a segment's frames carry its
+        label; a gap between segments, and a TRANSITION segment, carries the label of
+        the sign it leads into, because training labels each transition with the clip
+        that follows it; frames after the last sign keep its label. Every frame is None
+        when no segment names a sign (no segments, or transitions only).
+
+        LEXICON, FINGERSPELLED, RECORDED and MANUAL all name a sign: the kind says
+        where a segment's motion came from (a hand-keyed MANUAL sign is still the sign
+        its gloss names, and ``Segment`` requires a gloss), so each is labelled alike.
+        Where segments overlap (nothing forbids it), the earlier one keeps its frames.
+        """
+        frames = self.motion.num_frames
+        labels: list[str | None] = [None] * frames
+        cursor = 0  # the first frame not yet labelled
+        label = None
+        for segment in self.segments:
+            if segment.kind is SegmentKind.TRANSITION or segment.end <= cursor:
+                continue
+            label = f"{segment.language}:{segment.gloss}"
+            labels[cursor:segment.end] = [label] * (segment.end - cursor)
+            cursor = segment.end
+        labels[cursor:] = [label] * (frames - cursor)
+        return tuple(labels)
+
     def equals(self, other: "Project") -> bool:
         """Exact equality of everything that is saved."""
         return (

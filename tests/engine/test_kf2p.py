@@ -1,4 +1,5 @@
 """Keyframe-to-pose regeneration: the contract users depend on, as properties."""
+import functools
 import time
 
 import numpy as np
@@ -7,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.generate import BACKENDS, as_edit, regenerate
+from engine.generate.kf2p import smooth_backend
 from engine.motion import (
     CHANNEL_FIELDS, Channel, Keyframe, Motion, MotionError, Project,
 )
@@ -269,6 +271,51 @@ def test_a_plugged_in_backend_is_held_to_the_contract():
         assert out.slice(0, 10).equals(motion.slice(0, 10))
         assert out.slice(30, 40).equals(motion.slice(30, 40))
     assert regenerate(motion, [key], (10, 30), backend=noisy, seed=1)[0].equals(outs[0])
+
+
+def test_labels_reach_only_a_backend_that_declares_them():
+    motion = sine_motion(7, 20)
+    labels = ("ase:A",) * 8 + (None,) * 4 + ("ase:B",) * 8
+    received = []
+
+    def labelled(motion, keys, frame_range, num_candidates, seed, *, labels=None):
+        received.append(labels)
+        return smooth_backend(motion, keys, frame_range, num_candidates, seed)
+
+    def plain(motion, keys, frame_range, num_candidates, seed):
+        received.append("plain")
+        return smooth_backend(motion, keys, frame_range, num_candidates, seed)
+
+    class Model:  # a loaded model is a callable object: its __call__ declares labels
+        def __call__(self, motion, keys, frame_range, num_candidates, seed, *, labels=None):
+            return labelled(motion, keys, frame_range, num_candidates, seed, labels=labels)
+
+    regenerate(motion, [], (5, 15), backend=labelled, labels=list(labels))
+    assert received == [labels]  # the whole motion's, as a tuple
+    regenerate(motion, [], (5, 15), backend=Model(), labels=labels)
+    regenerate(motion, [], (5, 15), backend=functools.partial(Model()), labels=labels)
+    assert received[1:] == [labels, labels]
+    regenerate(motion, [], (5, 15), backend=labelled)
+    assert received[-1] is None  # none given, none passed
+    regenerate(motion, [], (5, 15), backend=plain, labels=labels)
+    assert received[-1] == "plain"
+    for name in BUILTIN:  # interpolation has no use for a gloss
+        assert regenerate(motion, [], (5, 15), backend=name, labels=labels)[0].equals(
+            regenerate(motion, [], (5, 15), backend=name)[0])
+
+
+@pytest.mark.parametrize("labels, words", [
+    (("ase:A",) * 19, ["labels", "expected 20 per-frame labels", "got 19"]),
+    (("ase:A",) * 3 + (7,) + ("ase:A",) * 16, ["labels[3]", "'ase:A' or None", "7"]),
+    (("ase:A",) * 19 + ("  ",), ["labels[19]"]),
+    ("ase:A", ["labels", "one label per frame (20)", "single string"]),
+    (5, ["labels", "sequence of 20"]),
+])
+def test_bad_labels_are_clear_errors(labels, words):
+    with pytest.raises(MotionError) as error:
+        regenerate(sine_motion(0, 20), [], (0, 5), labels=labels)
+    for word in words:
+        assert word in str(error.value)
 
 
 def test_result_lands_as_an_undoable_edit():

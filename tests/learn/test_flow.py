@@ -439,3 +439,74 @@ def _labelled_scene(clip: Motion):
             Keyframe(start + 8, motion.frame(start + 1))]
     return motion, keys, (start, stop)
 
+
+def test_per_frame_labels_condition_the_flow_and_keep_the_contract(trained):
+    path, _, clip = trained
+    motion, keys, (start, stop) = _labelled_scene(clip)
+    frames, middle = motion.num_frames, motion.num_frames // 2
+    labels = ("ase:FIST",) * middle + ("gsg:FLAT",) * (frames - middle)
+    backend = FlowKF2P.from_checkpoint(path)
+    plain = regenerate(motion, keys, (start, stop), backend=backend, num_candidates=2, seed=5)
+    labelled = regenerate(motion, keys, (start, stop), backend=backend, num_candidates=2, seed=5,
+                          labels=labels)
+    for with_label, without in zip(labelled, plain):
+        assert not with_label.equals(without)
+        for key in keys:
+            for channel in key.channels:
+                for name in CHANNEL_FIELDS[channel]:
+                    assert np.array_equal(getattr(with_label, name)[key.frame],
+                                          getattr(key.pose, name)[0])
+        for name, array in motion.frame_arrays().items():
+            values = getattr(with_label, name)
+            assert np.array_equal(values[:start], array[:start])
+            assert np.array_equal(values[stop:], array[stop:])
+            assert np.isfinite(values).all()
+
+
+def test_one_label_on_every_frame_is_the_single_label_path(trained):
+    from engine.generate.flow_backend import CONTEXT
+
+    path, _, clip = trained
+    motion, keys, (start, stop) = _labelled_scene(clip)
+    frames, label = motion.num_frames, "ase:FIST"
+    backend = FlowKF2P.from_checkpoint(path)
+
+    def run(**condition):
+        return backend(motion, keys, (start, stop), 2, 3, **condition)
+
+    def same(a, b):
+        return all(x.equals(y) for x, y in zip(a, b))
+
+    single = run(label=label)
+    assert same(run(labels=[label] * frames), single)
+    # Unlabelled window frames take the label that follows them, or the last one.
+    assert same(run(labels=[None] * start + [label] * (frames - start)), single)
+    assert same(run(labels=[label] * stop + [None] * (frames - stop)), single)
+    # A window without a label runs label-free, as before (labels outside it do not count).
+    free = run()
+    assert same(run(labels=[None] * frames), free)
+    assert same(run(labels=[label] * (start - CONTEXT) + [None] * (frames - start + CONTEXT)), free)
+    with pytest.raises(MotionError, match="not both"):
+        run(label=label, labels=[label] * frames)
+    with pytest.raises(MotionError, match=f"labels: expected {frames} per-frame labels"):
+        run(labels=[label] * (frames - 1))
+
+
+def test_unlabelled_frames_are_filled_from_the_following_label():
+    from engine.generate.flow_backend import _filled_from_following
+
+    assert _filled_from_following([None, "a", None, None, "b", None]) == ["a", "a", "b", "b", "b", "b"]
+    assert _filled_from_following([None, None]) is None
+
+
+def test_the_flow_registry_backend_passes_labels_to_the_model(trained, tmp_path, monkeypatch):
+    path, _, clip = trained
+    monkeypatch.setenv("SIGNSTUDIO_ASSETS_DIR", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    shutil.copy(path, tmp_path / "models" / "flow_kf2p.pt")
+    labels = ["gsg:FLAT"] * clip.num_frames
+    by_name = regenerate(clip, [], (2, 6), backend="flow", seed=0, labels=labels)[0]
+    direct = regenerate(clip, [], (2, 6), backend=FlowKF2P.from_checkpoint(path), seed=0,
+                        labels=labels)[0]
+    assert by_name.equals(direct)
+    assert not by_name.equals(regenerate(clip, [], (2, 6), backend="flow", seed=0)[0])

@@ -6,10 +6,10 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from engine.body.skeleton import JOINT_INDEX
-from engine.generate.kf2p import regenerate
+from engine.generate.kf2p import regenerate, smooth_backend
 from engine.jobs import CancelToken
 from engine.motion import Keyframe, Motion, MotionError, Project, Segment
-from studio.edits import affected_range
+from studio.edits import affected_range, delete_key_edit, move_key_edit, set_key_edit
 from studio.retime import movement_frames, stretch_keyframe_map, stretch_segment
 
 from tests.studio.test_main_window import key_between_neighbours
@@ -317,3 +317,47 @@ def test_an_edit_computed_for_an_older_project_is_discarded(generated, qtbot):
     assert doc.project is undone and doc.undo_stack.index() == 0
     qtbot.wait(50)
     assert "discarded" in window.statusBar().currentMessage()  # no false "Deleted ..."
+
+
+# ---------------------------------------------------------------- what is signed
+class LabelSpy:
+    """A KF2P backend that records the labels it is given and in-betweens with the
+    smooth baseline (it declares ``labels``, as the learned model does)."""
+
+    def __init__(self):
+        self.received = []
+
+    def __call__(self, motion, keys, frame_range, num_candidates, seed, *, labels=None):
+        self.received.append(labels)
+        return smooth_backend(motion, keys, frame_range, num_candidates, seed)
+
+
+def test_key_edits_and_stretches_tell_the_backend_what_is_signed(hello):
+    spy = LabelSpy()
+    _, key, following = key_between_neighbours(hello)
+    labels = hello.frame_labels()
+    assert set(labels) == {"ase:H", "ase:E", "ase:L", "ase:O"}
+    pose = hello.keyframes[-1].pose
+    set_key_edit(hello, Keyframe(key, pose), backend=spy)
+    move_key_edit(hello, key, key + 2, backend=spy)
+    delete_key_edit(hello, key, backend=spy)
+    assert spy.received == [labels] * 3
+    # A stretch changes the length: the labels are the stretched project's.
+    stretched = stretch_segment(hello, 1, movement_frames(hello.segments[1]) + 6, spy)
+    assert spy.received[3:] and all(r == stretched.frame_labels() for r in spy.received[3:])
+
+
+def test_a_pasted_key_in_the_window_regenerates_with_the_projects_labels(generated, qtbot):
+    window, doc = generated, generated.document
+    spy = LabelSpy()
+    window.edits.backend = spy
+    before = doc.project
+    _, key, _ = key_between_neighbours(before)
+    source = before.keyframes[-1]
+    doc.select_key(source.frame)
+    window.copy_key()
+    doc.set_frame(key + 2)
+    with qtbot.waitSignal(window.paste_key().finished, timeout=5000):
+        pass
+    assert spy.received == [before.frame_labels()]
+    assert doc.project.keyframe_at(key + 2) is not None
