@@ -60,33 +60,181 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Render the reference poses and save them as a playable project."""
-    import imageio.v3 as iio
+    """The main job end to end on the embedded avatar and the package's real clips:
+    pictures of the avatar and of each hand shape, a small lexicon fitted from real
+    fingerspelling recordings, ``--text`` signed into a project, exported as a captioned
+    video and an SMPL-X motion file, and a contact sheet of the signed letters."""
+    import time
 
-    from engine.export.render import OffscreenRenderer
-    from engine.motion import Keyframe, Project, save_project
-    from engine.motion.interpolate import chain
-    from engine.body.reference_poses import reference_poses
+    from engine.data.lexicon import LexiconStore
+    from engine.motion import load_project
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    started = last = time.perf_counter()
+    timings: list[str] = []
+
+    def step_done(step: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        timings.append(f"{step} {now - last:.1f} s")
+        last = now
+
+    # The lexicon first: a bad --lang or a damaged lexicon file fails before any work.
+    lexicon = out / "lexicon.sqlite"
+    with LexiconStore(lexicon) as store:
+        _demo_fit_letters(store, args.text, args.lang, args.workers)
+    step_done("lexicon")
+
     body = _body(args)
-    poses = reference_poses()
-    with OffscreenRenderer(body, args.width, args.height) as renderer:
-        for name, pose in poses.items():
-            posed = body.forward(pose)
-            renderer.set_camera(args.camera, posed.joints)
-            path = out / f"{name}.png"
-            iio.imwrite(path, renderer.render(posed.vertices[0]))
-            print(f"wrote {path}")
-    hold_frames, transition_frames = 20, 15
-    motion = chain(list(poses.values()), hold_frames, transition_frames)
-    step = hold_frames + transition_frames
-    keyframes = tuple(Keyframe.from_motion(motion, i * step) for i in range(len(poses)))
-    project = Project(motion=motion, keyframes=keyframes, title="Reference poses")
-    save_project(project, out / "reference_poses.signstudio")
-    print(f"wrote {out / 'reference_poses.signstudio'} ({motion})")
+    _demo_pictures(body, out, args.width, args.height)
+    step_done("pictures")
+
+    slug = _demo_slug(args.text)
+    project_path = out / f"{slug}.signstudio"
+    _demo_command(["generate", args.text, "--lang", args.lang, "--db", str(lexicon),
+                   "-o", str(project_path)])
+    step_done("generate")
+
+    avatar = (["--avatar", args.avatar] if args.avatar != "default" else []) + (
+        ["--smplx-dir", args.smplx_dir] if args.smplx_dir else [])
+    video_options = ["--camera", "hands", "--width", str(args.width),
+                     "--height", str(args.height)] + avatar
+    video = out / f"{slug}.mp4"
+    try:
+        _demo_command(["export", str(project_path), "-o", str(video)] + video_options)
+    except RuntimeError as error:  # an ffmpeg without H.264 can still write a GIF
+        print(f"could not write {video.name} ({str(error).splitlines()[0]}); writing a GIF")
+        video = video.with_suffix(".gif")
+        _demo_command(["export", str(project_path), "-o", str(video)] + video_options)
+    _demo_command(["export", str(project_path), "-o", str(out / f"{slug}.npz")])
+    step_done("export")
+
+    sheet = out / f"{slug}_letters.png"
+    _demo_contact_sheet(body, load_project(project_path), sheet, args.height)
+    print(f"wrote {sheet}")
+    step_done("contact sheet")
+
+    print(f"demo done in {time.perf_counter() - started:.1f} s ({', '.join(timings)})")
+    print(f"open {project_path} in `signstudio`, play {video}; sign other {args.lang} text "
+          f"with `signstudio-cli generate TEXT --lang {args.lang} --db {lexicon} -o OUT` "
+          f"(`signstudio-cli lexicon build --lang {args.lang} --db {lexicon}` fits the "
+          f"whole alphabet first)")
     return 0
+
+
+def _demo_command(argv: list[str]) -> None:
+    """Run one ``signstudio-cli`` command in-process, shown as the user would type it."""
+    import shlex
+
+    print("$ signstudio-cli " + shlex.join(argv))
+    args = build_parser().parse_args(argv)
+    status = args.func(args)
+    if status != 0:
+        raise ValueError(f"`signstudio-cli {argv[0]}` exited with status {status}")
+
+
+def _demo_pictures(body, out: Path, width: int, height: int) -> None:
+    """PNGs of the avatar (rest T-pose, arms down; whole body) and of each right-hand
+    shape of ``RIGHT_HAND_SHAPES`` raised in signing space, seen through the "hands"
+    close-up, which centres the raised hand. ``width`` x ``height`` pixels."""
+    import imageio.v3 as iio
+
+    from engine.body.reference_poses import RIGHT_HAND_SHAPES, arms_down, signing_pose
+    from engine.export.render import OffscreenRenderer
+    from engine.motion import Motion
+
+    rest = Motion.zeros(1)
+    standing = arms_down(rest)
+    # Both avatar pictures are aimed at the arms-down pose: the full_body focus is the
+    # mean of all 55 joints, and the T-pose's 30 finger joints at shoulder height lift
+    # it enough to cut off the feet. The T-pose's arms still fit in the width.
+    pictures = {"rest_t_pose": (rest, "full_body", standing),
+                "arms_down": (standing, "full_body", standing)}
+    for shape in RIGHT_HAND_SHAPES:
+        pose = signing_pose(shape)
+        pictures[f"right_{shape}"] = (pose, "hands", pose)
+    with OffscreenRenderer(body, width, height) as renderer:
+        for name, (pose, camera, aim) in pictures.items():
+            renderer.set_camera(camera, body.forward(aim).joints)
+            path = out / f"{name}.png"
+            iio.imwrite(path, renderer.render(body.forward(pose).vertices[0]))
+            print(f"wrote {path}")
+
+
+def _demo_fit_letters(store, text: str, language: str, workers: int) -> None:
+    """Fit into ``store`` the package's fingerspelling clips of ``language`` that
+    spelling ``text`` needs (already stored clips are skipped, so a second run is quick).
+
+    The letters (and multi-letter signs) written in the text come first: one clip takes
+    ~1.5 s to fit, a whole alphabet ~25 clips. Where spelling then needs letters the
+    text does not show (an accented letter spelled by its base letter, a number written
+    out in words) or finds no sign, the rest of the alphabet is fitted too.
+    """
+    from engine.data.fingerspelling import load_index
+    from engine.data.lexicon import word_key
+    from engine.data.lexicon_build import build_from_package
+    from engine.generate.text import text_to_tokens
+
+    def fit(glosses: list[str] | None) -> None:
+        bar = _Bar(f"fitting {language} clips")
+        try:
+            report = build_from_package(store, [language], glosses=glosses, progress=bar,
+                                        workers=workers)
+        finally:
+            bar.close()
+        print(f"lexicon {store.path}: {report.summary()}")
+
+    written = word_key(text).replace("\u0640", "")  # as the speller reads a word
+    letters = {clip.glosses: word_key(clip.words) for clip in load_index().for_language(language)}
+    in_text = sorted(gloss for gloss, key in letters.items() if key and key in written)
+    fit(in_text or None)
+    if in_text and any(token.note for token in text_to_tokens(text, language, store)):
+        print(f"spelling {text!r} needs more than the letters it shows: fitting the whole "
+              f"{language} alphabet")
+        fit(None)
+
+
+def _demo_slug(text: str) -> str:
+    """A file-name stem for ``text``: its words in lower case joined by '-'."""
+    import re
+
+    return re.sub(r"[\W_]+", "-", text.lower()).strip("-")[:40] or "signing"
+
+
+def _demo_contact_sheet(body, project, path: Path, size: int, columns: int = 8) -> None:
+    """A PNG of the right hand in the middle of each segment's clip: ``size`` x ``size``
+    pixels per segment, ``columns`` to a row, each labelled "GLOSS @FRAME".
+
+    The middle of the clip, not of the hold after it: the package's recordings hold the
+    letter mid-clip and end with the hand already on its way down (ASL L ends at the
+    waist), and the hold repeats that last frame.
+    """
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from engine.atomic import atomic_output
+    from engine.export.thumbnails import HandThumbnails
+    from engine.export.video import caption_font
+
+    segments = project.segments
+    frames = [(segment.start + segment.end - segment.hold - 1) // 2 for segment in segments]
+    with HandThumbnails(body, size=size) as thumbnails:
+        panels = thumbnails(project.motion, frames)
+    columns = min(columns, len(panels))
+    rows = -(-len(panels) // columns)
+    grid = np.full((rows * size, columns * size, 3), 255, np.uint8)
+    corners = [(size * (i % columns), size * (i // columns)) for i in range(len(panels))]
+    for (x, y), panel in zip(corners, panels):
+        grid[y:y + size, x:x + size] = panel
+    sheet = Image.fromarray(grid)
+    draw = ImageDraw.Draw(sheet)
+    font = caption_font(max(10, size // 8))
+    for (x, y), segment, frame in zip(corners, segments, frames):
+        draw.text((x + size // 20, y + size // 20), f"{segment.gloss} @{frame}", font=font,
+                  fill=(0, 0, 0))
+    with atomic_output(path) as temp:
+        sheet.save(temp, format="PNG")
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -526,10 +674,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("value", nargs="?")
     p.set_defaults(func=cmd_config)
 
-    p = sub.add_parser("demo", help="render the reference poses and save a demo project")
+    p = sub.add_parser("demo", help="the main job on the embedded defaults: hand-shape "
+                       "pictures, a lexicon from real clips, text to a project, video, contact sheet")
     p.add_argument("--out", default="signstudio-demo", help="output folder")
+    p.add_argument("--text", default="hello", help="what to sign (default: hello)")
+    p.add_argument("--lang", default="ase", help="sign language code (default: ase, ASL)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="fitting processes (default: one per core)")
+    p.add_argument("--width", type=int, default=640, help="pixels of pictures and video")
+    p.add_argument("--height", type=int, default=480)
     avatar_options(p)
-    render_options(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("render", help="render one frame of a project to PNG")

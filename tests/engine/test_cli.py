@@ -12,20 +12,104 @@ def private_config(tmp_path, monkeypatch):
     monkeypatch.delenv("SIGNSTUDIO_SMPLX_DIR", raising=False)
 
 
+def _quick_fit():
+    """The real fitter with few iterations: real letters from the package's clips in
+    a fraction of the time (the demo's pictures do not depend on the fit's polish)."""
+    import functools
+
+    from engine.data.fitting import fit_keypoints
+    return functools.partial(fit_keypoints, iterations=20)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """In-process fitting on one thread: with two, other jobs on the 2 cores slow it
+    3-10x (the lexicon build's worker processes use one thread each for the same reason)."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _changed_pixels(a, b):
+    """(H, W) bool: where two RGB pictures differ visibly."""
+    return np.abs(a.astype(int) - b.astype(int)).max(axis=-1) > 30
+
+
 @pytest.mark.gl
-def test_demo_renders_pngs_and_a_playable_project(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--width", "96", "--height", "96"]) == 0
+@pytest.mark.slow
+def test_demo_renders_pngs_and_a_playable_project(tmp_path, capsys, monkeypatch,
+                                                  one_torch_thread):
     import imageio.v3 as iio
-    fist = iio.imread(tmp_path / "right_fist.png")
-    assert fist.shape == (96, 96, 3) and (fist < 250).any()
-    project = load_project(tmp_path / "reference_poses.signstudio")
-    assert len(project.keyframes) == 6
-    # Each keyframe pins the motion's own pose at its frame.
-    for key in project.keyframes:
-        assert project.motion.frame(key.frame).equals(key.pose)
-    assert main(["render", str(tmp_path / "reference_poses.signstudio"), "--frame", "9999",
+
+    import engine.data.lexicon_build as lexicon_build
+    from engine.export.motion_files import read_motion_file
+    monkeypatch.setattr(lexicon_build, "_default_fit", _quick_fit)
+    options = ["--out", str(tmp_path), "--width", "128", "--height", "96", "--workers", "1"]
+    assert main(["demo"] + options) == 0
+    printed = capsys.readouterr().out
+    assert "4 added" in printed and "demo done in" in printed
+
+    # Each hand-shape picture shows that hand shape, in the middle of the picture: the
+    # fist and the flat hand differ in many pixels (the old T-pose framing: none).
+    fist, flat = (iio.imread(tmp_path / f"right_{shape}.png") for shape in ("fist", "flat"))
+    assert fist.shape == (96, 128, 3)
+    changed = _changed_pixels(fist, flat)
+    assert changed.mean() > 0.01
+    rows, cols = np.nonzero(changed)
+    assert 32 <= rows.mean() <= 64 and 43 <= cols.mean() <= 85
+    assert (fist[32:64, 43:85].min(axis=-1) < 250).mean() > 0.3
+    for name in ("rest_t_pose", "arms_down"):  # the whole avatar, feet included
+        body = iio.imread(tmp_path / f"{name}.png").min(axis=-1) < 250
+        assert body[:5].sum() == 0 and body[-5:].sum() == 0 and body.mean() > 0.03
+
+    # "hello" fingerspelled from real ASL clips: one segment per letter.
+    project = load_project(tmp_path / "hello.signstudio")
+    assert [s.gloss for s in project.segments] == list("HELLO")
+    assert {s.language for s in project.segments} == {"ase"}
+    assert {s.kind.value for s in project.segments} == {"fingerspelled"}
+    frames = project.motion.num_frames
+    video = iio.imread(tmp_path / "hello.mp4")
+    assert video.shape == (frames, 96, 128, 3)
+    assert read_motion_file(tmp_path / "hello.npz").num_frames == frames
+    sheet = iio.imread(tmp_path / "hello_letters.png")
+    assert sheet.shape == (96, 5 * 96, 3)
+
+    # A second run reuses the lexicon: nothing is fitted again for the same letters.
+    def no_fitting(sequence, cancel=None):
+        raise AssertionError("the demo fitted a clip that the lexicon already holds")
+    monkeypatch.setattr(lexicon_build, "_default_fit", lambda: no_fitting)
+    assert main(["demo", "--text", "Oh!"] + options) == 0
+    assert "0 added, 2 already present" in capsys.readouterr().out
+    assert [s.gloss for s in load_project(tmp_path / "oh.signstudio").segments] == ["O", "H"]
+    assert main(["render", str(tmp_path / "oh.signstudio"), "--frame", "9999",
                  "-o", str(tmp_path / "x.png")]) == 2
-    assert "--frame: expected 0..194" in capsys.readouterr().err
+    assert "--frame: expected 0.." in capsys.readouterr().err
+
+
+def test_demo_fits_the_whole_alphabet_only_when_spelling_needs_it(tmp_path, monkeypatch):
+    """Letters the text shows are fitted; a fallback (é spelled as e) needs the rest."""
+    from types import SimpleNamespace
+
+    import engine.data.lexicon_build as lexicon_build
+    from engine.cli import _demo_fit_letters
+    from engine.data.lexicon import LexiconStore
+    from engine.motion import Motion
+
+    def still_fit(sequence, cancel=None):  # the letter selection is under test, not fitting
+        return SimpleNamespace(motion=Motion.zeros(sequence.num_frames, fps=sequence.fps),
+                               quality={})
+    monkeypatch.setattr(lexicon_build, "_default_fit", lambda: still_fit)
+    with LexiconStore(tmp_path / "hello.sqlite") as store:
+        _demo_fit_letters(store, "Hello", "ase", workers=1)
+        assert sorted(s.gloss for s in store.list("ase")) == ["E", "H", "L", "O"]
+    with LexiconStore(tmp_path / "cafe.sqlite") as store:
+        _demo_fit_letters(store, "café", "ase", workers=1)
+        assert len(store.list("ase")) == 26
+    with LexiconStore(tmp_path / "none.sqlite") as store:
+        with pytest.raises(ValueError, match="unknown sign language"):
+            _demo_fit_letters(store, "hello", "xyz", workers=1)
 
 
 def test_bad_project_gives_one_clear_line(tmp_path, capsys):
