@@ -38,6 +38,7 @@ time-stretched by 0.8-1.25, which covers the 24-30 fps motions the studio makes.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ import numpy as np
 
 from engine.assets import assets_dir
 from engine.generate.kf2p import checked_labels, smooth_backend
-from engine.learn.checkpoint import CheckpointError, load_checkpoint, load_into
+from engine.learn.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
 from engine.learn.dataset import MODEL_FPS
 from engine.learn.encoders import GlossEncoder
 from engine.learn.features import (FEATURE_DIM, NUM_SIGN_JOINTS, apply_features,
@@ -88,14 +89,17 @@ _CACHE_LOCK = threading.Lock()
 class FlowKF2P:
     """A loaded flow model; call it as a ``kf2p.Backend``.
 
-    ``steps`` / ``method`` / ``temperature`` / ``mean_first``: ODE steps, fixed-grid
-    solver ("euler", "midpoint"), starting-noise scale and whether KF2P's candidate 0
-    is the mean estimate, defaulting to the checkpoint's config (None).
+    ``steps`` / ``method`` / ``temperature`` / ``mean_first`` / ``correction_scale``:
+    ODE steps, fixed-grid solver ("euler", "midpoint"), starting-noise scale, whether
+    KF2P's candidate 0 is the mean estimate, and how much of the network's correction
+    to the spline in-between KF2P applies (``engine.learn.flow.sample``), defaulting to
+    the checkpoint's config (None).
     """
 
     def __init__(self, model: FlowNet, manifest: dict, path: Path | None = None,
                  steps: int | None = None, method: str | None = None,
-                 temperature: float | None = None, mean_first: bool | None = None):
+                 temperature: float | None = None, mean_first: bool | None = None,
+                 correction_scale: float | None = None):
         self.model = model.eval()
         self.manifest = manifest
         self.path = path
@@ -103,6 +107,7 @@ class FlowKF2P:
         self.method = method
         self.temperature = temperature
         self.mean_first = mean_first
+        self.correction_scale = correction_scale
         self._encoder = GlossEncoder(dim=model.config.text_dim)
         if self._encoder.identity != model.config.text_encoder:
             raise CheckpointError(path or "<model>", f"model.text_encoder is "
@@ -206,7 +211,8 @@ class FlowKF2P:
         samples = sample(self.model, Conditions(values, known, text, language),
                          num_candidates=num_candidates, seed=0 if seed is None else seed,
                          steps=self.steps, method=self.method, guidance=guidance,
-                         temperature=self.temperature, mean_first=self.mean_first)
+                         temperature=self.temperature, mean_first=self.mean_first,
+                         correction_scale=self.correction_scale)
         arrays = base.frame_arrays()
         results = []
         for features in samples:
@@ -274,6 +280,42 @@ def _filled_from_following(labels: Sequence[str | None]) -> list[str] | None:
         following = following if label is None else label
         filled.append(following)
     return filled[::-1]
+
+
+#: The FlowConfig fields that only steer sampling; a trained model's weights do not
+#: depend on them, so they can be chosen after training (on validation data).
+SAMPLING_FIELDS = ("steps", "method", "temperature", "mean_first", "correction_scale")
+
+
+def save_with_sampling_defaults(source: str | Path, destination: str | Path, chosen_on: str,
+                                **defaults) -> Path:
+    """Copy a ``flow-kf2p`` checkpoint with new sampling defaults and the same weights.
+
+    ``defaults``: values for ``SAMPLING_FIELDS`` (e.g. ``correction_scale=0.5``);
+    ``chosen_on``: what they were chosen on, kept in the manifest under
+    ``"sampling_defaults"`` with the previous values, so the file says where its
+    defaults came from. Raises ``ValueError`` for another field or a value ``sample``
+    refuses, ``CheckpointError`` for an unusable ``source``.
+    """
+    unknown = sorted(set(defaults) - set(SAMPLING_FIELDS))
+    if unknown:
+        raise ValueError(f"sampling defaults: {unknown} are not sampling fields; expected "
+                         f"some of {list(SAMPLING_FIELDS)}")
+    checkpoint = load_checkpoint(source, kind=KIND)
+    config = FlowConfig.from_dict(checkpoint.config["model"])
+    previous = {name: getattr(config, name) for name in defaults}
+    changed = dataclasses.replace(config, **defaults)
+    # Let the sampler check the values before they are written (a bad scale or method).
+    model = load_into(FlowNet(changed), checkpoint)
+    known = np.zeros((4, NUM_SIGN_JOINTS), bool)
+    known[[0, -1]] = True
+    sample(model, Conditions(np.zeros((4, FEATURE_DIM), np.float32), known), seed=0)
+    manifest = dict(checkpoint.manifest)
+    manifest["config"] = {**manifest["config"], "model": changed.to_dict()}
+    history = list(manifest.get("sampling_defaults", []))
+    history.append({"set": dict(defaults), "previous": previous, "chosen_on": chosen_on})
+    manifest["sampling_defaults"] = history
+    return save_checkpoint(destination, checkpoint.state_dict, manifest)
 
 
 def default_flow() -> FlowKF2P:

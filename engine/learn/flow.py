@@ -80,6 +80,9 @@ class FlowConfig:
     #: Candidate 0 is the model's conditional-mean estimate (see ``sample``); older
     #: checkpoints lack the field and read as False.
     mean_first: bool = False
+    #: How much of the network's correction to the spline in-between KF2P applies
+    #: (``sample``'s ``correction_scale``); older checkpoints read as 1.0 (all of it).
+    correction_scale: float = 1.0
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -293,7 +296,8 @@ def prepare(model: FlowNet, conditions: Conditions) -> dict[str, torch.Tensor]:
 def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
            seed: int | None = None, steps: int | None = None, method: str | None = None,
            guidance: float = 1.0, temperature: float | None = None,
-           mean_first: bool | None = None) -> np.ndarray:
+           mean_first: bool | None = None,
+           correction_scale: float | None = None) -> np.ndarray:
     """Draw ``num_candidates`` sequences; returns (C, T, D) float32 raw features.
 
     Integrates the flow ODE from t=0 (noise) to t=1 with torchdiffeq's fixed-grid
@@ -314,6 +318,17 @@ def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
     Off in the shipped model: on the validation clips the mean lost to a sample on
     DTW-JPE (engine.generate.eval_kf2p), which forgives timing, while a mean over
     uncertain timings is a blurred motion.
+
+    ``correction_scale`` (None: the config's) shrinks every clean estimate toward the
+    spline in-between, ``baseline + s (x_hat - baseline)``: 1 is the network as trained,
+    0 the spline (``spline_inbetween``) through the keyframes. Why: the lexicon holds
+    one signer per sign language, and on signers it never saw the network corrects the
+    spline as confidently as on the ones it learned, toward their habits; part of the
+    correction carries over (handshapes forming ahead of the spline) and part does not.
+    Shrinking an over-confident estimate toward a simple one is the classic remedy
+    (James-Stein); the scale is chosen on validation signers (see
+    ``engine.generate.eval_kf2p``). Only where a baseline exists: text-to-pose, whose
+    baseline is the dataset mean, always runs at 1.
     """
     from torchdiffeq import odeint
 
@@ -324,6 +339,11 @@ def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
     if steps < 1:
         raise ValueError(f"sample: steps: expected >= 1, got {steps}")
     mean_first = model.config.mean_first if mean_first is None else bool(mean_first)
+    scale = float(model.config.correction_scale if correction_scale is None else correction_scale)
+    if not 0.0 <= scale <= 1.0:
+        raise ValueError(f"sample: correction_scale: expected a number in [0, 1], got {scale}")
+    if not conditions.known.any():
+        scale = 1.0  # text-to-pose: the "baseline" is the dataset mean, nothing to keep
     model.eval()
     inputs = prepare(model, conditions)
     frames = conditions.values.shape[0]
@@ -356,6 +376,9 @@ def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
         if guided:
             cond_hat, uncond_hat = x_hat[:n], x_hat[n:]
             x_hat = uncond_hat + guidance * (cond_hat - uncond_hat)
+        if scale != 1.0:
+            spline = inputs["baseline"]
+            x_hat = spline + scale * (x_hat - spline)
         return x_hat * (1.0 - entry_mask) + known * entry_mask
 
     def velocity(t, x):

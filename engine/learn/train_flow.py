@@ -126,13 +126,15 @@ class FlowTrainConfig:
     sample_steps: int = 6
     sample_temperature: float = 0.25
     sample_mean_first: bool = False
+    sample_correction_scale: float = 1.0
 
     def model_config(self, languages: Sequence[str], encoder: GlossEncoder) -> FlowConfig:
         return FlowConfig(width=self.width, layers=self.layers, heads=self.heads,
                           text_dim=encoder.dim, text_encoder=encoder.identity,
                           languages=tuple(sorted(languages)), steps=self.sample_steps,
                           temperature=self.sample_temperature,
-                          mean_first=self.sample_mean_first)
+                          mean_first=self.sample_mean_first,
+                          correction_scale=self.sample_correction_scale)
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -510,3 +510,53 @@ def test_the_flow_registry_backend_passes_labels_to_the_model(trained, tmp_path,
                         labels=labels)[0]
     assert by_name.equals(direct)
     assert not by_name.equals(regenerate(clip, [], (2, 6), backend="flow", seed=0)[0])
+
+
+def test_correction_scale_runs_from_the_spline_to_the_network(trained):
+    """Scale 0 is exactly the spline in-between through the keys, 1 the network as
+    trained, and values between lie between them (same seed, same noise)."""
+    from engine.learn.features import motion_to_features
+    from engine.learn.flow import Conditions, sample
+
+    path, _, clip = trained
+    model = FlowKF2P.from_checkpoint(path).model
+    features = motion_to_features(_long_motion(clip))
+    known = np.zeros((len(features), NUM_SIGN_JOINTS), bool)
+    known[[0, 1, len(features) // 2, -2, -1]] = True
+    conditions = Conditions(features, known)
+
+    def draw(scale):
+        return sample(model, conditions, seed=3, temperature=0.5, correction_scale=scale)[0]
+
+    spline = spline_inbetween(features, known)
+    np.testing.assert_allclose(draw(0.0), spline, atol=1e-5)
+    full, half = draw(1.0), draw(0.5)
+    assert np.array_equal(full, sample(model, conditions, seed=3, temperature=0.5)[0])
+    off_full, off_half = np.abs(full - spline).mean(), np.abs(half - spline).mean()
+    assert 0.0 < off_half < off_full
+    for values in (full, half):  # the keys stay exact whatever the scale
+        np.testing.assert_allclose(values[known.repeat(6, axis=1)],
+                                   features[known.repeat(6, axis=1)], atol=1e-5)
+    with pytest.raises(ValueError, match="correction_scale"):
+        draw(1.5)
+
+
+def test_sampling_defaults_are_rewritten_with_the_same_weights_and_a_record(trained, tmp_path):
+    from engine.generate.flow_backend import save_with_sampling_defaults
+    from engine.learn.checkpoint import load_checkpoint
+
+    path, _, _ = trained
+    copy = save_with_sampling_defaults(path, tmp_path / "tuned.pt", "validation clips: 0.5 best",
+                                       correction_scale=0.5, mean_first=True)
+    before, after = load_checkpoint(path), load_checkpoint(copy)
+    assert all(torch.equal(before.state_dict[k], after.state_dict[k]) for k in before.state_dict)
+    config = FlowKF2P.from_checkpoint(copy).model.config
+    assert config.correction_scale == 0.5 and config.mean_first is True
+    record = after.manifest["sampling_defaults"][-1]
+    assert record["chosen_on"] == "validation clips: 0.5 best"
+    assert record["previous"] == {"correction_scale": 1.0, "mean_first": False}
+    with pytest.raises(ValueError, match="not sampling fields"):
+        save_with_sampling_defaults(path, tmp_path / "bad.pt", "x", width=64)
+    with pytest.raises(ValueError, match="correction_scale"):
+        save_with_sampling_defaults(path, tmp_path / "bad.pt", "x", correction_scale=-1.0)
+    assert not (tmp_path / "bad.pt").exists()
