@@ -5,7 +5,7 @@ joint angles up to ~1 rad), pins every channel with a keyframe every 30 frames, 
 regenerates frames [150, 450) (10 keyframes inside) 20 times per backend after one
 warm-up call: the baselines (smooth, slerp) and the learned flow model
 (``assets/models/flow_kf2p.pt`` or ``--checkpoint``; its checkpoint's ODE steps,
-6 Euler steps for the shipped model, one candidate, ``--threads`` torch threads,
+4 Euler steps for the shipped model, one candidate, ``--threads`` torch threads,
 default 1).
 Prints the median wall time per backend in milliseconds; then
 ``kf2p: <median ms of the smooth baseline> ms`` and, as the LAST line,

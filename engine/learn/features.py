@@ -22,7 +22,7 @@ import numpy as np
 
 from engine.body.skeleton import JOINT_INDEX, JOINT_NAMES
 from engine.motion.motion import Channel, Motion
-from engine.motion.rotations import axis_angle_to_6d, sixd_to_axis_angle
+from engine.motion.rotations import axis_angle_to_6d
 
 FEATURE_VERSION = "sign6d-v1"
 
@@ -74,11 +74,23 @@ def motion_to_features(motion: Motion) -> np.ndarray:
 
 
 def features_to_rotvec(features: np.ndarray) -> np.ndarray:
-    """(F, FEATURE_DIM) -> (F, NUM_SIGN_JOINTS, 3) axis-angle (Gram-Schmidt first)."""
-    features = np.asarray(features, dtype=np.float64)
+    """(F, FEATURE_DIM) -> (F, NUM_SIGN_JOINTS, 3) float32 axis-angle (Gram-Schmidt first,
+    as ``engine.motion.rotations.sixd_to_matrix``).
+
+    Through roma in float32 rather than scipy in float64: this runs on every learned
+    in-between (300 frames x 44 joints per 300-frame range, ``bench/kf2p.py``), where
+    scipy's ``from_matrix`` + ``as_rotvec`` took ~12 ms of a 100 ms budget on the 2-core
+    machine and roma ~4.5 ms; a Motion stores float32 anyway.
+    """
+    features = np.asarray(features, dtype=np.float32)
     if features.ndim != 2 or features.shape[1] != FEATURE_DIM:
         raise ValueError(f"features: expected shape (F, {FEATURE_DIM}), got {features.shape}")
-    return sixd_to_axis_angle(features.reshape(len(features), NUM_SIGN_JOINTS, 6))
+    import roma
+    import torch
+
+    columns = torch.from_numpy(features).reshape(len(features), NUM_SIGN_JOINTS, 2, 3)
+    matrices = roma.special_gramschmidt(columns.transpose(-1, -2))
+    return roma.rotmat_to_rotvec(matrices).numpy()
 
 
 def apply_features(base: Motion, features: np.ndarray) -> Motion:
