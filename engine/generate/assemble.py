@@ -1,13 +1,24 @@
 """Assembly: tokens -> one Project on a timeline, with holds and generated transitions.
 
-Each gloss of each token becomes a ``Segment`` holding its lexicon motion (resampled to
-the project's fps), followed by ``hold`` frames of its last pose, so a fingerspelled
-letter stays on screen long enough to read (PEERS.md: signers asked for holds between
-letters). Between consecutive segments a transition of ``transition`` frames is
-*generated* by the KF2P smooth in-betweener from the last frame of one sign to the first
-frame of the next (never a cut; seed 001's discrete-to-continuous synthesis).
-Keyframes are placed at each sign's onset, midpoint and offset (seed 003's policy), on
-all channels, so later edits regenerate around what the lexicon says.
+Each lexicon clip is an isolated sign: the hands rise from rest, make the sign, and
+drop back toward rest. Joined whole, a fingerspelled word would fall to the waist after
+every letter and rise again for the next; a signer keeps the hands up in signing space
+from sign to sign (co-articulation). So each gloss contributes only its *articulation
+span* (``articulation_span``): the first piece of the utterance keeps its rise (it
+starts from rest), the last keeps its drop (it ends at rest), and every piece in
+between is trimmed at both ends.
+
+Each gloss becomes a ``Segment``: its used frames (resampled to the project's fps),
+followed by ``hold`` frames of the span's last frame, the sign still in signing space,
+so a fingerspelled letter stays on screen long enough to read (PEERS.md: signers asked
+for holds between letters). The last piece's drop follows its segment's hold, as the
+utterance's return to rest: a segment's hold is always its final frames. Between
+consecutive segments a transition of ``transition`` frames is *generated* by the KF2P
+smooth in-betweener from the held frame of one sign to the first used frame of the
+next (never a cut; seed 001's discrete-to-continuous synthesis). Keyframes are placed
+at each sign's onset, midpoint and offset (seed 003's policy) over the frames actually
+used, and on the final rest frame, on all channels, so later edits regenerate around
+what the lexicon says.
 """
 from __future__ import annotations
 
@@ -16,6 +27,8 @@ from typing import Iterable
 
 import numpy as np
 
+from engine.body.default_avatar import default_avatar
+from engine.body.skeleton import wrist_heights_above_waist
 from engine.data.lexicon import LexiconStore
 from engine.generate.kf2p import regenerate
 from engine.generate.text import Token, TokenKind
@@ -39,11 +52,104 @@ class Timing:
         return max(0, int(round(seconds * self.fps)))
 
 
+#: Where the articulation begins (ends): the first (last) frame at which a signing hand
+#: has covered this fraction of its rise from the clip's first frame to its first pause
+#: (of its drop from its last pause to the clip's last frame). Tuned on the 600 fitted
+#: fingerspelling clips of 19 languages at 30 fps: at 0.9 the span's last frame (the
+#: held one) has the wrist on average 1.9 cm below its height over the clip's middle
+#: third (3.9 cm at the 90th percentile) and finger angles 0.041 rad (mean abs) from
+#: the middle third's; 3.4 cm and 0.050 rad at 0.8, 5.2 cm and 0.060 rad at 0.7, and
+#: 0.103 rad at a whole clip's last frame, where the hand has begun to relax. 0.95
+#: gains little (1.2 cm, 0.034 rad) for more of each sign's start cut.
+ARTICULATION_FRACTION = 0.9
+#: A hand that rises (drops) less than this many metres at one end of a clip is already
+#: in signing space there: that end is not trimmed.
+MIN_RISE_M = 0.05
+#: Vertical speed (m/s) under which a raised hand counts as pausing: where the rise from
+#: rest ends and the drop to rest begins. Measuring the rise to the first pause, not
+#: to the highest point, keeps a sign's own vertical movement: ASL J sinks 14 cm from
+#: its highest point as it draws the hook, pauses, then drops; measured from the
+#: highest point of the clip's second half, a fraction of 0.9 cut the whole hook, and
+#: 16 of the 600 clips lost a pause in signing space (1 measured to the pause: a
+#: garbled 125-frame Greek clip).
+PAUSE_SPEED_M_S = 0.15
+#: Clips shorter than this many frames are used whole: too short to have a rise, a
+#: sign and a drop worth telling apart.
+MIN_FRAMES_TO_TRIM = 6
+
+
+def _rise_end(height: np.ndarray, fps: float, fraction: float, min_rise: float) -> int | None:
+    """First frame at which a wrist's ``height`` (F,) metres above the waist has covered
+    ``fraction`` of its rise from frame 0 to its first pause (``PAUSE_SPEED_M_S``) above
+    the waist and at least ``min_rise / 2`` above frame 0 (below that, a hand still at
+    rest would count as pausing); to the highest point of the first half when it never
+    pauses there. None when the rise is under ``min_rise`` metres (the hand starts in
+    signing space) or stays below the waist (a resting arm's sway, not a rise into
+    signing space)."""
+    speed = np.full(len(height), np.inf)
+    speed[1:-1] = np.abs(height[2:] - height[:-2]) * fps / 2
+    pauses = np.flatnonzero((speed < PAUSE_SPEED_M_S) & (height > 0)
+                            & (height >= height[0] + min_rise / 2))
+    top = height[pauses[0]] if len(pauses) else height[:(len(height) + 1) // 2].max()
+    rise = top - height[0]
+    if rise < min_rise or top <= 0:
+        return None
+    return int(np.argmax(height >= height[0] + fraction * rise))
+
+
+def articulation_span(joints: np.ndarray, fps: float, fraction: float = ARTICULATION_FRACTION,
+                      min_rise: float = MIN_RISE_M) -> tuple[int, int]:
+    """Frames ``[start, stop)`` of an isolated sign in which the sign is made with the
+    hands up: without the rise from rest before it and the drop back to rest after it.
+
+    ``joints``: (F, 55, 3) joint positions in metres, y up (a body model's
+    ``forward(motion).joints``), at ``fps`` frames per second. A hand's height is its
+    wrist's y above the spine1 joint's (the waist), so leaning or a moving root does
+    not count as a rise. A hand signs when its rise ends above the waist
+    (``engine.body.skeleton.wrist_heights_above_waist``, the hands close-up's rule too);
+    a resting arm that sways below it is ignored.
+
+    Onset: a hand rises from its height at the first frame until it first pauses
+    (moves up or down slower than ``PAUSE_SPEED_M_S``) in signing space; the
+    articulation starts at the first frame that has covered ``fraction`` of that rise.
+    Offset, mirrored in time: the drop runs from the hand's last pause down to the last
+    frame, and the articulation ends after the last frame still above ``fraction`` of
+    it. Everything between onset and offset is kept, dips included.
+
+    A hand that rises (drops) less than ``min_rise`` metres leaves that end untrimmed;
+    with two signing hands the span runs from the earliest onset to the latest offset
+    of those that rise (drop). A clip under ``MIN_FRAMES_TO_TRIM`` frames, or one whose
+    onset would not come before its offset, is returned whole: the span is never empty.
+    """
+    joints = np.asarray(joints, np.float64).reshape(-1, 55, 3)
+    num_frames = len(joints)
+    if num_frames < MIN_FRAMES_TO_TRIM:
+        return 0, num_frames
+    heights = wrist_heights_above_waist(joints)
+    onsets, offsets = [], []
+    for height in heights.T:
+        onset = _rise_end(height, fps, fraction, min_rise)
+        if onset is not None:
+            onsets.append(onset)
+        # The drop is the rise of the clip played backwards.
+        from_end = _rise_end(height[::-1], fps, fraction, min_rise)
+        if from_end is not None:
+            offsets.append(num_frames - from_end)
+    start, stop = min(onsets, default=0), max(offsets, default=num_frames)
+    return (start, stop) if start < stop else (0, num_frames)
+
+
+def clip_articulation_span(motion: Motion) -> tuple[int, int]:
+    """``articulation_span`` of ``motion`` posed on the default avatar."""
+    return articulation_span(default_avatar().forward(motion).joints, motion.fps)
+
+
 @dataclass(frozen=True)
 class _Piece:
     gloss: str
     kind: SegmentKind
     motion: Motion
+    span: tuple[int, int]  # articulation_span of motion
     hold: int
     transition_after: int  # frames of generated transition after this piece
 
@@ -52,7 +158,7 @@ def _pieces(tokens: Iterable[Token], store: LexiconStore, timing: Timing,
             progress: Progress, cancel: CancelToken | None) -> list[_Piece]:
     tokens = [t for t in tokens if t.kind is not TokenKind.MISSING]
     total = sum(len(t.glosses) for t in tokens)
-    cache: dict[int, Motion] = {}
+    cache: dict[int, tuple[Motion, tuple[int, int]]] = {}
     pieces: list[_Piece] = []
     done = 0
     for token_index, token in enumerate(tokens):
@@ -61,7 +167,9 @@ def _pieces(tokens: Iterable[Token], store: LexiconStore, timing: Timing,
             if cancel is not None:
                 cancel.raise_if_cancelled()
             if entry_id not in cache:
-                cache[entry_id] = resample(store.get(entry_id).motion, timing.fps)
+                motion = resample(store.get(entry_id).motion, timing.fps)
+                cache[entry_id] = motion, clip_articulation_span(motion)
+            motion, span = cache[entry_id]
             last_in_token = gloss_index == len(token.glosses) - 1
             last_overall = last_in_token and token_index == len(tokens) - 1
             transition = 0 if last_overall else timing.frames(
@@ -70,7 +178,7 @@ def _pieces(tokens: Iterable[Token], store: LexiconStore, timing: Timing,
             pieces.append(_Piece(
                 gloss=gloss,
                 kind=SegmentKind.FINGERSPELLED if spelled else SegmentKind.LEXICON,
-                motion=cache[entry_id],
+                motion=motion, span=span,
                 hold=timing.frames(timing.letter_hold if spelled else timing.sign_hold),
                 transition_after=transition))
             done += 1
@@ -92,19 +200,27 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
     gaps: list[tuple[int, int]] = []
     keyframe_frames: list[int] = []
     cursor = 0
-    for piece in pieces:
+    for number, piece in enumerate(pieces):
         clip = piece.motion.replace(betas=betas)
-        last = clip.frame(-1)
-        body = Motion.concatenate([clip] + [last] * piece.hold)
-        parts.append(body)
-        start, clip_end = cursor, cursor + clip.num_frames
-        end = clip_end + piece.hold
+        # The utterance rises from rest into its first sign and drops back to rest
+        # after its last; in between the hands stay in signing space.
+        first_used = 0 if number == 0 else piece.span[0]
+        span_stop = piece.span[1]
+        movement = clip.slice(first_used, span_stop)
+        held_pose = clip.frame(span_stop - 1)
+        parts.append(Motion.concatenate([movement] + [held_pose] * piece.hold))
+        start, movement_end = cursor, cursor + movement.num_frames
+        end = movement_end + piece.hold
         segments.append(Segment(piece.gloss, language, start, end, piece.hold, piece.kind))
-        keyframe_frames += [start, (start + clip_end - 1) // 2, clip_end - 1]
+        keyframe_frames += [start, (start + movement_end - 1) // 2, movement_end - 1]
         cursor = end
+        if number == len(pieces) - 1 and span_stop < clip.num_frames:
+            parts.append(clip.slice(span_stop, clip.num_frames))
+            cursor += clip.num_frames - span_stop
+            keyframe_frames.append(cursor - 1)  # the rest pose the utterance ends in
         if piece.transition_after:
             # Placeholder frames (the held pose) that KF2P replaces below.
-            parts.append(Motion.concatenate([last] * piece.transition_after))
+            parts.append(Motion.concatenate([held_pose] * piece.transition_after))
             gaps.append((cursor, cursor + piece.transition_after))
             cursor += piece.transition_after
     motion = Motion.concatenate(parts)

@@ -60,6 +60,33 @@ def test_cli_build_list_generate(tmp_path, capsys, monkeypatch):
     assert "supported: ase" in capsys.readouterr().err
 
 
+def test_in_process_fitting_runs_on_one_torch_thread_and_restores_the_callers(
+        tmp_path, monkeypatch):
+    """As the worker processes do: torch's default thread count made in-process
+    fitting ~9x slower under load. The caller's own setting must survive the build."""
+    import torch
+
+    import engine.data.lexicon_build as lexicon_build
+    from engine.motion.errors import MotionError
+
+    threads_while_fitting = []
+
+    def recording_fit(sequence, **options):
+        threads_while_fitting.append(torch.get_num_threads())
+        raise MotionError("not fitted: this test only watches the thread count")
+
+    monkeypatch.setattr(lexicon_build, "_default_fit", lambda: recording_fit)
+    callers = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with LexiconStore(tmp_path / "lex.sqlite") as store:
+            report = build_from_package(store, ["ase"], glosses=["H", "I"])
+        assert threads_while_fitting == [1, 1] and len(report.failed) == 2
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(callers)
+
+
 def test_parallel_build_matches_and_skips(tmp_path):
     with LexiconStore(tmp_path / "lex.sqlite") as store:
         report = build_from_package(store, ["ase"], glosses=["L", "Y", "V"], workers=2)
