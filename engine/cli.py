@@ -206,9 +206,9 @@ def _demo_contact_sheet(body, project, path: Path, size: int, columns: int = 8) 
     """A PNG of the right hand in the middle of each segment's clip: ``size`` x ``size``
     pixels per segment, ``columns`` to a row, each labelled "GLOSS @FRAME".
 
-    The middle of the clip, not of the hold after it: the package's recordings hold the
-    letter mid-clip and end with the hand already on its way down (ASL L ends at the
-    waist), and the hold repeats that last frame.
+    The middle of the sign's own frames, not the hold after them: every recording holds
+    its letter mid-clip, while the held frame (the end of the articulation span that
+    ``engine.generate.assemble`` keeps) may already be relaxing a little.
     """
     import numpy as np
     from PIL import Image, ImageDraw

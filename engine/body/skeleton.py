@@ -64,3 +64,17 @@ def tree_levels() -> list[np.ndarray]:
     for joint in range(1, NUM_JOINTS):
         depth[joint] = depth[PARENTS[joint]] + 1
     return [np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1)]
+
+
+def wrist_heights_above_waist(joints: np.ndarray) -> np.ndarray:
+    """(F, 2) metres each wrist (left, right) is above the waist (the spine1 joint), y up.
+
+    ``joints``: (F, 55, 3) or (55, 3) joint positions in metres. Positive means raised
+    into signing space; the one rule for "this hand is signing", shared by the hands
+    close-up (``engine.export.render.signing_hands``) and the trimming of isolated
+    signs (``engine.generate.assemble.articulation_span``). Relative to spine1, so a
+    lean or a moving root does not count as a raised hand.
+    """
+    joints = np.asarray(joints).reshape(-1, NUM_JOINTS, 3)
+    wrists = joints[:, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]], 1]
+    return wrists - joints[:, None, JOINT_INDEX["spine1"], 1]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.body.base import BodyModel
-from engine.body.skeleton import JOINT_INDEX
+from engine.body.skeleton import JOINT_INDEX, wrist_heights_above_waist
 
 #: Colours by ``vertex_region`` of the default avatar: skin, eyes, mouth, hair.
 REGION_COLOURS = np.array(
@@ -76,7 +76,7 @@ def signing_hands(joints: np.ndarray) -> np.ndarray:
     wrists = joints[:, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]]]
     knuckles = joints[:, [JOINT_INDEX["left_middle1"], JOINT_INDEX["right_middle1"]]]
     centres = (wrists + knuckles) / 2
-    raised = (wrists[..., 1] > joints[:, None, JOINT_INDEX["spine1"], 1]).any(axis=0)
+    raised = (wrist_heights_above_waist(joints) > 0).any(axis=0)
     return centres[:, raised] if raised.any() else centres
 
 
