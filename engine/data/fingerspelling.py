@@ -28,6 +28,10 @@ from engine.data.keypoints import KeypointSequence
 from engine.data.pose_reader import KeypointFileError, read_pose_file
 
 PACKAGE = "spoken_to_signed"
+#: Where the clips come from and under what terms, as every licence note quotes it (the
+#: lexicon's per-entry note, the trained models' manifests).
+PACKAGE_SOURCE = ("the spoken-to-signed 0.4.0 package (package licence MIT; the clips' own "
+                  "licence is not stated)")
 LEXICON_PARTS = ("assets", "fingerspelling_lexicon")
 COLUMNS = ("path", "spoken_language", "signed_language", "start", "end", "words", "glosses")
 

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from engine.data.fingerspelling import FingerspellingEntry, load_index
+from engine.data.fingerspelling import PACKAGE_SOURCE, FingerspellingEntry, load_index
 from engine.data.lexicon import LexiconEntry, LexiconStore, file_sha256
 from engine.data.pose_reader import KeypointFileError
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.errors import MotionError
 
-PACKAGE_LICENCE = ("fingerspelling clip from the spoken-to-signed 0.4.0 package (package "
-                   "licence MIT; the clips' own licence is not stated)")
+PACKAGE_LICENCE = f"fingerspelling clip from {PACKAGE_SOURCE}"
 
 #: fit(sequence, progress=..., cancel=...) -> an object with .motion and .quality
 Fitter = Callable[..., object]

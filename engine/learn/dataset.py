@@ -19,6 +19,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from engine.data.fingerspelling import PACKAGE_SOURCE
 from engine.data.lexicon import LexiconStore
 from engine.learn.features import FEATURE_VERSION, motion_to_features
 from engine.motion.motion import Motion
@@ -27,7 +28,7 @@ from engine.motion.resample import resample
 #: The frame rate models are trained and sampled at (most package clips are 25 fps).
 #: The licence of the spoken-to-signed package's fingerspelling clips, as FACTS.md
 #: states it; every model trained on the package's lexicon records it in its manifest.
-PACKAGE_DATA_LICENCE = "spoken-to-signed package (code MIT; the data's licence is not stated)"
+PACKAGE_DATA_LICENCE = f"fingerspelling clips from {PACKAGE_SOURCE}"
 
 MODEL_FPS = 25.0
 
