@@ -50,9 +50,8 @@ class CvaeTrainConfig:
     data_licence: str = PACKAGE_DATA_LICENCE
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(steps=self.steps, lr=self.lr, weight_decay=self.weight_decay,
-                           warmup=min(100, self.steps // 10), seed=self.seed,
-                           checkpoint_every=self.checkpoint_every)
+        return TrainConfig.short_warmup(self.steps, self.lr, self.weight_decay, self.seed,
+                                        self.checkpoint_every)
 
     def kl_at(self, step: int) -> float:
         ramp = max(1.0, self.kl_warmup * self.steps)

@@ -50,9 +50,8 @@ class RecognizerTrainConfig:
     data_licence: str = PACKAGE_DATA_LICENCE
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(steps=self.steps, lr=self.lr, weight_decay=self.weight_decay,
-                           warmup=min(100, self.steps // 10), seed=self.seed,
-                           checkpoint_every=self.checkpoint_every)
+        return TrainConfig.short_warmup(self.steps, self.lr, self.weight_decay, self.seed,
+                                        self.checkpoint_every)
 
 
 def fit_length(features: torch.Tensor, max_frames: int) -> torch.Tensor:

@@ -46,6 +46,14 @@ class TrainConfig:
         floor = self.lr * self.final_lr_fraction
         return floor + (self.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
+    @classmethod
+    def short_warmup(cls, steps: int, lr: float, weight_decay: float, seed: int,
+                     checkpoint_every: int) -> "TrainConfig":
+        """The schedule of the small classifiers and generators (recognizer, CVAE): a
+        warm-up of a tenth of the run, at most 100 steps."""
+        return cls(steps=steps, lr=lr, weight_decay=weight_decay,
+                   warmup=min(100, steps // 10), seed=seed, checkpoint_every=checkpoint_every)
+
 
 @dataclass
 class TrainResult:
