@@ -53,7 +53,7 @@ from engine.learn.dataset import MODEL_FPS
 from engine.learn.encoders import GlossEncoder
 from engine.learn.features import (FEATURE_DIM, NUM_SIGN_JOINTS, apply_features,
                                    channel_feature_mask, motion_to_features)
-from engine.learn.flow import KIND, Conditions, FlowConfig, FlowNet, sample
+from engine.learn.flow import KIND, Conditions, FlowConfig, FlowNet, check_sampling, sample
 from engine.motion.errors import MotionError
 from engine.motion.motion import Motion
 from engine.motion.project import Keyframe
@@ -305,11 +305,7 @@ def save_with_sampling_defaults(source: str | Path, destination: str | Path, cho
     config = FlowConfig.from_dict(checkpoint.config["model"])
     previous = {name: getattr(config, name) for name in defaults}
     changed = dataclasses.replace(config, **defaults)
-    # Let the sampler check the values before they are written (a bad scale or method).
-    model = load_into(FlowNet(changed), checkpoint)
-    known = np.zeros((4, NUM_SIGN_JOINTS), bool)
-    known[[0, -1]] = True
-    sample(model, Conditions(np.zeros((4, FEATURE_DIM), np.float32), known), seed=0)
+    check_sampling(changed.steps, changed.method, changed.correction_scale)
     manifest = dict(checkpoint.manifest)
     manifest["config"] = {**manifest["config"], "model": changed.to_dict()}
     history = list(manifest.get("sampling_defaults", []))

@@ -253,6 +253,24 @@ def spline_inbetween(values: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- sampling
+#: The fixed-grid solvers ``sample`` integrates with (torchdiffeq method names).
+SOLVERS = ("euler", "midpoint", "rk4")
+
+
+def check_sampling(steps: int, method: str, correction_scale: float) -> None:
+    """ValueError naming the setting unless ``sample`` can run with these values: the
+    one check of sampling settings, for a call's overrides and for a checkpoint's
+    defaults alike (``engine.generate.flow_backend.save_with_sampling_defaults``)."""
+    if method not in SOLVERS:
+        raise ValueError(f"sample: method: expected one of {', '.join(map(repr, SOLVERS))}, "
+                         f"got {method!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"sample: steps: expected an integer >= 1, got {steps!r}")
+    if not 0.0 <= correction_scale <= 1.0:
+        raise ValueError(f"sample: correction_scale: expected a number in [0, 1], "
+                         f"got {correction_scale}")
+
+
 @dataclass
 class Conditions:
     """One KF2P / text-to-pose request in raw (not normalised) features.
@@ -334,18 +352,17 @@ def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
 
     steps = int(steps or model.config.steps)
     method = method or model.config.method
-    if method not in ("euler", "midpoint", "rk4"):
-        raise ValueError(f"sample: method: expected 'euler', 'midpoint' or 'rk4', got {method!r}")
-    if steps < 1:
-        raise ValueError(f"sample: steps: expected >= 1, got {steps}")
     mean_first = model.config.mean_first if mean_first is None else bool(mean_first)
     scale = float(model.config.correction_scale if correction_scale is None else correction_scale)
-    if not 0.0 <= scale <= 1.0:
-        raise ValueError(f"sample: correction_scale: expected a number in [0, 1], got {scale}")
-    if not conditions.known.any():
-        scale = 1.0  # text-to-pose: the "baseline" is the dataset mean, nothing to keep
+    check_sampling(steps, method, scale)
     model.eval()
     inputs = prepare(model, conditions)
+    # The scale per feature entry: only a joint known somewhere in the window has a
+    # spline to shrink toward; a joint never known (every joint in text-to-pose, the
+    # body under hand-only keys over a whole motion) has the dataset mean as its
+    # "baseline", and shrinking toward the mean pose is not what the scale means.
+    splined = inputs["mask"].amax(dim=1).repeat_interleave(6, dim=-1)[:, None, :]  # (1, 1, D)
+    shrink = None if scale == 1.0 else torch.where(splined > 0, scale, 1.0)
     frames = conditions.values.shape[0]
     count = int(num_candidates)
     generator = torch.Generator().manual_seed(
@@ -376,9 +393,9 @@ def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
         if guided:
             cond_hat, uncond_hat = x_hat[:n], x_hat[n:]
             x_hat = uncond_hat + guidance * (cond_hat - uncond_hat)
-        if scale != 1.0:
+        if shrink is not None:
             spline = inputs["baseline"]
-            x_hat = spline + scale * (x_hat - spline)
+            x_hat = spline + shrink * (x_hat - spline)
         return x_hat * (1.0 - entry_mask) + known * entry_mask
 
     def velocity(t, x):

@@ -540,6 +540,21 @@ def test_correction_scale_runs_from_the_spline_to_the_network(trained):
     with pytest.raises(ValueError, match="correction_scale"):
         draw(1.5)
 
+    # A joint never known in the window has no spline to shrink toward (its "baseline"
+    # is the dataset mean): at scale 0 the known joints are exactly their spline, while
+    # the others keep the network's estimate instead of collapsing onto the mean pose.
+    from engine.learn.features import JOINT_CHANNELS
+
+    right_hand = np.array([c is Channel.RIGHT_HAND for c in JOINT_CHANNELS])
+    hand_only = Conditions(features, known & right_hand)
+    splined = sample(model, hand_only, seed=3, temperature=0.5, correction_scale=0.0)[0]
+    hand_entries = np.repeat(right_hand, 6)
+    np.testing.assert_allclose(splined[:, hand_entries],
+                               spline_inbetween(features, known & right_hand)[:, hand_entries],
+                               atol=1e-5)
+    mean_pose = model.mean.numpy()[~hand_entries]
+    assert np.abs(splined[:, ~hand_entries] - mean_pose).max() > 1e-3
+
 
 def test_sampling_defaults_are_rewritten_with_the_same_weights_and_a_record(trained, tmp_path):
     from engine.generate.flow_backend import save_with_sampling_defaults
