@@ -139,7 +139,14 @@ class OffscreenRenderer:
         self._vtk_to_numpy = vtk_to_numpy
         self.body = body
         self.width, self.height = width, height
-        self._plotter = pv.Plotter(off_screen=True, window_size=(width, height))
+        # VTK's SSAA pass resamples its large render with wrap-around at the edges: the
+        # picture's last column bleeds into its first (a grey line at the left edge of
+        # every close-up that cuts the body at the right). The window is one column
+        # wider on each side and ``render`` crops them; the camera's view angle is
+        # vertical, so the kept columns frame exactly what a width-wide window would.
+        self._margin = 1 if anti_aliasing == "ssaa" else 0
+        self._plotter = pv.Plotter(off_screen=True,
+                                   window_size=(width + 2 * self._margin, height))
         self._plotter.set_background([c / 255 for c in background])
         faces = np.asarray(body.faces, dtype=np.int64)
         cells = np.hstack([np.full((len(faces), 1), 3, np.int64), faces]).ravel()
@@ -208,10 +215,11 @@ class OffscreenRenderer:
         # Read the back buffer's RGB straight into a reused array: the same pixels as
         # pyvista's screenshot() (RGBA through vtkWindowToImageFilter) in ~60% of the
         # time, which matters at video rates. OpenGL rows run bottom-up, hence the flip.
-        self._plotter.ren_win.GetPixelData(0, 0, self.width - 1, self.height - 1, 0,
+        window_width = self.width + 2 * self._margin
+        self._plotter.ren_win.GetPixelData(0, 0, window_width - 1, self.height - 1, 0,
                                            self._pixels, 0)
-        image = self._vtk_to_numpy(self._pixels).reshape(self.height, self.width, 3)
-        return image[::-1].copy()
+        image = self._vtk_to_numpy(self._pixels).reshape(self.height, window_width, 3)
+        return image[::-1, self._margin:self._margin + self.width].copy()
 
     def close(self) -> None:
         self._plotter.close()
