@@ -61,12 +61,6 @@ def channel_feature_mask(channels) -> np.ndarray:
     return np.repeat(per_joint, 6)
 
 
-#: (FEATURE_DIM,) int: 0 body (incl. jaw), 1 left hand, 2 right hand, per feature entry.
-FEATURE_PART = np.repeat(np.array([
-    1 if c is Channel.LEFT_HAND else 2 if c is Channel.RIGHT_HAND else 0
-    for c in JOINT_CHANNELS]), 6)
-
-
 def motion_to_features(motion: Motion) -> np.ndarray:
     """(F, FEATURE_DIM) float32: the modelled joints' local rotations in 6D."""
     pose = motion.full_pose()[:, SIGN_JOINTS]  # (F, J, 3) axis-angle, radians
