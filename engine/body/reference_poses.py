@@ -109,6 +109,37 @@ def arms_down(motion: Motion) -> Motion:
     return motion.replace(body_pose=body)
 
 
+_ARM_JOINTS = ("collar", "shoulder", "elbow", "wrist")
+
+
+def mirror_arm(motion: Motion, source: str) -> Motion:
+    """``motion`` with the other arm and hand set to the mirror image of ``source``'s
+    ("left" or "right"): collar, shoulder, elbow, wrist and fingers, every frame (the
+    same YZ-plane mirror as ``mirror_hand_pose``)."""
+    if source not in ("left", "right"):
+        raise ValueError(f"mirror_arm: source: expected 'left' or 'right', got {source!r}")
+    target = "right" if source == "left" else "left"
+    flip = np.array([1.0, -1.0, -1.0], np.float32)
+    body = motion.body_pose.copy()
+    for joint in _ARM_JOINTS:
+        body[:, _body_index(f"{target}_{joint}")] = body[:, _body_index(f"{source}_{joint}")] * flip
+    hand = getattr(motion, f"{source}_hand_pose") * flip
+    return motion.replace(body_pose=body, **{f"{target}_hand_pose": hand})
+
+
+def lowered_arm(motion: Motion, side: str) -> Motion:
+    """``motion`` with one arm ("left" or "right") hanging as in ``arms_down`` (collar,
+    elbow and wrist straight) and its fingers straight, every frame."""
+    if side not in ("left", "right"):
+        raise ValueError(f"lowered_arm: side: expected 'left' or 'right', got {side!r}")
+    body = motion.body_pose.copy()
+    for joint in _ARM_JOINTS:
+        body[:, _body_index(f"{side}_{joint}")] = 0.0
+    body[:, _body_index(f"{side}_shoulder"), 2] = ARM_DOWN_RADIANS * (1 if side == "right" else -1)
+    hand = np.zeros_like(getattr(motion, f"{side}_hand_pose"))
+    return motion.replace(body_pose=body, **{f"{side}_hand_pose": hand})
+
+
 def reference_poses() -> dict[str, Motion]:
     """Named 1-frame motions: rest, arms down, and right-hand shapes in the T-pose."""
     rest = Motion.zeros(1)

@@ -6,7 +6,10 @@ every letter and rise again for the next; a signer keeps the hands up in signing
 from sign to sign (co-articulation). So each gloss contributes only its *articulation
 span* (``articulation_span``): the first piece of the utterance keeps its rise (it
 starts from rest), the last keeps its drop (it ends at rest), and every piece in
-between is trimmed at both ends.
+between is trimmed at both ends. Most recordings start partway up the rise and stop
+partway down the drop; the utterance then begins with a generated rise from the
+signer's rest (``resting_pose``) and ends with a generated drop back to it, both
+``Timing.rest_transition`` long and keyed at the rest frame.
 
 Each gloss becomes a ``Segment``: its used frames (resampled to the project's fps),
 followed by ``hold`` frames of the span's last frame, the sign still in signing space,
@@ -47,6 +50,9 @@ class Timing:
     sign_hold: float = 0.05
     letter_transition: float = 0.15  # between two letters of one word
     sign_transition: float = 0.30    # between words/signs
+    #: from rest into the first sign / from the last sign back to rest, when the clip
+    #: itself starts / ends with a hand raised (``resting_pose``)
+    rest_transition: float = 0.40
 
     def frames(self, seconds: float) -> int:
         return max(0, int(round(seconds * self.fps)))
@@ -76,6 +82,37 @@ PAUSE_SPEED_M_S = 0.15
 #: Clips shorter than this many frames are used whole: too short to have a rise, a
 #: sign and a drop worth telling apart.
 MIN_FRAMES_TO_TRIM = 6
+#: A wrist more than this many metres above where it hangs (``lowered_arm``) is raised:
+#: not at rest. Measured on the 600 fitted clips: the idle hand of one-handed alphabets
+#: rests 0.07 to 0.14 m below spine1 (arms down: 0.10), while the signing hand's first
+#: frame is 0.15 to 0.21 m ABOVE it in ase, eso and ukl and 0.05 to 0.11 m above it in
+#: most other languages: the recordings start and end mid-rise.
+RAISED_ABOVE_REST_M = 0.05
+
+
+def resting_pose(frame: Motion, avatar=None) -> tuple[Motion, bool]:
+    """(``frame`` with every raised arm brought to rest, whether any arm was raised).
+
+    The rest a raised arm takes is the signer's own: the mirror image of the other arm
+    when that one rests (in one-handed signing the idle hand shows how this signer
+    rests), else the arm hanging as in ``arms_down``. Everything else (trunk, head,
+    face, a resting arm) stays as it is, so a generated rise or drop moves only arms.
+    ``frame``: 1 frame; ``avatar``: the body to measure on (default avatar).
+    """
+    from engine.body.reference_poses import lowered_arm, mirror_arm
+
+    avatar = avatar or default_avatar()
+    heights = wrist_heights_above_waist(avatar.forward(frame).joints)[0]  # (left, right) m
+    both_lowered = lowered_arm(lowered_arm(frame, "left"), "right")
+    hanging = wrist_heights_above_waist(avatar.forward(both_lowered).joints)[0]
+    raised = heights > hanging + RAISED_ABOVE_REST_M
+    rest = frame
+    for index, side in enumerate(("left", "right")):
+        if raised[index]:
+            other = 1 - index
+            rest = (mirror_arm(rest, ("left", "right")[other]) if not raised[other]
+                    else lowered_arm(rest, side))
+    return rest, bool(raised.any())
 
 
 def _rise_end(height: np.ndarray, fps: float, fraction: float, min_rise: float) -> int | None:
@@ -200,6 +237,15 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
     gaps: list[tuple[int, int]] = []
     keyframe_frames: list[int] = []
     cursor = 0
+    # Most recordings start with the signing hand already partway up: the utterance
+    # then starts from the signer's rest and rises into its first sign (generated).
+    rest_frames = max(2, timing.frames(timing.rest_transition))
+    start_rest, raised = resting_pose(pieces[0].motion.replace(betas=betas).frame(0))
+    if raised:
+        parts.append(Motion.concatenate([start_rest] * rest_frames))
+        gaps.append((1, rest_frames))
+        keyframe_frames.append(0)
+        cursor = rest_frames
     for number, piece in enumerate(pieces):
         clip = piece.motion.replace(betas=betas)
         # The utterance rises from rest into its first sign and drops back to rest
@@ -214,10 +260,17 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
         segments.append(Segment(piece.gloss, language, start, end, piece.hold, piece.kind))
         keyframe_frames += [start, (start + movement_end - 1) // 2, movement_end - 1]
         cursor = end
-        if number == len(pieces) - 1 and span_stop < clip.num_frames:
-            parts.append(clip.slice(span_stop, clip.num_frames))
-            cursor += clip.num_frames - span_stop
-            keyframe_frames.append(cursor - 1)  # the rest pose the utterance ends in
+        if number == len(pieces) - 1:
+            if span_stop < clip.num_frames:
+                parts.append(clip.slice(span_stop, clip.num_frames))
+                cursor += clip.num_frames - span_stop
+                keyframe_frames.append(cursor - 1)  # where the recording's drop ends
+            end_rest, raised = resting_pose(clip.frame(clip.num_frames - 1))
+            if raised:  # ... and on to rest, when the recording stops short of it
+                parts.append(Motion.concatenate([end_rest] * rest_frames))
+                gaps.append((cursor, cursor + rest_frames - 1))
+                cursor += rest_frames
+                keyframe_frames.append(cursor - 1)
         if piece.transition_after:
             # Placeholder frames (the held pose) that KF2P replaces below.
             parts.append(Motion.concatenate([held_pose] * piece.transition_after))

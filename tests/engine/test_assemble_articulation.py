@@ -169,3 +169,58 @@ def test_joins_move_no_faster_than_the_signs_themselves(store):
     last = project.segments[-1]
     joins = ranges + [(last.end, project.motion.num_frames)]  # the hold into the drop
     assert max_join_jump(project.motion, joins) <= own_fastest
+
+
+def _store_of_clips_cut_mid_rise(tmp_path) -> LexiconStore:
+    """Letters recorded the way most package clips are: starting partway up the rise
+    and stopping partway down the drop (2 of RISE and 2 of DROP frames cut)."""
+    store = LexiconStore(tmp_path / "cut.sqlite")
+    for letter, shape in LETTERS.items():
+        clip = rising_letter_clip(shape)
+        store.add(LexiconEntry(gloss=letter, language="ase", words=(letter,),
+                               motion=clip.slice(3, clip.num_frames - 3), source_kind="manual",
+                               source="-", source_hash=letter, licence="test", kind="letter"))
+    return store
+
+
+def test_an_utterance_cut_mid_rise_still_starts_and_ends_at_the_signers_rest(tmp_path):
+    """The rise from rest and the drop back are generated when the recordings lack
+    them; the rest is the signer's own (the idle left arm, mirrored), the recorded
+    frames stay as they were, and the joins are no faster than the signs."""
+    from engine.generate.assemble import resting_pose
+
+    store = _store_of_clips_cut_mid_rise(tmp_path)
+    timing = Timing(fps=FPS)
+    project = assemble(text_to_tokens("bad", "ase", store), store, "ase", timing)
+    store.close()
+    motion, first, last = project.motion, project.segments[0], project.segments[-1]
+    lead = timing.frames(timing.rest_transition)
+    assert first.start == lead
+    first_clip = rising_letter_clip("flat").slice(3, rising_letter_clip("flat").num_frames - 3)
+    assert motion.frame(lead).equals(first_clip.frame(0))
+    assert motion.frame(0).equals(resting_pose(first_clip.frame(0))[0])
+    joints = default_avatar().forward(motion).joints
+    heights = joints[:, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]], 1] \
+        - joints[:, [JOINT_INDEX["spine1"]], 1]
+    for frame in (0, motion.num_frames - 1):  # both hands hang at the same height
+        assert heights[frame, 1] == pytest.approx(heights[frame, 0], abs=0.01)
+    assert wrist_height(motion)[lead] > wrist_height(motion)[0] + 0.1
+    keyed = {key.frame for key in project.keyframes}
+    assert {0, lead, motion.num_frames - 1} <= keyed
+    own_fastest = max(np.abs(np.diff(rising_letter_clip(shape).full_pose(), axis=0)).max()
+                      for shape in LETTERS.values())
+    assert max_join_jump(motion, [(1, lead), (last.end, motion.num_frames - 1)]) <= own_fastest
+
+
+def test_a_raised_arm_rests_as_the_other_arm_does_or_hangs_when_both_are_raised():
+    from engine.body.reference_poses import lowered_arm
+    from engine.generate.assemble import resting_pose
+
+    rest, raised = resting_pose(raised_pose("flat"))
+    assert raised
+    hanging = resting_pose(rest_pose())
+    assert not hanging[1] and hanging[0].equals(rest_pose())
+    t_pose = Motion.zeros(1)  # both arms out: neither can lend its rest to the other
+    both_rest, raised = resting_pose(t_pose)
+    assert raised
+    assert both_rest.equals(lowered_arm(lowered_arm(t_pose, "left"), "right"))
