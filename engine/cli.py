@@ -429,7 +429,7 @@ def _write_output(project, output: Path, args: argparse.Namespace) -> None:
 
         save_project(project, output)
     elif suffix in VIDEO_FORMATS:
-        from engine.export.video import captions_from_segments, export_video
+        from engine.export.video import captions_from_segments, export_video, signs_span
 
         captions = (captions_from_segments(project.segments)
                     if getattr(args, "captions", True) else None)
@@ -439,7 +439,8 @@ def _write_output(project, output: Path, args: argparse.Namespace) -> None:
                          width=getattr(args, "width", 1280),
                          height=getattr(args, "height", 720), fps=getattr(args, "fps", None),
                          camera=getattr(args, "camera", "front"), captions=captions,
-                         anti_aliasing=getattr(args, "anti_aliasing", "none"), progress=bar)
+                         anti_aliasing=getattr(args, "anti_aliasing", "none"),
+                         aim_frames=signs_span(project.segments), progress=bar)
         finally:
             bar.close()
     elif suffix == ".glb":

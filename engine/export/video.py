@@ -142,6 +142,18 @@ def captions_from_segments(segments: Iterable) -> list[Caption]:
     return captions
 
 
+def signs_span(segments: Iterable) -> tuple[int, int] | None:
+    """``[start, stop)`` frames from the first sign's start to the last sign's end, or
+    None without signs: what a camera should be aimed at (``export_video``'s
+    ``aim_frames``). An assembled utterance rises from rest before its first sign and
+    drops back after its last; a hands close-up aimed over those frames too would widen
+    to the waist for the whole clip and make every handshape small."""
+    signed = captions_from_segments(segments)
+    if not signed:
+        return None
+    return min(start for start, _, _ in signed), max(end for _, end, _ in signed)
+
+
 # -- captions ----------------------------------------------------------------------------
 
 @lru_cache(maxsize=8)
@@ -490,6 +502,7 @@ def export_video(motion: Motion, path: str | Path, *, body: BodyModel | None = N
                  captions: Iterable[Caption] | None = None,
                  keypoints: KeypointSequence | None = None,
                  anti_aliasing: str = "none",
+                 aim_frames: tuple[int, int] | None = None,
                  progress: Progress | None = None,
                  cancel: CancelToken | None = None,
                  timings: VideoTimings | None = None) -> Path:
@@ -507,7 +520,10 @@ def export_video(motion: Motion, path: str | Path, *, body: BodyModel | None = N
     same size right of the avatar (the output is then ``2 * width`` wide), matched by
     time (resampled to the output fps; blank after its last frame).
     ``anti_aliasing``: "none" (default; ~3x faster, keeps 720p real time on 2 cores),
-    "msaa" or "ssaa" (see ``OffscreenRenderer``). ``progress(done, total, message)``
+    "msaa" or "ssaa" (see ``OffscreenRenderer``). ``aim_frames``: ``[start, stop)``
+    frames of ``motion`` the camera is aimed at (default: all; a project's
+    ``signs_span``), the rest of the clip is seen through the same camera.
+    ``progress(done, total, message)``
     is called per frame; ``cancel`` is checked between frames and raises ``Cancelled``.
     ``timings``: filled in with seconds per stage when given.
 
@@ -539,6 +555,11 @@ def export_video(motion: Motion, path: str | Path, *, body: BodyModel | None = N
                          f"got {anti_aliasing!r}")
     background = _check_background(background)
     captions = _check_captions(captions)
+    if aim_frames is not None:
+        low, high = (int(v) for v in aim_frames)
+        if not 0 <= low < high <= motion.num_frames:
+            raise ValueError(f"export_video: aim_frames: expected [start, stop) within the "
+                             f"motion's {motion.num_frames} frames, got {tuple(aim_frames)}")
     if keypoints is not None and not isinstance(keypoints, KeypointSequence):
         raise TypeError(f"export_video: keypoints must be a KeypointSequence, "
                         f"got {type(keypoints).__name__}")
@@ -574,7 +595,12 @@ def export_video(motion: Motion, path: str | Path, *, body: BodyModel | None = N
 
     # The camera is aimed once, from up to 64 frames spread over the clip: a fixed
     # camera reads better than one that follows the hands.
-    sample = np.unique(np.linspace(0, total - 1, min(total, 64)).round().astype(np.intp))
+    first, last = 0, total - 1
+    if aim_frames is not None:  # source frames -> output frames
+        first = min(last, int(math.ceil(low * fps / source_fps)))
+        last = max(first, min(last, int((high - 1) * fps / source_fps)))
+    count = last - first + 1
+    sample = np.unique(np.linspace(first, last, min(count, 64)).round().astype(np.intp))
     aim_joints = body.forward(motion, sample).joints
 
     with OffscreenRenderer(body, width, height, background, anti_aliasing) as renderer:

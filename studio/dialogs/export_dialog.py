@@ -48,7 +48,7 @@ def export_project(project: Project, path: str | Path, fmt: str, options: dict |
     cancel.raise_if_cancelled()
     if fmt in VIDEO_FORMATS:
         try:
-            from engine.export.video import export_video
+            from engine.export.video import export_video, signs_span
         except ImportError as error:
             raise RuntimeError(f"video export is not available in this installation "
                                f"({error})") from None
@@ -61,7 +61,7 @@ def export_project(project: Project, path: str | Path, fmt: str, options: dict |
                             height=int(options.get("height", 480)), fps=motion.fps,
                             camera=options.get("camera", "front"),
                             background=options.get("background", (255, 255, 255)),
-                            captions=captions,
+                            captions=captions, aim_frames=signs_span(project.segments),
                             progress=progress, cancel=cancel)
     if fmt == "glb":
         from engine.export.gltf import write_glb

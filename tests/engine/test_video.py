@@ -193,6 +193,7 @@ def test_side_by_side_adds_a_keypoint_panel(video, clip, tmp_path):
     ({"path": "x.mp4", "background": (0, 0, 300)}, "background must be"),
     ({"path": "x.mp4", "captions": [(5, 2, "A")]}, r"captions\[0\] must have 0 <= start < end"),
     ({"path": "x.mp4", "anti_aliasing": "fxaa"}, "anti_aliasing must be one of"),
+    ({"path": "x.mp4", "aim_frames": (3, 99)}, r"aim_frames: expected \[start, stop\)"),
 ])
 def test_bad_arguments_give_clear_errors_and_write_nothing(clip, tmp_path, kwargs, message):
     from engine.export.video import export_video
@@ -202,6 +203,33 @@ def test_bad_arguments_give_clear_errors_and_write_nothing(clip, tmp_path, kwarg
     with pytest.raises(ValueError, match=message):
         export_video(clip, path, **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_camera_can_be_aimed_at_the_signs_alone(video, tmp_path):
+    """A close-up aimed at the signed frames frames them exactly as a clip of only those
+    frames would be, however long the arm takes to rise from rest before them (aimed
+    at the whole clip, the shot widens to follow the rise)."""
+    from engine.body.reference_poses import signing_pose
+
+    rest, raised = arms_down(Motion.zeros(1)), signing_pose("asl_v")
+    signed = chain([raised, raised], 1, 3)
+    whole = Motion.concatenate([rest, chain([rest, raised], 1, 4).slice(1, 6), signed])
+    start = whole.num_frames - signed.num_frames
+    aimed = _frames(video.export_video(whole, tmp_path / "aimed.mp4", width=W, height=H,
+                                       camera="hands", aim_frames=(start, whole.num_frames)))
+    alone = _direct_render(signed, 0, camera="hands")
+    assert np.abs(aimed[-1].astype(np.int16) - alone).mean() < 3.0
+    wide = _frames(video.export_video(whole, tmp_path / "wide.mp4", width=W, height=H,
+                                      camera="hands"))
+    assert np.abs(wide[-1].astype(np.int16) - alone).mean() > 10.0
+
+
+def test_signs_span_runs_from_the_first_sign_to_the_last(video):
+    segments = [Segment("A", "ase", 12, 20, 2, SegmentKind.FINGERSPELLED),
+                Segment("~", "ase", 20, 24, 0, SegmentKind.TRANSITION),
+                Segment("B", "ase", 24, 40, 2, SegmentKind.FINGERSPELLED)]
+    assert video.signs_span(segments) == (12, 40)
+    assert video.signs_span([]) is None
 
 
 def test_gif_accepts_odd_sizes(video, clip, tmp_path):
