@@ -235,6 +235,7 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
     parts: list[Motion] = []
     segments: list[Segment] = []
     gaps: list[tuple[int, int]] = []
+    rest_legs: list[tuple[int, int]] = []  # generated rises from / drops to rest
     keyframe_frames: list[int] = []
     cursor = 0
     # Most recordings start with the signing hand already partway up: the utterance
@@ -243,7 +244,7 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
     start_rest, raised = resting_pose(pieces[0].motion.replace(betas=betas).frame(0))
     if raised:
         parts.append(Motion.concatenate([start_rest] * rest_frames))
-        gaps.append((1, rest_frames))
+        rest_legs.append((1, rest_frames))
         keyframe_frames.append(0)
         cursor = rest_frames
     for number, piece in enumerate(pieces):
@@ -268,7 +269,7 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
             end_rest, raised = resting_pose(clip.frame(clip.num_frames - 1))
             if raised:  # ... and on to rest, when the recording stops short of it
                 parts.append(Motion.concatenate([end_rest] * rest_frames))
-                gaps.append((cursor, cursor + rest_frames - 1))
+                rest_legs.append((cursor, cursor + rest_frames - 1))
                 cursor += rest_frames
                 keyframe_frames.append(cursor - 1)
         if piece.transition_after:
@@ -282,6 +283,11 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
             cancel.raise_if_cancelled()
         # No keyframes inside: the frames either side anchor a smooth transition.
         motion = regenerate(motion, [], gap, backend="smooth")[0]
+    for leg in rest_legs:
+        # Geodesic at constant speed, not the spline: a recording cut mid-rise arrives
+        # fast (ASL H rises 6 cm a frame), and a spline matching that velocity swung
+        # the arm up past the sign and forward by 10 cm before joining it.
+        motion = regenerate(motion, [], leg, backend="slerp")[0]
     keyframes = tuple(Keyframe.from_motion(motion, f) for f in sorted(set(keyframe_frames)))
     return Project(motion=motion, keyframes=keyframes, segments=tuple(segments), title=title)
 

@@ -204,7 +204,10 @@ def test_an_utterance_cut_mid_rise_still_starts_and_ends_at_the_signers_rest(tmp
         - joints[:, [JOINT_INDEX["spine1"]], 1]
     for frame in (0, motion.num_frames - 1):  # both hands hang at the same height
         assert heights[frame, 1] == pytest.approx(heights[frame, 0], abs=0.01)
-    assert wrist_height(motion)[lead] > wrist_height(motion)[0] + 0.1
+    rise = wrist_height(motion)[:lead + 1]
+    assert rise[-1] > rise[0] + 0.1
+    # Straight up into the first sign: never past it, never back down on the way.
+    assert np.all(np.diff(rise) >= -1e-4) and rise.max() <= rise[-1] + 1e-4
     keyed = {key.frame for key in project.keyframes}
     assert {0, lead, motion.num_frames - 1} <= keyed
     own_fastest = max(np.abs(np.diff(rising_letter_clip(shape).full_pose(), axis=0)).max()
