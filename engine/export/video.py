@@ -556,10 +556,14 @@ def export_video(motion: Motion, path: str | Path, *, body: BodyModel | None = N
     background = _check_background(background)
     captions = _check_captions(captions)
     if aim_frames is not None:
-        low, high = (int(v) for v in aim_frames)
+        expected = (f"export_video: aim_frames: expected [start, stop) within the motion's "
+                    f"{motion.num_frames} frames, got {aim_frames!r}")
+        try:
+            low, high = (int(v) for v in aim_frames)
+        except (TypeError, ValueError):
+            raise ValueError(expected) from None
         if not 0 <= low < high <= motion.num_frames:
-            raise ValueError(f"export_video: aim_frames: expected [start, stop) within the "
-                             f"motion's {motion.num_frames} frames, got {tuple(aim_frames)}")
+            raise ValueError(expected)
     if keypoints is not None and not isinstance(keypoints, KeypointSequence):
         raise TypeError(f"export_video: keypoints must be a KeypointSequence, "
                         f"got {type(keypoints).__name__}")

@@ -51,7 +51,7 @@ class Timing:
     letter_transition: float = 0.15  # between two letters of one word
     sign_transition: float = 0.30    # between words/signs
     #: from rest into the first sign / from the last sign back to rest, when the clip
-    #: itself starts / ends with a hand raised (``resting_pose``)
+    #: itself starts / ends with a hand raised (``resting_pose``); under 2 frames: none
     rest_transition: float = 0.40
 
     def frames(self, seconds: float) -> int:
@@ -85,8 +85,8 @@ MIN_FRAMES_TO_TRIM = 6
 #: A wrist more than this many metres above where it hangs (``lowered_arm``) is raised:
 #: not at rest. Measured on the 600 fitted clips: the idle hand of one-handed alphabets
 #: rests 0.07 to 0.14 m below spine1 (arms down: 0.10), while the signing hand's first
-#: frame is 0.15 to 0.21 m ABOVE it in ase, eso and ukl and 0.05 to 0.11 m above it in
-#: most other languages: the recordings start and end mid-rise.
+#: frame is 0.15 to 0.21 m ABOVE spine1 in ase, eso and ukl and 0.05 to 0.11 m above it
+#: in most other languages: the recordings start and end mid-rise.
 RAISED_ABOVE_REST_M = 0.05
 
 
@@ -95,7 +95,7 @@ def resting_pose(frame: Motion, avatar=None) -> tuple[Motion, bool]:
 
     The rest a raised arm takes is the signer's own: the mirror image of the other arm
     when that one rests (in one-handed signing the idle hand shows how this signer
-    rests), else the arm hanging as in ``arms_down``. Everything else (trunk, head,
+    rests), else the arm hanging straight (``lowered_arm``). Everything else (trunk, head,
     face, a resting arm) stays as it is, so a generated rise or drop moves only arms.
     ``frame``: 1 frame; ``avatar``: the body to measure on (default avatar).
     """
@@ -240,9 +240,9 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
     cursor = 0
     # Most recordings start with the signing hand already partway up: the utterance
     # then starts from the signer's rest and rises into its first sign (generated).
-    rest_frames = max(2, timing.frames(timing.rest_transition))
+    rest_frames = timing.frames(timing.rest_transition)
     start_rest, raised = resting_pose(pieces[0].motion.replace(betas=betas).frame(0))
-    if raised:
+    if raised and rest_frames >= 2:
         parts.append(Motion.concatenate([start_rest] * rest_frames))
         rest_legs.append((1, rest_frames))
         keyframe_frames.append(0)
@@ -267,7 +267,7 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
                 cursor += clip.num_frames - span_stop
                 keyframe_frames.append(cursor - 1)  # where the recording's drop ends
             end_rest, raised = resting_pose(clip.frame(clip.num_frames - 1))
-            if raised:  # ... and on to rest, when the recording stops short of it
+            if raised and rest_frames >= 2:  # ... on to rest, if the recording stops short
                 parts.append(Motion.concatenate([end_rest] * rest_frames))
                 rest_legs.append((cursor, cursor + rest_frames - 1))
                 cursor += rest_frames

@@ -215,6 +215,19 @@ def test_an_utterance_cut_mid_rise_still_starts_and_ends_at_the_signers_rest(tmp
     assert max_join_jump(motion, [(1, lead), (last.end, motion.num_frames - 1)]) <= own_fastest
 
 
+def test_no_rest_transition_keeps_the_recordings_own_ends(tmp_path):
+    store = _store_of_clips_cut_mid_rise(tmp_path)
+    timing = Timing(fps=FPS, rest_transition=0.0)
+    project = assemble(text_to_tokens("bad", "ase", store), store, "ase", timing)
+    store.close()
+    first_clip = rising_letter_clip("flat")
+    assert project.segments[0].start == 0
+    assert project.motion.frame(0).equals(first_clip.frame(3))
+    last_clip = rising_letter_clip("index_point")
+    assert project.motion.frame(project.motion.num_frames - 1).equals(
+        last_clip.frame(last_clip.num_frames - 4))
+
+
 def test_a_raised_arm_rests_as_the_other_arm_does_or_hangs_when_both_are_raised():
     from engine.body.reference_poses import lowered_arm
     from engine.generate.assemble import resting_pose

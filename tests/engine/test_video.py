@@ -194,6 +194,7 @@ def test_side_by_side_adds_a_keypoint_panel(video, clip, tmp_path):
     ({"path": "x.mp4", "captions": [(5, 2, "A")]}, r"captions\[0\] must have 0 <= start < end"),
     ({"path": "x.mp4", "anti_aliasing": "fxaa"}, "anti_aliasing must be one of"),
     ({"path": "x.mp4", "aim_frames": (3, 99)}, r"aim_frames: expected \[start, stop\)"),
+    ({"path": "x.mp4", "aim_frames": "all"}, r"aim_frames: expected \[start, stop\)"),
 ])
 def test_bad_arguments_give_clear_errors_and_write_nothing(clip, tmp_path, kwargs, message):
     from engine.export.video import export_video
