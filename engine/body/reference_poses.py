@@ -114,17 +114,17 @@ _ARM_JOINTS = ("collar", "shoulder", "elbow", "wrist")
 
 def mirror_arm(motion: Motion, source: str) -> Motion:
     """``motion`` with the other arm and hand set to the mirror image of ``source``'s
-    ("left" or "right"): collar, shoulder, elbow, wrist and fingers, every frame (the
-    same YZ-plane mirror as ``mirror_hand_pose``)."""
+    ("left" or "right"): collar, shoulder, elbow, wrist and fingers, every frame.
+    ``mirror_hand_pose``'s YZ-plane mirror holds for any joint's rotation vector."""
     if source not in ("left", "right"):
         raise ValueError(f"mirror_arm: source: expected 'left' or 'right', got {source!r}")
     target = "right" if source == "left" else "left"
-    flip = np.array([1.0, -1.0, -1.0], np.float32)
     body = motion.body_pose.copy()
     for joint in _ARM_JOINTS:
-        body[:, _body_index(f"{target}_{joint}")] = body[:, _body_index(f"{source}_{joint}")] * flip
-    hand = getattr(motion, f"{source}_hand_pose") * flip
-    return motion.replace(body_pose=body, **{f"{target}_hand_pose": hand})
+        body[:, _body_index(f"{target}_{joint}")] = mirror_hand_pose(
+            body[:, _body_index(f"{source}_{joint}")])
+    hand = mirror_hand_pose(getattr(motion, f"{source}_hand_pose"))
+    return motion.replace(body_pose=body, **{f"{target}_hand_pose": hand.astype(np.float32)})
 
 
 def lowered_arm(motion: Motion, side: str) -> Motion:

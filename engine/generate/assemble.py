@@ -31,6 +31,7 @@ from typing import Iterable
 import numpy as np
 
 from engine.body.default_avatar import default_avatar
+from engine.body.reference_poses import lowered_arm, mirror_arm
 from engine.body.skeleton import wrist_heights_above_waist
 from engine.data.lexicon import LexiconStore
 from engine.generate.kf2p import regenerate
@@ -99,8 +100,6 @@ def resting_pose(frame: Motion, avatar=None) -> tuple[Motion, bool]:
     face, a resting arm) stays as it is, so a generated rise or drop moves only arms.
     ``frame``: 1 frame; ``avatar``: the body to measure on (default avatar).
     """
-    from engine.body.reference_poses import lowered_arm, mirror_arm
-
     avatar = avatar or default_avatar()
     heights = wrist_heights_above_waist(avatar.forward(frame).joints)[0]  # (left, right) m
     both_lowered = lowered_arm(lowered_arm(frame, "left"), "right")
