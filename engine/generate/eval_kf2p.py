@@ -92,11 +92,11 @@ from engine.generate.flow_backend import FlowKF2P
 from engine.generate.kf2p import Backend, regenerate
 from engine.jobs import Progress, no_progress
 from engine.learn.dataset import ClipRecord, load_records, split_clips, split_languages
-from engine.metrics.joint_error import dtw_jpe_parts, jerk_at_joins
+from engine.metrics.joint_error import PARTS, dtw_jpe_parts, jerk_at_joins
 from engine.motion.project import Keyframe
 
-COLUMNS = ("body", "left_hand", "right_hand", "keyframe_error", "join_jerk", "real_join_jerk")
-PARTS = ("body", "left_hand", "right_hand")
+COLUMNS = (*PARTS, "keyframe_error", "join_jerk", "real_join_jerk")
+DEFAULT_HELD_OUT_LANGUAGES = ("bzs", "swl", "ukl")
 
 
 def paired_comparison(learned: Sequence[float], baseline: Sequence[float]) -> dict:
@@ -122,7 +122,6 @@ def paired_comparison(learned: Sequence[float], baseline: Sequence[float]) -> di
         ci95 = [float(np.median(difference))] * 2
     return {"wins": float(np.mean(difference < 0)), "median_difference": float(np.median(difference)),
             "ci95": ci95}
-DEFAULT_HELD_OUT_LANGUAGES = ("bzs", "swl", "ukl")
 
 
 def score_clip(motion, backend: Backend | str, avatar, real_joints=None,
