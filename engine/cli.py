@@ -23,7 +23,7 @@ def _body(args: argparse.Namespace):
 def cmd_info(args: argparse.Namespace) -> int:
     from engine.assets import assets_dir
     from engine.body import SmplxModelNotFound, default_avatar
-    from engine.body.smplx_model import find_smplx_model_file
+    from engine.body.smplx_model import find_smplx_model_file, read_smplx_model_file
 
     avatar = default_avatar()
     print(f"Sign Studio engine {engine.__version__}")
@@ -35,7 +35,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"settings: {settings_path()}")
     smplx_dir = resolve_smplx_dir(args.smplx_dir)
     try:
-        print(f"SMPL-X: {find_smplx_model_file(smplx_dir)}")
+        checked = read_smplx_model_file(find_smplx_model_file(smplx_dir))
+        print(f"SMPL-X: {checked.path}")
+        for member, why in sorted(checked.ignored.items()):
+            print(f"  ignored member '{member}': {why}")
     except SmplxModelNotFound as error:
         print(f"SMPL-X: unavailable: {error}")
     return 0

@@ -23,6 +23,7 @@ from engine.atomic import atomic_output
 from engine.motion.errors import ProjectFileError
 
 CONFIG_DIR_ENV = "SIGNSTUDIO_CONFIG_DIR"
+CACHE_DIR_ENV = "SIGNSTUDIO_CACHE_DIR"
 CLIP_WEIGHTS_ENV = "SIGNSTUDIO_CLIP_WEIGHTS"
 SETTINGS_VERSION = 1
 
@@ -50,6 +51,17 @@ def settings_path() -> Path:
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("signstudio")) / "settings.json"
+
+
+def user_cache_dir() -> Path:
+    """Where derived files are cached (``$SIGNSTUDIO_CACHE_DIR`` if set, else the
+    platform's user cache folder, ``~/.cache/signstudio`` on Linux)."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    if override:
+        return Path(override)
+    from platformdirs import user_cache_dir as platform_cache_dir
+
+    return Path(platform_cache_dir("signstudio"))
 
 
 def load_settings(path: Path | None = None) -> Settings:

@@ -1,7 +1,19 @@
+import os
+
 import numpy as np
 import pytest
 
 from engine.motion import Motion
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_user_folders(tmp_path_factory):
+    """Settings and caches of the test run live in a temporary folder, never the
+    developer's own (tests that need their own set these again per test)."""
+    folder = tmp_path_factory.mktemp("user")
+    os.environ["SIGNSTUDIO_CONFIG_DIR"] = str(folder / "config")
+    os.environ["SIGNSTUDIO_CACHE_DIR"] = str(folder / "cache")
+    yield folder
 
 
 @pytest.fixture

@@ -9,17 +9,27 @@ Hands are created with ``flat_hand_mean=True`` so that a zero hand pose is the f
 hand, the same rest pose as the default avatar; with smplx's default (False) a zero
 would mean MANO's relaxed mean hand and the two models would disagree.
 ``face_blendshapes`` (ARKit) have no SMPL-X counterpart and are not shown here.
+
+The folder is the user's, filled with files from the internet, so nothing in it is ever
+unpickled: ``read_smplx_model_file`` reads the numeric members only and names the rest,
+and smplx (which itself loads with pickling on) is handed ``numeric_copy``, a file we
+wrote from those checked arrays.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import atomic_output
 from engine.body.base import BodyOutput, SmplxSkeleton
 from engine.body.lbs import forward_kinematics
 from engine.body.skeleton import PARENTS
+from engine.motion.array_files import read_npz
+from engine.motion.errors import ProjectFileError
 from engine.motion.motion import Motion
 
 SMPLX_DIR_ENV = "SIGNSTUDIO_SMPLX_DIR"
@@ -53,12 +63,88 @@ def find_smplx_model_file(folder: str | Path | None = None, gender: str = "neutr
     )
 
 
+#: The arrays smplx reads from a model file, with their number of dimensions.
+REQUIRED_MEMBERS = {"v_template": 2, "f": 2, "J_regressor": 2, "weights": 2,
+                    "shapedirs": 3, "posedirs": 3, "kintree_table": 2,
+                    "hands_componentsl": 2, "hands_componentsr": 2, "hands_meanl": 1,
+                    "hands_meanr": 1, "lmk_faces_idx": 1, "lmk_bary_coords": 2}
+
+
+@dataclass(frozen=True)
+class SmplxModelFile:
+    """The numeric members of a user's SMPL-X file, checked, and those left out.
+
+    ``arrays``: member name -> array; ``ignored``: member name -> why it was not read;
+    ``sha256``: of the file's bytes (names the numeric copy smplx loads).
+    """
+
+    path: Path
+    arrays: dict[str, np.ndarray]
+    ignored: dict[str, str]
+    sha256: str
+
+
+def read_smplx_model_file(path: str | Path) -> SmplxModelFile:
+    """Read an SMPL-X ``.npz`` without ever unpickling, and check it is one.
+
+    Every member is read by ``engine.motion.array_files`` (plain numeric arrays only);
+    object members (pickled Python values, which could run code) are left out and named.
+    Raises ``SmplxModelNotFound`` naming the file when a required array is missing or
+    has the wrong shape.
+    """
+    path = Path(path)
+    try:
+        arrays, ignored = read_npz(path, skip_unreadable=True)
+    except ProjectFileError as error:
+        raise SmplxModelNotFound(f"{path}: not a readable SMPL-X .npz ({error.problem})") from None
+    for key, ndim in REQUIRED_MEMBERS.items():
+        if key not in arrays:
+            why = f" ({ignored[key]})" if key in ignored else ""
+            raise SmplxModelNotFound(f"{path}: not an SMPL-X model file (no numeric '{key}' "
+                                     f"array{why})")
+        if arrays[key].ndim != ndim or arrays[key].dtype.kind not in "biuf":
+            raise SmplxModelNotFound(f"{path}: '{key}' is {arrays[key].dtype} with "
+                                     f"{arrays[key].ndim} dimensions, expected {ndim} of numbers")
+    if arrays["J_regressor"].shape[0] != 55:
+        raise SmplxModelNotFound(f"{path}: J_regressor has {arrays['J_regressor'].shape[0]} "
+                                 "joints, expected 55 (is this an SMPL or SMPL+H file?)")
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return SmplxModelFile(path, arrays, ignored, digest.hexdigest())
+
+
+def numeric_copy(model: SmplxModelFile) -> Path:
+    """A copy of ``model``'s numeric members in the user cache, for smplx to load.
+
+    smplx opens model files with pickling allowed (``np.load(..., allow_pickle=True)``)
+    and has no way to take arrays instead of a path, so it is given a file we wrote
+    ourselves from checked numeric arrays: nothing in it can be unpickled. Named by the
+    original's sha256, so an edited or replaced file gets a fresh copy.
+    """
+    from engine.settings import user_cache_dir
+
+    target = user_cache_dir() / "smplx" / f"{model.path.stem}-{model.sha256[:32]}.npz"
+    if not target.is_file():
+        with atomic_output(target) as temp:
+            with open(temp, "wb") as handle:  # a handle: savez would append ".npz" to a name
+                np.savez(handle, **model.arrays)
+    return target
+
+
 class SmplxBody(SmplxSkeleton):
     """BodyModel over SMPL-X (see the module docstring)."""
 
     def __init__(self, folder: str | Path | None = None, gender: str = "neutral"):
         self.model_file = find_smplx_model_file(folder, gender)
         self.gender = gender
+        checked = read_smplx_model_file(self.model_file)
+        #: Members of the user's file that were not loaded, with why (the official files
+        #: carry two pickled dicts, ``joint2num`` and ``part2num``, nobody needs).
+        self.ignored_members = checked.ignored
+        self._loadable_file = numeric_copy(checked)
+        del checked
         self.name = f"SMPL-X ({gender})"
         self._models: dict[tuple[int, int], object] = {}
         rest = self._model(10, 10)
@@ -66,50 +152,19 @@ class SmplxBody(SmplxSkeleton):
         self._faces.setflags(write=False)
         self._template_rest_joints = self._rest_joints_for(np.zeros(10, np.float32))
 
-    def _check_model_file(self) -> None:
-        """Refuse a file that is not an SMPL-X npz, with a message naming it.
-
-        Only the numeric arrays are read here (no pickle); smplx itself loads the file
-        with pickling allowed (the official files hold a few pickled dicts), so this
-        check runs first and only the user's own configured file is ever loaded.
-        """
-        required = {"v_template": 2, "f": 2, "J_regressor": 2, "weights": 2,
-                    "shapedirs": 3, "posedirs": 3, "kintree_table": 2}
-        try:
-            with np.load(self.model_file, allow_pickle=False) as data:
-                for key, ndim in required.items():
-                    if key not in data.files:
-                        raise SmplxModelNotFound(
-                            f"{self.model_file}: not an SMPL-X model file (no '{key}' array)")
-                    if data[key].ndim != ndim:
-                        raise SmplxModelNotFound(
-                            f"{self.model_file}: '{key}' has {data[key].ndim} dimensions, "
-                            f"expected {ndim}")
-                if data["J_regressor"].shape[0] != 55:
-                    raise SmplxModelNotFound(
-                        f"{self.model_file}: J_regressor has {data['J_regressor'].shape[0]} "
-                        "joints, expected 55 (is this an SMPL or SMPL+H file?)")
-        except (OSError, ValueError) as error:
-            if isinstance(error, SmplxModelNotFound):
-                raise
-            raise SmplxModelNotFound(
-                f"{self.model_file}: not a readable SMPL-X .npz ({error})") from None
-
     def _model(self, num_betas: int, num_expression: int):
         """One smplx.SMPLX per (betas, expression) size, built on first use."""
         key = (num_betas, num_expression)
         if key not in self._models:
             import smplx  # lazy: torch and smplx load only when SMPL-X is used
 
-            if not self._models:
-                self._check_model_file()
             try:
                 self._models[key] = smplx.SMPLX(
-                    model_path=str(self.model_file), gender=self.gender, use_pca=False,
+                    model_path=str(self._loadable_file), gender=self.gender, use_pca=False,
                     flat_hand_mean=True, num_betas=num_betas,
                     num_expression_coeffs=num_expression, use_face_contour=False,
                 )
-            except (KeyError, ValueError, OSError) as error:
+            except (KeyError, ValueError, OSError, AttributeError) as error:
                 raise SmplxModelNotFound(
                     f"{self.model_file}: not a usable SMPL-X model file ({error})") from error
         return self._models[key]

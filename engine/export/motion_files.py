@@ -49,6 +49,7 @@ a ``.pose`` is keypoints, turned back into a Motion by the lexicon's fitting, no
 """
 from __future__ import annotations
 
+import io
 import math
 import zipfile
 from pathlib import Path
@@ -57,6 +58,7 @@ import numpy as np
 
 from engine.atomic import atomic_output
 from engine.export.bvh import read_bvh, write_bvh
+from engine.motion.array_files import read_npz_arrays
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.face import FACE_BLENDSHAPE_INDEX, FACE_BLENDSHAPE_NAMES
 from engine.motion.motion import NUM_BODY_JOINTS, NUM_HAND_JOINTS, Motion
@@ -191,19 +193,9 @@ def write_npz(motion: Motion, path: str | Path) -> Path:
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every array of the archive, loaded eagerly so truncation shows here."""
+    """Every array of the archive, checked and loaded eagerly so truncation shows here."""
     _check_readable(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise ProjectFileError(path, "the .npz holds pickled Python objects, which we never "
-                                   "load (security); store strings as numpy unicode arrays") from exc
-        raise ProjectFileError(path, f"not a readable .npz archive: {exc}") from exc
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
-        raise ProjectFileError(path, f"not a readable .npz archive (truncated or corrupt): "
-                               f"{type(exc).__name__}: {exc}") from exc
+    return read_npz_arrays(path)
 
 
 def _get(data: dict, path: Path, key: str, shape: tuple[int | None, ...],
@@ -362,8 +354,12 @@ def read_smpl(path: str | Path) -> Motion:
 
     path = Path(path)
     _check_readable(path)
+    # Our reader checks every member first (numeric arrays only, sizes bounded), then
+    # smplcodec parses the same bytes, so what it sees is what we checked.
+    raw = path.read_bytes()
+    read_npz_arrays(raw, path)
     try:
-        codec = SMPLCodec.from_file(path)
+        codec = SMPLCodec.from_file(io.BytesIO(raw))
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise ProjectFileError(path, f"not a readable .smpl archive (truncated or corrupt): "
                                f"{type(exc).__name__}: {exc}") from exc

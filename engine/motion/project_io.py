@@ -10,7 +10,8 @@ Format (schema version 1), a ZIP archive holding:
 - ``keyposes/<field>.npy``: the keyframes' pinned poses stacked in keyframe order
   (K frames), present when the project has keyframes.
 
-Arrays are read with ``allow_pickle=False``, so a project file cannot run code.
+Arrays are read by ``engine.motion.array_files`` (plain numeric arrays only, sizes
+checked before allocation), so a project file cannot run code.
 A file from a newer schema, a damaged archive or a field of the wrong shape raises
 ``ProjectFileError`` naming the file and the problem; nothing is changed on disk.
 """
@@ -25,6 +26,7 @@ import numpy as np
 
 import engine
 from engine.atomic import atomic_output
+from engine.motion.array_files import read_npy, read_npz_arrays
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.motion import FRAME_FIELDS, Motion
 from engine.motion.project import PROJECT_SCHEMA_VERSION, Keyframe, Project, Segment
@@ -54,11 +56,11 @@ def motion_to_bytes(motion: Motion) -> bytes:
 
 def motion_from_bytes(data: bytes, source: str | Path = "<bytes>") -> Motion:
     """Inverse of ``motion_to_bytes``; ``ProjectFileError`` naming ``source`` on damage."""
+    stored = read_npz_arrays(data, source)
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in _MOTION_ARRAYS}
-            fps = float(stored["fps"])
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
+        arrays = {name: stored[name] for name in _MOTION_ARRAYS}
+        fps = float(stored["fps"])
+    except (ValueError, KeyError, TypeError) as error:
         raise ProjectFileError(source, f"stored motion is damaged ({error})") from None
     betas = arrays.pop("betas")
     try:
@@ -100,14 +102,11 @@ def _read_motion(archive: zipfile.ZipFile, path: Path, folder: str, fps: float) 
     for name in _MOTION_ARRAYS:
         member = f"{folder}/{name}.npy"
         try:
-            raw = archive.read(member)
+            info = archive.getinfo(member)
         except KeyError:
             raise ProjectFileError(path, f"missing array '{member}'") from None
-        try:
-            arrays[name] = np.load(io.BytesIO(raw), allow_pickle=False)
-        except ValueError as error:
-            raise ProjectFileError(path, f"array '{member}' is not a plain numeric .npy "
-                                         f"({error})") from None
+        with archive.open(info) as stream:
+            arrays[name] = read_npy(stream, path, member, available=info.file_size)
     betas = arrays.pop("betas")
     try:
         return Motion(**arrays, betas=betas, fps=fps)

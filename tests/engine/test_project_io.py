@@ -108,7 +108,7 @@ def test_newer_schema_is_refused_clearly(tmp_path, project):
     ("bad_json", "not valid JSON"),
     ("wrong_shape", "motion: Motion.body_pose"),
     ("missing_array", "missing array 'motion/transl.npy'"),
-    ("pickled_array", "not a plain numeric"),
+    ("pickled_array", "not a numeric array .it holds pickled Python objects"),
     ("bad_fps", "'fps'"),
 ])
 def test_corrupt_files_give_clear_errors(tmp_path, project, damage, message):

@@ -1,0 +1,185 @@
+"""No code runs from a file, and unreadable arrays get our own messages.
+
+Each hostile file is made here: a payload member whose unpickling would create a marker
+file. The marker must never appear, whatever reads the file.
+"""
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from engine.body import SmplxBody, default_avatar
+from engine.body.smplx_model import SmplxModelNotFound, read_smplx_model_file
+from engine.cli import main
+from engine.motion import Motion, load_project, save_project
+from engine.motion.array_files import MAX_ARRAY_BYTES, read_npy, read_npz
+from engine.motion.errors import ProjectFileError
+from engine.motion.project import Project
+
+from tests.synthetic_smplx import write_synthetic_smplx
+
+
+class Payload:
+    """Unpickling this opens ``marker`` for writing, which creates it."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def payload_member(marker) -> np.ndarray:
+    return np.array([Payload(marker)], dtype=object)
+
+
+def add_member(archive_path, name: str, raw: bytes) -> None:
+    with zipfile.ZipFile(archive_path, "a") as archive:
+        archive.writestr(name, raw)
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+def npy_header(shape, dtype="<f4") -> bytes:
+    """A .npy header declaring ``shape`` of ``dtype``, with no data after it."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def hostile_smplx_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model_pack")
+    model = write_synthetic_smplx(folder / "SMPLX_NEUTRAL.npz", default_avatar().rest_joints)
+    marker = folder / "payload_ran"
+    add_member(model, "evil.npy", npy_bytes(payload_member(marker)))
+    # The official files also carry pickled dicts; they are skipped the same way.
+    add_member(model, "joint2num.npy", npy_bytes(np.array({"pelvis": 0}, dtype=object)))
+    return folder, marker
+
+
+def test_smplx_payload_member_never_runs_and_the_model_loads(hostile_smplx_dir):
+    folder, marker = hostile_smplx_dir
+    body = SmplxBody(folder)
+    assert set(body.ignored_members) == {"evil", "joint2num"}
+    assert "pickled Python objects" in body.ignored_members["evil"]
+    posed = body.forward(Motion.zeros(2))
+    assert posed.vertices.shape == (2, 10475, 3)
+    assert np.allclose(posed.joints[0], default_avatar().rest_joints, atol=1e-5)
+    assert not marker.exists()
+
+
+def test_info_names_the_ignored_members(hostile_smplx_dir, capsys, tmp_path, monkeypatch):
+    folder, marker = hostile_smplx_dir
+    monkeypatch.setenv("SIGNSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    assert main(["info", "--smplx-dir", str(folder)]) == 0
+    printed = capsys.readouterr().out
+    assert "SMPL-X: " + str(folder / "SMPLX_NEUTRAL.npz") in printed
+    assert "ignored member 'evil'" in printed and "ignored member 'joint2num'" in printed
+    assert not marker.exists()
+
+
+@pytest.mark.gl
+def test_render_with_a_hostile_model_pack_runs_nothing(hostile_smplx_dir, tmp_path, monkeypatch):
+    folder, marker = hostile_smplx_dir
+    monkeypatch.setenv("SIGNSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    save_project(Project(motion=Motion.zeros(3)), tmp_path / "p.signstudio")
+    assert main(["render", str(tmp_path / "p.signstudio"), "--frame", "0", "-o",
+                 str(tmp_path / "r.png"), "--avatar", "smplx", "--smplx-dir", str(folder),
+                 "--width", "64", "--height", "48"]) == 0
+    assert (tmp_path / "r.png").stat().st_size > 0
+    assert not marker.exists()
+
+
+def test_smplx_file_whose_required_array_is_pickled_is_refused(tmp_path):
+    arrays = dict(np.load(write_synthetic_smplx(tmp_path / "ok.npz",
+                                                default_avatar().rest_joints)))
+    marker = tmp_path / "payload_ran"
+    arrays["v_template"] = payload_member(marker)
+    np.savez(tmp_path / "SMPLX_NEUTRAL.npz", **arrays)
+    with pytest.raises(SmplxModelNotFound, match="no numeric 'v_template' array.*pickled"):
+        read_smplx_model_file(tmp_path / "SMPLX_NEUTRAL.npz")
+    assert not marker.exists()
+
+
+# ------------------------------------------------------------------ arrays in files
+def test_random_bytes_are_not_a_numeric_array_and_never_advice_to_unpickle(tmp_path):
+    path = tmp_path / "noise.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("poses.npy", np.random.default_rng(0).bytes(4096))
+    with pytest.raises(ProjectFileError) as error:
+        read_npz(path)
+    message = str(error.value)
+    assert "member 'poses' is not a numeric array" in message and str(path) in message
+    assert "allow_pickle" not in message and "unsafely" not in message
+
+
+def test_a_declared_shape_too_big_is_refused_before_allocation(tmp_path):
+    stream = io.BytesIO(npy_header((10**7, 10**7), "<f4"))
+    with pytest.raises(ProjectFileError, match=r"declares shape \(10000000, 10000000\).*more "
+                                               r"than the 1.0 GB an array may hold"):
+        read_npy(stream, tmp_path / "f.npy", "poses")
+
+
+def test_a_header_that_promises_more_than_the_member_holds_is_truncated(tmp_path):
+    path = tmp_path / "liar.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("poses.npy", npy_header((1000, 165), "<f4"))
+    with pytest.raises(ProjectFileError, match="member 'poses' declares shape .* but holds only"):
+        read_npz(path)
+
+
+def test_a_compression_bomb_is_refused_without_inflating_it(tmp_path):
+    import time
+    import tracemalloc
+
+    path = tmp_path / "bomb.npz"
+    count = (MAX_ARRAY_BYTES // 4) + 1024  # just over the limit: 1 GB of zeros
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("poses.npy", "w", force_zip64=True) as member:
+            member.write(npy_header((count,), "<f4"))
+            zeros = bytes(1 << 24)
+            for _ in range(count * 4 // len(zeros) + 1):
+                member.write(zeros)
+    assert path.stat().st_size < 8 << 20
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(ProjectFileError, match="more than the 1.0 GB"):
+        read_npz(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert time.perf_counter() - started < 5.0
+    assert peak < 64 << 20
+
+
+def test_project_with_a_payload_array_runs_nothing(tmp_path):
+    path = tmp_path / "p.signstudio"
+    save_project(Project(motion=Motion.zeros(4)), path)
+    marker = tmp_path / "payload_ran"
+    rebuilt = tmp_path / "hostile.signstudio"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(rebuilt, "w") as target:
+        for info in source.infolist():
+            raw = source.read(info)
+            if info.filename == "motion/transl.npy":
+                raw = npy_bytes(payload_member(marker))
+            target.writestr(info, raw)
+    with pytest.raises(ProjectFileError, match="motion/transl.npy' is not a numeric array"):
+        load_project(rebuilt)
+    assert not marker.exists()
+
+
+def test_smpl_file_with_a_payload_runs_nothing(tmp_path):
+    from engine.export.motion_files import read_smpl, write_smpl
+
+    path = write_smpl(Motion.zeros(3), tmp_path / "a.smpl")
+    marker = tmp_path / "payload_ran"
+    add_member(path, "extra.npy", npy_bytes(payload_member(marker)))
+    with pytest.raises(ProjectFileError, match="member 'extra' is not a numeric array"):
+        read_smpl(path)
+    assert not marker.exists()
