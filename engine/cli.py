@@ -602,6 +602,22 @@ def _model_path(given: str | None, name: str) -> Path:
     return Path(given) if given else asset_path(f"models/{name}.pt")
 
 
+def _load_given_models(args: argparse.Namespace) -> None:
+    """Load (and so check) each checkpoint named on the command line before the
+    evaluation's data work, so a damaged or hostile file is refused in a second."""
+    from engine.generate.flow_backend import FlowKF2P
+    from engine.learn.recognizer import load_recognizer
+    from engine.learn.segmenter import load_segmenter
+
+    for path in (args.flow, args.flow_languages):
+        if path:
+            FlowKF2P.from_checkpoint(path)
+    if args.recognizer:
+        load_recognizer(args.recognizer)
+    if args.segmenter:
+        load_segmenter(args.segmenter)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
@@ -612,6 +628,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not lexicon.is_file():
         raise SystemExit(f"{lexicon}: no lexicon database; run `signstudio-cli lexicon build` first")
     wanted = args.only or ["kf2p", "generation", "segmenter"]
+    _load_given_models(args)
     report: dict = {"lexicon": str(lexicon)}
     for part in wanted:
         bar = _Bar(f"eval {part}")

@@ -48,7 +48,9 @@ import numpy as np
 
 from engine.assets import assets_dir
 from engine.generate.kf2p import checked_labels, smooth_backend
-from engine.learn.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
+from engine.learn.checkpoint import (
+    Checkpoint, CheckpointError, build_checked, checked_config, load_checkpoint, save_checkpoint,
+)
 from engine.learn.dataset import MODEL_FPS
 from engine.learn.encoders import GlossEncoder
 from engine.learn.features import (FEATURE_DIM, NUM_SIGN_JOINTS, apply_features,
@@ -84,6 +86,13 @@ class TextToPose:
 
 _CACHE: dict[tuple[str, int, int], "FlowKF2P"] = {}
 _CACHE_LOCK = threading.Lock()
+
+
+def model_config(checkpoint: Checkpoint) -> FlowConfig:
+    """The network's settings a flow checkpoint records (``manifest.config.model``),
+    checked against FlowConfig's schema."""
+    return checked_config(checkpoint, FlowConfig, checkpoint.config.get("model"),
+                          field="config.model")
 
 
 class FlowKF2P:
@@ -132,11 +141,8 @@ class FlowKF2P:
             if key is not None and key in _CACHE:
                 return _CACHE[key]
             checkpoint = load_checkpoint(path, kind=KIND)
-            try:
-                config = FlowConfig.from_dict(checkpoint.config["model"])
-            except (KeyError, TypeError, ValueError) as error:
-                raise CheckpointError(path, f"manifest.config.model: {error}") from None
-            model = load_into(FlowNet(config), checkpoint)
+            config = model_config(checkpoint)
+            model = build_checked(checkpoint, lambda: FlowNet(config))
             backend = cls(model, checkpoint.manifest, path)
             if key is not None:
                 _CACHE[key] = backend
@@ -302,7 +308,7 @@ def save_with_sampling_defaults(source: str | Path, destination: str | Path, cho
         raise ValueError(f"sampling defaults: {unknown} are not sampling fields; expected "
                          f"some of {list(SAMPLING_FIELDS)}")
     checkpoint = load_checkpoint(source, kind=KIND)
-    config = FlowConfig.from_dict(checkpoint.config["model"])
+    config = model_config(checkpoint)
     previous = {name: getattr(config, name) for name in defaults}
     changed = dataclasses.replace(config, **defaults)
     check_sampling(changed.steps, changed.method, changed.correction_scale)

@@ -55,15 +55,17 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Annotated, Sequence
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
-from engine.learn.checkpoint import CheckpointError, load_checkpoint, load_into
+from engine.learn.checkpoint import CheckpointError, build_checked, checked_config, load_checkpoint
 from engine.learn.encoders import GlossEncoder, TextConditionEncoder
 from engine.learn.features import FEATURE_DIM
+from engine.learn.schema import FORBID_UNKNOWN_FIELDS, Depth, Dropout, Heads, Width, check_divisible
 
 KIND = "cvae"
 #: Seed 000's schedule: g(ep) over ep in [0, CURRICULUM_EPOCHS].
@@ -81,14 +83,19 @@ class CvaeConfig:
     """Network shape; ``cond_dim`` is the conditioning encoder's ``dim``.
     ``max_frames``: the longest sequence seen in training (longer clips are resampled)."""
 
-    cond_dim: int
-    d_model: int = 128
-    layers: int = 3
-    heads: int = 4
-    ff: int = 256
-    latent: int = 64
-    dropout: float = 0.1
-    max_frames: int = 64
+    __pydantic_config__ = FORBID_UNKNOWN_FIELDS
+
+    cond_dim: Width
+    d_model: Width = 128
+    layers: Depth = 3
+    heads: Heads = 4
+    ff: Annotated[int, Field(ge=1, le=16384)] = 256
+    latent: Width = 64
+    dropout: Dropout = 0.1
+    max_frames: Annotated[int, Field(ge=1, le=100_000)] = 64
+
+    def __post_init__(self):
+        check_divisible(self.d_model, self.heads, "d_model")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -262,10 +269,7 @@ def load_cvae(path: str | Path, encoder: TextConditionEncoder | None = None) -> 
     or an encoder other than the one recorded.
     """
     checkpoint = load_checkpoint(path, kind=KIND)
-    try:
-        config = CvaeConfig(**checkpoint.config)
-    except TypeError as error:
-        raise CheckpointError(path, f"manifest.config: not a CVAE config ({error})") from None
+    config = checked_config(checkpoint, CvaeConfig, checkpoint.config)
     if encoder is None:
         recorded = checkpoint.manifest.get("encoder") or {}
         if recorded.get("type") != "gloss":
@@ -274,5 +278,4 @@ def load_cvae(path: str | Path, encoder: TextConditionEncoder | None = None) -> 
                                         f"{recorded.get('weights_sha256')})")
         encoder = GlossEncoder(dim=config.cond_dim)
     check_encoder(path, checkpoint.manifest, encoder)
-    model = load_into(CVAE(config, encoder), checkpoint)
-    return model.eval()
+    return build_checked(checkpoint, lambda: CVAE(config, encoder)).eval()

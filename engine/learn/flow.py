@@ -41,13 +41,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
 from scipy.interpolate import CubicSpline
+from pydantic import Field
 from torch import nn
 
 from engine.learn.features import FEATURE_DIM, NUM_SIGN_JOINTS
+from engine.learn.schema import (
+    FORBID_UNKNOWN_FIELDS, Depth, Heads, Kernel, Name, Names, Width, check_divisible,
+)
 
 KIND = "flow-kf2p"
 
@@ -65,39 +70,34 @@ class FlowConfig:
     language (or a dropped condition) uses token 0.
     """
 
-    width: int = 160
-    layers: int = 4
-    heads: int = 4
-    ff_mult: int = 2
-    text_dim: int = 256
-    text_encoder: str = "gloss-hash:v1:dim=256:ngrams=1-3"
-    languages: tuple[str, ...] = ()
-    kernel: int = 5
-    smoothing: float = 1.0
-    steps: int = 6
-    method: str = "euler"
-    temperature: float = 1.0
+    __pydantic_config__ = FORBID_UNKNOWN_FIELDS
+
+    width: Width = 160
+    layers: Depth = 4
+    heads: Heads = 4
+    ff_mult: Annotated[int, Field(ge=1, le=16)] = 2
+    text_dim: Width = 256
+    text_encoder: Name = "gloss-hash:v1:dim=256:ngrams=1-3"
+    languages: Names = ()
+    kernel: Kernel = 5
+    smoothing: Annotated[float, Field(ge=0.0, le=50.0)] = 1.0
+    steps: Annotated[int, Field(ge=1, le=1000)] = 6
+    method: Literal["euler", "midpoint"] = "euler"
+    temperature: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
     #: Candidate 0 is the model's conditional-mean estimate (see ``sample``); older
     #: checkpoints lack the field and read as False.
     mean_first: bool = False
     #: How much of the network's correction to the spline in-between KF2P applies
     #: (``sample``'s ``correction_scale``); older checkpoints read as 1.0 (all of it).
-    correction_scale: float = 1.0
+    correction_scale: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+
+    def __post_init__(self):
+        check_divisible(self.width, self.heads, "width")
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["languages"] = list(self.languages)
         return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "FlowConfig":
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"flow config: unknown fields {sorted(unknown)}")
-        data = dict(data)
-        data["languages"] = tuple(data.get("languages", ()))
-        return cls(**data)
 
     def language_index(self, language: str | None) -> int:
         """Token index of ``language`` (0: unknown or none)."""

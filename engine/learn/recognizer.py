@@ -30,15 +30,17 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Annotated, Sequence
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
-from engine.learn.checkpoint import CheckpointError, load_checkpoint, load_into
+from engine.learn.checkpoint import build_checked, checked_config, load_checkpoint
 from engine.learn.dataset import ClipRecord
 from engine.learn.features import FEATURE_DIM
+from engine.learn.schema import FORBID_UNKNOWN_FIELDS, Dropout, Kernel, Names, Width
 
 KIND = "recognizer"
 
@@ -70,18 +72,16 @@ def vocabulary(records: Sequence[ClipRecord], min_languages: int = 8) -> list[st
 class RecognizerConfig:
     """Network shape. ``classes``: the class names, in logit order."""
 
-    classes: tuple[str, ...]
-    width: int = 128
-    embed_dim: int = 32
-    dropout: float = 0.2
-    kernel: int = 5
+    __pydantic_config__ = FORBID_UNKNOWN_FIELDS
+
+    classes: Annotated[Names, Field(min_length=1)]
+    width: Width = 128
+    embed_dim: Width = 32
+    dropout: Dropout = 0.2
+    kernel: Kernel = 5
 
     def to_dict(self) -> dict:
         return {**asdict(self), "classes": list(self.classes)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "RecognizerConfig":
-        return cls(**{**data, "classes": tuple(data["classes"])})
 
 
 class RecognizerNet(nn.Module):
@@ -183,8 +183,5 @@ def load_recognizer(path: str | Path) -> Recognizer:
     mismatched checkpoint, or a config that does not describe a recognizer.
     """
     checkpoint = load_checkpoint(path, kind=KIND)
-    try:
-        config = RecognizerConfig.from_dict(checkpoint.config)
-    except (TypeError, KeyError) as error:
-        raise CheckpointError(path, f"manifest.config: not a recognizer config ({error})") from None
-    return Recognizer(load_into(RecognizerNet(config), checkpoint), checkpoint.manifest)
+    config = checked_config(checkpoint, RecognizerConfig, checkpoint.config)
+    return Recognizer(build_checked(checkpoint, lambda: RecognizerNet(config)), checkpoint.manifest)

@@ -21,17 +21,22 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Annotated, Iterable, Sequence
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
 from engine.assets import assets_dir
-from engine.learn.checkpoint import Checkpoint, CheckpointError, load_checkpoint, load_into
+from engine.learn.checkpoint import (
+    Checkpoint, CheckpointError, build_checked, checked_config, load_checkpoint,
+)
 from engine.learn.dataset import MODEL_FPS
 from engine.learn.features import FEATURE_DIM, motion_to_features
+from engine.learn.schema import FORBID_UNKNOWN_FIELDS, Dropout, FrameCount, Kernel, Width
 from engine.learn.sequences import B, I, O, Span
 from engine.metrics.segmentation import DEFAULT_TOLERANCE, BoundaryCounts, boundary_counts
 from engine.motion.motion import ALL_CHANNELS, Channel, Motion
@@ -48,6 +53,21 @@ CHECKPOINT_ASSET = "models/segmenter.pt"
 #: of I is a flicker, not a pause between two signs.
 DEFAULT_MIN_SPAN = 4
 DEFAULT_MAX_GAP = 1
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    """What a segmenter checkpoint's manifest records (``SegmenterNet.config``); each
+    dilation doubles per block, so 16 blocks already see 65,000 frames."""
+
+    __pydantic_config__ = FORBID_UNKNOWN_FIELDS
+
+    width: Width
+    blocks: Annotated[int, Field(ge=1, le=16)]
+    kernel: Kernel
+    dropout: Dropout
+    min_span: FrameCount
+    max_gap: FrameCount
 
 
 class _Block(nn.Module):
@@ -89,14 +109,6 @@ class SegmenterNet(nn.Module):
         self.blocks = nn.ModuleList(_Block(width, kernel, 2 ** i, dropout) for i in range(blocks))
         self.norm = nn.LayerNorm(width)
         self.out = nn.Linear(width, 3)
-
-    @classmethod
-    def from_config(cls, config: dict) -> "SegmenterNet":
-        keys = ("width", "blocks", "kernel", "dropout", "min_span", "max_gap")
-        missing = [k for k in keys if k not in config]
-        if missing:
-            raise ValueError(f"segmenter config: missing {missing}")
-        return cls(**{k: config[k] for k in keys})
 
     def set_statistics(self, mean: np.ndarray, std: np.ndarray) -> None:
         self.feature_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
@@ -214,11 +226,12 @@ def load_segmenter(path: str | Path) -> SegmenterNet:
     """A SegmenterNet from a checkpoint (verified, ``weights_only``); CheckpointError
     naming the file if it is missing, tampered, foreign, or of another kind."""
     checkpoint: Checkpoint = load_checkpoint(path, kind=KIND)
-    try:
-        model = SegmenterNet.from_config(checkpoint.config)
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(path, f"manifest.config does not describe a segmenter: {error}") from None
-    load_into(model, checkpoint)
+    # The manifest's config also records the training settings; only the network's
+    # fields build anything, so only they are checked and used.
+    network_fields = {name: value for name, value in checkpoint.config.items()
+                      if name in SegmenterConfig.__dataclass_fields__}
+    config = checked_config(checkpoint, SegmenterConfig, network_fields)
+    model = build_checked(checkpoint, lambda: SegmenterNet(**asdict(config)))
     model.eval()
     model.manifest = checkpoint.manifest
     return model

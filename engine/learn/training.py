@@ -22,7 +22,7 @@ from typing import Callable
 import torch
 
 from engine.jobs import CancelToken, Cancelled, Progress, no_progress
-from engine.learn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from engine.learn.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
 
 
 @dataclass(frozen=True)
@@ -88,14 +88,19 @@ def train(model: torch.nn.Module, step_loss: Callable[[torch.nn.Module, torch.Ge
     step = 0
     if resume and resume_file.exists():
         saved = load_checkpoint(resume_file)
-        if saved.training_state is None:
+        if not isinstance(saved.training_state, dict):
             raise CheckpointError(resume_file, "not a resumable training checkpoint")
-        model.load_state_dict(saved.state_dict)
-        optimiser.load_state_dict(saved.training_state["optimiser"])
-        generator.set_state(saved.training_state["generator"])
-        torch.set_rng_state(saved.training_state["torch_rng"])  # dropout draws from it
-        step = int(saved.training_state["step"])
-        losses = [float(x) for x in saved.training_state["losses"].tolist()]
+        load_into(model, saved)
+        try:
+            optimiser.load_state_dict(saved.training_state["optimiser"])
+            generator.set_state(saved.training_state["generator"])
+            torch.set_rng_state(saved.training_state["torch_rng"])  # dropout draws from it
+            step = int(saved.training_state["step"])
+            losses = [float(x) for x in saved.training_state["losses"].tolist()]
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+            raise CheckpointError(resume_file, f"training state is damaged or was saved for "
+                                               f"other settings ({type(error).__name__}: "
+                                               f"{error})") from None
 
     def save_resume() -> None:
         save_checkpoint(resume_file, model.state_dict(), manifest(step, losses), training_state={
