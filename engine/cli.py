@@ -45,16 +45,25 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    """Show or change the saved settings (shared with the studio)."""
-    from engine.settings import FIELDS, load_settings, save_settings, settings_path
+    """Show, change or reset the saved settings (shared with the studio). A damaged file
+    is repaired by ``set`` or ``reset``, which keep it aside first."""
+    from engine.settings import (
+        FIELDS, Settings, keep_damaged_settings, read_settings, save_settings, settings_path,
+    )
 
-    settings = load_settings()
-    if args.action == "set":
-        if args.key not in FIELDS:
-            raise ValueError(f"config: unknown setting '{args.key}'; expected one of {FIELDS}")
-        if args.value is None:
-            raise ValueError(f"config set {args.key}: expected a value")
-        settings = settings.replace(**{args.key: args.value})
+    settings = read_settings().settings
+    if args.action in ("set", "reset"):
+        if args.action == "set":
+            if args.key not in FIELDS:
+                raise ValueError(f"config: unknown setting '{args.key}'; expected one of {FIELDS}")
+            if args.value is None:
+                raise ValueError(f"config set {args.key}: expected a value")
+            settings = settings.replace(**{args.key: args.value})
+        else:
+            settings = Settings()
+        backup = keep_damaged_settings()
+        if backup is not None:
+            print(f"kept the damaged settings file as {backup}")
         print(f"wrote {save_settings(settings)}")
     print(f"# {settings_path()}")
     for name in FIELDS:
@@ -689,8 +698,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smplx-dir")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("config", help="show or set saved settings (e.g. smplx_dir)")
-    p.add_argument("action", choices=["show", "set"])
+    p = sub.add_parser("config", help="show, set or reset saved settings (e.g. smplx_dir)")
+    p.add_argument("action", choices=["show", "set", "reset"],
+                   help="reset: back to the defaults (a damaged file is kept aside)")
     p.add_argument("key", nargs="?")
     p.add_argument("value", nargs="?")
     p.set_defaults(func=cmd_config)
@@ -809,6 +819,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from engine.settings import read_settings
+
+    problem = read_settings().problem
+    if problem:
+        print(f"signstudio-cli: warning: {problem}; using the defaults for it "
+              "(`signstudio-cli config reset` or `config set` repairs the file and keeps "
+              "the damaged one aside)", file=sys.stderr)
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as error:  # includes MotionError, ProjectFileError

@@ -2,8 +2,10 @@
 
 Location: ``$SIGNSTUDIO_CONFIG_DIR/settings.json`` if set, else the platform's user
 config folder (``~/.config/signstudio`` on Linux, via platformdirs). One file rather
-than Qt's QSettings so the CLI and the GUI see the same values. Writes are atomic; a
-damaged file is reported with its path and never overwritten silently.
+than Qt's QSettings so the CLI and the GUI see the same values. Writes are atomic. A
+damaged file never locks the user out: the app and the CLI report it with its path and
+run on the defaults, and the next save (``config set``, ``config reset``, the app's
+Settings dialog) keeps the damaged file aside before writing a good one.
 
 Precedence for the SMPL-X folder: an explicit argument (``--smplx-dir``), then the
 ``SIGNSTUDIO_SMPLX_DIR`` environment variable, then this file. The CLIP weights
@@ -14,13 +16,13 @@ Precedence for the SMPL-X folder: an explicit argument (``--smplx-dir``), then t
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.atomic import atomic_output
-from engine.motion.errors import ProjectFileError
 
 CONFIG_DIR_ENV = "SIGNSTUDIO_CONFIG_DIR"
 CACHE_DIR_ENV = "SIGNSTUDIO_CACHE_DIR"
@@ -64,29 +66,66 @@ def user_cache_dir() -> Path:
     return Path(platform_cache_dir("signstudio"))
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """The saved settings, or the defaults when there is no file yet."""
+@dataclass(frozen=True)
+class SettingsRead:
+    """What the settings file holds: ``settings`` (defaults where it is missing or
+    damaged) and ``problem``, a sentence naming the file and what is wrong, or None."""
+
+    path: Path
+    settings: Settings
+    problem: str | None = None
+
+
+def read_settings(path: Path | None = None) -> SettingsRead:
+    """The saved settings; a damaged file never raises (the user could not repair it
+    from the CLI otherwise). Unreadable or non-JSON content gives all defaults; a
+    field of the wrong type gives that field's default; both are reported in
+    ``problem``."""
     path = path or settings_path()
-    if not path.is_file():
-        return Settings()
+    if not path.exists():
+        return SettingsRead(path, Settings())
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ProjectFileError(path, f"settings file is not valid JSON ({error})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        reason = f"settings file is not valid JSON ({error})" if not isinstance(error, OSError) \
+            else f"settings file cannot be read ({error.strerror or error})"
+        return SettingsRead(path, Settings(), f"{path}: {reason}")
     if not isinstance(data, dict):
-        raise ProjectFileError(path, "settings file: expected a JSON object")
-    values = {}
+        return SettingsRead(path, Settings(), f"{path}: settings file: expected a JSON object")
+    values, bad = {}, []
     for name in FIELDS:
         if name in data:
-            if not isinstance(data[name], str):
-                raise ProjectFileError(path, f"settings field '{name}': expected a string, "
-                                             f"got {data[name]!r}")
-            values[name] = data[name]
-    return Settings(**values)
+            if isinstance(data[name], str):
+                values[name] = data[name]
+            else:
+                bad.append(f"'{name}' (expected a string, got {data[name]!r:.40})")
+    problem = f"{path}: settings field(s) {', '.join(bad)}" if bad else None
+    return SettingsRead(path, Settings(**values), problem)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The saved settings, or the defaults where there are none or they are damaged
+    (``read_settings`` says what was wrong)."""
+    return read_settings(path).settings
+
+
+def keep_damaged_settings(path: Path | None = None) -> Path | None:
+    """Move a damaged settings file aside (``settings.damaged-<UTC time>.json``) so it
+    can be replaced; returns where it went, or None when the file is fine or absent."""
+    path = path or settings_path()
+    if read_settings(path).problem is None or not path.is_file():
+        return None
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    backup = path.with_name(f"{path.stem}.damaged-{stamp}{path.suffix}")
+    os.replace(path, backup)
+    return backup
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write ``settings`` atomically; a damaged file is kept aside first
+    (``keep_damaged_settings``), never overwritten silently."""
     path = path or settings_path()
+    keep_damaged_settings(path)
     payload = {"version": SETTINGS_VERSION, **dataclasses.asdict(settings)}
     with atomic_output(path) as temp:
         temp.write_text(json.dumps(payload, indent=2), encoding="utf-8")

@@ -57,18 +57,21 @@ class MainWindow(QMainWindow):
                  qsettings: QSettings | None = None, recovery: RecoveryStore | None = None,
                  autosave_seconds: float = 30.0):
         super().__init__()
-        from engine.settings import Settings, load_settings
+        from engine.settings import read_settings
 
         self.document = document
         self.runner = runner
         self.lexicon = lexicon
         self.qsettings = qsettings or QSettings("signstudio", "studio")
         self.recovery = recovery or RecoveryStore()
-        try:
-            self.settings = load_settings()
-        except ProjectFileError as error:
-            self.settings = Settings()
-            QTimer.singleShot(0, lambda: self.show_error("Settings", str(error)))
+        saved = read_settings()
+        self.settings = saved.settings
+        if saved.problem:
+            QTimer.singleShot(0, lambda: self.show_error(
+                "Settings file damaged",
+                f"{saved.problem}.\n\nSign Studio is using the default settings. Saving "
+                "the settings (Settings..., then OK) writes a good file and keeps the "
+                "damaged one beside it as a backup."))
         if body is None:
             from engine.body import default_avatar
 

@@ -1,4 +1,6 @@
 """signstudio-cli: the engine works without the GUI, and errors are one clear line."""
+import json
+
 import numpy as np
 import pytest
 
@@ -130,14 +132,39 @@ def test_config_sets_the_smplx_folder_used_by_load_body_model(tmp_path, capsys):
     assert "unknown setting 'colour'" in capsys.readouterr().err
 
 
-def test_damaged_settings_file_is_reported_not_overwritten(tmp_path, capsys):
+def test_damaged_settings_file_is_reported_and_repaired_not_lost(tmp_path, capsys):
     from engine.settings import settings_path
     path = settings_path()
     path.parent.mkdir(parents=True)
     path.write_text("{oops")
-    assert main(["config", "set", "smplx_dir", "/x"]) == 2
-    assert "not valid JSON" in capsys.readouterr().err
-    assert path.read_text() == "{oops"
+    # Every command still runs, on the defaults, and says which file is damaged.
+    assert main(["info"]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {path}: settings file is not valid JSON" in err
+    assert "config reset" in err and "Traceback" not in err
+    # `config set` repairs it and keeps the damaged file aside.
+    assert main(["config", "set", "smplx_dir", "/x"]) == 0
+    out = capsys.readouterr().out
+    backups = list(path.parent.glob("settings.damaged-*.json"))
+    assert len(backups) == 1 and backups[0].read_text() == "{oops"
+    assert f"kept the damaged settings file as {backups[0]}" in out
+    assert json.loads(path.read_text())["smplx_dir"] == "/x"
+    assert main(["config", "show"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_config_reset_repairs_a_file_with_a_bad_field(tmp_path, capsys):
+    from engine.settings import settings_path
+    path = settings_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('{"smplx_dir": 7, "default_language": "gsg"}')
+    assert main(["config", "show"]) == 0
+    captured = capsys.readouterr()
+    assert "settings field(s) 'smplx_dir' (expected a string, got 7)" in captured.err
+    assert "default_language = gsg" in captured.out  # the good field is kept
+    assert main(["config", "reset"]) == 0
+    assert json.loads(path.read_text())["default_language"] == "ase"
+    assert len(list(path.parent.glob("settings.damaged-*.json"))) == 1
 
 
 def test_info_runs(capsys):

@@ -91,3 +91,22 @@ def test_a_folder_without_smplx_files_is_refused_with_a_clear_message(make_windo
     click_ok(dialog)
     assert not dialog.isVisible()
     assert json.loads((tmp_path / "config" / "settings.json").read_text())["smplx_dir"] == ""
+
+
+def test_a_damaged_settings_file_is_reported_and_repaired_by_saving(make_window, tmp_path,
+                                                                    qtbot, monkeypatch):
+    from studio.main_window import MainWindow
+    shown = []
+    monkeypatch.setattr(MainWindow, "show_error", lambda self, title, text: shown.append(text))
+    path = tmp_path / "config" / "settings.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"default_language": "gsg", "render_quality": 3')  # cut short
+    window = make_window()
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert str(path) in shown[0] and "not valid JSON" in shown[0] and "default" in shown[0]
+    assert window.settings.default_language == "ase"  # started on the defaults
+    dialog = window.open_settings()
+    click_ok(dialog)
+    assert json.loads(path.read_text())["default_language"] == "ase"  # a good file again
+    backups = list(path.parent.glob("settings.damaged-*.json"))
+    assert [b.read_text() for b in backups] == ['{"default_language": "gsg", "render_quality": 3']
