@@ -10,7 +10,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 def _umask() -> int:
@@ -20,18 +20,32 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | Path) -> Iterator[Path]:
+def atomic_output(path: str | Path,
+                  before_replace: Callable[[], None] | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
     The temporary file keeps ``path``'s suffix so tools that pick a format by extension
     (ffmpeg, imageio) still work. On any exception, including ``Cancelled``, the
     temporary file is removed and ``path`` is left exactly as it was.
+    ``before_replace()`` runs last, just before the rename; raising there cancels it
+    (a save that finds the file changed by someone else since it was opened).
+    A ``path`` that is a folder, or a folder we may not write in, raises
+    ``ProjectFileError`` naming it.
     """
+    # Imported here: engine.motion's own writers import this module.
+    from engine.motion.errors import ProjectFileError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent
-    )
+    if path.is_dir():
+        raise ProjectFileError(path, "is a folder; expected a file name to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(
+            prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent
+        )
+    except OSError as error:
+        raise ProjectFileError(path, f"cannot write in {path.parent} "
+                                     f"({error.strerror or error})") from None
     os.close(handle)
     temp_path = Path(temp_name)
     try:
@@ -41,6 +55,8 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         # mkstemp makes the file 0600; give it the mode a plain open() would have had
         # (the old file's mode when replacing one, else 0666 less the umask).
         os.chmod(temp_path, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
+        if before_replace is not None:
+            before_replace()
         os.replace(temp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

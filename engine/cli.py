@@ -150,10 +150,8 @@ def _demo_pictures(body, out: Path, width: int, height: int) -> None:
     """PNGs of the avatar (rest T-pose, arms down; whole body) and of each right-hand
     shape of ``RIGHT_HAND_SHAPES`` raised in signing space, seen through the "hands"
     close-up, which centres the raised hand. ``width`` x ``height`` pixels."""
-    import imageio.v3 as iio
-
     from engine.body.reference_poses import RIGHT_HAND_SHAPES, arms_down, signing_pose
-    from engine.export.render import OffscreenRenderer
+    from engine.export.render import OffscreenRenderer, write_image
     from engine.motion import Motion
 
     rest = Motion.zeros(1)
@@ -170,7 +168,7 @@ def _demo_pictures(body, out: Path, width: int, height: int) -> None:
         for name, (pose, camera, aim) in pictures.items():
             renderer.set_camera(camera, body.forward(aim).joints)
             path = out / f"{name}.png"
-            iio.imwrite(path, renderer.render(body.forward(pose).vertices[0]))
+            write_image(path, renderer.render(body.forward(pose).vertices[0]))
             print(f"wrote {path}")
 
 
@@ -250,9 +248,7 @@ def _demo_contact_sheet(body, project, path: Path, size: int, columns: int = 8) 
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    import imageio.v3 as iio
-
-    from engine.export.render import OffscreenRenderer
+    from engine.export.render import OffscreenRenderer, write_image
     from engine.motion import load_project
 
     project = load_project(args.project)
@@ -263,7 +259,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     posed = body.forward(motion, slice(args.frame, args.frame + 1))
     with OffscreenRenderer(body, args.width, args.height) as renderer:
         renderer.set_camera(args.camera, posed.joints)
-        iio.imwrite(args.output, renderer.render(posed.vertices[0]))
+        write_image(args.output, renderer.render(posed.vertices[0]))
     print(f"wrote {args.output}")
     return 0
 

@@ -17,6 +17,7 @@ from PySide6.QtGui import QUndoStack
 
 from engine.motion import Motion, Project, load_project, save_project
 from engine.motion.edits import Op
+from engine.motion.project_io import FileStamp
 from studio.commands import EditCommand
 
 
@@ -41,6 +42,7 @@ class Document(QObject):
         self.selected_key: int | None = None       # frame of the selected keyframe
         self.selected_segment: int | None = None   # index into project.segments
         self.path: Path | None = None
+        self._stamp: FileStamp | None = None  # the file's version when opened or saved
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
     def _on_clean_changed(self, _clean: bool) -> None:
@@ -132,14 +134,25 @@ class Document(QObject):
     # -------------------------------------------------------------------- files
     def open(self, path: str | Path) -> None:
         """Load a project (ProjectFileError leaves this document unchanged)."""
+        stamp = FileStamp.of(path)
         self._start_over(load_project(path), Path(path))
+        self._stamp = stamp
 
-    def save(self, path: str | Path | None = None) -> Path:
-        """Save atomically to ``path`` (or the current path) and mark clean."""
+    def save(self, path: str | Path | None = None, overwrite_changes: bool = False) -> Path:
+        """Save atomically to ``path`` (or the current path) and mark clean.
+
+        Saving over this document's own file raises ``ProjectChangedOnDisk`` when another
+        window or program saved it since it was opened (or last saved) here, unless
+        ``overwrite_changes``; saving to another path overwrites what is there (the
+        file dialog has asked).
+        """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("no file name: use Save As")
-        save_project(self._committed, target)
+        own_file = self.path is not None and target.resolve() == self.path.resolve()
+        check = own_file and not overwrite_changes
+        self._stamp = save_project(self._committed, target,
+                                   opened_as=self._stamp if check else None)
         self.path = target
         self.undo_stack.setClean()
         self.file_changed.emit()
@@ -154,6 +167,7 @@ class Document(QObject):
         self._committed = project
         self.undo_stack.clear()
         self.path = path
+        self._stamp: FileStamp | None = None
         self._frame = 0
         self.selected_key = self.selected_segment = None
         self.frame_changed.emit(0)

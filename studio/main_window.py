@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, Q
 
 from engine.motion.edits import ReplaceProject, SetKey
 from engine.motion.errors import MotionError, ProjectFileError
+from engine.motion.project_io import ProjectChangedOnDisk
 from engine.motion.project import Keyframe, Project
 from studio.dialogs.export_dialog import ExportDialog
 from studio.dialogs.settings_dialog import SettingsDialog
@@ -693,9 +694,17 @@ class MainWindow(QMainWindow):
         path = path or self.ask_save_path()
         return bool(path) and self._save_to(Path(path))
 
-    def _save_to(self, path: Path) -> bool:
+    def _save_to(self, path: Path, overwrite_changes: bool = False) -> bool:
         try:
-            saved = self.document.save(path)
+            saved = self.document.save(path, overwrite_changes=overwrite_changes)
+        except ProjectChangedOnDisk:
+            buttons = QMessageBox.StandardButton
+            answer = self.ask(
+                "File changed on disk",
+                f"{path.name} was saved by another window or program since you opened it. "
+                "Overwrite it with your version? (Cancel, then Save As, keeps both.)",
+                buttons.Save | buttons.Cancel, buttons.Cancel)
+            return answer == buttons.Save and self._save_to(path, overwrite_changes=True)
         except (OSError, MotionError, ValueError) as error:
             self.show_error("Could not save the project", f"{path}: {error}")
             return False

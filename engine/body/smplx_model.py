@@ -118,9 +118,8 @@ def read_smplx_model_file(path: str | Path) -> SmplxModelFile:
 def numeric_copy(model: SmplxModelFile) -> Path:
     """A copy of ``model``'s numeric members in the user cache, for smplx to load.
 
-    smplx opens model files with pickling allowed (``np.load(..., allow_pickle=True)``)
-    and has no way to take arrays instead of a path, so it is given a file we wrote
-    ourselves from checked numeric arrays: nothing in it can be unpickled. Named by the
+    smplx opens model files with numpy's pickling switched on and has no way to take
+    arrays instead of a path, so it is given a file we wrote ourselves from checked numeric arrays: nothing in it can be unpickled. Named by the
     original's sha256, so an edited or replaced file gets a fresh copy.
     """
     from engine.settings import user_cache_dir

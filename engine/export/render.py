@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import atomic_output
 from engine.body.base import BodyModel
 from engine.body.skeleton import JOINT_INDEX, wrist_heights_above_waist
 
@@ -18,6 +20,17 @@ from engine.body.skeleton import JOINT_INDEX, wrist_heights_above_waist
 REGION_COLOURS = np.array(
     [[224, 178, 148], [245, 245, 240], [150, 70, 70], [70, 50, 40]], dtype=np.uint8)
 SKIN_COLOUR = REGION_COLOURS[0]
+
+
+def write_image(path: str | Path, pixels: np.ndarray) -> Path:
+    """Write ``pixels`` ((H, W, 3) uint8 RGB) to ``path`` atomically, in the format its
+    extension names (imageio): a crash or a full disk never leaves half a picture."""
+    import imageio.v3 as iio
+
+    path = Path(path)
+    with atomic_output(path) as temp:
+        iio.imwrite(temp, pixels)
+    return path
 
 
 def _import_pyvista():

@@ -145,6 +145,14 @@ def save_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], ma
     return path
 
 
+def refused_as_unsafe(error: BaseException) -> bool:
+    """Whether ``torch.load(..., weights_only=True)`` raised ``error`` because the file
+    holds Python objects it would have to unpickle (not because it is damaged)."""
+    text = str(error)
+    return isinstance(error, pickle.UnpicklingError) and (
+        "allowed global" in text or "Unsupported global" in text)
+
+
 def load_checkpoint(path: str | Path, kind: str | None = None) -> Checkpoint:
     """Read and verify a checkpoint.
 
@@ -157,12 +165,12 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> Checkpoint:
         raise CheckpointError(path, "no such checkpoint file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        # torch's own message suggests loading with pickling on; we never do.
-        raise CheckpointError(path, "not a Sign Studio checkpoint: it holds Python objects "
-                                    "other than tensors, numbers and strings, which Sign "
-                                    "Studio never loads (they could run code)") from None
-    except Exception:  # torch raises many types for foreign, truncated or damaged files
+    except Exception as error:  # torch raises many types for foreign, truncated or damaged files
+        # torch's own message suggests loading with pickling on; we never pass it on.
+        if refused_as_unsafe(error):
+            raise CheckpointError(path, "not a Sign Studio checkpoint: it holds Python objects "
+                                        "other than tensors, numbers and strings, which Sign "
+                                        "Studio never loads (they could run code)") from None
         raise CheckpointError(path, "not a Sign Studio checkpoint: not a readable torch "
                                     "archive (damaged, truncated, or another kind of file)"
                               ) from None

@@ -22,6 +22,7 @@ import importlib.machinery
 import importlib.util
 import json
 import logging
+import pickle
 import re
 import sys
 import threading
@@ -390,6 +391,8 @@ class ClipEncoder:
         _refuse_downloading_towers(model_cfg, shown, checkpoint)
         from open_clip.factory import load_state_dict
 
+        from engine.learn.checkpoint import refused_as_unsafe
+
         try:
             # Read once on its own so that an unreadable file and a readable file of the
             # wrong model get different messages (load_checkpoint reads it again: the
@@ -397,8 +400,13 @@ class ClipEncoder:
             # would drift from open_clip's).
             load_state_dict(str(checkpoint))
         except Exception as error:  # pickle, zip, safetensors and empty-dict errors
-            raise ClipWeightsError(checkpoint, f"not a readable weights file "
-                                               f"({type(error).__name__}: {error})") from None
+            if refused_as_unsafe(error):  # torch's message advises unpickling; never passed on
+                raise ClipWeightsError(checkpoint, "not a weights file Sign Studio loads: it "
+                                                   "holds Python objects other than tensors, "
+                                                   "which could run code") from None
+            reason = ("damaged, truncated or another kind of file" if isinstance(
+                error, pickle.UnpicklingError) else f"{type(error).__name__}: {error}")
+            raise ClipWeightsError(checkpoint, f"not a readable weights file ({reason})") from None
         root = logging.getLogger()
         quiet = _QuietRandomInit()
         root.addFilter(quiet)

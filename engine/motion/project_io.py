@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +71,39 @@ def motion_from_bytes(data: bytes, source: str | Path = "<bytes>") -> Motion:
         raise ProjectFileError(source, f"stored motion is invalid: {error}") from None
 
 
-def save_project(project: Project, path: str | Path) -> None:
-    """Write ``project`` to ``path`` atomically (the old file survives any failure)."""
+@dataclass(frozen=True)
+class FileStamp:
+    """Which version of a file is on disk. Every save of ours writes a new file and
+    renames it into place, so another writer's save changes the inode even when size
+    and time happen to match."""
+
+    inode: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: str | Path) -> "FileStamp | None":
+        """The stamp of ``path`` now, or None when there is no such file."""
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return cls(stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+class ProjectChangedOnDisk(ProjectFileError):
+    """The project file was written by someone else since this copy was opened or saved."""
+
+
+def save_project(project: Project, path: str | Path,
+                 opened_as: FileStamp | None = None) -> FileStamp:
+    """Write ``project`` to ``path`` atomically (the old file survives any failure) and
+    return the new file's stamp.
+
+    ``opened_as``: the stamp the file had when this project was read from it (or last
+    saved to it); if the file has changed since (another window, another program),
+    ``ProjectChangedOnDisk`` is raised and nothing is written. None: no check.
+    """
     header = {
         "format": FORMAT_NAME,
         "schema_version": PROJECT_SCHEMA_VERSION,
@@ -88,13 +121,21 @@ def save_project(project: Project, path: str | Path) -> None:
             for s in project.segments
         ],
     }
-    with atomic_output(path) as temp_path:
+    def unchanged_since_opened() -> None:
+        if opened_as is not None and FileStamp.of(path) != opened_as:
+            raise ProjectChangedOnDisk(path, "the file changed on disk since it was opened "
+                                             "(saved by another window or program); nothing "
+                                             "was written")
+
+    unchanged_since_opened()  # fail before the work; checked again just before the rename
+    with atomic_output(path, before_replace=unchanged_since_opened) as temp_path:
         with zipfile.ZipFile(temp_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("project.json", json.dumps(header, indent=2, ensure_ascii=False))
             _write_motion(archive, "motion", project.motion)
             if project.keyframes:
                 keyposes = Motion.concatenate(k.pose for k in project.keyframes)
                 _write_motion(archive, "keyposes", keyposes)
+    return FileStamp.of(path)
 
 
 def _read_motion(archive: zipfile.ZipFile, path: Path, folder: str, fps: float) -> Motion:

@@ -183,3 +183,91 @@ def test_smpl_file_with_a_payload_runs_nothing(tmp_path):
     with pytest.raises(ProjectFileError, match="member 'extra' is not a numeric array"):
         read_smpl(path)
     assert not marker.exists()
+
+
+# ------------------------------------------------------------------ outputs
+def test_pictures_are_written_atomically(tmp_path):
+    from engine.export.render import write_image
+    path = write_image(tmp_path / "frame.png", np.zeros((8, 8, 3), np.uint8))
+    before = path.read_bytes()
+    with pytest.raises(Exception):
+        write_image(path, np.zeros((2, 2, 2, 2, 2), np.uint8))  # not a picture
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["frame.png"]  # no partial file left
+
+
+def test_an_output_path_that_is_a_folder_is_one_clear_error(tmp_path):
+    folder = tmp_path / "out.signstudio"
+    folder.mkdir()
+    with pytest.raises(ProjectFileError, match="out.signstudio: is a folder; expected a file name"):
+        save_project(Project(motion=Motion.zeros(2)), folder)
+
+
+def test_save_project_refuses_to_overwrite_a_file_changed_since_it_was_opened(tmp_path):
+    from engine.motion.project_io import FileStamp, ProjectChangedOnDisk
+    path = tmp_path / "p.signstudio"
+    stamp = save_project(Project(motion=Motion.zeros(2), title="first"), path)
+    assert stamp == FileStamp.of(path)
+    other = save_project(Project(motion=Motion.zeros(2), title="other"), path)
+    with pytest.raises(ProjectChangedOnDisk, match="changed on disk since it was opened"):
+        save_project(Project(motion=Motion.zeros(2), title="stale"), path, opened_as=stamp)
+    assert load_project(path).title == "other"
+    save_project(Project(motion=Motion.zeros(2), title="fresh"), path, opened_as=other)
+    assert load_project(path).title == "fresh"
+
+
+def test_a_change_made_while_saving_is_caught_before_the_rename(tmp_path, monkeypatch):
+    import engine.motion.project_io as project_io
+    from engine.motion.project_io import ProjectChangedOnDisk
+    path = tmp_path / "p.signstudio"
+    stamp = save_project(Project(motion=Motion.zeros(2), title="first"), path)
+    real_write = project_io._write_motion
+
+    def slow_write(archive, folder, motion):  # another program saves mid-write
+        if folder == "motion":
+            path.write_bytes(b"someone else's bytes")
+        real_write(archive, folder, motion)
+    monkeypatch.setattr(project_io, "_write_motion", slow_write)
+    with pytest.raises(ProjectChangedOnDisk):
+        save_project(Project(motion=Motion.zeros(2), title="mine"), path, opened_as=stamp)
+    assert path.read_bytes() == b"someone else's bytes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.signstudio"]
+
+
+def test_clip_weights_with_a_payload_run_nothing(tmp_path):
+    import json
+
+    import torch
+
+    from engine.learn.encoders import ClipEncoder, ClipWeightsError
+    from tests.engine.test_encoders import TINY_CLIP
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CLIP}))
+    marker = tmp_path / "payload_ran"
+    torch.save({"state_dict": Payload(marker)}, folder / "open_clip_pytorch_model.bin")
+    with pytest.raises(ClipWeightsError, match="holds Python objects other than tensors") as error:
+        ClipEncoder.from_path(folder)
+    assert "weights_only" not in str(error.value) and not marker.exists()
+
+
+def test_a_pickled_checkpoint_runs_nothing_and_gets_our_message(tmp_path):
+    import torch
+
+    from engine.learn.checkpoint import CheckpointError, load_checkpoint
+    marker = tmp_path / "payload_ran"
+    torch.save({"format": "signstudio-checkpoint", "manifest": Payload(marker)},
+               tmp_path / "evil.pt")
+    with pytest.raises(CheckpointError, match="evil.pt: not a Sign Studio checkpoint: it holds "
+                                              "Python objects") as error:
+        load_checkpoint(tmp_path / "evil.pt")
+    assert "weights_only" not in str(error.value) and not marker.exists()
+
+
+def test_junk_in_place_of_a_checkpoint_is_damaged_not_dangerous(tmp_path):
+    from engine.learn.checkpoint import CheckpointError, load_checkpoint
+    (tmp_path / "junk.pt").write_bytes(b"\x00not torch at all")
+    with pytest.raises(CheckpointError, match="junk.pt: not a Sign Studio checkpoint: not a "
+                                              "readable torch archive") as error:
+        load_checkpoint(tmp_path / "junk.pt")
+    assert "weights_only" not in str(error.value)

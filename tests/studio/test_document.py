@@ -85,6 +85,31 @@ def test_failed_open_keeps_the_document(document, tmp_path):
     assert document.project is before
 
 
+def test_a_second_writer_is_told_the_file_changed_since_it_was_opened(document, tmp_path):
+    from engine.motion import load_project
+    from engine.motion.edits import MoveKey
+    from engine.motion.project_io import ProjectChangedOnDisk
+
+    path = tmp_path / "shared.signstudio"
+    document.save(path)
+    first, second = Document(), Document()
+    first.open(path)
+    second.open(path)
+    first.apply_edit(MoveKey(5, 12), "Move keyframe")
+    first.save()
+    second.apply_edit(MoveKey(30, 33), "Move keyframe")
+    with pytest.raises(ProjectChangedOnDisk, match="shared.signstudio: the file changed on disk"):
+        second.save()
+    assert [k.frame for k in load_project(path).keyframes] == [12, 30]  # first's save kept
+    assert second.dirty
+    second.save(overwrite_changes=True)  # the user chose to overwrite
+    assert [k.frame for k in load_project(path).keyframes] == [5, 33]
+    second.apply_edit(MoveKey(5, 6), "Move keyframe")
+    second.save()  # its own earlier save is not "someone else's change"
+    with pytest.raises(ProjectChangedOnDisk):
+        first.save()
+
+
 def test_frame_is_clamped_when_the_motion_shrinks(document):
     document.set_frame(39)
     document.apply_edit(ReplaceProject(Project(motion=Motion.zeros(10))), "Generate")

@@ -498,3 +498,24 @@ def test_import_recording_opens_a_new_project_with_keyframes(make_window, qtbot,
     window.import_recording(tmp_path / "broken.npz")
     qtbot.waitUntil(lambda: bool(errors), timeout=10000)
     assert "broken.npz" in errors[0] and window.document.project is before
+
+
+def test_save_over_a_file_changed_elsewhere_asks_before_overwriting(make_window, tmp_path,
+                                                                    monkeypatch):
+    from engine.motion import load_project, save_project
+    path = tmp_path / "p.signstudio"
+    window = make_window()
+    assert window.save_as(path)
+    elsewhere = load_project(path).replace(title="saved elsewhere")
+    save_project(elsewhere, path)  # another program saves the same file
+    from engine.motion.edits import ReplaceProject
+    mine = window.document.project.replace(title="mine")
+    window.document.apply_edit(ReplaceProject(mine), "Edit")
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save]
+    asked = []
+    monkeypatch.setattr(window, "ask", lambda title, *a: asked.append(title) or answers.pop(0))
+    assert not window.save()  # cancelled: the other program's version stays
+    assert load_project(path).title == "saved elsewhere" and window.document.dirty
+    assert window.save()  # overwrite
+    assert asked == ["File changed on disk"] * 2
+    assert load_project(path).title == "mine" and not window.document.dirty
