@@ -71,7 +71,7 @@ from engine.learn.dataset import (PACKAGE_DATA_LICENCE, ClipRecord, data_version
 from engine.learn.encoders import GlossEncoder, condition_text
 from engine.learn.features import FEATURE_DIM, NUM_SIGN_JOINTS, SIGN_JOINTS, channel_feature_mask
 from engine.learn.flow import KIND, FlowConfig, FlowNet, spline_inbetween
-from engine.learn.training import TrainConfig, TrainResult, train
+from engine.learn.training import TrainConfig, TrainResult, restores_torch_threads, train
 from engine.metrics.joint_error import PARTS
 from engine.motion.rotations import axis_angle_to_matrix
 from engine.motion.motion import Channel
@@ -469,6 +469,7 @@ def validation_split(train_records: Sequence[ClipRecord], fraction: float
     return split_clips(train_records, fraction, salt=VALIDATION_SALT)
 
 
+@restores_torch_threads
 def train_flow(store_or_path: LexiconStore | str | Path, out_path: str | Path,
                config: FlowTrainConfig = FlowTrainConfig(), *, resume: bool = False,
                progress: Progress = no_progress, cancel: CancelToken | None = None,

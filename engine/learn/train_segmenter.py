@@ -30,7 +30,7 @@ from engine.learn.dataset import (MODEL_FPS, ClipRecord, data_version, feature_s
 from engine.learn.segmenter import (KIND, SegmenterNet, decode_bio, fit_velocity_baseline,
                                     load_segmenter, predict_tags, velocity_baseline_spans)
 from engine.learn.sequences import AssembledSequence, SequenceConfig, random_sequences
-from engine.learn.training import TrainConfig, TrainResult, train
+from engine.learn.training import TrainConfig, TrainResult, restores_torch_threads, train
 from engine.metrics.segmentation import DEFAULT_TOLERANCE, BoundaryCounts, boundary_counts, frame_iou
 
 #: Seeds of the held-out sequence sets, apart from any training seed.
@@ -156,6 +156,7 @@ def model_spans(model: SegmenterNet, sequences: Sequence[AssembledSequence]) -> 
             for seq in sequences]
 
 
+@restores_torch_threads
 def train_segmenter(store_or_path: LexiconStore | str | Path, out_path: str | Path,
                     config: SegmenterTrainConfig = SegmenterTrainConfig(), *, resume: bool = False,
                     progress: Progress = no_progress, cancel: CancelToken | None = None

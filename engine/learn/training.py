@@ -14,6 +14,7 @@ seed, ends bit-identical to an uninterrupted run on CPU (tested). The final chec
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,22 @@ class TrainResult:
     path: Path
     steps: int
     losses: list[float] = field(default_factory=list)
+
+
+
+def restores_torch_threads(function: Callable) -> Callable:
+    """Decorate a trainer that sets torch's thread count so the caller's count is back
+    when it returns. The count belongs to the calling thread while new threads start on
+    torch's default: a trainer that left the GUI thread on 1 made the studio's test
+    recomputations differ (in the last bits) from the same edit computed in a job."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        previous = torch.get_num_threads()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            torch.set_num_threads(previous)
+    return wrapper
 
 
 def resume_path(out_path: str | Path) -> Path:

@@ -26,9 +26,11 @@ def records(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, records):
+    threads = torch.get_num_threads()  # restored: later modules compare threads' results
     torch.set_num_threads(1)
     path = tmp_path_factory.mktemp("cvae") / "cvae.pt"
-    return path, train_cvae(records, path, CvaeTrainConfig(**TINY))
+    yield path, train_cvae(records, path, CvaeTrainConfig(**TINY))
+    torch.set_num_threads(threads)
 
 
 def test_curriculum_follows_seed_000s_schedule():

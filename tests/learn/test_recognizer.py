@@ -23,10 +23,12 @@ def lexicon_records(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, lexicon_records):
+    threads = torch.get_num_threads()  # restored: later modules compare threads' results
     torch.set_num_threads(1)
     path = tmp_path_factory.mktemp("rec") / "recognizer.pt"
     result = train_recognizer(lexicon_records, path, RecognizerTrainConfig(**TINY))
-    return path, result
+    yield path, result
+    torch.set_num_threads(threads)
 
 
 def test_recognizer_learns_the_four_hand_shapes_and_recognises_an_unseen_language(trained, lexicon_records):
