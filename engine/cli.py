@@ -292,9 +292,23 @@ def _store(args: argparse.Namespace):
 def cmd_lexicon(args: argparse.Namespace) -> int:
     import json
 
+    from engine.data.lexicon import LexiconDamaged, LexiconStore, set_aside
     from engine.data.lexicon_build import add_video, build_from_package
 
-    with _store(args) as store:
+    try:
+        store = _store(args)
+    except LexiconDamaged as error:
+        if args.action != "build":
+            raise
+        # A rebuild starts a new database; the damaged one is kept, never deleted.
+        kept = set_aside(error.path)
+        print(f"{error.path}: damaged ({error.problem.split(';')[0]}); kept it as {kept} "
+              "and started a new lexicon", file=sys.stderr)
+        store = LexiconStore(error.path)
+    with store:
+        if args.action in ("build", "add") and store.read_only:
+            raise ValueError(f"lexicon {args.action} refused: {store.read_only}; listing and "
+                             "generating still work")
         if args.action == "build":
             bar = _Bar("fitting clips")
             try:
@@ -327,8 +341,11 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
             error = e.quality.get("hand_error_median")
             quality = f"{error:.3f}" if isinstance(error, (int, float)) else "-"
             print(f"{e.id:5d}  {e.language}  {e.kind:6s}  {e.gloss:10s}  "
-                  f"{e.num_frames:4d} fr @{e.fps:g}  err {quality}  {e.source}")
-        print(f"{len(entries)} entries in {store.path}")
+                  f"{e.num_frames:4d} fr @{e.fps:g}  err {quality}  {e.source}"
+                  + (f"  [damaged row: {e.problem}]" if e.problem else ""))
+        damaged = sum(bool(e.problem) for e in entries)
+        print(f"{len(entries)} entries in {store.path}"
+              + (f"; {damaged} with damaged fields (marked)" if damaged else ""))
         return 0
 
 
@@ -672,11 +689,47 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Frame rates a generated or exported result may have (video players, ffmpeg).
+OUTPUT_FPS = (1.0, 240.0)
+
+
+def frame_rate(text: str) -> float:
+    """An ``--fps`` value, refused outside ``OUTPUT_FPS`` with the accepted range."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    low, high = OUTPUT_FPS
+    if not low <= value <= high:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"expected {low:g} to {high:g} frames per second, "
+                                         f"got {text!r}")
+    return value
+
+
+#: Picture sizes a render or video may have (8K UHD at most, per side).
+OUTPUT_PIXELS = (16, 7680)
+
+
+def pixels(text: str) -> int:
+    """A ``--width``/``--height`` value, refused outside ``OUTPUT_PIXELS``."""
+    low, high = OUTPUT_PIXELS
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels from {low} to "
+                                         f"{high}, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from engine.export.render import CAMERA_PRESETS
 
     parser = argparse.ArgumentParser(prog="signstudio-cli", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=engine.__version__)
+    parser.add_argument("--debug", action="store_true",
+                        help="on an unexpected error, also print Python's traceback")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def avatar_options(p: argparse.ArgumentParser) -> None:
@@ -686,8 +739,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: $SIGNSTUDIO_SMPLX_DIR)")
 
     def render_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--width", type=int, default=640)
-        p.add_argument("--height", type=int, default=480)
+        p.add_argument("--width", type=pixels, default=640)
+        p.add_argument("--height", type=pixels, default=480)
         p.add_argument("--camera", choices=sorted(CAMERA_PRESETS), default="front")
 
     p = sub.add_parser("info", help="versions, assets and SMPL-X availability")
@@ -708,8 +761,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default="ase", help="sign language code (default: ase, ASL)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="fitting processes (default: one per core)")
-    p.add_argument("--width", type=int, default=640, help="pixels of pictures and video")
-    p.add_argument("--height", type=int, default=480)
+    p.add_argument("--width", type=pixels, default=640, help="pixels of pictures and video")
+    p.add_argument("--height", type=pixels, default=480)
     avatar_options(p)
     p.set_defaults(func=cmd_demo)
 
@@ -743,7 +796,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True,
                    help="out.signstudio, a video (.mp4, .gif, .webm) or a motion file "
                    "(.npz, .smpl, .bvh, .pose)")
-    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--fps", type=frame_rate, default=30.0,
+                   help="frames per second of the result (1 to 240, default 30)")
     p.add_argument("--json", action="store_true", help="print the coverage report as JSON")
     db_option(p)
     p.set_defaults(func=cmd_generate)
@@ -767,9 +821,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help=".signstudio, .npz, .smpl, .bvh or .pose (fitted)")
     p.add_argument("-o", "--output", required=True,
                    help="out.{mp4,gif,webm,npz,smpl,bvh,glb,pose,signstudio}")
-    p.add_argument("--width", type=int, default=1280)
-    p.add_argument("--height", type=int, default=720)
-    p.add_argument("--fps", type=float, help="default: the motion's")
+    p.add_argument("--width", type=pixels, default=1280, help="pixels (16 to 7680)")
+    p.add_argument("--height", type=pixels, default=720, help="pixels (16 to 7680)")
+    p.add_argument("--fps", type=frame_rate,
+                   help="frames per second of the result (1 to 240; default: the motion's)")
     p.add_argument("--camera", choices=sorted(CAMERA_PRESETS), default="front")
     p.add_argument("--no-captions", dest="captions", action="store_false",
                    help="do not caption each sign's gloss")
@@ -814,7 +869,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Every error ends as one ``signstudio-cli: error: ...`` line and
+    exit status 2 (Python's traceback only with ``--debug``); Ctrl-C exits 130."""
     args = build_parser().parse_args(argv)
+    from engine.motion.errors import user_message
     from engine.settings import read_settings
 
     problem = read_settings().problem
@@ -824,12 +882,18 @@ def main(argv: list[str] | None = None) -> int:
               "the damaged one aside)", file=sys.stderr)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as error:  # includes MotionError, ProjectFileError
-        print(f"signstudio-cli: error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:  # Ctrl-C: every writer is atomic, so nothing is half-written
         print("signstudio-cli: cancelled", file=sys.stderr)
         return 130
+    except Exception as error:  # the one place an error becomes the user's message
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        expected = isinstance(error, (ValueError, FileNotFoundError, OSError))
+        hint = "" if expected or args.debug else " (run with --debug for the details)"
+        print(f"signstudio-cli: error: {user_message(error)}{hint}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -29,6 +29,26 @@ def build_main_window(*, document=None, runner=None, lexicon_path: str | Path | 
     return window
 
 
+def install_error_dialog(window) -> None:
+    """An error that escapes a Qt slot is shown to the user as one line in a dialog (the
+    traceback goes to stderr for a bug report) and the app and its project stay open."""
+    from engine.motion.errors import user_message
+
+    previous = sys.excepthook
+
+    def show(kind, error, trace) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            previous(kind, error, trace)
+            return
+        import traceback
+
+        traceback.print_exception(kind, error, trace, file=sys.stderr)
+        window.show_error("Something went wrong", f"{user_message(error)}\n\nYour project "
+                          "is still open; saving it is safe.")
+
+    sys.excepthook = show
+
+
 def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -38,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Sign Studio")
     app.setOrganizationName("Sign Studio")
     window = build_main_window()
+    install_error_dialog(window)
     app.aboutToQuit.connect(window.runner.shutdown)
     window.show()
     files = [a for a in argv[1:] if a.endswith(".signstudio")]

@@ -21,6 +21,8 @@ Schema (``LEXICON_SCHEMA_VERSION`` = 1)::
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -145,38 +147,152 @@ class EntrySummary:
     quality: dict
     fps: float
     num_frames: int
+    #: What is wrong with the row ("" for a sound one): fields that are NULL or not
+    #: of their type were replaced by empty values here.
+    problem: str = ""
+
+
+def _quality_dict(stored: object) -> dict | None:
+    """The fit-quality JSON of a row as a dict, or None when it is NULL or malformed."""
+    try:
+        value = json.loads(stored) if isinstance(stored, (str, bytes)) else None
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class LexiconDamaged(ProjectFileError):
+    """The database file is corrupt (SQLite's quick_check fails); ``set_aside`` moves it
+    away so a rebuild can start afresh without losing it."""
+
+
+class LexiconBusy(ProjectFileError):
+    """Another process held the database locked for longer than ``BUSY_TIMEOUT_S``."""
+
+
+#: How long a command waits for another process's write to finish before giving up.
+BUSY_TIMEOUT_S = 10.0
+
+
+def processes_holding(path: Path) -> list[str]:
+    """``"pid (command)"`` of the other processes that have ``path`` open (Linux /proc;
+    an empty list elsewhere or when they cannot be seen)."""
+    target = str(Path(path).resolve())
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        if proc.name == str(os.getpid()):
+            continue
+        try:
+            if any(os.readlink(fd) == target for fd in (proc / "fd").iterdir()):
+                command = " ".join((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                    "utf-8", "replace").split())
+                found.append(f"process {proc.name}: {command[:80]}")
+        except OSError:
+            continue
+    return found
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def set_aside(path: str | Path) -> Path:
+    """Move a damaged lexicon (and its WAL files) to ``<name>.damaged-<UTC time>``;
+    returns the new path of the database. Never deletes anything."""
+    path = Path(path)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            os.replace(source, Path(f"{target}{suffix}"))
+    return target
 
 
 class LexiconStore:
     """The lexicon database at ``path`` (created on first use).
 
+    Opening checks the file (``PRAGMA quick_check``): a corrupt one raises
+    ``LexiconDamaged``. A database another process is writing is waited for up to
+    ``BUSY_TIMEOUT_S``, then ``LexiconBusy`` names the processes that hold it. A file
+    or folder we may not write opens read-only (``read_only`` says why): listing and
+    generating work, adding raises ``ProjectFileError`` saying so.
+
     Not thread-safe: open one store per thread (SQLite connections are cheap).
     """
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, *, read_only: bool | None = None):
         self.path = Path(path) if path is not None else default_lexicon_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only is None:
+            read_only = self.path.exists() and not (
+                os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
+        #: Why the store is read-only ("" when it is writable).
+        self.read_only = (f"{self.path} cannot be written by this user (its file or folder "
+                          "is read-only)") if read_only else ""
         try:
-            self._db = sqlite3.connect(self.path)
+            if self.read_only:
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                           timeout=BUSY_TIMEOUT_S)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
             self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            with self._db:
-                self._db.executescript(_SCHEMA)
-                version = self._db.execute(
-                    "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-                if version is None:
+            check = self._db.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {check[0] if check else 'no answer'}")
+            if not self.read_only:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                with self._db:
+                    self._db.executescript(_SCHEMA)
+            version = self._db.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version is None and not self.read_only:
+                with self._db:
                     self._db.executemany("INSERT INTO meta VALUES (?, ?)", [
                         ("schema_version", str(LEXICON_SCHEMA_VERSION)),
                         ("created_by", f"Sign Studio {engine.__version__}")])
-                elif int(version[0]) > LEXICON_SCHEMA_VERSION:
-                    raise ProjectFileError(
-                        self.path, f"lexicon schema {version[0]} is newer than this Sign "
-                        f"Studio reads ({LEXICON_SCHEMA_VERSION}); update Sign Studio")
+            elif version is not None and int(version[0]) > LEXICON_SCHEMA_VERSION:
+                raise ProjectFileError(
+                    self.path, f"lexicon schema {version[0]} is newer than this Sign "
+                    f"Studio reads ({LEXICON_SCHEMA_VERSION}); update Sign Studio")
+        except sqlite3.OperationalError as error:
+            if _is_busy(error):
+                raise self._busy() from None
+            raise self._damaged(error) from None
         except sqlite3.DatabaseError as error:
-            raise ProjectFileError(self.path, f"not a Sign Studio lexicon database ({error})") from None
+            raise self._damaged(error) from None
         # Decoded motions by entry id: generation reads the same letters again and
         # again, and Motions are immutable, so sharing them is safe.
         self._motions: dict[int, Motion] = {}
+
+    def _busy(self) -> LexiconBusy:
+        holders = processes_holding(self.path)
+        return LexiconBusy(self.path, f"the lexicon is locked by another process "
+                                      f"({', '.join(holders) if holders else 'not visible from here'})"
+                                      f" and stayed locked for {BUSY_TIMEOUT_S:g} s; try again "
+                                      "when it has finished")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction; another process's lock past the busy timeout becomes
+        ``LexiconBusy`` naming it."""
+        try:
+            with self._db:
+                yield
+        except sqlite3.OperationalError as error:
+            if _is_busy(error):
+                raise self._busy() from None
+            raise
+
+    def _damaged(self, error: Exception) -> LexiconDamaged:
+        return LexiconDamaged(self.path, f"not a readable Sign Studio lexicon database ({error}); "
+                                         "`signstudio-cli lexicon build` starts a new one and "
+                                         "keeps this file beside it as a backup")
+
+    def _writable(self, what: str) -> None:
+        if self.read_only:
+            raise ProjectFileError(self.path, f"{what} refused: the lexicon is open read-only "
+                                              f"({self.read_only})")
 
     # ------------------------------------------------------------------ writing
     def add(self, entry: LexiconEntry) -> int:
@@ -185,8 +301,9 @@ class LexiconStore:
         One transaction: after a crash the entry is either fully there or absent.
         Returns the entry id.
         """
+        self._writable("adding an entry")
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with self._db:
+        with self._transaction():
             self._db.execute(
                 "DELETE FROM entries WHERE language = ? AND gloss = ? AND source_hash = ?",
                 (entry.language, entry.gloss, entry.source_hash))
@@ -205,7 +322,8 @@ class LexiconStore:
         return entry_id
 
     def remove(self, entry_id: int) -> None:
-        with self._db:
+        self._writable("removing an entry")
+        with self._transaction():
             self._db.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
         self._motions.pop(entry_id, None)
 
@@ -232,10 +350,35 @@ class LexiconStore:
                         "quality_json, fps, num_frames")
 
     def _summary(self, row) -> EntrySummary:
+        """A row as an EntrySummary; NULL or malformed fields (a database edited by hand
+        or by another tool) are replaced and named in ``problem``, so one bad row never
+        stops a listing."""
         (entry_id, gloss, language, kind, source_kind, source, licence, quality, fps,
          num_frames) = row
-        return EntrySummary(entry_id, gloss, language, kind, self._words(entry_id),
-                            source_kind, source, licence, json.loads(quality), fps, num_frames)
+        problems = []
+
+        def text(name: str, value) -> str:
+            if isinstance(value, str):
+                return value
+            problems.append(f"{name} is {'NULL' if value is None else repr(value)[:20]}")
+            return "" if value is None else str(value)
+
+        quality_dict = _quality_dict(quality)
+        if quality_dict is None:
+            problems.append("quality_json is NULL" if quality is None else
+                            "quality_json is not a JSON object")
+            quality_dict = {}
+        if not isinstance(fps, (int, float)) or not fps > 0:
+            problems.append(f"fps is {'NULL' if fps is None else repr(fps)[:20]}")
+            fps = 0.0
+        if not isinstance(num_frames, int):
+            problems.append(f"num_frames is {'NULL' if num_frames is None else repr(num_frames)[:20]}")
+            num_frames = 0
+        summary = EntrySummary(entry_id, text("gloss", gloss), text("language", language),
+                               text("kind", kind), self._words(entry_id),
+                               text("source_kind", source_kind), text("source", source),
+                               text("licence", licence), quality_dict, float(fps), num_frames)
+        return dataclasses.replace(summary, problem="; ".join(problems)) if problems else summary
 
     def list(self, language: str | None = None) -> list[EntrySummary]:
         """Entries (without motion), by language then gloss."""
@@ -257,12 +400,15 @@ class LexiconStore:
          quality, blob) = row
         motion = self._motions.get(entry_id)
         if motion is None:
-            motion = motion_from_bytes(blob, f"{self.path} (entry {entry_id} '{gloss}')")
+            where = f"{self.path} (entry {entry_id} '{gloss}')"
+            if not isinstance(blob, bytes):
+                raise ProjectFileError(where, f"motion is {'NULL' if blob is None else 'not a blob'}")
+            motion = motion_from_bytes(blob, where)
             self._motions[entry_id] = motion
         return LexiconEntry(gloss=gloss, language=language, words=self._words(entry_id),
                             motion=motion, source_kind=source_kind, source=source,
                             source_hash=source_hash, licence=licence, kind=kind,
-                            quality=json.loads(quality), id=entry_id)
+                            quality=_quality_dict(quality) or {}, id=entry_id)
 
     def find_gloss(self, language: str, gloss: str) -> list[EntrySummary]:
         rows = self._db.execute(

@@ -139,6 +139,12 @@ _ROTATION_CHANNEL = re.compile(r"^([XYZ])rotation$", re.IGNORECASE)
 _POSITION_CHANNEL = re.compile(r"^([XYZ])position$", re.IGNORECASE)
 
 
+#: Limits on a BVH hierarchy we read (SMPL-X: 55 joints, the deepest 21 below the root),
+#: so a hostile file is refused by line instead of exhausting Python's recursion.
+MAX_BVH_DEPTH = 100
+MAX_BVH_JOINTS = 1000
+
+
 class _Tokens:
     """Whitespace tokens of the HIERARCHY part with their line numbers, for errors."""
 
@@ -180,8 +186,14 @@ def _parse_hierarchy(tokens: _Tokens, path: Path):
     offsets: list[list[float]] = []
     channels: list[list[str]] = []
 
-    def parse_joint(parent: str | None) -> None:
+    def parse_joint(parent: str | None, depth: int) -> None:
         name, line = tokens.next("a joint name")
+        if depth > MAX_BVH_DEPTH:
+            raise ProjectFileError(path, f"BVH line {line}: joint {name!r} is nested more than "
+                                         f"{MAX_BVH_DEPTH} deep (SMPL-X's deepest joint: 21)")
+        if len(names) >= MAX_BVH_JOINTS:
+            raise ProjectFileError(path, f"BVH line {line}: more than {MAX_BVH_JOINTS} joints "
+                                         "(SMPL-X has 55)")
         if name in names:
             raise ProjectFileError(path, f"BVH line {line}: joint {name!r} appears twice")
         tokens.expect("{")
@@ -199,7 +211,7 @@ def _parse_hierarchy(tokens: _Tokens, path: Path):
         while True:
             tok, line = tokens.next(f"'JOINT', 'End Site' or '}}' in {name}")
             if tok == "JOINT":
-                parse_joint(name)
+                parse_joint(name, depth + 1)
             elif tok == "End":
                 tokens.expect("Site")
                 tokens.expect("{")
@@ -213,7 +225,7 @@ def _parse_hierarchy(tokens: _Tokens, path: Path):
                 raise ProjectFileError(path, f"BVH line {line}: unexpected {tok!r} in joint {name}")
 
     tokens.expect("ROOT")
-    parse_joint(None)
+    parse_joint(None, 0)
     return names, parents, np.array(offsets, np.float64), channels
 
 

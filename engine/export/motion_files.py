@@ -61,7 +61,7 @@ from engine.export.bvh import read_bvh, write_bvh
 from engine.motion.array_files import read_npz_arrays
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.face import FACE_BLENDSHAPE_INDEX, FACE_BLENDSHAPE_NAMES
-from engine.motion.motion import NUM_BODY_JOINTS, NUM_HAND_JOINTS, Motion
+from engine.motion.motion import MAX_FPS, MIN_FPS, NUM_BODY_JOINTS, NUM_HAND_JOINTS, Motion
 
 NPZ_FORMAT_VERSION = 1
 NUM_POSE_VALUES = 165  # 55 joints x 3
@@ -290,9 +290,9 @@ def read_npz(path: str | Path) -> Motion:
         raise ProjectFileError(path, "key 'poses': holds no frames")
     transl = _get(data, path, "trans", (None, 3), f)
     fps = _scalar(data, path, "mocap_frame_rate", "mocap_framerate")
-    if not (math.isfinite(fps) and fps > 0):
-        raise ProjectFileError(path, f"key 'mocap_frame_rate': expected frames per second > 0, "
-                               f"got {fps}")
+    if not (math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
+        raise ProjectFileError(path, f"key 'mocap_frame_rate': expected {MIN_FPS:g} to "
+                               f"{MAX_FPS:g} frames per second, got {fps}")
     betas = (_get(data, path, "betas", (None,)) if "betas" in data
              else np.zeros(10, np.float32))
     if betas.dtype.kind != "f":
@@ -375,8 +375,9 @@ def read_smpl(path: str | Path) -> Motion:
                                "motion (no frames)")
     f = int(codec.frame_count)
     fps = float(codec.frame_rate) if codec.frame_rate is not None else 30.0
-    if not (math.isfinite(fps) and fps > 0):
-        raise ProjectFileError(path, f"key 'frameRate': expected frames per second > 0, got {fps}")
+    if not (math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
+        raise ProjectFileError(path, f"key 'frameRate': expected {MIN_FPS:g} to {MAX_FPS:g} "
+                               f"frames per second, got {fps}")
     pose = np.asarray(codec.full_pose, np.float32)
     if codec.smpl_version == SMPLVersion.SMPLH:  # 22 body + 30 hand joints
         full = np.zeros((f, 55, 3), np.float32)

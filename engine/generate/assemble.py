@@ -222,6 +222,32 @@ def _pieces(tokens: Iterable[Token], store: LexiconStore, timing: Timing,
     return pieces
 
 
+#: Frames either side of a range that the baseline in-betweeners read (the border
+#: anchors at start - 1 and stop, and one further out for their velocity).
+BASELINE_CONTEXT = 2
+
+
+def regenerate_in_place(arrays: dict[str, np.ndarray], betas: np.ndarray, fps: float,
+                        frame_range: tuple[int, int], backend: str) -> None:
+    """A baseline in-between of ``frame_range`` written into ``arrays`` (a motion's
+    per-frame fields as writable arrays, ``Motion.frame_arrays`` names and shapes).
+
+    Only a window of ``BASELINE_CONTEXT`` frames around the range is handed to
+    ``regenerate``, so an utterance's transitions cost time in proportion to their own
+    length, not to the whole utterance each (assembly was quadratic in the number of
+    signs: 10,000 characters of text ran past 600 s). The result equals regenerating
+    the whole motion, frame for frame (tested).
+    """
+    start, stop = frame_range
+    total = len(arrays["global_orient"])
+    low, high = max(0, start - BASELINE_CONTEXT), min(total, stop + BASELINE_CONTEXT)
+    window = Motion(**{name: array[low:high] for name, array in arrays.items()},
+                    betas=betas, fps=fps)
+    done = regenerate(window, [], (start - low, stop - low), backend=backend)[0]
+    for name, array in done.frame_arrays().items():
+        arrays[name][start:stop] = array[start - low:stop - low]
+
+
 def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
              timing: Timing = Timing(), *, progress: Progress = no_progress,
              cancel: CancelToken | None = None, title: str = "") -> Project:
@@ -277,16 +303,23 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
             gaps.append((cursor, cursor + piece.transition_after))
             cursor += piece.transition_after
     motion = Motion.concatenate(parts)
+    del parts  # long utterances are hundreds of MB: keep at most two copies alive
+    arrays = {name: array.copy() for name, array in motion.frame_arrays().items()}
+    betas, fps = motion.betas, motion.fps
+    del motion
     for gap in gaps:
         if cancel is not None:
             cancel.raise_if_cancelled()
         # No keyframes inside: the frames either side anchor a smooth transition.
-        motion = regenerate(motion, [], gap, backend="smooth")[0]
+        regenerate_in_place(arrays, betas, fps, gap, "smooth")
     for leg in rest_legs:
         # Geodesic at constant speed, not the spline: a recording cut mid-rise arrives
         # fast (ASL H rises 6 cm a frame), and a spline matching that velocity swung
         # the arm up past the sign and forward by 10 cm before joining it.
-        motion = regenerate(motion, [], leg, backend="slerp")[0]
+        regenerate_in_place(arrays, betas, fps, leg, "slerp")
+    for array in arrays.values():
+        array.setflags(write=False)  # so Motion takes the arrays as they are, uncopied
+    motion = Motion(**arrays, betas=betas, fps=fps)
     keyframes = tuple(Keyframe.from_motion(motion, f) for f in sorted(set(keyframe_frames)))
     return Project(motion=motion, keyframes=keyframes, segments=tuple(segments), title=title)
 

@@ -33,6 +33,14 @@ from engine.data.lexicon import LexiconStore, word_key
 _WORD = re.compile(r"\d+|(?:[^\W\d_]|\u0640)[\w\u0640'’\-]*", re.UNICODE)
 
 
+#: Longest text signed at once. Generation is linear in the text (bench/hostile.py
+#: measures it), and this keeps a pasted book from tying up the machine for hours.
+MAX_TEXT_CHARACTERS = 20_000
+#: Longest number written out as words: num2words reads up to 10^15 in most
+#: languages, and nobody fingerspells a longer number word by word.
+MAX_NUMBER_DIGITS = 15
+
+
 class TokenKind(str, enum.Enum):
     LEXICON = "lexicon"
     FINGERSPELLED = "fingerspelled"
@@ -144,6 +152,9 @@ def text_to_tokens(text: str, language: str, store: LexiconStore) -> Iterator[To
     Raises ``UnsupportedLanguage`` listing the supported languages when the lexicon
     has no alphabet for ``language``.
     """
+    if len(text) > MAX_TEXT_CHARACTERS:
+        raise ValueError(f"text: {len(text):,} characters; at most {MAX_TEXT_CHARACTERS:,} "
+                         "are signed at once (about 3,500 words): split the text")
     speller = Speller(store, language)
     if not speller:
         supported = supported_languages(store)
@@ -176,6 +187,10 @@ def _spelled_token(word: str, speller: Speller, note_prefix: str = "") -> Token:
 
 def _number_token(digits: str, speller: Speller) -> Token:
     spoken = spoken_language_of().get(speller.language)
+    if len(digits) > MAX_NUMBER_DIGITS:
+        return Token(digits, TokenKind.MISSING,
+                     note=f"a number of {len(digits)} digits; numbers of up to "
+                          f"{MAX_NUMBER_DIGITS} digits are written out and spelled")
     try:
         from num2words import num2words
 

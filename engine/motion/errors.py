@@ -22,3 +22,20 @@ class ProjectFileError(ValueError):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+def user_message(error: BaseException) -> str:
+    """One line for a user, for any error: ours already name the file or field and the
+    problem; an OS error gets its file and reason; anything else its kind and message
+    (the CLI and the studio both show this, never a traceback)."""
+    if isinstance(error, (ValueError, FileNotFoundError)) and not isinstance(error, UnicodeError):
+        return str(error)
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if getattr(error, "filename", None) else ""
+        return f"{where}{error.strerror or error}"
+    if isinstance(error, MemoryError):
+        return "out of memory: the input asks for more than this machine has"
+    if isinstance(error, RecursionError):
+        return "the input is nested too deeply to read"
+    text = str(error).strip().splitlines()
+    return f"unexpected {type(error).__name__}: {text[0] if text else 'no details'}"

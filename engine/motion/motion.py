@@ -100,6 +100,12 @@ def _shape_text(trailing: tuple[int | None, ...]) -> str:
     return "(F, " + ", ".join("E" if d is None else str(d) for d in trailing) + ")"
 
 
+#: Frame rates a Motion may have. Video runs at 24 to 60, motion capture up to a few
+#: hundred; below 1 a file's timing is nonsense, and ffmpeg and .pose refuse the extremes.
+MIN_FPS = 1.0
+MAX_FPS = 1000.0
+
+
 def _frozen_float32(name: str, value: object) -> np.ndarray:
     """Return ``value`` as a read-only float32 array, sharing it when already one."""
     array = np.asarray(value)
@@ -140,8 +146,9 @@ class Motion:
         fps = self.fps
         if isinstance(fps, bool) or not isinstance(fps, (int, float, np.floating, np.integer)):
             raise MotionError(f"Motion.fps: expected a number of frames per second, got {fps!r}")
-        if not math.isfinite(float(fps)) or float(fps) <= 0:
-            raise MotionError(f"Motion.fps: expected a positive number, got {fps!r}")
+        if not math.isfinite(float(fps)) or not MIN_FPS <= float(fps) <= MAX_FPS:
+            raise MotionError(f"Motion.fps: expected {MIN_FPS:g} to {MAX_FPS:g} frames per "
+                              f"second, got {fps!r}")
         object.__setattr__(self, "fps", float(fps))
 
         arrays = {name: _frozen_float32(name, getattr(self, name)) for name in FRAME_FIELDS}

@@ -34,6 +34,9 @@ from engine.motion.motion import FRAME_FIELDS, Motion
 from engine.motion.project import PROJECT_SCHEMA_VERSION, Keyframe, Project, Segment
 
 FORMAT_NAME = "signstudio-project"
+#: Largest project.json read: the header lists keyframes and segments, about 150 bytes
+#: each, so 16 MB is over 100,000 of them.
+MAX_HEADER_BYTES = 16 << 20
 PROJECT_SUFFIX = ".signstudio"
 _MOTION_ARRAYS = tuple(FRAME_FIELDS) + ("betas",)
 
@@ -171,11 +174,19 @@ def load_project(path: str | Path) -> Project:
     try:
         with zipfile.ZipFile(path) as archive:
             try:
-                header = json.loads(archive.read("project.json").decode("utf-8"))
+                info = archive.getinfo("project.json")
             except KeyError:
                 raise ProjectFileError(path, "not a Sign Studio project (no project.json)") from None
+            if info.file_size > MAX_HEADER_BYTES:
+                raise ProjectFileError(path, f"project.json is {info.file_size:,} bytes; a project's "
+                                             f"header is at most {MAX_HEADER_BYTES:,}")
+            try:
+                header = json.loads(archive.read(info).decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
                 raise ProjectFileError(path, f"project.json is not valid JSON ({error})") from None
+            except RecursionError:
+                raise ProjectFileError(path, "project.json is nested too deeply to be a "
+                                             "project header") from None
             if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
                 raise ProjectFileError(
                     path, f"project.json field 'format': expected '{FORMAT_NAME}'")

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from engine.jobs import CancelToken, Cancelled
+from engine.motion.errors import user_message
 
 
 class JobHandle(QObject):
@@ -85,7 +86,7 @@ class JobRunner(QObject):
                 handle._worker_done.emit("cancelled", None)
             except Exception as error:  # reported to the user, never swallowed silently
                 handle.error_details = traceback.format_exc()
-                handle._worker_done.emit("failed", f"{handle.title} failed: {error}")
+                handle._worker_done.emit("failed", f"{handle.title} failed: {user_message(error)}")
             else:
                 outcome = "cancelled" if handle.token.cancelled else "finished"
                 handle._worker_done.emit(outcome, result)

@@ -77,3 +77,17 @@ def test_cancel_and_nothing_to_sign(store):
         assemble(text_to_tokens("ab", "ase", store), store, "ase", cancel=token)
     with pytest.raises(ValueError, match="nothing to sign"):
         assemble(text_to_tokens("你好", "ase", store), store, "ase")
+
+
+@pytest.mark.parametrize("backend", ["smooth", "slerp"])
+@pytest.mark.parametrize("frame_range", [(1, 6), (10, 20), (33, 40), (0, 5), (35, 40)])
+def test_regenerating_a_window_equals_regenerating_the_whole_motion(rng, backend, frame_range):
+    from engine.generate.assemble import regenerate_in_place
+    from engine.generate.kf2p import regenerate
+    from tests.conftest import random_motion
+    motion = random_motion(rng, num_frames=40)
+    whole = regenerate(motion, [], frame_range, backend=backend)[0]
+    arrays = {name: array.copy() for name, array in motion.frame_arrays().items()}
+    regenerate_in_place(arrays, motion.betas, motion.fps, frame_range, backend)
+    for name, array in whole.frame_arrays().items():
+        assert np.array_equal(arrays[name], array), name

@@ -108,7 +108,7 @@ def test_newer_schema_and_damaged_file_are_reported(tmp_path):
         LexiconStore(path)
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(ProjectFileError, match="not a Sign Studio lexicon") as error:
+    with pytest.raises(ProjectFileError, match="not a readable Sign Studio lexicon") as error:
         LexiconStore(junk)
     assert str(junk) in str(error.value)
 

@@ -20,3 +20,22 @@ def test_main_window_builds_with_its_parts(qtbot, tmp_path, lexicon_path, monkey
     assert "ASL" in window.prompt.language.currentText()
     window.close()
     window.runner.shutdown()
+
+
+def test_an_error_escaping_a_slot_is_a_dialog_and_the_project_stays(make_window, monkeypatch):
+    import sys
+
+    from studio.app import install_error_dialog
+    window = make_window()
+    project = window.document.project
+    shown = []
+    monkeypatch.setattr(window, "show_error", lambda title, text: shown.append((title, text)))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    install_error_dialog(window)
+    try:
+        raise RuntimeError("a bug in a slot\nwith details")
+    except RuntimeError as error:
+        sys.excepthook(type(error), error, error.__traceback__)
+    assert shown == [("Something went wrong", "unexpected RuntimeError: a bug in a slot\n\n"
+                      "Your project is still open; saving it is safe.")]
+    assert window.document.project is project and window.isVisible()
