@@ -7,10 +7,15 @@ where the user's good one was.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
+
+
+#: What marks our temporary files (before the target's own suffix).
+PARTIAL_MARK = ".partial"
 
 
 def _umask() -> int:
@@ -19,18 +24,44 @@ def _umask() -> int:
     return mask
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_partials(path: Path) -> list[Path]:
+    """Delete the temporary files that killed writers left beside ``path`` (their names
+    carry the writer's process id; a live writer's are kept). Returns what was removed."""
+    removed = []
+    pattern = f".{glob.escape(path.stem)}.*{PARTIAL_MARK}{glob.escape(path.suffix)}"
+    for candidate in path.parent.glob(pattern):
+        writer = candidate.name[len(path.stem) + 2:].split(".", 1)[0]
+        if writer.isdigit() and not _alive(int(writer)):
+            with contextlib.suppress(FileNotFoundError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path,
                   before_replace: Callable[[], None] | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
     The temporary file keeps ``path``'s suffix so tools that pick a format by extension
-    (ffmpeg, imageio) still work. On any exception, including ``Cancelled``, the
+    (ffmpeg, imageio) still work, and is named ``.<stem>.<pid>.<random>.partial<suffix>``
+    so that the next write to ``path`` can remove what a killed writer left
+    (``remove_stale_partials``). On any exception, including ``Cancelled``, the
     temporary file is removed and ``path`` is left exactly as it was.
     ``before_replace()`` runs last, just before the rename; raising there cancels it
     (a save that finds the file changed by someone else since it was opened).
-    A ``path`` that is a folder, or a folder we may not write in, raises
-    ``ProjectFileError`` naming it.
+    A ``path`` that is a folder, a folder we may not write in, or a write that fails
+    (a full disk) raises ``ProjectFileError`` naming ``path``.
     """
     # Imported here: engine.motion's own writers import this module.
     from engine.motion.errors import ProjectFileError
@@ -40,9 +71,10 @@ def atomic_output(path: str | Path,
         raise ProjectFileError(path, "is a folder; expected a file name to write")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(path)
         handle, temp_name = tempfile.mkstemp(
-            prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent
-        )
+            prefix=f".{path.stem}.{os.getpid()}.", suffix=f"{PARTIAL_MARK}{path.suffix}",
+            dir=path.parent)
     except OSError as error:
         raise ProjectFileError(path, f"cannot write in {path.parent} "
                                      f"({error.strerror or error})") from None
@@ -58,6 +90,12 @@ def atomic_output(path: str | Path,
         if before_replace is not None:
             before_replace()
         os.replace(temp_path, path)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            temp_path.unlink()
+        # The writer's error names the temporary file; the user knows only ``path``.
+        raise ProjectFileError(path, f"could not be written ({error.strerror or error}); "
+                                     "the previous file, if any, is unchanged") from error
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             temp_path.unlink()

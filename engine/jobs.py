@@ -43,3 +43,25 @@ def no_progress(done: int, total: int, message: str = "") -> None:
     """The default Progress: report nothing."""
 
 
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this (worker) process end when ``parent_pid`` does, even if the parent is
+    killed with SIGKILL and never shuts its pool down: on Linux the kernel sends us
+    SIGKILL then (``prctl(PR_SET_PDEATHSIG)``); elsewhere nothing is set. Call it first
+    thing in a worker (a process pool's ``initializer``)."""
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before the request took hold
+        os._exit(1)

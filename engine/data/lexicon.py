@@ -266,9 +266,8 @@ class LexiconStore:
         self._motions: dict[int, Motion] = {}
 
     def _busy(self) -> LexiconBusy:
-        holders = processes_holding(self.path)
-        return LexiconBusy(self.path, f"the lexicon is locked by another process "
-                                      f"({', '.join(holders) if holders else 'not visible from here'})"
+        holders = ", ".join(processes_holding(self.path)) or "not visible from here"
+        return LexiconBusy(self.path, f"the lexicon is locked by another process ({holders})"
                                       f" and stayed locked for {BUSY_TIMEOUT_S:g} s; try again "
                                       "when it has finished")
 
@@ -372,7 +371,8 @@ class LexiconStore:
             problems.append(f"fps is {'NULL' if fps is None else repr(fps)[:20]}")
             fps = 0.0
         if not isinstance(num_frames, int):
-            problems.append(f"num_frames is {'NULL' if num_frames is None else repr(num_frames)[:20]}")
+            shown = "NULL" if num_frames is None else repr(num_frames)[:20]
+            problems.append(f"num_frames is {shown}")
             num_frames = 0
         summary = EntrySummary(entry_id, text("gloss", gloss), text("language", language),
                                text("kind", kind), self._words(entry_id),
@@ -402,7 +402,8 @@ class LexiconStore:
         if motion is None:
             where = f"{self.path} (entry {entry_id} '{gloss}')"
             if not isinstance(blob, bytes):
-                raise ProjectFileError(where, f"motion is {'NULL' if blob is None else 'not a blob'}")
+                raise ProjectFileError(where, "motion is NULL" if blob is None else
+                                       "motion is not a blob")
             motion = motion_from_bytes(blob, where)
             self._motions[entry_id] = motion
         return LexiconEntry(gloss=gloss, language=language, words=self._words(entry_id),

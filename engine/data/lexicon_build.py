@@ -7,6 +7,7 @@ transaction; see ``engine.data.lexicon``).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -14,7 +15,7 @@ from typing import Callable, Iterable
 from engine.data.fingerspelling import PACKAGE_SOURCE, FingerspellingEntry, load_index
 from engine.data.lexicon import LexiconEntry, LexiconStore, file_sha256
 from engine.data.pose_reader import KeypointFileError
-from engine.jobs import CancelToken, Progress, no_progress
+from engine.jobs import CancelToken, Progress, die_with_parent, no_progress
 from engine.motion.errors import MotionError
 
 PACKAGE_LICENCE = f"fingerspelling clip from {PACKAGE_SOURCE}"
@@ -132,7 +133,10 @@ def build_from_package(store: LexiconStore, languages: Iterable[str] | None = No
     # "spawn": a fresh interpreter per worker (forking a process that holds torch
     # threads and an open SQLite handle is unsafe).
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    # Workers end with this process even when it is killed outright (kill -9), so a
+    # killed build never leaves fitting processes behind.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         pending = {pool.submit(_fit_package_clip, clip): (clip, digest) for clip, digest in todo}
         try:
             while pending:

@@ -186,7 +186,8 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> Checkpoint:
     if not isinstance(manifest_text, str) or not isinstance(recorded, str):
         raise CheckpointError(path, "manifest or weights digest missing or not text")
     if not isinstance(state_dict, dict) or not all(
-            isinstance(name, str) and isinstance(t, torch.Tensor) for name, t in state_dict.items()):
+            isinstance(name, str) and isinstance(tensor, torch.Tensor)
+            for name, tensor in state_dict.items()):
         raise CheckpointError(path, "state_dict: expected a mapping of names to tensors")
     if weights_digest(state_dict) != recorded:
         raise CheckpointError(path, "weights do not match their recorded sha256: the file was "

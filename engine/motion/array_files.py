@@ -32,6 +32,9 @@ from engine.motion.errors import ProjectFileError
 MAX_ARRAY_BYTES = 1 << 30
 #: Largest sum of arrays read from one archive (bytes).
 MAX_ARCHIVE_BYTES = 2 << 30
+#: Most members an archive we read may have (SMPL-X files have about 20, motion files
+#: about 15): a ZIP of a million empty members is refused before it is walked.
+MAX_ARCHIVE_MEMBERS = 1000
 #: dtype kinds a user file may hold: bool, signed and unsigned integers, floats, and
 #: fixed-width strings (names of blendshapes, genders). Never "O" (pickled objects)
 #: nor "V" (structured records).
@@ -121,7 +124,12 @@ def read_npz(file: str | Path | bytes | BinaryIO, source: str | Path | None = No
     total = 0
     try:
         with zipfile.ZipFile(file) as archive:
-            for info in archive.infolist():
+            members = archive.infolist()
+            if len(members) > MAX_ARCHIVE_MEMBERS:
+                raise ProjectFileError(source, f"the archive has {len(members):,} members; "
+                                               f"a motion or model file has at most "
+                                               f"{MAX_ARCHIVE_MEMBERS:,}")
+            for info in members:
                 if info.is_dir():
                     continue
                 name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename

@@ -271,3 +271,26 @@ def test_junk_in_place_of_a_checkpoint_is_damaged_not_dangerous(tmp_path):
                                               "readable torch archive") as error:
         load_checkpoint(tmp_path / "junk.pt")
     assert "weights_only" not in str(error.value)
+
+
+def test_an_archive_with_too_many_members_is_refused(tmp_path):
+    path = tmp_path / "many.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for number in range(1001):
+            archive.writestr(f"m{number}.npy", b"")
+    with pytest.raises(ProjectFileError, match="many.npz: the archive has 1,001 members; a "
+                                               "motion or model file has at most 1,000"):
+        read_npz(path)
+
+
+def test_the_next_write_removes_what_a_killed_writer_left(tmp_path):
+    import os
+    path = tmp_path / "p.signstudio"
+    dead = tmp_path / ".p.999999999.x1y2.partial.signstudio"  # no such process
+    live = tmp_path / f".p.{os.getpid()}.abcd.partial.signstudio"  # a writer still at work
+    other = tmp_path / ".q.999999999.zz.partial.signstudio"  # another target's
+    for leftover in (dead, live, other):
+        leftover.write_bytes(b"half a file")
+    save_project(Project(motion=Motion.zeros(2)), path)
+    assert not dead.exists() and live.exists() and other.exists()
+    assert load_project(path).motion.num_frames == 2

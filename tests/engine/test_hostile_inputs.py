@@ -230,3 +230,35 @@ def test_memory_and_recursion_errors_read_as_sentences(monkeypatch, capsys):
         monkeypatch.setattr(cli, "cmd_info", lambda args, e=error: (_ for _ in ()).throw(e))
         assert main(["info"]) == 2
         one_error_line(capsys, text)
+
+
+def test_an_output_folder_that_cannot_be_written(tmp_path, capsys, monkeypatch):
+    import errno
+    import tempfile
+    save_project(Project(motion=Motion.zeros(2)), tmp_path / "p.signstudio")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+
+    def refuse(*args, **kwargs):  # tests run as root, whom chmod does not stop
+        raise PermissionError(errno.EACCES, "Permission denied", str(locked / ".x"))
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    assert main(["export", str(tmp_path / "p.signstudio"), "-o", str(locked / "o.npz")]) == 2
+    one_error_line(capsys, f"{locked / 'o.npz'}: cannot write in {locked} (Permission denied)")
+
+
+def test_a_full_disk_names_the_target_and_leaves_no_temporary_file(tmp_path, capsys,
+                                                                   monkeypatch):
+    import errno
+    import zipfile as zipfile_module
+    save_project(Project(motion=Motion.zeros(2)), tmp_path / "p.signstudio")
+    real_writestr = zipfile_module.ZipFile.writestr
+
+    def full(self, name, data, *args, **kwargs):
+        if str(name).startswith("motion/"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_writestr(self, name, data, *args, **kwargs)
+    monkeypatch.setattr(zipfile_module.ZipFile, "writestr", full)
+    target = tmp_path / "copy.signstudio"
+    assert main(["export", str(tmp_path / "p.signstudio"), "-o", str(target)]) == 2
+    one_error_line(capsys, f"{target}: could not be written (No space left on device)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.signstudio"]

@@ -146,7 +146,7 @@ def _npz_with(tmp_path, signing, **changes):
     (dict(mocap_frame_rate=None), "missing key 'mocap_frame_rate'"),
     (dict(trans=np.zeros((3, 3))), r"key 'trans': expected shape \(F, 3\) with F=15"),
     (dict(poses=np.zeros((15, 99))), r"key 'poses': expected shape \(F, 165\)"),
-    (dict(mocap_frame_rate=np.array(0.0)), "frames per second > 0"),
+    (dict(mocap_frame_rate=np.array(0.0)), "expected 1 to 1000 frames per second, got 0.0"),
     (dict(poses=np.full((15, 165), np.nan)), "NaN"),
     (dict(face_blendshape_names=np.array(["smile"] * 52)), "unknown ARKit blendshape"),
     (dict(face_blendshapes=np.full((15, 52), 2.0)), r"weights in \[0, 1\]"),
@@ -445,12 +445,14 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch
         break
     target = tmp_path / f"clip{ext}"
     monkeypatch.setattr(owner, attr, _fail_after_partial_write)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ProjectFileError,
+                       match="could not be written .disk full.; the previous file, if any"):
         write_motion_file(signing, target)
     assert _leftovers(tmp_path) == []
 
     target.write_bytes(b"the user's good file")
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ProjectFileError,
+                       match="could not be written .disk full.; the previous file, if any"):
         write_motion_file(signing, target)
     assert target.read_bytes() == b"the user's good file"
     assert _leftovers(tmp_path) == [target.name]

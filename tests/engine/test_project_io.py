@@ -71,7 +71,8 @@ def test_save_is_atomic_on_failure(tmp_path, project, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "save", boom)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ProjectFileError,
+                       match="could not be written .disk full.; the previous file, if any"):
         save_project(project.replace(title="changed"), path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["p.signstudio"]  # no temp file left behind
