@@ -50,12 +50,14 @@ def _human(count: int) -> str:
 
 
 def read_npy(stream: BinaryIO, source: str | Path, member: str = "", *,
-             max_bytes: int = MAX_ARRAY_BYTES, available: int | None = None) -> np.ndarray:
+             max_bytes: int = MAX_ARRAY_BYTES, available: int | None = None,
+             frames: int | None = None) -> np.ndarray:
     """One ``.npy`` array from ``stream``, checked before it is allocated.
 
     ``source``/``member`` name the file (and the archive member) in errors;
     ``available``: how many bytes the stream holds at most (a ZIP member's size), so a
-    header declaring more is refused as truncated without reading on.
+    header declaring more is refused as truncated without reading on; ``frames``: the
+    length the array's first dimension must have (the other fields of its motion).
     """
     where = f"member '{member}'" if member else "array"
     try:
@@ -77,6 +79,9 @@ def read_npy(stream: BinaryIO, source: str | Path, member: str = "", *,
         raise ProjectFileError(source, f"{where} is not a numeric array (it holds {what})")
     if any(not isinstance(d, int) or d < 0 for d in shape):
         raise ProjectFileError(source, f"{where} is not a numeric array (shape {shape})")
+    if frames is not None and (not shape or shape[0] != frames):
+        raise ProjectFileError(source, f"{where} declares shape {shape}; the motion's other "
+                                       f"fields have {frames} frames")
     count = math.prod(shape)
     nbytes = count * dtype.itemsize
     if nbytes > max_bytes:

@@ -28,7 +28,9 @@ import numpy as np
 
 import engine
 from engine.atomic import atomic_output
-from engine.motion.array_files import read_npy, read_npz_arrays
+from engine.motion.array_files import (
+    MAX_ARCHIVE_BYTES, MAX_ARRAY_BYTES, read_npy, read_npz_arrays,
+)
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.motion import FRAME_FIELDS, Motion
 from engine.motion.project import PROJECT_SCHEMA_VERSION, Keyframe, Project, Segment
@@ -141,7 +143,11 @@ def save_project(project: Project, path: str | Path,
     return FileStamp.of(path)
 
 
-def _read_motion(archive: zipfile.ZipFile, path: Path, folder: str, fps: float) -> Motion:
+def _read_motion(archive: zipfile.ZipFile, path: Path, folder: str, fps: float,
+                 budget: list[int]) -> Motion:
+    """The Motion stored under ``folder``. Every field's declared shape is checked
+    against the first field's frame count, and ``budget[0]`` (bytes still allowed for
+    this project) is spent, before any of its data is inflated."""
     arrays = {}
     for name in _MOTION_ARRAYS:
         member = f"{folder}/{name}.npy"
@@ -149,8 +155,11 @@ def _read_motion(archive: zipfile.ZipFile, path: Path, folder: str, fps: float) 
             info = archive.getinfo(member)
         except KeyError:
             raise ProjectFileError(path, f"missing array '{member}'") from None
+        frames = None if not arrays or name == "betas" else len(arrays["global_orient"])
         with archive.open(info) as stream:
-            arrays[name] = read_npy(stream, path, member, available=info.file_size)
+            arrays[name] = read_npy(stream, path, member, available=info.file_size,
+                                    frames=frames, max_bytes=min(MAX_ARRAY_BYTES, budget[0]))
+        budget[0] -= arrays[name].nbytes
     betas = arrays.pop("betas")
     try:
         return Motion(**arrays, betas=betas, fps=fps)
@@ -199,9 +208,11 @@ def load_project(path: str | Path) -> Project:
                     f"({engine.__version__}) reads schema {PROJECT_SCHEMA_VERSION} or older",
                 )
             fps = _require(header, "fps", (int, float), path)
-            motion = _read_motion(archive, path, "motion", fps)
+            budget = [MAX_ARCHIVE_BYTES]
+            motion = _read_motion(archive, path, "motion", fps, budget)
             key_entries = _require(header, "keyframes", list, path)
-            keyposes = _read_motion(archive, path, "keyposes", fps) if key_entries else None
+            keyposes = (_read_motion(archive, path, "keyposes", fps, budget)
+                        if key_entries else None)
             try:
                 keyframes = []
                 for entry in key_entries:

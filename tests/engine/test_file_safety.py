@@ -294,3 +294,19 @@ def test_the_next_write_removes_what_a_killed_writer_left(tmp_path):
     save_project(Project(motion=Motion.zeros(2)), path)
     assert not dead.exists() and live.exists() and other.exists()
     assert load_project(path).motion.num_frames == 2
+
+
+def test_a_project_field_declaring_other_frames_is_refused_before_reading(tmp_path):
+    path = tmp_path / "p.signstudio"
+    save_project(Project(motion=Motion.zeros(4)), path)
+    rebuilt = tmp_path / "liar.signstudio"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(rebuilt, "w") as target:
+        for info in source.infolist():
+            raw = source.read(info)
+            if info.filename == "motion/body_pose.npy":
+                raw = npy_header((10**6, 21, 3))  # claims a million frames, holds none
+            target.writestr(info, raw)
+    with pytest.raises(ProjectFileError, match=r"member 'motion/body_pose.npy' declares shape "
+                                               r"\(1000000, 21, 3\); the motion's other fields "
+                                               r"have 4 frames"):
+        load_project(rebuilt)
