@@ -399,6 +399,8 @@ def read_glb(path: str | Path) -> tuple[dict[str, Any], bytes]:
         document = json.loads(chunks[0][1].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ProjectFileError(path, f"the JSON chunk is not valid JSON ({error})") from error
+    except RecursionError:
+        raise ProjectFileError(path, "the JSON chunk is nested too deeply") from None
     if not isinstance(document, dict):
         raise ProjectFileError(path, "the JSON chunk is not a glTF object")
     binary = chunks[1][1] if len(chunks) > 1 and chunks[1][0] == CHUNK_BIN else b""

@@ -364,6 +364,9 @@ class ClipEncoder:
                 config = json.loads(config_path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
                 raise ClipWeightsError(config_path, f"not valid JSON ({error})") from None
+            except RecursionError:
+                raise ClipWeightsError(config_path, "nested too deeply to be open_clip's "
+                                                    "config") from None
             model_cfg = config.get("model_cfg") if isinstance(config, dict) else None
             if not isinstance(model_cfg, dict) or not {"embed_dim", "vision_cfg",
                                                         "text_cfg"} <= set(model_cfg):
