@@ -1,0 +1,1 @@
+"""Sign notation: HamNoSys 4 symbols and parsing (``engine.notation.hamnosys``)."""

@@ -1,0 +1,472 @@
+"""HamNoSys 4 strings -> an immutable description, and back to the same string.
+
+Two levels, each usable on its own:
+
+1. ``parse_structure``: the symbols with their positions, brackets matched into
+   ``Group`` nodes (sequence, parallel, fusion, alternatives) whose branches are split
+   at ``plus`` (or ``metaalt`` in alternatives), and the whole string split at top-level
+   ``plus`` into compound parts. Every valid string parses; ``write`` gives back exactly
+   the string it came from (each node keeps its symbols).
+2. ``parse_sign``: each compound part typed as far as the grammar below is built:
+   the symmetry prefix, the initial hand configuration of one hand or of both
+   (``parbegin config plus config parend``), each as a ``Handshape`` (base form, thumb
+   and bending modifiers, finger selection and parts, a "between" shape) and an
+   ``Orientation`` (extended-finger direction and palm orientation, each possibly
+   "between" two, ``orirelative``), and the remaining nodes (location and actions,
+   not typed yet) in order.
+
+Errors are ``NotationError`` naming the position (0-based, in characters), the symbol
+found there and what was expected.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Iterable, Sequence, Union
+
+from engine.notation.symbols import BRACKETS, BY_NAME, SYMBOLS, Kind, Symbol
+
+
+class NotationError(ValueError):
+    """A HamNoSys string that is not valid: ``position`` (0-based character index, or
+    the string's length for "ended early"), the symbol there, and what was expected."""
+
+    def __init__(self, text: str, position: int, expected: str):
+        self.text = text
+        self.position = position
+        self.expected = expected
+        found = (f"{SYMBOLS[text[position]]}" if position < len(text) and text[position] in SYMBOLS
+                 else f"U+{ord(text[position]):04X}, not a HamNoSys 4 symbol"
+                 if position < len(text) else "the end of the string")
+        super().__init__(f"HamNoSys position {position}: expected {expected}, found {found}")
+
+
+@dataclass(frozen=True)
+class Token:
+    """One symbol of the string at ``position``."""
+
+    symbol: Symbol
+    position: int
+
+    @property
+    def kind(self) -> Kind:
+        return self.symbol.kind
+
+    @property
+    def name(self) -> str:
+        return self.symbol.name
+
+
+@dataclass(frozen=True)
+class Group:
+    """A bracketed group: ``kind`` is "sequence", "parallel", "fusion" or
+    "alternatives"; ``branches`` are its contents split at its top-level separators
+    (``plus``, or ``metaalt`` in alternatives), kept in ``separators``."""
+
+    kind: str
+    open: Token
+    branches: tuple[tuple["Node", ...], ...]
+    separators: tuple[Token, ...]
+    close: Token
+
+
+Node = Union[Token, Group]
+
+
+def tokens_of(nodes: Iterable[Node]) -> list[Token]:
+    """Every token of ``nodes`` in string order."""
+    out: list[Token] = []
+    for node in nodes:
+        if isinstance(node, Token):
+            out.append(node)
+        else:
+            out.append(node.open)
+            for index, branch in enumerate(node.branches):
+                if index:
+                    out.append(node.separators[index - 1])
+                out.extend(tokens_of(branch))
+            out.append(node.close)
+    return out
+
+
+def write(nodes: Iterable[Node]) -> str:
+    """The HamNoSys string of ``nodes`` (the inverse of parsing)."""
+    return "".join(token.symbol.char for token in tokens_of(nodes))
+
+
+#: Deepest bracket nesting accepted (the data nests 4 deep at most).
+MAX_NESTING = 32
+#: Longest string accepted (the data's longest is 108 symbols).
+MAX_LENGTH = 2000
+
+
+def parse_structure(text: str) -> tuple[tuple[Node, ...], ...]:
+    """The compound parts of ``text`` (split at top-level ``plus``), each a tuple of
+    nodes with brackets matched. Raises ``NotationError`` for an unknown character,
+    an unmatched bracket, or nesting deeper than ``MAX_NESTING``."""
+    if not isinstance(text, str):
+        raise TypeError(f"HamNoSys: expected a string, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise NotationError(text, MAX_LENGTH, f"at most {MAX_LENGTH} symbols")
+    for position, char in enumerate(text):
+        if char not in SYMBOLS:
+            raise NotationError(text, position, "a HamNoSys 4 symbol")
+    if not text:
+        raise NotationError(text, 0, "a sign")
+    # Iterative, with an explicit stack: a hostile string cannot exhaust recursion.
+    stack: list[tuple[Token | None, list[list[Node]], list[Token]]] = [(None, [[]], [])]
+    for position, char in enumerate(text):
+        token = Token(SYMBOLS[char], position)
+        opener, branches, separators = stack[-1]
+        if char in BRACKETS:
+            if len(stack) > MAX_NESTING:
+                raise NotationError(text, position, f"brackets nested at most {MAX_NESTING} deep")
+            stack.append((token, [[]], []))
+        elif token.kind is Kind.CLOSE:
+            if opener is None or BRACKETS[opener.symbol.char][0] != char:
+                wanted = (f"{SYMBOLS[BRACKETS[opener.symbol.char][0]].name} to close "
+                          f"{opener.name} at position {opener.position}" if opener is not None
+                          else "no closing bracket here (nothing is open)")
+                raise NotationError(text, position, wanted)
+            stack.pop()
+            kind = BRACKETS[opener.symbol.char][1]
+            group = Group(kind, opener, tuple(tuple(b) for b in branches), tuple(separators), token)
+            stack[-1][1][-1].append(group)
+        elif char == _SEPARATOR.get(opener.symbol.char if opener else None, BY_NAME["plus"]):
+            separators.append(token)
+            branches.append([])
+        else:
+            branches[-1].append(token)
+    opener = stack[-1][0]
+    if opener is not None:
+        raise NotationError(text, len(text), f"{SYMBOLS[BRACKETS[opener.symbol.char][0]].name} "
+                                             f"to close {opener.name} at position "
+                                             f"{opener.position}")
+    parts = stack[0][1]
+    for index, part in enumerate(parts):
+        if not part:
+            where = stack[0][2][index - 1].position if index else 0
+            raise NotationError(text, where, "a sign on both sides of plus")
+    return tuple(tuple(part) for part in parts)
+
+
+_SEPARATOR = {BY_NAME["altbegin"]: BY_NAME["metaalt"]}
+
+
+# ------------------------------------------------------------------------ typing
+@dataclass(frozen=True)
+class Handshape:
+    """A hand's shape: ``base`` (one of the 12 base forms) with its ``modifiers`` in
+    order (thumb position, bending, selected fingers and finger parts), and the shape it
+    is ``between`` when written as "base between other"."""
+
+    base: str
+    modifiers: tuple[str, ...] = ()
+    between: "Handshape | None" = None
+
+    @property
+    def thumb(self) -> tuple[str, ...]:
+        return tuple(m for m in self.modifiers if SYMBOLS[BY_NAME[m]].kind is Kind.THUMB)
+
+    @property
+    def bending(self) -> tuple[str, ...]:
+        return tuple(m for m in self.modifiers if SYMBOLS[BY_NAME[m]].kind is Kind.BEND)
+
+    @property
+    def fingers(self) -> tuple[str, ...]:
+        return tuple(m for m in self.modifiers
+                     if SYMBOLS[BY_NAME[m]].kind in (Kind.FINGER, Kind.FINGER_PART))
+
+
+#: A direction as written: one symbol, or two written together for the direction
+#: between them in 3D (``extfingeruo extfingerol``: up-out and out-left combined).
+Direction = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """Extended-finger direction and palm orientation (names such as ``extfingeru``,
+    ``palmd``), each possibly "between" a second one; ``relative`` says where
+    ``orirelative`` (palm given relative to the finger direction) was written: None,
+    "before palm" or "after palm"."""
+
+    extended_finger: Direction
+    palm: Direction | None = None
+    extended_finger_between: Direction | None = None
+    palm_between: Direction | None = None
+    relative: str | None = None
+
+
+@dataclass(frozen=True)
+class HandConfiguration:
+    """A hand's shape and orientation. ``same_shape``: the handshape is written as
+    ``etc`` ("as the other hand"), optionally after ``nondominant``: ``handshape`` is
+    then None and ``same_shape`` holds those names."""
+
+    handshape: Handshape | None
+    orientation: Orientation
+    same_shape: tuple[str, ...] = ()
+
+
+class Layout(str, enum.Enum):
+    """How a two-handed initial configuration was written."""
+
+    ONE = "one configuration"                 # one hand, or both by symmetry
+    PAIR = "a configuration per hand"         # parbegin config plus config parend
+    SHARED_HANDSHAPE = "shared handshape"     # handshape parbegin ori plus ori parend
+    SHARED_ORIENTATION = "shared orientation"  # parbegin shape plus shape parend ori
+
+
+@dataclass(frozen=True)
+class SignPart:
+    """One compound part of a sign: its ``symmetry`` prefix (operator and modifiers, as
+    names), the initial configuration of the dominant hand and, when written, the
+    non-dominant hand's own (``layout`` says how), and the ``rest`` (location and
+    actions) as nodes."""
+
+    symmetry: tuple[str, ...]
+    dominant: HandConfiguration
+    nondominant: HandConfiguration | None
+    rest: tuple[Node, ...]
+    layout: Layout = Layout.ONE
+    #: Written for the non-dominant hand alone (``nondominant`` before the handshape).
+    nondominant_only: bool = False
+
+
+@dataclass(frozen=True)
+class Sign:
+    """A parsed HamNoSys string: its ``text`` and its compound ``parts``."""
+
+    text: str
+    parts: tuple[SignPart, ...]
+
+
+class _Cursor:
+    """Reads a flat run of tokens left to right, for the typed grammar."""
+
+    def __init__(self, text: str, nodes: Sequence[Node], end: int):
+        self.text, self.nodes, self.index, self.end = text, list(nodes), 0, end
+
+    def peek(self) -> Node | None:
+        return self.nodes[self.index] if self.index < len(self.nodes) else None
+
+    def at(self, *kinds: Kind) -> bool:
+        node = self.peek()
+        return isinstance(node, Token) and node.kind in kinds
+
+    def position(self) -> int:
+        node = self.peek()
+        if node is None:
+            return self.end
+        return node.position if isinstance(node, Token) else node.open.position
+
+    def take(self, *kinds: Kind, expected: str) -> Token:
+        if not self.at(*kinds):
+            raise NotationError(self.text, self.position(), expected)
+        node = self.nodes[self.index]
+        self.index += 1
+        return node  # type: ignore[return-value]
+
+    def rest(self) -> tuple[Node, ...]:
+        return tuple(self.nodes[self.index:])
+
+
+_HANDSHAPE_MODIFIERS = (Kind.THUMB, Kind.BEND, Kind.FINGER, Kind.FINGER_PART)
+_SYMMETRY_MODIFIERS = (Kind.BEND, Kind.SIZE, Kind.ALTERNATING, Kind.NONDOMINANT, Kind.MANNER,
+                       Kind.NONIPSI)
+
+
+def _handshape(cursor: _Cursor) -> Handshape:
+    base = cursor.take(Kind.HANDSHAPE, expected="a handshape (fist, flathand, finger2, ...)")
+    modifiers = []
+    while cursor.at(*_HANDSHAPE_MODIFIERS):
+        modifiers.append(cursor.take(*_HANDSHAPE_MODIFIERS, expected="").name)
+    between = None
+    following = cursor.nodes[cursor.index + 1] if cursor.index + 1 < len(cursor.nodes) else None
+    if cursor.at(Kind.BETWEEN) and isinstance(following, Token) \
+            and following.kind is Kind.HANDSHAPE:
+        cursor.take(Kind.BETWEEN, expected="between")
+        between = _handshape(cursor)
+    return Handshape(base.name, tuple(modifiers), between)
+
+
+def _one_direction(cursor: _Cursor, kind: Kind, expected: str) -> Direction:
+    names = [cursor.take(kind, expected=expected).name]
+    if cursor.at(kind):  # two written together: the direction between them in 3D
+        names.append(cursor.take(kind, expected="").name)
+    return tuple(names)
+
+
+def _direction(cursor: _Cursor, kind: Kind, expected: str) -> tuple[Direction, Direction | None]:
+    first = _one_direction(cursor, kind, expected)
+    second = None
+    following = cursor.nodes[cursor.index + 1] if cursor.index + 1 < len(cursor.nodes) else None
+    if cursor.at(Kind.BETWEEN) and isinstance(following, Token) and following.kind is kind:
+        cursor.take(Kind.BETWEEN, expected="between")
+        second = _one_direction(cursor, kind, f"a second {kind.value} after between")
+    return first, second
+
+
+def _orientation(cursor: _Cursor) -> Orientation:
+    finger, finger_between = _direction(cursor, Kind.EXTENDED_FINGER,
+                                        "an extended-finger direction (extfingeru, ...)")
+    relative = None
+    if cursor.at(Kind.ORIRELATIVE):
+        cursor.take(Kind.ORIRELATIVE, expected="orirelative")
+        relative = "before palm"
+    palm = palm_between = None
+    if cursor.at(Kind.PALM):
+        palm, palm_between = _direction(cursor, Kind.PALM, "a palm orientation")
+        if relative is None and cursor.at(Kind.ORIRELATIVE):
+            cursor.take(Kind.ORIRELATIVE, expected="orirelative")
+            relative = "after palm"
+    return Orientation(finger, palm, finger_between, palm_between, relative)
+
+
+def _configuration(cursor: _Cursor) -> HandConfiguration:
+    same = []
+    if cursor.at(Kind.NONDOMINANT):
+        same.append(cursor.take(Kind.NONDOMINANT, expected="").name)
+    if cursor.at(Kind.ETC):
+        same.append(cursor.take(Kind.ETC, expected="").name)
+        return HandConfiguration(None, _orientation(cursor), tuple(same))
+    if same:
+        raise NotationError(cursor.text, cursor.position(), "etc (the other hand's shape) "
+                                                            "after nondominant")
+    return HandConfiguration(_handshape(cursor), _orientation(cursor))
+
+
+def _branches(text: str, group: Group) -> list[_Cursor]:
+    ends = [separator.position for separator in group.separators] + [group.close.position]
+    return [_Cursor(text, branch, end) for branch, end in zip(group.branches, ends)]
+
+
+def _finished(cursor: _Cursor, what: str) -> None:
+    if cursor.peek() is not None:
+        raise NotationError(cursor.text, cursor.position(), f"the end of {what} (plus or parend)")
+
+
+def _is_pair(node: Node | None, *starts: Kind) -> bool:
+    return (isinstance(node, Group) and node.kind == "parallel" and len(node.branches) == 2
+            and bool(node.branches[0]) and isinstance(node.branches[0][0], Token)
+            and node.branches[0][0].kind in starts)
+
+
+def _sign_part(text: str, nodes: tuple[Node, ...], end: int) -> SignPart:
+    cursor = _Cursor(text, nodes, end)
+    symmetry = []
+    if cursor.at(Kind.SYMMETRY):
+        symmetry.append(cursor.take(Kind.SYMMETRY, expected="").name)
+        while cursor.at(*_SYMMETRY_MODIFIERS):
+            symmetry.append(cursor.take(*_SYMMETRY_MODIFIERS, expected="").name)
+    following = cursor.nodes[cursor.index + 1] if cursor.index + 1 < len(cursor.nodes) else None
+    nondominant_only = cursor.at(Kind.NONDOMINANT) and isinstance(following, Token) \
+        and following.kind is Kind.HANDSHAPE
+    if nondominant_only:
+        cursor.take(Kind.NONDOMINANT, expected="")
+        handshape = _handshape(cursor)
+        return SignPart(tuple(symmetry), HandConfiguration(handshape, _orientation(cursor)),
+                        None, cursor.rest(), nondominant_only=True)
+    node = cursor.peek()
+    if _is_pair(node, Kind.HANDSHAPE):
+        oriented = any(isinstance(t, Token) and t.kind is Kind.EXTENDED_FINGER
+                       for branch in node.branches for t in branch)
+        if not oriented:  # shapes only: one orientation follows for both
+            first, second = _branches(text, node)
+            shapes = [_handshape(first), _handshape(second)]
+            _finished(first, "the dominant hand's shape")
+            _finished(second, "the non-dominant hand's shape")
+            cursor.index += 1
+            orientation = _orientation(cursor)
+            return SignPart(tuple(symmetry), HandConfiguration(shapes[0], orientation),
+                            HandConfiguration(shapes[1], orientation), cursor.rest(),
+                            Layout.SHARED_ORIENTATION)
+        first, second = _branches(text, node)
+        dominant = _configuration(first)
+        _finished(first, "the dominant hand's configuration")
+        nondominant = _configuration(second)
+        _finished(second, "the non-dominant hand's configuration")
+        cursor.index += 1
+        return SignPart(tuple(symmetry), dominant, nondominant, cursor.rest(), Layout.PAIR)
+    handshape = _handshape(cursor)
+    if _is_pair(cursor.peek(), Kind.EXTENDED_FINGER):
+        group = cursor.peek()
+        first, second = _branches(text, group)
+        orientations = []
+        for branch, hand in ((first, "dominant"), (second, "non-dominant")):
+            orientations.append(_orientation(branch))
+            _finished(branch, f"the {hand} hand's orientation")
+        cursor.index += 1
+        return SignPart(tuple(symmetry), HandConfiguration(handshape, orientations[0]),
+                        HandConfiguration(handshape, orientations[1]), cursor.rest(),
+                        Layout.SHARED_HANDSHAPE)
+    return SignPart(tuple(symmetry), HandConfiguration(handshape, _orientation(cursor)), None,
+                    cursor.rest())
+
+
+def parse_sign(text: str) -> Sign:
+    """``text`` typed as far as the grammar goes (module docstring); ``NotationError``
+    names the position, the symbol and what was expected."""
+    parts = parse_structure(text)
+    typed = []
+    for index, part in enumerate(parts):
+        end = tokens_of(parts[index + 1])[0].position - 1 if index + 1 < len(parts) else len(text)
+        typed.append(_sign_part(text, part, end))
+    return Sign(text, tuple(typed))
+
+
+def _chars(*names: str | None) -> str:
+    return "".join(BY_NAME[name] for name in names if name is not None)
+
+
+def _write_handshape(shape: Handshape) -> str:
+    text = _chars(shape.base, *shape.modifiers)
+    return text + (_chars("between") + _write_handshape(shape.between) if shape.between else "")
+
+
+def _write_orientation(orientation: Orientation) -> str:
+    text = _chars(*orientation.extended_finger)
+    if orientation.extended_finger_between:
+        text += _chars("between", *orientation.extended_finger_between)
+    if orientation.relative == "before palm":
+        text += _chars("orirelative")
+    if orientation.palm:
+        text += _chars(*orientation.palm)
+    if orientation.palm_between:
+        text += _chars("between", *orientation.palm_between)
+    if orientation.relative == "after palm":
+        text += _chars("orirelative")
+    return text
+
+
+def _write_configuration(configuration: HandConfiguration) -> str:
+    shape = (_chars(*configuration.same_shape) if configuration.handshape is None
+             else _write_handshape(configuration.handshape))
+    return shape + _write_orientation(configuration.orientation)
+
+
+def _pair(first: str, second: str) -> str:
+    return _chars("parbegin") + first + _chars("plus") + second + _chars("parend")
+
+
+def write_part(part: SignPart) -> str:
+    """One compound part back to HamNoSys, from its typed fields."""
+    dominant, other = part.dominant, part.nondominant
+    if part.layout is Layout.PAIR:
+        hands = _pair(_write_configuration(dominant), _write_configuration(other))
+    elif part.layout is Layout.SHARED_HANDSHAPE:
+        hands = _write_handshape(dominant.handshape) + _pair(
+            _write_orientation(dominant.orientation), _write_orientation(other.orientation))
+    elif part.layout is Layout.SHARED_ORIENTATION:
+        hands = _pair(_write_handshape(dominant.handshape), _write_handshape(other.handshape)) \
+            + _write_orientation(dominant.orientation)
+    else:
+        hands = _write_configuration(dominant)
+    prefix = _chars("nondominant") if part.nondominant_only else ""
+    return _chars(*part.symmetry) + prefix + hands + write(part.rest)
+
+
+def write_sign(sign: Sign) -> str:
+    """The HamNoSys string of a sign, written from its typed parts (for every string
+    of the DSGS data this is the string it was parsed from; tested)."""
+    return _chars("plus").join(write_part(part) for part in sign.parts)
