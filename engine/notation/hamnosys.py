@@ -7,13 +7,17 @@ Two levels, each usable on its own:
    at ``plus`` (or ``metaalt`` in alternatives), and the whole string split at top-level
    ``plus`` into compound parts. Every valid string parses; ``write`` gives back exactly
    the string it came from (each node keeps its symbols).
-2. ``parse_sign``: each compound part typed as far as the grammar below is built:
-   the symmetry prefix, the initial hand configuration of one hand or of both
-   (``parbegin config plus config parend``), each as a ``Handshape`` (base form, thumb
-   and bending modifiers, finger selection and parts, a "between" shape) and an
-   ``Orientation`` (extended-finger direction and palm orientation, each possibly
-   "between" two, ``orirelative``), and the remaining nodes (location and actions,
-   not typed yet) in order.
+2. ``parse_sign``: each compound part typed: the symmetry prefix; the initial hand
+   configuration of one hand or of both (the four ways of writing two hands are a
+   ``Layout``), each as a ``Handshape`` (base form, thumb and bending modifiers,
+   finger selection and parts, a "between" shape, or ``etc`` for "as the other hand")
+   and an ``Orientation`` (extended-finger direction and palm orientation, each one
+   symbol or two combined, possibly "between" two, ``orirelative``); the initial
+   ``Location`` (or a ``LocationPair``, one per hand); and the actions: each a
+   ``Movement`` (a head symbol, such as a path, a local movement, a replacement or a
+   repetition, with its modifiers in order; a run without a head is a leading modifier
+   or a target location and contact) or an ``ActionGroup`` (a bracket with its
+   branches). ``write_sign`` writes a sign back from these typed fields.
 
 Errors are ``NotationError`` naming the position (0-based, in characters), the symbol
 found there and what was expected.
@@ -217,6 +221,82 @@ class Layout(str, enum.Enum):
     SHARED_ORIENTATION = "shared orientation"  # parbegin shape plus shape parend ori
 
 
+_LOCATION_KINDS = frozenset({Kind.BODY_SITE, Kind.LATERALITY, Kind.NEUTRAL_SPACE, Kind.ARM_SITE,
+                             Kind.HAND_SITE, Kind.FINGER, Kind.FINGER_PART, Kind.WRIST_SITE,
+                             Kind.COREFERENCE, Kind.CONTACT, Kind.BETWEEN})
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a hand is, as written: ``names`` in order (sites, laterality, "between",
+    contact), with views by kind."""
+
+    names: tuple[str, ...]
+
+    def _of(self, *kinds: Kind) -> tuple[str, ...]:
+        return tuple(n for n in self.names if SYMBOLS[BY_NAME[n]].kind in kinds)
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        return self._of(Kind.BODY_SITE, Kind.NEUTRAL_SPACE, Kind.ARM_SITE, Kind.HAND_SITE,
+                        Kind.FINGER, Kind.FINGER_PART, Kind.WRIST_SITE)
+
+    @property
+    def laterality(self) -> tuple[str, ...]:
+        return self._of(Kind.LATERALITY)
+
+    @property
+    def contact(self) -> tuple[str, ...]:
+        return self._of(Kind.CONTACT)
+
+
+@dataclass(frozen=True)
+class LocationPair:
+    """A location per hand (``parbegin loc plus loc parend``) and what follows the pair
+    (usually the contact between the hands)."""
+
+    dominant: Location
+    nondominant: Location
+    after: Location
+
+
+#: Symbols that start a new action; every other symbol modifies the current one.
+_ACTION_HEADS = frozenset({Kind.STRAIGHT_MOVE, Kind.CIRCLE, Kind.LOCAL_MOVE, Kind.REPLACE,
+                           Kind.CROSS_MOVE, Kind.NO_MOTION, Kind.REPETITION, Kind.MIME})
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One action as written: a head symbol (a path, a local movement, a replacement,
+    a repetition...) with the symbols that modify it, in order (``names``); names
+    before any head (a leading modifier) form a movement with ``head`` None."""
+
+    names: tuple[str, ...]
+
+    @property
+    def head(self) -> str | None:
+        for name in self.names:
+            if SYMBOLS[BY_NAME[name]].kind in _ACTION_HEADS:
+                return name
+        return None
+
+    @property
+    def kind(self) -> Kind | None:
+        return SYMBOLS[BY_NAME[self.head]].kind if self.head else None
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    """Actions in a bracket: "sequence", "parallel" (at once, or one per hand when
+    split by plus), "fusion" or "alternatives"; ``branches`` split at plus/metaalt."""
+
+    kind: str
+    branches: tuple[tuple["Action", ...], ...]
+
+
+Action = Union[Movement, ActionGroup]
+
+
 @dataclass(frozen=True)
 class SignPart:
     """One compound part of a sign: its ``symmetry`` prefix (operator and modifiers, as
@@ -231,6 +311,14 @@ class SignPart:
     layout: Layout = Layout.ONE
     #: Written for the non-dominant hand alone (``nondominant`` before the handshape).
     nondominant_only: bool = False
+
+    @property
+    def location(self) -> "Location | LocationPair | None":
+        return _split_rest(self.rest)[0]
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        return _split_rest(self.rest)[1]
 
 
 @dataclass(frozen=True)
@@ -404,6 +492,78 @@ def _sign_part(text: str, nodes: tuple[Node, ...], end: int) -> SignPart:
                     cursor.rest())
 
 
+def _is_location_token(node: Node) -> bool:
+    return isinstance(node, Token) and node.kind in _LOCATION_KINDS
+
+
+def _split_rest(rest: tuple[Node, ...]) -> tuple["Location | LocationPair | None",
+                                                  tuple[Action, ...]]:
+    """The initial location (a run of location symbols, or a parallel pair of them and
+    what follows) and the actions after it."""
+    index = 0
+    location: Location | LocationPair | None = None
+    first = rest[0] if rest else None
+    if isinstance(first, Group) and first.kind == "parallel" and len(first.branches) == 2 \
+            and all(branch and all(_is_location_token(n) for n in branch)
+                    for branch in first.branches):
+        index = 1
+        while index < len(rest) and _is_location_token(rest[index]):
+            index += 1
+        location = LocationPair(*(Location(tuple(t.name for t in branch))
+                                  for branch in first.branches),
+                                Location(tuple(t.name for t in rest[1:index])))
+    else:
+        while index < len(rest) and _is_location_token(rest[index]):
+            index += 1
+        if index:
+            location = Location(tuple(t.name for t in rest[:index]))
+    return location, _actions(rest[index:])
+
+
+def _actions(nodes: Sequence[Node]) -> tuple[Action, ...]:
+    actions: list[Action] = []
+    current: list[str] = []
+    for node in nodes:
+        if isinstance(node, Group):
+            if current:
+                actions.append(Movement(tuple(current)))
+                current = []
+            actions.append(ActionGroup(node.kind, tuple(_actions(b) for b in node.branches)))
+        elif node.kind in _ACTION_HEADS and any(
+                SYMBOLS[BY_NAME[name]].kind in _ACTION_HEADS for name in current):
+            actions.append(Movement(tuple(current)))
+            current = [node.name]
+        else:
+            current.append(node.name)
+    if current:
+        actions.append(Movement(tuple(current)))
+    return tuple(actions)
+
+
+def write_actions(actions: Iterable[Action]) -> str:
+    """HamNoSys for actions (the inverse of their typing)."""
+    out = []
+    for action in actions:
+        if isinstance(action, Movement):
+            out.append(_chars(*action.names))
+        else:
+            opener = next(o for o, (_, kind) in BRACKETS.items() if kind == action.kind)
+            closer, _ = BRACKETS[opener]
+            separator = _chars("metaalt" if action.kind == "alternatives" else "plus")
+            out.append(opener + separator.join(write_actions(b) for b in action.branches)
+                       + closer)
+    return "".join(out)
+
+
+def write_location(location: "Location | LocationPair | None") -> str:
+    if location is None:
+        return ""
+    if isinstance(location, Location):
+        return _chars(*location.names)
+    return (_pair(_chars(*location.dominant.names), _chars(*location.nondominant.names))
+            + _chars(*location.after.names))
+
+
 def parse_sign(text: str) -> Sign:
     """``text`` typed as far as the grammar goes (module docstring); ``NotationError``
     names the position, the symbol and what was expected."""
@@ -463,7 +623,8 @@ def write_part(part: SignPart) -> str:
     else:
         hands = _write_configuration(dominant)
     prefix = _chars("nondominant") if part.nondominant_only else ""
-    return _chars(*part.symmetry) + prefix + hands + write(part.rest)
+    return (_chars(*part.symmetry) + prefix + hands + write_location(part.location)
+            + write_actions(part.actions))
 
 
 def write_sign(sign: Sign) -> str:

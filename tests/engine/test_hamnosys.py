@@ -159,3 +159,25 @@ def test_generated_signs_parse_into_what_generated_them_and_write_back(generated
     assert written.base == shape[0]
     assert part.dominant.orientation.extended_finger == tuple(finger)
     assert part.dominant.orientation.palm == (tuple(palm) or None)
+
+
+def test_locations_and_actions_are_typed():
+    from engine.notation.hamnosys import ActionGroup, LocationPair, Movement
+    part = parse_sign(from_names(
+        "finger2 extfingeru palml shoulders lrat between chest touch moved smallmod arcr "
+        "parbegin moveu plus replace flathand parend repeatfromstart")).parts[0]
+    assert part.location.sites == ("shoulders", "chest")
+    assert (part.location.laterality, part.location.contact) == (("lrat",), ("touch",))
+    first, group, repeat = part.actions
+    assert isinstance(first, Movement) and first.head == "moved"
+    assert first.names == ("moved", "smallmod", "arcr")
+    assert isinstance(group, ActionGroup) and group.kind == "parallel"
+    assert [[a.names for a in branch] for branch in group.branches] == [
+        [("moveu",)], [("replace", "flathand")]]
+    assert repeat.kind is Kind.REPETITION
+    pair = parse_sign(from_names("fist extfingeru palmd parbegin thumbside plus handback "
+                                 "parend close moveo")).parts[0]
+    assert isinstance(pair.location, LocationPair)
+    assert (pair.location.dominant.sites, pair.location.nondominant.sites,
+            pair.location.after.contact) == (("thumbside",), ("handback",), ("close",))
+    assert [a.head for a in pair.actions] == ["moveo"]
