@@ -32,6 +32,7 @@ import hashlib
 import json
 import pickle
 import platform
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
@@ -153,6 +154,29 @@ def refused_as_unsafe(error: BaseException) -> bool:
         "allowed global" in text or "Unsupported global" in text)
 
 
+#: Most members a torch archive we load may have (ours have a few hundred tensors).
+MAX_ARCHIVE_MEMBERS = 20_000
+
+
+def torch_archive_problem(path: Path) -> str | None:
+    """Why a torch file must not be handed to ``torch.load``, or None. ``torch.save``
+    stores members uncompressed, so a compressed member, or members adding up to more
+    than the file, can only be a compression bomb (``torch.load`` would inflate it in
+    full, before any check of ours)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return None  # not a ZIP: torch.load refuses it (or reads the legacy format)
+    if len(members) > MAX_ARCHIVE_MEMBERS:
+        return f"it has {len(members):,} members; a model has at most {MAX_ARCHIVE_MEMBERS:,}"
+    if any(member.compress_type != zipfile.ZIP_STORED for member in members):
+        return "it has compressed members, which torch never writes"
+    if sum(member.file_size for member in members) > path.stat().st_size:
+        return "its members claim more bytes than the file holds"
+    return None
+
+
 def load_checkpoint(path: str | Path, kind: str | None = None) -> Checkpoint:
     """Read and verify a checkpoint.
 
@@ -163,6 +187,9 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(path, "no such checkpoint file")
+    problem = torch_archive_problem(path)
+    if problem:
+        raise CheckpointError(path, f"not a Sign Studio checkpoint: {problem}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for foreign, truncated or damaged files

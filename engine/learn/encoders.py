@@ -253,6 +253,34 @@ def _folder_weights(folder: Path) -> Path:
                                    f"{', '.join(p.name for p in found)}); keep one")
 
 
+#: Bounds on the numbers of a folder's open_clip config, far above real CLIP models
+#: (ViT-L/14: width 1024, 24 layers, image 224, context 77), so a crafted config cannot
+#: make open_clip build a model that exhausts memory before the weights are compared.
+_CLIP_SETTING_LIMITS = {"width": 8192, "layers": 96, "heads": 128, "image_size": 1024,
+                        "patch_size": 1024, "context_length": 2048, "vocab_size": 1_000_000,
+                        "embed_dim": 8192, "mlp_ratio": 16, "head_width": 1024}
+
+
+def _oversized_clip_setting(config: object, where: str = "model_cfg") -> str | None:
+    """The first number of an open_clip config beyond ``_CLIP_SETTING_LIMITS`` (or any
+    number over 10 million), as a sentence; None when all are in range."""
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                limit = _CLIP_SETTING_LIMITS.get(key, 10_000_000)
+                if not -limit <= value <= limit:
+                    return f"{where}.{key} is {value}; expected at most {limit:,}"
+            problem = _oversized_clip_setting(value, f"{where}.{key}")
+            if problem:
+                return problem
+    elif isinstance(config, list):
+        for index, value in enumerate(config[:1000]):
+            problem = _oversized_clip_setting(value, f"{where}[{index}]")
+            if problem:
+                return problem
+    return None
+
+
 def _refuse_downloading_towers(model_cfg: dict, source: str, where: Path) -> None:
     """open_clip builds Hugging Face text towers and tokenizers by name from the Hub,
     which would download at run time; Sign Studio loads only local files."""
@@ -373,6 +401,9 @@ class ClipEncoder:
                 raise ClipWeightsError(config_path, "expected open_clip's layout: an object "
                                                     "with 'model_cfg' holding embed_dim, "
                                                     "vision_cfg and text_cfg")
+            problem = _oversized_clip_setting(model_cfg)
+            if problem:
+                raise ClipWeightsError(config_path, problem)
             # The "local-dir:" schema makes open_clip read the model (and tokenizer)
             # config from this folder; with load_weights=False it reads nothing else.
             name, shown = f"local-dir:{path}", path.name
@@ -394,8 +425,11 @@ class ClipEncoder:
         _refuse_downloading_towers(model_cfg, shown, checkpoint)
         from open_clip.factory import load_state_dict
 
-        from engine.learn.checkpoint import refused_as_unsafe
+        from engine.learn.checkpoint import refused_as_unsafe, torch_archive_problem
 
+        problem = torch_archive_problem(checkpoint)
+        if problem:
+            raise ClipWeightsError(checkpoint, f"not a weights file Sign Studio loads: {problem}")
         try:
             # Read once on its own so that an unreadable file and a readable file of the
             # wrong model get different messages (load_checkpoint reads it again: the

@@ -17,9 +17,13 @@ through here instead:
 """
 from __future__ import annotations
 
+import ast
 import io
 import math
+import struct
+import sys
 import zipfile
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -61,23 +65,19 @@ def read_npy(stream: BinaryIO, source: str | Path, member: str = "", *,
     """
     where = f"member '{member}'" if member else "array"
     try:
-        version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(
-                stream, max_header_size=_MAX_HEADER_BYTES)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(
-                stream, max_header_size=_MAX_HEADER_BYTES)
-        else:
-            raise ValueError(f"npy format version {version}")
-    except (ValueError, EOFError, OSError, zipfile.BadZipFile) as error:
-        raise ProjectFileError(source, f"{where} is not a numeric array (its .npy header "
-                                       f"cannot be read: {error})") from None
-    if dtype.hasobject or dtype.kind not in ACCEPTED_KINDS or dtype.fields is not None:
-        what = "pickled Python objects, which Sign Studio never loads" if dtype.hasobject else \
-            f"values of type {dtype}"
-        raise ProjectFileError(source, f"{where} is not a numeric array (it holds {what})")
-    if any(not isinstance(d, int) or d < 0 for d in shape):
+        shape, fortran, dtype = _read_header(stream)
+    except _Unreadable as problem:
+        raise ProjectFileError(source, f"{where} is not a numeric array ({problem})") from None
+    except STREAM_ERRORS:
+        raise ProjectFileError(source, f"{where} cannot be read (the file is truncated or "
+                                       "damaged)") from None
+    if dtype.hasobject:
+        raise ProjectFileError(source, f"{where} is not a numeric array (it holds pickled "
+                                       "Python objects, which Sign Studio never loads)")
+    if dtype.fields is not None or dtype.kind not in ACCEPTED_KINDS or dtype.itemsize == 0:
+        kind = "structured records" if dtype.fields is not None else f"values of type {dtype}"
+        raise ProjectFileError(source, f"{where} is not a numeric array (it holds {kind})")
+    if len(shape) > MAX_DIMENSIONS or any(d >= MAX_DIMENSION for d in shape):
         raise ProjectFileError(source, f"{where} is not a numeric array (shape {shape})")
     if frames is not None and (not shape or shape[0] != frames):
         raise ProjectFileError(source, f"{where} declares shape {shape}; the motion's other "
@@ -93,20 +93,88 @@ def read_npy(stream: BinaryIO, source: str | Path, member: str = "", *,
                                        f"({_human(nbytes)}) but holds only {_human(available)}: "
                                        "the file is truncated or damaged")
     buffer = bytearray(nbytes)
+    view = memoryview(buffer)
+    read = 0
     try:
-        read = stream.readinto(buffer) if nbytes else 0
-        while 0 < read < nbytes:  # streams may return short reads
-            more = stream.readinto(memoryview(buffer)[read:])
+        # In chunks: a ZIP stream's readinto reads a whole request into a temporary
+        # bytes object first, which for one big request would double the peak memory.
+        while read < nbytes:
+            more = stream.readinto(view[read:read + _CHUNK_BYTES])
             if not more:
                 break
             read += more
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ProjectFileError(source, f"{where} cannot be read (truncated or damaged: "
-                                       f"{error})") from None
+    except STREAM_ERRORS:
+        raise ProjectFileError(source, f"{where} cannot be read (the file is truncated or "
+                                       "damaged)") from None
     if read != nbytes:
         raise ProjectFileError(source, f"{where} is truncated: {read} of {nbytes} bytes")
-    array = np.frombuffer(buffer, dtype=dtype, count=count)
-    return array.reshape(shape, order="F" if fortran else "C")
+    array = np.frombuffer(buffer, dtype=dtype, count=count).reshape(
+        shape, order="F" if fortran else "C")
+    if dtype.byteorder not in ("=", "|") and dtype.byteorder != _NATIVE:
+        array = array.astype(dtype.newbyteorder("="))  # a file from a big-endian machine
+    return array
+
+
+class _Unreadable(Exception):
+    """Why an .npy header is not one we read (a sentence)."""
+
+
+#: Errors a damaged stream raises while inflating or reading (zlib for bad deflate
+#: data, RuntimeError for an encrypted member, NotImplementedError for an unknown
+#: compression method).
+STREAM_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError,
+                  NotImplementedError)
+_NATIVE = "<" if sys.byteorder == "little" else ">"
+_MAGIC = b"\x93NUMPY"
+_CHUNK_BYTES = 16 << 20
+#: Shapes we read: at most this many dimensions, each under this length.
+MAX_DIMENSIONS = 32
+MAX_DIMENSION = 1 << 31
+
+
+def _read_exact(stream: BinaryIO, count: int) -> bytes:
+    data = stream.read(count)
+    if len(data) != count:
+        raise _Unreadable("it ends inside its .npy header")
+    return data
+
+
+def _read_header(stream: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, Fortran order, dtype) from an .npy header, read by us: numpy's own reader
+    takes in a header of any declared length (up to 4 GB) before checking its limit."""
+    prefix = stream.read(8)
+    if len(prefix) < 8 or prefix[:6] != _MAGIC:
+        raise _Unreadable("no .npy signature")
+    version = (prefix[6], prefix[7])
+    if version == (1, 0):
+        (length,) = struct.unpack("<H", _read_exact(stream, 2))
+    elif version == (2, 0):
+        (length,) = struct.unpack("<I", _read_exact(stream, 4))
+    else:
+        raise _Unreadable(f".npy format version {version[0]}.{version[1]}; expected 1.0 or 2.0")
+    if length > _MAX_HEADER_BYTES:
+        raise _Unreadable(f"its .npy header declares {length:,} bytes; a header has at most "
+                          f"{_MAX_HEADER_BYTES:,}")
+    text = _read_exact(stream, length).decode("latin1")
+    try:
+        header = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise _Unreadable("its .npy header is not a Python literal") from None
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise _Unreadable("its .npy header lacks descr, fortran_order or shape")
+    shape, fortran, descr = header["shape"], header["fortran_order"], header["descr"]
+    if not isinstance(shape, tuple) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        raise _Unreadable(f"shape {shape!r:.60}")
+    if not isinstance(fortran, bool):
+        raise _Unreadable(f"fortran_order {fortran!r:.20}")
+    if not isinstance(descr, str):
+        raise _Unreadable("it holds structured records")
+    try:
+        dtype = np.dtype(descr)
+    except (TypeError, ValueError, SyntaxError):
+        raise _Unreadable(f"unknown type {descr!r:.40}") from None
+    return shape, fortran, dtype
 
 
 def read_npz(file: str | Path | bytes | BinaryIO, source: str | Path | None = None, *,
@@ -149,11 +217,10 @@ def read_npz(file: str | Path | bytes | BinaryIO, source: str | Path | None = No
                     continue
                 total += array.nbytes
                 arrays[name] = array
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as error:
+    except (zipfile.LargeZipFile, *STREAM_ERRORS) as error:
+        detail = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
         raise ProjectFileError(source, f"not a readable .npz archive (truncated or corrupt: "
-                                       f"{error})") from None
-    except NotImplementedError as error:  # a compression method zipfile does not have
-        raise ProjectFileError(source, f"not a readable .npz archive ({error})") from None
+                                       f"{detail})") from None
     return arrays, skipped
 
 

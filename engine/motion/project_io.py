@@ -29,7 +29,7 @@ import numpy as np
 import engine
 from engine.atomic import atomic_output
 from engine.motion.array_files import (
-    MAX_ARCHIVE_BYTES, MAX_ARRAY_BYTES, read_npy, read_npz_arrays,
+    MAX_ARCHIVE_BYTES, MAX_ARRAY_BYTES, STREAM_ERRORS, read_npy, read_npz_arrays,
 )
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.motion import FRAME_FIELDS, Motion
@@ -228,5 +228,7 @@ def load_project(path: str | Path) -> Project:
                 )
             except (MotionError, KeyError, TypeError) as error:
                 raise ProjectFileError(path, f"invalid project content: {error}") from None
-    except zipfile.BadZipFile:
+    except (zipfile.LargeZipFile, *STREAM_ERRORS) as error:
+        if isinstance(error, OSError) and error.errno is not None:  # e.g. permission denied
+            raise ProjectFileError(path, f"cannot be read ({error.strerror})") from None
         raise ProjectFileError(path, "not a Sign Studio project (damaged or not a zip archive)") from None

@@ -310,3 +310,60 @@ def test_a_project_field_declaring_other_frames_is_refused_before_reading(tmp_pa
                                                r"\(1000000, 21, 3\); the motion's other fields "
                                                r"have 4 frames"):
         load_project(rebuilt)
+
+
+def test_a_header_length_bomb_is_refused_before_its_header_is_read(tmp_path):
+    import tracemalloc
+    path = tmp_path / "header_bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("poses.npy", "w") as member:  # version 2.0: a 4-byte length
+            member.write(b"\x93NUMPY\x02\x00" + (200 << 20).to_bytes(4, "little"))
+            member.write(b" " * (200 << 20))  # 200 MB of "header", deflated to kilobytes
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    with pytest.raises(ProjectFileError) as error:
+        read_npz(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert "its .npy header declares 209,715,200 bytes; a header has at most 10,000" in str(
+        error.value)
+    assert "allow_pickle" not in str(error.value) and peak < 16 << 20
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("deflate", "cannot be read (the file is truncated or damaged)"),
+    ("zero_itemsize", "it holds values of type <U0"),
+    ("structured", "it holds structured records"),
+    ("huge_dimension", "not a numeric array (shape (0, 100000000000000000000))"),
+    ("bad_literal", "its .npy header is not a Python literal"),
+])
+def test_damaged_members_are_named_never_a_bare_python_error(tmp_path, damage, message):
+    path = tmp_path / "bad.npz"
+    header = {"zero_itemsize": "{'descr': '<U0', 'fortran_order': False, 'shape': (3,), }",
+              "structured": "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }",
+              "huge_dimension": "{'descr': '<f4', 'fortran_order': False, "
+                                "'shape': (0, 10**20), }".replace("10**20", str(10**20)),
+              "bad_literal": "{'descr': '<f4', 'fortran_order': False, 'shape': (1,}"}
+    if damage == "deflate":
+        np.savez_compressed(path, poses=np.arange(20000, dtype=np.float32))
+        raw = bytearray(path.read_bytes())
+        middle = len(raw) // 2
+        raw[middle:middle + 60] = bytes(60)  # corrupt the deflate stream, not the directory
+        path.write_bytes(bytes(raw))
+    else:
+        text = header[damage].encode("latin1")
+        text += b" " * (63 - (len(text) + 10) % 64) + b"\n"
+        raw = b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + bytes(64)
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("poses.npy", raw)
+    with pytest.raises(ProjectFileError) as error:
+        read_npz(path)
+    assert message in str(error.value) and str(path) in str(error.value)
+
+
+def test_big_endian_arrays_are_read_as_numbers(tmp_path):
+    path = tmp_path / "be.npz"
+    np.savez(path, poses=np.arange(6, dtype=">f4").reshape(2, 3))
+    arrays, _ = read_npz(path)
+    assert arrays["poses"].dtype == np.float32 and arrays["poses"].dtype.isnative
+    assert arrays["poses"].tolist() == [[0, 1, 2], [3, 4, 5]]

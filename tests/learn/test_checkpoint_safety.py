@@ -4,7 +4,6 @@ The digests only catch damage (anyone can recompute them), so each hostile manif
 here is saved with valid digests, as an attacker would: what must stop it is the
 schema check and the shape check on the meta device.
 """
-import resource
 import time
 
 import pytest
@@ -59,17 +58,30 @@ def test_unknown_model_field_is_refused(tmp_path):
 
 def test_settings_for_a_model_bigger_than_the_weights_are_refused_before_building(tmp_path):
     # In range, but 4096 wide x 48 layers would be ~10 GB of float32 if built for real.
+    # Measured in a fresh process: ru_maxrss is a process's lifetime peak.
+    import subprocess
+    import sys
+
     def edit(manifest):
         manifest["config"]["model"].update(width=4096, layers=48, heads=64, ff_mult=16)
     path = shipped_with(tmp_path, "big.pt", edit)
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    started = time.perf_counter()
-    with pytest.raises(CheckpointError, match="weights do not fit the model its config "
-                                              "describes: the file lacks"):
-        FlowKF2P.from_checkpoint(path)
-    assert time.perf_counter() - started < 10.0
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
-    assert grown < 1 << 20  # under 1 GiB more at peak: nothing of the 10 GB was allocated
+    script = ("import resource, sys, time\n"
+              "from engine.generate.flow_backend import FlowKF2P\n"
+              "from engine.learn.checkpoint import CheckpointError\n"
+              "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+              "started = time.perf_counter()\n"
+              "try:\n"
+              f"    FlowKF2P.from_checkpoint({str(path)!r})\n"
+              "except CheckpointError as error:\n"
+              "    print(error)\n"
+              "print(time.perf_counter() - started)\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n")
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True, timeout=300).stdout.splitlines()
+    message, seconds, grown_kib = output[-3], float(output[-2]), int(output[-1])
+    assert "weights do not fit the model its config describes: the file lacks" in message
+    assert seconds < 10.0
+    assert grown_kib < 1 << 20  # under 1 GiB more at peak: nothing of the 10 GB was allocated
 
 
 def test_an_edited_manifest_breaks_the_checksum(tmp_path):
@@ -119,3 +131,32 @@ def test_eval_with_a_hostile_checkpoint_is_one_clear_line(tmp_path, capsys, monk
                  "--db", str(tmp_path / "lexicon.sqlite")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("signstudio-cli: error: ") and "manifest.config.model.width" in err[-1]
+
+
+def test_a_compressed_checkpoint_is_refused_before_torch_inflates_it(tmp_path):
+    import zipfile
+    path = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("bomb/data/0", "w", force_zip64=True) as member:
+            for _ in range(64):
+                member.write(bytes(1 << 24))  # 1 GB of zeros, a megabyte on disk
+    assert path.stat().st_size < 4 << 20
+    started = time.perf_counter()
+    with pytest.raises(CheckpointError, match="bomb.pt: not a Sign Studio checkpoint: it has "
+                                              "compressed members, which torch never writes"):
+        load_checkpoint(path)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_an_oversized_clip_folder_config_is_refused_before_a_model_is_built(tmp_path):
+    import json
+
+    from engine.learn.encoders import ClipEncoder, ClipWeightsError
+    from tests.engine.test_encoders import TINY_CLIP, make_tiny_clip
+    folder = make_tiny_clip(tmp_path / "clip")
+    config = json.loads(json.dumps(TINY_CLIP))
+    config["vision_cfg"]["width"] = 100_000
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": config}))
+    with pytest.raises(ClipWeightsError, match=r"model_cfg.vision_cfg.width is 100000; "
+                                               r"expected at most 8,192"):
+        ClipEncoder.from_path(folder)
