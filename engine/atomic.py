@@ -7,8 +7,10 @@ where the user's good one was.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -36,16 +38,28 @@ def _alive(pid: int) -> bool:
 
 def remove_stale_partials(path: Path) -> list[Path]:
     """Delete the temporary files that killed writers left beside ``path`` (their names
-    carry the writer's process id; a live writer's are kept). Returns what was removed."""
+    carry the writer's process id; a live writer's are kept, and so are other targets'
+    whose names merely start alike, such as ``take.2024.signstudio``'s beside
+    ``take.signstudio``). Returns what was removed."""
     removed = []
-    pattern = f".{glob.escape(path.stem)}.*{PARTIAL_MARK}{glob.escape(path.suffix)}"
-    for candidate in path.parent.glob(pattern):
-        writer = candidate.name[len(path.stem) + 2:].split(".", 1)[0]
-        if writer.isdigit() and not _alive(int(writer)):
+    name = re.compile(rf"\.{re.escape(path.stem)}\.(\d+)\.[A-Za-z0-9_]+"
+                      rf"{re.escape(PARTIAL_MARK + path.suffix)}")
+    for candidate in path.parent.glob(f".{glob.escape(path.stem)}.*{PARTIAL_MARK}*"):
+        match = name.fullmatch(candidate.name)
+        if match and not _alive(int(match.group(1))):
             with contextlib.suppress(FileNotFoundError):
                 candidate.unlink()
                 removed.append(candidate)
     return removed
+
+
+#: Errors that mean the file could not be written, whatever raised them.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+
+
+def _about_writing(error: OSError, *paths: Path) -> bool:
+    named = {str(getattr(error, name, None) or "") for name in ("filename", "filename2")}
+    return error.errno in _WRITE_ERRNOS or bool(named & {str(p) for p in paths})
 
 
 @contextlib.contextmanager
@@ -93,6 +107,8 @@ def atomic_output(path: str | Path,
     except OSError as error:
         with contextlib.suppress(FileNotFoundError):
             temp_path.unlink()
+        if not _about_writing(error, temp_path, path):
+            raise  # e.g. ffmpeg failing to start: not a problem with the file
         # The writer's error names the temporary file; the user knows only ``path``.
         raise ProjectFileError(path, f"could not be written ({error.strerror or error}); "
                                      "the previous file, if any, is unchanged") from error

@@ -871,7 +871,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Every error ends as one ``signstudio-cli: error: ...`` line and
     exit status 2 (Python's traceback only with ``--debug``); Ctrl-C exits 130."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug is accepted anywhere on the line, as the error hint suggests it.
+    debug = "--debug" in argv
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     from engine.motion.errors import user_message
     from engine.settings import read_settings
 

@@ -158,6 +158,13 @@ class Document(QObject):
         self.file_changed.emit()
         return target
 
+    def set_path(self, path: str | Path | None) -> None:
+        """Make ``path`` this document's file, as it is on disk now (recovered work:
+        a later save over it checks for changes made after this moment)."""
+        self.path = Path(path) if path is not None else None
+        self._stamp = FileStamp.of(self.path) if self.path is not None else None
+        self.file_changed.emit()
+
     def new(self, project: Project | None = None) -> None:
         self._start_over(project or empty_project(), None)
 

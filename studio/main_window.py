@@ -706,7 +706,9 @@ class MainWindow(QMainWindow):
                 buttons.Save | buttons.Cancel, buttons.Cancel)
             return answer == buttons.Save and self._save_to(path, overwrite_changes=True)
         except (OSError, MotionError, ValueError) as error:
-            self.show_error("Could not save the project", f"{path}: {error}")
+            text = str(error)  # ours already start with the path
+            self.show_error("Could not save the project",
+                            text if text.startswith(str(path)) else f"{path}: {text}")
             return False
         self._add_recent(saved)
         self.recovery.discard()
@@ -745,7 +747,7 @@ class MainWindow(QMainWindow):
                                                  f"{self.recovery.project_path}.")
             return False
         self.document.new()
-        self.document.path = original
+        self.document.set_path(original)
         self.document.apply_edit(ReplaceProject(project), "Recovered work")
         self.timeline.fit_to_width()
         self.status_message("Recovered the autosaved work: save it to keep it")

@@ -28,7 +28,7 @@ from engine.atomic import atomic_output
 from engine.body.base import BodyOutput, SmplxSkeleton
 from engine.body.lbs import forward_kinematics
 from engine.body.skeleton import PARENTS
-from engine.motion.array_files import read_npz
+from engine.motion.array_files import MAX_ARCHIVE_BYTES, read_npz
 from engine.motion.errors import ProjectFileError
 from engine.motion.motion import Motion
 
@@ -94,7 +94,15 @@ def read_smplx_model_file(path: str | Path) -> SmplxModelFile:
     """
     path = Path(path)
     try:
-        arrays, ignored = read_npz(path, skip_unreadable=True)
+        size = path.stat().st_size
+        if size > MAX_ARCHIVE_BYTES:
+            raise ProjectFileError(path, f"{size:,} bytes; an SMPL-X file is at most "
+                                         f"{MAX_ARCHIVE_BYTES:,}")
+        # One read: the digest names the copy smplx loads, so it must be of these bytes.
+        raw = path.read_bytes()
+        arrays, ignored = read_npz(raw, path, skip_unreadable=True)
+    except OSError as error:
+        raise SmplxModelNotFound(f"{path}: cannot be read ({error.strerror or error})") from None
     except ProjectFileError as error:
         raise SmplxModelNotFound(f"{path}: not a readable SMPL-X .npz ({error.problem})") from None
     for key, ndim in REQUIRED_MEMBERS.items():
@@ -108,11 +116,7 @@ def read_smplx_model_file(path: str | Path) -> SmplxModelFile:
     if arrays["J_regressor"].shape[0] != 55:
         raise SmplxModelNotFound(f"{path}: J_regressor has {arrays['J_regressor'].shape[0]} "
                                  "joints, expected 55 (is this an SMPL or SMPL+H file?)")
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return SmplxModelFile(path, arrays, ignored, digest.hexdigest())
+    return SmplxModelFile(path, arrays, ignored, hashlib.sha256(raw).hexdigest())
 
 
 def numeric_copy(model: SmplxModelFile) -> Path:
@@ -125,6 +129,11 @@ def numeric_copy(model: SmplxModelFile) -> Path:
     from engine.settings import user_cache_dir
 
     target = user_cache_dir() / "smplx" / f"{model.path.stem}-{model.sha256[:32]}.npz"
+    if target.is_file():
+        try:  # cheap insurance: smplx will unpickle whatever the cache holds
+            read_npz(target)
+        except ProjectFileError:
+            target.unlink()
     if not target.is_file():
         with atomic_output(target) as temp:
             with open(temp, "wb") as handle:  # a handle: savez would append ".npz" to a name

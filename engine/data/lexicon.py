@@ -196,11 +196,41 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
+#: SQLite's result codes for a damaged file (SQLITE_CORRUPT, SQLITE_NOTADB).
+_CORRUPT_CODES = {11, 26}
+
+
+def _is_corrupt(error: sqlite3.DatabaseError) -> bool:
+    """Whether ``error`` says the file itself is damaged (what a rebuild repairs), as
+    opposed to permissions, a full disk or a lock."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF in _CORRUPT_CODES) or str(error).startswith(
+        "quick_check")
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection. The path goes in a ``file:`` URI properly escaped (a
+    ``#`` or ``?`` in a folder name would otherwise cut it short). A WAL database in a
+    folder we cannot write needs ``immutable``: read-only mode still wants to create its
+    shared-memory file."""
+    uri = path.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError as error:
+        if _is_busy(error):
+            raise
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=BUSY_TIMEOUT_S)
+
+
 def set_aside(path: str | Path) -> Path:
     """Move a damaged lexicon (and its WAL files) to ``<name>.damaged-<UTC time>``;
     returns the new path of the database. Never deletes anything."""
     path = Path(path)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    if not path.is_file():
+        raise ProjectFileError(path, "is not a file; nothing was set aside")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     target = path.with_name(f"{path.name}.damaged-{stamp}")
     for suffix in ("", "-wal", "-shm"):
         source = Path(f"{path}{suffix}")
@@ -229,10 +259,12 @@ class LexiconStore:
         #: Why the store is read-only ("" when it is writable).
         self.read_only = (f"{self.path} cannot be written by this user (its file or folder "
                           "is read-only)") if read_only else ""
+        if self.path.exists() and not self.path.is_file():
+            raise ProjectFileError(self.path, "is not a file; expected a lexicon database "
+                                              "(.sqlite)")
         try:
             if self.read_only:
-                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                           timeout=BUSY_TIMEOUT_S)
+                self._db = _connect_read_only(self.path)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
@@ -255,12 +287,13 @@ class LexiconStore:
                 raise ProjectFileError(
                     self.path, f"lexicon schema {version[0]} is newer than this Sign "
                     f"Studio reads ({LEXICON_SCHEMA_VERSION}); update Sign Studio")
-        except sqlite3.OperationalError as error:
-            if _is_busy(error):
-                raise self._busy() from None
-            raise self._damaged(error) from None
         except sqlite3.DatabaseError as error:
-            raise self._damaged(error) from None
+            if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
+                raise self._busy() from None
+            if _is_corrupt(error):
+                raise self._damaged(error) from None
+            # Not damage (permissions, a full disk, an I/O error): never set anything aside.
+            raise ProjectFileError(self.path, f"the lexicon cannot be opened ({error})") from None
         # Decoded motions by entry id: generation reads the same letters again and
         # again, and Motions are immutable, so sharing them is safe.
         self._motions: dict[int, Motion] = {}
@@ -273,15 +306,16 @@ class LexiconStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One write transaction; another process's lock past the busy timeout becomes
-        ``LexiconBusy`` naming it."""
+        """One write transaction (all of it or nothing); another process's lock past the
+        busy timeout becomes ``LexiconBusy`` naming it, a full disk a ProjectFileError."""
         try:
             with self._db:
                 yield
         except sqlite3.OperationalError as error:
             if _is_busy(error):
                 raise self._busy() from None
-            raise
+            raise ProjectFileError(self.path, f"the lexicon could not be written ({error}); "
+                                              "what was there before is unchanged") from None
 
     def _damaged(self, error: Exception) -> LexiconDamaged:
         return LexiconDamaged(self.path, f"not a readable Sign Studio lexicon database ({error}); "

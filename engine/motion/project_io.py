@@ -29,7 +29,8 @@ import numpy as np
 import engine
 from engine.atomic import atomic_output
 from engine.motion.array_files import (
-    MAX_ARCHIVE_BYTES, MAX_ARRAY_BYTES, STREAM_ERRORS, read_npy, read_npz_arrays,
+    MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS, MAX_ARRAY_BYTES, STREAM_ERRORS, read_npy,
+    read_npz_arrays,
 )
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.motion import FRAME_FIELDS, Motion
@@ -127,7 +128,8 @@ def save_project(project: Project, path: str | Path,
         ],
     }
     def unchanged_since_opened() -> None:
-        if opened_as is not None and FileStamp.of(path) != opened_as:
+        now = FileStamp.of(path)  # None: deleted or moved away, so nobody's work is lost
+        if opened_as is not None and now is not None and now != opened_as:
             raise ProjectChangedOnDisk(path, "the file changed on disk since it was opened "
                                              "(saved by another window or program); nothing "
                                              "was written")
@@ -182,6 +184,9 @@ def load_project(path: str | Path) -> Project:
         raise ProjectFileError(path, "no such file")
     try:
         with zipfile.ZipFile(path) as archive:
+            if len(archive.infolist()) > MAX_ARCHIVE_MEMBERS:
+                raise ProjectFileError(path, f"{len(archive.infolist()):,} members; a project "
+                                             f"has at most {MAX_ARCHIVE_MEMBERS:,}")
             try:
                 info = archive.getinfo("project.json")
             except KeyError:

@@ -289,10 +289,12 @@ def test_the_next_write_removes_what_a_killed_writer_left(tmp_path):
     dead = tmp_path / ".p.999999999.x1y2.partial.signstudio"  # no such process
     live = tmp_path / f".p.{os.getpid()}.abcd.partial.signstudio"  # a writer still at work
     other = tmp_path / ".q.999999999.zz.partial.signstudio"  # another target's
-    for leftover in (dead, live, other):
+    # A live writer of "p.2024.signstudio": its name starts like ours, "2024" is no pid.
+    dotted = tmp_path / f".p.2024.{os.getpid()}.k9.partial.signstudio"
+    for leftover in (dead, live, other, dotted):
         leftover.write_bytes(b"half a file")
     save_project(Project(motion=Motion.zeros(2)), path)
-    assert not dead.exists() and live.exists() and other.exists()
+    assert not dead.exists() and live.exists() and other.exists() and dotted.exists()
     assert load_project(path).motion.num_frames == 2
 
 
@@ -367,3 +369,15 @@ def test_big_endian_arrays_are_read_as_numbers(tmp_path):
     arrays, _ = read_npz(path)
     assert arrays["poses"].dtype == np.float32 and arrays["poses"].dtype.isnative
     assert arrays["poses"].tolist() == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_a_tampered_numeric_copy_in_the_cache_is_replaced_not_loaded(hostile_smplx_dir):
+    from engine.body.smplx_model import numeric_copy
+    folder, marker = hostile_smplx_dir
+    checked = read_smplx_model_file(folder / "SMPLX_NEUTRAL.npz")
+    copy = numeric_copy(checked)
+    add_member(copy, "planted.npy", npy_bytes(payload_member(marker)))  # someone edits it
+    body = SmplxBody(folder)  # smplx must never see the planted member
+    assert body.forward(Motion.zeros(1)).vertices.shape == (1, 10475, 3)
+    assert not marker.exists()
+    assert "planted" not in read_npz(copy)[0]

@@ -218,9 +218,10 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypat
     assert main(["info"]) == 2
     line = one_error_line(capsys, "unexpected RuntimeError: an engine bug", "--debug")
     assert "second line" not in line
-    assert main(["--debug", "info"]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" in err and "signstudio-cli: error: unexpected RuntimeError" in err
+    for command in (["--debug", "info"], ["info", "--debug"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" in err and "signstudio-cli: error: unexpected RuntimeError" in err
 
 
 def test_memory_and_recursion_errors_read_as_sentences(monkeypatch, capsys):
@@ -262,3 +263,60 @@ def test_a_full_disk_names_the_target_and_leaves_no_temporary_file(tmp_path, cap
     assert main(["export", str(tmp_path / "p.signstudio"), "-o", str(target)]) == 2
     one_error_line(capsys, f"{target}: could not be written (No space left on device)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.signstudio"]
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 4 MB tmpfs at tmp_path / "fs" (a real full disk, a real read-only folder);
+    skipped where this user may not mount."""
+    import shutil
+    folder = tmp_path / "fs"
+    folder.mkdir()
+    mounted = (shutil.which("mount") is not None and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+        capture_output=True).returncode == 0)
+    if not mounted:
+        pytest.skip("needs permission to mount a tmpfs")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_really_full_disk_is_one_line_and_leaves_no_temporary_file(tmp_path, capsys,
+                                                                     small_filesystem):
+    from tests.conftest import random_motion
+    source = tmp_path / "big.signstudio"
+    save_project(Project(motion=random_motion(np.random.default_rng(0), num_frames=20_000)),
+                 source)  # about 17 MB: more than the 4 MB filesystem holds
+    target = small_filesystem / "copy.signstudio"
+    assert main(["export", str(source), "-o", str(target)]) == 2
+    one_error_line(capsys, f"{target}: could not be written (No space left on device)")
+    assert list(small_filesystem.iterdir()) == []
+
+
+def test_a_lexicon_on_a_read_only_filesystem_lists_and_generates(tmp_path, capsys,
+                                                                  small_filesystem):
+    path = small_filesystem / "odd #name?" / "lexicon.sqlite"
+    path.parent.mkdir()
+    tiny_lexicon(path, languages=("ase",)).close()  # WAL mode, as every lexicon
+    subprocess.run(["mount", "-o", "remount,ro", str(small_filesystem)], check=True)
+    before = sorted(p.name for p in path.parent.iterdir())
+    assert main(["lexicon", "list", "--db", str(path)]) == 0
+    assert "4 entries" in capsys.readouterr().out
+    out = tmp_path / "out.npz"
+    assert main(["generate", "fist", "--lang", "ase", "-o", str(out), "--db", str(path)]) == 0
+    assert main(["lexicon", "build", "--lang", "ase", "--db", str(path)]) == 2
+    one_error_line(capsys, "lexicon build refused")
+    assert sorted(p.name for p in path.parent.iterdir()) == before
+    assert not (small_filesystem / "odd ").exists()  # the '#' did not cut the path short
+
+
+def test_lexicon_build_on_a_folder_never_moves_it(tmp_path, capsys):
+    folder = tmp_path / "mysigns"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    assert main(["lexicon", "build", "--lang", "ase", "--db", str(folder)]) == 2
+    one_error_line(capsys, f"{folder}: is not a file; expected a lexicon database")
+    assert (folder / "keep.txt").read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["mysigns", "config"] or \
+        sorted(p.name for p in tmp_path.iterdir()) == ["config", "mysigns"] or \
+        [p.name for p in tmp_path.iterdir()] == ["mysigns"]

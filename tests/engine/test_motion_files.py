@@ -1,5 +1,6 @@
 """Motion files: SMPL-X .npz (AMASS-style), .smpl, BVH, .pose; checked by independent
 readers (smplcodec, pybvh, pose-format) and by reading them back."""
+import errno
 import importlib
 import io
 from pathlib import Path
@@ -422,7 +423,7 @@ def _fail_after_partial_write(*args, **kwargs):
     else:
         with open(target, "wb") as handle:
             handle.write(b"partial")
-    raise OSError("disk full")
+    raise OSError(errno.ENOSPC, "disk full")
 
 
 @pytest.mark.parametrize("ext, patch", [

@@ -1,4 +1,5 @@
 """Projects: keyframes, segments, and the atomic .signstudio file."""
+import errno
 import json
 import os
 import zipfile
@@ -68,7 +69,7 @@ def test_save_is_atomic_on_failure(tmp_path, project, monkeypatch):
     before = path.read_bytes()
 
     def boom(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "disk full")
 
     monkeypatch.setattr(np, "save", boom)
     with pytest.raises(ProjectFileError,

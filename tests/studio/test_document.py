@@ -153,3 +153,24 @@ def test_job_cancel_and_failure(qtbot):
     assert blocker.args[0] == "Import failed: bad input file"
     assert "ValueError" in failing.error_details
     runner.shutdown()
+
+
+def test_saving_after_the_file_was_deleted_just_writes_it(document, tmp_path):
+    from engine.motion import load_project
+    path = tmp_path / "gone.signstudio"
+    document.save(path)
+    path.unlink()  # moved to the bin by the user: nobody else's work to protect
+    document.save()
+    assert load_project(path).motion.num_frames == document.project.motion.num_frames
+
+
+def test_recovered_work_checks_changes_made_after_recovery(document, tmp_path):
+    from engine.motion import Motion, Project, save_project
+    from engine.motion.project_io import ProjectChangedOnDisk
+    path = tmp_path / "p.signstudio"
+    document.save(path)
+    recovered = Document()
+    recovered.set_path(path)  # as the main window does on recovery
+    save_project(Project(motion=Motion.zeros(5), title="elsewhere"), path)
+    with pytest.raises(ProjectChangedOnDisk):
+        recovered.save()
