@@ -104,15 +104,11 @@ def atomic_output(path: str | Path,
         if before_replace is not None:
             before_replace()
         os.replace(temp_path, path)
-    except OSError as error:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             temp_path.unlink()
-        if not _about_writing(error, temp_path, path):
-            raise  # e.g. ffmpeg failing to start: not a problem with the file
-        # The writer's error names the temporary file; the user knows only ``path``.
-        raise ProjectFileError(path, f"could not be written ({error.strerror or error}); "
-                                     "the previous file, if any, is unchanged") from error
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp_path.unlink()
-        raise
+        if isinstance(error, OSError) and _about_writing(error, temp_path, path):
+            # The writer's error names the temporary file; the user knows only ``path``.
+            raise ProjectFileError(path, f"could not be written ({error.strerror or error}); "
+                                         "the previous file, if any, is unchanged") from error
+        raise  # e.g. Cancelled, or ffmpeg failing to start: not a problem with the file

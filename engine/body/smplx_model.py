@@ -28,7 +28,7 @@ from engine.atomic import atomic_output
 from engine.body.base import BodyOutput, SmplxSkeleton
 from engine.body.lbs import forward_kinematics
 from engine.body.skeleton import PARENTS
-from engine.motion.array_files import MAX_ARCHIVE_BYTES, read_npz
+from engine.motion.array_files import MAX_ARCHIVE_BYTES, read_bounded, read_npz
 from engine.motion.errors import ProjectFileError
 from engine.motion.motion import Motion
 
@@ -94,15 +94,9 @@ def read_smplx_model_file(path: str | Path) -> SmplxModelFile:
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_ARCHIVE_BYTES:
-            raise ProjectFileError(path, f"{size:,} bytes; an SMPL-X file is at most "
-                                         f"{MAX_ARCHIVE_BYTES:,}")
         # One read: the digest names the copy smplx loads, so it must be of these bytes.
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_ARCHIVE_BYTES, "an SMPL-X file")
         arrays, ignored = read_npz(raw, path, skip_unreadable=True)
-    except OSError as error:
-        raise SmplxModelNotFound(f"{path}: cannot be read ({error.strerror or error})") from None
     except ProjectFileError as error:
         raise SmplxModelNotFound(f"{path}: not a readable SMPL-X .npz ({error.problem})") from None
     for key, ndim in REQUIRED_MEMBERS.items():

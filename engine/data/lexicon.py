@@ -204,8 +204,7 @@ def _is_corrupt(error: sqlite3.DatabaseError) -> bool:
     """Whether ``error`` says the file itself is damaged (what a rebuild repairs), as
     opposed to permissions, a full disk or a lock."""
     code = getattr(error, "sqlite_errorcode", None)
-    return (code is not None and code & 0xFF in _CORRUPT_CODES) or str(error).startswith(
-        "quick_check")
+    return code is not None and code & 0xFF in _CORRUPT_CODES
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
@@ -271,7 +270,7 @@ class LexiconStore:
             self._db.execute("PRAGMA foreign_keys = ON")
             check = self._db.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
-                raise sqlite3.DatabaseError(f"quick_check: {check[0] if check else 'no answer'}")
+                raise self._damaged(f"quick_check: {check[0] if check else 'no answer'}")
             if not self.read_only:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 with self._db:
@@ -317,7 +316,7 @@ class LexiconStore:
             raise ProjectFileError(self.path, f"the lexicon could not be written ({error}); "
                                               "what was there before is unchanged") from None
 
-    def _damaged(self, error: Exception) -> LexiconDamaged:
+    def _damaged(self, error: Exception | str) -> LexiconDamaged:
         return LexiconDamaged(self.path, f"not a readable Sign Studio lexicon database ({error}); "
                                          "`signstudio-cli lexicon build` starts a new one and "
                                          "keeps this file beside it as a backup")

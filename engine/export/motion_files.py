@@ -58,7 +58,7 @@ import numpy as np
 
 from engine.atomic import atomic_output
 from engine.export.bvh import read_bvh, write_bvh
-from engine.motion.array_files import MAX_ARCHIVE_BYTES, read_npz_arrays
+from engine.motion.array_files import MAX_ARCHIVE_BYTES, read_bounded, read_npz_arrays
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.face import FACE_BLENDSHAPE_INDEX, FACE_BLENDSHAPE_NAMES
 from engine.motion.motion import MAX_FPS, MIN_FPS, NUM_BODY_JOINTS, NUM_HAND_JOINTS, Motion
@@ -356,10 +356,7 @@ def read_smpl(path: str | Path) -> Motion:
     _check_readable(path)
     # Our reader checks every member first (numeric arrays only, sizes bounded), then
     # smplcodec parses the same bytes, so what it sees is what we checked.
-    if path.stat().st_size > MAX_ARCHIVE_BYTES:
-        raise ProjectFileError(path, f"{path.stat().st_size:,} bytes; a .smpl file is read up "
-                                     f"to {MAX_ARCHIVE_BYTES:,}")
-    raw = path.read_bytes()
+    raw = read_bounded(path, MAX_ARCHIVE_BYTES, "a .smpl file")
     read_npz_arrays(raw, path)
     try:
         codec = SMPLCodec.from_file(io.BytesIO(raw))

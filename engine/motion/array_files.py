@@ -177,6 +177,19 @@ def _read_header(stream: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
     return shape, fortran, dtype
 
 
+def read_bounded(path: str | Path, max_bytes: int, what: str) -> bytes:
+    """The bytes of ``path``, refused (``ProjectFileError`` naming it) above ``max_bytes``
+    or when it cannot be read; ``what`` names the kind of file ("a SiGML file")."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ProjectFileError(path, f"{size:,} bytes; {what} is read up to {max_bytes:,}")
+        return path.read_bytes()
+    except OSError as error:
+        raise ProjectFileError(path, f"cannot be read ({error.strerror or error})") from None
+
+
 def read_npz(file: str | Path | bytes | BinaryIO, source: str | Path | None = None, *,
              skip_unreadable: bool = False, max_bytes: int = MAX_ARRAY_BYTES,
              max_total_bytes: int = MAX_ARCHIVE_BYTES

@@ -24,6 +24,7 @@ import defusedxml.ElementTree as SafeElementTree
 from defusedxml import DefusedXmlException
 
 from engine.atomic import atomic_output
+from engine.motion.array_files import read_bounded
 from engine.motion.errors import ProjectFileError
 from engine.notation.hamnosys import NotationError, parse_sign
 from engine.notation.symbols import BY_NAME, SYMBOLS
@@ -87,16 +88,7 @@ def parse_sigml(text: str | bytes, source: str | Path = "<SiGML>") -> list[Notat
 
 def read_sigml(path: str | Path) -> list[NotatedSign]:
     """``parse_sigml`` of a file, refused above ``MAX_SIGML_BYTES``."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_SIGML_BYTES:
-            raise ProjectFileError(path, f"{size:,} bytes; a SiGML file is read up to "
-                                         f"{MAX_SIGML_BYTES:,}")
-        data = path.read_bytes()
-    except OSError as error:
-        raise ProjectFileError(path, f"cannot be read ({error.strerror or error})") from None
-    return parse_sigml(data, path)
+    return parse_sigml(read_bounded(path, MAX_SIGML_BYTES, "a SiGML file"), path)
 
 
 def sigml_text(signs: list[NotatedSign]) -> str:
