@@ -338,6 +338,10 @@ class _Cursor:
     def peek(self) -> Node | None:
         return self.nodes[self.index] if self.index < len(self.nodes) else None
 
+    def following(self) -> Node | None:
+        """The node after the next one (a one-symbol look-ahead past ``peek``)."""
+        return self.nodes[self.index + 1] if self.index + 1 < len(self.nodes) else None
+
     def at(self, *kinds: Kind) -> bool:
         node = self.peek()
         return isinstance(node, Token) and node.kind in kinds
@@ -370,7 +374,7 @@ def _handshape(cursor: _Cursor) -> Handshape:
     while cursor.at(*_HANDSHAPE_MODIFIERS):
         modifiers.append(cursor.take(*_HANDSHAPE_MODIFIERS, expected="").name)
     between = None
-    following = cursor.nodes[cursor.index + 1] if cursor.index + 1 < len(cursor.nodes) else None
+    following = cursor.following()
     if cursor.at(Kind.BETWEEN) and isinstance(following, Token) \
             and following.kind is Kind.HANDSHAPE:
         cursor.take(Kind.BETWEEN, expected="between")
@@ -388,7 +392,7 @@ def _one_direction(cursor: _Cursor, kind: Kind, expected: str) -> Direction:
 def _direction(cursor: _Cursor, kind: Kind, expected: str) -> tuple[Direction, Direction | None]:
     first = _one_direction(cursor, kind, expected)
     second = None
-    following = cursor.nodes[cursor.index + 1] if cursor.index + 1 < len(cursor.nodes) else None
+    following = cursor.following()
     if cursor.at(Kind.BETWEEN) and isinstance(following, Token) and following.kind is kind:
         cursor.take(Kind.BETWEEN, expected="between")
         second = _one_direction(cursor, kind, f"a second {kind.value} after between")
@@ -447,7 +451,7 @@ def _sign_part(text: str, nodes: tuple[Node, ...], end: int) -> SignPart:
         symmetry.append(cursor.take(Kind.SYMMETRY, expected="").name)
         while cursor.at(*_SYMMETRY_MODIFIERS):
             symmetry.append(cursor.take(*_SYMMETRY_MODIFIERS, expected="").name)
-    following = cursor.nodes[cursor.index + 1] if cursor.index + 1 < len(cursor.nodes) else None
+    following = cursor.following()
     nondominant_only = cursor.at(Kind.NONDOMINANT) and isinstance(following, Token) \
         and following.kind is Kind.HANDSHAPE
     if nondominant_only:
