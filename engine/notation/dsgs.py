@@ -9,6 +9,8 @@ recorded on everything derived from it (see ../shared/NOTATION.md).
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -37,3 +39,34 @@ def notation_entries() -> tuple[NotationEntry, ...]:
     return tuple(NotationEntry(entry["sign_id"], tuple(entry.get("hns_gloss") or ()),
                                tuple(entry["hamnosys"]), entry.get("signwriting") or "")
                  for entry in entries if entry.get("hamnosys"))
+
+
+_VARIANT = re.compile(r"(?:_(?:[A-Z]|\d+|INT))+$")
+
+
+def fold(word: str) -> str:
+    """A word as German glosses and typed text can both be matched: lower case, with
+    ß as ss and umlauts as ae, oe, ue (glosses and keyboards drop them either way)."""
+    word = unicodedata.normalize("NFC", word).lower()
+    return word.replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+
+
+def gloss_words(gloss: str) -> tuple[str, ...]:
+    """The German word (or phrase, words joined by a space) a DSGS gloss stands for,
+    as written and folded: ``GUTEN_MORGEN_1`` -> ("guten morgen",), ``BÖSE_1`` ->
+    ("böse", "boese"). Variant markers (``_1``, ``_B``, ``_INT``), brackets and
+    punctuation are dropped; "" glosses give ()."""
+    # FREIBURG--DEUTSCHLAND-: the word, then what it is told apart by
+    text = re.sub(r"\(.*?\)|[!?.,]", "", gloss).split("--")[0].strip("-_ ")
+    text = _VARIANT.sub("", text)
+    words = " ".join(part for part in re.split(r"[_\s]+|-{1,2}", text) if part).lower()
+    if not words:
+        return ()
+    folded = fold(words)
+    return (words,) if folded == words else (words, folded)
+
+
+def is_variant(gloss: str) -> bool:
+    """Whether a gloss is a numbered, lettered or international variant (``HAUS_2``,
+    ``JAHR_B``, ``KENIA_INT``): the plain gloss is preferred when both exist."""
+    return bool(_VARIANT.search(re.sub(r"\(.*?\)|[!?.,]", "", gloss)))

@@ -1,0 +1,215 @@
+"""The synthesiser's primitives checked against geometry on the posed default avatar:
+where the notation says a hand touches, points or faces, it does."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.body import default_avatar
+from engine.body.skeleton import JOINT_INDEX
+from engine.body.tips import hand_points
+from engine.notation.anchors import body_anchors
+from engine.notation.dsgs import notation_entries
+from engine.notation.placement import ArmSolver, combined, direction, palm_vector
+from engine.notation.symbols import from_names
+from engine.notation.synthesis import UnsupportedNotation, coverage, synthesise
+
+BODY = default_avatar()
+RIGHT_HAND = [JOINT_INDEX[f"right_{f}1"] for f in ("index", "middle", "ring", "pinky")]
+
+
+def first_posture(names: str):
+    """(sign, joints (55, 3), rotations (55, 3, 3), frame) at the sign's first posture."""
+    sign = synthesise(from_names(names))
+    frame = sign.key_frames[1]
+    out = BODY.forward(sign.motion, np.array([frame]))
+    return sign, out.joints[0], out.joint_rotations[0], frame
+
+
+def finger_direction(joints: np.ndarray, side: str = "right") -> np.ndarray:
+    """Wrist to the middle finger's base: where extended fingers would point."""
+    vector = joints[JOINT_INDEX[f"{side}_middle1"]] - joints[JOINT_INDEX[f"{side}_wrist"]]
+    return vector / np.linalg.norm(vector)
+
+
+def palm_normal(joints: np.ndarray, side: str = "right") -> np.ndarray:
+    """The palm's normal from the wrist and the index and pinky bases (toward the palm)."""
+    wrist = joints[JOINT_INDEX[f"{side}_wrist"]]
+    index = joints[JOINT_INDEX[f"{side}_index1"]] - wrist
+    pinky = joints[JOINT_INDEX[f"{side}_pinky1"]] - wrist
+    normal = np.cross(index, pinky) if side == "right" else np.cross(pinky, index)
+    return normal / np.linalg.norm(normal)
+
+
+def angle(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip(a @ b / np.linalg.norm(a) / np.linalg.norm(b),
+                                              -1, 1))))
+
+
+def test_direction_names():
+    assert np.allclose(direction("extfingeru"), [0, 1, 0])
+    assert np.allclose(direction("moveo"), [0, 0, 1])
+    assert np.allclose(direction("palml"), [1, 0, 0])      # the signer's left is +X
+    assert np.allclose(direction("extfingerdr"), np.array([-1, -1, 0]) / np.sqrt(2))
+    assert np.allclose(combined(("extfingeruo", "extfingerol")),
+                       np.array([1, 1, 2]) / np.sqrt(6))
+    with pytest.raises(ValueError, match="expected letters"):
+        direction("movex")
+
+
+def test_palm_is_read_relative_to_the_fingers():
+    up = direction("extfingeru")
+    assert np.allclose(palm_vector(up, direction("palmd")), [0, 0, 1])    # away
+    assert np.allclose(palm_vector(up, direction("palmu")), [0, 0, -1])   # toward the signer
+    away = direction("extfingero")
+    assert np.allclose(palm_vector(away, direction("palmd")), [0, -1, 0])
+    left = direction("extfingerl")
+    assert np.allclose(palm_vector(left, direction("palml")), [0, 0, -1])
+
+
+FINGERS = ["extfingeru", "extfingero", "extfingerol", "extfingeruo", "extfingerul", "extfingerl",
+           "extfingerd", "extfingerdo", "extfingerur", "extfingeror"]
+PALMS = ["palmd", "palml", "palmu", "palmr", "palmdl", "palmul"]
+
+
+@pytest.mark.parametrize("finger", FINGERS)
+def test_finger_direction_and_palm_as_written(finger):
+    written_finger = direction(finger)
+    for palm in PALMS:
+        written_palm = palm_vector(written_finger, direction(palm))
+        _, joints, _, _ = first_posture(f"flathand {finger} {palm} chest")
+        assert angle(finger_direction(joints), written_finger) < 15, (finger, palm)
+        assert angle(palm_normal(joints), written_palm) < 20, (finger, palm)
+
+
+def contact_distance(joints_or_points: np.ndarray, anchor: np.ndarray) -> float:
+    return float(np.min(np.linalg.norm(joints_or_points - anchor, axis=-1)))
+
+
+@pytest.mark.parametrize("site", ["forehead", "chin", "nose", "chest", "cheek", "shoulders"])
+def test_named_fingertip_touches_the_site(site):
+    sign = synthesise(from_names(f"finger2 thumbacrossmod extfingeru palml indexfinger "
+                                 f"fingertip {site} touch"))
+    frame = sign.key_frames[1]
+    tip = hand_points(BODY, sign.motion.frame(frame))[0, 8]  # MediaPipe index tip
+    anchor = body_anchors(BODY).site(site).position
+    assert np.linalg.norm(tip - anchor) < 0.02
+
+
+def test_palm_touches_the_chest():
+    sign = synthesise(from_names("flathand extfingerl palml chest touch"))
+    out = BODY.forward(sign.motion, np.array([sign.key_frames[1]]))
+    hand = np.isin(BODY.skin_weights.argmax(axis=1),
+                   [JOINT_INDEX["right_wrist"]] + RIGHT_HAND)
+    anchor = body_anchors(BODY).site("chest").position
+    assert contact_distance(out.vertices[0][hand], anchor) < 0.02
+    joints = out.joints[0]
+    assert angle(palm_normal(joints), [0, 0, -1]) < 20  # the palm faces the body
+
+
+def test_close_is_near_but_not_touching():
+    touch = synthesise(from_names("flathand extfingerl palml chest touch"))
+    close = synthesise(from_names("flathand extfingerl palml chest close"))
+    wrist = JOINT_INDEX["right_wrist"]
+    z_touch = BODY.forward(touch.motion, np.array([touch.key_frames[1]])).joints[0, wrist, 2]
+    z_close = BODY.forward(close.motion, np.array([close.key_frames[1]])).joints[0, wrist, 2]
+    assert 0.02 < z_close - z_touch < 0.10
+
+
+def test_symmetric_sign_mirrors_exactly():
+    sign = synthesise(from_names("symmlr flathand extfingeru palml chest moveo"))
+    joints = BODY.forward(sign.motion).joints
+    left = joints[:, [JOINT_INDEX[f"left_{j}"] for j in ("wrist", "elbow", "index3")]]
+    right = joints[:, [JOINT_INDEX[f"right_{j}"] for j in ("wrist", "elbow", "index3")]]
+    assert np.allclose(left * [-1, 1, 1], right, atol=1e-4)
+
+
+def test_one_handed_sign_leaves_the_other_arm_down():
+    sign = synthesise(from_names("finger2 extfingero palmd chest moveo"))
+    joints = BODY.forward(sign.motion).joints
+    left, spine = joints[:, JOINT_INDEX["left_wrist"], 1], joints[:, JOINT_INDEX["spine1"], 1]
+    assert np.all(left < spine)
+
+
+def forward_peaks(names: str) -> int:
+    """How many times the hand moves forward and stops, between the first posture and
+    the last (the rise from rest and the relax back are not counted)."""
+    sign = synthesise(from_names(names))
+    frames = np.arange(sign.key_frames[1], sign.key_frames[-2] + 1)
+    z = BODY.forward(sign.motion, frames).joints[:, JOINT_INDEX["right_wrist"], 2]
+    peaks = (z[1:-1] > z[:-2] + 1e-5) & (z[1:-1] >= z[2:])
+    return int(peaks.sum())
+
+
+@pytest.mark.parametrize("repetition,count", [("", 1), ("repeatfromstart", 2),
+                                              ("repeatfromstartseveral", 3)])
+def test_repetition_counts(repetition, count):
+    assert forward_peaks(f"finger2 extfingero palmd chest moveo {repetition}") == count
+
+
+def test_straight_movement_goes_the_way_written_by_its_size():
+    wrist = JOINT_INDEX["right_wrist"]
+    for size, (low, high) in (("smallmod", (0.03, 0.08)), ("", (0.08, 0.15)),
+                              ("largemod", (0.15, 0.25))):
+        sign = synthesise(from_names(f"flathand extfingero palmd chest movel {size}"))
+        start, end = sign.key_frames[1], sign.key_frames[-3]
+        path = BODY.forward(sign.motion, np.array([start, end])).joints[:, wrist]
+        moved = path[1] - path[0]
+        assert angle(moved, [1, 0, 0]) < 10 and low < np.linalg.norm(moved) < high, size
+
+
+def test_circle_returns_to_its_start():
+    sign = synthesise(from_names("finger2 extfingero palmd chest circleo"))
+    wrist = JOINT_INDEX["right_wrist"]
+    keys = sign.key_frames
+    path = BODY.forward(sign.motion, np.arange(keys[2], keys[3] + 1)).joints[:, wrist]
+    assert np.linalg.norm(path[-1] - path[0]) < 1e-3
+    assert np.ptp(path[:, 0]) > 0.05 and np.ptp(path[:, 1]) > 0.05  # round in the x-y plane
+    assert np.ptp(path[:, 2]) < 0.01
+
+
+def test_replace_changes_the_handshape():
+    from engine.notation.handshapes import hand_pose, handshape_from_names
+
+    sign = synthesise(from_names("flathand extfingero palmd chest replace fist"))
+    end = sign.motion.right_hand_pose[sign.key_frames[-3]]
+    assert np.allclose(end, hand_pose(handshape_from_names("fist")), atol=1e-4)
+
+
+def test_keyframes_at_rest_and_every_posture():
+    sign = synthesise(from_names("finger2 extfingero palmd chest moveo replace fist"))
+    # rest, first posture, settle, move, replace, hold end, rest
+    assert len(sign.key_frames) == 7
+    assert sign.key_frames[0] == 0 and sign.key_frames[-1] == sign.motion.num_frames - 1
+
+
+def test_elbow_stays_out_of_the_trunk_for_the_other_shoulder():
+    anchors = body_anchors(BODY)
+    solver = ArmSolver(BODY.rest_joints, anchors.torso)
+    target = anchors.site("shoulders", "left").position + np.array([0.0, 0.0, 0.08])
+    rotation = np.eye(3)
+    pose, reached = solver.solve("right", target[None], rotation[None])
+    from engine.motion.motion import Motion
+
+    body = np.zeros((1, 21, 3), np.float32)
+    for joint, value in (("shoulder", pose.shoulder), ("elbow", pose.elbow),
+                         ("wrist", pose.wrist)):
+        body[:, JOINT_INDEX[f"right_{joint}"] - 1] = value
+    joints = BODY.forward(Motion.zeros(1).replace(body_pose=body)).joints[0]
+    assert np.linalg.norm(joints[JOINT_INDEX["right_wrist"]] - target) < 1e-3
+    assert reached[0] < 1e-6
+    assert anchors.torso.inside(joints[JOINT_INDEX["right_elbow"]]) == 0.0
+
+
+def test_unsupported_features_are_named():
+    with pytest.raises(UnsupportedNotation, match="brushing"):
+        synthesise(from_names("flathand extfingero palmd chest moved brushing"))
+
+
+def test_dsgs_coverage_is_at_least_80_percent():
+    strings = [entry.hamnosys[0] for entry in notation_entries()]
+    result = coverage(strings)
+    assert result.total == 1364
+    assert result.share >= 0.80, result.unsupported
+    assert sum(result.unsupported.values()) + sum(result.invalid.values()) + result.made \
+        == result.total
