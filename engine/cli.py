@@ -306,7 +306,7 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
               "and started a new lexicon", file=sys.stderr)
         store = LexiconStore(error.path)
     with store:
-        if args.action in ("build", "add") and store.read_only:
+        if args.action in ("build", "add", "add-notation", "add-sigml") and store.read_only:
             raise ValueError(f"lexicon {args.action} refused: {store.read_only}; listing and "
                              "generating still work")
         if args.action == "build":
@@ -318,8 +318,37 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
             finally:
                 bar.close()
             print(report.summary())
+            if not args.lang or "sgg" in args.lang:
+                from engine.data.lexicon_build import build_from_notation
+
+                bar = _Bar("DSGS signs from notation")
+                try:
+                    notation_report = build_from_notation(
+                        store, glosses=[args.gloss] if args.gloss else None, progress=bar)
+                finally:
+                    bar.close()
+                print("DSGS signs: " + notation_report.summary())
             print(f"lexicon: {store.path} ({len(store)} entries)")
             return 0 if not report.failed else 1
+        if args.action == "add-notation":
+            from engine.data.lexicon_build import add_notation
+            from engine.generate.from_notation import hamnosys_text
+
+            if not args.video or not args.gloss or not args.lang:
+                raise ValueError('lexicon add-notation: expected "HAMNOSYS" --gloss G --lang L')
+            entry_id = add_notation(store, hamnosys_text(args.video), args.gloss, args.lang[0],
+                                    words=args.word or ())
+            print(f"added {args.gloss} ({args.lang[0]}) from notation as entry {entry_id}")
+            return 0
+        if args.action == "add-sigml":
+            from engine.data.lexicon_build import add_sigml
+
+            if not args.video or not args.lang:
+                raise ValueError("lexicon add-sigml: expected FILE --lang L")
+            ids = add_sigml(store, args.video, args.lang[0])
+            print(f"added {len(ids)} signs from {args.video} ({args.lang[0]}): entries "
+                  + ", ".join(map(str, ids)))
+            return 0
         if args.action == "add":
             if not args.video or not args.gloss or not args.lang:
                 raise ValueError("lexicon add: expected VIDEO --gloss G --lang L")
@@ -472,6 +501,19 @@ def _write_output(project, output: Path, args: argparse.Namespace) -> None:
         from engine.export.gltf import write_glb
 
         write_glb(project.motion, output)
+    elif suffix == ".sigml":
+        from engine.generate.from_notation import sigml_signs
+        from engine.notation.sigml import write_sigml
+
+        signs, missing = sigml_signs(project)
+        if not signs:
+            raise ValueError(f"{output}: no sign of this project was made from notation, so "
+                             "there is nothing to write as SiGML")
+        write_sigml(signs, output)
+        if missing:
+            print(f"{output}: {len(missing)} signs have no notation and were left out: "
+                  + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""),
+                  file=sys.stderr)
     else:
         from engine.export.motion_files import write_motion_file
 
@@ -479,11 +521,30 @@ def _write_output(project, output: Path, args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Project or motion file -> video (.mp4/.gif/.webm) or motion file."""
-    output = Path(args.output)
+    """Project or motion file -> video (.mp4/.gif/.webm), motion file or SiGML."""
+    outputs = [Path(p) for p in (args.output, args.sigml) if p]
+    if not outputs:
+        raise ValueError("export: expected -o OUTPUT and/or --sigml FILE")
+    if args.sigml and Path(args.sigml).suffix.lower() != ".sigml":
+        raise ValueError(f"--sigml {args.sigml}: expected a file name ending in .sigml")
     project = _load_input(args.input)
+    for output in outputs:
+        _write_output(project, output, args)
+        print(f"wrote {output} ({project.motion})")
+    return 0
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    """HamNoSys (symbols or names) -> one sign as a project, video or motion file."""
+    from engine.generate.from_notation import project_from_notation
+    from engine.notation.synthesis import NotationTiming
+
+    project = project_from_notation(args.notation, gloss=args.gloss or "", language=args.lang,
+                                    body=_body(args), timing=NotationTiming(fps=args.fps))
+    output = Path(args.output)
     _write_output(project, output, args)
-    print(f"wrote {output} ({project.motion})")
+    print(f"wrote {output}: {project.motion}, {len(project.keyframes)} keyframes at its "
+          "postures")
     return 0
 
 
@@ -779,8 +840,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "lexicon_path setting, or the user data folder)")
 
     p = sub.add_parser("lexicon", help="build, add to or list the sign lexicon")
-    p.add_argument("action", choices=["build", "add", "list"])
-    p.add_argument("video", nargs="?", help="(add) a video of one sign")
+    p.add_argument("action", choices=["build", "add", "add-notation", "add-sigml", "list"],
+                   help="build: the package's letters (and, for sgg, its DSGS signs); add: a "
+                   "video of one sign; add-notation: a sign from HamNoSys; add-sigml: the "
+                   "signs of a SiGML file")
+    p.add_argument("video", nargs="?", metavar="SOURCE",
+                   help="(add) a video of one sign; (add-notation) HamNoSys, as symbols or "
+                   "names such as \"fist extfingeru palmd chest\"; (add-sigml) a .sigml file")
     p.add_argument("--lang", action="append", help="sign language code(s), e.g. ase")
     p.add_argument("--gloss", help="(add) the sign's gloss, e.g. HELLO; (build) only this gloss")
     p.add_argument("--word", action="append", help="(add) spoken word(s) it translates")
@@ -817,10 +883,27 @@ def build_parser() -> argparse.ArgumentParser:
     db_option(p)
     p.set_defaults(func=cmd_find_sign)
 
-    p = sub.add_parser("export", help="project or motion file -> video or motion file")
-    p.add_argument("input", help=".signstudio, .npz, .smpl, .bvh or .pose (fitted)")
+    p = sub.add_parser("sign", help="HamNoSys notation -> one sign (project, video or "
+                       "motion file)")
+    p.add_argument("notation", help="HamNoSys symbols, or their names separated by spaces "
+                   "(\"flathand extfingeru palml chest touch\")")
     p.add_argument("-o", "--output", required=True,
-                   help="out.{mp4,gif,webm,npz,smpl,bvh,glb,pose,signstudio}")
+                   help="out.{signstudio,mp4,gif,webm,npz,smpl,bvh,glb,pose,sigml}")
+    p.add_argument("--gloss", help="the sign's gloss (default: SIGN)")
+    p.add_argument("--lang", default="sgg", help="its sign language (default: sgg, DSGS)")
+    p.add_argument("--fps", type=frame_rate, default=30.0,
+                   help="frames per second (1 to 240, default 30)")
+    render_options(p)
+    p.set_defaults(captions=True, anti_aliasing="none")
+    avatar_options(p)
+    p.set_defaults(func=cmd_sign)
+
+    p = sub.add_parser("export", help="project or motion file -> video, motion file or SiGML")
+    p.add_argument("input", help=".signstudio, .npz, .smpl, .bvh or .pose (fitted)")
+    p.add_argument("-o", "--output",
+                   help="out.{mp4,gif,webm,npz,smpl,bvh,glb,pose,signstudio,sigml}")
+    p.add_argument("--sigml", help="also (or only) write the signs made from notation as "
+                   "SiGML, for JASigning")
     p.add_argument("--width", type=pixels, default=1280, help="pixels (16 to 7680)")
     p.add_argument("--height", type=pixels, default=720, help="pixels (16 to 7680)")
     p.add_argument("--fps", type=frame_rate,

@@ -9,12 +9,16 @@ Why SQLite: a single file the user can copy, safe against interruption (every en
 written in its own transaction, so a killed build leaves only whole entries), readable
 by the studio while the CLI adds to it (WAL journal), and queryable by word.
 
-Schema (``LEXICON_SCHEMA_VERSION`` = 1)::
+Schema (``LEXICON_SCHEMA_VERSION`` = 2)::
 
     meta(key TEXT PRIMARY KEY, value TEXT)             -- schema_version, created_by
     entries(id INTEGER PRIMARY KEY, gloss, language, kind, source_kind, source,
             source_hash, licence, quality_json, fps, num_frames, motion BLOB,
-            created_at, UNIQUE(language, gloss, source_hash))
+            created_at, notation, signwriting, UNIQUE(language, gloss, source_hash))
+
+Version 2 added ``notation`` (the sign's HamNoSys, "" for a recording) and
+``signwriting`` (its SignWriting FSW, "" when none); a version 1 file is upgraded in
+place when opened for writing, and read as it is when opened read-only.
     entry_words(entry_id -> entries.id ON DELETE CASCADE, word_key)  -- NFC lower-case
 
 ``motion`` is ``engine.motion.project_io.motion_to_bytes`` (an npz, no pickle).
@@ -38,10 +42,12 @@ from engine.motion.errors import ProjectFileError
 from engine.motion.motion import Motion
 from engine.motion.project_io import motion_from_bytes, motion_to_bytes
 
-LEXICON_SCHEMA_VERSION = 1
+LEXICON_SCHEMA_VERSION = 2
 LEXICON_PATH_ENV = "SIGNSTUDIO_LEXICON"
 ENTRY_KINDS = ("sign", "letter")
-SOURCE_KINDS = ("package", "video", "manual")
+#: package: a clip shipped in a package; video: the user's recording; manual: made by
+#: hand; notation: synthesised from HamNoSys (the package's DSGS data or the user's).
+SOURCE_KINDS = ("package", "video", "manual", "notation")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,6 +65,8 @@ CREATE TABLE IF NOT EXISTS entries (
     num_frames INTEGER NOT NULL,
     motion BLOB NOT NULL,
     created_at TEXT NOT NULL,
+    notation TEXT NOT NULL DEFAULT '',
+    signwriting TEXT NOT NULL DEFAULT '',
     UNIQUE (language, gloss, source_hash)
 );
 CREATE TABLE IF NOT EXISTS entry_words (
@@ -119,6 +127,10 @@ class LexiconEntry:
     kind: str = "sign"
     quality: dict = field(default_factory=dict)
     id: int | None = None
+    #: HamNoSys the motion was synthesised from ("" for a recording).
+    notation: str = ""
+    #: SignWriting (FSW) of the sign, when its source has one.
+    signwriting: str = ""
 
     def __post_init__(self) -> None:
         if not self.gloss.strip():
@@ -150,6 +162,8 @@ class EntrySummary:
     #: What is wrong with the row ("" for a sound one): fields that are NULL or not
     #: of their type were replaced by empty values here.
     problem: str = ""
+    notation: str = ""
+    signwriting: str = ""
 
 
 def _quality_dict(stored: object) -> dict | None:
@@ -286,6 +300,18 @@ class LexiconStore:
                 raise ProjectFileError(
                     self.path, f"lexicon schema {version[0]} is newer than this Sign "
                     f"Studio reads ({LEXICON_SCHEMA_VERSION}); update Sign Studio")
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(entries)")}
+            if "notation" not in columns and not self.read_only:
+                with self._db:  # version 1 -> 2: the notation columns, empty
+                    for column in ("notation", "signwriting"):
+                        self._db.execute(f"ALTER TABLE entries ADD COLUMN {column} TEXT "
+                                         "NOT NULL DEFAULT ''")
+                    self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                                     (str(LEXICON_SCHEMA_VERSION),))
+                columns |= {"notation", "signwriting"}
+            # A version 1 file opened read-only has no notation columns: read them as "".
+            self._notation_columns = ("notation, signwriting" if "notation" in columns
+                                      else "'' AS notation, '' AS signwriting")
         except sqlite3.DatabaseError as error:
             if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
                 raise self._busy() from None
@@ -327,8 +353,10 @@ class LexiconStore:
                                               f"({self.read_only})")
 
     # ------------------------------------------------------------------ writing
-    def add(self, entry: LexiconEntry) -> int:
-        """Insert or replace the entry with the same (language, gloss, source_hash).
+    def add(self, entry: LexiconEntry, *, replace_source: bool = False) -> int:
+        """Insert or replace the entry with the same (language, gloss, source_hash);
+        ``replace_source``: also replace the entries of that gloss from the same
+        ``source`` (a sign re-made from edited notation, or by a newer synthesiser).
 
         One transaction: after a crash the entry is either fully there or absent.
         Returns the entry id.
@@ -339,13 +367,18 @@ class LexiconStore:
             self._db.execute(
                 "DELETE FROM entries WHERE language = ? AND gloss = ? AND source_hash = ?",
                 (entry.language, entry.gloss, entry.source_hash))
+            if replace_source:
+                self._db.execute(
+                    "DELETE FROM entries WHERE language = ? AND gloss = ? AND source = ?",
+                    (entry.language, entry.gloss, entry.source))
             cursor = self._db.execute(
                 "INSERT INTO entries (gloss, language, kind, source_kind, source, source_hash,"
-                " licence, quality_json, fps, num_frames, motion, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " licence, quality_json, fps, num_frames, motion, created_at, notation,"
+                " signwriting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (entry.gloss, entry.language, entry.kind, entry.source_kind, entry.source,
                  entry.source_hash, entry.licence, json.dumps(entry.quality), entry.motion.fps,
-                 entry.motion.num_frames, motion_to_bytes(entry.motion), created))
+                 entry.motion.num_frames, motion_to_bytes(entry.motion), created,
+                 entry.notation, entry.signwriting))
             entry_id = int(cursor.lastrowid)
             self._motions.clear()
             keys = {word_key(w) for w in entry.words if word_key(w)}
@@ -378,15 +411,21 @@ class LexiconStore:
         return tuple(r[0] for r in self._db.execute(
             "SELECT word_key FROM entry_words WHERE entry_id = ? ORDER BY word_key", (entry_id,)))
 
-    _SUMMARY_COLUMNS = ("id, gloss, language, kind, source_kind, source, licence, "
-                        "quality_json, fps, num_frames")
+    _SUMMARY_COLUMNS = ("id", "gloss", "language", "kind", "source_kind", "source", "licence",
+                        "quality_json", "fps", "num_frames")
+
+    def _columns(self, prefix: str = "") -> str:
+        """The summary columns for a SELECT (``prefix``: a table alias with its dot)."""
+        notation = (f"{prefix}notation, {prefix}signwriting"
+                    if not self._notation_columns.startswith("''") else self._notation_columns)
+        return ", ".join(prefix + c for c in self._SUMMARY_COLUMNS) + ", " + notation
 
     def _summary(self, row) -> EntrySummary:
         """A row as an EntrySummary; NULL or malformed fields (a database edited by hand
         or by another tool) are replaced and named in ``problem``, so one bad row never
         stops a listing."""
         (entry_id, gloss, language, kind, source_kind, source, licence, quality, fps,
-         num_frames) = row
+         num_frames, notation, signwriting) = row
         problems = []
 
         def text(name: str, value) -> str:
@@ -411,11 +450,14 @@ class LexiconStore:
                                text("kind", kind), self._words(entry_id),
                                text("source_kind", source_kind), text("source", source),
                                text("licence", licence), quality_dict, float(fps), num_frames)
+        summary = dataclasses.replace(summary, notation=notation if isinstance(notation, str)
+                                      else "", signwriting=signwriting
+                                      if isinstance(signwriting, str) else "")
         return dataclasses.replace(summary, problem="; ".join(problems)) if problems else summary
 
     def list(self, language: str | None = None) -> list[EntrySummary]:
         """Entries (without motion), by language then gloss."""
-        query = f"SELECT {self._SUMMARY_COLUMNS} FROM entries"
+        query = f"SELECT {self._columns()} FROM entries"
         args: tuple = ()
         if language:
             query += " WHERE language = ?"
@@ -426,11 +468,12 @@ class LexiconStore:
     def get(self, entry_id: int) -> LexiconEntry:
         row = self._db.execute(
             "SELECT id, gloss, language, kind, source_kind, source, source_hash, licence, "
-            "quality_json, motion FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            f"quality_json, motion, {self._notation_columns} FROM entries WHERE id = ?",
+            (entry_id,)).fetchone()
         if row is None:
             raise KeyError(f"lexicon {self.path}: no entry with id {entry_id}")
         (entry_id, gloss, language, kind, source_kind, source, source_hash, licence,
-         quality, blob) = row
+         quality, blob, notation, signwriting) = row
         motion = self._motions.get(entry_id)
         if motion is None:
             where = f"{self.path} (entry {entry_id} '{gloss}')"
@@ -442,11 +485,13 @@ class LexiconStore:
         return LexiconEntry(gloss=gloss, language=language, words=self._words(entry_id),
                             motion=motion, source_kind=source_kind, source=source,
                             source_hash=source_hash, licence=licence, kind=kind,
-                            quality=_quality_dict(quality) or {}, id=entry_id)
+                            quality=_quality_dict(quality) or {}, id=entry_id,
+                            notation=notation if isinstance(notation, str) else "",
+                            signwriting=signwriting if isinstance(signwriting, str) else "")
 
     def find_gloss(self, language: str, gloss: str) -> list[EntrySummary]:
         rows = self._db.execute(
-            f"SELECT {self._SUMMARY_COLUMNS} FROM entries WHERE language = ? AND gloss = ? "
+            f"SELECT {self._columns()} FROM entries WHERE language = ? AND gloss = ? "
             "ORDER BY id", (language, gloss)).fetchall()
         return [self._summary(r) for r in rows]
 
@@ -456,7 +501,7 @@ class LexiconStore:
         kinds = tuple(kinds)
         marks = ",".join("?" * len(kinds))
         rows = self._db.execute(
-            f"SELECT DISTINCT {', '.join('e.' + c for c in self._SUMMARY_COLUMNS.split(', '))} "
+            f"SELECT DISTINCT {self._columns('e.')} "
             f"FROM entries e JOIN entry_words w ON w.entry_id = e.id "
             f"WHERE e.language = ? AND w.word_key = ? AND e.kind IN ({marks}) ORDER BY e.id",
             (language, word_key(word), *kinds)).fetchall()

@@ -7,6 +7,7 @@ transaction; see ``engine.data.lexicon``).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +36,16 @@ class BuildReport:
     added: int = 0
     skipped: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (clip, reason)
+    #: Notation signs not made: the feature that stopped them -> how many.
+    unsupported: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         text = f"{self.added} added, {self.skipped} already present, {len(self.failed)} failed"
+        if self.unsupported:
+            count = sum(self.unsupported.values())
+            text += (f", {count} notation signs not made yet (" + "; ".join(
+                f"{feature}: {n}" for feature, n in sorted(
+                    self.unsupported.items(), key=lambda item: -item[1])[:8]) + ")")
         return text + "".join(f"\n  failed: {clip}: {reason}" for clip, reason in self.failed)
 
 
@@ -193,3 +201,122 @@ def add_video(store: LexiconStore, video: str | Path, gloss: str, language: str,
         motion=result.motion, source_kind="video", source=str(video),
         source_hash=file_sha256(video), licence=licence, kind=kind,
         quality=dict(result.quality)))
+
+
+# ------------------------------------------------------------------ notation
+#: Changes whenever the synthesiser makes different motion from the same notation, so
+#: a rebuild re-makes the notation signs instead of keeping stale ones.
+SYNTHESIS_VERSION = "1"
+
+
+def _notation_hash(hamnosys: str) -> str:
+    return hashlib.sha256(f"{SYNTHESIS_VERSION}\n{hamnosys}".encode("utf-8")).hexdigest()
+
+
+def _synthesised(hamnosys: str):
+    from engine.notation.synthesis import synthesise
+
+    return synthesise(hamnosys).motion
+
+
+def build_from_notation(store: LexiconStore, *, glosses: Iterable[str] | None = None,
+                        progress: Progress = no_progress,
+                        cancel: CancelToken | None = None) -> BuildReport:
+    """Synthesise the DSGS signs of the ``signwriting`` package (read in place) into
+    the lexicon as language ``sgg``; ``glosses``: only these.
+
+    Each entry is stored under its first gloss with the German words of all its
+    glosses (``gloss_words``), its HamNoSys and SignWriting, and the data's
+    provenance as its licence note. Of alternative HamNoSys strings the first that
+    can be made is used. An entry no string of which can be made is counted in
+    ``BuildReport.unsupported`` by the feature that stopped its first string. Plain
+    glosses are stored after their variants (``HAUS`` after ``HAUS_2``), so a word's
+    newest entry, the one text generation picks, is the plain sign.
+    """
+    from engine.notation.dsgs import PROVENANCE, gloss_words, is_variant, notation_entries
+    from engine.notation.hamnosys import NotationError
+    from engine.notation.synthesis import UnsupportedNotation
+
+    entries = [e for e in notation_entries() if e.glosses]
+    if glosses is not None:
+        wanted = set(glosses)
+        entries = [e for e in entries if wanted & set(e.glosses)]
+    def main_gloss(entry) -> str:  # the plainest of its glosses: WIE, not WIE_GEHT'S?
+        return min(entry.glosses, key=lambda g: (is_variant(g), len(g), g))
+
+    entries.sort(key=lambda e: not is_variant(main_gloss(e)))  # stable: variants first
+    report = BuildReport()
+    for done, entry in enumerate(entries, start=1):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        gloss = main_gloss(entry)
+        words = tuple(dict.fromkeys(w for g in entry.glosses for w in gloss_words(g)))
+        problem = ""
+        for hamnosys in entry.hamnosys:
+            digest = _notation_hash(hamnosys)
+            if store.has_source("sgg", gloss, digest):
+                report.skipped += 1
+                break
+            try:
+                motion = _synthesised(hamnosys)
+            except UnsupportedNotation as error:
+                problem = problem or error.feature
+                continue
+            except NotationError as error:
+                problem = problem or f"invalid HamNoSys: {error.expected}"
+                continue
+            store.add(LexiconEntry(
+                gloss=gloss, language="sgg", words=words, motion=motion, source_kind="notation",
+                source=f"signwriting package, DSGS sign {entry.sign_id}", source_hash=digest,
+                licence=PROVENANCE, notation=hamnosys, signwriting=entry.signwriting),
+                replace_source=True)
+            report.added += 1
+            break
+        else:
+            report.unsupported[problem] = report.unsupported.get(problem, 0) + 1
+        progress(done, len(entries), gloss)
+    return report
+
+
+def add_notation(store: LexiconStore, hamnosys: str, gloss: str, language: str, *,
+                 words: Iterable[str] = (), signwriting: str = "",
+                 source: str = "the user's own notation",
+                 licence: str = "user's own notation") -> int:
+    """Synthesise ``hamnosys`` and store it as the sign ``gloss`` of ``language``;
+    returns the entry id. Raises ``NotationError`` (position, symbol, what was
+    expected) or ``UnsupportedNotation`` (the feature) and stores nothing then."""
+    if not gloss.strip():
+        raise ValueError("--gloss: expected a non-empty gloss, e.g. HAUS")
+    if not language.strip():
+        raise ValueError("--lang: expected a sign-language code, e.g. sgg")
+    motion = _synthesised(hamnosys)
+    return store.add(LexiconEntry(
+        gloss=gloss, language=language, words=tuple(words) or (gloss.lower(),), motion=motion,
+        source_kind="notation", source=source, source_hash=_notation_hash(hamnosys),
+        licence=licence, notation=hamnosys, signwriting=signwriting), replace_source=True)
+
+
+def add_sigml(store: LexiconStore, path: str | Path, language: str) -> list[int]:
+    """Every sign of a SiGML file (``hns_sign``) into the lexicon as ``language``;
+    all or nothing: each sign is synthesised before any is stored, so a file with one
+    sign that cannot be made changes nothing (the error names the sign)."""
+    from engine.notation.hamnosys import NotationError
+    from engine.notation.sigml import read_sigml
+    from engine.notation.synthesis import UnsupportedNotation
+
+    path = Path(path)
+    signs = read_sigml(path)
+    if not signs:
+        raise ValueError(f"{path}: no hns_sign elements with HamNoSys")
+    made = []
+    for number, sign in enumerate(signs, start=1):
+        try:
+            made.append((sign, _synthesised(sign.hamnosys)))
+        except (NotationError, UnsupportedNotation) as error:
+            raise ValueError(f"{path}: sign {number} ('{sign.gloss}'): {error}; nothing "
+                             "was added") from None
+    return [store.add(LexiconEntry(
+        gloss=sign.gloss, language=language, words=(sign.gloss.lower(),), motion=motion,
+        source_kind="notation", source=str(path.resolve()),
+        source_hash=_notation_hash(sign.hamnosys), licence="user's own notation (SiGML)",
+        notation=sign.hamnosys), replace_source=True) for sign, motion in made]

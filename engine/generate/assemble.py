@@ -188,13 +188,14 @@ class _Piece:
     span: tuple[int, int]  # articulation_span of motion
     hold: int
     transition_after: int  # frames of generated transition after this piece
+    notation: str = ""  # the entry's HamNoSys, when it was made from notation
 
 
 def _pieces(tokens: Iterable[Token], store: LexiconStore, timing: Timing,
             progress: Progress, cancel: CancelToken | None) -> list[_Piece]:
     tokens = [t for t in tokens if t.kind is not TokenKind.MISSING]
     total = sum(len(t.glosses) for t in tokens)
-    cache: dict[int, tuple[Motion, tuple[int, int]]] = {}
+    cache: dict[int, tuple[Motion, tuple[int, int], str]] = {}
     pieces: list[_Piece] = []
     done = 0
     for token_index, token in enumerate(tokens):
@@ -203,9 +204,10 @@ def _pieces(tokens: Iterable[Token], store: LexiconStore, timing: Timing,
             if cancel is not None:
                 cancel.raise_if_cancelled()
             if entry_id not in cache:
-                motion = resample(store.get(entry_id).motion, timing.fps)
-                cache[entry_id] = motion, clip_articulation_span(motion)
-            motion, span = cache[entry_id]
+                entry = store.get(entry_id)
+                motion = resample(entry.motion, timing.fps)
+                cache[entry_id] = motion, clip_articulation_span(motion), entry.notation
+            motion, span, notation = cache[entry_id]
             last_in_token = gloss_index == len(token.glosses) - 1
             last_overall = last_in_token and token_index == len(tokens) - 1
             transition = 0 if last_overall else timing.frames(
@@ -216,7 +218,7 @@ def _pieces(tokens: Iterable[Token], store: LexiconStore, timing: Timing,
                 kind=SegmentKind.FINGERSPELLED if spelled else SegmentKind.LEXICON,
                 motion=motion, span=span,
                 hold=timing.frames(timing.letter_hold if spelled else timing.sign_hold),
-                transition_after=transition))
+                transition_after=transition, notation=notation))
             done += 1
             progress(done, total, f"{gloss}")
     return pieces
@@ -283,7 +285,8 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
         parts.append(Motion.concatenate([movement] + [held_pose] * piece.hold))
         start, movement_end = cursor, cursor + movement.num_frames
         end = movement_end + piece.hold
-        segments.append(Segment(piece.gloss, language, start, end, piece.hold, piece.kind))
+        segments.append(Segment(piece.gloss, language, start, end, piece.hold, piece.kind,
+                                piece.notation))
         keyframe_frames += [start, (start + movement_end - 1) // 2, movement_end - 1]
         cursor = end
         if number == len(pieces) - 1:

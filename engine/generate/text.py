@@ -1,7 +1,12 @@
 """Text -> sign tokens for one sign language, with a per-token coverage report.
 
 Rules, in order, for each word of the text:
-1. A lexicon sign whose words include the word (NFC, lower-case match) -> LEXICON.
+1. A lexicon sign whose words include the word -> LEXICON. Tried in order: a phrase
+   of up to ``MAX_PHRASE_WORDS`` words starting here (DSGS GUTEN_MORGEN is "guten
+   morgen"), the word itself (NFC, lower-case), the word folded (ß as ss, umlauts as
+   ae/oe/ue: glosses and keyboards drop them), then its lemma in the spoken language
+   (simplemma: "heisse" -> "heißen") and the lemma folded; the token's note says
+   when the sign was found by its lemma.
 2. Otherwise the word is fingerspelled in that language's alphabet -> FINGERSPELLED.
    The alphabet is the set of letter entries in the lexicon, which includes the
    language's multi-letter signs (German SCH, Spanish CH/LL/RR, Italian double
@@ -162,18 +167,75 @@ def text_to_tokens(text: str, language: str, store: LexiconStore) -> Iterator[To
             f"sign language '{language}' is not in the lexicon ({store.path}); supported: "
             + (", ".join(supported) if supported else
                "none yet - run `signstudio-cli lexicon build`"))
-    for word in words_of(text):
-        if not word:
-            continue
+    words = [w for w in words_of(text) if w]
+    spoken = spoken_language_of().get(language)
+    index = 0
+    while index < len(words):
+        word = words[index]
         if word.isdecimal():  # not isdigit(): "²" is a digit int() cannot read
             yield _number_token(word, speller)
+            index += 1
             continue
-        signs = store.lookup_word(language, word, kinds=["sign"])
-        if signs:
-            best = signs[-1]  # the newest recording of the sign
-            yield Token(word, TokenKind.LEXICON, (best.gloss,), (best.id,))
+        found = _find_sign(store, language, spoken, words, index)
+        if found is not None:
+            best, used, note = found
+            yield Token(" ".join(words[index:index + used]), TokenKind.LEXICON, (best.gloss,),
+                        (best.id,), note)
+            index += used
             continue
         yield _spelled_token(word, speller)
+        index += 1
+
+
+#: Longest phrase looked up as one sign.
+MAX_PHRASE_WORDS = 3
+
+
+def _fold(word: str) -> str:
+    return word_key(word).replace("ß", "ss").replace("ä", "ae").replace("ö", "oe") \
+        .replace("ü", "ue")
+
+
+def lemma_of(word: str, spoken: str | None) -> str | None:
+    """The dictionary form of ``word`` in spoken language ``spoken`` (simplemma's
+    tables, offline), or None when it has none or the language is not covered."""
+    if not spoken:
+        return None
+    try:
+        import simplemma
+
+        lemma = simplemma.lemmatize(word, lang=spoken)
+    except (ValueError, KeyError, LookupError):
+        return None
+    return lemma if word_key(lemma) != word_key(word) else None
+
+
+def _find_sign(store: LexiconStore, language: str, spoken: str | None, words: list[str],
+               index: int):
+    """(newest matching sign, words used, note) for the words from ``index`` on, or
+    None (see the module docstring for the order of tries)."""
+    for size in range(min(MAX_PHRASE_WORDS, len(words) - index), 1, -1):
+        phrase = " ".join(words[index:index + size])
+        if any(w.isdecimal() for w in words[index:index + size]):
+            continue
+        signs = store.lookup_word(language, phrase, kinds=["sign"])
+        if signs:
+            return signs[-1], size, ""
+    word = words[index]
+    tries = [(word, ""), (_fold(word), "")]
+    lemma = lemma_of(word, spoken)
+    if lemma:
+        tries += [(lemma, f"found as '{lemma}'"), (_fold(lemma), f"found as '{lemma}'")]
+    seen = set()
+    for candidate, note in tries:
+        key = word_key(candidate)
+        if key in seen:
+            continue
+        seen.add(key)
+        signs = store.lookup_word(language, candidate, kinds=["sign"])
+        if signs:
+            return signs[-1], 1, note  # the newest entry of the sign
+    return None
 
 
 def _spelled_token(word: str, speller: Speller, note_prefix: str = "") -> Token:

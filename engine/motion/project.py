@@ -63,6 +63,7 @@ class SegmentKind(str, enum.Enum):
     TRANSITION = "transition"
     RECORDED = "recorded"
     MANUAL = "manual"
+    NOTATION = "notation"   # synthesised from HamNoSys typed or imported by the user
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Segment:
 
     ``hold`` frames at the end of the segment keep the final pose still (a letter stays
     readable); ``language`` is an ISO 639-3 sign-language code such as ``ase``.
+    ``notation``: the HamNoSys the sign was made from ("" for a recording).
     """
 
     gloss: str
@@ -79,6 +81,7 @@ class Segment:
     end: int
     hold: int = 0
     kind: SegmentKind = SegmentKind.LEXICON
+    notation: str = ""
 
     def __post_init__(self) -> None:
         for name in ("start", "end", "hold"):
@@ -91,6 +94,8 @@ class Segment:
             raise MotionError(
                 f"Segment.language: expected a sign-language code like 'ase', got {self.language!r}"
             )
+        if not isinstance(self.notation, str):
+            raise MotionError(f"Segment.notation: expected HamNoSys text, got {self.notation!r}")
         if not 0 <= self.start < self.end:
             raise MotionError(
                 f"Segment.start/end: expected 0 <= start < end, got {self.start}, {self.end}"

@@ -1,0 +1,90 @@
+"""signstudio-cli and notation: ``sign``, ``lexicon add-notation``/``add-sigml``,
+``export --sigml``; bad notation is one clear line and writes nothing."""
+from __future__ import annotations
+
+import pytest
+
+from engine.cli import main
+from engine.motion import load_project
+from engine.notation.sigml import read_sigml
+from engine.notation.symbols import from_names
+
+KIND = "flathand thumboutmod extfingero palmd chest lrat moved smallmod"
+
+
+@pytest.fixture(autouse=True)
+def private_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIGNSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("SIGNSTUDIO_SMPLX_DIR", raising=False)
+
+
+def test_sign_from_names_to_a_project_with_keyframes_at_postures(tmp_path, capsys):
+    out = tmp_path / "kind.signstudio"
+    assert main(["sign", KIND, "--gloss", "KIND", "-o", str(out)]) == 0
+    project = load_project(out)
+    assert [s.gloss for s in project.segments] == ["KIND"]
+    assert project.segments[0].notation == from_names(KIND)
+    assert project.segments[0].kind.value == "notation"
+    # rest, rise end, settle, move, hold end, rest again
+    assert len(project.keyframes) == 6 and project.keyframes[-1].frame == project.motion.num_frames - 1
+    assert "keyframes at its postures" in capsys.readouterr().out
+
+
+def test_sign_from_symbols_to_sigml_round_trips(tmp_path):
+    out = tmp_path / "kind.sigml"
+    assert main(["sign", from_names(KIND), "--gloss", "KIND", "-o", str(out)]) == 0
+    (sign,) = read_sigml(out)
+    assert sign.gloss == "KIND" and sign.hamnosys == from_names(KIND)
+
+
+@pytest.mark.parametrize("notation,message", [
+    ("flathand palmd chest", "HamNoSys position 1: expected an extended-finger direction"),
+    ("flathand extfingero palmd chest moved brushing", "cannot synthesise contact brushing"),
+    ("flathand extfingero palmd chst", "not a HamNoSys 4 symbol name: 'chst'"),
+])
+def test_bad_notation_is_one_line_and_writes_nothing(tmp_path, capsys, notation, message):
+    out = tmp_path / "bad.signstudio"
+    assert main(["sign", notation, "-o", str(out)]) != 0
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_lexicon_add_notation_and_sigml_then_generate_and_export_sigml(tmp_path, capsys):
+    db = str(tmp_path / "lexicon.sqlite")
+    assert main(["lexicon", "add-notation", KIND, "--gloss", "KIND", "--lang", "sgg",
+                 "--word", "kind", "--db", db]) == 0
+    sigml = tmp_path / "mine.sigml"
+    assert main(["sign", "finger2 extfingero palmd chest moveo", "--gloss", "DU", "-o",
+                 str(sigml)]) == 0
+    assert main(["lexicon", "add-sigml", str(sigml), "--lang", "sgg", "--db", db]) == 0
+    assert main(["lexicon", "list", "--lang", "sgg", "--db", db]) == 0
+    listing = capsys.readouterr().out
+    assert "KIND" in listing and "DU" in listing
+    # one letter so the language has an alphabet; then the sentence
+    from engine.data.lexicon import LexiconEntry, LexiconStore
+    from engine.motion.motion import Motion
+
+    with LexiconStore(db) as store:
+        store.add(LexiconEntry(gloss="A", language="sgg", words=("a",), motion=Motion.zeros(3),
+                               source_kind="manual", source="test", source_hash="a",
+                               licence="test", kind="letter"))
+    project = tmp_path / "sentence.signstudio"
+    assert main(["generate", "du kind", "--lang", "sgg", "--db", db, "-o", str(project)]) == 0
+    out = tmp_path / "sentence.sigml"
+    assert main(["export", str(project), "--sigml", str(out)]) == 0
+    assert [s.gloss for s in read_sigml(out)] == ["DU", "KIND"]
+
+
+def test_export_sigml_of_a_project_without_notation_says_so(tmp_path, capsys):
+    from engine.motion import save_project
+    from engine.motion.motion import Motion
+    from engine.motion.project import Project, Segment
+
+    project = tmp_path / "recorded.signstudio"
+    save_project(Project(motion=Motion.zeros(10), segments=(Segment("HALLO", "gsg", 0, 10),)),
+                 project)
+    out = tmp_path / "out.sigml"
+    assert main(["export", str(project), "--sigml", str(out)]) != 0
+    assert "nothing to write as SiGML" in capsys.readouterr().err
+    assert not out.exists()

@@ -1,0 +1,155 @@
+"""Signs from notation in a real SQLite lexicon: the DSGS vocabulary read from the
+installed ``signwriting`` package, the user's own HamNoSys and SiGML, and text lookup
+that finds German words by their glosses and lemmas."""
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from engine.data.lexicon import LexiconEntry, LexiconStore
+from engine.data.lexicon_build import add_notation, add_sigml, build_from_notation
+from engine.generate.assemble import assemble
+from engine.generate.text import TokenKind, text_to_tokens
+from engine.motion.motion import Motion
+from engine.notation.dsgs import PROVENANCE, fold, gloss_words, is_variant
+from engine.notation.hamnosys import NotationError
+from engine.notation.symbols import from_names
+from engine.notation.synthesis import UnsupportedNotation
+
+GLOSSES = ["HAUS", "HAUS_2", "KIND", "GUTEN_MORGEN", "TRINKEN", "WASSER"]
+
+
+@pytest.fixture(scope="module")
+def dsgs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lexicon") / "lexicon.sqlite"
+    with LexiconStore(path) as store:
+        report = build_from_notation(store, glosses=GLOSSES)
+        # letters, so the rest of a sentence is fingerspelled
+        for letter in "abcdefghijklmnopqrstuvwxyz":
+            store.add(LexiconEntry(gloss=letter.upper(), language="sgg", words=(letter,),
+                                   motion=Motion.zeros(3), source_kind="manual",
+                                   source=f"test letter {letter}", source_hash=letter,
+                                   licence="test", kind="letter"))
+    return path, report
+
+
+def test_gloss_words_normalise_the_data_glosses():
+    assert gloss_words("GUTEN_MORGEN_1") == ("guten morgen",)
+    assert gloss_words("BÖSE_1") == ("böse", "boese")
+    assert gloss_words("FREIBURG--DEUTSCHLAND-") == ("freiburg",)
+    assert gloss_words("MEINST_DU?") == ("meinst du",)
+    assert gloss_words("") == ()
+    assert is_variant("KENIA_INT") and is_variant("JAHR_B") and not is_variant("HAUS")
+    assert fold("Schläft") == "schlaeft" and fold("heißen") == "heissen"
+
+
+def test_dsgs_entries_carry_notation_signwriting_and_provenance(dsgs):
+    path, report = dsgs
+    assert report.added >= 5 and not report.failed
+    with LexiconStore(path) as store:
+        signs = [s for s in store.list("sgg") if s.kind == "sign"]
+        house = [s for s in signs if s.gloss == "HAUS"]
+        assert len(house) == 1
+        entry = store.get(house[0].id)
+        assert entry.source_kind == "notation" and entry.licence == PROVENANCE
+        assert entry.notation.startswith(from_names("symmlr flathand"))
+        assert entry.signwriting.startswith("M")
+        assert entry.motion.num_frames > 20 and np.abs(entry.motion.body_pose).max() > 0.5
+
+
+def test_rebuilding_skips_what_is_there(dsgs):
+    path, _ = dsgs
+    with LexiconStore(path) as store:
+        before = len(store)
+        report = build_from_notation(store, glosses=GLOSSES)
+        assert report.added == 0 and report.skipped >= 5 and len(store) == before
+
+
+def test_text_finds_words_by_gloss_phrase_and_lemma(dsgs):
+    path, _ = dsgs
+    with LexiconStore(path, read_only=True) as store:
+        tokens = list(text_to_tokens("Guten Morgen, er trinkt Wasser im Haus", "sgg", store))
+    kinds = [(t.text, t.kind, t.glosses) for t in tokens]
+    assert kinds[0] == ("Guten Morgen", TokenKind.LEXICON, ("GUTEN_MORGEN",))
+    assert kinds[1][1] is TokenKind.FINGERSPELLED  # "er": no sign, spelled
+    assert kinds[2][:2] == ("trinkt", TokenKind.LEXICON) and kinds[2][2] == ("TRINKEN",)
+    assert "trinken" in tokens[2].note  # found by its lemma, and the note says so
+    assert kinds[3][2] == ("WASSER",)
+    assert kinds[-1][2] == ("HAUS",)  # the plain sign, not the variant HAUS_2
+
+
+def test_a_dsgs_sentence_assembles_with_notation_on_its_segments(dsgs):
+    path, _ = dsgs
+    with LexiconStore(path, read_only=True) as store:
+        tokens = list(text_to_tokens("Kind trinkt Wasser", "sgg", store))
+        project = assemble(tokens, store, "sgg")
+    assert [s.gloss for s in project.segments] == ["KIND", "TRINKEN", "WASSER"]
+    assert all(s.notation for s in project.segments)
+
+
+def test_user_notation_in_any_language(tmp_path):
+    with LexiconStore(tmp_path / "l.sqlite") as store:
+        entry_id = add_notation(store, from_names("finger2 extfingero palmd chest moveo"),
+                                "ZEIGEN", "gsg", words=("zeigen",))
+        assert store.lookup_word("gsg", "zeigen")[0].id == entry_id
+        # the same gloss again, edited: replaced, not doubled
+        add_notation(store, from_names("finger2 extfingero palmd chest movel"), "ZEIGEN", "gsg",
+                     words=("zeigen",))
+        assert len(store.find_gloss("gsg", "ZEIGEN")) == 1
+
+
+@pytest.mark.parametrize("text,error", [
+    (from_names("flathand palmd chest"), NotationError),
+    (from_names("flathand extfingero palmd chest moved brushing"), UnsupportedNotation),
+])
+def test_bad_notation_changes_nothing(tmp_path, text, error):
+    with LexiconStore(tmp_path / "l.sqlite") as store:
+        with pytest.raises(error):
+            add_notation(store, text, "X", "sgg")
+        assert len(store) == 0
+
+
+def test_sigml_import_is_all_or_nothing(tmp_path):
+    good = "".join(f"<ham{n}/>" for n in "flathand extfingero palmd chest moved".split())
+    bad = "".join(f"<ham{n}/>" for n in "flathand extfingero palmd chest moved brushing".split())
+    sigml = tmp_path / "signs.sigml"
+    sigml.write_text(f'<sigml><hns_sign gloss="EINS"><hamnosys_manual>{good}</hamnosys_manual>'
+                     f'</hns_sign><hns_sign gloss="ZWEI"><hamnosys_manual>{bad}'
+                     '</hamnosys_manual></hns_sign></sigml>', encoding="utf-8")
+    with LexiconStore(tmp_path / "l.sqlite") as store:
+        with pytest.raises(ValueError, match=r"sign 2 \('ZWEI'\).*brushing.*nothing was added"):
+            add_sigml(store, sigml, "sgg")
+        assert len(store) == 0
+        sigml.write_text(sigml.read_text(encoding="utf-8").replace(bad, good), encoding="utf-8")
+        ids = add_sigml(store, sigml, "sgg")
+        assert len(ids) == 2 and store.get(ids[1]).notation == from_names(
+            "flathand extfingero palmd chest moved")
+
+
+def test_version_1_lexicon_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta VALUES ('schema_version', '1');
+        CREATE TABLE entries (id INTEGER PRIMARY KEY, gloss TEXT NOT NULL,
+            language TEXT NOT NULL, kind TEXT NOT NULL, source_kind TEXT NOT NULL,
+            source TEXT NOT NULL, source_hash TEXT NOT NULL, licence TEXT NOT NULL,
+            quality_json TEXT NOT NULL, fps REAL NOT NULL, num_frames INTEGER NOT NULL,
+            motion BLOB NOT NULL, created_at TEXT NOT NULL,
+            UNIQUE (language, gloss, source_hash));
+        CREATE TABLE entry_words (entry_id INTEGER NOT NULL REFERENCES entries(id)
+            ON DELETE CASCADE, word_key TEXT NOT NULL);
+    """)
+    db.commit()
+    db.close()
+    with LexiconStore(path, read_only=True) as store:  # read as it is
+        assert store.list() == []
+    with LexiconStore(path) as store:
+        add_notation(store, from_names("fist extfingero palmd chest"), "FAUST", "sgg")
+        assert store.list()[0].notation == from_names("fist extfingero palmd chest")
+    version = sqlite3.connect(path).execute(
+        "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    assert version == "2"
