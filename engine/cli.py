@@ -534,6 +534,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sheet(args: argparse.Namespace) -> int:
+    """Lexicon signs made from notation -> a contact sheet PNG (SignWriting beside the
+    avatar's first, middle and last posture)."""
+    from engine.export.notation_sheet import SheetSign, notation_sheet
+
+    signs, missing = [], []
+    with _store(args) as store:
+        for gloss in args.glosses:
+            found = [s for s in store.find_gloss(args.lang, gloss) if s.notation]
+            if found:
+                signs.append(SheetSign(gloss, found[-1].notation, found[-1].signwriting))
+            else:
+                missing.append(gloss)
+    if missing:
+        raise ValueError(f"no {args.lang} sign made from notation for: {', '.join(missing)} "
+                         f"(`signstudio-cli lexicon list --lang {args.lang}` lists them)")
+    path = notation_sheet(signs, args.output, _body(args), tile=args.tile)
+    print(f"wrote {path}: {len(signs)} signs")
+    return 0
+
+
 def cmd_sign(args: argparse.Namespace) -> int:
     """HamNoSys (symbols or names) -> one sign as a project, video or motion file."""
     from engine.generate.from_notation import project_from_notation
@@ -897,6 +918,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(captions=True, anti_aliasing="none")
     avatar_options(p)
     p.set_defaults(func=cmd_sign)
+
+    p = sub.add_parser("sheet", help="contact sheet of lexicon signs made from notation: "
+                       "SignWriting beside the avatar's postures")
+    p.add_argument("glosses", nargs="+", help="glosses, e.g. HAUS KIND WASSER")
+    p.add_argument("--lang", default="sgg", help="their sign language (default: sgg, DSGS)")
+    p.add_argument("-o", "--output", required=True, help="sheet.png")
+    p.add_argument("--tile", type=pixels, default=220, help="pixels per picture")
+    db_option(p)
+    avatar_options(p)
+    p.set_defaults(func=cmd_sheet)
 
     p = sub.add_parser("export", help="project or motion file -> video, motion file or SiGML")
     p.add_argument("input", help=".signstudio, .npz, .smpl, .bvh or .pose (fitted)")

@@ -355,8 +355,9 @@ class LexiconStore:
     # ------------------------------------------------------------------ writing
     def add(self, entry: LexiconEntry, *, replace_source: bool = False) -> int:
         """Insert or replace the entry with the same (language, gloss, source_hash);
-        ``replace_source``: also replace the entries of that gloss from the same
-        ``source`` (a sign re-made from edited notation, or by a newer synthesiser).
+        ``replace_source``: also replace the entries of that language from the same
+        ``source`` (a sign re-made from edited notation, or by a newer synthesiser;
+        sources name one sign each).
 
         One transaction: after a crash the entry is either fully there or absent.
         Returns the entry id.
@@ -368,9 +369,8 @@ class LexiconStore:
                 "DELETE FROM entries WHERE language = ? AND gloss = ? AND source_hash = ?",
                 (entry.language, entry.gloss, entry.source_hash))
             if replace_source:
-                self._db.execute(
-                    "DELETE FROM entries WHERE language = ? AND gloss = ? AND source = ?",
-                    (entry.language, entry.gloss, entry.source))
+                self._db.execute("DELETE FROM entries WHERE language = ? AND source = ?",
+                                 (entry.language, entry.source))
             cursor = self._db.execute(
                 "INSERT INTO entries (gloss, language, kind, source_kind, source, source_hash,"
                 " licence, quality_json, fps, num_frames, motion, created_at, notation,"

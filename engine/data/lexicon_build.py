@@ -204,13 +204,13 @@ def add_video(store: LexiconStore, video: str | Path, gloss: str, language: str,
 
 
 # ------------------------------------------------------------------ notation
-#: Changes whenever the synthesiser makes different motion from the same notation, so
-#: a rebuild re-makes the notation signs instead of keeping stale ones.
-SYNTHESIS_VERSION = "1"
-
-
 def _notation_hash(hamnosys: str) -> str:
-    return hashlib.sha256(f"{SYNTHESIS_VERSION}\n{hamnosys}".encode("utf-8")).hexdigest()
+    """The source hash of a sign made from ``hamnosys``: the notation and the
+    synthesiser's own code, so a rebuild after the synthesiser changed re-makes the
+    sign instead of keeping a stale one."""
+    from engine.notation.synthesis import synthesiser_version
+
+    return hashlib.sha256(f"{synthesiser_version()}\n{hamnosys}".encode("utf-8")).hexdigest()
 
 
 def _synthesised(hamnosys: str):
@@ -267,7 +267,7 @@ def build_from_notation(store: LexiconStore, *, glosses: Iterable[str] | None = 
                 continue
             store.add(LexiconEntry(
                 gloss=gloss, language="sgg", words=words, motion=motion, source_kind="notation",
-                source=f"signwriting package, DSGS sign {entry.sign_id}", source_hash=digest,
+                source=f"signwriting package, {entry.source}", source_hash=digest,
                 licence=PROVENANCE, notation=hamnosys, signwriting=entry.signwriting),
                 replace_source=True)
             report.added += 1
@@ -280,11 +280,11 @@ def build_from_notation(store: LexiconStore, *, glosses: Iterable[str] | None = 
 
 def add_notation(store: LexiconStore, hamnosys: str, gloss: str, language: str, *,
                  words: Iterable[str] = (), signwriting: str = "",
-                 source: str = "the user's own notation",
                  licence: str = "user's own notation") -> int:
-    """Synthesise ``hamnosys`` and store it as the sign ``gloss`` of ``language``;
-    returns the entry id. Raises ``NotationError`` (position, symbol, what was
-    expected) or ``UnsupportedNotation`` (the feature) and stores nothing then."""
+    """Synthesise ``hamnosys`` and store it as the sign ``gloss`` of ``language``
+    (replacing that gloss's earlier notation); returns the entry id. Raises
+    ``NotationError`` (position, symbol, what was expected) or ``UnsupportedNotation``
+    (the feature) and stores nothing then."""
     if not gloss.strip():
         raise ValueError("--gloss: expected a non-empty gloss, e.g. HAUS")
     if not language.strip():
@@ -292,7 +292,8 @@ def add_notation(store: LexiconStore, hamnosys: str, gloss: str, language: str, 
     motion = _synthesised(hamnosys)
     return store.add(LexiconEntry(
         gloss=gloss, language=language, words=tuple(words) or (gloss.lower(),), motion=motion,
-        source_kind="notation", source=source, source_hash=_notation_hash(hamnosys),
+        source_kind="notation", source=f"the user's own notation of {gloss}",
+        source_hash=_notation_hash(hamnosys),
         licence=licence, notation=hamnosys, signwriting=signwriting), replace_source=True)
 
 
@@ -317,6 +318,6 @@ def add_sigml(store: LexiconStore, path: str | Path, language: str) -> list[int]
                              "was added") from None
     return [store.add(LexiconEntry(
         gloss=sign.gloss, language=language, words=(sign.gloss.lower(),), motion=motion,
-        source_kind="notation", source=str(path.resolve()),
+        source_kind="notation", source=f"{path.resolve()} ({sign.gloss})",
         source_hash=_notation_hash(sign.hamnosys), licence="user's own notation (SiGML)",
         notation=sign.hamnosys), replace_source=True) for sign, motion in made]

@@ -29,6 +29,9 @@ class NotationEntry:
     glosses: tuple[str, ...]
     hamnosys: tuple[str, ...]
     signwriting: str
+    #: Where it is in the data, unique for every entry (105 entries have no sign_id):
+    #: "DSGS sign 00582", or "DSGS entry 17 of parallel.json" without one.
+    source: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -36,9 +39,11 @@ def notation_entries() -> tuple[NotationEntry, ...]:
     """Every entry of the package's data that carries HamNoSys."""
     source = resources.files("signwriting") / "hamnosys" / "parallel.json"
     entries = json.loads(source.read_text(encoding="utf-8"))
-    return tuple(NotationEntry(entry["sign_id"], tuple(entry.get("hns_gloss") or ()),
-                               tuple(entry["hamnosys"]), entry.get("signwriting") or "")
-                 for entry in entries if entry.get("hamnosys"))
+    return tuple(NotationEntry(entry["sign_id"] or "", tuple(entry.get("hns_gloss") or ()),
+                               tuple(entry["hamnosys"]), entry.get("signwriting") or "",
+                               f"DSGS sign {entry['sign_id']}" if entry["sign_id"]
+                               else f"DSGS entry {number} of parallel.json")
+                 for number, entry in enumerate(entries) if entry.get("hamnosys"))
 
 
 _VARIANT = re.compile(r"(?:_(?:[A-Z]|\d+|INT))+$")

@@ -20,6 +20,8 @@ Signs are right-handed: the dominant hand is the right.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -98,7 +100,7 @@ class HandState:
 
 
 #: A path: s in [0, 1] (F,) -> wrist offsets (F, 3) from the straight line's point.
-Path = Callable[[np.ndarray], np.ndarray]
+Detour = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -108,7 +110,7 @@ class _Track:
 
     start: HandState
     end: HandState
-    offset: Path | None = None
+    offset: Detour | None = None
     local: Callable[[np.ndarray, HandState], tuple[np.ndarray, np.ndarray]] | None = None
 
 
@@ -136,7 +138,11 @@ class SignMotion:
 #: Hand parts a location can name, as (finger or None, part).
 _PART_NAMES = {"fingertip", "fingernail", "fingerpad", "fingermidjoint", "fingerbase",
                "fingerside"}
-_HAND_AREAS = {"palm", "handback", "thumbside", "pinkyside", "thumbball"}
+_HAND_AREAS = {"palm", "handback", "thumbside", "pinkyside", "thumbball", "heel"}
+#: Sites on the forearm, placed from the wrist as if the wrist were straight: metres
+#: toward the elbow and out from the back (+) or the inside (-) of the forearm.
+_ARM_AREAS = {"wristback": (0.015, 0.025), "wristpulse": (0.015, -0.02),
+              "lowerarm": (0.11, 0.03), "elbow": (0.225, 0.03), "elbowinside": (0.215, -0.03)}
 _FINGER_INDEX = {"index": 0, "middle": 1, "pinky": 2, "ring": 3, "thumb": 4}
 _FINGER_OF_NAME = {"thumb": "thumb", "indexfinger": "index", "middlefinger": "middle",
                    "ringfinger": "ring", "pinky": "pinky"}
@@ -161,7 +167,11 @@ class _Hands:
         """(offset (3,), outward normal (3,)) of a hand part in the wrist frame."""
         points = finger_points(self.geometry, _as_right(fingers, side))
         palm = np.array([0.0, -1.0, 0.0])
-        if name in _HAND_AREAS:
+        if name in _ARM_AREAS:
+            along, out = _ARM_AREAS[name]
+            offset = np.array([along, out, 0.0])  # +X runs from a right wrist to its elbow
+            normal = np.array([0.0, np.sign(out), 0.0])
+        elif name in _HAND_AREAS:
             if name == "palm":
                 offset, normal = self.centre + palm * self.half_thickness, palm
             elif name == "handback":
@@ -172,6 +182,9 @@ class _Hands:
             elif name == "pinkyside":
                 offset = points[2, 0] + np.array([0.025, 0.0, -0.012])
                 normal = np.array([0.0, 0.0, -1.0])
+            elif name == "heel":  # the base of the palm, by the wrist (not a HamNoSys site)
+                offset = np.array([-0.012, -0.016, 0.0])
+                normal = np.array([1.0, 0.0, 0.0])
             else:  # thumbball
                 offset = self.geometry.joints[12] + palm * 0.015
                 normal = palm
@@ -202,14 +215,17 @@ class _Hands:
     def candidates(self, fingers: np.ndarray, side: str, shape: Handshape | None
                    ) -> list[tuple[str, str | None]]:
         """The parts that can touch when the notation names none: the palm, the back,
-        both edges, and the tips of the fingers that are extended."""
-        parts: list[tuple[str, str | None]] = [(n, None) for n in ("palm", "handback",
-                                                                     "thumbside", "pinkyside")]
+        both edges, the heel of the hand, the thumb's tip, the tips of the fingers that
+        are extended and the middle joints of those curled (a fist's front). The one
+        furthest toward what is touched is the hand's nearest point to it."""
+        parts: list[tuple[str, str | None]] = [(n, None) for n in (
+            "palm", "handback", "thumbside", "pinkyside", "heel")]
+        parts.append(("fingertip", "thumb"))
         right = _as_right(fingers, side)
         for finger in FOUR_FINGERS:
             base = 3 * ("index", "middle", "pinky", "ring").index(finger)
-            if right[base, 2] < 0.9:  # not closed into the palm
-                parts.append(("fingertip", finger))
+            curled = right[base, 2] + right[base + 1, 2] > 1.2
+            parts.append(("fingermidjoint" if curled else "fingertip", finger))
         return parts
 
 
@@ -261,8 +277,6 @@ def synthesise(sign: Sign | str, body=None, timing: NotationTiming = NotationTim
         context = _Context(anchors, hands, timing, body, part.symmetry,
                            two_handed=bool(part.symmetry) or part.nondominant is not None)
         start = _initial_states(part, context)
-        if part.symmetry and part.nondominant is None and "left" in start:
-            start["left"] = _mirror_state(start["right"])  # exactly the mirror image
         if states is not None:  # a compound's next part: move on from the last one
             phases.append(_Phase(timing.frames(timing.move), {
                 side: _Track(states[side], start[side]) for side in start if side in states}))
@@ -329,6 +343,10 @@ def _configurations(part: SignPart) -> dict[str, tuple[Handshape, np.ndarray]]:
     return out
 
 
+#: How far (metres) interlocking hands reach into each other.
+INTERLOCK_DEPTH = 0.03
+
+
 def _contact_distance(contact: Sequence[str], context: _Context, default: float) -> float:
     reach = context.anchors.reach
     if not contact:
@@ -340,6 +358,8 @@ def _contact_distance(contact: Sequence[str], context: _Context, default: float)
         return context.timing.close * reach
     if name == "armextended":
         return context.timing.unspecified * reach * 1.6
+    if name == "interlock":
+        return -INTERLOCK_DEPTH  # the parts pass into each other: fingers between fingers
     raise UnsupportedNotation(f"contact {name}")
 
 
@@ -368,7 +388,7 @@ def _body_anchor(names: Sequence[str], context: _Context, side: str,
             continue
         if kind is Kind.NEUTRAL_SPACE:
             points.append(Anchor(context.anchors.neutral, np.array([0.0, 0.0, 1.0])))
-        elif kind in (Kind.ARM_SITE, Kind.WRIST_SITE):
+        elif kind is Kind.WRIST_SITE:
             raise UnsupportedNotation(f"{kind.value} {name}")
         elif kind is Kind.COREFERENCE:
             raise UnsupportedNotation("coreference (coreftag/corefref)")
@@ -392,14 +412,18 @@ def _hand_site(names: Sequence[str]) -> tuple[Part, ...] | None:
     for name in names:
         if name == "between":
             chunks.append([])
-        elif name in _FINGER_OF_NAME or name in _PART_NAMES or name in _HAND_AREAS:
+        elif name in _FINGER_OF_NAME or name in _PART_NAMES or name in _HAND_AREAS \
+                or name in _ARM_AREAS:
             chunks[-1].append(name)
+        elif name == "upperarm":
+            raise UnsupportedNotation("arm location upperarm")
     parts: list[Part] = []
     for chunk in chunks:
         if not chunk:
             continue
         finger = next((_FINGER_OF_NAME[n] for n in chunk if n in _FINGER_OF_NAME), None)
-        part = next((n for n in chunk if n in _PART_NAMES or n in _HAND_AREAS), None)
+        part = next((n for n in chunk if n in _PART_NAMES or n in _HAND_AREAS
+                     or n in _ARM_AREAS), None)
         if part is None:
             part = "fingertip"
         if part in _PART_NAMES and finger is None:
@@ -420,7 +444,9 @@ def _part_offset(hands: "_Hands", parts: Sequence[Part], fingers: np.ndarray,
 def _place(state: HandState, side: str, anchor: Anchor, distance: float,
            parts: Sequence[Part] | None, context: _Context) -> HandState:
     """``state`` moved so its ``parts`` (or the part facing the anchor) are ``distance``
-    metres out from ``anchor`` along its normal."""
+    metres from ``anchor``: out along the anchor's normal, or, touching or close, on
+    the side its part faces from (a palm facing left is to the right of what it is
+    near), leaning out along the normal so it never comes from inside the body."""
     hands = context.hands
     if not parts:
         best, best_score = None, -np.inf
@@ -431,8 +457,16 @@ def _place(state: HandState, side: str, anchor: Anchor, distance: float,
             if score > best_score:
                 best, best_score = candidate, score
         parts = (best,)
-    offset, _ = _part_offset(hands, parts, state.fingers, side)
-    target = anchor.position + distance * anchor.normal
+    offset, normal = _part_offset(hands, parts, state.fingers, side)
+    away = anchor.normal
+    if distance <= context.timing.close * context.anchors.reach + 1e-9:
+        # Touching or close: from the side the part faces. Further out the hand is in
+        # the signing space in front of the site.
+        away = -(state.rotation @ normal) + 0.5 * anchor.normal
+        away[1] = np.clip(away[1], -0.3, 0.3)  # beside or in front, not from above
+        if np.linalg.norm(away) < 1e-6 or away @ anchor.normal / np.linalg.norm(away) < 0.3:
+            away = anchor.normal
+    target = anchor.position + distance * away / np.linalg.norm(away)
     placed = state.copy()
     placed.position = target - state.rotation @ offset
     return placed
@@ -498,7 +532,9 @@ def _initial_states(part: SignPart, context: _Context) -> dict[str, HandState]:
             anchor = _body_anchor(sites, context, "right", spread=True)
             context.initial_site = anchor
         states["right"] = _place(states["right"], "right", anchor, distance, part_named, context)
-        if symmetric:
+        if symmetric and part.nondominant is None:
+            states["left"] = _mirror_state(states["right"])  # exactly the mirror image
+        elif symmetric:
             states["left"] = _place(states["left"], "left",
                                     _body_anchor(sites, context, "left", spread=True),
                                     distance, part_named, context)
@@ -557,8 +593,9 @@ def _pair_location(location: LocationPair, states: dict[str, HandState],
         raise UnsupportedNotation("a location per hand in a one-handed sign")
     after_sites = [n for n in location.after.names if SYMBOLS[BY_NAME[n]].kind is not Kind.CONTACT]
     contact = location.after.contact + location.dominant.contact + location.nondominant.contact
-    dominant_anchor = _body_anchor(location.dominant.names, context, "right")
-    other_anchor = _body_anchor(location.nondominant.names, context, "left")
+    # Each hand at its own side of a site written without laterality.
+    dominant_anchor = _body_anchor(location.dominant.names, context, "right", spread=True)
+    other_anchor = _body_anchor(location.nondominant.names, context, "left", spread=True)
     if dominant_anchor is not None or other_anchor is not None:
         # Each hand at its own body site.
         distance = _contact_distance(contact, context, context.timing.unspecified)
@@ -638,25 +675,33 @@ def _action(action: Action, states: dict[str, HandState],
 
 def _simultaneous(actions: Sequence[Action], states: dict[str, HandState],
                   context: _Context) -> dict[str, HandState]:
-    """Actions at the same time: each from the same start, their paths added, the
-    last shape or orientation change kept."""
+    """Actions at the same time (``parbegin moveo replace fist parend``): each action
+    (with the repetitions written after it) is made from the same start, then they run
+    together over the longest one's time: their displacements and paths add, the last
+    change of shape or orientation is kept."""
+    groups: list[list[Action]] = []
+    for action in actions:
+        if isinstance(action, Movement) and action.kind is Kind.REPETITION and groups:
+            groups[-1].append(action)
+        else:
+            groups.append([action])
     tracks_list: list[dict[str, _Track]] = []
     frames = 2
-    for action in actions:
+    for group in groups:
         scratch = context.scratch()
-        if isinstance(action, Movement) and action.kind is Kind.REPETITION:
-            raise UnsupportedNotation("repetition inside a parallel group")
-        _action(action, {s: st.copy() for s, st in states.items()}, scratch)
-        for phase in scratch.phases:
-            tracks_list.append(phase.tracks)
-            frames = max(frames, phase.frames)
+        _run_actions(group, {s: st.copy() for s, st in states.items()}, scratch)
+        if not scratch.phases:
+            continue
+        frames = max(frames, sum(p.frames for p in scratch.phases))
+        tracks_list.append({side: _collapse(scratch.phases, side, states[side])
+                            for side in states})
     combined_tracks: dict[str, _Track] = {}
     for side, state in states.items():
-        parts = [t[side] for t in tracks_list if side in t]
         end = state.copy()
-        offsets: list[Path] = []
+        offsets: list[Detour] = []
         locals_ = []
-        for track in parts:
+        for tracks in tracks_list:
+            track = tracks[side]
             end.position = end.position + (track.end.position - track.start.position)
             if not np.allclose(track.end.rotation, track.start.rotation):
                 end.rotation = track.end.rotation
@@ -667,10 +712,43 @@ def _simultaneous(actions: Sequence[Action], states: dict[str, HandState],
             if track.local is not None:
                 locals_.append(track.local)
         offset = (lambda s, paths=tuple(offsets): sum(p(s) for p in paths)) if offsets else None
-        local = locals_[0] if locals_ else None
-        combined_tracks[side] = _Track(state, end, offset, local)
-    context.phases.append(_Phase(frames, combined_tracks))
+        combined_tracks[side] = _Track(state, end, offset, locals_[-1] if locals_ else None)
+    context.phases.append(_Phase(frames, combined_tracks, ease=False))
     return {side: track.end for side, track in combined_tracks.items()}
+
+
+def _collapse(phases: list[_Phase], side: str, start: HandState) -> _Track:
+    """Several phases of one hand as one track over their whole time (s from 0 to 1):
+    the sampled path as an offset from the straight line, and the sampled rotations
+    and fingers as an in-place change when they vary."""
+    if len(phases) == 1 and phases[0].ease is False:
+        return phases[0].tracks.get(side, _Track(start, start))
+    samples = [(start.position[None], start.rotation[None], start.fingers[None])]
+    current = start
+    for phase in phases:
+        samples.append(_sample(phase, side, current))
+        if side in phase.tracks:
+            current = phase.tracks[side].end
+    positions = np.concatenate([p for p, _, _ in samples])
+    rotations = np.concatenate([r for _, r, _ in samples])
+    fingers = np.concatenate([f for _, _, f in samples])
+    times = np.linspace(0.0, 1.0, len(positions))
+    line = times[:, None] * (current.position - start.position) + start.position
+    detour = positions - line
+
+    def offset(s: np.ndarray) -> np.ndarray:
+        return np.stack([np.interp(s, times, detour[:, k]) for k in range(3)], axis=1)
+
+    if np.allclose(rotations, rotations[0]) and np.allclose(fingers, fingers[0]):
+        return _Track(start, current, offset)
+    turning = Slerp(times, Rotation.from_matrix(rotations))
+    flat = fingers.reshape(len(times), -1)
+
+    def in_place(s: np.ndarray, state: HandState) -> tuple[np.ndarray, np.ndarray]:
+        shaped = np.stack([np.interp(s, times, flat[:, k]) for k in range(flat.shape[1])],
+                          axis=1).reshape(len(s), 15, 3)
+        return turning(np.clip(s, 0, 1)).as_matrix(), shaped
+    return _Track(start, current, offset, in_place)
 
 
 def _per_hand(branches, states: dict[str, HandState], context: _Context
@@ -785,11 +863,11 @@ def _unsupported_modifiers(names: Sequence[str]) -> None:
             raise UnsupportedNotation("clock positions of a circle")
         if kind is Kind.SIZE_CHANGE:
             raise UnsupportedNotation(f"size change ({name})")
-        if name in ("brushing", "interlock", "cross", "behind"):
+        if name in ("cross", "behind"):
             raise UnsupportedNotation(f"contact {name}")
         if kind is Kind.COREFERENCE:
             raise UnsupportedNotation("coreference (coreftag/corefref)")
-        if kind in (Kind.ARM_SITE, Kind.WRIST_SITE):
+        if kind is Kind.WRIST_SITE or name == "upperarm":
             raise UnsupportedNotation(f"{kind.value} {name}")
         if kind is Kind.NONDOMINANT or kind is Kind.SYMMETRY or kind is Kind.ETC:
             raise UnsupportedNotation(f"{name} inside a movement")
@@ -869,13 +947,16 @@ def _target(names: Sequence[str], context: _Context
 
 def _move_to_location(names: Sequence[str], states: dict[str, HandState],
                       context: _Context, seconds: float,
-                      straight: np.ndarray | None = None, offset: Path | None = None
+                      straight: np.ndarray | None = None, offset: Detour | None = None
                       ) -> dict[str, HandState]:
     """A movement (``straight`` vector and sideways ``offset`` path, if any) ending
     where its target says: at a body site, at a part of the other hand, or in contact
     with what the sign started at. The other hand copies the dominant hand's
     displacement under the sign's symmetry, or holds still."""
     frames = _duration(names, seconds, context)
+    brushing = "brushing" in names
+    if brushing:  # where the hand would touch: the path passes there half way
+        names = tuple("touch" if n == "brushing" else n for n in names)
     sites, anchor, distance, parts = _target(names, context)
     two = "left" in states
     # Parts named with a body site, or in a one-handed sign, are the dominant hand's
@@ -884,7 +965,18 @@ def _move_to_location(names: Sequence[str], states: dict[str, HandState],
     right = states["right"].copy()
     if straight is not None:
         right.position = right.position + straight
-    if anchor is not None:
+    if brushing:
+        touched = _touch_point(right, anchor, distance, parts, own_parts, sites, states,
+                               context)
+        end = states["right"].copy()
+        end.position = states["right"].position + (straight if straight is not None else 0.0)
+        middle = (states["right"].position + end.position) / 2
+        dip = touched.position - middle
+        base = offset
+        offset = (lambda s, d=dip, b=base: np.sin(np.pi * s)[:, None] * d[None]  # noqa: E731
+                  + (b(s) if b is not None else 0.0))
+        right = end
+    elif anchor is not None:
         if two and context.symmetry:
             anchor = _body_anchor(sites, context, "right", spread=True)
         right = _place(right, "right", anchor, distance if distance is not None
@@ -908,6 +1000,19 @@ def _move_to_location(names: Sequence[str], states: dict[str, HandState],
         tracks["left"] = _Track(states["left"], left, left_offset)
     context.phases.append(_Phase(frames, tracks))
     return ends
+
+
+def _touch_point(right: HandState, anchor: Anchor | None, distance: float | None,
+                 parts, own_parts, sites, states: dict[str, HandState],
+                 context: _Context) -> HandState:
+    """Where a brushing movement touches: the site written, the other hand's part, or
+    what the sign started at."""
+    if anchor is not None:
+        return _place(right, "right", anchor, distance or 0.0, own_parts, context)
+    if parts is not None and "left" in states:
+        target = _part_anchor(states["left"], "left", parts, context)
+        return _place(right, "right", target, distance or 0.0, None, context)
+    return _contact_end(right, distance or 0.0, states, context, own_parts)
 
 
 def _contact_end(end: HandState, distance: float, states: dict[str, HandState],
@@ -934,7 +1039,7 @@ def _straight(movement: Movement, states: dict[str, HandState],
                              offset=offset)
 
 
-def _curve(names: Sequence[str], vector: np.ndarray, context: _Context) -> Path | None:
+def _curve(names: Sequence[str], vector: np.ndarray, context: _Context) -> Detour | None:
     """The sideways offset of an arc, a wavy or a zigzag path along ``vector``."""
     length = np.linalg.norm(vector)
     along = vector / length
@@ -1350,6 +1455,20 @@ def _rest_like(frame: Motion) -> Motion:
         relaxed[0, 3 * finger:3 * finger + 3, 2] = (0.25, 0.2, 0.1)
     return frame.replace(body_pose=body, right_hand_pose=relaxed,
                          left_hand_pose=relaxed * np.array([1, -1, -1], np.float32))
+
+
+@lru_cache(maxsize=1)
+def synthesiser_version() -> str:
+    """A digest of the code that turns notation into motion (this package's modules):
+    what a stored sign was made by. Changes with any edit, so nothing made by an
+    older synthesiser is mistaken for current."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    folder = Path(__file__).parent
+    for name in sorted(p.name for p in folder.glob("*.py")):
+        digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 # ----------------------------------------------------------------- coverage

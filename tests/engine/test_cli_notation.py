@@ -2,6 +2,7 @@
 ``export --sigml``; bad notation is one clear line and writes nothing."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from engine.cli import main
@@ -39,7 +40,7 @@ def test_sign_from_symbols_to_sigml_round_trips(tmp_path):
 
 @pytest.mark.parametrize("notation,message", [
     ("flathand palmd chest", "HamNoSys position 1: expected an extended-finger direction"),
-    ("flathand extfingero palmd chest moved brushing", "cannot synthesise contact brushing"),
+    ("flathand extfingero palmd orirelative chest", "cannot synthesise relative orientation"),
     ("flathand extfingero palmd chst", "not a HamNoSys 4 symbol name: 'chst'"),
 ])
 def test_bad_notation_is_one_line_and_writes_nothing(tmp_path, capsys, notation, message):
@@ -88,3 +89,25 @@ def test_export_sigml_of_a_project_without_notation_says_so(tmp_path, capsys):
     assert main(["export", str(project), "--sigml", str(out)]) != 0
     assert "nothing to write as SiGML" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.gl
+def test_contact_sheet_shows_signwriting_beside_the_postures(tmp_path, capsys):
+    import imageio.v3 as iio
+
+    from engine.data.lexicon import LexiconStore
+    from engine.data.lexicon_build import build_from_notation
+
+    db = tmp_path / "lexicon.sqlite"
+    with LexiconStore(db) as store:
+        build_from_notation(store, glosses=["KIND", "DU"])
+    out = tmp_path / "sheet.png"
+    assert main(["sheet", "KIND", "DU", "--db", str(db), "-o", str(out), "--tile", "120"]) == 0
+    picture = iio.imread(out)
+    assert picture.shape[:2] == (2 * (120 + 30), 4 * 120)
+    row = picture[:120]
+    assert (row[:, :120] < 100).any()  # the SignWriting drawn in black
+    first, last = row[:, 120:240].astype(int), row[:, 360:480].astype(int)
+    assert (np.abs(first - last).max(axis=-1) > 30).sum() > 50  # the hand moved
+    assert main(["sheet", "KEINSOLCHES", "--db", str(db), "-o", str(out)]) != 0
+    assert "no sgg sign made from notation for: KEINSOLCHES" in capsys.readouterr().err

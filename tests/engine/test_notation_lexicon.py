@@ -102,7 +102,7 @@ def test_user_notation_in_any_language(tmp_path):
 
 @pytest.mark.parametrize("text,error", [
     (from_names("flathand palmd chest"), NotationError),
-    (from_names("flathand extfingero palmd chest moved brushing"), UnsupportedNotation),
+    (from_names("flathand extfingero palmd orirelative chest"), UnsupportedNotation),
 ])
 def test_bad_notation_changes_nothing(tmp_path, text, error):
     with LexiconStore(tmp_path / "l.sqlite") as store:
@@ -113,13 +113,13 @@ def test_bad_notation_changes_nothing(tmp_path, text, error):
 
 def test_sigml_import_is_all_or_nothing(tmp_path):
     good = "".join(f"<ham{n}/>" for n in "flathand extfingero palmd chest moved".split())
-    bad = "".join(f"<ham{n}/>" for n in "flathand extfingero palmd chest moved brushing".split())
+    bad = "".join(f"<ham{n}/>" for n in "flathand extfingero palmd orirelative chest".split())
     sigml = tmp_path / "signs.sigml"
     sigml.write_text(f'<sigml><hns_sign gloss="EINS"><hamnosys_manual>{good}</hamnosys_manual>'
                      f'</hns_sign><hns_sign gloss="ZWEI"><hamnosys_manual>{bad}'
                      '</hamnosys_manual></hns_sign></sigml>', encoding="utf-8")
     with LexiconStore(tmp_path / "l.sqlite") as store:
-        with pytest.raises(ValueError, match=r"sign 2 \('ZWEI'\).*brushing.*nothing was added"):
+        with pytest.raises(ValueError, match=r"sign 2 \('ZWEI'\).*relative orientation.*nothing was added"):
             add_sigml(store, sigml, "sgg")
         assert len(store) == 0
         sigml.write_text(sigml.read_text(encoding="utf-8").replace(bad, good), encoding="utf-8")
@@ -153,3 +153,11 @@ def test_version_1_lexicon_is_upgraded_in_place(tmp_path):
     version = sqlite3.connect(path).execute(
         "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert version == "2"
+
+
+def test_every_dsgs_entry_has_its_own_source():
+    from engine.notation.dsgs import notation_entries
+
+    entries = notation_entries()
+    assert len(entries) == 1364
+    assert len({e.source for e in entries}) == len(entries)  # 105 have no sign_id

@@ -202,8 +202,8 @@ def test_elbow_stays_out_of_the_trunk_for_the_other_shoulder():
 
 
 def test_unsupported_features_are_named():
-    with pytest.raises(UnsupportedNotation, match="brushing"):
-        synthesise(from_names("flathand extfingero palmd chest moved brushing"))
+    with pytest.raises(UnsupportedNotation, match="relative orientation"):
+        synthesise(from_names("flathand extfingero palmd orirelative chest"))
 
 
 def test_dsgs_coverage_is_at_least_80_percent():
@@ -213,3 +213,52 @@ def test_dsgs_coverage_is_at_least_80_percent():
     assert result.share >= 0.80, result.unsupported
     assert sum(result.unsupported.values()) + sum(result.invalid.values()) + result.made \
         == result.total
+
+
+def _hand_vertices(side: str) -> np.ndarray:
+    joints = [JOINT_INDEX[f"{side}_wrist"]] + [JOINT_INDEX[f"{side}_{f}{k}"] for f in (
+        "index", "middle", "ring", "pinky", "thumb") for k in (1, 2, 3)]
+    return np.isin(BODY.skin_weights.argmax(axis=1), joints)
+
+
+def test_brushing_touches_half_way_only():
+    sign = synthesise(from_names("finger2 extfingero palmd chest close movel brushing"))
+    start, end = sign.key_frames[2], sign.key_frames[3]
+    out = BODY.forward(sign.motion, np.arange(start, end + 1))
+    anchor = body_anchors(BODY).site("chest").position
+    near = [contact_distance(v[_hand_vertices("right")], anchor) for v in out.vertices]
+    assert min(near) < 0.02                      # it brushes the chest ...
+    assert near[0] > 0.025 and near[-1] > 0.025  # ... not at the start or the end
+    assert 0.3 < int(np.argmin(near)) / len(near) < 0.7
+
+
+def test_hand_touches_the_back_of_the_other_wrist():
+    sign = synthesise(from_names("parbegin finger2 extfingerol palmd plus flathand extfingeror "
+                                 "palmd parend wristback touch"))
+    frame = sign.key_frames[1]
+    out = BODY.forward(sign.motion, np.array([frame]))
+    wrist = JOINT_INDEX["left_wrist"]
+    back = out.joints[0, wrist] + out.joint_rotations[0, wrist] @ np.array([-0.015, 0.025, 0])
+    assert contact_distance(out.vertices[0][_hand_vertices("right")], back) < 0.02
+
+
+def test_interlocked_hands_reach_into_each_other():
+    sign = synthesise(from_names("symmpar parbegin flathand fingerbendmod extfingerol palmd plus "
+                                 "flathand fingerbendmod extfingeror palmu parend palm interlock"))
+    out = BODY.forward(sign.motion, np.array([sign.key_frames[1]]))
+    right = out.vertices[0][_hand_vertices("right")]
+    left = out.vertices[0][_hand_vertices("left")]
+    gaps = np.linalg.norm(right[::7, None] - left[None, ::7], axis=-1)
+    assert gaps.min() < 0.01
+
+
+def test_repetition_inside_a_parallel_group_repeats():
+    # move right repeatedly while moving down: two strokes to the right, one way down
+    sign = synthesise(from_names("finger2 extfingero palmd chest parbegin mover "
+                                 "repeatfromstart moved parend"))
+    frames = np.arange(sign.key_frames[1], sign.key_frames[-2] + 1)
+    wrist = BODY.forward(sign.motion, frames).joints[:, JOINT_INDEX["right_wrist"]]
+    x, y = -wrist[:, 0], wrist[:, 1]  # toward the signer's right, and up
+    strokes = (x[1:-1] > x[:-2] + 1e-5) & (x[1:-1] >= x[2:])
+    assert strokes.sum() == 2
+    assert y[-1] < y[0] - 0.05
