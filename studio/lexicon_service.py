@@ -99,6 +99,18 @@ class LexiconService:
                            cancel=cancel, title=text)
         return Generation(project, report, text, language)
 
+    def list_signs(self, language: str, *, progress, cancel) -> list:
+        """The signs (not letters) of ``language``: ``EntrySummary`` by gloss."""
+        progress(0, 1, f"signs of {language_label(language)}")
+        signs = [s for s in self._open().list(language) if s.kind == "sign"]
+        progress(1, 1, f"{len(signs)} signs")
+        return signs
+
+    def sign_entry(self, entry_id: int, *, progress, cancel):
+        """One lexicon entry with its motion (``LexiconEntry``)."""
+        progress(0, 1, f"reading entry {entry_id}")
+        return self._open().get(entry_id)
+
     def handshape_presets(self, language: str, *, progress, cancel) -> dict[str, np.ndarray]:
         """Right-hand shapes of the language's letters: name ('ASL B') -> (15, 3) radians.
 

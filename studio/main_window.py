@@ -22,7 +22,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from engine.motion.edits import ReplaceProject, SetKey
 from engine.motion.errors import MotionError, ProjectFileError
@@ -35,6 +36,7 @@ from studio.edits import KeyEdit, delete_key_edit, pasted_key, set_key_edit, str
 from studio.jobs import JobHandle, JobRunner
 from studio.key_drag import EditLane, KeyDragController
 from studio.lexicon_service import Generation, LexiconService, language_label
+from studio.panels.lexicon_browser import LexiconBrowser
 from studio.panels.prompt_panel import PromptPanel
 from studio.panels.properties_panel import PropertiesPanel
 from studio.panels.transport_bar import TransportBar
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         self.edits = EditLane(document, runner, parent=self)
         self.setAcceptDrops(True)
         self.prompt = PromptPanel()
+        self.browser = LexiconBrowser()
         self.properties = PropertiesPanel(document)
         self.timeline = TimelineView(document)
         self.transport = TransportBar(document, self.playback)
@@ -136,7 +139,10 @@ class MainWindow(QMainWindow):
             column.addWidget(placeholder, 1)
         column.addWidget(self.transport)
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.prompt)
+        self.left_tabs = QTabWidget()
+        self.left_tabs.addTab(self.prompt, "Text")
+        self.left_tabs.addTab(self.browser, "Lexicon")
+        top.addWidget(self.left_tabs)
         top.addWidget(centre)
         top.addWidget(self.properties)
         top.setStretchFactor(0, 0)
@@ -231,6 +237,9 @@ class MainWindow(QMainWindow):
         self.runner.job_ended.connect(self._on_job_ended)
         self.prompt.generate_requested.connect(self.generate)
         self.prompt.language_changed.connect(self.load_handshape_presets)
+        self.prompt.language_changed.connect(self.load_lexicon_signs)
+        self.browser.insert_requested.connect(self.insert_sign_at_playhead)
+        self.properties.notation.submitted.connect(self.edit_notation)
         self.prompt.video_dropped.connect(self.import_video)
         self.prompt.image_dropped.connect(self.image_dropped)
         self.properties.error_raised.connect(self.status_message)
@@ -354,6 +363,71 @@ class MainWindow(QMainWindow):
                                     self.lexicon.handshape_presets, language)
         handle.finished.connect(self.properties.set_handshape_presets)
         return handle
+
+    def load_lexicon_signs(self, language: str) -> JobHandle | None:
+        """Fill the lexicon browser with ``language``'s signs."""
+        if not language:
+            return None
+        handle = self.runner.submit(f"Signs of {language_label(language)}",
+                                    self.lexicon.list_signs, language)
+        handle.finished.connect(lambda signs: self.browser.set_entries(
+            language_label(language), signs))
+        handle.failed.connect(self.browser.show_message)
+        return handle
+
+    def insert_sign_at_playhead(self, entry_id: int, gloss: str) -> JobHandle:
+        """Read the sign on the job lane, then splice it in at the playhead as one undo
+        step (``engine.generate.splice.insert_sign``)."""
+        handle = self.runner.submit(f"Insert '{gloss}'", self.lexicon.sign_entry, entry_id)
+
+        def landed(entry) -> None:
+            from engine.generate.splice import insert_sign, inserted_index
+            from engine.motion.project import SegmentKind
+
+            self.playback.pause()
+            self.drag.cancel()
+            frame = self.document.frame
+            before = self.document.committed_project
+            project = insert_sign(
+                before, frame, entry.motion, gloss=entry.gloss, language=entry.language,
+                kind=SegmentKind.NOTATION if entry.notation else SegmentKind.LEXICON,
+                notation=entry.notation)
+            self.document.apply_edit(ReplaceProject(project), f"Insert '{entry.gloss}'")
+            self.document.select_segment(inserted_index(before, frame))
+            self.timeline.fit_to_width()
+            self.status_message(f"Inserted '{entry.gloss}' at frame {frame}")
+
+        handle.finished.connect(landed)
+        handle.failed.connect(self.status_message)
+        return handle
+
+    def edit_notation(self, index: int, written: str) -> bool:
+        """Make segment ``index`` again from ``written`` HamNoSys as one undo step; a
+        string that cannot be made is underlined in the panel and changes nothing."""
+        from engine.generate.from_notation import bad_name_span, error_span, resynthesised
+        from engine.notation.hamnosys import NotationError
+        from engine.notation.synthesis import UnsupportedNotation
+
+        panel = self.properties.notation
+        self.playback.pause()
+        self.drag.cancel()
+        project = self.document.committed_project
+        try:
+            edited = resynthesised(project, index, written, body=self.body)
+        except NotationError as error:
+            panel.show_error(f"{error}", error_span(written, error.position))
+            return False
+        except UnsupportedNotation as error:
+            panel.show_error(f"{error}; the sign is unchanged", None)
+            return False
+        except ValueError as error:  # a word that is not a HamNoSys name
+            panel.show_error(f"{error}", bad_name_span(written))
+            return False
+        gloss = project.segments[index].gloss
+        self.document.apply_edit(ReplaceProject(edited), f"Notation of '{gloss}'")
+        self.document.select_segment(index)  # the same place in the order of signs
+        self.status_message(f"Made '{gloss}' again from its notation")
+        return True
 
     def generate(self, text: str, language: str) -> JobHandle:
         self.generate_started_at = time.perf_counter()

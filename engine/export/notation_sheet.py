@@ -20,22 +20,6 @@ class SheetSign:
     signwriting: str = ""  # FSW; "" draws no SignWriting
 
 
-def signwriting_picture(fsw: str, size: int) -> np.ndarray | None:
-    """(size, size, 3) uint8 SignWriting drawing of ``fsw`` on white, or None when the
-    string cannot be drawn."""
-    from PIL import Image
-    from signwriting.visualizer.visualize import signwriting_to_image
-
-    try:
-        drawing = signwriting_to_image(fsw, trust_box=False).convert("RGBA")
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-    drawing.thumbnail((size - 12, size - 12))
-    canvas = Image.new("RGB", (size, size), "white")
-    canvas.paste(drawing, ((size - drawing.width) // 2, (size - drawing.height) // 2), drawing)
-    return np.asarray(canvas)
-
-
 def notation_sheet(signs: list[SheetSign], path: str | Path, body: BodyModel,
                    tile: int = 220) -> Path:
     """Render the sheet of ``signs`` to ``path`` (PNG), one row per sign; returns it.
@@ -44,6 +28,7 @@ def notation_sheet(signs: list[SheetSign], path: str | Path, body: BodyModel,
     from PIL import Image, ImageDraw
 
     from engine.export.video import caption_font
+    from engine.notation.dsgs import signwriting_picture
     from engine.notation.symbols import to_names
     from engine.notation.synthesis import synthesise
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
+
 PROVENANCE = ("DSGS lexicon (Ebling, Boyes Braem, c. 2012) as repackaged in the signwriting "
               "Python package's hamnosys/parallel.json (MIT notice of the repackager; the "
               "original holders' terms are not stated)")
@@ -75,3 +77,30 @@ def is_variant(gloss: str) -> bool:
     """Whether a gloss is a numbered, lettered or international variant (``HAUS_2``,
     ``JAHR_B``, ``KENIA_INT``): the plain gloss is preferred when both exist."""
     return bool(_VARIANT.search(re.sub(r"\(.*?\)|[!?.,]", "", gloss)))
+
+
+@lru_cache(maxsize=1)
+def _signwriting_by_hamnosys() -> dict[str, str]:
+    return {text: entry.signwriting for entry in notation_entries() if entry.signwriting
+            for text in entry.hamnosys}
+
+
+def signwriting_for(hamnosys: str) -> str:
+    """The SignWriting (FSW) the DSGS data gives for exactly this HamNoSys, or ""."""
+    return _signwriting_by_hamnosys().get(hamnosys, "")
+
+
+def signwriting_picture(fsw: str, size: int) -> np.ndarray | None:
+    """(size, size, 3) uint8 SignWriting drawing of ``fsw`` on white, or None when the
+    string cannot be drawn."""
+    from PIL import Image
+    from signwriting.visualizer.visualize import signwriting_to_image
+
+    try:
+        drawing = signwriting_to_image(fsw, trust_box=False).convert("RGBA")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    drawing.thumbnail((size - 12, size - 12))
+    canvas = Image.new("RGB", (size, size), "white")
+    canvas.paste(drawing, ((size - drawing.width) // 2, (size - drawing.height) // 2), drawing)
+    return np.asarray(canvas)

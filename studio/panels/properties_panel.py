@@ -23,6 +23,7 @@ from engine.motion.motion import Channel
 from engine.motion.project import Keyframe
 from studio.document import Document
 from studio.edits import set_key_edit
+from studio.panels.notation_panel import NotationPanel
 from studio.retime import set_segment_hold
 
 CHANNEL_LABELS = {Channel.ROOT: "Root", Channel.BODY: "Body", Channel.LEFT_HAND: "Left hand",
@@ -139,6 +140,8 @@ class PropertiesPanel(QWidget):
                      "hold.</small>")
         tip.setWordWrap(True)
         form.addRow(tip)
+        self.notation = NotationPanel()
+        form.addRow(self.notation)
         return page
 
     # ------------------------------------------------------------ state
@@ -181,6 +184,11 @@ class PropertiesPanel(QWidget):
                     f"{segment.start}–{segment.end - 1} ({segment.num_frames - segment.hold} "
                     f"movement + {segment.hold} hold)")
                 self.hold.setValue(segment.hold)
+                from engine.notation.dsgs import signwriting_for
+
+                self.notation.show_segment(self._document.selected_segment, segment.notation,
+                                           signwriting_for(segment.notation)
+                                           if segment.notation else "")
             else:
                 self.stack.setCurrentIndex(0)
         finally:
