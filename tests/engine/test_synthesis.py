@@ -262,3 +262,24 @@ def test_repetition_inside_a_parallel_group_repeats():
     strokes = (x[1:-1] > x[:-2] + 1e-5) & (x[1:-1] >= x[2:])
     assert strokes.sum() == 2
     assert y[-1] < y[0] - 0.05
+
+
+def test_a_sign_lands_on_the_active_body(tmp_path):
+    """Anchors are measured on whichever body signs: on a larger SMPL-X body (a
+    synthetic model file, 15% larger than the default avatar) the fingertip touches
+    that body's forehead, not where the default avatar's would be."""
+    from engine.body.smplx_model import SmplxBody
+    from tests.synthetic_smplx import write_synthetic_smplx
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    write_synthetic_smplx(folder / "SMPLX_NEUTRAL.npz", BODY.rest_joints * 1.15)
+    large = SmplxBody(folder)
+    names = "finger2 thumbacrossmod extfingeru palml indexfinger fingertip forehead touch"
+    sign = synthesise(from_names(names), large)
+    frame = sign.key_frames[1]
+    tip = hand_points(large, sign.motion.frame(frame))[0, 8]
+    own = body_anchors(large).site("forehead").position
+    default = body_anchors(BODY).site("forehead").position
+    assert np.linalg.norm(own - default) > 0.05
+    assert np.linalg.norm(tip - own) < 0.02
