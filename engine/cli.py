@@ -324,7 +324,8 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
                 bar = _Bar("DSGS signs from notation")
                 try:
                     notation_report = build_from_notation(
-                        store, glosses=[args.gloss] if args.gloss else None, progress=bar)
+                        store, glosses=[args.gloss] if args.gloss else None,
+                        timing=_notation_timing(), progress=bar)
                 finally:
                     bar.close()
                 print("DSGS signs: " + notation_report.summary())
@@ -337,7 +338,7 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
             if not args.video or not args.gloss or not args.lang:
                 raise ValueError('lexicon add-notation: expected "HAMNOSYS" --gloss G --lang L')
             entry_id = add_notation(store, hamnosys_text(args.video), args.gloss, args.lang[0],
-                                    words=args.word or ())
+                                    words=args.word or (), timing=_notation_timing())
             print(f"added {args.gloss} ({args.lang[0]}) from notation as entry {entry_id}")
             return 0
         if args.action == "add-sigml":
@@ -345,7 +346,7 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
 
             if not args.video or not args.lang:
                 raise ValueError("lexicon add-sigml: expected FILE --lang L")
-            ids = add_sigml(store, args.video, args.lang[0])
+            ids = add_sigml(store, args.video, args.lang[0], timing=_notation_timing())
             print(f"added {len(ids)} signs from {args.video} ({args.lang[0]}): entries "
                   + ", ".join(map(str, ids)))
             return 0
@@ -555,13 +556,20 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notation_timing(fps: float = 30.0):
+    """The synthesiser's timing at the ``signing_speed`` setting."""
+    from engine.notation.synthesis import NotationTiming
+    from engine.settings import load_settings, signing_speed
+
+    return NotationTiming(fps=fps, speed=signing_speed(load_settings()))
+
+
 def cmd_sign(args: argparse.Namespace) -> int:
     """HamNoSys (symbols or names) -> one sign as a project, video or motion file."""
     from engine.generate.from_notation import project_from_notation
-    from engine.notation.synthesis import NotationTiming
 
     project = project_from_notation(args.notation, gloss=args.gloss or "", language=args.lang,
-                                    body=_body(args), timing=NotationTiming(fps=args.fps))
+                                    body=_body(args), timing=_notation_timing(fps=args.fps))
     output = Path(args.output)
     _write_output(project, output, args)
     print(f"wrote {output}: {project.motion}, {len(project.keyframes)} keyframes at its "

@@ -38,6 +38,7 @@ class Settings:
     lexicon_path: str = ""         # lexicon database ("" = the user data folder)
     clip_weights: str = ""         # open_clip weights file or folder ("" = no CLIP route)
     clip_model: str = "ViT-B-32"   # open_clip architecture of a weights *file*
+    signing_speed: str = "1"       # tempo of signs made from notation (0.5 half, 2 double)
 
     def replace(self, **changes: object) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -130,6 +131,26 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     with atomic_output(path) as temp:
         temp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
     return path
+
+
+#: The range of ``signing_speed`` accepted: slower than a quarter or faster than four
+#: times the notation's default timing stops looking like signing.
+SIGNING_SPEED_RANGE = (0.25, 4.0)
+
+
+def signing_speed(settings: Settings) -> float:
+    """The ``signing_speed`` setting as a number; ValueError naming the setting and the
+    range when it is not one."""
+    low, high = SIGNING_SPEED_RANGE
+    try:
+        speed = float(settings.signing_speed)
+    except ValueError:
+        speed = float("nan")
+    if not low <= speed <= high:
+        raise ValueError(f"signing_speed setting: expected a number from {low:g} to {high:g} "
+                         f"(1 is the notation's own tempo), got {settings.signing_speed!r}; "
+                         "`signstudio-cli config set signing_speed 1` resets it")
+    return speed
 
 
 def resolve_smplx_dir(explicit: str | Path | None = None) -> str | None:

@@ -412,8 +412,16 @@ class MainWindow(QMainWindow):
         self.playback.pause()
         self.drag.cancel()
         project = self.document.committed_project
+        from engine.notation.synthesis import NotationTiming
+        from engine.settings import signing_speed
+
         try:
-            edited = resynthesised(project, index, written, body=self.body)
+            timing = NotationTiming(fps=project.motion.fps, speed=signing_speed(self.settings))
+        except ValueError as error:  # a damaged setting: say so, change nothing
+            panel.show_error(str(error), None)
+            return False
+        try:
+            edited = resynthesised(project, index, written, body=self.body, timing=timing)
         except NotationError as error:
             panel.show_error(f"{error}", error_span(written, error.position))
             return False

@@ -204,23 +204,24 @@ def add_video(store: LexiconStore, video: str | Path, gloss: str, language: str,
 
 
 # ------------------------------------------------------------------ notation
-def _notation_hash(hamnosys: str) -> str:
-    """The source hash of a sign made from ``hamnosys``: the notation and the
-    synthesiser's own code, so a rebuild after the synthesiser changed re-makes the
+def _notation_hash(hamnosys: str, timing=None) -> str:
+    """The source hash of a sign made from ``hamnosys``: the notation, the timing and
+    the synthesiser's own code, so a rebuild after any of them changed re-makes the
     sign instead of keeping a stale one."""
-    from engine.notation.synthesis import synthesiser_version
+    from engine.notation.synthesis import NotationTiming, synthesiser_version
 
-    return hashlib.sha256(f"{synthesiser_version()}\n{hamnosys}".encode("utf-8")).hexdigest()
+    made_by = f"{synthesiser_version()}\n{timing or NotationTiming()!r}\n{hamnosys}"
+    return hashlib.sha256(made_by.encode("utf-8")).hexdigest()
 
 
-def _synthesised(hamnosys: str):
-    from engine.notation.synthesis import synthesise
+def _synthesised(hamnosys: str, timing=None):
+    from engine.notation.synthesis import NotationTiming, synthesise
 
-    return synthesise(hamnosys).motion
+    return synthesise(hamnosys, timing=timing or NotationTiming()).motion
 
 
 def build_from_notation(store: LexiconStore, *, glosses: Iterable[str] | None = None,
-                        progress: Progress = no_progress,
+                        timing=None, progress: Progress = no_progress,
                         cancel: CancelToken | None = None) -> BuildReport:
     """Synthesise the DSGS signs of the ``signwriting`` package (read in place) into
     the lexicon as language ``sgg``; ``glosses``: only these.
@@ -231,7 +232,8 @@ def build_from_notation(store: LexiconStore, *, glosses: Iterable[str] | None = 
     can be made is used. An entry no string of which can be made is counted in
     ``BuildReport.unsupported`` by the feature that stopped its first string. Plain
     glosses are stored after their variants (``HAUS`` after ``HAUS_2``), so a word's
-    newest entry, the one text generation picks, is the plain sign.
+    newest entry, the one text generation picks, is the plain sign. ``timing``: the
+    synthesiser's ``NotationTiming`` (default: its defaults).
     """
     from engine.notation.dsgs import PROVENANCE, gloss_words, is_variant, notation_entries
     from engine.notation.hamnosys import NotationError
@@ -253,12 +255,12 @@ def build_from_notation(store: LexiconStore, *, glosses: Iterable[str] | None = 
         words = tuple(dict.fromkeys(w for g in entry.glosses for w in gloss_words(g)))
         problem = ""
         for hamnosys in entry.hamnosys:
-            digest = _notation_hash(hamnosys)
+            digest = _notation_hash(hamnosys, timing)
             if store.has_source("sgg", gloss, digest):
                 report.skipped += 1
                 break
             try:
-                motion = _synthesised(hamnosys)
+                motion = _synthesised(hamnosys, timing)
             except UnsupportedNotation as error:
                 problem = problem or error.feature
                 continue
@@ -280,7 +282,7 @@ def build_from_notation(store: LexiconStore, *, glosses: Iterable[str] | None = 
 
 def add_notation(store: LexiconStore, hamnosys: str, gloss: str, language: str, *,
                  words: Iterable[str] = (), signwriting: str = "",
-                 licence: str = "user's own notation") -> int:
+                 licence: str = "user's own notation", timing=None) -> int:
     """Synthesise ``hamnosys`` and store it as the sign ``gloss`` of ``language``
     (replacing that gloss's earlier notation); returns the entry id. Raises
     ``NotationError`` (position, symbol, what was expected) or ``UnsupportedNotation``
@@ -289,15 +291,16 @@ def add_notation(store: LexiconStore, hamnosys: str, gloss: str, language: str, 
         raise ValueError("--gloss: expected a non-empty gloss, e.g. HAUS")
     if not language.strip():
         raise ValueError("--lang: expected a sign-language code, e.g. sgg")
-    motion = _synthesised(hamnosys)
+    motion = _synthesised(hamnosys, timing)
     return store.add(LexiconEntry(
         gloss=gloss, language=language, words=tuple(words) or (gloss.lower(),), motion=motion,
         source_kind="notation", source=f"the user's own notation of {gloss}",
-        source_hash=_notation_hash(hamnosys),
+        source_hash=_notation_hash(hamnosys, timing),
         licence=licence, notation=hamnosys, signwriting=signwriting), replace_source=True)
 
 
-def add_sigml(store: LexiconStore, path: str | Path, language: str) -> list[int]:
+def add_sigml(store: LexiconStore, path: str | Path, language: str, *,
+              timing=None) -> list[int]:
     """Every sign of a SiGML file (``hns_sign``) into the lexicon as ``language``;
     all or nothing: each sign is synthesised before any is stored, so a file with one
     sign that cannot be made changes nothing (the error names the sign)."""
@@ -312,12 +315,13 @@ def add_sigml(store: LexiconStore, path: str | Path, language: str) -> list[int]
     made = []
     for number, sign in enumerate(signs, start=1):
         try:
-            made.append((sign, _synthesised(sign.hamnosys)))
+            made.append((sign, _synthesised(sign.hamnosys, timing)))
         except (NotationError, UnsupportedNotation) as error:
             raise ValueError(f"{path}: sign {number} ('{sign.gloss}'): {error}; nothing "
                              "was added") from None
     return [store.add(LexiconEntry(
         gloss=sign.gloss, language=language, words=(sign.gloss.lower(),), motion=motion,
         source_kind="notation", source=f"{path.resolve()} ({sign.gloss})",
-        source_hash=_notation_hash(sign.hamnosys), licence="user's own notation (SiGML)",
+        source_hash=_notation_hash(sign.hamnosys, timing),
+        licence="user's own notation (SiGML)",
         notation=sign.hamnosys), replace_source=True) for sign, motion in made]

@@ -111,3 +111,16 @@ def test_contact_sheet_shows_signwriting_beside_the_postures(tmp_path, capsys):
     assert (np.abs(first - last).max(axis=-1) > 30).sum() > 50  # the hand moved
     assert main(["sheet", "KEINSOLCHES", "--db", str(db), "-o", str(out)]) != 0
     assert "no sgg sign made from notation for: KEINSOLCHES" in capsys.readouterr().err
+
+
+def test_signing_speed_setting_sets_the_tempo(tmp_path, capsys):
+    normal, fast = tmp_path / "normal.signstudio", tmp_path / "fast.signstudio"
+    assert main(["sign", KIND, "-o", str(normal)]) == 0
+    assert main(["config", "set", "signing_speed", "2"]) == 0
+    assert main(["sign", KIND, "-o", str(fast)]) == 0
+    frames = load_project(normal).motion.num_frames, load_project(fast).motion.num_frames
+    assert frames[1] < frames[0] * 0.6
+    assert main(["config", "set", "signing_speed", "fast"]) == 0
+    capsys.readouterr()
+    assert main(["sign", KIND, "-o", str(tmp_path / "x.signstudio")]) != 0
+    assert "signing_speed setting: expected a number from 0.25 to 4" in capsys.readouterr().err
