@@ -6,7 +6,9 @@ Rules, in order, for each word of the text:
    morgen"), the word itself (NFC, lower-case), the word folded (ß as ss, umlauts as
    ae/oe/ue: glosses and keyboards drop them), then its lemma in the spoken language
    (simplemma: "heisse" -> "heißen") and the lemma folded; the token's note says
-   when the sign was found by its lemma.
+   when the sign was found by its lemma. A word with no sign of its own that splits
+   into two words that have one (a German compound, "Wasserflasche") is signed as
+   those two signs, and the note says so.
 2. Otherwise the word is fingerspelled in that language's alphabet -> FINGERSPELLED.
    The alphabet is the set of letter entries in the lexicon, which includes the
    language's multi-letter signs (German SCH, Spanish CH/LL/RR, Italian double
@@ -183,6 +185,13 @@ def text_to_tokens(text: str, language: str, store: LexiconStore) -> Iterator[To
                         (best.id,), note)
             index += used
             continue
+        parts = compound_signs(store, language, spoken, word) if len(word) >= 6 else None
+        if parts is not None:
+            yield Token(word, TokenKind.LEXICON, tuple(s.gloss for s, _ in parts),
+                        tuple(s.id for s, _ in parts),
+                        "compound: " + " + ".join(part for _, part in parts))
+            index += 1
+            continue
         yield _spelled_token(word, speller)
         index += 1
 
@@ -221,11 +230,18 @@ def _find_sign(store: LexiconStore, language: str, spoken: str | None, words: li
         signs = store.lookup_word(language, phrase, kinds=["sign"])
         if signs:
             return signs[-1], size, ""
-    word = words[index]
-    tries = [(word, ""), (_fold(word), "")]
+    found = _find_word(store, language, spoken, words[index])
+    return None if found is None else (found[0], 1, found[1])
+
+
+def _find_word(store: LexiconStore, language: str, spoken: str | None, word: str):
+    """(newest sign for one word, note) or None: the word as written, folded, without
+    its umlauts' dots (glosses sometimes drop them), then its lemma the same ways."""
+    tries = [(word, ""), (_fold(word), ""), (_undotted(word), "")]
     lemma = lemma_of(word, spoken)
     if lemma:
-        tries += [(lemma, f"found as '{lemma}'"), (_fold(lemma), f"found as '{lemma}'")]
+        note = f"found as '{lemma}'"
+        tries += [(lemma, note), (_fold(lemma), note), (_undotted(lemma), note)]
     seen = set()
     for candidate, note in tries:
         key = word_key(candidate)
@@ -234,7 +250,39 @@ def _find_sign(store: LexiconStore, language: str, spoken: str | None, words: li
         seen.add(key)
         signs = store.lookup_word(language, candidate, kinds=["sign"])
         if signs:
-            return signs[-1], 1, note  # the newest entry of the sign
+            return signs[-1], note  # the newest entry of the sign
+    return None
+
+
+def _undotted(word: str) -> str:
+    return word_key(word).replace("ä", "a").replace("ö", "o").replace("ü", "u")
+
+
+#: Shortest part of a compound word looked up on its own.
+MIN_COMPOUND_PART = 3
+#: Linking letters German puts between the parts of a compound (Arbeit-s-zimmer).
+_LINKS = ("", "s", "es", "n", "en", "e")
+
+
+def compound_signs(store: LexiconStore, language: str, spoken: str | None, word: str):
+    """A compound word no sign has, as two signs: [(sign, part), (sign, part)] for the
+    split with the longest first part whose parts both have a sign (a linking s, n, en
+    or e may join them: "Wasserflasche" -> WASSER FLASCHE), or None."""
+    key = word_key(word)
+    for cut in range(len(key) - MIN_COMPOUND_PART, MIN_COMPOUND_PART - 1, -1):
+        head, tail = key[:cut], key[cut:]
+        second = _find_word(store, language, spoken, tail)
+        if second is None:
+            continue
+        for link in _LINKS:
+            if link and not head.endswith(link):
+                continue
+            stem = head[:len(head) - len(link)] if link else head
+            if len(stem) < MIN_COMPOUND_PART:
+                continue
+            first = _find_word(store, language, spoken, stem)
+            if first is not None:
+                return [(first[0], stem), (second[0], tail)]
     return None
 
 

@@ -18,7 +18,7 @@ from engine.notation.hamnosys import NotationError
 from engine.notation.symbols import from_names
 from engine.notation.synthesis import UnsupportedNotation
 
-GLOSSES = ["HAUS", "HAUS_2", "KIND", "GUTEN_MORGEN", "TRINKEN", "WASSER"]
+GLOSSES = ["HAUS", "HAUS_2", "KIND", "GUTEN_MORGEN", "TRINKEN", "WASSER", "FLASCHE"]
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,19 @@ def test_text_finds_words_by_gloss_phrase_and_lemma(dsgs):
     assert "trinken" in tokens[2].note  # found by its lemma, and the note says so
     assert kinds[3][2] == ("WASSER",)
     assert kinds[-1][2] == ("HAUS",)  # the plain sign, not the variant HAUS_2
+
+
+def test_compounds_and_dropped_umlauts(dsgs, tmp_path):
+    path, _ = dsgs
+    with LexiconStore(path) as store:
+        add_notation(store, from_names("flathand extfingero palmd chest moved"), "MADCHEN",
+                     "sgg", words=("madchen",))  # a gloss that lost its umlaut's dots
+        tokens = list(text_to_tokens("Wasserflasche Mädchen Kindskopf", "sgg", store))
+    assert tokens[0].kind is TokenKind.LEXICON and tokens[0].glosses == ("WASSER", "FLASCHE")
+    assert tokens[0].note == "compound: wasser + flasche"
+    assert tokens[1].glosses == ("MADCHEN",)
+    # "kindskopf": KIND + linking s, but no sign for "kopf" in this lexicon: spelled
+    assert tokens[2].kind is TokenKind.FINGERSPELLED
 
 
 def test_a_dsgs_sentence_assembles_with_notation_on_its_segments(dsgs):
