@@ -1,16 +1,18 @@
 """SettingsDialog: the values shared with the CLI (``engine.settings``' JSON file).
 
-SMPL-X model folder, default sign language, render quality and the lexicon database.
+SMPL-X model folder, default sign language, render quality, the tempo of signs made
+from notation and the lexicon database.
 One file for app and CLI, so ``signstudio-cli config show`` agrees with this dialog.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout)
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QVBoxLayout)
 
-from engine.settings import Settings
+from engine.settings import SIGNING_SPEED_RANGE, Settings, signing_speed
 
 QUALITIES = ("draft", "high")
 
@@ -52,6 +54,16 @@ class SettingsDialog(QDialog):
         self.quality.addItems(QUALITIES)
         self.quality.setCurrentText(settings.render_quality if settings.render_quality in QUALITIES
                                     else "high")
+        self.speed = QDoubleSpinBox()
+        self.speed.setRange(*SIGNING_SPEED_RANGE)
+        self.speed.setSingleStep(0.1)
+        self.speed.setSuffix(" x")
+        self.speed.setToolTip("Tempo of signs made from notation: 1 is the notation's own "
+                              "timing, 0.5 half as fast, 2 twice as fast")
+        try:
+            self.speed.setValue(signing_speed(settings))
+        except ValueError:  # a damaged value: offer the default
+            self.speed.setValue(1.0)
         self.lexicon = QLineEdit(settings.lexicon_path)
         self.lexicon.setPlaceholderText("default: the user data folder")
         self.problem = QLabel()
@@ -64,6 +76,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.problem)
         form.addRow("Default sign language", self.language)
         form.addRow("Render quality", self.quality)
+        form.addRow("Signing speed (notation)", self.speed)
         form.addRow("Lexicon database", self.lexicon)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -84,7 +97,8 @@ class SettingsDialog(QDialog):
         return self._base.replace(smplx_dir=self.smplx_dir.text().strip(),
                                   default_language=self.language.currentData() or "ase",
                                   render_quality=self.quality.currentText(),
-                                  lexicon_path=self.lexicon.text().strip())
+                                  lexicon_path=self.lexicon.text().strip(),
+                                  signing_speed=f"{self.speed.value():g}")
 
     def _accept(self) -> None:
         problem = smplx_folder_problem(self.smplx_dir.text().strip())

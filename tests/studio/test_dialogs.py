@@ -7,6 +7,8 @@ settings are never read or written.
 """
 import json
 
+import pytest
+
 from PySide6.QtWidgets import QDialogButtonBox
 
 from engine.data.lexicon import LexiconEntry, LexiconStore
@@ -49,12 +51,13 @@ def test_settings_are_saved_and_restored_in_the_next_window(make_window, lexicon
     dialog.language.setCurrentIndex(dialog.language.findData("gsg"))
     assert dialog.language.currentText() == "DGS (gsg)"
     dialog.quality.setCurrentText("draft")
+    dialog.speed.setValue(0.8)
     click_ok(dialog)
     assert not dialog.isVisible()
     # Saved to the shared file (what `signstudio-cli config show` reads) ...
     saved = json.loads((tmp_path / "config" / "settings.json").read_text())
-    assert (saved["smplx_dir"], saved["default_language"], saved["render_quality"]) == (
-        str(models), "gsg", "draft")
+    assert (saved["smplx_dir"], saved["default_language"], saved["render_quality"],
+            saved["signing_speed"]) == (str(models), "gsg", "draft", "0.8")
     # ... applied now (the prompt switches to the new default language) ...
     assert window.prompt.language_code() == "gsg"
     # ... and restored by the next window and its dialog.
@@ -66,6 +69,7 @@ def test_settings_are_saved_and_restored_in_the_next_window(make_window, lexicon
     assert again.smplx_dir.text() == str(models)
     assert again.language.currentData() == "gsg"
     assert again.quality.currentText() == "draft"
+    assert again.speed.value() == pytest.approx(0.8)
     again.reject()
 
 
