@@ -1023,6 +1023,11 @@ def _contact_end(end: HandState, distance: float, states: dict[str, HandState],
     if "left" in states and context.two_handed and not context.symmetry:
         target = _part_anchor(states["left"], "left", None, context, toward=end)
         return _place(end, "right", target, distance, None, context)
+    if "left" in states and context.symmetry and context.initial_site is None:
+        # A symmetric sign's hands meet in the middle (the other hand mirrors this one)
+        centre = end.position + end.rotation @ context.hands.centre_of("right")
+        middle = Anchor(np.array([0.0, centre[1], centre[2]]), np.array([-1.0, 0.0, 0.0]))
+        return _place(end, "right", middle, distance / 2, parts, context)
     if context.initial_site is None:
         raise UnsupportedNotation("contact at the end of a movement with no site to touch")
     return _place(end, "right", context.initial_site, distance, parts, context)

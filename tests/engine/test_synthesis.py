@@ -283,3 +283,14 @@ def test_a_sign_lands_on_the_active_body(tmp_path):
     default = body_anchors(BODY).site("forehead").position
     assert np.linalg.norm(own - default) > 0.05
     assert np.linalg.norm(tip - own) < 0.02
+
+
+def test_symmetric_hands_meet_when_a_movement_ends_in_contact():
+    sign = synthesise(from_names("symmlr flathand extfingeru palml movel touch"))
+    out = BODY.forward(sign.motion, np.array([sign.key_frames[-3]]))
+    right = out.vertices[0][_hand_vertices("right")]
+    left = out.vertices[0][_hand_vertices("left")]
+    gaps = np.linalg.norm(right[::5, None] - left[None, ::5], axis=-1)
+    assert gaps.min() < 0.015  # palm to palm in the middle
+    wrists = out.joints[0, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]]]
+    assert np.allclose(wrists[0] * [-1, 1, 1], wrists[1], atol=1e-4)
