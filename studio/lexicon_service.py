@@ -99,6 +99,35 @@ class LexiconService:
                            cancel=cancel, title=text)
         return Generation(project, report, text, language)
 
+    def first_lexicon(self, language: str, *, progress, cancel) -> str:
+        """Make a lexicon to sign with when it has no alphabet at all (the first
+        launch): ``language``'s letters fitted from the package's real recordings and,
+        for DSGS (``sgg``), its signs synthesised from notation. Returns what was
+        added; an interrupted setup keeps what it finished (every entry is its own
+        transaction) and the next launch goes on from there."""
+        from engine.data.lexicon_build import build_from_notation, build_from_package
+        from engine.generate.text import supported_languages
+
+        store = self._open()
+        if supported_languages(store):
+            return ""
+        with_signs = language == "sgg"
+        share = 700 if with_signs else 1000  # of the bar: the letters, then the signs
+
+        def letters(done: int, total: int, message: str = "") -> None:
+            progress(share * done // max(total, 1), 1000, f"fitting the alphabet: {message}")
+
+        report = build_from_package(store, [language], progress=letters, cancel=cancel)
+        summary = f"{language_label(language)} alphabet: {report.summary()}"
+        if with_signs:
+            def signs(done: int, total: int, message: str = "") -> None:
+                progress(share + (1000 - share) * done // max(total, 1), 1000,
+                         f"DSGS signs from notation: {message}")
+
+            notation = build_from_notation(store, progress=signs, cancel=cancel)
+            summary += f"; DSGS signs: {notation.added} made from notation"
+        return summary
+
     def list_signs(self, language: str, *, progress, cancel) -> list:
         """The signs (not letters) of ``language``: ``EntrySummary`` by gloss."""
         progress(0, 1, f"signs of {language_label(language)}")

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._stretch_valid: tuple[int, int] | None = None  # last previewable stretch
+        self._first_setup: JobHandle | None = None  # the first launch's lexicon setup
 
         self.playback = PlaybackController(document, self)
         self.drag = KeyDragController(document, runner, parent=self)
@@ -348,9 +349,7 @@ class MainWindow(QMainWindow):
             labels = {code: language_label(code) for code in languages}
             self.prompt.set_languages(languages, labels, self.settings.default_language)
             if not languages:
-                self.prompt.show_message(
-                    f"The lexicon ({self.lexicon.path}) has no alphabet yet. Build it with "
-                    "`signstudio-cli lexicon build`, or drop a video of a sign here.")
+                self.set_up_first_lexicon()
 
         handle.finished.connect(loaded)
         handle.failed.connect(lambda message: self.prompt.show_message(message))
@@ -362,6 +361,36 @@ class MainWindow(QMainWindow):
         handle = self.runner.submit(f"Handshapes of {language_label(language)}",
                                     self.lexicon.handshape_presets, language)
         handle.finished.connect(self.properties.set_handshape_presets)
+        return handle
+
+    def set_up_first_lexicon(self) -> JobHandle | None:
+        """First launch (a lexicon without any alphabet): fit the default language's
+        letters from the package's real recordings (and make the DSGS signs for
+        ``sgg``) as a job with progress and cancel, then open the lexicon again."""
+        if self._first_setup is not None:
+            return None  # once per window: a failure is reported, not retried in a loop
+        language = self.settings.default_language or "ase"
+        self.prompt.show_message(
+            f"Setting up the lexicon for the first time ({self.lexicon.path}): fitting the "
+            f"{language_label(language)} alphabet from real recordings"
+            + (" and making the DSGS signs from their notation" if language == "sgg" else "")
+            + ". This takes a minute or two, once; the progress is in the status bar.")
+        handle = self.runner.submit(f"Set up the {language_label(language)} lexicon",
+                                    self.lexicon.first_lexicon, language)
+        self._first_setup = handle
+
+        def done(summary: str) -> None:
+            self.prompt.show_message(f"Lexicon ready: {summary}. Type text to sign it."
+                                     if summary else "Lexicon ready.")
+            self.load_lexicon()
+
+        handle.finished.connect(done)
+        handle.failed.connect(lambda message: self.prompt.show_message(
+            f"The lexicon could not be set up: {message}. `signstudio-cli lexicon build` "
+            "builds it from the command line; a video of a sign dropped here adds one."))
+        handle.cancelled.connect(lambda: self.prompt.show_message(
+            "Lexicon setup cancelled; what was fitted is kept. Restart Sign Studio or run "
+            "`signstudio-cli lexicon build` to finish it."))
         return handle
 
     def load_lexicon_signs(self, language: str) -> JobHandle | None:

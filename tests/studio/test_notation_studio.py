@@ -100,3 +100,44 @@ def test_lexicon_browser_lists_searches_and_inserts_at_the_playhead(window, qtbo
     assert window.document.selected_segment == 1
     window.document.undo_stack.undo()
     assert [s.gloss for s in window.document.project.segments] == ["KIND"]
+
+
+@pytest.mark.slow
+def test_first_launch_sets_up_a_lexicon_to_sign_with(qtbot, tmp_path, monkeypatch):
+    """An empty lexicon: the window fits the default language's alphabet from the
+    package's real recordings (and, for DSGS, makes its signs from notation) as a
+    job, then can sign. The fitter runs fewer iterations here to keep the test short."""
+    import functools
+
+    from PySide6.QtCore import QSettings
+
+    import engine.data.lexicon_build as lexicon_build
+    from engine.data.fitting import fit_keypoints
+    from studio.app import build_main_window
+    from studio.recovery import RecoveryStore
+
+    monkeypatch.setenv("SIGNSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.json").write_text('{"default_language": "sgg"}')
+    monkeypatch.setattr(lexicon_build, "_default_fit",
+                        lambda: functools.partial(fit_keypoints, iterations=5))
+    monkeypatch.setattr(lexicon_build, "build_from_notation", functools.partial(
+        lexicon_build.build_from_notation, glosses=["KIND", "WASSER"]))
+    window = build_main_window(
+        lexicon_path=tmp_path / "first.sqlite", with_viewport=False,
+        qsettings=QSettings(str(tmp_path / "studio.ini"), QSettings.Format.IniFormat),
+        recovery=RecoveryStore(tmp_path / "recovery"))
+    try:
+        window.show()
+        qtbot.waitUntil(lambda: "first time" in window.prompt.report.toPlainText(), timeout=10000)
+        qtbot.waitUntil(lambda: window.prompt.language.count() == 1, timeout=240000)
+        assert window.prompt.language_code() == "sgg"
+        assert "Lexicon ready" in window.prompt.report.toPlainText()
+        with qtbot.waitSignal(window.document.project_changed, timeout=60000):
+            window.generate("Kind Wasser", "sgg")
+        assert [s.gloss for s in window.document.project.segments] == ["KIND", "WASSER"]
+    finally:
+        window.document.undo_stack.setClean()
+        window.close()
+        window.runner.shutdown()
+        window.deleteLater()
