@@ -43,6 +43,18 @@ class Generation:
     language: str
 
 
+def _notation_timing():
+    """The synthesiser's timing at the ``signing_speed`` setting (its default when the
+    setting is damaged: the settings dialog reports that)."""
+    from engine.notation.synthesis import NotationTiming
+    from engine.settings import load_settings, signing_speed
+
+    try:
+        return NotationTiming(speed=signing_speed(load_settings()))
+    except ValueError:
+        return NotationTiming()
+
+
 class LexiconService:
     """Lexicon operations as job functions (run them through ``JobRunner.submit``)."""
 
@@ -124,7 +136,8 @@ class LexiconService:
                 progress(share + (1000 - share) * done // max(total, 1), 1000,
                          f"DSGS signs from notation: {message}")
 
-            notation = build_from_notation(store, progress=signs, cancel=cancel)
+            notation = build_from_notation(store, timing=_notation_timing(), progress=signs,
+                                           cancel=cancel)
             summary += f"; DSGS signs: {notation.added} made from notation"
         return summary
 

@@ -45,6 +45,7 @@ from engine.motion.project_io import motion_from_bytes, motion_to_bytes
 LEXICON_SCHEMA_VERSION = 2
 LEXICON_PATH_ENV = "SIGNSTUDIO_LEXICON"
 ENTRY_KINDS = ("sign", "letter")
+_NOTATION_COLUMNS = frozenset({"notation", "signwriting"})
 #: package: a clip shipped in a package; video: the user's recording; manual: made by
 #: hand; notation: synthesised from HamNoSys (the package's DSGS data or the user's).
 SOURCE_KINDS = ("package", "video", "manual", "notation")
@@ -300,17 +301,12 @@ class LexiconStore:
                 raise ProjectFileError(
                     self.path, f"lexicon schema {version[0]} is newer than this Sign "
                     f"Studio reads ({LEXICON_SCHEMA_VERSION}); update Sign Studio")
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(entries)")}
-            if "notation" not in columns and not self.read_only:
-                with self._db:  # version 1 -> 2: the notation columns, empty
-                    for column in ("notation", "signwriting"):
-                        self._db.execute(f"ALTER TABLE entries ADD COLUMN {column} TEXT "
-                                         "NOT NULL DEFAULT ''")
-                    self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
-                                     (str(LEXICON_SCHEMA_VERSION),))
-                columns |= {"notation", "signwriting"}
+            columns = self._columns_of_entries()
+            if not _NOTATION_COLUMNS <= columns and not self.read_only:
+                self._upgrade_to_2()
+                columns = self._columns_of_entries()
             # A version 1 file opened read-only has no notation columns: read them as "".
-            self._notation_columns = ("notation, signwriting" if "notation" in columns
+            self._notation_columns = ("notation, signwriting" if _NOTATION_COLUMNS <= columns
                                       else "'' AS notation, '' AS signwriting")
         except sqlite3.DatabaseError as error:
             if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
@@ -322,6 +318,26 @@ class LexiconStore:
         # Decoded motions by entry id: generation reads the same letters again and
         # again, and Motions are immutable, so sharing them is safe.
         self._motions: dict[int, Motion] = {}
+
+    def _columns_of_entries(self) -> set[str]:
+        return {row[1] for row in self._db.execute("PRAGMA table_info(entries)")}
+
+    def _upgrade_to_2(self) -> None:
+        """Version 1 -> 2: the notation columns, empty. One exclusive transaction (the
+        sqlite3 module would commit each ALTER on its own), re-checked inside it, so an
+        interrupted upgrade leaves version 1 and two processes opening the file at once
+        upgrade it once."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for column in sorted(_NOTATION_COLUMNS - self._columns_of_entries()):
+                self._db.execute(f"ALTER TABLE entries ADD COLUMN {column} TEXT NOT NULL "
+                                 "DEFAULT ''")
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                             (str(LEXICON_SCHEMA_VERSION),))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def _busy(self) -> LexiconBusy:
         holders = ", ".join(processes_holding(self.path)) or "not visible from here"
@@ -362,28 +378,39 @@ class LexiconStore:
         One transaction: after a crash the entry is either fully there or absent.
         Returns the entry id.
         """
+        return self.add_many([entry], replace_source=replace_source)[0]
+
+    def add_many(self, entries: Iterable[LexiconEntry], *,
+                 replace_source: bool = False) -> list[int]:
+        """``add`` for several entries in one transaction: all of them or none."""
         self._writable("adding an entry")
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        ids = []
         with self._transaction():
-            self._db.execute(
-                "DELETE FROM entries WHERE language = ? AND gloss = ? AND source_hash = ?",
-                (entry.language, entry.gloss, entry.source_hash))
-            if replace_source:
-                self._db.execute("DELETE FROM entries WHERE language = ? AND source = ?",
-                                 (entry.language, entry.source))
-            cursor = self._db.execute(
-                "INSERT INTO entries (gloss, language, kind, source_kind, source, source_hash,"
-                " licence, quality_json, fps, num_frames, motion, created_at, notation,"
-                " signwriting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry.gloss, entry.language, entry.kind, entry.source_kind, entry.source,
-                 entry.source_hash, entry.licence, json.dumps(entry.quality), entry.motion.fps,
-                 entry.motion.num_frames, motion_to_bytes(entry.motion), created,
-                 entry.notation, entry.signwriting))
-            entry_id = int(cursor.lastrowid)
-            self._motions.clear()
-            keys = {word_key(w) for w in entry.words if word_key(w)}
-            self._db.executemany("INSERT INTO entry_words VALUES (?, ?)",
-                                 [(entry_id, k) for k in sorted(keys)])
+            for entry in entries:
+                ids.append(self._insert(entry, created, replace_source))
+        self._motions.clear()
+        return ids
+
+    def _insert(self, entry: LexiconEntry, created: str, replace_source: bool) -> int:
+        self._db.execute(
+            "DELETE FROM entries WHERE language = ? AND gloss = ? AND source_hash = ?",
+            (entry.language, entry.gloss, entry.source_hash))
+        if replace_source:
+            self._db.execute("DELETE FROM entries WHERE language = ? AND source = ?",
+                             (entry.language, entry.source))
+        cursor = self._db.execute(
+            "INSERT INTO entries (gloss, language, kind, source_kind, source, source_hash,"
+            " licence, quality_json, fps, num_frames, motion, created_at, notation,"
+            " signwriting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry.gloss, entry.language, entry.kind, entry.source_kind, entry.source,
+             entry.source_hash, entry.licence, json.dumps(entry.quality), entry.motion.fps,
+             entry.motion.num_frames, motion_to_bytes(entry.motion), created,
+             entry.notation, entry.signwriting))
+        entry_id = int(cursor.lastrowid)
+        keys = {word_key(w) for w in entry.words if word_key(w)}
+        self._db.executemany("INSERT INTO entry_words VALUES (?, ?)",
+                             [(entry_id, k) for k in sorted(keys)])
         return entry_id
 
     def remove(self, entry_id: int) -> None:

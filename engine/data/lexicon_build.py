@@ -230,9 +230,9 @@ def build_from_notation(store: LexiconStore, *, glosses: Iterable[str] | None = 
     glosses (``gloss_words``), its HamNoSys and SignWriting, and the data's
     provenance as its licence note. Of alternative HamNoSys strings the first that
     can be made is used. An entry no string of which can be made is counted in
-    ``BuildReport.unsupported`` by the feature that stopped its first string. Plain
-    glosses are stored after their variants (``HAUS`` after ``HAUS_2``), so a word's
-    newest entry, the one text generation picks, is the plain sign. ``timing``: the
+    ``BuildReport.unsupported`` by the feature that stopped its first string. Variants
+    (``HAUS_2`` beside ``HAUS``) are marked ``quality["variant"]``: text generation
+    prefers the plain sign of a word. ``timing``: the
     synthesiser's ``NotationTiming`` (default: its defaults).
     """
     from engine.notation.dsgs import PROVENANCE, gloss_words, is_variant, notation_entries
@@ -270,7 +270,8 @@ def build_from_notation(store: LexiconStore, *, glosses: Iterable[str] | None = 
             store.add(LexiconEntry(
                 gloss=gloss, language="sgg", words=words, motion=motion, source_kind="notation",
                 source=f"signwriting package, {entry.source}", source_hash=digest,
-                licence=PROVENANCE, notation=hamnosys, signwriting=entry.signwriting),
+                licence=PROVENANCE, notation=hamnosys, signwriting=entry.signwriting,
+                quality={"variant": is_variant(gloss)}),
                 replace_source=True)
             report.added += 1
             break
@@ -301,9 +302,10 @@ def add_notation(store: LexiconStore, hamnosys: str, gloss: str, language: str, 
 
 def add_sigml(store: LexiconStore, path: str | Path, language: str, *,
               timing=None) -> list[int]:
-    """Every sign of a SiGML file (``hns_sign``) into the lexicon as ``language``;
-    all or nothing: each sign is synthesised before any is stored, so a file with one
-    sign that cannot be made changes nothing (the error names the sign)."""
+    """Every sign of a SiGML file (``hns_sign``) into the lexicon as ``language``, all
+    or nothing: each sign is checked and synthesised first, then all are stored in one
+    transaction, so a file with one sign that cannot be made (or a full disk) changes
+    nothing; the error names the sign."""
     from engine.notation.hamnosys import NotationError
     from engine.notation.sigml import read_sigml
     from engine.notation.synthesis import UnsupportedNotation
@@ -312,16 +314,23 @@ def add_sigml(store: LexiconStore, path: str | Path, language: str, *,
     signs = read_sigml(path)
     if not signs:
         raise ValueError(f"{path}: no hns_sign elements with HamNoSys")
-    made = []
+    entries, seen = [], set()
     for number, sign in enumerate(signs, start=1):
+        where = f"{path}: sign {number}"
+        if not sign.gloss.strip():
+            raise ValueError(f"{where}: expected a gloss (the hns_sign element's gloss "
+                             "attribute is empty); nothing was added")
+        if sign.gloss in seen:
+            raise ValueError(f"{where}: the gloss '{sign.gloss}' is already an earlier sign "
+                             "of this file; nothing was added")
+        seen.add(sign.gloss)
         try:
-            made.append((sign, _synthesised(sign.hamnosys, timing)))
+            motion = _synthesised(sign.hamnosys, timing)
         except (NotationError, UnsupportedNotation) as error:
-            raise ValueError(f"{path}: sign {number} ('{sign.gloss}'): {error}; nothing "
-                             "was added") from None
-    return [store.add(LexiconEntry(
-        gloss=sign.gloss, language=language, words=(sign.gloss.lower(),), motion=motion,
-        source_kind="notation", source=f"{path.resolve()} ({sign.gloss})",
-        source_hash=_notation_hash(sign.hamnosys, timing),
-        licence="user's own notation (SiGML)",
-        notation=sign.hamnosys), replace_source=True) for sign, motion in made]
+            raise ValueError(f"{where} ('{sign.gloss}'): {error}; nothing was added") from None
+        entries.append(LexiconEntry(
+            gloss=sign.gloss, language=language, words=(sign.gloss.lower(),), motion=motion,
+            source_kind="notation", source=f"{path.resolve()} ({sign.gloss})",
+            source_hash=_notation_hash(sign.hamnosys, timing),
+            licence="user's own notation (SiGML)", notation=sign.hamnosys))
+    return store.add_many(entries, replace_source=True)

@@ -20,6 +20,19 @@ class SheetSign:
     signwriting: str = ""  # FSW; "" draws no SignWriting
 
 
+def _wrapped(text: str, draw, font, width: int) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``width`` pixels."""
+    lines, line = [], ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if line and draw.textlength(candidate, font=font) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return lines + [line] if line else lines
+
+
 def notation_sheet(signs: list[SheetSign], path: str | Path, body: BodyModel,
                    tile: int = 220) -> Path:
     """Render the sheet of ``signs`` to ``path`` (PNG), one row per sign; returns it.
@@ -52,8 +65,10 @@ def notation_sheet(signs: list[SheetSign], path: str | Path, body: BodyModel,
                 renderer.look_at(chest + np.array([0.0, 0.1, 0.0]), (0.0, 0.05, 1.0), 0.8)
                 frame = renderer.render(np.ascontiguousarray(out.vertices[column]))
                 sheet.paste(Image.fromarray(frame), (tile * (column + 1), top))
-            text = f"{sign.gloss}: {to_names(sign.hamnosys)}"
-            draw.text((4, top + tile + 2), text[:150], fill=(0, 0, 0), font=font)
-            if len(text) > 150:
-                draw.text((4, top + tile + 15), text[150:300], fill=(0, 0, 0), font=font)
+            lines = _wrapped(f"{sign.gloss}: {to_names(sign.hamnosys)}", draw, font,
+                             sheet.width - 8)
+            for number, line in enumerate(lines[:2]):
+                if number == 1 and len(lines) > 2:
+                    line = line.rstrip() + " …"
+                draw.text((4, top + tile + 2 + 14 * number), line, fill=(0, 0, 0), font=font)
     return write_image(path, np.asarray(sheet))

@@ -29,7 +29,9 @@ def splice_sign(project: Project, start: int, stop: int, sign: Motion, *, gloss:
                 sign_keys: tuple[int, ...] = (), timing: Timing | None = None) -> Project:
     """``project`` with frames ``[start, stop)`` replaced by ``sign`` (see the module
     docstring). ``sign_keys``: frames of ``sign`` to pin as keyframes (its postures);
-    default its first and last used frame. Segments overlapping the range go."""
+    where its articulation begins and ends is always pinned. Segments overlapping the
+    range go; the new segment covers the articulation (and its hold), never the rise
+    or drop."""
     total = project.motion.num_frames
     if not 0 <= start <= stop <= total:
         raise ValueError(f"splice: expected 0 <= start <= stop <= {total}, got {start}, {stop}")
@@ -42,7 +44,9 @@ def splice_sign(project: Project, start: int, stop: int, sign: Motion, *, gloss:
     scale = fps / source_fps
     keys_in_sign = sorted({min(sign.num_frames - 1, int(round(k * scale))) for k in sign_keys})
     before, after = start > 0, stop < total
-    span = clip_articulation_span(sign) if (before or after) else (0, sign.num_frames)
+    span = clip_articulation_span(sign)
+    # Frames of the clip used: its articulation, plus its own rise (drop) where the
+    # project has nothing before (after) it. The segment is the articulation only.
     first = span[0] if before else 0
     last = span[1] if after else sign.num_frames
     hold = timing.frames(timing.sign_hold) if after else 0
@@ -58,10 +62,11 @@ def splice_sign(project: Project, start: int, stop: int, sign: Motion, *, gloss:
             pieces.append(Motion.concatenate([core.frame(0)] * transition))
             gaps.append((cursor, cursor + transition))
             cursor += transition
-    sign_start = cursor
+    clip_start = cursor  # where frame ``first`` of the clip lands
     pieces.append(Motion.concatenate([core] + [core.frame(core.num_frames - 1)] * hold))
     cursor += core.num_frames + hold
-    sign_end = cursor
+    sign_start = clip_start + span[0] - first
+    sign_end = clip_start + span[1] - first + hold
     if after:
         if transition:
             pieces.append(Motion.concatenate([core.frame(core.num_frames - 1)] * transition))
@@ -74,26 +79,20 @@ def splice_sign(project: Project, start: int, stop: int, sign: Motion, *, gloss:
         regenerate_in_place(arrays, motion.betas, fps, gap, "smooth")
     motion = Motion(**arrays, betas=motion.betas, fps=fps)
     shift = cursor - stop  # frames after the range move by this much
-
-    def moved(frame: int) -> int:
-        return frame + shift
-
     keyframes = [k for k in project.keyframes if k.frame < start]
-    keyframes += [Keyframe(moved(k.frame), k.pose, k.channels) for k in project.keyframes
+    keyframes += [Keyframe(k.frame + shift, k.pose, k.channels) for k in project.keyframes
                   if k.frame >= stop]
-    wanted = [k - first for k in keys_in_sign if first <= k < last] or [0, core.num_frames - 1]
-    for frame in sorted({sign_start + k for k in wanted} | {sign_end - 1}):
-        keyframes.append(Keyframe.from_motion(motion, frame))
+    # The sign's postures, and where its clip begins and ends inside the range (a rest
+    # frame at the project's start or end); kept keys lie outside [start, cursor).
+    wanted = {clip_start + k - first for k in keys_in_sign if first <= k < last}
+    wanted |= {sign_start, sign_end - 1}
+    keyframes += [Keyframe.from_motion(motion, frame) for frame in sorted(wanted)]
     keyframes.sort(key=lambda k: k.frame)
     segments = [s for s in project.segments if s.end <= start]
     segments.append(Segment(gloss, language, sign_start, sign_end, hold, kind, notation))
-    segments += [Segment(s.gloss, s.language, moved(s.start), moved(s.end), s.hold, s.kind,
+    segments += [Segment(s.gloss, s.language, s.start + shift, s.end + shift, s.hold, s.kind,
                          s.notation) for s in project.segments if s.start >= stop]
-    # keyframes are unique per frame: a kept one wins over a new one on the same frame
-    unique: dict[int, Keyframe] = {}
-    for key in keyframes:
-        unique.setdefault(key.frame, key)
-    return project.replace(motion=motion, keyframes=tuple(unique.values()),
+    return project.replace(motion=motion, keyframes=tuple(keyframes),
                            segments=tuple(segments))
 
 

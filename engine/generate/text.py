@@ -185,7 +185,8 @@ def text_to_tokens(text: str, language: str, store: LexiconStore) -> Iterator[To
                         (best.id,), note)
             index += used
             continue
-        parts = compound_signs(store, language, spoken, word) if len(word) >= 6 else None
+        parts = (compound_signs(store, language, spoken, word)
+                 if spoken in COMPOUNDING_LANGUAGES and len(word) >= 6 else None)
         if parts is not None:
             yield Token(word, TokenKind.LEXICON, tuple(s.gloss for s, _ in parts),
                         tuple(s.id for s, _ in parts),
@@ -201,8 +202,9 @@ MAX_PHRASE_WORDS = 3
 
 
 def _fold(word: str) -> str:
-    return word_key(word).replace("ß", "ss").replace("ä", "ae").replace("ö", "oe") \
-        .replace("ü", "ue")
+    from engine.notation.dsgs import fold
+
+    return fold(word_key(word))
 
 
 def lemma_of(word: str, spoken: str | None) -> str | None:
@@ -229,7 +231,7 @@ def _find_sign(store: LexiconStore, language: str, spoken: str | None, words: li
             continue
         signs = store.lookup_word(language, phrase, kinds=["sign"])
         if signs:
-            return signs[-1], size, ""
+            return _preferred(signs), size, ""
     found = _find_word(store, language, spoken, words[index])
     return None if found is None else (found[0], 1, found[1])
 
@@ -250,14 +252,24 @@ def _find_word(store: LexiconStore, language: str, spoken: str | None, word: str
         seen.add(key)
         signs = store.lookup_word(language, candidate, kinds=["sign"])
         if signs:
-            return signs[-1], note  # the newest entry of the sign
+            return _preferred(signs), note
     return None
+
+
+def _preferred(signs: list) -> object:
+    """Of the entries for a word, the newest one that is not a variant of another
+    (``quality["variant"]``, set for HAUS_2 beside HAUS), else the newest."""
+    plain = [s for s in signs if not s.quality.get("variant")]
+    return (plain or signs)[-1]
 
 
 def _undotted(word: str) -> str:
     return word_key(word).replace("ä", "a").replace("ö", "o").replace("ü", "u")
 
 
+#: Spoken languages whose words are split into compounds (German writes them as one
+#: word; English "carpet" is not CAR PET).
+COMPOUNDING_LANGUAGES = frozenset({"de"})
 #: Shortest part of a compound word looked up on its own.
 MIN_COMPOUND_PART = 3
 #: Linking letters German puts between the parts of a compound (Arbeit-s-zimmer).

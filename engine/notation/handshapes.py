@@ -132,8 +132,10 @@ def spec_of(shape: Handshape) -> HandSpec:
         raise UnsupportedHandshape(f"finger part {parts[0]} in a handshape")
     named = tuple(_FINGER_OF_NAME[m] for m in shape.modifiers if m in _FINGER_OF_NAME)
     fingers = tuple(f for f in named if f != "thumb")
-    bendings = [BENDINGS[m] for m in shape.modifiers if m in BENDINGS]
-    bend = bendings[-1] if bendings else None
+    bendings = [m for m in shape.modifiers if m in BENDINGS]
+    if len(bendings) > 1:
+        raise UnsupportedHandshape(f"two bendings on one handshape ({' '.join(bendings)})")
+    bend = BENDINGS[bendings[0]] if bendings else None
     thumb_modifiers = [_THUMB_MODIFIERS[m] for m in shape.modifiers if m in _THUMB_MODIFIERS]
     curls = {f: CURLED for f in FOUR_FINGERS}
     thumb_target = "index"

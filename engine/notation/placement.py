@@ -259,5 +259,6 @@ def _twist_angle(rotations: np.ndarray, axis: np.ndarray) -> np.ndarray:
     from scipy.spatial.transform import Rotation
 
     quats = Rotation.from_matrix(rotations).as_quat()  # x, y, z, w
+    quats = quats * np.where(quats[:, 3:] < 0, -1.0, 1.0)  # w >= 0: angles in (-pi, pi]
     projected = quats[:, :3] @ axis
     return 2.0 * np.arctan2(projected, quats[:, 3])

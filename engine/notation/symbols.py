@@ -155,7 +155,12 @@ def from_names(names: str) -> str:
     try:
         return "".join(BY_NAME[name.removeprefix("ham")] for name in names.split())
     except KeyError as error:
-        raise ValueError(f"not a HamNoSys 4 symbol name: {error.args[0]!r}") from None
+        import difflib
+
+        wrong = error.args[0]
+        close = difflib.get_close_matches(wrong, BY_NAME, n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"not a HamNoSys 4 symbol name: {wrong!r}{hint}") from None
 
 
 def to_names(text: str) -> str:

@@ -101,24 +101,28 @@ class HandState:
 
 #: A path: s in [0, 1] (F,) -> wrist offsets (F, 3) from the straight line's point.
 Detour = Callable[[np.ndarray], np.ndarray]
+#: An in-place change: (s (F,), rotations (F, 3, 3), fingers (F, 15, 3)) -> the same two.
+InPlace = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
 class _Track:
     """One phase of one hand: from ``start`` to ``end`` along ``offset`` (added to the
-    straight interpolation), with an optional in-place ``local`` oscillation."""
+    straight interpolation), with an optional in-place ``local`` change: it takes the
+    phase's interpolated rotations (F, 3, 3) and fingers (F, 15, 3) and returns them
+    changed (a nod turns the wrist, finger play bends the fingers)."""
 
     start: HandState
     end: HandState
     offset: Detour | None = None
-    local: Callable[[np.ndarray, HandState], tuple[np.ndarray, np.ndarray]] | None = None
+    local: "InPlace | None" = None
 
 
 @dataclass
 class _Phase:
     frames: int
     tracks: dict[str, _Track]
-    ease: bool = True
+    ease: bool | str = True  # True, False or "halt" (see ``_ease``)
     #: The head's rotation (axis-angle, radians) at the phase's start and end, when
     #: the phase moves the head (``head movedr``: the head tilts, the hands hold).
     head: tuple[np.ndarray, np.ndarray] | None = None
@@ -212,8 +216,7 @@ class _Hands:
             return offset * flip, normal * flip
         return offset, normal
 
-    def candidates(self, fingers: np.ndarray, side: str, shape: Handshape | None
-                   ) -> list[tuple[str, str | None]]:
+    def candidates(self, fingers: np.ndarray, side: str) -> list[tuple[str, str | None]]:
         """The parts that can touch when the notation names none: the palm, the back,
         both edges, the heel of the hand, the thumb's tip, the tips of the fingers that
         are extended and the middle joints of those curled (a fist's front). The one
@@ -273,17 +276,20 @@ def synthesise(sign: Sign | str, body=None, timing: NotationTiming = NotationTim
     hands = _Hands(HandGeometry.of(body))
     phases: list[_Phase] = []
     states: dict[str, HandState] | None = None
+    rest = _rest_states(body)
+    first_states: dict[str, HandState] = {}
     for part in sign.parts:
         context = _Context(anchors, hands, timing, body, part.symmetry,
                            two_handed=bool(part.symmetry) or part.nondominant is not None)
         start = _initial_states(part, context)
         if states is not None:  # a compound's next part: move on from the last one
             phases.append(_Phase(timing.frames(timing.move), {
-                side: _Track(states[side], start[side]) for side in start if side in states}))
+                side: _Track(states.get(side, rest[side]), start[side]) for side in start}))
             for side in states:
                 if side not in start:
                     start[side] = states[side]
         else:
+            first_states = dict(start)
             phases.append(_Phase(timing.frames(timing.settle), {
                 side: _Track(state, state) for side, state in start.items()}))
         states = start
@@ -292,11 +298,9 @@ def synthesise(sign: Sign | str, body=None, timing: NotationTiming = NotationTim
     # From rest into the first posture, and back after the last, as the hand travels
     # (straight, eased), not as the joints turn: turning every joint at once swings the
     # hand 10 cm past the posture and back.
-    rest = _rest_states(body)
-    first = {side: next(p.tracks[side].start for p in phases if side in p.tracks)
-             for side in sorted({side for p in phases for side in p.tracks})}
+    # (rise: only the hands of the first part; a hand joining later rises into its part)
     phases.insert(0, _Phase(timing.frames(timing.rise), {
-        side: _Track(rest[side], state) for side, state in first.items()}))
+        side: _Track(rest[side], state) for side, state in first_states.items()}))
     phases.append(_Phase(timing.frames(timing.hold), {s: _Track(st, st)
                                                       for s, st in states.items()}))
     phases.append(_Phase(timing.frames(timing.relax), {
@@ -451,7 +455,7 @@ def _place(state: HandState, side: str, anchor: Anchor, distance: float,
     if not parts:
         best, best_score = None, -np.inf
         centre = hands.centre_of(side)
-        for candidate in hands.candidates(state.fingers, side, state.shape):
+        for candidate in hands.candidates(state.fingers, side):
             offset, _ = hands.part(*candidate, state.fingers, side)
             score = float((state.rotation @ (offset - centre)) @ -anchor.normal)
             if score > best_score:
@@ -577,7 +581,7 @@ def _part_anchor(state: HandState, side: str, parts: Sequence[Part] | None,
     if not parts:
         best, best_score = ("palm", None), -np.inf
         goal = toward.position - state.position if toward is not None else np.array([-1.0, 0, 0])
-        for candidate in hands.candidates(state.fingers, side, state.shape):
+        for candidate in hands.candidates(state.fingers, side):
             offset, normal = hands.part(*candidate, state.fingers, side)
             score = float((state.rotation @ normal) @ goal)
             if score > best_score:
@@ -659,17 +663,20 @@ def _run_actions(actions: Sequence[Action], states: dict[str, HandState],
 def _action(action: Action, states: dict[str, HandState],
             context: _Context) -> dict[str, HandState]:
     if isinstance(action, ActionGroup):
-        if action.kind == "alternatives":
+        if action.kind == "alternatives":  # either is the sign: the first is made
             return _run_actions(action.branches[0], states, context)
         if action.kind == "sequence":
             for branch in action.branches:
                 states = _run_actions(branch, states, context)
             return states
-        # parallel or fusion
-        if len(action.branches) == 2 and "left" in states:
+        # parallel, or fusion (read the same way: the actions at once, as one)
+        if len(action.branches) > 2:
+            raise UnsupportedNotation(f"a {action.kind} group of {len(action.branches)} branches")
+        if len(action.branches) == 2:
+            if "left" not in states:
+                raise UnsupportedNotation("actions per hand in a one-handed sign")
             return _per_hand(action.branches, states, context)
-        return _simultaneous(action.branches[0] if len(action.branches) == 1
-                             else tuple(a for b in action.branches for a in b), states, context)
+        return _simultaneous(action.branches[0], states, context)
     return _movement(action, states, context)
 
 
@@ -712,15 +719,31 @@ def _simultaneous(actions: Sequence[Action], states: dict[str, HandState],
             if track.local is not None:
                 locals_.append(track.local)
         offset = (lambda s, paths=tuple(offsets): sum(p(s) for p in paths)) if offsets else None
-        combined_tracks[side] = _Track(state, end, offset, locals_[-1] if locals_ else None)
+        combined_tracks[side] = _Track(state, end, offset, _composed(locals_))
     context.phases.append(_Phase(frames, combined_tracks, ease=False))
     return {side: track.end for side, track in combined_tracks.items()}
+
+
+def _composed(changes: list) -> "InPlace | None":
+    """In-place changes applied one after the other (a nod while the fingers play)."""
+    if not changes:
+        return None
+    if len(changes) == 1:
+        return changes[0]
+
+    def both(s: np.ndarray, rotations: np.ndarray, fingers: np.ndarray):
+        for change in changes:
+            rotations, fingers = change(s, rotations, fingers)
+        return rotations, fingers
+    return both
 
 
 def _collapse(phases: list[_Phase], side: str, start: HandState) -> _Track:
     """Several phases of one hand as one track over their whole time (s from 0 to 1):
     the sampled path as an offset from the straight line, and the sampled rotations
     and fingers as an in-place change when they vary."""
+    if any(phase.head is not None for phase in phases):
+        raise UnsupportedNotation("a head movement inside a parallel group")
     if len(phases) == 1 and phases[0].ease is False:
         return phases[0].tracks.get(side, _Track(start, start))
     samples = [(start.position[None], start.rotation[None], start.fingers[None])]
@@ -739,15 +762,22 @@ def _collapse(phases: list[_Phase], side: str, start: HandState) -> _Track:
     def offset(s: np.ndarray) -> np.ndarray:
         return np.stack([np.interp(s, times, detour[:, k]) for k in range(3)], axis=1)
 
-    if np.allclose(rotations, rotations[0]) and np.allclose(fingers, fingers[0]):
+    # What the phases do beyond going evenly from the start to the end state: a turn
+    # and a finger change per moment, applied on top of whatever else runs at once.
+    line = Slerp([0.0, 1.0], Rotation.from_matrix(np.stack([start.rotation,
+                                                             current.rotation])))(times)
+    turns = Rotation.from_matrix(rotations) * line.inv()
+    bends = fingers - ((1 - times)[:, None, None] * start.fingers
+                       + times[:, None, None] * current.fingers)
+    if np.allclose(turns.magnitude(), 0.0, atol=1e-6) and np.allclose(bends, 0.0, atol=1e-6):
         return _Track(start, current, offset)
-    turning = Slerp(times, Rotation.from_matrix(rotations))
-    flat = fingers.reshape(len(times), -1)
+    turning = Slerp(times, turns)
+    flat = bends.reshape(len(times), -1)
 
-    def in_place(s: np.ndarray, state: HandState) -> tuple[np.ndarray, np.ndarray]:
-        shaped = np.stack([np.interp(s, times, flat[:, k]) for k in range(flat.shape[1])],
-                          axis=1).reshape(len(s), 15, 3)
-        return turning(np.clip(s, 0, 1)).as_matrix(), shaped
+    def in_place(s: np.ndarray, rotations_now: np.ndarray, fingers_now: np.ndarray):
+        extra = np.stack([np.interp(s, times, flat[:, k]) for k in range(flat.shape[1])],
+                         axis=1).reshape(len(s), 15, 3)
+        return turning(np.clip(s, 0, 1)).as_matrix() @ rotations_now, fingers_now + extra
     return _Track(start, current, offset, in_place)
 
 
@@ -763,6 +793,8 @@ def _per_hand(branches, states: dict[str, HandState], context: _Context
         context.initial_site)
     mirrored_end = _run_actions(_mirror_actions(branches[1]),
                                 {"right": _mirror_state(states["left"])}, left)["right"]
+    if any(p.head is not None for p in right.phases + left.phases):
+        raise UnsupportedNotation("a head movement inside a per-hand group")
     left_phases = [_Phase(p.frames, {"left": _mirror_track(p.tracks["right"])}, p.ease)
                    for p in left.phases]
     ends = {"right": right_end, "left": _mirror_state(mirrored_end)}
@@ -777,7 +809,8 @@ def _per_hand(branches, states: dict[str, HandState], context: _Context
                 frames = max(frames, phases[index].frames)
             else:
                 tracks[side] = _Track(end, end)
-        context.phases.append(_Phase(frames, tracks))
+        ease = (right.phases if index < len(right.phases) else left_phases)[index].ease
+        context.phases.append(_Phase(frames, tracks, ease))
     return ends
 
 
@@ -815,10 +848,11 @@ def _mirror_track(track: _Track) -> _Track:
     offset = None if track.offset is None else (
         lambda s, f=track.offset: f(s) * _MIRROR[None])
 
-    def mirrored_local(s, state, f=track.local):
-        rotations, fingers = f(s, _mirror_state(state))
-        return (np.stack([mirrored(r) for r in rotations]),
-                np.asarray(fingers) * np.array([1.0, -1.0, -1.0]))
+    flip = np.array([1.0, -1.0, -1.0])
+
+    def mirrored_local(s, rotations, fingers, f=track.local):
+        turned, bent = f(s, _MIRROR_ROT @ rotations @ _MIRROR_ROT, fingers * flip)
+        return _MIRROR_ROT @ np.asarray(turned) @ _MIRROR_ROT, np.asarray(bent) * flip
 
     local = mirrored_local if track.local is not None else None
     return _Track(_mirror_state(track.start), _mirror_state(track.end), offset, local)
@@ -845,6 +879,7 @@ def _duration(names: Sequence[str], seconds: float, context: _Context) -> int:
 
 
 _MIRROR = np.array([-1.0, 1.0, 1.0])
+_MIRROR_ROT = np.diag(_MIRROR)  # x -> -x: a rotation R mirrored is M R M
 
 
 def _other_hand_vector(vector: np.ndarray, context: _Context) -> np.ndarray:
@@ -865,6 +900,8 @@ def _unsupported_modifiers(names: Sequence[str]) -> None:
             raise UnsupportedNotation(f"size change ({name})")
         if name in ("cross", "behind"):
             raise UnsupportedNotation(f"contact {name}")
+        if name in ("tense", "rest", "nonipsi"):
+            raise UnsupportedNotation(f"{kind.value} {name}")
         if kind is Kind.COREFERENCE:
             raise UnsupportedNotation("coreference (coreftag/corefref)")
         if kind is Kind.WRIST_SITE or name == "upperarm":
@@ -998,7 +1035,7 @@ def _move_to_location(names: Sequence[str], states: dict[str, HandState],
                 left_offset = lambda s, f=offset: _other_hand_vector(f(s), context)  # noqa: E731
         ends["left"] = left
         tracks["left"] = _Track(states["left"], left, left_offset)
-    context.phases.append(_Phase(frames, tracks))
+    context.phases.append(_Phase(frames, tracks, "halt" if "halt" in names else True))
     return ends
 
 
@@ -1050,6 +1087,11 @@ def _curve(names: Sequence[str], vector: np.ndarray, context: _Context) -> Detou
     along = vector / length
     arcs = _names_kind(names, Kind.ARC)
     waves = _names_kind(names, Kind.WAVE)
+    if len(arcs) > 1 or (arcs and waves):
+        raise UnsupportedNotation(f"{' and '.join(arcs + waves)} on one movement")
+    ellipses = _names_kind(names, Kind.ELLIPSE)
+    if ellipses and not waves:
+        raise UnsupportedNotation("an ellipse on a straight movement")
     if not arcs and not waves:
         return None
     if arcs:
@@ -1059,7 +1101,9 @@ def _curve(names: Sequence[str], vector: np.ndarray, context: _Context) -> Detou
             side = np.cross(along, [0.0, 0.0, 1.0])
         side = side / np.linalg.norm(side) * length * 0.3
         return lambda s, v=side: np.sin(np.pi * s)[:, None] * v[None]
-    up = np.array([0.0, 1.0, 0.0])
+    # The wave swings across the path: vertically, or in the ellipse's main direction
+    # when one is written with it ("zigzag ellipseh": side to side).
+    up = _ELLIPSE_AXES[ellipses[0]] if ellipses else np.array([0.0, 1.0, 0.0])
     side = up - (up @ along) * along
     if np.linalg.norm(side) < 1e-6:
         side = np.array([1.0, 0.0, 0.0])
@@ -1070,6 +1114,13 @@ def _curve(names: Sequence[str], vector: np.ndarray, context: _Context) -> Detou
     return lambda s, v=side: (2 / np.pi * np.arcsin(np.sin(2 * np.pi * cycles * s)))[:, None] * v[None]
 
 
+#: The main axis of each ellipse (HamNoSys: horizontal, vertical, and the diagonals
+#: rising to the signer's right and left), before it is laid into the circle's plane.
+_ELLIPSE_AXES = {"ellipseh": np.array([1.0, 0.0, 0.0]), "ellipsev": np.array([0.0, 1.0, 0.0]),
+                 "ellipseur": np.array([-1.0, 1.0, 0.0]) / np.sqrt(2),
+                 "ellipseul": np.array([1.0, 1.0, 0.0]) / np.sqrt(2)}
+
+
 def _circle(movement: Movement, states: dict[str, HandState],
             context: _Context) -> dict[str, HandState]:
     names = movement.names
@@ -1077,20 +1128,38 @@ def _circle(movement: Movement, states: dict[str, HandState],
     axis = np.sum([direction(n) for n in heads], axis=0)
     axis /= np.linalg.norm(axis)
     radius = _size(names, context, "circle")
-    ellipse = _names_kind(names, Kind.ELLIPSE)
+    for name in names:
+        kind = SYMBOLS[BY_NAME[name]].kind
+        if kind in (Kind.BODY_SITE, Kind.CONTACT, Kind.HAND_SITE, Kind.WAVE, Kind.ARC):
+            raise UnsupportedNotation(f"{name} on a circular movement")
     # The hand starts at the bottom of the circle (or its side for a horizontal one).
     reference = np.array([0.0, -1.0, 0.0]) if abs(axis[1]) < 0.9 else np.array([0.0, 0.0, 1.0])
     first = reference - (reference @ axis) * axis
     first /= np.linalg.norm(first)
     second = np.cross(axis, first)
-    scale_first, scale_second = 1.0, 1.0
+    squash = None  # an ellipse: the circle half as wide across its main axis
+    ellipse = _names_kind(names, Kind.ELLIPSE)
     if ellipse:
-        scale_second = 0.5  # an ellipse: half as wide across its main axis
+        main = _ELLIPSE_AXES[ellipse[0]]
+        main = main - (main @ axis) * axis
+        if np.linalg.norm(main) < 1e-6:
+            raise UnsupportedNotation(f"{ellipse[0]} across the plane of {heads[0]}")
+        main /= np.linalg.norm(main)
+        squash = np.cross(axis, main)
 
-    def path(s: np.ndarray, a=first, b=second, sign=1.0) -> np.ndarray:
-        angle = 2 * np.pi * s * sign
-        return radius * ((np.cos(angle) - 1)[:, None] * a[None] * scale_first
-                         + np.sin(angle)[:, None] * b[None] * scale_second)
+    def around(s: np.ndarray) -> np.ndarray:
+        """(F, 3) points of the circle (ellipse) about its centre."""
+        angle = 2 * np.pi * s
+        points = radius * (np.cos(angle)[:, None] * first[None]
+                           + np.sin(angle)[:, None] * second[None])
+        if squash is not None:
+            points = points - 0.5 * (points @ squash)[:, None] * squash[None]
+        return points
+
+    start_point = around(np.zeros(1))[0]
+
+    def path(s: np.ndarray) -> np.ndarray:
+        return around(s) - start_point
 
     frames = _duration(names, context.timing.circle, context)
     tracks = {"right": _Track(states["right"], states["right"], path)}
@@ -1110,17 +1179,21 @@ def _circle(movement: Movement, states: dict[str, HandState],
 def _local(movement: Movement, states: dict[str, HandState],
            context: _Context) -> dict[str, HandState]:
     head = movement.head
+    for name in movement.names:
+        if SYMBOLS[BY_NAME[name]].kind in (Kind.BODY_SITE, Kind.CONTACT, Kind.HAND_SITE,
+                                           Kind.STRAIGHT_MOVE, Kind.ARC, Kind.WAVE):
+            raise UnsupportedNotation(f"{name} on a local movement ({head})")
     cycles = context.timing.local_cycles
     amplitude = 0.35 if "smallmod" not in movement.names else 0.2
     if "largemod" in movement.names:
         amplitude = 0.55
     frames = _duration(movement.names, context.timing.local, context)
 
-    def wrist_wave(axis_local: np.ndarray):
-        def local(s: np.ndarray, state: HandState) -> tuple[np.ndarray, np.ndarray]:
+    def wrist_wave(axis_local: np.ndarray) -> InPlace:
+        def local(s: np.ndarray, rotations: np.ndarray, fingers: np.ndarray):
             angles = amplitude * np.sin(2 * np.pi * cycles * s)
             turns = Rotation.from_rotvec(angles[:, None] * axis_local[None]).as_matrix()
-            return state.rotation[None] @ turns, np.repeat(state.fingers[None], len(s), 0)
+            return rotations @ turns, fingers
         return local
 
     if head == "nodding":
@@ -1132,19 +1205,20 @@ def _local(movement: Movement, states: dict[str, HandState],
     elif head in ("stircw", "stirccw"):
         sign = 1.0 if head == "stircw" else -1.0
 
-        def local(s: np.ndarray, state: HandState) -> tuple[np.ndarray, np.ndarray]:
+        def local(s: np.ndarray, rotations: np.ndarray, fingers: np.ndarray):
             angle = 2 * np.pi * cycles * s * sign
             axes = np.stack([np.zeros_like(s), np.cos(angle), np.sin(angle)], axis=1)
             turns = Rotation.from_rotvec(axes * amplitude * 0.5).as_matrix()
-            return state.rotation[None] @ turns, np.repeat(state.fingers[None], len(s), 0)
+            return rotations @ turns, fingers
     elif head == "fingerplay":
-        def local(s: np.ndarray, state: HandState) -> tuple[np.ndarray, np.ndarray]:
-            fingers = np.repeat(state.fingers[None], len(s), 0).copy()
+        def local(s: np.ndarray, rotations: np.ndarray, fingers: np.ndarray):
+            fingers = np.array(fingers, copy=True)
             for k, finger in enumerate(("index", "middle", "ring", "pinky")):
                 base = 3 * ("index", "middle", "pinky", "ring").index(finger)
+                # each finger bends and straightens in turn, a fifth of a cycle apart
                 wave = 0.5 * (1 - np.cos(2 * np.pi * (cycles * 1.5 * s - k * 0.2)))
-                fingers[:, base:base + 3, 2] += (wave * 0.6)[:, None] * (s > 0)[:, None]
-            return np.repeat(state.rotation[None], len(s), 0), fingers
+                fingers[:, base:base + 3, 2] += (wave * 0.6)[:, None]
+            return rotations, fingers
     else:
         raise UnsupportedNotation(f"local movement {head}")
     tracks = {side: _Track(state, state, None, local) for side, state in states.items()
@@ -1260,6 +1334,10 @@ def _move_targets_after_replace(names, ends, states, context) -> None:
                                    * context.anchors.reach, None, context)
 
 
+_MOVING_KINDS = frozenset({Kind.STRAIGHT_MOVE, Kind.CIRCLE, Kind.LOCAL_MOVE, Kind.REPETITION,
+                           Kind.BODY_SITE, Kind.CONTACT, Kind.CROSS_MOVE})
+
+
 def _replace_per_hand(group: ActionGroup, states: dict[str, HandState],
                       context: _Context) -> dict[str, HandState]:
     if len(group.branches) != 2 or "left" not in states:
@@ -1269,6 +1347,9 @@ def _replace_per_hand(group: ActionGroup, states: dict[str, HandState],
         names = [n for action in branch if isinstance(action, Movement) for n in action.names]
         if any(isinstance(action, ActionGroup) for action in branch):
             raise UnsupportedNotation("nested groups in a per-hand replace")
+        moving = [n for n in names if SYMBOLS[BY_NAME[n]].kind in _MOVING_KINDS]
+        if moving:
+            raise UnsupportedNotation(f"{moving[0]} inside a per-hand replace")
         shape, orientation = _configuration_from_names(names)
         end = states[side].copy()
         if shape is not None:
@@ -1305,47 +1386,71 @@ def _mirror_state(state: HandState) -> HandState:
 
 def _repeat(movement: Movement, last: list[_Phase], states: dict[str, HandState],
             context: _Context) -> dict[str, HandState]:
+    """A repetition of the phases of the action before it: from the start again (after
+    returning there, head included), back the way it came, or on from where it ended;
+    "several" makes it three times in all."""
     if not last:
         raise UnsupportedNotation("repetition with nothing before it")
-    head = movement.head
-    times = 2 if "several" in head else 1
+    kind = movement.head
+    times = 2 if "several" in kind else 1
+    head_turns = [p.head for p in last if p.head is not None]
     for _ in range(times):
-        if head in ("repeatfromstart", "repeatfromstartseveral"):
+        if kind in ("repeatfromstart", "repeatfromstartseveral"):
             first = last[0].tracks
             back = {s: _Track(states[s], first[s].start if s in first else states[s])
                     for s in states}
+            head_back = (context.head.copy(), head_turns[0][0]) if head_turns else None
             context.phases.append(_Phase(context.timing.frames(context.timing.repeat_return),
-                                         back))
-            for phase in last:
-                context.phases.append(phase)
+                                         back, head=head_back))
+            context.phases.extend(last)
             states = {s: (last[-1].tracks[s].end if s in last[-1].tracks else states[s])
                       for s in states}
-        elif head == "repeatreverse":
+            if head_turns:
+                context.head = head_turns[-1][1].copy()
+        elif kind == "repeatreverse":
             for phase in reversed(last):
                 tracks = {s: _Track(t.end, t.start,
                                     (lambda x, f=t.offset: f(1 - x)) if t.offset else None,
-                                    t.local) for s, t in phase.tracks.items()}
-                head = None if phase.head is None else (phase.head[1], phase.head[0])
-                context.phases.append(_Phase(phase.frames, tracks, phase.ease, head))
+                                    _reversed(t.local)) for s, t in phase.tracks.items()}
+                turn = None if phase.head is None else (phase.head[1], phase.head[0])
+                context.phases.append(_Phase(phase.frames, tracks, phase.ease, turn))
             states = {s: (last[0].tracks[s].start if s in last[0].tracks else states[s])
                       for s in states}
+            if head_turns:
+                context.head = head_turns[0][0].copy()
         else:  # repeatcontinue(several): the same movement again from where it ended
+            if head_turns:
+                raise UnsupportedNotation("a head movement repeated onward (repeatcontinue)")
             for phase in last:
                 tracks = {}
                 for s, t in phase.tracks.items():
                     shift = states[s].position - t.start.position
-                    start = states[s]
                     end = t.end.copy()
                     end.position = t.end.position + shift
-                    tracks[s] = _Track(start, end, t.offset, t.local)
-                context.phases.append(_Phase(phase.frames, tracks, phase.ease, phase.head))
+                    tracks[s] = _Track(states[s], end, t.offset, t.local)
+                context.phases.append(_Phase(phase.frames, tracks, phase.ease))
                 states = {s: tracks[s].end if s in tracks else states[s] for s in states}
     return states
+
+
+def _reversed(change: "InPlace | None") -> "InPlace | None":
+    """An in-place change played backwards."""
+    if change is None:
+        return None
+    return lambda s, rotations, fingers: change(1.0 - s, rotations, fingers)
 
 
 # ----------------------------------------------------------------- frames
 def _smooth(s: np.ndarray) -> np.ndarray:
     return s * s * (3 - 2 * s)
+
+
+def _ease(s: np.ndarray, ease: "bool | str") -> np.ndarray:
+    """Progress along a phase: eased in and out (True), even (False), or eased in and
+    stopped short ("halt": the movement is fastest where it ends)."""
+    if ease == "halt":
+        return s * s
+    return _smooth(s) if ease else s
 
 
 def _sample(phase: _Phase, side: str, fallback: HandState
@@ -1354,7 +1459,7 @@ def _sample(phase: _Phase, side: str, fallback: HandState
     after its start up to and including its end."""
     track = phase.tracks.get(side, _Track(fallback, fallback))
     s = np.arange(1, phase.frames + 1, dtype=np.float64) / phase.frames
-    eased = _smooth(s) if phase.ease else s
+    eased = _ease(s, phase.ease)
     positions = (1 - eased)[:, None] * track.start.position + eased[:, None] * track.end.position
     if track.offset is not None:
         positions = positions + track.offset(eased)
@@ -1366,10 +1471,8 @@ def _sample(phase: _Phase, side: str, fallback: HandState
                         for e in eased]) if not np.allclose(delta, 0) else \
         np.repeat(track.start.fingers[None], len(s), 0)
     if track.local is not None:
-        rotations, fingers = track.local(s, HandState(track.end.position, track.end.rotation,
-                                                      track.end.fingers, track.end.shape))
-        rotations = np.asarray(rotations)
-    return positions, rotations, fingers
+        rotations, fingers = track.local(s, rotations, fingers)
+    return positions, np.asarray(rotations), np.asarray(fingers)
 
 
 def _body_index(joint: str) -> int:
@@ -1377,8 +1480,8 @@ def _body_index(joint: str) -> int:
 
 
 def _rest_states(body) -> dict[str, HandState]:
-    """Each hand as it hangs at rest (``_rest_like``), for a hand that joins a
-    compound's later part."""
+    """Each hand as it hangs at rest (``_rest_like``): where a sign rises from and
+    relaxes to, and where a hand first used in a compound's later part waits."""
     rest = _rest_like(Motion.zeros(1))
     out = body.forward(rest)
     states = {}

@@ -14,6 +14,19 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QLineEdit
 _COLUMNS = ("Gloss", "Words", "Made from")
 
 
+def _rank(entry, needle: str) -> int | None:
+    """How well an entry matches a search (lower is better), None when it does not:
+    1 gloss or word exactly, 2 one starting with it, 3 containing it (source too)."""
+    names = [entry.gloss.lower(), *entry.words]
+    if needle in names:
+        return 1
+    if any(name.startswith(needle) for name in names):
+        return 2
+    if any(needle in name for name in names + [entry.source.lower()]):
+        return 3
+    return None
+
+
 class LexiconBrowser(QWidget):
     """``insert_requested(entry_id, gloss)``: put that sign at the playhead."""
 
@@ -85,12 +98,25 @@ class LexiconBrowser(QWidget):
         needle = text.strip().lower()
         shown = 0
         for row, entry in enumerate(self._entries):
-            haystack = " ".join((entry.gloss, *entry.words, entry.source)).lower()
-            hidden = bool(needle) and needle not in haystack
+            hidden = bool(needle) and _rank(entry, needle) is None
             self.table.setRowHidden(row, hidden)
             shown += not hidden
+        if needle:  # best matches first: the word itself, then words starting with it
+            order = sorted(range(len(self._entries)),
+                           key=lambda r: (_rank(self._entries[r], needle) or 9, r))
+            self._reorder(order)
         self.count.setText(f"{shown} of {len(self._entries)} signs")
         self._on_selection()
+
+    def _reorder(self, order: list[int]) -> None:
+        """Put the rows in ``order`` (indices into the current entries)."""
+        self._entries = [self._entries[r] for r in order]
+        hidden = [self.table.isRowHidden(r) for r in order]
+        items = [[self.table.takeItem(r, c) for c in range(len(_COLUMNS))] for r in order]
+        for row, (cells, hide) in enumerate(zip(items, hidden)):
+            for column, item in enumerate(cells):
+                self.table.setItem(row, column, item)
+            self.table.setRowHidden(row, hide)
 
     def _selected(self):
         rows = [i.row() for i in self.table.selectionModel().selectedRows()]

@@ -156,13 +156,23 @@ def test_version_1_lexicon_is_upgraded_in_place(tmp_path):
         CREATE TABLE entry_words (entry_id INTEGER NOT NULL REFERENCES entries(id)
             ON DELETE CASCADE, word_key TEXT NOT NULL);
     """)
+    from engine.motion.project_io import motion_to_bytes
+
+    db.execute("INSERT INTO entries VALUES (1, 'A', 'sgg', 'letter', 'manual', 'test', 'a', "
+               "'test', '{}', 30.0, 3, ?, '2026-01-01')", (motion_to_bytes(Motion.zeros(3)),))
+    db.execute("INSERT INTO entry_words VALUES (1, 'a')")
     db.commit()
     db.close()
-    with LexiconStore(path, read_only=True) as store:  # read as it is
-        assert store.list() == []
+    with LexiconStore(path, read_only=True) as store:  # read as it is, notation ""
+        (summary,) = store.list()
+        assert summary.gloss == "A" and summary.notation == "" and summary.signwriting == ""
+        assert store.get(1).notation == "" and store.lookup_word("sgg", "a")[0].id == 1
+        assert store.find_gloss("sgg", "A")[0].notation == ""
     with LexiconStore(path) as store:
         add_notation(store, from_names("fist extfingero palmd chest"), "FAUST", "sgg")
-        assert store.list()[0].notation == from_names("fist extfingero palmd chest")
+        faust = [s for s in store.list() if s.gloss == "FAUST"][0]
+        assert faust.notation == from_names("fist extfingero palmd chest")
+        assert store.get(1).gloss == "A"  # the old row survived the upgrade
     version = sqlite3.connect(path).execute(
         "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert version == "2"
@@ -174,3 +184,69 @@ def test_every_dsgs_entry_has_its_own_source():
     entries = notation_entries()
     assert len(entries) == 1364
     assert len({e.source for e in entries}) == len(entries)  # 105 have no sign_id
+
+
+def test_sigml_without_a_gloss_or_with_a_gloss_twice_changes_nothing(tmp_path):
+    sign = "".join(f"<ham{n}/>" for n in "flathand extfingero palmd chest moved".split())
+
+    def sigml(*glosses: str) -> str:
+        return "<sigml>" + "".join(f'<hns_sign gloss="{g}"><hamnosys_manual>{sign}'
+                                   "</hamnosys_manual></hns_sign>" for g in glosses) + "</sigml>"
+
+    path = tmp_path / "signs.sigml"
+    with LexiconStore(tmp_path / "l.sqlite") as store:
+        path.write_text(sigml("EINS", ""), encoding="utf-8")
+        with pytest.raises(ValueError, match="sign 2: expected a gloss"):
+            add_sigml(store, path, "sgg")
+        path.write_text(sigml("EINS", "EINS"), encoding="utf-8")
+        with pytest.raises(ValueError, match="'EINS' is already an earlier sign"):
+            add_sigml(store, path, "sgg")
+        assert len(store) == 0
+
+
+def test_a_failed_store_keeps_nothing_of_the_batch(tmp_path, monkeypatch):
+    import engine.data.lexicon as lexicon
+
+    entries = [LexiconEntry(gloss=g, language="sgg", words=(g.lower(),), motion=Motion.zeros(3),
+                            source_kind="manual", source=g, source_hash=g, licence="test")
+               for g in ("EINS", "ZWEI")]
+    calls = []
+
+    def fail_on_second(motion):
+        calls.append(motion)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(motion)
+
+    real = lexicon.motion_to_bytes
+    monkeypatch.setattr(lexicon, "motion_to_bytes", fail_on_second)
+    with LexiconStore(tmp_path / "l.sqlite") as store:
+        with pytest.raises(Exception, match="could not be written"):
+            store.add_many(entries)
+        assert len(store) == 0
+
+
+def test_compounds_are_split_only_in_german(tmp_path):
+    with LexiconStore(tmp_path / "l.sqlite") as store:
+        for language in ("ase", "sgg"):
+            for gloss in ("CAR", "PET", "A", "E", "C", "R", "P", "T"):
+                kind = "letter" if len(gloss) == 1 else "sign"
+                store.add(LexiconEntry(gloss=gloss, language=language, words=(gloss.lower(),),
+                                       motion=Motion.zeros(3), source_kind="manual",
+                                       source=f"{language} {gloss}", source_hash=gloss,
+                                       licence="test", kind=kind))
+        english = list(text_to_tokens("carpet", "ase", store))
+        german = list(text_to_tokens("carpet", "sgg", store))
+    assert english[0].kind is TokenKind.FINGERSPELLED
+    assert german[0].glosses == ("CAR", "PET")
+
+
+def test_the_plain_sign_wins_over_a_variant_built_later(dsgs):
+    path, _ = dsgs
+    with LexiconStore(path) as store:
+        build_from_notation(store, glosses=["SPRACHE"])
+        build_from_notation(store, glosses=["SPRACHE_B"])  # the variant is the newest
+        assert [s.gloss for s in store.lookup_word("sgg", "sprache")] == ["SPRACHE",
+                                                                         "SPRACHE_B"]
+        tokens = list(text_to_tokens("Sprache", "sgg", store))
+    assert tokens[0].glosses == ("SPRACHE",)

@@ -76,10 +76,35 @@ def test_re_making_a_sign_from_edited_notation_changes_only_that_sign():
     # KIND and its frames up to the end of its articulation are kept bit for bit
     assert new_kind == kind
     assert np.array_equal(edited.motion.body_pose[:kind.end], both.motion.body_pose[:kind.end])
-    # the new sign moves left (NEIN), the old one forward (DU)
-    wrist = 20  # right_wrist in body_pose order (joint 21)
-    assert not np.allclose(edited.motion.body_pose[new_du.start:new_du.end, wrist],
-                           both.motion.body_pose[du.start:du.end, wrist][:1])
+    # the new sign is NEIN's: the hand moves left (+X), DU's moved forward (+Z)
+    from engine.body import default_avatar
+
+    wrist = 21
+    body = default_avatar()
+    new = body.forward(edited.motion, np.arange(new_du.start, new_du.end)).joints[:, wrist]
+    old = body.forward(both.motion, np.arange(du.start, du.end)).joints[:, wrist]
+    assert np.ptp(new[:, 0]) > 0.05 and np.ptp(new[:, 2]) < np.ptp(new[:, 0])
+    assert np.ptp(old[:, 2]) > np.ptp(old[:, 0])
+
+
+def test_segments_never_hold_the_rise_or_the_drop():
+    """A sign at the start (end) keeps its own rise (drop), outside its segment, so a
+    sign inserted next replaces that drop instead of rising again after it."""
+    single = project_from_notation(KIND, gloss="KIND")
+    remade = resynthesised(single, 0, KIND)
+    assert remade.segments[0].start > 0
+    assert remade.segments[0].end < remade.motion.num_frames
+    assert remade.segments[0] == single.segments[0]
+    du = synthesise(from_names(DU))
+    after = insert_sign(remade, remade.motion.num_frames - 1, du.motion, gloss="DU",
+                        language="sgg", sign_keys=du.key_frames)
+    kind, inserted = after.segments
+    # after KIND's articulation: a transition (9 frames) into DU, then DU's own drop;
+    # KIND's drop and DU's rise are both gone
+    assert kind.end == remade.segments[0].end
+    assert after.motion.num_frames < kind.end + 9 + du.motion.num_frames
+    assert all(0 <= k.frame < after.motion.num_frames for k in after.keyframes)
+    assert len({k.frame for k in after.keyframes}) == len(after.keyframes)
 
 
 def test_bad_notation_raises_and_names_the_place():

@@ -294,3 +294,38 @@ def test_symmetric_hands_meet_when_a_movement_ends_in_contact():
     assert gaps.min() < 0.015  # palm to palm in the middle
     wrists = out.joints[0, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]]]
     assert np.allclose(wrists[0] * [-1, 1, 1], wrists[1], atol=1e-4)
+
+
+def _largest_step(array: np.ndarray) -> float:
+    return float(np.abs(np.diff(array, axis=0)).max())
+
+
+def test_a_local_movement_with_a_change_of_handshape_at_once_is_smooth():
+    sign = synthesise(from_names("flathand extfingero palmd chest parbegin nodding replace "
+                                 "fist parend"))
+    fingers = sign.motion.right_hand_pose
+    assert _largest_step(fingers) < 0.35  # no jump: the fist forms over the phase
+    wrist = sign.motion.body_pose[:, JOINT_INDEX["right_wrist"] - 1]
+    frames = slice(sign.key_frames[2], sign.key_frames[3])
+    assert np.ptp(wrist[frames], axis=0).max() > 0.3  # and the wrist nods meanwhile
+
+
+def test_repetitions_return_the_head_and_reverse_in_place_changes_smoothly():
+    head = JOINT_INDEX["head"] - 1
+    tilt = synthesise(from_names("flathand extfingeru palml cheek lrat touch seqbegin head "
+                                 "movedr smallmod seqend repeatfromstart"))
+    assert _largest_step(tilt.motion.body_pose[:, head]) < 0.05
+    back = synthesise(from_names("finger2 extfingero palmd chest parbegin moveo replace palml "
+                                 "parend repeatreverse"))
+    assert _largest_step(back.motion.body_pose[:, JOINT_INDEX["right_wrist"] - 1]) < 0.5
+
+
+def test_forearm_twist_is_read_within_half_a_turn():
+    from scipy.spatial.transform import Rotation
+
+    from engine.notation.placement import _twist_angle
+
+    axis = np.array([-1.0, 0.0, 0.0])
+    for angle in (-3.0, -1.0, 0.5, 3.0):
+        rotation = Rotation.from_rotvec(axis * angle).as_matrix()[None]
+        assert _twist_angle(rotation, axis)[0] == pytest.approx(angle, abs=1e-6)

@@ -141,3 +141,24 @@ def test_first_launch_sets_up_a_lexicon_to_sign_with(qtbot, tmp_path, monkeypatc
         window.close()
         window.runner.shutdown()
         window.deleteLater()
+
+
+def test_browser_search_puts_the_word_itself_first(qtbot):
+    from engine.data.lexicon import EntrySummary
+    from studio.panels.lexicon_browser import LexiconBrowser
+
+    def entry(number: int, gloss: str) -> EntrySummary:
+        return EntrySummary(number, gloss, "sgg", "sign", (gloss.lower(),), "notation",
+                            "test", "test", {}, 30.0, 40, notation="x")
+
+    browser = LexiconBrowser()
+    qtbot.addWidget(browser)
+    browser.set_entries("DSGS (sgg)", [entry(1, "ABWASCHEN"), entry(2, "WAS"),
+                                       entry(3, "WASSER"), entry(4, "KIND")])
+    browser.search.setText("was")
+    assert browser.visible_glosses() == ["WAS", "WASSER", "ABWASCHEN"]
+    assert browser.count.text() == "3 of 4 signs"
+    assert browser.select_gloss("WAS")
+    with qtbot.waitSignal(browser.insert_requested) as signal:
+        qtbot.mouseClick(browser.insert, Qt.MouseButton.LeftButton)
+    assert signal.args == [2, "WAS"]
