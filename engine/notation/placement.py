@@ -116,9 +116,15 @@ def _axis_rotation(axis: np.ndarray, angles: np.ndarray) -> np.ndarray:
     return Rotation.from_rotvec(angles[:, None] * axis[None]).as_matrix()
 
 
-#: Forearm twist the elbow takes (radians either way from the rest pose); the wrist
-#: takes what is left of the hand's rotation about the forearm.
-FOREARM_TWIST_LIMIT = 1.5
+#: Forearm twist the elbow takes (radians either way from the rest pose, whose palm
+#: faces down: a forearm turns through about 150 degrees from palm down to palm up);
+#: the wrist takes what is left of the hand's rotation about the forearm.
+FOREARM_TWIST_LIMIT = 2.6
+#: Wrist bend (radians) past which the elbow's swivel is chosen to spare the wrist:
+#: beyond about 60 degrees a wrist is at the end of its range (and skinning folds).
+WRIST_COMFORT = 1.05
+#: The most a wrist turns (radians) whatever the hand's orientation asks.
+WRIST_LIMIT = 1.75
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,7 @@ class Torso:
 
 #: Swivel angles (radians about the shoulder-wrist line) the elbow may take from its
 #: preferred place, tried to keep it and the forearm out of the trunk.
-_SWIVELS = np.radians(np.linspace(-120, 120, 25))
+_SWIVELS = np.radians(np.linspace(-120, 120, 17))
 
 
 class ArmSolver:
@@ -162,8 +168,9 @@ class ArmSolver:
     put the wrist at each position (F, 3) metres with each world rotation (F, 3, 3).
     The elbow hangs out and down (a signer's elbow) and swivels about the
     shoulder-wrist line only as far as it must to keep the elbow and forearm out of the
-    ``torso`` (a hand at the other shoulder brings the elbow forward); the forearm takes
-    the hand's twist up to ``FOREARM_TWIST_LIMIT``. Targets beyond reach are pulled in
+    ``torso`` (a hand at the other shoulder brings the elbow forward) and the wrist in
+    its range; the forearm takes the hand's twist up to ``FOREARM_TWIST_LIMIT`` and the
+    wrist never turns past ``WRIST_LIMIT``. Targets beyond reach are pulled in
     along the line from the shoulder; the hand then stops short (``reached`` says by
     how much).
     """
@@ -203,12 +210,26 @@ class ArmSolver:
         bend = np.where(bend_norm[:, None] > 1e-6, bend / np.maximum(bend_norm, 1e-9)[:, None],
                         fallback / np.maximum(np.linalg.norm(fallback, axis=1), 1e-9)[:, None])
         cos_alpha = np.clip((upper ** 2 + clamped ** 2 - fore ** 2) / (2 * upper * clamped), -1, 1)
-        alpha = np.arccos(cos_alpha)
+        sin_alpha = np.sin(np.arccos(cos_alpha))
         wrist = shoulder + clamped[:, None] * along
         if self.torso is not None:
-            bend = self._swivelled(shoulder, along, bend, cos_alpha, np.sin(alpha), upper,
-                                   wrist)
-        elbow = shoulder + upper * (cos_alpha[:, None] * along + np.sin(alpha)[:, None] * bend)
+            bend = self._swivelled(side, along, bend, cos_alpha, sin_alpha, wrist, rotations)
+        shoulder_rot, elbow_rot, local_wrist, _ = self._rotations(
+            side, along, bend, cos_alpha, sin_alpha, wrist, rotations)
+        # A hand turned further than wrist and forearm can go between two postures
+        # (the world-space path from one to the next can ask for it) stops at the
+        # wrist's limit instead of folding the mesh at the wrist.
+        wrist_rotvec = _rotvec(local_wrist)
+        bent = np.linalg.norm(wrist_rotvec, axis=1, keepdims=True)
+        wrist_rotvec *= np.minimum(1.0, WRIST_LIMIT / np.maximum(bent, 1e-9))
+        return ArmPose(_rotvec(shoulder_rot), _rotvec(elbow_rot), wrist_rotvec), reached
+
+    def _rotations(self, side, along, bend, cos_alpha, sin_alpha, wrist, rotations):
+        """(shoulder, elbow, wrist local rotations (N, 3, 3), elbow positions (N, 3)) for
+        an elbow bent toward ``bend``; the forearm takes the twist up to its limit."""
+        outward = -1.0 if side == "right" else 1.0
+        upper, fore, shoulder = self.upper[side], self.fore[side], self.shoulder[side]
+        elbow = shoulder + upper * (cos_alpha[:, None] * along + sin_alpha[:, None] * bend)
         u = (elbow - shoulder) / upper
         v = (wrist - elbow) / fore
         rest_u = np.array([outward, 0.0, 0.0])  # the arm along -X (right) or +X (left)
@@ -219,34 +240,39 @@ class ArmSolver:
         hinge = np.where(straight[:, None], np.cross(u, bend), hinge)
         hinge /= np.linalg.norm(hinge, axis=1, keepdims=True)
         rest_frame = np.column_stack([rest_u, rest_h, np.cross(rest_u, rest_h)])
-        frames = np.stack([u, hinge, np.cross(u, hinge)], axis=2)  # (F, 3, 3) columns
+        frames = np.stack([u, hinge, np.cross(u, hinge)], axis=2)  # (N, 3, 3) columns
         shoulder_rot = frames @ rest_frame.T
         flexion = np.arctan2(hinge_norm, np.einsum("fi,fi->f", u, v))
         elbow_rot = _axis_rotation(rest_h, flexion)
         parent = shoulder_rot @ elbow_rot
         local_wrist = np.transpose(parent, (0, 2, 1)) @ rotations
-        twist = _twist_angle(local_wrist, rest_u)
-        twist = np.clip(twist, -FOREARM_TWIST_LIMIT, FOREARM_TWIST_LIMIT)
+        twist = np.clip(_twist_angle(local_wrist, rest_u), -FOREARM_TWIST_LIMIT,
+                        FOREARM_TWIST_LIMIT)
         twist_rot = _axis_rotation(rest_u, twist)
         elbow_rot = elbow_rot @ twist_rot
         local_wrist = np.transpose(twist_rot, (0, 2, 1)) @ local_wrist
-        return ArmPose(_rotvec(shoulder_rot), _rotvec(elbow_rot), _rotvec(local_wrist)), reached
+        return shoulder_rot, elbow_rot, local_wrist, elbow
 
-
-    def _swivelled(self, shoulder, along, bend, cos_alpha, sin_alpha, upper, wrist):
-        """The bend direction turned about ``along`` by the smallest swivel that keeps
-        the elbow and the forearm's middle out of the torso, smoothed over frames so
-        the elbow never jumps."""
+    def _swivelled(self, side, along, bend, cos_alpha, sin_alpha, wrist, rotations):
+        """The bend direction turned about ``along`` by the swivel that keeps the elbow
+        and the forearm's middle out of the torso and the wrist within its range (a
+        wrist bent past ``WRIST_COMFORT`` costs more the further it goes), nearest to
+        the hanging elbow; smoothed over frames so the elbow never jumps."""
+        frames, count = len(along), len(_SWIVELS)
         side_axis = np.cross(along, bend)
-        angles = _SWIVELS
-        cos_s, sin_s = np.cos(angles)[None, :, None], np.sin(angles)[None, :, None]
-        candidates = cos_s * bend[:, None] + sin_s * side_axis[:, None]  # (F, K, 3)
-        elbows = shoulder + upper * (cos_alpha[:, None, None] * along[:, None]
-                                     + sin_alpha[:, None, None] * candidates)
+        cos_s, sin_s = np.cos(_SWIVELS)[None, :, None], np.sin(_SWIVELS)[None, :, None]
+        candidates = (cos_s * bend[:, None] + sin_s * side_axis[:, None]).reshape(-1, 3)
+        repeat = lambda array: np.repeat(array, count, axis=0)  # noqa: E731
+        _, _, local_wrist, elbows = self._rotations(
+            side, repeat(along), candidates, repeat(cos_alpha), repeat(sin_alpha),
+            repeat(wrist), repeat(rotations))
+        bent = np.linalg.norm(_rotvec(local_wrist), axis=1).reshape(frames, count)
+        elbows = elbows.reshape(frames, count, 3)
         middles = (elbows + wrist[:, None]) / 2
         inside = self.torso.inside(elbows) + self.torso.inside(middles)
-        cost = inside * 50.0 + np.abs(angles)[None] * 0.3
-        best = angles[np.argmin(cost, axis=1)]
+        cost = (inside * 50.0 + np.abs(_SWIVELS)[None] * 0.3
+                + np.maximum(0.0, bent - WRIST_COMFORT) * 2.0)
+        best = _SWIVELS[np.argmin(cost, axis=1)]
         if len(best) > 2:
             kernel = np.ones(5) / 5
             padded = np.pad(best, 2, mode="edge")

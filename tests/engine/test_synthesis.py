@@ -329,3 +329,21 @@ def test_forearm_twist_is_read_within_half_a_turn():
     for angle in (-3.0, -1.0, 0.5, 3.0):
         rotation = Rotation.from_rotvec(axis * angle).as_matrix()[None]
         assert _twist_angle(rotation, axis)[0] == pytest.approx(angle, abs=1e-6)
+
+
+def test_wrists_stay_within_their_range_over_the_dsgs_signs():
+    """Every 20th DSGS sign, every frame: no wrist turns past its limit (a folded
+    wrist shows as a hand detached from its forearm)."""
+    from engine.notation.hamnosys import NotationError
+    from engine.notation.placement import WRIST_LIMIT
+
+    worst = 0.0
+    for entry in notation_entries()[::20]:
+        try:
+            motion = synthesise(entry.hamnosys[0]).motion
+        except (UnsupportedNotation, NotationError):
+            continue
+        for joint in ("left_wrist", "right_wrist"):
+            turned = np.linalg.norm(motion.body_pose[:, JOINT_INDEX[joint] - 1], axis=1)
+            worst = max(worst, float(turned.max()))
+    assert worst <= WRIST_LIMIT + 1e-4
