@@ -123,8 +123,10 @@ FOREARM_TWIST_LIMIT = 2.6
 #: Wrist bend (radians) past which the elbow's swivel is chosen to spare the wrist:
 #: beyond about 60 degrees a wrist is at the end of its range (and skinning folds).
 WRIST_COMFORT = 1.05
-#: The most a wrist turns (radians) whatever the hand's orientation asks.
-WRIST_LIMIT = 1.75
+#: The most a wrist turns (radians, ~109 degrees) whatever the hand's orientation asks
+#: (at 100 degrees a written orientation, fingers up-right palm toward the signer, was
+#: no longer reached within 15 degrees: docs/notation.md).
+WRIST_LIMIT = 1.9
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ class Torso:
 
 #: Swivel angles (radians about the shoulder-wrist line) the elbow may take from its
 #: preferred place, tried to keep it and the forearm out of the trunk.
-_SWIVELS = np.radians(np.linspace(-120, 120, 17))
+_SWIVELS = np.radians(np.linspace(-120, 120, 25))
 
 
 class ArmSolver:
