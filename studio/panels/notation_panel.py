@@ -79,6 +79,8 @@ class NotationPanel(QWidget):
     def _show_signwriting(self, fsw: str) -> None:
         if not fsw:
             self.signwriting.clear()
+            self.signwriting.setText("<small>No SignWriting: the DSGS data has it only for "
+                                     "its own notation.</small>" if self._shown else "")
             self.signwriting.setToolTip("")
             return
         from engine.notation.dsgs import signwriting_picture

@@ -44,6 +44,7 @@ SEGMENT_COLOURS = {
     SegmentKind.TRANSITION: QColor(160, 160, 160),
     SegmentKind.RECORDED: QColor(196, 140, 80),
     SegmentKind.MANUAL: QColor(150, 120, 190),
+    SegmentKind.NOTATION: QColor(64, 160, 170),  # made from notation: teal
 }
 KEY_COLOUR = QColor(70, 80, 100)
 SELECTED_COLOUR = QColor(255, 150, 30)

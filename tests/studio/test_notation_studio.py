@@ -162,3 +162,11 @@ def test_browser_search_puts_the_word_itself_first(qtbot):
     with qtbot.waitSignal(browser.insert_requested) as signal:
         qtbot.mouseClick(browser.insert, Qt.MouseButton.LeftButton)
     assert signal.args == [2, "WAS"]
+
+
+def test_every_kind_of_sign_has_its_own_colour_on_the_timeline():
+    from engine.motion.project import SegmentKind
+    from studio.timeline.timeline_view import SEGMENT_COLOURS
+
+    assert set(SEGMENT_COLOURS) == set(SegmentKind)
+    assert len({c.rgb() for c in SEGMENT_COLOURS.values()}) == len(SegmentKind)
