@@ -557,11 +557,11 @@ def cmd_sheet(args: argparse.Namespace) -> int:
 
 
 def _notation_timing(fps: float = 30.0):
-    """The synthesiser's timing at the ``signing_speed`` setting."""
-    from engine.notation.synthesis import NotationTiming
-    from engine.settings import load_settings, signing_speed
+    """The synthesiser's timing at the saved ``signing_speed`` setting."""
+    from engine.notation.synthesis import timing_for
+    from engine.settings import load_settings
 
-    return NotationTiming(fps=fps, speed=signing_speed(load_settings()))
+    return timing_for(load_settings(), fps)
 
 
 def cmd_sign(args: argparse.Namespace) -> int:

@@ -46,11 +46,11 @@ class Generation:
 def _notation_timing():
     """The synthesiser's timing at the ``signing_speed`` setting (its default when the
     setting is damaged: the settings dialog reports that)."""
-    from engine.notation.synthesis import NotationTiming
-    from engine.settings import load_settings, signing_speed
+    from engine.notation.synthesis import NotationTiming, timing_for
+    from engine.settings import load_settings
 
     try:
-        return NotationTiming(speed=signing_speed(load_settings()))
+        return timing_for(load_settings())
     except ValueError:
         return NotationTiming()
 

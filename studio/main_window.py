@@ -441,11 +441,10 @@ class MainWindow(QMainWindow):
         self.playback.pause()
         self.drag.cancel()
         project = self.document.committed_project
-        from engine.notation.synthesis import NotationTiming
-        from engine.settings import signing_speed
+        from engine.notation.synthesis import timing_for
 
         try:
-            timing = NotationTiming(fps=project.motion.fps, speed=signing_speed(self.settings))
+            timing = timing_for(self.settings, project.motion.fps)
         except ValueError as error:  # a damaged setting: say so, change nothing
             panel.show_error(str(error), None)
             return False

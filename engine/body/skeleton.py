@@ -56,6 +56,12 @@ PARENTS: np.ndarray = _parents()
 assert len(PARENTS) == NUM_JOINTS and all(PARENTS[i] < i for i in range(1, NUM_JOINTS))
 
 
+def skeleton_key(body) -> bytes:
+    """What measurements of ``body`` (anchors, hand geometry, its rest hands) are cached
+    by: its rest joint positions, so a body with another shape gets its own."""
+    return np.asarray(body.rest_joints, np.float32).tobytes()
+
+
 def tree_levels() -> list[np.ndarray]:
     """The joints grouped by depth in the tree, root first: level d holds every joint
     whose parent is in level d - 1 (12 levels). Batched forward kinematics poses one

@@ -20,10 +20,6 @@ from engine.motion.project import Keyframe, Project, Segment, SegmentKind
 from engine.motion.resample import resample
 
 
-def _resampled(motion: Motion, fps: float) -> Motion:
-    return motion if abs(motion.fps - fps) < 1e-9 else resample(motion, fps)
-
-
 def splice_sign(project: Project, start: int, stop: int, sign: Motion, *, gloss: str,
                 language: str, kind: SegmentKind = SegmentKind.LEXICON, notation: str = "",
                 sign_keys: tuple[int, ...] = (), timing: Timing | None = None) -> Project:
@@ -40,7 +36,7 @@ def splice_sign(project: Project, start: int, stop: int, sign: Motion, *, gloss:
     if sign.num_frames == 0:
         raise ValueError("splice: the sign has no frames")
     source_fps = sign.fps
-    sign = _resampled(sign.replace(betas=project.motion.betas), fps)
+    sign = resample(sign.replace(betas=project.motion.betas), fps)
     scale = fps / source_fps
     keys_in_sign = sorted({min(sign.num_frames - 1, int(round(k * scale))) for k in sign_keys})
     before, after = start > 0, stop < total

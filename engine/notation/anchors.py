@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 
-from engine.body.skeleton import JOINT_INDEX
+from engine.body.skeleton import JOINT_INDEX, skeleton_key
 from engine.notation.placement import Torso
 from engine.motion.motion import Motion
 
@@ -34,6 +34,8 @@ class Anchor:
 BODY_SITES = ("head", "headtop", "forehead", "eyebrows", "eyes", "nose", "nostrils", "ear",
               "earlobe", "cheek", "lips", "tongue", "teeth", "chin", "underchin", "neck",
               "shouldertop", "shoulders", "chest", "stomach", "belowstomach")
+#: The sites on the head, face and neck (a hand near them is nearer than at the trunk).
+HEAD_SITES = frozenset(BODY_SITES[:BODY_SITES.index("neck") + 1])
 #: Sites that are on one side of the body anyway: without laterality they are on the
 #: hand's own side.
 _SIDED = {"ear", "earlobe", "cheek", "shouldertop"}
@@ -174,7 +176,7 @@ def body_anchors(body=None) -> BodyAnchors:
         from engine.body.default_avatar import default_avatar
 
         body = default_avatar()
-    key = np.asarray(body.rest_joints).tobytes()
+    key = skeleton_key(body)
     if key not in _MEASURED:
         _MEASURED[key] = _measure(body)
     return _MEASURED[key]

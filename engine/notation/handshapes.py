@@ -26,13 +26,15 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from engine.body.reference_poses import mirror_hand_pose
-from engine.body.skeleton import JOINT_INDEX
+from engine.body.skeleton import JOINT_INDEX, skeleton_key
 from engine.notation.hamnosys import Handshape
 
 FOUR_FINGERS = ("index", "middle", "ring", "pinky")
 #: SMPL-X hand joint order: index1-3, middle1-3, pinky1-3, ring1-3, thumb1-3.
-_HAND_ORDER = ("index", "middle", "pinky", "ring", "thumb")
-_FINGER_OF_NAME = {"thumb": "thumb", "indexfinger": "index", "middlefinger": "middle",
+#: The fingers in SMPL-X hand joint order (3 joints each).
+HAND_ORDER = ("index", "middle", "pinky", "ring", "thumb")
+#: HamNoSys finger names -> finger.
+FINGER_OF_NAME = {"thumb": "thumb", "indexfinger": "index", "middlefinger": "middle",
                    "ringfinger": "ring", "pinky": "pinky"}
 
 #: Anatomical ranges in radians (flexion toward the palm positive): metacarpophalangeal
@@ -130,7 +132,7 @@ def spec_of(shape: Handshape) -> HandSpec:
                                                  "fingermidjoint", "fingerbase", "fingerside")]
     if parts and not (shape.base == "pinch12" and parts == ["fingerpad"]):
         raise UnsupportedHandshape(f"finger part {parts[0]} in a handshape")
-    named = tuple(_FINGER_OF_NAME[m] for m in shape.modifiers if m in _FINGER_OF_NAME)
+    named = tuple(FINGER_OF_NAME[m] for m in shape.modifiers if m in FINGER_OF_NAME)
     fingers = tuple(f for f in named if f != "thumb")
     bendings = [m for m in shape.modifiers if m in BENDINGS]
     if len(bendings) > 1:
@@ -144,7 +146,9 @@ def spec_of(shape: Handshape) -> HandSpec:
             curls[finger] = curl
         if fingers:
             if bend is None:
-                raise UnsupportedHandshape(f"finger selection ({' '.join(m for m in shape.modifiers if m in _FINGER_OF_NAME)}) on {shape.base} without a bending")
+                written = " ".join(m for m in shape.modifiers if m in FINGER_OF_NAME)
+                raise UnsupportedHandshape(f"finger selection ({written}) on {shape.base} "
+                                           "without a bending")
             for finger in fingers:
                 curls[finger] = bend
         elif bend is not None:
@@ -228,7 +232,7 @@ def _finger_pose(spec: HandSpec) -> np.ndarray:
     pose = np.zeros((15, 3))
     spreads = {"index": SPREAD, "middle": 0.0, "ring": -SPREAD * 0.8, "pinky": -SPREAD * 1.6}
     for finger, curl in zip(FOUR_FINGERS, spec.curls):
-        base = 3 * _HAND_ORDER.index(finger)
+        base = 3 * HAND_ORDER.index(finger)
         pose[base:base + 3, 2] = (curl.mcp, curl.pip, curl.dip)
         if spec.spread and curl.mcp < 1.0:
             pose[base, 1] = spreads[finger]
@@ -237,7 +241,7 @@ def _finger_pose(spec: HandSpec) -> np.ndarray:
 
 def _thumb_target(spec: HandSpec, geometry: HandGeometry, fingers: np.ndarray) -> np.ndarray:
     """Where the thumb tip goes, in the wrist frame (metres)."""
-    index_of = {f: _HAND_ORDER.index(f) for f in FOUR_FINGERS}
+    index_of = {f: HAND_ORDER.index(f) for f in FOUR_FINGERS}
     palm_normal = np.array([0.0, -1.0, 0.0])
     radial = np.array([0.0, 0.0, 1.0])
     if spec.thumb in ("pinch", "cee"):
@@ -319,7 +323,7 @@ def right_hand_pose(spec: HandSpec, geometry: HandGeometry) -> np.ndarray:
 
 
 @lru_cache(maxsize=4096)
-def _cached_pose(shape: Handshape, body_key: int) -> np.ndarray:
+def _cached_pose(shape: Handshape, body_key: bytes) -> np.ndarray:
     geometry = _GEOMETRIES[body_key]
     pose = right_hand_pose(spec_of(shape), geometry)
     if shape.between is not None:
@@ -330,7 +334,15 @@ def _cached_pose(shape: Handshape, body_key: int) -> np.ndarray:
     return pose
 
 
-_GEOMETRIES: dict[int, HandGeometry] = {}
+_GEOMETRIES: dict[bytes, HandGeometry] = {}
+
+
+def hand_geometry(body) -> HandGeometry:
+    """``HandGeometry.of(body)``, measured once per skeleton."""
+    key = skeleton_key(body)
+    if key not in _GEOMETRIES:
+        _GEOMETRIES[key] = HandGeometry.of(body)
+    return _GEOMETRIES[key]
 
 
 def hand_pose(shape: Handshape, side: str = "right", body=None) -> np.ndarray:
@@ -340,10 +352,8 @@ def hand_pose(shape: Handshape, side: str = "right", body=None) -> np.ndarray:
         from engine.body.default_avatar import default_avatar
 
         body = default_avatar()
-    key = hash(np.asarray(body.rest_joints).tobytes())  # one geometry per skeleton
-    if key not in _GEOMETRIES:
-        _GEOMETRIES[key] = HandGeometry.of(body)
-    pose = _cached_pose(shape, key)
+    hand_geometry(body)  # measured before the cached pose needs it
+    pose = _cached_pose(shape, skeleton_key(body))
     return pose if side == "right" else mirror_hand_pose(pose).astype(np.float32)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.body.skeleton import JOINT_INDEX
+from engine.motion.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
 _LETTERS = {"u": (0, 1, 0), "d": (0, -1, 0), "l": (1, 0, 0), "r": (-1, 0, 0), "o": (0, 0, 1),
             "i": (0, 0, -1)}
@@ -103,17 +104,9 @@ def mirrored(rotation: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ arm IK
-def _rotvec(matrices: np.ndarray) -> np.ndarray:
-    from scipy.spatial.transform import Rotation
-
-    return Rotation.from_matrix(matrices).as_rotvec()
-
-
 def _axis_rotation(axis: np.ndarray, angles: np.ndarray) -> np.ndarray:
     """(F, 3, 3) rotations by ``angles`` (F,) about the fixed unit ``axis``."""
-    from scipy.spatial.transform import Rotation
-
-    return Rotation.from_rotvec(angles[:, None] * axis[None]).as_matrix()
+    return axis_angle_to_matrix(angles[:, None] * axis[None])
 
 
 #: Forearm twist the elbow takes (radians either way from the rest pose, whose palm
@@ -221,10 +214,10 @@ class ArmSolver:
         # A hand turned further than wrist and forearm can go between two postures
         # (the world-space path from one to the next can ask for it) stops at the
         # wrist's limit instead of folding the mesh at the wrist.
-        wrist_rotvec = _rotvec(local_wrist)
+        wrist_rotvec = matrix_to_axis_angle(local_wrist)
         bent = np.linalg.norm(wrist_rotvec, axis=1, keepdims=True)
         wrist_rotvec *= np.minimum(1.0, WRIST_LIMIT / np.maximum(bent, 1e-9))
-        return ArmPose(_rotvec(shoulder_rot), _rotvec(elbow_rot), wrist_rotvec), reached
+        return ArmPose(matrix_to_axis_angle(shoulder_rot), matrix_to_axis_angle(elbow_rot), wrist_rotvec), reached
 
     def _rotations(self, side, along, bend, cos_alpha, sin_alpha, wrist, rotations):
         """(shoulder, elbow, wrist local rotations (N, 3, 3), elbow positions (N, 3)) for
@@ -268,7 +261,7 @@ class ArmSolver:
         _, _, local_wrist, elbows = self._rotations(
             side, repeat(along), candidates, repeat(cos_alpha), repeat(sin_alpha),
             repeat(wrist), repeat(rotations))
-        bent = np.linalg.norm(_rotvec(local_wrist), axis=1).reshape(frames, count)
+        bent = np.linalg.norm(matrix_to_axis_angle(local_wrist), axis=1).reshape(frames, count)
         elbows = elbows.reshape(frames, count, 3)
         middles = (elbows + wrist[:, None]) / 2
         inside = self.torso.inside(elbows) + self.torso.inside(middles)

@@ -27,12 +27,13 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from engine.body.reference_poses import ARM_DOWN_RADIANS
+from engine.body.reference_poses import ARM_DOWN_RADIANS, arms_down, mirror_hand_pose
 from engine.body.skeleton import JOINT_INDEX
 from engine.motion.motion import Motion
-from engine.notation.anchors import Anchor, BodyAnchors, body_anchors
-from engine.notation.handshapes import (FOUR_FINGERS, UnsupportedHandshape, finger_points,
-                                        hand_pose, HandGeometry)
+from engine.notation.anchors import HEAD_SITES, Anchor, BodyAnchors, body_anchors
+from engine.notation.handshapes import (FINGER_OF_NAME, FOUR_FINGERS, HAND_ORDER,
+                                        HandGeometry, UnsupportedHandshape, finger_points,
+                                        hand_geometry, hand_pose)
 from engine.notation.hamnosys import (Action, ActionGroup, Handshape, LocationPair, Movement,
                                       Orientation, Sign,
                                       SignPart, parse_sign)
@@ -82,6 +83,14 @@ class NotationTiming:
 
     def frames(self, seconds: float) -> int:
         return max(2, int(round(seconds / self.speed * self.fps)))
+
+
+def timing_for(settings, fps: float = 30.0) -> NotationTiming:
+    """The default timing at the ``signing_speed`` of ``settings``
+    (``engine.settings.Settings``); ValueError naming the setting when it is damaged."""
+    from engine.settings import signing_speed
+
+    return NotationTiming(fps=fps, speed=signing_speed(settings))
 
 
 @dataclass
@@ -147,9 +156,6 @@ _HAND_AREAS = {"palm", "handback", "thumbside", "pinkyside", "thumbball", "heel"
 #: toward the elbow and out from the back (+) or the inside (-) of the forearm.
 _ARM_AREAS = {"wristback": (0.015, 0.025), "wristpulse": (0.015, -0.02),
               "lowerarm": (0.11, 0.03), "elbow": (0.225, 0.03), "elbowinside": (0.215, -0.03)}
-_FINGER_INDEX = {"index": 0, "middle": 1, "pinky": 2, "ring": 3, "thumb": 4}
-_FINGER_OF_NAME = {"thumb": "thumb", "indexfinger": "index", "middlefinger": "middle",
-                   "ringfinger": "ring", "pinky": "pinky"}
 
 
 class _Hands:
@@ -193,7 +199,7 @@ class _Hands:
                 offset = self.geometry.joints[12] + palm * 0.015
                 normal = palm
         else:
-            chain = points[_FINGER_INDEX[finger or "index"]]
+            chain = points[HAND_ORDER.index(finger or "index")]
             along = chain[3] - chain[2]
             along /= np.linalg.norm(along)
             pad = np.cross(along, np.array([0.0, 0.0, 1.0]))
@@ -226,14 +232,14 @@ class _Hands:
         parts.append(("fingertip", "thumb"))
         right = _as_right(fingers, side)
         for finger in FOUR_FINGERS:
-            base = 3 * ("index", "middle", "pinky", "ring").index(finger)
+            base = 3 * HAND_ORDER.index(finger)
             curled = right[base, 2] + right[base + 1, 2] > 1.2
             parts.append(("fingermidjoint" if curled else "fingertip", finger))
         return parts
 
 
 def _as_right(fingers: np.ndarray, side: str) -> np.ndarray:
-    return fingers if side == "right" else fingers * np.array([1.0, -1.0, -1.0])
+    return fingers if side == "right" else mirror_hand_pose(fingers)
 
 
 # ----------------------------------------------------------------- the synthesiser
@@ -273,7 +279,7 @@ def synthesise(sign: Sign | str, body=None, timing: NotationTiming = NotationTim
 
         body = default_avatar()
     anchors = body_anchors(body)
-    hands = _Hands(HandGeometry.of(body))
+    hands = _Hands(hand_geometry(body))
     phases: list[_Phase] = []
     states: dict[str, HandState] | None = None
     rest = _rest_states(body)
@@ -305,7 +311,7 @@ def synthesise(sign: Sign | str, body=None, timing: NotationTiming = NotationTim
                                                       for s, st in states.items()}))
     phases.append(_Phase(timing.frames(timing.relax), {
         side: _Track(state, rest[side]) for side, state in states.items()}))
-    return _render(phases, sign.text, body, timing, anchors)
+    return _render(phases, sign.text, body, timing, anchors, rest)
 
 
 # ----------------------------------------------------------- initial configuration
@@ -416,7 +422,7 @@ def _hand_site(names: Sequence[str]) -> tuple[Part, ...] | None:
     for name in names:
         if name == "between":
             chunks.append([])
-        elif name in _FINGER_OF_NAME or name in _PART_NAMES or name in _HAND_AREAS \
+        elif name in FINGER_OF_NAME or name in _PART_NAMES or name in _HAND_AREAS \
                 or name in _ARM_AREAS:
             chunks[-1].append(name)
         elif name == "upperarm":
@@ -425,7 +431,7 @@ def _hand_site(names: Sequence[str]) -> tuple[Part, ...] | None:
     for chunk in chunks:
         if not chunk:
             continue
-        finger = next((_FINGER_OF_NAME[n] for n in chunk if n in _FINGER_OF_NAME), None)
+        finger = next((FINGER_OF_NAME[n] for n in chunk if n in FINGER_OF_NAME), None)
         part = next((n for n in chunk if n in _PART_NAMES or n in _HAND_AREAS
                      or n in _ARM_AREAS), None)
         if part is None:
@@ -479,9 +485,7 @@ def _place(state: HandState, side: str, anchor: Anchor, distance: float,
 def _site_distance(names: Sequence[str], contact: Sequence[str], context: _Context) -> float:
     """The distance a contact asks for; without one, the unspecified distance of the
     region (closer at the head than at the trunk)."""
-    head = {"head", "headtop", "forehead", "eyebrows", "eyes", "nose", "nostrils", "ear",
-            "earlobe", "cheek", "lips", "tongue", "teeth", "chin", "underchin", "neck"}
-    default = (context.timing.unspecified_head if any(n in head for n in names)
+    default = (context.timing.unspecified_head if any(n in HEAD_SITES for n in names)
                else context.timing.unspecified)
     return _contact_distance(contact, context, default)
 
@@ -848,11 +852,9 @@ def _mirror_track(track: _Track) -> _Track:
     offset = None if track.offset is None else (
         lambda s, f=track.offset: f(s) * _MIRROR[None])
 
-    flip = np.array([1.0, -1.0, -1.0])
-
     def mirrored_local(s, rotations, fingers, f=track.local):
-        turned, bent = f(s, _MIRROR_ROT @ rotations @ _MIRROR_ROT, fingers * flip)
-        return _MIRROR_ROT @ np.asarray(turned) @ _MIRROR_ROT, np.asarray(bent) * flip
+        turned, bent = f(s, mirrored(rotations), mirror_hand_pose(fingers))
+        return mirrored(np.asarray(turned)), mirror_hand_pose(bent)
 
     local = mirrored_local if track.local is not None else None
     return _Track(_mirror_state(track.start), _mirror_state(track.end), offset, local)
@@ -879,7 +881,6 @@ def _duration(names: Sequence[str], seconds: float, context: _Context) -> int:
 
 
 _MIRROR = np.array([-1.0, 1.0, 1.0])
-_MIRROR_ROT = np.diag(_MIRROR)  # x -> -x: a rotation R mirrored is M R M
 
 
 def _other_hand_vector(vector: np.ndarray, context: _Context) -> np.ndarray:
@@ -1214,7 +1215,7 @@ def _local(movement: Movement, states: dict[str, HandState],
         def local(s: np.ndarray, rotations: np.ndarray, fingers: np.ndarray):
             fingers = np.array(fingers, copy=True)
             for k, finger in enumerate(("index", "middle", "ring", "pinky")):
-                base = 3 * ("index", "middle", "pinky", "ring").index(finger)
+                base = 3 * HAND_ORDER.index(finger)
                 # each finger bends and straightens in turn, a fifth of a cycle apart
                 wave = 0.5 * (1 - np.cos(2 * np.pi * (cycles * 1.5 * s - k * 0.2)))
                 fingers[:, base:base + 3, 2] += (wave * 0.6)[:, None]
@@ -1381,7 +1382,7 @@ def _absolute_rotation(state: HandState, orientation: Orientation, side: str) ->
 def _mirror_state(state: HandState) -> HandState:
     """The same hand state mirrored across the midline, as the other hand."""
     return HandState(state.position * _MIRROR, mirrored(state.rotation),
-                     state.fingers * np.array([1.0, -1.0, -1.0]), state.shape)
+                     mirror_hand_pose(state.fingers), state.shape)
 
 
 def _repeat(movement: Movement, last: list[_Phase], states: dict[str, HandState],
@@ -1495,11 +1496,10 @@ def _rest_states(body) -> dict[str, HandState]:
 
 
 def _render(phases: list[_Phase], text: str, body, timing: NotationTiming,
-            anchors: BodyAnchors) -> SignMotion:
+            anchors: BodyAnchors, rest: dict[str, HandState]) -> SignMotion:
     sides = sorted({side for phase in phases for side in phase.tracks})
     tracks: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {s: [] for s in sides}
     key_frames = []
-    rest = _rest_states(body)
     current = {s: rest[s] for s in sides}  # every sign starts at rest
     # the first posture itself
     for side in sides:
@@ -1535,7 +1535,7 @@ def _render(phases: list[_Phase], text: str, body, timing: NotationTiming,
         if side not in sides:  # not signing: hangs at rest
             body_pose[:, _body_index(f"{side}_shoulder"), 2] = \
                 ARM_DOWN_RADIANS * (1 if side == "right" else -1)
-            hands[side] = np.repeat(_rest_states(body)[side].fingers[None], num, 0)
+            hands[side] = np.repeat(rest[side].fingers[None], num, 0)
             continue
         positions = np.concatenate([t[0] for t in tracks[side]])
         rotations = np.concatenate([t[1] for t in tracks[side]])
@@ -1554,15 +1554,13 @@ def _render(phases: list[_Phase], text: str, body, timing: NotationTiming,
 
 
 def _rest_like(frame: Motion) -> Motion:
-    """Both arms down and the fingers relaxed (straight): where a sign starts and ends."""
-    body = np.zeros((1, 21, 3), np.float32)
-    body[0, _body_index("right_shoulder"), 2] = ARM_DOWN_RADIANS
-    body[0, _body_index("left_shoulder"), 2] = -ARM_DOWN_RADIANS
+    """Both arms down and the fingers relaxed (a little curled): where a sign starts
+    and ends."""
     relaxed = np.zeros((1, 15, 3), np.float32)
     for finger in range(4):
         relaxed[0, 3 * finger:3 * finger + 3, 2] = (0.25, 0.2, 0.1)
-    return frame.replace(body_pose=body, right_hand_pose=relaxed,
-                         left_hand_pose=relaxed * np.array([1, -1, -1], np.float32))
+    return arms_down(frame).replace(right_hand_pose=relaxed,
+                                    left_hand_pose=mirror_hand_pose(relaxed))
 
 
 @lru_cache(maxsize=1)
