@@ -22,10 +22,10 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from engine.generate.key_edits import PREVIEW_BACKEND, KeyEdit, move_key_edit, release_backend
 from engine.motion.errors import MotionError
 from engine.motion.project import Project
 from studio.document import Document
-from studio.edits import PREVIEW_BACKEND, KeyEdit, move_key_edit, release_backend
 from studio.jobs import JobHandle, JobRunner
 
 
@@ -142,11 +142,11 @@ def _edit_job(build: Callable[..., KeyEdit], project: Project, *args, backend, p
 class EditLane(QObject):
     """Computes edits on the job lane and lands each as one undo step.
 
-    ``submit(title, text, build, *args)`` runs ``build(committed project, *args)`` (a
-    ``studio.edits`` builder returning a ``KeyEdit``) as a job. On success the edit's op
-    is applied with undo text ``text`` and ``landed(text, edit)`` is emitted; if the
-    committed project changed while the job ran (an undo, another edit), applying the
-    op would change a project it was not computed for, so it is dropped and
+    ``submit(title, text, build, *args)`` runs ``build(committed project, *args)`` (an
+    ``engine.generate.key_edits`` builder returning a ``KeyEdit``) as a job. On success
+    the edit's op is applied with undo text ``text`` and ``landed(text, edit)`` is
+    emitted; if the committed project changed while the job ran (an undo, another edit),
+    applying the op would change a project it was not computed for, so it is dropped and
     ``rejected`` says why. A build error (``MotionError``) also comes as ``rejected``.
     """
 

@@ -25,6 +25,9 @@ from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, Q
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
+from engine.generate.key_edits import (KeyEdit, delete_key_edit, pasted_key, set_key_edit,
+                                        stretch_edit)
+from engine.generate.retime import set_segment_hold, stretch_segment
 from engine.motion.edits import ReplaceProject, SetKey
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.project_io import ProjectChangedOnDisk
@@ -32,7 +35,6 @@ from engine.motion.project import Keyframe, Project
 from studio.dialogs.export_dialog import ExportDialog
 from studio.dialogs.settings_dialog import SettingsDialog
 from studio.document import Document
-from studio.edits import KeyEdit, delete_key_edit, pasted_key, set_key_edit, stretch_edit
 from studio.jobs import JobHandle, JobRunner
 from studio.key_drag import EditLane, KeyDragController
 from studio.lexicon_service import Generation, LexiconService, language_label
@@ -42,7 +44,6 @@ from studio.panels.properties_panel import PropertiesPanel
 from studio.panels.transport_bar import TransportBar
 from studio.playback import PlaybackController
 from studio.recovery import RecoveryStore
-from studio.retime import set_segment_hold, stretch_segment
 from studio.timeline import TimelineView
 
 PROJECT_FILTER = "Sign Studio projects (*.signstudio)"
@@ -277,9 +278,9 @@ class MainWindow(QMainWindow):
         return name or None
 
     def ask_recording_path(self) -> str | None:
-        from engine.export.recording import RECORDING_SUFFIXES
+        from engine.workflows.recording import recording_suffixes
 
-        patterns = " ".join(f"*{suffix}" for suffix in RECORDING_SUFFIXES)
+        patterns = " ".join(f"*{suffix}" for suffix in recording_suffixes())
         name, _ = QFileDialog.getOpenFileName(self, "Import recording", str(self._folder()),
                                               f"Recordings and motion files ({patterns})")
         return name or None
@@ -753,7 +754,7 @@ class MainWindow(QMainWindow):
         path = path or self.ask_recording_path()
         if not path:
             return None
-        from engine.export.recording import import_recording
+        from engine.workflows.recording import import_recording
 
         name = Path(path).name
         handle = self.runner.submit(f"Import {name}", import_recording, str(path))

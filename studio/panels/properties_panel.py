@@ -2,9 +2,9 @@
 presets) or the selected segment (its hold).
 
 Every change is an undoable edit on the Document. A pose change regenerates the span
-between the key's neighbours with KF2P (``studio.edits.set_key_edit``) so the avatar
-follows at once; slider-like nudges of one joint share a ``merge_key`` and fold into
-one undo step.
+between the key's neighbours with KF2P (``engine.generate.key_edits.set_key_edit``) so
+the avatar follows at once; slider-like nudges of one joint share a ``merge_key`` and
+fold into one undo step.
 """
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from scipy.spatial.transform import Rotation
 
 from engine.body.reference_poses import mirror_hand_pose
 from engine.body.skeleton import JOINT_NAMES
+from engine.generate.key_edits import set_key_edit
+from engine.generate.retime import set_segment_hold
 from engine.motion.edits import ReplaceProject
 from engine.motion.errors import MotionError
 from engine.motion.motion import Channel
 from engine.motion.project import Keyframe
 from studio.document import Document
-from studio.edits import set_key_edit
 from studio.panels.notation_panel import NotationPanel
-from studio.retime import set_segment_hold
 
 CHANNEL_LABELS = {Channel.ROOT: "Root", Channel.BODY: "Body", Channel.LEFT_HAND: "Left hand",
                   Channel.RIGHT_HAND: "Right hand", Channel.FACE: "Face"}

@@ -17,10 +17,10 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF, QStatusTipEvent
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView
 
+from engine.generate.retime import movement_frames
 from engine.motion.motion import Channel
 from engine.motion.project import SegmentKind
 from studio.document import Document
-from studio.retime import movement_frames
 
 #: (label, channels shown in that track)
 TRACKS: tuple[tuple[str, frozenset[Channel]], ...] = (

@@ -8,9 +8,9 @@ from tests.studio.conftest import LETTER_SHAPES
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from engine.generate.key_edits import affected_range
 from engine.motion import load_project
 from engine.motion.motion import CHANNEL_FIELDS
-from studio.edits import affected_range
 from studio.timeline import TRACKS
 
 RIGHT_HAND_TRACK = 2
@@ -182,7 +182,7 @@ def test_joint_nudges_merge_and_handshape_presets(generated, qtbot):
 def test_save_and_reopen_gives_an_equal_project(generated, make_window, tmp_path, qtbot):
     window, doc = generated, generated.document
     _, key, _ = key_between_neighbours(doc.project)
-    from studio.edits import move_key_edit
+    from engine.generate.key_edits import move_key_edit
 
     doc.apply_edit(move_key_edit(doc.committed_project, key, key + 2).op, "Move")
     path = tmp_path / "hello.signstudio"

@@ -7,10 +7,11 @@ from PySide6.QtCore import QPoint, Qt
 
 from engine.body.skeleton import JOINT_INDEX
 from engine.generate.kf2p import regenerate, smooth_backend
+from engine.generate.key_edits import (affected_range, delete_key_edit, move_key_edit,
+                                      set_key_edit)
+from engine.generate.retime import movement_frames, stretch_keyframe_map, stretch_segment
 from engine.jobs import CancelToken
 from engine.motion import Keyframe, Motion, MotionError, Project, Segment
-from studio.edits import affected_range, delete_key_edit, move_key_edit, set_key_edit
-from studio.retime import movement_frames, stretch_keyframe_map, stretch_segment
 
 from tests.studio.test_main_window import key_between_neighbours
 

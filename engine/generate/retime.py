@@ -2,13 +2,14 @@
 right edge of its block on the timeline) and its duration (a time-stretch of the
 sign's movement, the left edge).
 
-Both change the motion's length, so neither can be a ``ReplaceRange``; the studio
-lands them as ``ReplaceProject(...)``, one undo step. Qt-free.
+Both change the motion's length, so neither can be a ``ReplaceRange``: each lands as
+a ``ReplaceProject(...)``, one undo step.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from engine.generate.kf2p import regenerate
 from engine.motion.errors import MotionError
 from engine.motion.motion import Motion
 from engine.motion.resample import sample_at
@@ -120,8 +121,6 @@ def stretch_segment(project: Project, index: int, frames: int,
     index, fewer than 2 frames, a segment that is all hold, or keyframes that would
     collide.
     """
-    from engine.generate.kf2p import regenerate
-
     segment = _checked_segment(project, index, frames, 2, "stretch")
     old = movement_frames(segment)
     if old < 2:

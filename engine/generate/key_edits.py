@@ -1,9 +1,9 @@
-"""Qt-free builders of the undoable edits the studio makes around keyframes.
+"""Builders of the undoable edits made around keyframes, regenerated with KF2P.
 
 Every function takes the committed ``Project`` and returns an engine edit op (usually a
-``Macro``) for ``Document.apply_edit`` / ``commit_preview``, plus what the preview shows.
-They live apart from the widgets so the timeline, the properties panel and the job
-lane build exactly the same edits, and so they test without Qt.
+``Macro``) to apply (the studio's ``Document.apply_edit``), plus the project it yields
+(what a drag preview shows). The studio's timeline, properties panel and job lane all
+build their keyframe edits here, so they make exactly the same edits a script would.
 
 The affected range of a keyframe change is the span between its neighbouring
 keyframes: frames ``(previous key, next key)`` exclusive, or up to the motion's ends
@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.generate.kf2p import as_edit, default_backend, regenerate
+from engine.generate.retime import stretch_segment
 from engine.motion.edits import DeleteKey, Macro, MoveKey, Op, ReplaceProject, SetKey, apply
 from engine.motion.errors import MotionError
 from engine.motion.project import Keyframe, Project
@@ -106,10 +107,8 @@ def delete_key_edit(project: Project, frame: int, backend=PREVIEW_BACKEND) -> Ke
 def stretch_edit(project: Project, index: int, frames: int,
                  backend=PREVIEW_BACKEND) -> KeyEdit:
     """Time-stretch segment ``index``'s movement to ``frames`` frames
-    (``studio.retime.stretch_segment``) as one ``ReplaceProject``: the length changes,
-    so no range op fits. ``frame_range`` is the whole new motion."""
-    from studio.retime import stretch_segment
-
+    (``engine.generate.retime.stretch_segment``) as one ``ReplaceProject``: the length
+    changes, so no range op fits. ``frame_range`` is the whole new motion."""
     result = stretch_segment(project, index, frames, backend)
     return KeyEdit(ReplaceProject(result), result, (0, result.motion.num_frames))
 
