@@ -1,7 +1,8 @@
 """PyInstaller runtime hook: point the engine at the bundled assets/ folder.
 
-The engine finds its assets through SIGNSTUDIO_ASSETS_DIR (else the repo's assets/);
-inside a bundle the data files live under sys._MEIPASS.
+SIGNSTUDIO_ASSETS_DIR is the first place the engine looks (before the installed
+`signstudio_assets` package, which a bundle does not import); inside a bundle the data
+files live under sys._MEIPASS.
 """
 import os
 import sys
