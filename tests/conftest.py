@@ -49,6 +49,40 @@ def letter_clip(shape: str, frames: int = 10, fps: float = 25.0) -> Motion:
     return Motion.concatenate([flat, inbetween(flat, target, frames - 2), target])
 
 
+#: Synthetic ASL letters (a flat hand forming a known shape): fast and deterministic.
+LETTER_SHAPES = {"H": "asl_v", "E": "fist", "L": "index_point", "O": "fist", "B": "flat"}
+
+
+@pytest.fixture
+def lexicon_path(tmp_path):
+    """A lexicon of the ``LETTER_SHAPES`` letters in ASL (``ase``), 12 frames each."""
+    from engine.data.lexicon import LexiconEntry, LexiconStore
+
+    path = tmp_path / "lexicon.sqlite"
+    with LexiconStore(path) as store:
+        for letter, shape in LETTER_SHAPES.items():
+            store.add(LexiconEntry(gloss=letter, language="ase", words=(letter,),
+                                   motion=letter_clip(shape, frames=12), source_kind="manual",
+                                   source="test", source_hash=letter, licence="test",
+                                   kind="letter"))
+    return path
+
+
+@pytest.fixture
+def hello_project(lexicon_path):
+    """'hello' fingerspelled in ASL from ``lexicon_path``'s letters, as the studio
+    generates it (30 fps): a segment with keyframes a letter, KF2P transitions between."""
+    from engine.data.lexicon import LexiconStore
+    from engine.generate.assemble import Timing, assemble
+    from engine.generate.text import text_to_tokens
+    from engine.jobs import CancelToken
+
+    with LexiconStore(lexicon_path) as store:
+        tokens = list(text_to_tokens("hello", "ase", store))
+        return assemble(tokens, store, "ase", Timing(fps=30.0), progress=lambda *a: None,
+                        cancel=CancelToken(), title="hello")
+
+
 def tiny_lexicon(path, languages=("ase", "gsg"), seed: int = 0):
     """A small real SQLite lexicon for learned-model tests: per language one entry per
     hand shape in ``RIGHT_HAND_SHAPES`` (a letter-like clip from arms down to that

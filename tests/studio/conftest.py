@@ -1,30 +1,14 @@
+"""Studio test set-up: Qt's platform, and main windows built on a test lexicon
+(``lexicon_path``, from tests/conftest.py)."""
 import os
 
 import pytest
 
-# Widgets without a GL viewport run on Qt's offscreen platform when there is no X
-# server; viewport tests need Xvfb and are marked `gl`.
+# Set before anything imports Qt. Without an X server the widgets run on Qt's
+# offscreen platform (the app itself refuses to start without a display); viewport
+# tests need a real GL context, so they run under Xvfb and are marked `gl`.
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from engine.data.lexicon import LexiconEntry, LexiconStore  # noqa: E402
-
-from tests.conftest import letter_clip  # noqa: E402
-
-#: Synthetic ASL letters (a flat hand forming a known shape): fast and deterministic.
-LETTER_SHAPES = {"H": "asl_v", "E": "fist", "L": "index_point", "O": "fist", "B": "flat"}
-
-
-@pytest.fixture
-def lexicon_path(tmp_path):
-    path = tmp_path / "lexicon.sqlite"
-    with LexiconStore(path) as store:
-        for letter, shape in LETTER_SHAPES.items():
-            store.add(LexiconEntry(gloss=letter, language="ase", words=(letter,),
-                                   motion=letter_clip(shape, frames=12), source_kind="manual",
-                                   source="test", source_hash=letter, licence="test",
-                                   kind="letter"))
-    return path
 
 
 @pytest.fixture

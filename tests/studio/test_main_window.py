@@ -3,8 +3,6 @@ release, one undo step), Esc, holds, keyframe commands, save/open, corrupt files
 unsaved-work prompts, autosave recovery, export with cancel."""
 import numpy as np
 import pytest
-
-from tests.studio.conftest import LETTER_SHAPES
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -13,16 +11,10 @@ from engine.motion import load_project
 from engine.motion.motion import CHANNEL_FIELDS
 from studio.timeline import TRACKS
 
+from tests.conftest import LETTER_SHAPES
+from tests.engine.test_key_edits import key_between_neighbours
+
 RIGHT_HAND_TRACK = 2
-
-
-def key_between_neighbours(project):
-    """A keyframe with neighbours on both sides and room to move right."""
-    frames = [k.frame for k in project.keyframes]
-    for before, key, after in zip(frames, frames[1:], frames[2:]):
-        if after - key >= 6 and key - before >= 3:
-            return before, key, after
-    raise AssertionError(f"no movable key in {frames}")
 
 
 def drag_key(qtbot, window, from_frame, to_frame, release=True):
@@ -290,18 +282,6 @@ def test_tracks_cover_every_channel():
     from engine.motion.motion import Channel
 
     assert covered == set(Channel)
-
-
-@pytest.mark.parametrize("moved", [(0, 3), (5, 1)])
-def test_affected_range_stops_at_neighbours(moved):
-    from engine.motion import Keyframe, Motion, Project
-
-    motion = Motion.zeros(40)
-    project = Project(motion=motion, keyframes=tuple(
-        Keyframe.from_motion(motion, f) for f in (0, 5, 20)))
-    start, stop = affected_range(project, moved, ignore=(moved[0],))
-    others = {0, 5, 20} - {moved[0]}
-    assert all(not start <= f < stop for f in others)
 
 
 @pytest.mark.gl

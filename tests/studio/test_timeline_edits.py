@@ -1,141 +1,18 @@
-"""Timeline edits beyond the keyframe drag: the left-edge time-stretch of a sign, and
-deleting, pasting and pose-editing keyframes, each regenerating through KF2P and
-landing as one undo step."""
+"""Timeline edits beyond the keyframe drag, driven like a user: the left-edge
+time-stretch of a sign, and deleting, pasting and pose-editing keyframes, each
+regenerating through KF2P and landing as one undo step (the edits themselves are
+tested without Qt in tests/engine/test_retime.py and test_key_edits.py)."""
 import numpy as np
-import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from engine.body.skeleton import JOINT_INDEX
-from engine.generate.kf2p import regenerate, smooth_backend
-from engine.generate.key_edits import (affected_range, delete_key_edit, move_key_edit,
-                                      set_key_edit)
-from engine.generate.retime import movement_frames, stretch_keyframe_map, stretch_segment
-from engine.jobs import CancelToken
-from engine.motion import Keyframe, Motion, MotionError, Project, Segment
+from engine.generate.key_edits import affected_range
+from engine.generate.retime import movement_frames, stretch_segment
+from engine.motion import Project
 
-from tests.studio.test_main_window import key_between_neighbours
+from tests.engine.test_key_edits import LabelSpy, key_between_neighbours
 
 ELBOW = JOINT_INDEX["right_elbow"]
-
-
-# ---------------------------------------------------------------- Qt-free: the stretch
-@pytest.fixture
-def hello(lexicon_path):
-    """'hello' in ASL from the synthetic test letters (no window needed)."""
-    from studio.lexicon_service import LexiconService
-
-    service = LexiconService(lexicon_path)
-    project = service.generate("hello", "ase", progress=lambda *a: None,
-                               cancel=CancelToken()).project
-    service.close()
-    return project
-
-
-def ramp_project() -> Project:
-    """Three signs; the middle one turns the right elbow at a constant 0.05 rad/frame
-    from its first frame, and the transitions into and out of it are KF2P-smooth.
-    A stretch changes that speed, so a transition left as it was would jump."""
-    motion = Motion.zeros(60)
-    body = np.zeros((60, 21, 3), np.float32)
-    body[:20, ELBOW - 1, 0] = 0.2
-    body[26:46, ELBOW - 1, 0] = 0.4 + 0.05 * np.arange(20)
-    body[50:, ELBOW - 1, 0] = 1.5
-    motion = motion.replace(body_pose=body)
-    for gap in ((20, 26), (46, 50)):
-        motion = regenerate(motion, (), gap)[0]
-    keys = tuple(Keyframe.from_motion(motion, f) for f in (26, 36, 45))
-    segments = (Segment("A", "ase", 0, 20), Segment("B", "ase", 26, 46),
-                Segment("C", "ase", 50, 60))
-    return Project(motion=motion, keyframes=keys, segments=segments)
-
-
-def elbow(project: Project) -> np.ndarray:
-    return project.motion.body_pose[:, ELBOW - 1, 0].astype(np.float64)
-
-
-def test_stretch_resamples_the_movement_and_shifts_what_follows(hello):
-    before = hello
-    index, first = 1, hello.segments[1]
-    old = movement_frames(first)
-    after = stretch_segment(before, index, old + 6)
-    segment = after.segments[index]
-    # The sign keeps its start and hold, gains 6 frames; everything after shifts.
-    assert (segment.start, segment.hold) == (first.start, first.hold)
-    assert movement_frames(segment) == old + 6
-    assert after.motion.num_frames == before.motion.num_frames + 6
-    assert after.segments[0] == before.segments[0]
-    assert [s.start for s in after.segments[2:]] == [s.start + 6 for s in before.segments[2:]]
-    # Untouched: everything before the transition into the sign, and everything from
-    # the next sign on (shifted).
-    previous_end, next_start = before.segments[0].end, before.segments[2].start
-    assert after.motion.slice(0, previous_end).equals(before.motion.slice(0, previous_end))
-    assert after.motion.slice(next_start + 6, after.motion.num_frames).equals(
-        before.motion.slice(next_start, before.motion.num_frames))
-    # The hold is the same frames, later.
-    hold_start = first.end - first.hold
-    assert after.motion.slice(hold_start + 6, segment.end).equals(
-        before.motion.slice(hold_start, first.end))
-    # Keyframes inside the movement move proportionally and are still met exactly.
-    inside = [k for k in before.keyframes if first.start <= k.frame < hold_start]
-    mapping = stretch_keyframe_map(before, index, old + 6)
-    assert sorted(mapping) == [k.frame for k in inside]
-    for key in inside:
-        new = mapping[key.frame]
-        expected = first.start + round((key.frame - first.start) * (old + 5) / (old - 1))
-        assert new == expected
-        moved = after.keyframe_at(new)
-        assert moved is not None and moved.pose.equals(key.pose)
-        assert after.motion.frame(new).equals(key.pose)
-    later = [k.frame + 6 for k in before.keyframes if k.frame >= first.end]
-    assert [k.frame for k in after.keyframes if k.frame >= segment.end] == later
-    # It is a resampling: the stretched movement passes through new in-between poses.
-    assert not after.motion.slice(first.start, first.start + old).equals(
-        before.motion.slice(first.start, first.start + old))
-
-
-def test_shrinking_speeds_the_sign_up_and_keeps_its_keys(hello):
-    old = movement_frames(hello.segments[1])
-    after = stretch_segment(hello, 1, 5)
-    assert after.motion.num_frames == hello.motion.num_frames - (old - 5)
-    for old_frame, new_frame in stretch_keyframe_map(hello, 1, 5).items():
-        assert after.motion.frame(new_frame).equals(hello.keyframe_at(old_frame).pose)
-
-
-def test_transitions_are_regenerated_so_the_speed_does_not_jump():
-    project = ramp_project()
-    stretched = stretch_segment(project, 1, 40)  # half speed
-    start = 26
-    speed = np.diff(elbow(stretched))
-    # The warp goes through the middle key (old frame 36), so up to it the slower sign
-    # runs at 0.05 * 10 frames / its new distance from the start.
-    slow = 0.05 * 10 / (stretch_keyframe_map(project, 1, 40)[36] - start)
-    assert slow == pytest.approx(0.025, abs=0.002)
-    assert speed[start:start + 10] == pytest.approx(slow, abs=1e-5)
-    # Left as it was, the transition would leave at the old speed (0.05 rad/frame) into
-    # a sign at half that: a jump in one frame. Regenerated, it eases into it.
-    old_transition = np.diff(elbow(project))[start - 1]
-    assert old_transition == pytest.approx(0.05, abs=0.01)
-    jump = np.abs(np.diff(speed[start - 4:start + 2])).max()
-    assert jump < 0.4 * abs(old_transition - slow), speed[start - 4:start + 2]
-    # The transition out of the sign and the sign after it only moved later.
-    assert stretched.motion.slice(70, 80).equals(project.motion.slice(50, 60))
-
-
-@pytest.mark.parametrize("frames, message", [
-    (1, "frames >= 2"),
-    (2, "too short"),         # the middle keyframe would land on the first frame
-])
-def test_bad_stretches_are_refused(hello, frames, message):
-    with pytest.raises(MotionError, match=message):
-        stretch_segment(hello, 1, frames)
-
-
-def test_a_sign_that_is_all_hold_cannot_be_stretched():
-    project = Project(motion=Motion.zeros(10), segments=(Segment("A", "ase", 0, 10, hold=9),))
-    with pytest.raises(MotionError, match="no movement to stretch"):
-        stretch_segment(project, 0, 5)
-    with pytest.raises(MotionError, match="no segment 3"):
-        stretch_segment(project, 3, 5)
 
 
 # ---------------------------------------------------------------- in the window
@@ -322,33 +199,6 @@ def test_an_edit_computed_for_an_older_project_is_discarded(generated, qtbot):
 
 
 # ---------------------------------------------------------------- what is signed
-class LabelSpy:
-    """A KF2P backend that records the labels it is given and in-betweens with the
-    smooth baseline (it declares ``labels``, as the learned model does)."""
-
-    def __init__(self):
-        self.received = []
-
-    def __call__(self, motion, keys, frame_range, num_candidates, seed, *, labels=None):
-        self.received.append(labels)
-        return smooth_backend(motion, keys, frame_range, num_candidates, seed)
-
-
-def test_key_edits_and_stretches_tell_the_backend_what_is_signed(hello):
-    spy = LabelSpy()
-    _, key, following = key_between_neighbours(hello)
-    labels = hello.frame_labels()
-    assert set(labels) == {"ase:H", "ase:E", "ase:L", "ase:O"}
-    pose = hello.keyframes[-1].pose
-    set_key_edit(hello, Keyframe(key, pose), backend=spy)
-    move_key_edit(hello, key, key + 2, backend=spy)
-    delete_key_edit(hello, key, backend=spy)
-    assert spy.received == [labels] * 3
-    # A stretch changes the length: the labels are the stretched project's.
-    stretched = stretch_segment(hello, 1, movement_frames(hello.segments[1]) + 6, spy)
-    assert spy.received[3:] and all(r == stretched.frame_labels() for r in spy.received[3:])
-
-
 def test_a_pasted_key_in_the_window_regenerates_with_the_projects_labels(generated, qtbot):
     window, doc = generated, generated.document
     spy = LabelSpy()
