@@ -7,6 +7,8 @@ a ``ReplaceProject(...)``, one undo step.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from engine.generate.kf2p import regenerate
@@ -26,6 +28,18 @@ def _checked_segment(project: Project, index: int, frames, minimum: int, what: s
         raise MotionError(f"{what}: expected a whole number of frames >= {minimum}, "
                           f"got {frames!r}")
     return project.segments[index]
+
+
+def _retimed_segments(project: Project, index: int, retimed: Segment,
+                      delta: int) -> tuple[Segment, ...]:
+    """``project.segments`` with segment ``index`` replaced by ``retimed`` and every
+    segment that starts at or after the old one's end shifted ``delta`` frames."""
+    end = project.segments[index].end
+    return tuple(
+        retimed if number == index
+        else replace(other, start=other.start + delta, end=other.end + delta)
+        if other.start >= end else other
+        for number, other in enumerate(project.segments))
 
 
 def set_segment_hold(project: Project, index: int, hold: int) -> Project:
@@ -56,16 +70,9 @@ def set_segment_hold(project: Project, index: int, hold: int) -> Project:
     keyframes = tuple(
         key.moved_to(key.frame + delta) if key.frame >= end else key
         for key in project.keyframes if key.frame not in removed)
-    segments = []
-    for number, other in enumerate(project.segments):
-        if number == index:
-            other = Segment(other.gloss, other.language, other.start, end + delta, hold,
-                            other.kind)
-        elif other.start >= end:
-            other = Segment(other.gloss, other.language, other.start + delta,
-                            other.end + delta, other.hold, other.kind)
-        segments.append(other)
-    return project.replace(motion=new_motion, keyframes=keyframes, segments=tuple(segments))
+    segments = _retimed_segments(project, index,
+                                 replace(segment, end=end + delta, hold=hold), delta)
+    return project.replace(motion=new_motion, keyframes=keyframes, segments=segments)
 
 
 # ------------------------------------------------------------------ time-stretch
@@ -157,17 +164,9 @@ def stretch_segment(project: Project, index: int, frames: int,
         elif key.frame >= move_end:
             key = key.moved_to(key.frame + delta)
         keyframes.append(key)
-    segments = []
-    for number, other in enumerate(project.segments):
-        if number == index:
-            other = Segment(other.gloss, other.language, start, other.end + delta, other.hold,
-                            other.kind)
-        elif other.start >= segment.end:
-            other = Segment(other.gloss, other.language, other.start + delta,
-                            other.end + delta, other.hold, other.kind)
-        segments.append(other)
-    result = project.replace(motion=new_motion, keyframes=tuple(keyframes),
-                             segments=tuple(segments))
+    segments = _retimed_segments(project, index, replace(segment, end=segment.end + delta),
+                                 delta)
+    result = project.replace(motion=new_motion, keyframes=tuple(keyframes), segments=segments)
 
     # The transitions: the gaps between this segment and its neighbours.
     new_segments = result.segments

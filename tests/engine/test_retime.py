@@ -155,3 +155,13 @@ def test_a_shorter_hold_drops_the_keys_it_held():
         set_segment_hold(project, 0, -1)
     with pytest.raises(MotionError, match="no segment 2"):
         set_segment_hold(project, 2, 3)
+
+
+def test_retiming_keeps_what_a_sign_was_made_from():
+    motion = Motion.zeros(30)
+    signs = (Segment("A", "sgg", 0, 12, hold=2, kind="notation", notation="hamflathand"),
+             Segment("B", "sgg", 15, 30, hold=3, kind="notation", notation="hamfist"))
+    project = Project(motion=motion, segments=signs)
+    for retimed in (set_segment_hold(project, 0, 6), stretch_segment(project, 0, 14)):
+        assert [(s.kind, s.notation) for s in retimed.segments] == [
+            (s.kind, s.notation) for s in signs]
