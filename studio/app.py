@@ -2,6 +2,7 @@
 JobRunner, the lexicon service (owned by the job lane) and the MainWindow."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -49,7 +50,28 @@ def install_error_dialog(window) -> None:
     sys.excepthook = show
 
 
+def missing_display(environ=None, platform: str | None = None) -> str | None:
+    """Why the app cannot show a window here, or None when it can.
+
+    On Linux and the BSDs Qt needs an X11 or Wayland server; without one it aborts with
+    a long plugin message. ``QT_QPA_PLATFORM`` set by the user (e.g. ``offscreen``)
+    is their choice and is honoured. Windows and macOS always have a display.
+    """
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform.startswith(("win", "darwin")) or any(
+            environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        return None
+    return ("signstudio: error: no display (DISPLAY and WAYLAND_DISPLAY are not set). Run "
+            "it in a desktop session, over `ssh -X`, or under `xvfb-run signstudio`; "
+            "QT_QPA_PLATFORM=offscreen starts it without a window.")
+
+
 def main(argv: list[str] | None = None) -> int:
+    problem = missing_display()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

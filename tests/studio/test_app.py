@@ -39,3 +39,28 @@ def test_an_error_escaping_a_slot_is_a_dialog_and_the_project_stays(make_window,
     assert shown == [("Something went wrong", "unexpected RuntimeError: a bug in a slot\n\n"
                       "Your project is still open; saving it is safe.")]
     assert window.document.project is project and window.isVisible()
+
+
+
+def test_without_a_display_the_app_says_so_in_one_line(monkeypatch, capsys):
+    import sys
+
+    from studio.app import main
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["signstudio"]) == 1  # before Qt starts: no plugin abort
+    message = capsys.readouterr().err.strip()
+    assert len(message.splitlines()) == 1 and "no display" in message
+    assert "xvfb-run" in message and "QT_QPA_PLATFORM=offscreen" in message
+
+
+def test_a_display_or_a_chosen_platform_lets_the_app_start():
+    from studio.app import missing_display
+
+    assert missing_display({}, "linux")
+    for environ in ({"DISPLAY": ":0"}, {"WAYLAND_DISPLAY": "wayland-0"},
+                    {"QT_QPA_PLATFORM": "offscreen"}):
+        assert missing_display(environ, "linux") is None
+    assert missing_display({}, "win32") is None and missing_display({}, "darwin") is None
