@@ -78,10 +78,11 @@ class Document(QObject):
 
         apply(op, self._committed)  # validate first: a failing push would corrupt the stack
         self._preview = None
-        self.undo_stack.push(EditCommand(self, op, text, merge_key))
+        self.undo_stack.push(EditCommand(lambda: self._committed, self._set_project, op,
+                                         text, merge_key))
 
     def _set_project(self, project: Project) -> None:
-        """Called by EditCommand only (redo/undo)."""
+        """Called by this document's EditCommands only (redo/undo)."""
         self._committed = project
         self._after_change()
 
