@@ -1,7 +1,9 @@
-"""``signstudio-cli``: the engine's command line (the GUI is optional).
+"""``signstudio-cli``: the engine's command line, a thin adapter over ``engine.workflows``.
 
-Subcommands: ``info``, ``config``, ``demo``, ``render``, ``check-project``, ``lexicon``,
-``generate``, ``find-sign``, ``export``. Later issues add train and eval. Errors print one clear line and exit 2.
+Each command parses its arguments into a workflow's options, runs it with a text
+progress bar and prints what it did. Errors are one ``signstudio-cli: error: ...`` line:
+exit 2 for bad use (argparse's errors and ``UsageError``), 1 when the work could not be
+done (a damaged file, nothing to sign), 130 on Ctrl-C.
 """
 from __future__ import annotations
 
@@ -11,580 +13,11 @@ import sys
 from pathlib import Path
 
 import engine
-
-
-def _body(args: argparse.Namespace):
-    from engine.body import load_body_model
-
-    return load_body_model(getattr(args, "avatar", "default"),
-                           smplx_dir=getattr(args, "smplx_dir", None))
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    from engine.assets import assets_dir
-    from engine.body import SmplxModelNotFound, default_avatar
-    from engine.body.smplx_model import find_smplx_model_file, read_smplx_model_file
-
-    avatar = default_avatar()
-    print(f"Sign Studio engine {engine.__version__}")
-    print(f"assets: {assets_dir()}")
-    print(f"default avatar: {avatar.num_vertices} vertices, {len(avatar.faces)} triangles, "
-          f"{len(avatar.blendshape_names_supported)} face blendshapes")
-    from engine.settings import resolve_smplx_dir, settings_path
-
-    print(f"settings: {settings_path()}")
-    smplx_dir = resolve_smplx_dir(args.smplx_dir)
-    try:
-        checked = read_smplx_model_file(find_smplx_model_file(smplx_dir))
-        print(f"SMPL-X: {checked.path}")
-        for member, why in sorted(checked.ignored.items()):
-            print(f"  ignored member '{member}': {why}")
-    except SmplxModelNotFound as error:
-        print(f"SMPL-X: unavailable: {error}")
-    return 0
-
-
-def cmd_config(args: argparse.Namespace) -> int:
-    """Show, change or reset the saved settings (shared with the studio). A damaged file
-    is repaired by ``set`` or ``reset``, which keep it aside first."""
-    from engine.settings import (
-        FIELDS, Settings, keep_damaged_settings, read_settings, save_settings, settings_path,
-    )
-
-    settings = read_settings().settings
-    if args.action in ("set", "reset"):
-        if args.action == "set":
-            if args.key not in FIELDS:
-                raise ValueError(f"config: unknown setting '{args.key}'; expected one of {FIELDS}")
-            if args.value is None:
-                raise ValueError(f"config set {args.key}: expected a value")
-            settings = settings.replace(**{args.key: args.value})
-        else:
-            settings = Settings()
-        backup = keep_damaged_settings()
-        if backup is not None:
-            print(f"kept the damaged settings file as {backup}")
-        print(f"wrote {save_settings(settings)}")
-    print(f"# {settings_path()}")
-    for name in FIELDS:
-        print(f"{name} = {getattr(settings, name)}")
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    """The main job end to end on the embedded avatar and the package's real clips:
-    pictures of the avatar and of each hand shape, a small lexicon fitted from real
-    fingerspelling recordings, ``--text`` signed into a project, exported as a captioned
-    video and an SMPL-X motion file, and a contact sheet of the signed letters."""
-    import time
-
-    from engine.data.lexicon import LexiconStore
-    from engine.motion import load_project
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    started = last = time.perf_counter()
-    timings: list[str] = []
-
-    def step_done(step: str) -> None:
-        nonlocal last
-        now = time.perf_counter()
-        timings.append(f"{step} {now - last:.1f} s")
-        last = now
-
-    # The lexicon first: a bad --lang or a damaged lexicon file fails before any work.
-    lexicon = out / "lexicon.sqlite"
-    with LexiconStore(lexicon) as store:
-        _demo_fit_letters(store, args.text, args.lang, args.workers)
-    step_done("lexicon")
-
-    body = _body(args)
-    _demo_pictures(body, out, args.width, args.height)
-    step_done("pictures")
-
-    slug = _demo_slug(args.text)
-    project_path = out / f"{slug}.signstudio"
-    _demo_command(["generate", args.text, "--lang", args.lang, "--db", str(lexicon),
-                   "-o", str(project_path)])
-    step_done("generate")
-
-    avatar = (["--avatar", args.avatar] if args.avatar != "default" else []) + (
-        ["--smplx-dir", args.smplx_dir] if args.smplx_dir else [])
-    video_options = ["--camera", "hands", "--width", str(args.width),
-                     "--height", str(args.height)] + avatar
-    video = out / f"{slug}.mp4"
-    try:
-        _demo_command(["export", str(project_path), "-o", str(video)] + video_options)
-    except RuntimeError as error:  # an ffmpeg without H.264 can still write a GIF
-        print(f"could not write {video.name} ({str(error).splitlines()[0]}); writing a GIF")
-        video = video.with_suffix(".gif")
-        _demo_command(["export", str(project_path), "-o", str(video)] + video_options)
-    _demo_command(["export", str(project_path), "-o", str(out / f"{slug}.npz")])
-    step_done("export")
-
-    sheet = out / f"{slug}_letters.png"
-    _demo_contact_sheet(body, load_project(project_path), sheet, args.height)
-    print(f"wrote {sheet}")
-    step_done("contact sheet")
-
-    print(f"demo done in {time.perf_counter() - started:.1f} s ({', '.join(timings)})")
-    print(f"open {project_path} in `signstudio`, play {video}; sign other {args.lang} text "
-          f"with `signstudio-cli generate TEXT --lang {args.lang} --db {lexicon} -o OUT` "
-          f"(`signstudio-cli lexicon build --lang {args.lang} --db {lexicon}` fits the "
-          f"whole alphabet first)")
-    return 0
-
-
-def _demo_command(argv: list[str]) -> None:
-    """Run one ``signstudio-cli`` command in-process, shown as the user would type it."""
-    import shlex
-
-    print("$ signstudio-cli " + shlex.join(argv))
-    args = build_parser().parse_args(argv)
-    status = args.func(args)
-    if status != 0:
-        raise ValueError(f"`signstudio-cli {argv[0]}` exited with status {status}")
-
-
-def _demo_pictures(body, out: Path, width: int, height: int) -> None:
-    """PNGs of the avatar (rest T-pose, arms down; whole body) and of each right-hand
-    shape of ``RIGHT_HAND_SHAPES`` raised in signing space, seen through the "hands"
-    close-up, which centres the raised hand. ``width`` x ``height`` pixels."""
-    from engine.body.reference_poses import RIGHT_HAND_SHAPES, arms_down, signing_pose
-    from engine.export.render import OffscreenRenderer, write_image
-    from engine.motion import Motion
-
-    rest = Motion.zeros(1)
-    standing = arms_down(rest)
-    # Both avatar pictures are aimed at the arms-down pose: the full_body focus is the
-    # mean of all 55 joints, and the T-pose's 30 finger joints at shoulder height lift
-    # it enough to cut off the feet. The T-pose's arms still fit in the width.
-    pictures = {"rest_t_pose": (rest, "full_body", standing),
-                "arms_down": (standing, "full_body", standing)}
-    for shape in RIGHT_HAND_SHAPES:
-        pose = signing_pose(shape)
-        pictures[f"right_{shape}"] = (pose, "hands", pose)
-    with OffscreenRenderer(body, width, height) as renderer:
-        for name, (pose, camera, aim) in pictures.items():
-            renderer.set_camera(camera, body.forward(aim).joints)
-            path = out / f"{name}.png"
-            write_image(path, renderer.render(body.forward(pose).vertices[0]))
-            print(f"wrote {path}")
-
-
-def _demo_fit_letters(store, text: str, language: str, workers: int) -> None:
-    """Fit into ``store`` the package's fingerspelling clips of ``language`` that
-    spelling ``text`` needs (already stored clips are skipped, so a second run is quick).
-
-    The letters (and multi-letter signs) written in the text come first: one clip takes
-    ~1.5 s to fit, a whole alphabet ~25 clips. Where spelling then needs letters the
-    text does not show (an accented letter spelled by its base letter, a number written
-    out in words) or finds no sign, the rest of the alphabet is fitted too.
-    """
-    from engine.data.fingerspelling import load_index
-    from engine.data.lexicon import word_key
-    from engine.data.lexicon_build import build_from_package
-    from engine.generate.text import text_to_tokens
-
-    def fit(glosses: list[str] | None) -> None:
-        bar = _Bar(f"fitting {language} clips")
-        try:
-            report = build_from_package(store, [language], glosses=glosses, progress=bar,
-                                        workers=workers)
-        finally:
-            bar.close()
-        print(f"lexicon {store.path}: {report.summary()}")
-
-    written = word_key(text).replace("\u0640", "")  # as the speller reads a word
-    letters = {clip.glosses: word_key(clip.words) for clip in load_index().for_language(language)}
-    in_text = sorted(gloss for gloss, key in letters.items() if key and key in written)
-    fit(in_text or None)
-    if in_text and any(token.note for token in text_to_tokens(text, language, store)):
-        print(f"spelling {text!r} needs more than the letters it shows: fitting the whole "
-              f"{language} alphabet")
-        fit(None)
-
-
-def _demo_slug(text: str) -> str:
-    """A file-name stem for ``text``: its words in lower case joined by '-'."""
-    import re
-
-    return re.sub(r"[\W_]+", "-", text.lower()).strip("-")[:40] or "signing"
-
-
-def _demo_contact_sheet(body, project, path: Path, size: int, columns: int = 8) -> None:
-    """A PNG of the right hand in the middle of each segment's clip: ``size`` x ``size``
-    pixels per segment, ``columns`` to a row, each labelled "GLOSS @FRAME".
-
-    The middle of the sign's own frames, not the hold after them: every recording holds
-    its letter mid-clip, while the held frame (the end of the articulation span that
-    ``engine.generate.assemble`` keeps) may already be relaxing a little.
-    """
-    import numpy as np
-    from PIL import Image, ImageDraw
-
-    from engine.atomic import atomic_output
-    from engine.export.thumbnails import HandThumbnails
-    from engine.export.video import caption_font
-
-    segments = project.segments
-    frames = [(segment.start + segment.end - segment.hold - 1) // 2 for segment in segments]
-    with HandThumbnails(body, size=size) as thumbnails:
-        panels = thumbnails(project.motion, frames)
-    columns = min(columns, len(panels))
-    rows = -(-len(panels) // columns)
-    grid = np.full((rows * size, columns * size, 3), 255, np.uint8)
-    corners = [(size * (i % columns), size * (i // columns)) for i in range(len(panels))]
-    for (x, y), panel in zip(corners, panels):
-        grid[y:y + size, x:x + size] = panel
-    sheet = Image.fromarray(grid)
-    draw = ImageDraw.Draw(sheet)
-    font = caption_font(max(10, size // 8))
-    for (x, y), segment, frame in zip(corners, segments, frames):
-        draw.text((x + size // 20, y + size // 20), f"{segment.gloss} @{frame}", font=font,
-                  fill=(0, 0, 0))
-    with atomic_output(path) as temp:
-        sheet.save(temp, format="PNG")
-
-
-def cmd_render(args: argparse.Namespace) -> int:
-    from engine.export.render import OffscreenRenderer, write_image
-    from engine.motion import load_project
-
-    project = load_project(args.project)
-    motion = project.motion
-    if not 0 <= args.frame < motion.num_frames:
-        raise ValueError(f"--frame: expected 0..{motion.num_frames - 1}, got {args.frame}")
-    body = _body(args)
-    posed = body.forward(motion, slice(args.frame, args.frame + 1))
-    with OffscreenRenderer(body, args.width, args.height) as renderer:
-        renderer.set_camera(args.camera, posed.joints)
-        write_image(args.output, renderer.render(posed.vertices[0]))
-    print(f"wrote {args.output}")
-    return 0
-
-
-class _Bar:
-    """A tqdm bar as a Progress callback (to stderr, so --json output stays clean)."""
-
-    def __init__(self, description: str):
-        from tqdm import tqdm
-
-        self._bar = tqdm(desc=description, unit="step", file=sys.stderr, leave=True)
-
-    def __call__(self, done: int, total: int, message: str = "") -> None:
-        if total and self._bar.total != total:
-            self._bar.total = total
-        self._bar.n = done
-        self._bar.set_postfix_str(message, refresh=False)
-        self._bar.refresh()
-
-    def close(self) -> None:
-        self._bar.close()
-
-
-def _store(args: argparse.Namespace):
-    from engine.data.lexicon import LexiconStore
-
-    return LexiconStore(args.db)
-
-
-def cmd_lexicon(args: argparse.Namespace) -> int:
-    import json
-
-    from engine.data.lexicon import LexiconDamaged, LexiconStore, set_aside
-    from engine.data.lexicon_build import add_video, build_from_package
-
-    try:
-        store = _store(args)
-    except LexiconDamaged as error:
-        if args.action != "build":
-            raise
-        # A rebuild starts a new database; the damaged one is kept, never deleted.
-        kept = set_aside(error.path)
-        print(f"{error.path}: damaged ({error.problem.split(';')[0]}); kept it as {kept} "
-              "and started a new lexicon", file=sys.stderr)
-        store = LexiconStore(error.path)
-    with store:
-        if args.action in ("build", "add", "add-notation", "add-sigml") and store.read_only:
-            raise ValueError(f"lexicon {args.action} refused: {store.read_only}; listing and "
-                             "generating still work")
-        if args.action == "build":
-            bar = _Bar("fitting clips")
-            try:
-                report = build_from_package(store, args.lang or None,
-                                            glosses=[args.gloss] if args.gloss else None,
-                                            progress=bar, workers=args.workers)
-            finally:
-                bar.close()
-            print(report.summary())
-            if not args.lang or "sgg" in args.lang:
-                from engine.data.lexicon_build import build_from_notation
-
-                bar = _Bar("DSGS signs from notation")
-                try:
-                    notation_report = build_from_notation(
-                        store, glosses=[args.gloss] if args.gloss else None,
-                        timing=_notation_timing(), progress=bar)
-                finally:
-                    bar.close()
-                print("DSGS signs: " + notation_report.summary())
-            print(f"lexicon: {store.path} ({len(store)} entries)")
-            return 0 if not report.failed else 1
-        if args.action == "add-notation":
-            from engine.data.lexicon_build import add_notation
-            from engine.generate.from_notation import hamnosys_text
-
-            if not args.video or not args.gloss or not args.lang:
-                raise ValueError('lexicon add-notation: expected "HAMNOSYS" --gloss G --lang L')
-            entry_id = add_notation(store, hamnosys_text(args.video), args.gloss, args.lang[0],
-                                    words=args.word or (), timing=_notation_timing())
-            print(f"added {args.gloss} ({args.lang[0]}) from notation as entry {entry_id}")
-            return 0
-        if args.action == "add-sigml":
-            from engine.data.lexicon_build import add_sigml
-
-            if not args.video or not args.lang:
-                raise ValueError("lexicon add-sigml: expected FILE --lang L")
-            ids = add_sigml(store, args.video, args.lang[0], timing=_notation_timing())
-            print(f"added {len(ids)} signs from {args.video} ({args.lang[0]}): entries "
-                  + ", ".join(map(str, ids)))
-            return 0
-        if args.action == "add":
-            if not args.video or not args.gloss or not args.lang:
-                raise ValueError("lexicon add: expected VIDEO --gloss G --lang L")
-            bar = _Bar(f"reconstructing {args.gloss}")
-            try:
-                entry_id = add_video(store, args.video, args.gloss, args.lang[0],
-                                     words=args.word or (), progress=bar)
-            finally:
-                bar.close()
-            summary = next(s for s in store.list(args.lang[0]) if s.id == entry_id)
-            print(f"added {summary.gloss} ({summary.language}) as entry {entry_id}: "
-                  f"{summary.num_frames} frames, quality {summary.quality}")
-            return 0
-        entries = [e for lang in (args.lang or [None]) for e in store.list(lang)]
-        if args.json:
-            print(json.dumps([e.__dict__ for e in entries], ensure_ascii=False, indent=1))
-            return 0
-        for e in entries:
-            error = e.quality.get("hand_error_median")
-            quality = f"{error:.3f}" if isinstance(error, (int, float)) else "-"
-            print(f"{e.id:5d}  {e.language}  {e.kind:6s}  {e.gloss:10s}  "
-                  f"{e.num_frames:4d} fr @{e.fps:g}  err {quality}  {e.source}"
-                  + (f"  [damaged row: {e.problem}]" if e.problem else ""))
-        damaged = sum(bool(e.problem) for e in entries)
-        print(f"{len(entries)} entries in {store.path}"
-              + (f"; {damaged} with damaged fields (marked)" if damaged else ""))
-        return 0
-
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    import json
-
-    from engine.generate.assemble import Timing, assemble
-    from engine.generate.text import coverage_report, text_to_tokens
-
-    with _store(args) as store:
-        tokens = list(text_to_tokens(args.text, args.lang, store))
-        report = coverage_report(tokens)
-        if args.json:
-            print(json.dumps(report, ensure_ascii=False, indent=1))
-        else:
-            for token in report["tokens"]:
-                glosses = "-".join(token["glosses"]) or "-"
-                note = f"  ({token['note']})" if token["note"] else ""
-                print(f"  {token['text']:>16s}  {token['kind']:13s}  {glosses}{note}")
-        project = assemble(tokens, store, args.lang, Timing(fps=args.fps), title=args.text)
-    output = Path(args.output)
-    _write_output(project, output, args)
-    if not args.json:
-        print(f"wrote {output}: {project.motion}, {len(project.segments)} segments")
-    return 0
-
-
-def cmd_find_sign(args: argparse.Namespace) -> int:
-    """Image of a handshape -> the best-matching lexicon entries, by MediaPipe hand
-    landmarks, by CLIP image embeddings (``--route clip``, needs local weights), or both."""
-    from engine.generate.image_match import ImageQueryError, match_image
-
-    routes = ["mediapipe", "clip"] if args.route == "both" else [args.route]
-    encoder = None
-    if "clip" in routes:  # fail on missing weights before any slow work
-        from engine.learn.encoders import configured_clip_encoder
-
-        encoder = configured_clip_encoder(args.clip_weights, args.clip_model)
-        if encoder is None:
-            raise ValueError("find-sign --route clip: no CLIP weights configured; pass "
-                             "--clip-weights PATH, set $SIGNSTUDIO_CLIP_WEIGHTS or run "
-                             "`signstudio-cli config set clip_weights PATH`")
-    found_any = False
-    with _store(args) as store:
-        for route in routes:
-            if len(routes) > 1:
-                print("MediaPipe handshape:" if route == "mediapipe" else
-                      f"CLIP image ({encoder.model_name}):")
-            if route == "mediapipe":
-                try:
-                    matches = match_image(args.image, store, args.lang, top=args.top,
-                                          mirrored=args.selfie)
-                except ImageQueryError as error:
-                    if len(routes) == 1 or "no hand found" not in error.problem:
-                        raise
-                    print(f"   {error}")  # the CLIP route may still answer
-                    continue
-            else:
-                matches = _clip_matches(args, store, encoder)
-            found_any = found_any or bool(matches)
-            for rank, match in enumerate(matches, start=1):
-                print(f"{rank}. {match.entry.gloss} ({match.entry.language}, entry "
-                      f"{match.entry.id}): score {match.score:.2f}")
-    return 0 if found_any else 1
-
-
-def _clip_matches(args: argparse.Namespace, store, encoder) -> list:
-    from engine.export.thumbnails import HandThumbnails
-    from engine.generate.clip_match import ClipIndex, match_image_clip
-    from engine.generate.image_match import read_query_image
-
-    image = read_query_image(args.image)  # a bad image fails before the index is built
-    bar = _Bar("CLIP thumbnails")
-    try:
-        with HandThumbnails() as thumbnails:
-            index = ClipIndex.build(store, args.lang, encoder, thumbnails, progress=bar)
-    finally:
-        bar.close()
-    if index.rendered:
-        print(f"   (embedded {index.rendered} signs, cached in {index.cache_path})",
-              file=sys.stderr)
-    return match_image_clip(image, args.lang, store, encoder, thumbnails, args.top,
-                            index=index)
-
-
-def _load_input(path: str):
-    """A .signstudio project, or a recording (video, .pose) or motion file as a new
-    project with keyframes at each sign the segmenter finds."""
-    from engine.motion import load_project
-
-    if Path(path).suffix.lower() == ".signstudio":
-        return load_project(path)
-    from engine.export.recording import import_recording
-
-    return import_recording(path)
-
-
-def _write_output(project, output: Path, args: argparse.Namespace) -> None:
-    """Write ``project`` as ``output``'s extension says: a project, a video, a .glb or a
-    motion file. Video options come from ``args`` where the command has them."""
-    suffix = output.suffix.lower()
-    from engine.export.video import VIDEO_FORMATS
-
-    if suffix == ".signstudio":
-        from engine.motion import save_project
-
-        save_project(project, output)
-    elif suffix in VIDEO_FORMATS:
-        from engine.export.video import captions_from_segments, export_video, signs_span
-
-        captions = (captions_from_segments(project.segments)
-                    if getattr(args, "captions", True) else None)
-        bar = _Bar(f"rendering {output.name}")
-        try:
-            export_video(project.motion, output, body=_body(args),
-                         width=getattr(args, "width", 1280),
-                         height=getattr(args, "height", 720), fps=getattr(args, "fps", None),
-                         camera=getattr(args, "camera", "front"), captions=captions,
-                         anti_aliasing=getattr(args, "anti_aliasing", "none"),
-                         aim_frames=signs_span(project.segments), progress=bar)
-        finally:
-            bar.close()
-    elif suffix == ".glb":
-        from engine.export.gltf import write_glb
-
-        write_glb(project.motion, output)
-    elif suffix == ".sigml":
-        from engine.generate.from_notation import sigml_signs
-        from engine.notation.sigml import write_sigml
-
-        signs, missing = sigml_signs(project)
-        if not signs:
-            raise ValueError(f"{output}: no sign of this project was made from notation, so "
-                             "there is nothing to write as SiGML")
-        write_sigml(signs, output)
-        if missing:
-            print(f"{output}: {len(missing)} signs have no notation and were left out: "
-                  + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""),
-                  file=sys.stderr)
-    else:
-        from engine.export.motion_files import write_motion_file
-
-        write_motion_file(project.motion, output)
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    """Project or motion file -> video (.mp4/.gif/.webm), motion file or SiGML."""
-    outputs = [Path(p) for p in (args.output, args.sigml) if p]
-    if not outputs:
-        raise ValueError("export: expected -o OUTPUT and/or --sigml FILE")
-    if args.sigml and Path(args.sigml).suffix.lower() != ".sigml":
-        raise ValueError(f"--sigml {args.sigml}: expected a file name ending in .sigml")
-    project = _load_input(args.input)
-    for output in outputs:
-        _write_output(project, output, args)
-        print(f"wrote {output} ({project.motion})")
-    return 0
-
-
-def cmd_sheet(args: argparse.Namespace) -> int:
-    """Lexicon signs made from notation -> a contact sheet PNG (SignWriting beside the
-    avatar's first, middle and last posture)."""
-    from engine.export.notation_sheet import SheetSign, notation_sheet
-
-    signs, missing = [], []
-    with _store(args) as store:
-        for gloss in args.glosses:
-            found = [s for s in store.find_gloss(args.lang, gloss) if s.notation]
-            if found:
-                signs.append(SheetSign(gloss, found[-1].notation, found[-1].signwriting))
-            else:
-                missing.append(gloss)
-    if missing:
-        raise ValueError(f"no {args.lang} sign made from notation for: {', '.join(missing)} "
-                         f"(`signstudio-cli lexicon list --lang {args.lang}` lists them)")
-    path = notation_sheet(signs, args.output, _body(args), tile=args.tile)
-    print(f"wrote {path}: {len(signs)} signs")
-    return 0
-
-
-def _notation_timing(fps: float = 30.0):
-    """The synthesiser's timing at the saved ``signing_speed`` setting."""
-    from engine.notation.synthesis import timing_for
-    from engine.settings import load_settings
-
-    return timing_for(load_settings(), fps)
-
-
-def cmd_sign(args: argparse.Namespace) -> int:
-    """HamNoSys (symbols or names) -> one sign as a project, video or motion file."""
-    from engine.generate.from_notation import project_from_notation
-
-    project = project_from_notation(args.notation, gloss=args.gloss or "", language=args.lang,
-                                    body=_body(args), timing=_notation_timing(fps=args.fps))
-    output = Path(args.output)
-    _write_output(project, output, args)
-    print(f"wrote {output}: {project.motion}, {len(project.keyframes)} keyframes at its "
-          "postures")
-    return 0
-
-
-def cmd_check_project(args: argparse.Namespace) -> int:
-    from engine.motion import load_project
-
-    project = load_project(args.project)
-    print(f"{args.project}: OK, '{project.title}', {project.motion}, "
-          f"{len(project.keyframes)} keyframes, {len(project.segments)} segments, "
-          f"avatar {project.avatar.value}")
-    return 0
+from engine.cli_commands import (
+    _Bar, cmd_check_project, cmd_config, cmd_demo, cmd_export, cmd_find_sign, cmd_generate,
+    cmd_info, cmd_lexicon, cmd_render, cmd_sheet, cmd_sign,
+)
+from engine.motion.errors import UsageError
 
 
 # ------------------------------------------------------------------ learned models
@@ -779,12 +212,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Frame rates a generated or exported result may have (video players, ffmpeg).
-OUTPUT_FPS = (1.0, 240.0)
+class _Parser(argparse.ArgumentParser):
+    """argparse with our one error line: ``signstudio-cli: error: COMMAND: ...`` (exit 2)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        command = self.prog.removeprefix("signstudio-cli").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"signstudio-cli: error: {where}{message}\n")
 
 
 def frame_rate(text: str) -> float:
     """An ``--fps`` value, refused outside ``OUTPUT_FPS`` with the accepted range."""
+    from engine.workflows.export import OUTPUT_FPS
+
     try:
         value = float(text)
     except ValueError:
@@ -796,13 +237,11 @@ def frame_rate(text: str) -> float:
     return value
 
 
-#: Picture sizes a render or video may have (8K UHD at most, per side).
-OUTPUT_PIXELS = (16, 7680)
-
-
 def pixels(text: str) -> int:
-    """A ``--width``/``--height`` value, refused outside ``OUTPUT_PIXELS``."""
-    low, high = OUTPUT_PIXELS
+    """A ``--width``/``--height`` value, refused outside ``VIDEO_PIXELS``."""
+    from engine.workflows.export import VIDEO_PIXELS
+
+    low, high = VIDEO_PIXELS
     try:
         value = int(text)
     except ValueError:
@@ -816,7 +255,7 @@ def pixels(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from engine.export.render import CAMERA_PRESETS
 
-    parser = argparse.ArgumentParser(prog="signstudio-cli", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="signstudio-cli", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=engine.__version__)
     parser.add_argument("--debug", action="store_true",
                         help="on an unexpected error, also print Python's traceback")
@@ -991,13 +430,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command. Every error ends as one ``signstudio-cli: error: ...`` line and
-    exit status 2 (Python's traceback only with ``--debug``); Ctrl-C exits 130."""
+    """Run one command. Every error ends as one ``signstudio-cli: error: ...`` line
+    (Python's traceback only with ``--debug``): exit 2 for bad use, 1 for a failure,
+    130 on Ctrl-C."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # --debug is accepted anywhere on the line, as the error hint suggests it.
     debug = "--debug" in argv
     args = build_parser().parse_args([a for a in argv if a != "--debug"])
-    args.debug = debug
     from engine.motion.errors import user_message
     from engine.settings import read_settings
 
@@ -1012,14 +451,19 @@ def main(argv: list[str] | None = None) -> int:
         print("signstudio-cli: cancelled", file=sys.stderr)
         return 130
     except Exception as error:  # the one place an error becomes the user's message
-        if args.debug:
+        from engine.jobs import Cancelled
+
+        if isinstance(error, Cancelled):
+            print("signstudio-cli: cancelled", file=sys.stderr)
+            return 130
+        if debug:
             import traceback
 
             traceback.print_exc()
-        expected = isinstance(error, (ValueError, FileNotFoundError, OSError))
-        hint = "" if expected or args.debug else " (run with --debug for the details)"
+        expected = isinstance(error, (ValueError, OSError))
+        hint = "" if expected or debug else " (run with --debug for the details)"
         print(f"signstudio-cli: error: {user_message(error)}{hint}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(error, UsageError) else 1
 
 
 if __name__ == "__main__":

@@ -367,6 +367,8 @@ def read_glb(path: str | Path) -> tuple[dict[str, Any], bytes]:
     or malformed chunk.
     """
     path = Path(path)
+    if not path.is_file():
+        raise ProjectFileError(path, "file not found" if not path.exists() else "not a file")
     try:
         data = path.read_bytes()
     except OSError as error:

@@ -1,7 +1,7 @@
 """Motion files: SMPL-X ``.npz`` (AMASS-style), Meshcapade ``.smpl``, BVH and ``.pose``.
 
 ``write_motion_file(motion, path, body=None)`` and ``read_motion_file(path)`` pick the
-format from the file's extension (``WRITE_FORMATS`` / ``READ_FORMATS``). Every write goes
+format from the file's extension (the registry in ``engine.io``). Every write goes
 through ``atomic_output``: a failed write leaves no file (and an old file untouched).
 Every read error is a ``ProjectFileError`` naming the file and, where there is one, the
 key or line at fault.
@@ -57,7 +57,6 @@ from pathlib import Path
 import numpy as np
 
 from engine.atomic import atomic_output
-from engine.export.bvh import read_bvh, write_bvh
 from engine.motion.array_files import MAX_ARCHIVE_BYTES, read_bounded, read_npz_arrays
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.face import FACE_BLENDSHAPE_INDEX, FACE_BLENDSHAPE_NAMES
@@ -67,72 +66,64 @@ NPZ_FORMAT_VERSION = 1
 NUM_POSE_VALUES = 165  # 55 joints x 3
 NUM_SMPLH_POSE_VALUES = 156  # 52 joints x 3 (no jaw, no eyes)
 
-#: Extensions each function handles, with what they are.
-WRITE_FORMATS: dict[str, str] = {
-    ".npz": "SMPL-X parameters, AMASS-style keys",
-    ".smpl": "Meshcapade .smpl (smplcodec)",
-    ".bvh": "BVH skeleton animation (55 SMPL-X joints, cm)",
-    ".pose": "pose-format keypoints (MediaPipe Holistic layout)",
-}
-READ_FORMATS: dict[str, str] = {k: WRITE_FORMATS[k] for k in (".npz", ".smpl", ".bvh")}
+def _supported(kinds, mode: str) -> str:
+    from engine.io.formats import formats
+
+    return ", ".join(f"{f.suffix} ({f.description})" for f in formats(kinds, mode))
 
 
-def _supported(formats: dict[str, str]) -> str:
-    return ", ".join(f"{ext} ({what})" for ext, what in formats.items())
-
-
-# --- dispatch -----------------------------------------------------------------------
+# --- dispatch (through the file-format registry, engine.io) -------------------------
 
 def write_motion_file(motion: Motion, path: str | Path, body=None) -> Path:
-    """Write ``motion`` to ``path`` in the format its extension names (``WRITE_FORMATS``).
+    """Write ``motion`` to ``path`` in the motion or keypoint format its extension names.
 
     ``body`` (a BodyModel, default: the default avatar) gives the BVH skeleton and the
-    geometry the .pose keypoints are projected from; .npz and .smpl ignore it.
+    geometry the .pose keypoints are projected from; the other formats ignore it.
     Raises ``ValueError`` for an unknown extension, listing the supported ones.
     """
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext == ".npz":
-        return write_npz(motion, path)
-    if ext == ".smpl":
-        return write_smpl(motion, path)
-    if ext == ".bvh":
-        return write_bvh(motion, path, body=body)
-    if ext == ".pose":
-        from engine.export.pose_file import write_pose_file  # lazy: imports pose-format
+    from engine.io import Kind, UnknownFormat, format_for
 
-        return write_pose_file(motion, path, body=body)
-    raise ValueError(f"{path}: cannot write motion files ending in {ext or '(no extension)'!r}; "
-                     f"supported: {_supported(WRITE_FORMATS)}")
+    path = Path(path)
+    kinds = (Kind.MOTION, Kind.KEYPOINTS)
+    try:
+        fmt = format_for(path, kinds, "write")
+    except UnknownFormat:
+        raise ValueError(f"{path}: cannot write motion files ending in "
+                         f"{path.suffix.lower() or '(no extension)'!r}; supported: "
+                         f"{_supported(kinds, 'write')}") from None
+    return fmt.write_with(motion, path, body=body)
 
 
 def read_motion_file(path: str | Path) -> Motion:
-    """Read a Motion from ``path``, by its extension (``READ_FORMATS``).
+    """Read a Motion from ``path``, by its extension (the registry's motion formats).
 
     Raises ``ProjectFileError`` for a missing, unreadable or malformed file, or for an
     extension we cannot read (``.pose`` included: keypoints need fitting, see
     ``engine.data``).
     """
+    from engine.io import Kind, UnknownFormat, format_for
+
     path = Path(path)
-    ext = path.suffix.lower()
-    readers = {".npz": read_npz, ".smpl": read_smpl, ".bvh": read_bvh}
-    if ext not in readers:
+    try:
+        fmt = format_for(path, Kind.MOTION, "read")
+    except UnknownFormat:
+        ext = path.suffix.lower()
         hint = (" (.pose files hold keypoints: import them through the lexicon's fitting)"
                 if ext == ".pose" else "")
         raise ProjectFileError(path, f"cannot read motion files ending in "
                                f"{ext or '(no extension)'!r}{hint}; supported: "
-                               f"{_supported(READ_FORMATS)}")
-    return readers[ext](path)
+                               f"{_supported(Kind.MOTION, 'read')}") from None
+    return fmt.read(path)
 
 
 def import_motion_file(path: str | Path, *, progress=None, cancel=None) -> Motion:
     """Any motion file we read, ``.pose`` included: its keypoints are fitted to SMPL-X
-    on the default avatar (``engine.data.fitting``; seconds, with progress and cancel).
+    on the default avatar (``engine.data.fit``; seconds, with progress and cancel).
     Other formats go to ``read_motion_file`` unchanged."""
     path = Path(path)
     if path.suffix.lower() != ".pose":
         return read_motion_file(path)
-    from engine.data.fitting import fit_keypoints
+    from engine.data.fit import fit_keypoints
     from engine.data.pose_reader import read_pose_file
 
     return fit_keypoints(read_pose_file(path), progress=progress, cancel=cancel).motion

@@ -12,6 +12,12 @@ class MotionError(ValueError):
     """
 
 
+class UsageError(ValueError):
+    """The caller asked for something that cannot be asked for: an option out of its
+    range, an unknown name, a missing argument. The CLI exits 2 for it (bad use) and 1
+    for every other error (the work was asked for properly but could not be done)."""
+
+
 class ProjectFileError(ValueError):
     """A project or motion file could not be read or written.
 

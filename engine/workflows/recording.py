@@ -6,19 +6,19 @@ finds each sign in the motion and places keyframes at its onset, midpoint and of
 seed 003's policy, so KF2P edits then regenerate between real sign boundaries rather
 than across them. Plain motion files (.npz, .smpl, .bvh, .glb) get the same keyframes.
 
-This sits in ``engine.export`` because it composes the layers below it (data for video
-and fitting, learn for the segmenter) and the motion-file readers that live here.
+A workflow: it composes the layers below it (data for video and fitting, learn for the
+segmenter, the motion-file readers of the file-format registry).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from engine.io import Kind, format_for, suffixes
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion import Project
 
-#: File types ``import_recording`` reads, for file dialogs and drop handling.
-RECORDING_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg",
-                      ".pose", ".npz", ".smpl", ".bvh", ".glb")
+#: What ``import_recording`` reads: videos, keypoint files and motion files.
+RECORDING_KINDS = (Kind.VIDEO, Kind.KEYPOINTS, Kind.MOTION)
 
 
 def import_recording(path: str | Path, *, progress: Progress = no_progress,
@@ -30,11 +30,10 @@ def import_recording(path: str | Path, *, progress: Progress = no_progress,
     Raises the readers' errors (``KeypointFileError``, ``ProjectFileError``), each naming
     the file, and ``Cancelled``; nothing is written anywhere.
     """
-    from engine.data.video_import import VIDEO_SUFFIXES
-
     path = Path(path)
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        from engine.data.fitting import fit_keypoints
+    fmt = format_for(path, RECORDING_KINDS, "read")
+    if fmt.kind is Kind.VIDEO:
+        from engine.data.fit import fit_keypoints
         from engine.data.video_import import read_video_keypoints
 
         sequence = read_video_keypoints(
@@ -58,3 +57,18 @@ def import_recording(path: str | Path, *, progress: Progress = no_progress,
         keyframes = tuple(keyframes_for_recording(motion))
     progress(1000, 1000, "done")
     return Project(motion=motion, keyframes=keyframes, title=path.stem)
+
+
+def open_as_project(path: str | Path, *, progress: Progress = no_progress,
+                    cancel: CancelToken | None = None) -> Project:
+    """A ``.signstudio`` project as it is, or any recording as a new project (above)."""
+    if format_for(path, (Kind.PROJECT, *RECORDING_KINDS), "read").kind is Kind.PROJECT:
+        from engine.motion import load_project
+
+        return load_project(path)
+    return import_recording(path, progress=progress, cancel=cancel)
+
+
+def recording_suffixes() -> tuple[str, ...]:
+    """Extensions ``import_recording`` accepts (file dialogs, drag-and-drop)."""
+    return suffixes(RECORDING_KINDS, "read")

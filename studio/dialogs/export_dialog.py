@@ -1,10 +1,9 @@
-"""ExportDialog: every export format, run as a job with progress and cancel.
+"""ExportDialog: every format the engine writes, run as a job with progress and cancel.
 
-Motion files (npz, smpl, bvh, pose) come from ``engine.export.motion_files``; the
-skinned avatar (glb) from ``engine.export.gltf``; videos (mp4, gif, webm) from
-``engine.export.video``. The last two are imported lazily inside the job, so the
-dialog works (and says clearly what is missing) while those modules are optional.
-Every engine writer is atomic: a cancelled or failed export leaves no partial file.
+The formats, their descriptions and the export itself come from the engine
+(``engine.io`` and ``engine.workflows.export``): the dialog only gathers the options,
+so an export here and ``signstudio-cli export`` with the same options write the same
+file. Every engine writer is atomic: a cancelled or failed export leaves no file.
 """
 from __future__ import annotations
 
@@ -14,67 +13,15 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
 
-from engine.motion.motion import Motion
+from engine.io import Kind
+from engine.io.formats import formats
 from engine.motion.project import Project
+from engine.workflows.export import (ANTI_ALIASING, CAMERAS, VIDEO_PIXELS, ExportOptions,
+                                     export_project)
 
-#: extension -> what it is (shown in the format list)
-FORMATS: dict[str, str] = {
-    "mp4": "Video, MP4 (H.264)",
-    "webm": "Video, WebM",
-    "gif": "Animated GIF",
-    "glb": "glTF binary: skinned avatar with animation",
-    "npz": "SMPL-X parameters (.npz, AMASS keys)",
-    "smpl": "Meshcapade .smpl",
-    "bvh": "BVH skeleton (55 joints)",
-    "pose": "pose-format keypoints (.pose)",
-}
-VIDEO_FORMATS = {"mp4", "webm", "gif"}
-CAMERAS = ("front", "three_quarter", "side", "hands", "full_body")
-
-
-def export_project(project: Project, path: str | Path, fmt: str, options: dict | None = None,
-                   *, progress, cancel) -> Path:
-    """Write ``project``'s motion to ``path`` as ``fmt`` (a key of ``FORMATS``).
-
-    ``options`` (video only): width, height (px), camera (a ``CAMERAS`` name),
-    captions (bool: the segment glosses). A side-by-side with source keypoints needs
-    the recording's keypoints, which a project does not keep (CLI/engine only). A job
-    function: runs on the
-    lane, never touches Qt. Raises ValueError for an unknown format.
-    """
-    options = dict(options or {})
-    path = Path(path)
-    motion: Motion = project.motion
-    cancel.raise_if_cancelled()
-    if fmt in VIDEO_FORMATS:
-        try:
-            from engine.export.video import export_video, signs_span
-        except ImportError as error:
-            raise RuntimeError(f"video export is not available in this installation "
-                               f"({error})") from None
-        from engine.body import default_avatar
-
-        captions = ([(s.start, s.end, s.gloss) for s in project.segments]
-                    if options.get("captions") else None)
-        return export_video(motion, path, body=default_avatar(),
-                            width=int(options.get("width", 640)),
-                            height=int(options.get("height", 480)), fps=motion.fps,
-                            camera=options.get("camera", "front"),
-                            background=options.get("background", (255, 255, 255)),
-                            captions=captions, aim_frames=signs_span(project.segments),
-                            progress=progress, cancel=cancel)
-    if fmt == "glb":
-        from engine.export.gltf import write_glb
-
-        return write_glb(motion, path, progress=progress, cancel=cancel)
-    if fmt in ("npz", "smpl", "bvh", "pose"):
-        from engine.export.motion_files import write_motion_file
-
-        progress(0, 1, f"writing {path.name}")
-        written = write_motion_file(motion, path)
-        progress(1, 1, "done")
-        return written
-    raise ValueError(f"export: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+#: What the dialog offers: everything a project can be exported to (saving the project
+#: itself is File > Save As).
+EXPORT_KINDS = (Kind.VIDEO, Kind.MOTION, Kind.KEYPOINTS, Kind.NOTATION)
 
 
 class ExportDialog(QDialog):
@@ -88,8 +35,9 @@ class ExportDialog(QDialog):
         stem = (project.title or "signing").strip().replace(" ", "_")[:40] or "signing"
         self._folder = default_folder or Path.home()
         self.format = QComboBox()
-        for ext, what in FORMATS.items():
-            self.format.addItem(f".{ext}  {what}", ext)
+        self._formats = {fmt.suffix: fmt for fmt in formats(EXPORT_KINDS, "write")}
+        for suffix, fmt in self._formats.items():
+            self.format.addItem(f"{suffix}  {fmt.description}", suffix)
         self.path = QLineEdit(str(self._folder / f"{stem}.mp4"))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -100,15 +48,23 @@ class ExportDialog(QDialog):
 
         self.video_group = QGroupBox("Video")
         video = QFormLayout(self.video_group)
-        self.width_box = QSpinBox(minimum=64, maximum=3840, value=640, singleStep=16)
-        self.height_box = QSpinBox(minimum=64, maximum=2160, value=480, singleStep=16)
+        defaults = ExportOptions()
+        low, high = VIDEO_PIXELS
+        self.width_box = QSpinBox(minimum=low, maximum=high, value=defaults.width, singleStep=16)
+        self.height_box = QSpinBox(minimum=low, maximum=high, value=defaults.height,
+                                   singleStep=16)
         self.camera = QComboBox()
         self.camera.addItems(CAMERAS)
+        self.camera.setCurrentText(defaults.camera)
+        self.anti_aliasing = QComboBox()
+        self.anti_aliasing.addItems(ANTI_ALIASING)
+        self.anti_aliasing.setToolTip("Smoother edges, slower: none keeps 720p real time")
         self.captions = QCheckBox("Captions (the glosses)")
-        self.captions.setChecked(True)
+        self.captions.setChecked(defaults.captions)
         video.addRow("Width", self.width_box)
         video.addRow("Height", self.height_box)
         video.addRow("Camera", self.camera)
+        video.addRow("Anti-aliasing", self.anti_aliasing)
         video.addRow(self.captions)
 
         self.progress = QProgressBar()
@@ -137,24 +93,27 @@ class ExportDialog(QDialog):
         return self.format.currentData()
 
     def set_format(self, fmt: str) -> None:
-        self.format.setCurrentIndex(self.format.findData(fmt))
+        """Select a format by its extension ("mp4" or ".mp4")."""
+        self.format.setCurrentIndex(self.format.findData("." + fmt.lstrip(".")))
 
     def _format_changed(self) -> None:
         fmt = self.selected_format()
-        self.video_group.setVisible(fmt in VIDEO_FORMATS)
+        self.video_group.setVisible(self._formats[fmt].kind is Kind.VIDEO)
         current = Path(self.path.text() or "signing")
-        self.path.setText(str(current.with_suffix(f".{fmt}")))
+        self.path.setText(str(current.with_suffix(fmt)))
 
     def _browse(self) -> None:
         fmt = self.selected_format()
         name, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(),
-                                              f"{FORMATS[fmt]} (*.{fmt})")
+                                              f"{self._formats[fmt].description} (*{fmt})")
         if name:
-            self.path.setText(name if name.endswith(f".{fmt}") else f"{name}.{fmt}")
+            self.path.setText(name if name.endswith(fmt) else f"{name}{fmt}")
 
-    def options(self) -> dict:
-        return {"width": self.width_box.value(), "height": self.height_box.value(),
-                "camera": self.camera.currentText(), "captions": self.captions.isChecked()}
+    def options(self) -> ExportOptions:
+        return ExportOptions(width=self.width_box.value(), height=self.height_box.value(),
+                             camera=self.camera.currentText(),
+                             captions=self.captions.isChecked(),
+                             anti_aliasing=self.anti_aliasing.currentText())
 
     def start(self):
         """Start the export job; returns its JobHandle (None when the path is empty)."""
@@ -165,16 +124,17 @@ class ExportDialog(QDialog):
             self.status.setText("Choose a file name first.")
             return None
         path, fmt = Path(text).expanduser(), self.selected_format()
-        if path.suffix.lower() != f".{fmt}":
-            path = path.with_suffix(f".{fmt}")
+        if path.suffix.lower() != fmt:
+            path = path.with_suffix(fmt)
         self.handle = self._runner.submit(f"Export {path.name}", export_project, self._project,
-                                          path, fmt, self.options())
+                                          path, self.options())
         self.export_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
         self.status.setText(f"Exporting {path}…")
         self.progress.setRange(0, 0)  # busy until the first progress report
         self.handle.progressed.connect(self._on_progress)
-        self.handle.finished.connect(lambda p: self._done(f"Saved {p}"))
+        self.handle.finished.connect(
+            lambda result: self._done(" ".join((f"Saved {result.path}.", *result.notes))))
         self.handle.failed.connect(lambda message: self._done(message))
         self.handle.cancelled.connect(lambda: self._done("Cancelled: no file was written."))
         return self.handle

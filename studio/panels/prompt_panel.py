@@ -1,8 +1,9 @@
 """PromptPanel: text in, sign language, Generate, and the coverage report.
 
 Also the drop target for media: a video becomes a new lexicon entry (reconstructed by
-a job), an image would look a sign up (not supported yet: the engine has no
-image-matching model). The panel only emits intents; the main window runs the jobs.
+a job), a photo of a handshape looks the sign up. What counts as a video or an image is
+the engine's file-format registry's answer. The panel only emits intents; the main
+window runs the jobs.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QTextBrowser, QVBoxLayout, QWidget)
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v"}
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}
+from engine.io import Kind, format_for, suffixes
+from engine.io.formats import UnknownFormat
 
 _KIND_STYLE = {
     "lexicon": ("#2e7d32", "sign"),
@@ -124,14 +125,15 @@ class PromptPanel(QWidget):
         event.acceptProposedAction()
 
     def handle_dropped_file(self, path: str) -> None:
-        suffix = Path(path).suffix.lower()
-        if suffix in VIDEO_SUFFIXES:
-            self.video_dropped.emit(path)
-        elif suffix in IMAGE_SUFFIXES:
-            self.image_dropped.emit(path)
-        else:
-            self.show_message(f"{Path(path).name}: drop a video ({', '.join(sorted(VIDEO_SUFFIXES))}) "
-                              f"to add a sign to the lexicon.")
+        try:
+            kind = format_for(path, (Kind.VIDEO, Kind.IMAGE), "read").kind
+        except UnknownFormat:
+            self.show_message(
+                f"{Path(path).name}: drop a video ({', '.join(suffixes(Kind.VIDEO, 'read'))}) "
+                f"to add a sign to the lexicon, or a photo of a handshape "
+                f"({', '.join(suffixes(Kind.IMAGE, 'read'))}) to find its sign.")
+            return
+        (self.video_dropped if kind is Kind.VIDEO else self.image_dropped).emit(path)
 
 
 __all__ = ["PromptPanel", "coverage_html", "Qt"]

@@ -19,7 +19,7 @@ def _quick_fit():
     a fraction of the time (the demo's pictures do not depend on the fit's polish)."""
     import functools
 
-    from engine.data.fitting import fit_keypoints
+    from engine.data.fit import fit_keypoints
     return functools.partial(fit_keypoints, iterations=20)
 
 
@@ -95,7 +95,7 @@ def test_demo_fits_the_whole_alphabet_only_when_spelling_needs_it(tmp_path, monk
     from types import SimpleNamespace
 
     import engine.data.lexicon_build as lexicon_build
-    from engine.cli import _demo_fit_letters
+    from engine.workflows.demo import fit_demo_letters
     from engine.data.lexicon import LexiconStore
     from engine.motion import Motion
 
@@ -104,22 +104,51 @@ def test_demo_fits_the_whole_alphabet_only_when_spelling_needs_it(tmp_path, monk
                                quality={})
     monkeypatch.setattr(lexicon_build, "_default_fit", lambda: still_fit)
     with LexiconStore(tmp_path / "hello.sqlite") as store:
-        _demo_fit_letters(store, "Hello", "ase", workers=1)
+        fit_demo_letters(store, "Hello", "ase", workers=1)
         assert sorted(s.gloss for s in store.list("ase")) == ["E", "H", "L", "O"]
     with LexiconStore(tmp_path / "cafe.sqlite") as store:
-        _demo_fit_letters(store, "café", "ase", workers=1)
+        fit_demo_letters(store, "café", "ase", workers=1)
         assert len(store.list("ase")) == 26
     with LexiconStore(tmp_path / "none.sqlite") as store:
         with pytest.raises(ValueError, match="unknown sign language"):
-            _demo_fit_letters(store, "hello", "xyz", workers=1)
+            fit_demo_letters(store, "hello", "xyz", workers=1)
 
 
 def test_bad_project_gives_one_clear_line(tmp_path, capsys):
     bad = tmp_path / "bad.signstudio"
     bad.write_text("hello")
-    assert main(["check-project", str(bad)]) == 2
+    assert main(["check-project", str(bad)]) == 1
     err = capsys.readouterr().err
     assert str(bad) in err and "not a zip archive" in err and "Traceback" not in err
+
+
+def test_exit_status_is_2_for_bad_use_and_1_for_a_failure(tmp_path, capsys):
+    """One convention for every command: the same one-line error, and a status that
+    tells a script whether the command line was wrong (2) or the work failed (1)."""
+    import subprocess
+    import sys
+
+    for argv in (["render", "p.signstudio", "--frame", "x", "-o", "o.png"],
+                 ["sign", "flathand", "-o", "x.npz", "--avatar", "nobody"]):
+        with pytest.raises(SystemExit) as exit_status:  # argparse's own checks
+            main(argv)
+        assert exit_status.value.code == 2
+        assert "signstudio-cli: error: " in capsys.readouterr().err
+    for argv in (["config", "set", "colour", "red"], ["export", "p.signstudio"]):
+        assert main(argv) == 2
+        assert capsys.readouterr().err.startswith("signstudio-cli: error: ")
+    bad = tmp_path / "bad.signstudio"
+    bad.write_text("not a project")
+    failures = (["check-project", str(bad)], ["export", str(bad), "-o", str(tmp_path / "o.npz")],
+                ["sign", "flathand", "-o", str(tmp_path / "x.fbx")])
+    for argv in failures:
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("signstudio-cli: error: ") and err.count("\n") == 1, err
+    # The real process exits with that status, not only main()'s return value.
+    run = subprocess.run([sys.executable, "-m", "engine.cli", "check-project", str(bad)],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and run.stderr.startswith("signstudio-cli: error: ")
 
 
 def test_config_sets_the_smplx_folder_used_by_load_body_model(tmp_path, capsys):
@@ -240,6 +269,7 @@ def _own_thumbnail(db, gloss, out):
 
 
 @pytest.mark.gl
+@pytest.mark.slow
 def test_find_sign_clip_route_with_configured_weights(tmp_path, capsys, monkeypatch):
     from tests.engine.test_encoders import make_tiny_clip
 
@@ -275,7 +305,7 @@ def test_find_sign_clip_route_needs_weights_one_clear_line(tmp_path, capsys, mon
     assert "no CLIP weights configured" in err and "config set clip_weights" in err
     missing = tmp_path / "ViT-B-32.safetensors"
     monkeypatch.setenv("SIGNSTUDIO_CLIP_WEIGHTS", str(missing))
-    assert main(args) == 2
+    assert main(args) == 1
     err = capsys.readouterr().err
     assert str(missing) in err and "no such file" in err and "Traceback" not in err
 

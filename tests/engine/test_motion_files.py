@@ -15,8 +15,9 @@ from engine.body.skeleton import JOINT_INDEX, JOINT_NAMES
 from engine.export import bvh as bvh_module
 from engine.body.tips import LEAF_JOINTS, leaf_tip_vertices
 from engine.export.bvh import read_bvh, write_bvh
+from engine.io import Kind, suffixes
 from engine.export.motion_files import (
-    READ_FORMATS, WRITE_FORMATS, read_motion_file, read_npz, read_smpl, write_motion_file,
+    read_motion_file, read_npz, read_smpl, write_motion_file,
     write_npz, write_smpl,
 )
 from engine.motion import Motion, ProjectFileError
@@ -174,7 +175,7 @@ def test_npz_truncated(tmp_path, signing, keep):
 
 
 def test_missing_empty_and_garbage_files(tmp_path):
-    for ext in READ_FORMATS:
+    for ext in suffixes(Kind.MOTION, "read"):
         with pytest.raises(ProjectFileError, match="file not found"):
             read_motion_file(tmp_path / f"nothing{ext}")
         (tmp_path / f"empty{ext}").write_bytes(b"")
@@ -411,7 +412,8 @@ def test_unknown_extensions_list_the_supported_ones(tmp_path, signing):
         read_motion_file(tmp_path / "clip.pose")
     with pytest.raises(ProjectFileError, match=r"'\.txt'"):
         read_motion_file(tmp_path / "clip.txt")
-    assert set(WRITE_FORMATS) == {".npz", ".smpl", ".bvh", ".pose"}
+    assert set(suffixes((Kind.MOTION, Kind.KEYPOINTS), "write")) == {
+        ".npz", ".smpl", ".bvh", ".glb", ".pose"}
     assert _leftovers(tmp_path) == []
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.export.recording import import_recording
+from engine.workflows.recording import import_recording
 from engine.motion import Motion
 from engine.motion.errors import ProjectFileError
 from tests.conftest import letter_clip

@@ -1,0 +1,323 @@
+"""The commands of ``signstudio-cli`` (``engine.cli`` parses their arguments): each turns
+its arguments into a workflow's options (``engine.workflows``), runs it with a text
+progress bar and prints what it did. Bad use raises ``UsageError`` (exit 2)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import engine
+from engine.motion.errors import UsageError
+
+
+class _Bar:
+    """A tqdm bar as a Progress callback (to stderr, so --json output stays clean). It
+    appears on the first report, so quick work that reports nothing shows no bar."""
+
+    def __init__(self, description: str):
+        self._description = description
+        self._bar = None
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(desc=self._description, unit="step", file=sys.stderr, leave=True)
+        if total and self._bar.total != total:
+            self._bar.total = total
+        self._bar.n = done
+        self._bar.set_postfix_str(message, refresh=False)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def __enter__(self) -> "_Bar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _body(args: argparse.Namespace):
+    from engine.body import load_body_model
+
+    return load_body_model(getattr(args, "avatar", "default"),
+                           smplx_dir=getattr(args, "smplx_dir", None))
+
+
+def _store(args: argparse.Namespace):
+    from engine.data.lexicon import LexiconStore
+
+    return LexiconStore(args.db)
+
+
+def _export_options(args: argparse.Namespace):
+    from engine.workflows.export import ExportOptions
+
+    given = {name: getattr(args, name) for name in ExportOptions.__dataclass_fields__
+             if getattr(args, name, None) is not None}
+    return ExportOptions(**given)
+
+
+def _export(project, output: str | Path, args: argparse.Namespace) -> None:
+    """``project`` written as ``output``'s extension says (``engine.workflows.export``)."""
+    from engine.workflows.export import export_project
+
+    with _Bar(f"writing {Path(output).name}") as bar:
+        result = export_project(project, output, _export_options(args), progress=bar)
+    for note in result.notes:
+        print(note, file=sys.stderr)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from engine.assets import assets_dir
+    from engine.body import SmplxModelNotFound, default_avatar
+    from engine.body.smplx_model import find_smplx_model_file, read_smplx_model_file
+    from engine.settings import resolve_smplx_dir, settings_path
+
+    avatar = default_avatar()
+    print(f"Sign Studio engine {engine.__version__}")
+    print(f"assets: {assets_dir()}")
+    print(f"default avatar: {avatar.num_vertices} vertices, {len(avatar.faces)} triangles, "
+          f"{len(avatar.blendshape_names_supported)} face blendshapes")
+    print(f"settings: {settings_path()}")
+    try:
+        checked = read_smplx_model_file(find_smplx_model_file(resolve_smplx_dir(args.smplx_dir)))
+        print(f"SMPL-X: {checked.path}")
+        for member, why in sorted(checked.ignored.items()):
+            print(f"  ignored member '{member}': {why}")
+    except SmplxModelNotFound as error:
+        print(f"SMPL-X: unavailable: {error}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Show, change or reset the saved settings (shared with the studio). A damaged file
+    is repaired by ``set`` or ``reset``, which keep it aside first."""
+    from engine.settings import (
+        FIELDS, Settings, keep_damaged_settings, read_settings, save_settings, settings_path,
+    )
+
+    settings = read_settings().settings
+    if args.action in ("set", "reset"):
+        if args.action == "set":
+            if args.key not in FIELDS:
+                raise UsageError(f"config: unknown setting '{args.key}'; expected one of {FIELDS}")
+            if args.value is None:
+                raise UsageError(f"config set {args.key}: expected a value")
+            settings = settings.replace(**{args.key: args.value})
+        else:
+            settings = Settings()
+        backup = keep_damaged_settings()
+        if backup is not None:
+            print(f"kept the damaged settings file as {backup}")
+        print(f"wrote {save_settings(settings)}")
+    print(f"# {settings_path()}")
+    for name in FIELDS:
+        print(f"{name} = {getattr(settings, name)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from engine.workflows.demo import DemoOptions, run_demo
+
+    options = DemoOptions(out=Path(args.out), text=args.text, language=args.lang,
+                          workers=args.workers, width=args.width, height=args.height,
+                          avatar=args.avatar, smplx_dir=args.smplx_dir)
+    from tqdm import tqdm
+
+    with _Bar("demo") as bar:
+        run_demo(options, say=tqdm.write, progress=bar)
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from engine.export.render import OffscreenRenderer, write_image
+    from engine.motion import load_project
+
+    motion = load_project(args.project).motion
+    if not 0 <= args.frame < motion.num_frames:
+        raise UsageError(f"--frame: expected 0..{motion.num_frames - 1}, got {args.frame}")
+    body = _body(args)
+    posed = body.forward(motion, slice(args.frame, args.frame + 1))
+    with OffscreenRenderer(body, args.width, args.height) as renderer:
+        renderer.set_camera(args.camera, posed.joints)
+        write_image(args.output, renderer.render(posed.vertices[0]))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _open_lexicon_for(args: argparse.Namespace):
+    """The lexicon; for ``build``, a damaged database is set aside (never deleted) and
+    a new one started."""
+    from engine.data.lexicon import LexiconDamaged, LexiconStore, set_aside
+
+    try:
+        return _store(args)
+    except LexiconDamaged as error:
+        if args.action != "build":
+            raise
+        kept = set_aside(error.path)
+        print(f"{error.path}: damaged ({error.problem.split(';')[0]}); kept it as {kept} "
+              "and started a new lexicon", file=sys.stderr)
+        return LexiconStore(error.path)
+
+
+def _needs(args: argparse.Namespace, usage: str, *names: str) -> None:
+    if any(not getattr(args, name) for name in names):
+        raise UsageError(f"lexicon {args.action}: expected {usage}")
+
+
+def cmd_lexicon(args: argparse.Namespace) -> int:
+    from engine.workflows import lexicon as workflow
+
+    with _open_lexicon_for(args) as store:
+        if args.action != "list" and store.read_only:
+            raise ValueError(f"lexicon {args.action} refused: {store.read_only}; listing and "
+                             "generating still work")
+        if args.action == "build":
+            options = workflow.BuildOptions(tuple(args.lang or ()), args.gloss, args.workers)
+            with _Bar("building the lexicon") as bar:
+                result = workflow.build_lexicon(store, options, progress=bar)
+            print(result.letters.summary())
+            if result.signs is not None:
+                print("DSGS signs: " + result.signs.summary())
+            print(f"lexicon: {store.path} ({len(store)} entries)")
+            return 1 if result.failed else 0
+        if args.action == "add-notation":
+            _needs(args, '"HAMNOSYS" --gloss G --lang L', "video", "gloss", "lang")
+            entry_id = workflow.add_notated_sign(store, args.video, args.gloss, args.lang[0],
+                                                 words=tuple(args.word or ()))
+            print(f"added {args.gloss} ({args.lang[0]}) from notation as entry {entry_id}")
+        elif args.action == "add-sigml":
+            _needs(args, "FILE --lang L", "video", "lang")
+            ids = workflow.add_sigml_signs(store, args.video, args.lang[0])
+            print(f"added {len(ids)} signs from {args.video} ({args.lang[0]}): entries "
+                  + ", ".join(map(str, ids)))
+        elif args.action == "add":
+            _needs(args, "VIDEO --gloss G --lang L", "video", "gloss", "lang")
+            with _Bar(f"reconstructing {args.gloss}") as bar:
+                entry_id = workflow.add_recorded_sign(store, args.video, args.gloss,
+                                                      args.lang[0], words=tuple(args.word or ()),
+                                                      progress=bar)
+            summary = next(s for s in store.list(args.lang[0]) if s.id == entry_id)
+            print(f"added {summary.gloss} ({summary.language}) as entry {entry_id}: "
+                  f"{summary.num_frames} frames, quality {summary.quality}")
+        else:
+            _print_entries(store, args)
+        return 0
+
+
+def _print_entries(store, args: argparse.Namespace) -> None:
+    import json
+
+    entries = [e for lang in (args.lang or [None]) for e in store.list(lang)]
+    if args.json:
+        print(json.dumps([e.__dict__ for e in entries], ensure_ascii=False, indent=1))
+        return
+    for e in entries:
+        error = e.quality.get("hand_error_median")
+        quality = f"{error:.3f}" if isinstance(error, (int, float)) else "-"
+        print(f"{e.id:5d}  {e.language}  {e.kind:6s}  {e.gloss:10s}  "
+              f"{e.num_frames:4d} fr @{e.fps:g}  err {quality}  {e.source}"
+              + (f"  [damaged row: {e.problem}]" if e.problem else ""))
+    damaged = sum(bool(e.problem) for e in entries)
+    print(f"{len(entries)} entries in {store.path}"
+          + (f"; {damaged} with damaged fields (marked)" if damaged else ""))
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    import json
+
+    from engine.workflows.generate import GenerateOptions, generate_signing
+
+    options = GenerateOptions(args.lang, fps=args.fps)
+    with _store(args) as store, _Bar("assembling") as bar:
+        generation = generate_signing(store, args.text, options, progress=bar)
+    if args.json:
+        print(json.dumps(generation.report, ensure_ascii=False, indent=1))
+    else:
+        for token in generation.report["tokens"]:
+            glosses = "-".join(token["glosses"]) or "-"
+            note = f"  ({token['note']})" if token["note"] else ""
+            print(f"  {token['text']:>16s}  {token['kind']:13s}  {glosses}{note}")
+    project = generation.project
+    _export(project, args.output, args)
+    if not args.json:
+        print(f"wrote {args.output}: {project.motion}, {len(project.segments)} segments")
+    return 0
+
+
+def cmd_find_sign(args: argparse.Namespace) -> int:
+    from engine.workflows.find_sign import FindSignOptions, SignFinder
+
+    options = FindSignOptions(args.lang, top=args.top, route=args.route,
+                              mirrored=args.selfie, clip_weights=args.clip_weights,
+                              clip_model=args.clip_model)
+    with _store(args) as store, _Bar("finding the sign") as bar:
+        found = SignFinder(store).find(args.image, options, progress=bar)
+    titles = {"mediapipe": "MediaPipe handshape:", "clip": f"CLIP image ({found.clip_model}):"}
+    for route in ("mediapipe", "clip"):
+        if route not in found.rankings and route not in found.notes:
+            continue
+        if args.route == "both":
+            print(titles[route])
+        if route in found.notes:  # why MediaPipe did not rank; what CLIP embedded
+            print(f"   ({found.notes[route]})" if route == "clip" else f"   {found.notes[route]}",
+                  file=sys.stderr if route == "clip" else sys.stdout)
+        for rank, match in enumerate(found.rankings.get(route, ()), start=1):
+            print(f"{rank}. {match.entry.gloss} ({match.entry.language}, entry "
+                  f"{match.entry.id}): score {match.score:.2f}")
+    return 0 if found.matches else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Project or recording -> video, motion file, project or SiGML."""
+    from engine.workflows.recording import open_as_project
+
+    outputs = [output for output in (args.output, args.sigml) if output]
+    if not outputs:
+        raise UsageError("export: expected -o OUTPUT and/or --sigml FILE")
+    if args.sigml and Path(args.sigml).suffix.lower() != ".sigml":
+        raise UsageError(f"--sigml {args.sigml}: expected a file name ending in .sigml")
+    with _Bar(f"reading {Path(args.input).name}") as bar:
+        project = open_as_project(args.input, progress=bar)
+    for output in outputs:
+        _export(project, output, args)
+        print(f"wrote {output} ({project.motion})")
+    return 0
+
+
+def cmd_sheet(args: argparse.Namespace) -> int:
+    from engine.workflows.notation import notation_sheet_of
+
+    with _store(args) as store:
+        path, count = notation_sheet_of(store, args.glosses, args.lang, args.output,
+                                        _body(args), tile=args.tile)
+    print(f"wrote {path}: {count} signs")
+    return 0
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from engine.workflows.notation import NotationOptions, sign_from_notation
+
+    project = sign_from_notation(args.notation, NotationOptions(
+        gloss=args.gloss or "", language=args.lang, fps=args.fps, avatar=args.avatar,
+        smplx_dir=args.smplx_dir))
+    _export(project, args.output, args)
+    print(f"wrote {args.output}: {project.motion}, {len(project.keyframes)} keyframes at its "
+          "postures")
+    return 0
+
+
+def cmd_check_project(args: argparse.Namespace) -> int:
+    from engine.motion import load_project
+
+    project = load_project(args.project)
+    print(f"{args.project}: OK, '{project.title}', {project.motion}, "
+          f"{len(project.keyframes)} keyframes, {len(project.segments)} segments, "
+          f"avatar {project.avatar.value}")
+    return 0

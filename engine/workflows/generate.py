@@ -1,0 +1,58 @@
+"""Text to signing: tokens from the lexicon (signs, phrases, fingerspelling), assembled
+into a project with holds and learned transitions. The CLI's ``generate`` and the
+studio's prompt both call ``generate_signing``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.data.languages import language_label
+from engine.jobs import CancelToken, Progress, no_progress
+from engine.motion.errors import UsageError
+from engine.motion.project import Project
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    """``language``: ISO 639-3 sign language code; ``fps``: frames per second."""
+
+    language: str
+    fps: float = 30.0
+
+    def __post_init__(self):
+        if not self.language:
+            raise UsageError("language: expected a sign language code such as ase")
+        if not 1.0 <= self.fps <= 240.0:
+            raise UsageError(f"fps: expected 1 to 240 frames per second, got {self.fps!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class Generation:
+    """A generation's result: the project and the coverage report
+    (``engine.generate.text.coverage_report``: per-token kind, glosses and notes)."""
+
+    project: Project
+    report: dict
+    text: str
+    language: str
+
+
+def generate_signing(store, text: str, options: GenerateOptions, *,
+                     progress: Progress = no_progress,
+                     cancel: CancelToken | None = None) -> Generation:
+    """``text`` signed from ``store`` (an open ``LexiconStore``).
+
+    Raises ValueError when nothing in ``text`` can be signed (naming what is missing),
+    and ``UnsupportedLanguage`` when the lexicon has no alphabet for the language.
+    """
+    from engine.generate.assemble import Timing, assemble
+    from engine.generate.text import coverage_report, text_to_tokens
+
+    tokens = list(text_to_tokens(text, options.language, store))
+    report = coverage_report(tokens)
+    if not any(token.glosses for token in tokens):
+        missing = ", ".join(token.text for token in tokens) or "(no words)"
+        raise ValueError(f"nothing to sign in '{text}' for {language_label(options.language)}: "
+                         f"not in the lexicon: {missing}")
+    project = assemble(tokens, store, options.language, Timing(fps=options.fps),
+                       progress=progress, cancel=cancel, title=text)
+    return Generation(project, report, text, options.language)

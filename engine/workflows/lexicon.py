@@ -1,0 +1,119 @@
+"""Building and adding to the lexicon: the package's fingerspelling clips, the DSGS
+signs from notation, a user's recording or notation. The CLI's ``lexicon`` commands
+and the studio's first launch and sign dialogs call these."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.data.languages import language_label
+from engine.jobs import CancelToken, Progress, no_progress
+
+#: The language whose signs ship as notation (Swiss German Sign Language).
+NOTATION_LANGUAGE = "sgg"
+
+
+def notation_timing(fps: float = 30.0):
+    """The synthesiser's timing at the saved ``signing_speed`` setting; ValueError
+    naming the setting when it is damaged (``config set`` or the settings dialog
+    repairs it), rather than a tempo the user did not choose."""
+    from engine.notation.synthesis import timing_for
+    from engine.settings import load_settings
+
+    return timing_for(load_settings(), fps)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """``languages``: codes to build (empty: all 19); ``gloss``: only this one;
+    ``workers``: fitting processes."""
+
+    languages: tuple[str, ...] = ()
+    gloss: str | None = None
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    letters: object          # engine.data.lexicon_build.BuildReport
+    signs: object | None     # the DSGS notation report, when sgg was built
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.letters.failed)
+
+
+def _share(progress: Progress, low: int, high: int, what: str) -> Progress:
+    """A Progress mapping a step's own count onto [low, high] of 1000."""
+    def report(done: int, total: int, message: str = "") -> None:
+        progress(low + (high - low) * done // max(total, 1), 1000, f"{what}: {message}")
+    return report
+
+
+def build_lexicon(store, options: BuildOptions = BuildOptions(), *,
+                  progress: Progress = no_progress,
+                  cancel: CancelToken | None = None) -> BuildResult:
+    """Fit the package's clips of ``options.languages`` into ``store`` and, when DSGS is
+    among them (or all are built), synthesise its signs from notation. Entries already
+    stored are skipped; every entry is its own transaction, so an interrupted build
+    keeps what it finished."""
+    from engine.data.lexicon_build import build_from_notation, build_from_package
+
+    languages = list(options.languages)
+    glosses = [options.gloss] if options.gloss else None
+    with_signs = not languages or NOTATION_LANGUAGE in languages
+    split = 700 if with_signs else 1000
+    letters = build_from_package(store, languages or None, glosses=glosses,
+                                 progress=_share(progress, 0, split, "fitting clips"),
+                                 cancel=cancel, workers=options.workers)
+    signs = None
+    if with_signs:
+        signs = build_from_notation(store, glosses=glosses, timing=notation_timing(),
+                                    progress=_share(progress, split, 1000, "DSGS signs"),
+                                    cancel=cancel)
+    return BuildResult(letters, signs)
+
+
+def first_lexicon(store, language: str, *, progress: Progress = no_progress,
+                  cancel: CancelToken | None = None) -> str:
+    """A lexicon to sign with when it has no alphabet at all (the first launch):
+    ``language``'s letters and, for DSGS, its signs. Returns what was added ("" when
+    the lexicon already had an alphabet)."""
+    from engine.generate.text import supported_languages
+
+    if supported_languages(store):
+        return ""
+    result = build_lexicon(store, BuildOptions(languages=(language,)), progress=progress,
+                           cancel=cancel)
+    summary = f"{language_label(language)} alphabet: {result.letters.summary()}"
+    if result.signs is not None:
+        summary += f"; DSGS signs: {result.signs.added} made from notation"
+    return summary
+
+
+def add_recorded_sign(store, video: str | Path, gloss: str, language: str, *,
+                      words: tuple[str, ...] = (), progress: Progress = no_progress,
+                      cancel: CancelToken | None = None) -> int:
+    """A user's recording of one sign, reconstructed (keypoints, then fitting) and
+    stored; returns the entry id."""
+    from engine.data.lexicon_build import add_video
+
+    return add_video(store, video, gloss, language, words=words, progress=progress,
+                     cancel=cancel)
+
+
+def add_notated_sign(store, notation: str, gloss: str, language: str, *,
+                     words: tuple[str, ...] = ()) -> int:
+    """A sign from HamNoSys (symbols or names), synthesised and stored; returns the id."""
+    from engine.data.lexicon_build import add_notation
+    from engine.generate.from_notation import hamnosys_text
+
+    return add_notation(store, hamnosys_text(notation), gloss, language, words=words,
+                        timing=notation_timing())
+
+
+def add_sigml_signs(store, path: str | Path, language: str) -> list[int]:
+    """Every sign of a SiGML file, all or nothing; returns the entry ids."""
+    from engine.data.lexicon_build import add_sigml
+
+    return add_sigml(store, path, language, timing=notation_timing())
