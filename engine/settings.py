@@ -27,6 +27,7 @@ from engine.atomic import atomic_output
 CONFIG_DIR_ENV = "SIGNSTUDIO_CONFIG_DIR"
 CACHE_DIR_ENV = "SIGNSTUDIO_CACHE_DIR"
 CLIP_WEIGHTS_ENV = "SIGNSTUDIO_CLIP_WEIGHTS"
+SMPLX_DIR_ENV = "SIGNSTUDIO_SMPLX_DIR"
 SETTINGS_VERSION = 1
 
 
@@ -157,8 +158,6 @@ def resolve_smplx_dir(explicit: str | Path | None = None) -> str | None:
     """The SMPL-X folder to use: argument, then environment, then settings; or None."""
     if explicit:
         return str(explicit)
-    from engine.body.smplx_model import SMPLX_DIR_ENV
-
     return os.environ.get(SMPLX_DIR_ENV) or load_settings().smplx_dir or None
 
 

@@ -31,8 +31,7 @@ from engine.body.skeleton import PARENTS
 from engine.motion.array_files import MAX_ARCHIVE_BYTES, read_bounded, read_npz
 from engine.motion.errors import ProjectFileError
 from engine.motion.motion import Motion
-
-SMPLX_DIR_ENV = "SIGNSTUDIO_SMPLX_DIR"
+from engine.settings import SMPLX_DIR_ENV
 GENDERS = ("neutral", "female", "male")
 
 
