@@ -1,7 +1,9 @@
-"""Real sign data: keypoint sequences read from files (``.pose``) and the packaged
-fingerspelling lexicon of ``spoken-to-signed``.
+"""Real sign data: keypoint sequences (``.pose`` files, MediaPipe on video), fitting
+them to SMPL-X (``engine.data.fit``), the packaged fingerspelling clips of
+``spoken-to-signed`` and the lexicon (SQLite) built from them and from notation.
 
-``engine.data`` may import ``engine.motion`` and ``engine.body``; nothing Qt or VTK.
+``engine.data`` may import ``engine.motion``, ``engine.body`` and ``engine.notation``;
+nothing Qt or VTK.
 """
 from engine.data.keypoints import (
     BODY_POINT_NAMES, COMPONENT_SIZES, HAND_POINT_NAMES, KeypointError, KeypointMetadata,

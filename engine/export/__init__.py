@@ -1,1 +1,2 @@
-"""Exports: rendering (pyvista, imported lazily) and, later, video and motion files."""
+"""Exports: off-screen rendering (pyvista/VTK, the only engine package that touches it),
+video, glTF, BVH, .pose and SMPL-X motion files, thumbnails and contact sheets."""

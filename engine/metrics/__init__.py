@@ -1,1 +1,2 @@
-"""Quality metrics: DTW-aligned joint error, jerk, (later) FID/diversity/accuracy."""
+"""Quality metrics: DTW-aligned joint error and jerk, generation metrics (recognition
+accuracy, FID, diversity, multimodality) and segmentation boundary F1."""

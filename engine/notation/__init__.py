@@ -1,1 +1,2 @@
-"""Sign notation: HamNoSys 4 symbols and parsing (``engine.notation.hamnosys``)."""
+"""Sign notation: HamNoSys 4 parsing, SiGML in and out, the DSGS data, and synthesis of
+notation into motion (handshapes, body anchors, placement, movements)."""
