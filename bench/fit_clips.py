@@ -2,7 +2,7 @@
 
 Fits ``--per-language`` clips of each of the lexicon's sign languages (the first N in
 index order; ASL letters for the renders are added on top) with
-``engine.data.fitting.fit_keypoints`` on one torch thread, and prints the time per
+``engine.data.fit.fit_keypoints`` on one torch thread, and prints the time per
 clip and, per language, the median and 95th percentile of the normalised 2D hand
 reprojection error (hand keypoint error / hand size, over all seen hand points of
 the language's clips).
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without i
 from engine.body.default_avatar import default_avatar  # noqa: E402
 from engine.body.skeleton import JOINT_INDEX  # noqa: E402
 from engine.data.fingerspelling import load_index  # noqa: E402
-from engine.data.fitting import DEFAULT_LANDMARKS, LANDMARK_MODELS, fit_keypoints  # noqa: E402
+from engine.data.fit import DEFAULT_LANDMARKS, LANDMARK_MODELS, fit_keypoints  # noqa: E402
 
 HAND_EDGES = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10),
               (10, 11), (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17),
@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--render", type=Path, default=None)
     parser.add_argument("--letters", default="ABCDEFILORSVWY")
     parser.add_argument("--landmarks", default=DEFAULT_LANDMARKS, choices=LANDMARK_MODELS,
-                        help="the fitter's hand landmark model (engine.data.fitting.LANDMARK_MODELS)")
+                        help="the fitter's hand landmark model (engine.data.fit.LANDMARK_MODELS)")
     parser.add_argument("--starts", type=int, default=1, choices=(1, 2),
                         help="starting poses per fit (fit_keypoints(starts=...))")
     args = parser.parse_args()

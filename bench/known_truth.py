@@ -14,7 +14,7 @@ reconstruction at each of the 15 right-hand finger joints, per letter and overal
 Last line: ``known_truth: <mean finger-joint error> deg`` (of the first landmark model,
 over the letters).
 ``--landmarks`` fits the same MediaPipe readings with each of the fitter's landmark
-models (``engine.data.fitting.LANDMARK_MODELS``; default both, the fitter's default
+models (``engine.data.fit.LANDMARK_MODELS``; default both, the fitter's default
 "joints" first) so a before/after comparison shares one set of renders and readings;
 ``--starts 2`` fits with two starting poses (``fit_keypoints(starts=...)``).
 
@@ -43,7 +43,7 @@ from engine.body import default_avatar  # noqa: E402
 from engine.body.reference_poses import RIGHT_HAND_SHAPES, signing_pose  # noqa: E402
 from engine.body.skeleton import JOINT_INDEX  # noqa: E402
 from engine.body.tips import hand_points  # noqa: E402
-from engine.data.fitting import LANDMARK_MODELS, fit_keypoints  # noqa: E402
+from engine.data.fit import LANDMARK_MODELS, fit_keypoints  # noqa: E402
 from engine.data.lexicon import LexiconStore  # noqa: E402
 from engine.data.video_import import read_video_keypoints  # noqa: E402
 from engine.export.render import OffscreenRenderer  # noqa: E402

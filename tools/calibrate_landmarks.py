@@ -51,7 +51,8 @@ from engine.atomic import atomic_output  # noqa: E402
 from engine.body import default_avatar  # noqa: E402
 from engine.body.reference_poses import signing_pose  # noqa: E402
 from engine.body.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS  # noqa: E402
-from engine.data.fitting import D, FINGERS, FitSkeleton  # noqa: E402
+from engine.data.fit import FINGERS, FitSkeleton  # noqa: E402
+from engine.data.fit.constants import D  # noqa: E402
 from engine.motion import Motion  # noqa: E402
 
 #: MediaPipe's 21 hand landmarks and the joint whose centre the fitter used to put them

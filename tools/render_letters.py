@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from engine.body import default_avatar
     from engine.data.fingerspelling import load_index
-    from engine.data.fitting import DEFAULT_LANDMARKS, LANDMARK_MODELS, fit_keypoints
+    from engine.data.fit import DEFAULT_LANDMARKS, LANDMARK_MODELS, fit_keypoints
     from engine.export.render import OffscreenRenderer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -1,6 +1,6 @@
 """Filling the lexicon: the package's fingerspelling clips, and users' own recordings.
 
-Both paths read keypoints, fit them to SMPL-X (``engine.data.fitting``) and store the
+Both paths read keypoints, fit them to SMPL-X (``engine.data.fit``) and store the
 motion with its source hash, so running a build again skips what is already there
 (idempotent), and an interrupted build keeps every entry it finished (each is its own
 transaction; see ``engine.data.lexicon``).
@@ -26,7 +26,7 @@ Fitter = Callable[..., object]
 
 
 def _default_fit() -> Fitter:
-    from engine.data.fitting import fit_keypoints
+    from engine.data.fit import fit_keypoints
 
     return fit_keypoints
 

@@ -61,7 +61,8 @@ import roma
 import torch
 
 from engine.body.default_avatar import default_avatar
-from engine.body.skeleton import PARENTS, tree_levels
+from engine.body.skeleton import NUM_JOINTS
+from engine.body.torch_fk import ForwardKinematics
 from engine.data.lexicon import LexiconStore
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
@@ -155,9 +156,7 @@ class SkeletonFK(torch.nn.Module):
     ``forward(features)``: (..., FEATURE_DIM) raw (not normalised) 6D features of the
     modelled joints -> (..., 55, 3) joint positions in metres, root at the rest
     pelvis, with every joint the features do not model (pelvis, legs, eyes) at the
-    identity rotation. The same tree and formula as ``engine.body.lbs.
-    forward_kinematics`` (the rest pose is a world-aligned T-pose), batched per tree
-    level (12 levels instead of 55 joints) so the autograd graph stays small.
+    identity rotation; posed by the shared ``engine.body.torch_fk.ForwardKinematics``.
     ``rest_joints`` (55, 3) metres: default the default avatar's.
     """
 
@@ -165,16 +164,7 @@ class SkeletonFK(torch.nn.Module):
         super().__init__()
         rest = np.asarray(default_avatar().rest_joints if rest_joints is None else rest_joints,
                           np.float32)
-        offsets = rest - rest[np.maximum(PARENTS, 0)]
-        offsets[0] = rest[0]
-        self.register_buffer("offsets", torch.from_numpy(offsets), persistent=False)
-        levels = tree_levels()
-        self.levels = [torch.from_numpy(level) for level in levels]
-        # parent_slot[d]: where each joint of level d finds its parent in level d - 1.
-        self.parent_slot = [None] + [
-            torch.from_numpy(np.searchsorted(levels[d - 1], PARENTS[levels[d]]))
-            for d in range(1, len(levels))]
-        self.unsort = torch.from_numpy(np.argsort(np.concatenate(levels)))
+        self.kinematics = ForwardKinematics(rest)
         self.sign_joints = torch.tensor(SIGN_JOINTS)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -182,20 +172,10 @@ class SkeletonFK(torch.nn.Module):
         # (N, J, 3, 2): the two stored columns; Gram-Schmidt as
         # engine.motion.rotations.sixd_to_matrix does it in numpy.
         columns = features.reshape(-1, NUM_SIGN_JOINTS, 2, 3).transpose(-1, -2)
-        count = columns.shape[0]
-        local = torch.eye(3, dtype=features.dtype).repeat(count, len(PARENTS), 1, 1)
+        local = torch.eye(3, dtype=features.dtype).repeat(columns.shape[0], NUM_JOINTS, 1, 1)
         local[:, self.sign_joints] = roma.special_gramschmidt(columns)
-        # Per level: the parents (all in the previous level) are already posed.
-        rot = [local[:, self.levels[0]]]
-        pos = [self.offsets[self.levels[0]].expand(count, -1, -1)]
-        for depth in range(1, len(self.levels)):
-            level = self.levels[depth]
-            parent_rot = rot[-1][:, self.parent_slot[depth]]
-            rot.append(parent_rot @ local[:, level])
-            pos.append(pos[-1][:, self.parent_slot[depth]]
-                       + (parent_rot @ self.offsets[level][..., None])[..., 0])
-        positions = torch.cat(pos, dim=1)[:, self.unsort]
-        return positions.reshape(*lead, len(PARENTS), 3)
+        _, positions = self.kinematics(local)
+        return positions.reshape(*lead, NUM_JOINTS, 3)
 
 
 def part_distances_mm(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -7,10 +7,10 @@ from scipy.spatial.transform import Rotation
 from engine.body import default_avatar
 from engine.body.reference_poses import RIGHT_HAND_SHAPES, mirror_hand_pose
 from engine.body.skeleton import JOINT_INDEX as J
-from engine.data.fitting import (
-    CONTACT_2D, FINGERS, FitSkeleton, FitWeights, _contact_mask, _hand_sizes, fit_keypoints,
-    hand_pose_prior, model_hand_points,
-)
+from engine.data.fit import FINGERS, FitSkeleton, FitWeights, fit_keypoints, model_hand_points
+from engine.data.fit.constants import CONTACT_2D
+from engine.data.fit.losses import hand_pose_prior
+from engine.data.fit.targets import contact_mask, hand_sizes
 from engine.data.keypoints import BODY_INDEX, KeypointMetadata, KeypointSequence
 from engine.jobs import CancelToken, Cancelled
 from engine.motion import Motion
@@ -330,7 +330,7 @@ def test_calibrated_landmarks_are_mirrored_and_sit_where_mediapipe_reads(avatar)
     hand's mirror image, every landmark rides on a hand bone (or the wrist/forearm) and
     stays within a few cm of it, and the tips lie past the last joint along the finger
     (MediaPipe reads the pad/nail, not the DIP)."""
-    from engine.data.fitting import load_landmark_offsets
+    from engine.data.fit import load_landmark_offsets
 
     skeleton = FitSkeleton(avatar, landmarks="calibrated")
     right, left = model_hand_points(skeleton, "right"), model_hand_points(skeleton, "left")
@@ -374,7 +374,7 @@ def test_joint_centre_landmarks_are_still_available(avatar, skeleton):
      "landmarks.WRIST.offset_m"),
 ])
 def test_bad_landmark_file_is_reported(tmp_path, avatar, content, field):
-    from engine.data.fitting import load_landmark_offsets
+    from engine.data.fit import load_landmark_offsets
     from engine.motion.errors import ProjectFileError
 
     path = tmp_path / "offsets.json"
@@ -397,7 +397,7 @@ def test_thumb_contact_takes_every_near_tip_but_one_knuckle(lexicon):
     seq = lexicon.read(lexicon.find("ase", "O"))
     right = seq.right_hand.copy()
     frame = seq.num_frames // 2
-    size = _hand_sizes(seq)["right"]
+    size = hand_sizes(seq)["right"]
     base = right[frame, HAND_INDEX["THUMB_TIP"], :2]
     # Put, on one frame, the index and middle tips, the ring PIP and DIP and the pinky
     # DIP near the thumb tip (the DIPs at different distances); everything else far.
@@ -409,7 +409,7 @@ def test_thumb_contact_takes_every_near_tip_but_one_knuckle(lexicon):
             "RING_FINGER_DIP": 0.12, "PINKY_DIP": 0.08}
     for name, gap in near.items():
         right[frame, HAND_INDEX[name], :2] = base + np.array([gap * size, 0.0])
-    mask = _contact_mask(seq.replace(right_hand=right), {"left": float("nan"), "right": size})
+    mask = contact_mask(seq.replace(right_hand=right), {"left": float("nan"), "right": size})
     assert mask.shape == (seq.num_frames, 24)
     chosen = np.flatnonzero(mask[frame, 12:])  # right hand: index, middle, ring, pinky x tip, PIP, DIP
     assert list(chosen) == [0, 3, 11], chosen  # index tip, middle tip, pinky DIP (nearest knuckle)
@@ -418,7 +418,7 @@ def test_thumb_contact_takes_every_near_tip_but_one_knuckle(lexicon):
     right[frame, HAND_INDEX["PINKY_DIP"], :2] = base + np.array([1.5 * CONTACT_2D * size, 0.0])
     right[frame, HAND_INDEX["RING_FINGER_PIP"], :2] = far
     right[frame, HAND_INDEX["RING_FINGER_DIP"], :2] = far
-    mask = _contact_mask(seq.replace(right_hand=right), {"left": float("nan"), "right": size})
+    mask = contact_mask(seq.replace(right_hand=right), {"left": float("nan"), "right": size})
     assert list(np.flatnonzero(mask[frame, 12:])) == [0, 3]
 
 
@@ -442,3 +442,65 @@ def test_two_starts_keep_the_lower_loss(lexicon):
     for bad in (0, 3, True):
         with pytest.raises(ValueError, match="starts"):
             fit_keypoints(seq, iterations=5, starts=bad)
+
+
+# --------------------------------------------------------------- the stages one by one
+
+def _stage_inputs(rng, avatar, skeleton):
+    from engine.data.fit.kinematics import SkeletonForward
+    from engine.data.fit.targets import gather_targets
+
+    seq = _keypoints_from_motion(_truth_motion(rng), skeleton, avatar)
+    sizes, weights = hand_sizes(seq), FitWeights()
+    targets = gather_targets(seq, skeleton, weights, sizes)
+    return seq, sizes, weights, targets, SkeletonForward(skeleton)
+
+
+def _loss_and_projection(skeleton, problem, fk, weights, rotvec, euler):
+    from engine.data.fit.optimise import FitParameters, total_loss
+
+    with torch.no_grad():
+        params = FitParameters.start(skeleton, rotvec, euler, problem.dims)
+        loss, _, projected = total_loss(params, problem, fk, weights)
+    return float(loss), projected.numpy()
+
+
+def test_initial_pose_puts_elbows_and_wrists_on_their_2d_keypoints(rng, avatar, skeleton):
+    """Stage 1 alone: the arm IK lands each elbow and wrist on its keypoint (the
+    relaxed pose misses them by most of a shoulder width) and the hand grid brings the
+    whole loss down by two orders of magnitude."""
+    from engine.data.fit.initial_pose import initial_pose
+    from engine.data.fit.optimise import fit_problem
+
+    seq, sizes, weights, targets, fk = _stage_inputs(rng, avatar, skeleton)
+    problem = fit_problem(seq, skeleton, targets, weights, 2, sizes)
+    frames = seq.num_frames
+    relaxed = (np.repeat(skeleton.relaxed_rotvec[None], frames, 0),
+               np.repeat(skeleton.euler_relaxed[None], frames, 0))
+    arms = [J[f"{side}_{joint}"] for side in ("left", "right") for joint in ("elbow", "wrist")]
+    keypoints = seq.body[:, [BODY_INDEX[f"{side}_{joint}"] for side in ("LEFT", "RIGHT")
+                             for joint in ("ELBOW", "WRIST")], :2]
+    relaxed_loss, relaxed_proj = _loss_and_projection(skeleton, problem, fk, weights, *relaxed)
+    start = initial_pose(seq, skeleton, fk, targets, 2)
+    start_loss, start_proj = _loss_and_projection(skeleton, problem, fk, weights, *start)
+    assert np.abs(relaxed_proj[:, arms] - keypoints).max() > 0.5
+    assert np.abs(start_proj[:, arms] - keypoints).max() < 1e-3  # shoulder widths
+    assert start_loss < relaxed_loss / 100
+
+
+def test_optimise_lowers_the_loss_of_its_start(rng, avatar, skeleton):
+    """Stage 2 alone: Adam from the initial pose returns a lower loss than the start's,
+    with the fitted scales near 1 on a body of the avatar's own size."""
+    from engine.data.fit.initial_pose import initial_pose
+    from engine.data.fit.optimise import fit_problem, optimise
+
+    seq, sizes, weights, targets, fk = _stage_inputs(rng, avatar, skeleton)
+    problem = fit_problem(seq, skeleton, targets, weights, 2, sizes)
+    start = initial_pose(seq, skeleton, fk, targets, 2)
+    start_loss, _ = _loss_and_projection(skeleton, problem, fk, weights, *start)
+    pose, projected, scales, loss = optimise(problem, skeleton, fk, weights, *start, 30, 0.06,
+                                             lambda *args: None, None)
+    assert loss < 0.7 * start_loss
+    assert pose.shape == (seq.num_frames, 55, 3) and projected.shape[:2] == (seq.num_frames,
+                                                                             skeleton.num_points)
+    assert np.all(np.abs(np.log(scales)) < 0.2)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def quick_fit():
-    from engine.data.fitting import fit_keypoints
+    from engine.data.fit import fit_keypoints
     return functools.partial(fit_keypoints, iterations=30)
 
 
@@ -41,7 +41,7 @@ def test_unknown_language_is_refused(tmp_path):
 def test_cli_build_list_generate(tmp_path, capsys, monkeypatch):
     db = str(tmp_path / "lex.sqlite")
     import engine.data.lexicon_build as lexicon_build
-    from engine.data.fitting import fit_keypoints
+    from engine.data.fit import fit_keypoints
     monkeypatch.setattr(lexicon_build, "_default_fit",
                         lambda: functools.partial(fit_keypoints, iterations=20))
     for letter in "HI":

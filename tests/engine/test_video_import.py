@@ -106,7 +106,7 @@ def test_a_video_without_a_person_is_refused(tmp_path):
     # With the calibrated landmark offsets (tools/calibrate_landmarks.py, calibrated on
     # random poses: this fist was not among them) the fist is recovered: ~19 deg from
     # the truth, next nearest index_point at ~26 (issue 3). Not the default: it
-    # measured worse on bench/known_truth.py (see engine.data.fitting.LANDMARK_MODELS).
+    # measured worse on bench/known_truth.py (see engine.data.fit.LANDMARK_MODELS).
     # It is found from the calibrated model's own starting grid only: the half-curl has
     # the lower loss under this model too (0.16 vs 0.26 for a fit started at the truth),
     # so fit_keypoints(starts=2) keeps the half-curl (~34 deg, fist and index_point tie).
@@ -125,7 +125,7 @@ def test_video_of_a_known_pose_is_recovered(tmp_path, shape, landmarks):
 
     from engine.body import default_avatar
     from engine.body.reference_poses import RIGHT_HAND_SHAPES, signing_pose
-    from engine.data.fitting import fit_keypoints
+    from engine.data.fit import fit_keypoints
     from engine.data.video_import import read_video_keypoints
     from engine.export.render import OffscreenRenderer
     from engine.motion import Motion

@@ -112,7 +112,7 @@ def test_first_launch_sets_up_a_lexicon_to_sign_with(qtbot, tmp_path, monkeypatc
     from PySide6.QtCore import QSettings
 
     import engine.data.lexicon_build as lexicon_build
-    from engine.data.fitting import fit_keypoints
+    from engine.data.fit import fit_keypoints
     from studio.app import build_main_window
     from studio.recovery import RecoveryStore
 

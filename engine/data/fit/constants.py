@@ -1,0 +1,151 @@
+"""Every number the keypoint fitter is tuned by, named and explained once.
+
+Loss weights are in ``FitWeights``; joint ranges and the relaxed pose in the Euler
+terms of ``engine.data.fit.skeleton``; the optimiser's schedule and the initial-pose
+grid below. How they were measured: docs/fitting.md.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+#: SMPL-X hand order of the fingers.
+FINGERS = ("index", "middle", "pinky", "ring", "thumb")
+#: Long fingers, thumb side first, so that neighbours in the hand are neighbours here.
+LONG_FINGERS = ("index", "middle", "ring", "pinky")
+SIDES = ("left", "right")
+#: Radians per degree.
+D = math.pi / 180.0
+
+#: MediaPipe hand point names of each finger, base to tip (MCP, PIP, DIP, TIP; for the
+#: thumb CMC, MCP, IP, TIP), matching SMPL-X finger1, finger2, finger3, tip.
+MEDIAPIPE_FINGER_POINTS: dict[str, tuple[str, str, str, str]] = {
+    "thumb": ("THUMB_CMC", "THUMB_MCP", "THUMB_IP", "THUMB_TIP"),
+    "index": ("INDEX_FINGER_MCP", "INDEX_FINGER_PIP", "INDEX_FINGER_DIP", "INDEX_FINGER_TIP"),
+    "middle": ("MIDDLE_FINGER_MCP", "MIDDLE_FINGER_PIP", "MIDDLE_FINGER_DIP", "MIDDLE_FINGER_TIP"),
+    "ring": ("RING_FINGER_MCP", "RING_FINGER_PIP", "RING_FINGER_DIP", "RING_FINGER_TIP"),
+    "pinky": ("PINKY_MCP", "PINKY_PIP", "PINKY_DIP", "PINKY_TIP"),
+}
+
+# ------------------------------------------------------------------ landmark models
+#: How the 21 MediaPipe hand landmarks sit on the skeleton (``FitSkeleton(landmarks=)``):
+#: "joints" at the joint centres with the tips at the bone ends; "calibrated" each on a
+#: bone at an offset measured by tools/calibrate_landmarks.py. "joints" is the default
+#: because it measured better on the known-truth bench and the ASL clips
+#: (docs/fitting.md, "Landmark models").
+LANDMARK_MODELS = ("joints", "calibrated")
+DEFAULT_LANDMARKS = "joints"
+#: The calibrated offsets, an embedded asset (``engine.assets.asset_path``).
+LANDMARK_OFFSETS_FILE = "mediapipe_hand_offsets.json"
+
+# ------------------------------------------------------------------ joint ranges
+# Degrees, (lo, hi) for the three Euler axes in composition order. A range with
+# lo == hi locks that axis (pure hinges).
+#: Long fingers: (abduction about the palm normal, flexion, twist about the bone) per
+#: joint 1 (MCP: slight hyperextension, spread), 2 (PIP) and 3 (DIP, pure flexion).
+FINGER_LIMITS = {
+    1: ((-20, 20), (-15, 100), (-8, 8)),
+    2: ((0, 0), (0, 110), (0, 0)),
+    3: ((0, 0), (0, 90), (0, 0)),
+}
+#: The little finger's MCP spreads further than the others'.
+PINKY_MCP_LIMITS = ((-25, 25), (-15, 100), (-8, 8))
+#: Thumb: (abduction about its flexion direction, flexion, twist about the bone) for
+#: the CMC (saddle joint, wide, with opposition twist), MCP and IP (a hinge with a
+#: little hyperextension).
+THUMB_LIMITS = {
+    1: ((-45, 45), (-35, 75), (-50, 50)),
+    2: ((-15, 15), (-15, 80), (-10, 10)),
+    3: ((0, 0), (-15, 95), (0, 0)),
+}
+#: Elbow: (flexion, twist about the forearm, carrying angle).
+ELBOW_LIMITS = ((0, 150), (-90, 90), (-10, 10))
+#: Wrist: (twist about the forearm, flexion toward the palm, radial/ulnar deviation).
+WRIST_LIMITS = ((-90, 90), (-75, 80), (-30, 30))
+
+# ------------------------------------------------------------------ relaxed pose
+# The pose prior's mean and the fit's start, in the Euler ranges' terms (degrees).
+RELAXED_FINGER = {1: (0.0, 12.0, 0.0), 2: (0.0, 18.0, 0.0), 3: (0.0, 10.0, 0.0)}
+RELAXED_THUMB = {1: (0.0, 10.0, 0.0), 2: (0.0, 10.0, 0.0), 3: (0.0, 10.0, 0.0)}
+RELAXED_ELBOW = (25.0, 0.0, 0.0)
+RELAXED_WRIST = (0.0, 0.0, 0.0)
+#: Radians the relaxed upper arms hang below the T-pose (reference_poses uses 1.3).
+ARM_DOWN = 1.25
+#: Metres the thumb's flexion target lies on the palmar side of the little finger's
+#: knuckle: thumb flexion sweeps across the palm toward the hypothenar.
+THUMB_FLEXION_TARGET_DEPTH = 0.02
+
+# ------------------------------------------------------------------ hand anatomy
+#: Radius of the spheres standing for a finger's volume (metres, before hand scale): a
+#: little under the avatar's ~1 cm finger thickness.
+FINGER_RADIUS = 0.0075
+#: Thumb tip and a finger point closer than this in 2D (hand sizes) are taken to touch
+#: (F, O, E, D): the 2D data cannot say, and touching is what such shapes mean.
+CONTACT_2D = 0.2
+#: The hand-pose prior's means: the DIP flexes about 2/3 as far as the PIP (flexor
+#: digitorum profundus and the oblique retinacular ligament tie them; Rijpkema & Girard
+#: 1991, Lin, Wu & Huang 2000), and in natural grasps the PIP about as far as the MCP
+#: (the avatar's fist reference pose: 83/92/63 degrees at MCP/PIP/DIP).
+DIP_PER_PIP = 2.0 / 3.0
+PIP_PER_MCP = 1.0
+#: The per-clip hand size (the unit of the hand terms) is this percentile over frames
+#: of the wrist -> middle MCP distance: high, because a turned palm foreshortens it.
+HAND_SIZE_PERCENTILE = 90
+
+
+@dataclass(frozen=True)
+class FitWeights:
+    """Loss weights. Data terms are squared distances in shoulder widths (body) or in
+    hand sizes (hand points, so hands weigh the same whatever the signer's size); all
+    per-frame terms are averaged over frames."""
+
+    body: float = 1.0              # shoulders, elbows, wrists, hips
+    head: float = 0.3              # eyes, ears, nose
+    hand: float = 1.0              # the 20 finger points of a hand
+    hand_wrist: float = 2.0        # the hand's wrist point
+    prior_body: float = 2e-3       # per radian^2 of axis-angle away from relaxed (neck, head, shoulders)
+    prior_spine: float = 5e-2      # the same for the three spine joints
+    prior_collar: float = 5e-2     # the same for the collars
+    prior_arm_euler: float = 1e-3  # elbow and wrist Euler angles (per radian^2)
+    prior_finger: float = 2e-3     # finger Euler angles (per radian^2)
+    velocity: float = 2e-2         # per (radian per frame)^2, on the pose parameters
+    acceleration: float = 2.0      # per (shoulder width per frame^2)^2, on 3D points
+    scale: float = 10.0            # on log(scale)^2 for the camera and bone scales
+    offset: float = 0.1            # on the camera offset^2 (shoulder widths)
+    collision: float = 20.0        # per (overlap / finger thickness)^2 of hand spheres
+    contact: float = 10.0          # per (gap / finger thickness)^2 of 2D-touching tips
+    # Hand-pose prior (``losses.hand_pose_prior``), per radian^2. DIP coupling 0.02 is
+    # about what a 0.03 hand-size shift of one fingertip costs the data term, so it
+    # decides only what 2D leaves open (docs/fitting.md, "Hand-pose prior").
+    couple_dip: float = 0.02       # DIP flexion away from DIP_PER_PIP x PIP
+    couple_pip: float = 0.005      # PIP flexion away from PIP_PER_MCP x MCP
+    couple_adjacent: float = 0.0   # curl difference between neighbouring fingers (off)
+
+
+# ------------------------------------------------------------------ optimiser
+#: Adam's step size and the default number of steps (all frames at once).
+LEARNING_RATE = 0.06
+ITERATIONS = 150
+#: Linear warm-up over the first 1/WARMUP_DIVISOR of the steps: the initial pose is
+#: already close, and Adam's first steps move every parameter by about the full step.
+WARMUP_DIVISOR = 10
+#: After DECAY_FROM of the steps the rate drops to DECAY_FACTOR, so the fit settles
+#: instead of jittering.
+DECAY_FROM = 0.7
+DECAY_FACTOR = 0.3
+#: Progress is reported about this many times per optimisation.
+PROGRESS_REPORTS = 20
+
+# ------------------------------------------------------------------ initial pose
+#: A body point of the arm counts as seen for the arm's inverse kinematics above these
+#: MediaPipe visibilities (an elbow is often guessed off-frame, a wrist less so).
+ELBOW_SEEN_CONFIDENCE = 0.3
+WRIST_SEEN_CONFIDENCE = 0.5
+#: The hand grid (``initial_pose``): forearm twists (evenly over a full turn, half of
+#: each applied at the elbow and half at the wrist), wrist flexions (degrees), and curl
+#: levels (0 relaxed .. 1 full curl of ``GRID_CURL_*``, degrees per joint 1, 2, 3).
+GRID_TWISTS = 12
+GRID_WRIST_FLEXIONS = (-35.0, 0.0, 35.0)
+GRID_CURL_LEVELS = (0.0, 0.35, 0.7, 1.0)
+GRID_CURL_FINGER = ((0, 85, 0), (0, 100, 0), (0, 70, 0))
+GRID_CURL_THUMB = ((0, 30, 0), (0, 45, 0), (0, 60, 0))

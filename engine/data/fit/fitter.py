@@ -1,0 +1,140 @@
+"""``fit_keypoints``: the whole fit of a keypoint sequence, stage by stage.
+
+1. targets: the keypoints in model-point order, the hand sizes, the thumb contacts;
+2. ``initial_pose``: arm inverse kinematics and the hand grid (one or two starts);
+3. ``optimise``: Adam over all frames from each start, keeping the lowest loss;
+4. the Motion and its hand reprojection error.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import torch
+
+from engine.body.skeleton import JOINT_INDEX
+from engine.data.fit.constants import (
+    DEFAULT_LANDMARKS, ITERATIONS, LANDMARK_MODELS, LEARNING_RATE, FitWeights,
+)
+from engine.data.fit.initial_pose import initial_pose
+from engine.data.fit.kinematics import SkeletonForward
+from engine.data.fit.optimise import fit_problem, optimise
+from engine.data.fit.skeleton import skeleton_for
+from engine.data.fit.targets import check_sequence, gather_targets, hand_quality, hand_sizes
+from engine.data.keypoints import KeypointSequence
+from engine.jobs import CancelToken, Progress
+from engine.motion.motion import Motion
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of ``fit_keypoints``.
+
+    ``motion``: the fitted Motion (F frames at the sequence's fps; root and legs at
+    rest, transl 0, face neutral).
+    ``per_frame_error``: (F,) float32, mean 2D reprojection error of the seen hand
+    points divided by the hand size (NaN on frames with no hand seen).
+    ``quality``: summary numbers (see ``hand_quality``: ``hand_error_median``,
+    ``hand_error_p95``), the fitted scales (``camera_scale``, ``arm_scale``,
+    ``hand_scale``), ``iterations``, ``frames`` and ``seconds``.
+    ``hand_point_errors``: (F, 2, 21) float32 per-point normalised errors (hands left,
+    right; MediaPipe point order; NaN where the point is not seen), for aggregating
+    over many clips.
+    """
+
+    motion: Motion
+    per_frame_error: np.ndarray
+    quality: Mapping[str, float]
+    hand_point_errors: np.ndarray
+
+
+def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATIONS,
+                  progress: Progress | None = None, cancel: CancelToken | None = None,
+                  weights: FitWeights | None = None, learning_rate: float = LEARNING_RATE,
+                  landmarks: str = DEFAULT_LANDMARKS, starts: int = 1) -> FitResult:
+    """Fit SMPL-X joint rotations on ``body`` (default: the embedded avatar) to ``seq``.
+
+    ``iterations``: Adam steps over all frames at once, after the initial pose.
+    ``progress(done, total, message)`` is called every few steps (``total`` is
+    ``iterations``; with two starts each start counts for half);
+    ``cancel.raise_if_cancelled()`` is checked every step (raises
+    ``engine.jobs.Cancelled``). ``landmarks``: how MediaPipe's hand points sit on the
+    skeleton (``LANDMARK_MODELS``, see ``FitSkeleton``). ``starts``: 1 (default) or 2
+    initial poses: with 2 and ``landmarks="calibrated"`` the hand grid is also scored
+    with joint-centre landmarks, both starts are optimised with the calibrated model and
+    the lower final loss is kept (one start when both grids agree); opt-in, see
+    docs/fitting.md. ``quality["start"]`` says which start won (0: the model's own grid,
+    1: the joint-centre grid), ``quality["starts"]`` how many ran, ``quality["loss"]``
+    the final loss. Raises ``MotionError`` for a sequence that cannot be placed (no
+    shoulders) or is not in shoulder widths; ``ValueError`` for a bad ``landmarks``,
+    ``starts`` or ``iterations``.
+    """
+    check_sequence(seq)
+    if iterations < 1:
+        raise ValueError(f"fit_keypoints: iterations must be >= 1, got {iterations}")
+    if body is None:
+        from engine.body.default_avatar import default_avatar
+        body = default_avatar()
+    weights = weights or FitWeights()
+    progress = progress or (lambda done, total, message="": None)
+    started = time.perf_counter()
+    progress(0, iterations, "fitting keypoints: initial pose")
+    if landmarks not in LANDMARK_MODELS:
+        raise ValueError(f"fit_keypoints: landmarks must be one of {LANDMARK_MODELS}, "
+                         f"got {landmarks!r}")
+    if isinstance(starts, bool) or starts not in (1, 2):
+        raise ValueError(f"fit_keypoints: starts must be 1 or 2, got {starts!r}")
+    sk = skeleton_for(body, landmarks)
+    fk = SkeletonForward(sk)
+    sizes = hand_sizes(seq)
+    targets = gather_targets(seq, sk, weights, sizes)
+    dims = 2 if seq.metadata.is_2d else 3
+
+    with torch.enable_grad():
+        initial = [initial_pose(seq, sk, fk, targets, dims)]
+        if starts == 2 and landmarks != "joints":
+            # The same grid scored with joint-centre landmarks: on the calibrated model's
+            # own grid the wrist's twist comes out wrong on some letters (A, C, L), and
+            # the data term alone does not undo a wrong palm facing.
+            alt = skeleton_for(body, "joints")
+            alt_pose = initial_pose(seq, alt, SkeletonForward(alt),
+                                    gather_targets(seq, alt, weights, sizes), dims)
+            if not all(np.array_equal(a, b) for a, b in zip(initial[0], alt_pose)):
+                initial.append(alt_pose)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        problem = fit_problem(seq, sk, targets, weights, dims, sizes)
+        best = None
+        for n, (rotvec0, euler0) in enumerate(initial):
+            def report(done, total, message, n=n):
+                progress((n * total + done) // len(initial), total, message)
+
+            run = optimise(problem, sk, fk, weights, rotvec0, euler0, iterations,
+                           learning_rate, report, cancel)
+            if best is None or run[3] < best[3]:
+                best = run + (n,)  # (pose, projected, scales, loss, start)
+    pose, projected, scales, loss, chosen = best
+    motion = motion_from_pose(pose, seq.fps)
+    per_frame, quality, point_errors = hand_quality(seq, projected, sk, sizes, dims)
+    quality.update(
+        camera_scale=float(scales[0]), arm_scale=float(scales[1]), hand_scale=float(scales[2]),
+        iterations=float(iterations), seconds=time.perf_counter() - started,
+        frames=float(seq.num_frames), loss=float(loss), start=float(chosen),
+        starts=float(len(initial)),
+    )
+    return FitResult(motion=motion, per_frame_error=per_frame, quality=quality,
+                     hand_point_errors=point_errors)
+
+
+def motion_from_pose(pose: np.ndarray, fps: float) -> Motion:
+    """(F, 55, 3) axis-angle -> Motion (root and translation at rest)."""
+    j = JOINT_INDEX
+    return Motion.from_arrays({
+        "global_orient": np.zeros((len(pose), 3), np.float32),
+        "body_pose": pose[:, 1:22],
+        "jaw_pose": pose[:, j["jaw"]],
+        "left_hand_pose": pose[:, j["left_index1"]:j["left_index1"] + 15],
+        "right_hand_pose": pose[:, j["right_index1"]:j["right_index1"] + 15],
+    }, fps=fps)
