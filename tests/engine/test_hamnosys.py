@@ -7,9 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.notation.dsgs import notation_entries
-from engine.notation.hamnosys import (
-    Layout, NotationError, parse_sign, parse_structure, write, write_sign,
-)
+from engine.notation.hamnosys import Layout, NotationError, parse_sign, write_sign
+from engine.notation.hamnosys_structure import parse_structure, write
 from engine.notation.symbols import BY_NAME, SYMBOLS, Kind, from_names, to_names
 
 DATA = [text for entry in notation_entries() for text in entry.hamnosys]
