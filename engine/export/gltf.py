@@ -46,7 +46,9 @@ from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.face import FACE_BLENDSHAPE_INDEX, FACE_BLENDSHAPE_NAMES
 from engine.motion.motion import Motion
-from engine.motion.rotations import axis_angle_to_quat, quat_to_axis_angle
+from engine.motion.rotations import (
+    axis_angle_to_quat, continuous_quaternions, quat_to_axis_angle,
+)
 
 GLB_MAGIC = 0x46546C67  # b"glTF"
 CHUNK_JSON = 0x4E4F534A  # b"JSON"
@@ -206,19 +208,6 @@ def _avatar_arrays() -> dict[str, Any]:
             "rest_joints": np.asarray(avatar.rest_joints, np.float32)}
 
 
-def _continuous_quaternions(quats: np.ndarray) -> np.ndarray:
-    """Flip signs along axis 0 so consecutive quaternions have a non-negative dot.
-
-    q and -q are the same rotation, but an interpolating player slerps between the
-    stored keys; without this it can swing the long way round between two frames.
-    """
-    quats = quats.copy()
-    for k in range(1, len(quats)):
-        flip = np.sum(quats[k] * quats[k - 1], axis=-1) < 0
-        quats[k][flip] *= -1
-    return quats
-
-
 def _build(motion: Motion) -> tuple[dict[str, Any], bytes]:
     """The glTF JSON document and BIN chunk for ``motion`` (see the module docstring)."""
     avatar = _avatar_arrays()
@@ -278,7 +267,9 @@ def _build(motion: Motion) -> tuple[dict[str, Any], bytes]:
     last = np.r_[np.arange(num_frames), num_frames - 1]  # last frame held to F / fps
     times = (np.arange(num_frames + 1, dtype=np.float64) / motion.fps).astype(np.float32)
     time_accessor = builder.accessor(times, bounds=True)
-    quats = _continuous_quaternions(axis_angle_to_quat(motion.full_pose()))  # (F, 55, 4)
+    # A player slerps between the stored keys: without continuous signs it can swing
+    # the long way round between two frames.
+    quats = continuous_quaternions(axis_angle_to_quat(motion.full_pose()))  # (F, 55, 4)
     quats = (quats / np.linalg.norm(quats, axis=-1, keepdims=True)).astype(np.float32)[last]
     samplers, channels = [], []
 

@@ -39,7 +39,6 @@ time-stretched by 0.8-1.25, which covers the 24-30 fps motions the studio makes.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -47,6 +46,7 @@ from typing import Sequence
 import numpy as np
 
 from engine.assets import assets_dir
+from engine.file_cache import FileCache
 from engine.generate.kf2p import checked_labels, smooth_backend
 from engine.learn.checkpoint import (
     Checkpoint, CheckpointError, build_checked, checked_config, load_checkpoint, save_checkpoint,
@@ -84,8 +84,8 @@ class TextToPose:
     motions: list[Motion]
 
 
-_CACHE: dict[tuple[str, int, int], "FlowKF2P"] = {}
-_CACHE_LOCK = threading.Lock()
+#: Loaded checkpoints, one per file version.
+_CACHE: FileCache["FlowKF2P"] = FileCache()
 
 
 def model_config(checkpoint: Checkpoint) -> FlowConfig:
@@ -132,21 +132,14 @@ class FlowKF2P:
         kind, or does not fit the model its manifest describes.
         """
         path = Path(path) if path is not None else default_checkpoint_path()
-        try:
-            stat = path.stat()
-            key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        except OSError:
-            key = None
-        with _CACHE_LOCK:
-            if key is not None and key in _CACHE:
-                return _CACHE[key]
-            checkpoint = load_checkpoint(path, kind=KIND)
-            config = model_config(checkpoint)
-            model = build_checked(checkpoint, lambda: FlowNet(config))
-            backend = cls(model, checkpoint.manifest, path)
-            if key is not None:
-                _CACHE[key] = backend
-            return backend
+        return _CACHE.get(path, cls._load)
+
+    @classmethod
+    def _load(cls, path: Path) -> "FlowKF2P":
+        checkpoint = load_checkpoint(path, kind=KIND)
+        config = model_config(checkpoint)
+        model = build_checked(checkpoint, lambda: FlowNet(config))
+        return cls(model, checkpoint.manifest, path)
 
     # ------------------------------------------------------------------- conditions
     def _label_condition(self, label: str | None, frames: int):

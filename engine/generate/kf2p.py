@@ -61,6 +61,7 @@ from engine.motion.edits import ReplaceRange
 from engine.motion.errors import MotionError
 from engine.motion.motion import CHANNEL_FIELDS, ROTATION_FIELDS, Channel, Motion
 from engine.motion.project import Keyframe
+from engine.motion.rotations import align_quaternions, continuous_quaternions
 
 #: A backend takes (motion, keyframes, frame_range, num_candidates, seed) and returns
 #: ``num_candidates`` Motions of ``motion``'s length. ``keyframes`` are already filtered
@@ -117,22 +118,11 @@ def _linear_rows(motion: Motion, fields: tuple[str, ...], rows) -> np.ndarray:
 
 
 def _to_quat(rotvecs: np.ndarray) -> np.ndarray:
-    """(A, J, 3) axis-angle -> (A, J, 4) quaternions, consecutive rows hemisphere-aligned."""
+    """(A, J, 3) axis-angle -> (A, J, 4) quaternions, consecutive rows hemisphere-aligned
+    (else slerp and spline between the anchors would go the long way)."""
     count, joints = rotvecs.shape[:2]
     quats = Rotation.from_rotvec(rotvecs.reshape(-1, 3)).as_quat().reshape(count, joints, 4)
-    if count > 1:
-        # q and -q are the same rotation; flip so each anchor is within 90 degrees (in
-        # quaternion space) of the previous, else slerp/spline would go the long way.
-        dots = np.einsum("ajk,ajk->aj", quats[1:], quats[:-1])
-        signs = np.cumprod(np.where(dots < 0.0, -1.0, 1.0), axis=0)
-        quats[1:] *= signs[..., None]
-    return quats
-
-
-def _align(quat: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """(J, 4) quaternions flipped into ``reference``'s hemisphere, per joint."""
-    dots = np.einsum("jk,jk->j", quat, reference)
-    return quat * np.where(dots < 0.0, -1.0, 1.0)[:, None]
+    return continuous_quaternions(quats)
 
 
 def _build_tracks(motion: Motion, keys: Sequence[Keyframe], start: int,
@@ -175,10 +165,10 @@ def _build_tracks(motion: Motion, keys: Sequence[Keyframe], start: int,
         before = after = None
         if has_before and start >= 2:
             q = _to_quat(_rotvec_rows(motion, rot_fields, [start - 2]))[0]
-            before = (_align(q, quats[0]), _linear_rows(motion, lin_fields, [start - 2])[0])
+            before = (align_quaternions(q, quats[0]), _linear_rows(motion, lin_fields, [start - 2])[0])
         if has_after and stop + 1 < total:
             q = _to_quat(_rotvec_rows(motion, rot_fields, [stop + 1]))[0]
-            after = (_align(q, quats[-1]), _linear_rows(motion, lin_fields, [stop + 1])[0])
+            after = (align_quaternions(q, quats[-1]), _linear_rows(motion, lin_fields, [stop + 1])[0])
         tracks.append(_Track(times, rotvecs, quats, linear, rot_fields, lin_fields, before, after,
                              hold_start=not has_before, hold_end=not has_after))
     return tracks

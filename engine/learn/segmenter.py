@@ -20,7 +20,6 @@ training sequences (``fit_velocity_baseline``) so that the comparison is fair.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Iterable, Sequence
@@ -31,6 +30,7 @@ from pydantic import Field
 from torch import nn
 
 from engine.assets import assets_dir
+from engine.file_cache import FileCache
 from engine.learn.checkpoint import (
     Checkpoint, CheckpointError, build_checked, checked_config, load_checkpoint,
 )
@@ -242,19 +242,8 @@ def default_checkpoint_path() -> Path:
     return assets_dir() / CHECKPOINT_ASSET
 
 
-_cache_lock = threading.Lock()
-_cache: dict[tuple, SegmenterNet] = {}
-
-
-def _cached_segmenter(path: Path) -> SegmenterNet:
-    """Load once per file version (path, size, mtime): repeated imports reuse the model."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    with _cache_lock:
-        if key not in _cache:
-            _cache.clear()
-            _cache[key] = load_segmenter(path)
-        return _cache[key]
+#: One model at a time, per file version: repeated imports reuse it.
+_cache: FileCache[SegmenterNet] = FileCache(max_entries=1)
 
 
 def keyframes_for_recording(motion: Motion, checkpoint_path: str | Path | None = None
@@ -274,7 +263,7 @@ def keyframes_for_recording(motion: Motion, checkpoint_path: str | Path | None =
         return place_keyframes(motion, whole)
     if not path.is_file():
         raise CheckpointError(path, "no such checkpoint file")
-    spans = segment(_cached_segmenter(path), motion)
+    spans = segment(_cache.get(path, load_segmenter), motion)
     return place_keyframes(motion, spans or whole)
 
 

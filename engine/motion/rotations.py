@@ -52,6 +52,27 @@ def quat_to_axis_angle(quat: np.ndarray) -> np.ndarray:
     return Rotation.from_quat(flat).as_rotvec().reshape(lead + (3,))
 
 
+def align_quaternions(quats: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``quats`` (..., 4) with each one's sign flipped where that puts it in the same
+    hemisphere as ``reference`` (..., 4, broadcast): q and -q are the same rotation, and
+    interpolating toward the one nearer the reference takes the short way round."""
+    quats = np.asarray(quats)
+    dots = np.sum(quats * reference, axis=-1, keepdims=True)
+    return quats * np.where(dots < 0.0, -1.0, 1.0)
+
+
+def continuous_quaternions(quats: np.ndarray) -> np.ndarray:
+    """(F, ..., 4) quaternions with signs flipped along axis 0 so each is in the same
+    hemisphere as the one before it (non-negative dot), e.g. keys that a player slerps
+    between, or spline anchors. A new array; the first row is kept as it is."""
+    quats = np.array(quats, copy=True)
+    if len(quats) > 1:
+        dots = np.sum(quats[1:] * quats[:-1], axis=-1)
+        # Flipping q_k flips its dot with q_(k+1) too, so the signs accumulate.
+        quats[1:] *= np.cumprod(np.where(dots < 0.0, -1.0, 1.0), axis=0)[..., None]
+    return quats
+
+
 def matrix_to_6d(matrix: np.ndarray) -> np.ndarray:
     """(..., 3, 3) -> (..., 6): first column then second column."""
     matrix = np.asarray(matrix)
