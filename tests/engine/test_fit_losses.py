@@ -116,5 +116,6 @@ def test_hand_pose_prior_on_a_tiny_hand():
 def test_learning_rate_warms_up_then_decays():
     factors = [learning_rate_factor(step, 100) for step in range(100)]
     assert factors[0] == pytest.approx(0.1) and factors[9] == 1.0
-    assert factors[69] == 1.0 and factors[70] == pytest.approx(0.3) and factors[-1] == pytest.approx(0.3)
+    assert factors[69] == 1.0
+    assert factors[70] == pytest.approx(0.3) and factors[-1] == pytest.approx(0.3)
     assert learning_rate_factor(0, 5) == 1.0  # fewer steps than a warm-up: none

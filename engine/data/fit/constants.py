@@ -103,7 +103,7 @@ class FitWeights:
     head: float = 0.3              # eyes, ears, nose
     hand: float = 1.0              # the 20 finger points of a hand
     hand_wrist: float = 2.0        # the hand's wrist point
-    prior_body: float = 2e-3       # per radian^2 of axis-angle away from relaxed (neck, head, shoulders)
+    prior_body: float = 2e-3       # per radian^2 away from relaxed: neck, head, shoulders
     prior_spine: float = 5e-2      # the same for the three spine joints
     prior_collar: float = 5e-2     # the same for the collars
     prior_arm_euler: float = 1e-3  # elbow and wrist Euler angles (per radian^2)
