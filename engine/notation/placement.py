@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from engine.body.skeleton import JOINT_INDEX
 from engine.motion.rotations import axis_angle_to_matrix, matrix_to_axis_angle
@@ -101,6 +102,20 @@ def mirrored(rotation: np.ndarray) -> np.ndarray:
     hand holds the same orientation in a left-right symmetric sign."""
     flip = np.diag([-1.0, 1.0, 1.0])
     return flip @ rotation @ flip
+
+
+def minimal_turn(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(3, 3) the smallest rotation taking unit ``source`` to unit ``target``."""
+    axis = np.cross(source, target)
+    sine, cosine = np.linalg.norm(axis), float(source @ target)
+    if sine < 1e-9:
+        if cosine > 0:
+            return np.eye(3)
+        ortho = np.cross(source, [1.0, 0.0, 0.0])
+        if np.linalg.norm(ortho) < 1e-6:
+            ortho = np.cross(source, [0.0, 1.0, 0.0])
+        return Rotation.from_rotvec(np.pi * ortho / np.linalg.norm(ortho)).as_matrix()
+    return Rotation.from_rotvec(axis / sine * np.arctan2(sine, cosine)).as_matrix()
 
 
 # ------------------------------------------------------------------------ arm IK
@@ -277,8 +292,6 @@ class ArmSolver:
 
 def _twist_angle(rotations: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """(F,) radians of each rotation's twist about ``axis`` (swing-twist split)."""
-    from scipy.spatial.transform import Rotation
-
     quats = Rotation.from_matrix(rotations).as_quat()  # x, y, z, w
     quats = quats * np.where(quats[:, 3:] < 0, -1.0, 1.0)  # w >= 0: angles in (-pi, pi]
     projected = quats[:, :3] @ axis

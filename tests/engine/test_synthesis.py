@@ -206,6 +206,7 @@ def test_unsupported_features_are_named():
         synthesise(from_names("flathand extfingero palmd orirelative chest"))
 
 
+@pytest.mark.slow  # synthesises all 1,364 DSGS signs
 def test_dsgs_coverage_is_at_least_80_percent():
     strings = [entry.hamnosys[0] for entry in notation_entries()]
     result = coverage(strings)
@@ -264,6 +265,7 @@ def test_repetition_inside_a_parallel_group_repeats():
     assert y[-1] < y[0] - 0.05
 
 
+@pytest.mark.slow
 def test_a_sign_lands_on_the_active_body(tmp_path):
     """Anchors are measured on whichever body signs: on a larger SMPL-X body (a
     synthetic model file, 15% larger than the default avatar) the fingertip touches
@@ -331,6 +333,7 @@ def test_forearm_twist_is_read_within_half_a_turn():
         assert _twist_angle(rotation, axis)[0] == pytest.approx(angle, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_wrists_stay_within_their_range_over_the_dsgs_signs():
     """Every 20th DSGS sign, every frame: no wrist turns past its limit (a folded
     wrist shows as a hand detached from its forearm)."""
@@ -347,3 +350,39 @@ def test_wrists_stay_within_their_range_over_the_dsgs_signs():
             turned = np.linalg.norm(motion.body_pose[:, JOINT_INDEX[joint] - 1], axis=1)
             worst = max(worst, float(turned.max()))
     assert worst <= WRIST_LIMIT + 1e-4
+
+
+@pytest.mark.parametrize("source, target", [
+    ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)),     # a quarter turn
+    ((0.0, 0.0, 1.0), (0.0, 0.0, 1.0)),     # already there
+    ((1.0, 0.0, 0.0), (-1.0, 0.0, 0.0)),    # opposite: any half turn
+    ((0.0, 1.0, 0.0), (0.0, -1.0, 0.0)),
+    ((0.3, -0.5, 0.8), (-0.6, 0.1, 0.2)),
+])
+def test_minimal_turn_takes_one_direction_to_the_other_the_short_way(source, target):
+    from engine.notation.placement import minimal_turn
+
+    source = np.array(source) / np.linalg.norm(source)
+    target = np.array(target) / np.linalg.norm(target)
+    turn = minimal_turn(source, target)
+    np.testing.assert_allclose(turn @ turn.T, np.eye(3), atol=1e-12)
+    assert np.linalg.det(turn) == pytest.approx(1.0)
+    np.testing.assert_allclose(turn @ source, target, atol=1e-12)
+    # no further than the angle between them (a half turn only when they are opposite)
+    angle = np.arccos(np.clip((np.trace(turn) - 1) / 2, -1, 1))
+    assert angle == pytest.approx(np.arccos(np.clip(source @ target, -1, 1)), abs=1e-9)
+
+
+def test_the_version_digest_reads_every_module_the_synthesiser_runs():
+    """A stored sign is made again when any code that made it changes: every
+    ``engine.notation`` module that ``synthesise`` runs is a file the digest reads."""
+    import sys
+    from pathlib import Path
+
+    from engine.notation import synthesis
+
+    synthesise(from_names("flathand extfingeru palml chest moveo"))
+    read = {path.resolve() for path in Path(synthesis.__file__).parent.glob("*.py")}
+    loaded = {Path(module.__file__).resolve() for name, module in list(sys.modules.items())
+              if name.startswith("engine.notation.") and getattr(module, "__file__", None)}
+    assert len(loaded) >= 10 and loaded <= read
