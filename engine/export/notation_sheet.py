@@ -40,7 +40,7 @@ def notation_sheet(signs: list[SheetSign], path: str | Path, body: BodyModel,
     be made (the caller chooses the signs)."""
     from PIL import Image, ImageDraw
 
-    from engine.export.video import caption_font
+    from engine.export.video_overlays import caption_font
     from engine.notation.dsgs import signwriting_picture
     from engine.notation.symbols import to_names
     from engine.notation.synthesis import synthesise

@@ -10,51 +10,37 @@ Pipeline (one thread owns VTK; see ARCHITECTURE.md "Jobs and rendering"):
   and streams raw RGB into ffmpeg's stdin. A short queue bounds memory to a few
   frames and lets the encoder (a separate process) work while the next frame renders.
 
-ffmpeg is the binary shipped in the ``imageio-ffmpeg`` wheel. We run it ourselves
-rather than through ``imageio_ffmpeg.write_frames`` because that helper neither checks
-ffmpeg's exit status (a failed encode would be renamed into place) nor lets a cancel
-kill the encoder instead of waiting for it to finish the file.
-
 Output goes through ``engine.atomic.atomic_output``: a cancelled or failed export leaves
-no partial file and any previous file at ``path`` untouched.
-
-Captions use DejaVu Sans Bold, the TrueType font that ships inside matplotlib (a
-dependency of pyvista) under ``mpl-data/fonts/ttf``; if matplotlib is missing we fall
-back to Pillow's built-in scalable font (``ImageFont.load_default(size)``).
+no partial file and any previous file at ``path`` untouched. The posing and encoding
+threads are in ``video_pipeline``, captions and the keypoint panel in ``video_overlays``.
 """
 from __future__ import annotations
 
 import math
-import queue
-import subprocess
-import tempfile
-import threading
 import time
 from dataclasses import dataclass
-from fractions import Fraction
-from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 
 from engine.atomic import atomic_output
 from engine.body.base import BodyModel
-from engine.data.keypoints import BODY_INDEX, KeypointSequence
+from engine.data.keypoints import KeypointSequence
+from engine.export.video_overlays import (Caption, CaptionOverlay, KeypointPanel, caption_at,
+                                          caption_font)
+from engine.export.video_pipeline import Encoder, Poser
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.motion import Motion
 from engine.motion.resample import resample
 
+# caption_font's home is video_overlays; it is importable from here too, as before.
+__all__ = ["MAX_SIZE", "MIN_SIZE", "VIDEO_FORMATS", "Caption", "VideoTimings", "caption_font",
+           "captions_from_segments", "export_video", "signs_span"]
+
 #: Extensions we write, and what ffmpeg makes of them.
 VIDEO_FORMATS = (".mp4", ".gif", ".webm")
-#: Frames posed per ``body.forward`` call: large enough to amortise the GEMM, small
-#: enough that a 1280x720 export never holds more than ~10 MB of vertices.
-POSE_CHUNK = 64
-#: How many composed frames may wait for the encoder.
-QUEUE_FRAMES = 4
 MIN_SIZE, MAX_SIZE = 16, 8192
-
-Caption = tuple[int, int, str]
 
 
 @dataclass
@@ -154,347 +140,6 @@ def signs_span(segments: Iterable) -> tuple[int, int] | None:
     return min(start for start, _, _ in signed), max(end for _, end, _ in signed)
 
 
-# -- captions ----------------------------------------------------------------------------
-
-@lru_cache(maxsize=8)
-def caption_font(size: int):
-    """A readable TrueType font at ``size`` pixels (see the module docstring)."""
-    from PIL import ImageFont
-
-    try:
-        import matplotlib
-
-        path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans-Bold.ttf"
-        return ImageFont.truetype(str(path), size)
-    except (ImportError, OSError):
-        return ImageFont.load_default(size=size)
-
-
-class _CaptionOverlay:
-    """Pre-renders each caption once as an RGBA band and blends it onto frames.
-
-    The band covers the bottom ``band_height`` rows: a translucent dark box behind
-    white text, so it reads on any background and the hands stay faintly visible.
-    """
-
-    def __init__(self, width: int, height: int):
-        self.width = width
-        self.band_height = max(14, round(height * 0.14))
-        self.font_size = max(10, round(self.band_height * 0.62))
-        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def _band(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        if text not in self._cache:
-            from PIL import Image, ImageDraw
-
-            band = Image.new("RGBA", (self.width, self.band_height), (0, 0, 0, 0))
-            draw = ImageDraw.Draw(band)
-            font = caption_font(self.font_size)
-            left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-            pad = max(4, self.band_height // 6)
-            box_w = min(self.width, right - left + 2 * pad)
-            x0 = (self.width - box_w) // 2
-            draw.rounded_rectangle((x0, 1, x0 + box_w - 1, self.band_height - 2),
-                                   radius=pad, fill=(20, 20, 20, 190))
-            draw.text((self.width / 2, self.band_height / 2), text, font=font,
-                      fill=(255, 255, 255, 255), anchor="mm")
-            rgba = np.asarray(band, dtype=np.float32)
-            alpha = rgba[..., 3:] / 255.0
-            self._cache[text] = (rgba[..., :3] * alpha, 1.0 - alpha)
-        return self._cache[text]
-
-    def apply(self, frame: np.ndarray, text: str) -> None:
-        """Blend ``text``'s band onto the bottom of ``frame`` (H, W, 3) uint8, in place."""
-        premultiplied, keep = self._band(text)
-        region = frame[-self.band_height:]
-        region[:] = (region * keep + premultiplied + 0.5).astype(np.uint8)
-
-
-def _caption_at(captions: Sequence[Caption], source_frame: float) -> str | None:
-    """The text of the last caption covering ``source_frame`` (motion frames)."""
-    text = None
-    for start, end, caption in captions:
-        if start <= source_frame < end:
-            text = caption
-    return text
-
-
-# -- keypoint panel ----------------------------------------------------------------------
-
-def _chain(*names: str) -> list[tuple[int, int]]:
-    ids = [BODY_INDEX[n] for n in names]
-    return list(zip(ids[:-1], ids[1:]))
-
-
-#: Upper-body skeleton drawn from the MediaPipe Pose landmarks (signing space only:
-#: legs are usually out of frame and unreliable in sign recordings).
-BODY_LINES = (
-    _chain("LEFT_SHOULDER", "RIGHT_SHOULDER")
-    + _chain("LEFT_SHOULDER", "LEFT_ELBOW", "LEFT_WRIST")
-    + _chain("RIGHT_SHOULDER", "RIGHT_ELBOW", "RIGHT_WRIST")
-    + _chain("LEFT_SHOULDER", "LEFT_HIP", "RIGHT_HIP", "RIGHT_SHOULDER")
-    + _chain("MOUTH_LEFT", "MOUTH_RIGHT")
-    + _chain("LEFT_EAR", "LEFT_EYE", "NOSE", "RIGHT_EYE", "RIGHT_EAR")
-)
-_UPPER_BODY = sorted({i for line in BODY_LINES for i in line})
-#: Hand skeleton over HAND_POINT_NAMES: each finger from the wrist, plus the knuckle line.
-HAND_LINES = (
-    [(0, 1), (1, 2), (2, 3), (3, 4)]
-    + [(0, 5), (5, 6), (6, 7), (7, 8)]
-    + [(9, 10), (10, 11), (11, 12)]
-    + [(13, 14), (14, 15), (15, 16)]
-    + [(0, 17), (17, 18), (18, 19), (19, 20)]
-    + [(5, 9), (9, 13), (13, 17)]
-)
-BODY_COLOUR, FACE_COLOUR = (90, 90, 90), (150, 150, 150)
-LEFT_HAND_COLOUR, RIGHT_HAND_COLOUR = (30, 110, 220), (220, 70, 40)
-
-
-class _KeypointPanel:
-    """Draws one KeypointSequence frame as dots and lines on a (height, width) panel.
-
-    Orthographic front view of x, y (the sequence's frame: +X the subject's left, which
-    is image right as in the avatar's front camera; +Y up). One scale for the whole clip,
-    fitted to the detected points, so the signer does not zoom from frame to frame.
-    """
-
-    def __init__(self, keypoints: KeypointSequence, width: int, height: int,
-                 background: tuple[int, int, int]):
-        self.keypoints, self.width, self.height = keypoints, width, height
-        self.background = background
-        seen = []
-        for name, ids in (("body", _UPPER_BODY), ("left_hand", None), ("right_hand", None),
-                          ("face", None)):
-            points = keypoints.points(name)[:, ids] if ids else keypoints.points(name)
-            conf = keypoints.confidence[name][:, ids] if ids else keypoints.confidence[name]
-            seen.append(points[conf > 0][:, :2])
-        xy = np.concatenate(seen) if seen else np.zeros((0, 2))
-        if len(xy) == 0:
-            lo, hi = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
-        else:
-            lo, hi = np.percentile(xy, 0.5, axis=0), np.percentile(xy, 99.5, axis=0)
-        span = np.maximum(hi - lo, 1e-6)
-        self.scale = 0.88 * min(width / span[0], height / span[1])
-        self.centre = (lo + hi) / 2
-        self.dot = max(1, round(height / 180))
-        self.line = max(1, round(height / 240))
-
-    def _to_pixels(self, xy: np.ndarray) -> np.ndarray:
-        px = (xy[:, 0] - self.centre[0]) * self.scale + self.width / 2
-        py = self.height / 2 - (xy[:, 1] - self.centre[1]) * self.scale
-        return np.stack([px, py], axis=1)
-
-    def draw(self, frame: int) -> np.ndarray:
-        """(height, width, 3) uint8 picture of keypoint frame ``frame``; blank past the end."""
-        from PIL import Image, ImageDraw
-
-        image = Image.new("RGB", (self.width, self.height), self.background)
-        if frame >= self.keypoints.num_frames:
-            return np.asarray(image)
-        draw = ImageDraw.Draw(image)
-        kp = self.keypoints
-
-        face_ok = kp.confidence["face"][frame] > 0
-        face = self._to_pixels(kp.face[frame][face_ok, :2])
-        draw.point([tuple(p) for p in face], fill=FACE_COLOUR)
-
-        parts = (("body", BODY_LINES, BODY_COLOUR, _UPPER_BODY),
-                 ("left_hand", HAND_LINES, LEFT_HAND_COLOUR, range(21)),
-                 ("right_hand", HAND_LINES, RIGHT_HAND_COLOUR, range(21)))
-        for name, lines, colour, ids in parts:
-            ok = kp.confidence[name][frame] > 0
-            pixels = self._to_pixels(kp.points(name)[frame, :, :2])
-            for a, b in lines:
-                if ok[a] and ok[b]:
-                    draw.line([tuple(pixels[a]), tuple(pixels[b])], fill=colour, width=self.line)
-            r = self.dot
-            for i in ids:
-                if ok[i]:
-                    x, y = pixels[i]
-                    draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
-        return np.asarray(image)
-
-
-# -- encoding ----------------------------------------------------------------------------
-
-def _ffmpeg_command(output: Path, width: int, height: int, fps: float) -> list[str]:
-    import imageio_ffmpeg
-
-    rate = str(Fraction(fps).limit_denominator(1001))
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-           "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-           "-r", rate, "-i", "-", "-an"]
-    suffix = output.suffix.lower()
-    if suffix == ".mp4":
-        # veryfast + CRF 18: visually clean flat-shaded avatar at a fraction of the CPU
-        # of the default "medium"; faststart puts the index first for web players.
-        cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
-                "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
-    elif suffix == ".webm":
-        # libvpx's realtime mode is ~10x faster than "good"; row-mt uses both cores.
-        cmd += ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
-                "-row-mt", "1", "-crf", "30", "-b:v", "0", "-pix_fmt", "yuv420p"]
-    else:  # .gif: one palette for the clip, built from the frames themselves
-        cmd += ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];"
-                       "[b][p]paletteuse=dither=bayer:bayer_scale=4", "-loop", "0"]
-    cmd += ["-f", {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}[suffix], str(output)]
-    return cmd
-
-
-class _Encoder:
-    """An ffmpeg process fed raw RGB frames through stdin from a writer thread."""
-
-    def __init__(self, output: Path, width: int, height: int, fps: float, compose):
-        self.output = output
-        self._compose = compose
-        self._log = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(_ffmpeg_command(output, width, height, fps),
-                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=self._log)
-        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
-        self.error: BaseException | None = None
-        self.compose_seconds = 0.0
-        self.wait_seconds = 0.0
-        self._thread = threading.Thread(target=self._run, name="video-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            while True:
-                item = self._queue.get()
-                if item is None:
-                    break
-                if self.error is not None:
-                    continue  # drain so the producer never blocks
-                index, image = item
-                started = time.perf_counter()
-                frame = self._compose(index, image)
-                self.compose_seconds += time.perf_counter() - started
-                self._process.stdin.write(np.ascontiguousarray(frame, np.uint8).data)
-        except BaseException as error:  # reported to the producer thread
-            self.error = error
-            while self._queue.get() is not None:
-                pass
-
-    def put(self, index: int, image: np.ndarray) -> None:
-        self._raise_if_failed()
-        started = time.perf_counter()
-        self._queue.put((index, image))
-        self.wait_seconds += time.perf_counter() - started
-
-    def _raise_if_failed(self) -> None:
-        if self.error is not None:
-            raise self._failure(self.error)
-
-    def _failure(self, cause: BaseException | None) -> RuntimeError:
-        self._log.seek(0)
-        log = self._log.read().decode("utf-8", "replace").strip()[-2000:]
-        reason = f"ffmpeg exited with status {self._process.poll()}" if not cause else str(cause)
-        return RuntimeError(f"export_video: encoding {self.output.name} failed: {reason}"
-                            + (f"\nffmpeg said: {log}" if log else ""))
-
-    def finish(self) -> None:
-        """Flush the queue, close ffmpeg's input and wait; raise if anything failed."""
-        started = time.perf_counter()
-        self._queue.put(None)
-        self._thread.join()
-        if self.error is None:
-            self._process.stdin.close()
-            status = self._process.wait()
-        else:
-            self.abort()
-            status = None
-        self.wait_seconds += time.perf_counter() - started
-        if self.error is not None or status != 0:
-            error = self._failure(self.error)
-            self._log.close()
-            raise error
-        self._log.close()
-
-    def abort(self) -> None:
-        """Stop at once (cancel or error elsewhere): kill ffmpeg, stop the thread."""
-        if self._thread.is_alive():
-            try:
-                self._queue.put_nowait(None)
-            except queue.Full:
-                pass
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.wait()
-        # The writer may have been blocked writing to the dead pipe; it now fails, drains
-        # and exits. Unblock a full queue for it too.
-        while self._thread.is_alive():
-            try:
-                self._queue.put(None, timeout=0.05)
-            except queue.Full:
-                pass
-            self._thread.join(timeout=0.05)
-        for stream in (self._process.stdin, self._log):
-            try:
-                stream.close()
-            except (OSError, ValueError):
-                pass
-
-
-class _Poser:
-    """Poses frames and computes their normals in a thread, ahead of the renderer.
-
-    numpy releases the GIL in its gathers and products, so this overlaps with VTK's
-    render (which leaves a core partly idle while it uploads buffers). Frames come out
-    in order from ``frames()`` as (index, vertices (V, 3), normals (V, 3)).
-    """
-
-    def __init__(self, body: BodyModel, motion: Motion, faces: np.ndarray):
-        from engine.export.render import vertex_normals
-
-        self._queue: queue.Queue = queue.Queue(maxsize=2 * QUEUE_FRAMES)
-        self._stop = threading.Event()
-        self.seconds = 0.0
-
-        def run() -> None:
-            try:
-                for start in range(0, motion.num_frames, POSE_CHUNK):
-                    began = time.perf_counter()
-                    chunk = slice(start, min(motion.num_frames, start + POSE_CHUNK))
-                    vertices = body.forward(motion, chunk).vertices
-                    self.seconds += time.perf_counter() - began
-                    for offset, frame_vertices in enumerate(vertices):
-                        item = (start + offset, frame_vertices,
-                                vertex_normals(frame_vertices, faces))
-                        if not self._put(item):
-                            return
-                self._put(None)
-            except BaseException as error:  # handed to the consumer
-                self._put(error)
-
-        self._thread = threading.Thread(target=run, name="video-poser", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def frames(self):
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-# -- the export --------------------------------------------------------------------------
-
 def export_video(motion: Motion, path: str | Path, *, body: BodyModel | None = None,
                  width: int = 1280, height: int = 720, fps: float | None = None,
                  camera: str = "front",
@@ -583,16 +228,16 @@ def export_video(motion: Motion, path: str | Path, *, body: BodyModel | None = N
 
     total = motion.num_frames
     out_width = 2 * width if keypoints is not None else width
-    panel = _KeypointPanel(keypoints, width, height, background) if keypoints else None
+    panel = KeypointPanel(keypoints, width, height, background) if keypoints else None
     # Captions sit under the avatar (not across the keypoint panel): they say what the
     # avatar signs.
-    overlay = _CaptionOverlay(width, height) if captions else None
+    overlay = CaptionOverlay(width, height) if captions else None
 
     def compose(index: int, image: np.ndarray) -> np.ndarray:
         if panel is not None:
             image = np.concatenate([image, panel.draw(index)], axis=1)
         if overlay is not None:
-            text = _caption_at(captions, index * source_fps / fps)
+            text = caption_at(captions, index * source_fps / fps)
             if text:
                 overlay.apply(image[:, :width], text)  # a view: blended in place
         return image
@@ -610,8 +255,8 @@ def export_video(motion: Motion, path: str | Path, *, body: BodyModel | None = N
     with OffscreenRenderer(body, width, height, background, anti_aliasing) as renderer:
         renderer.set_camera(camera, aim_joints)
         with atomic_output(path) as temp_path:
-            encoder = _Encoder(temp_path, out_width, height, fps, compose)
-            poser = _Poser(body, motion, np.asarray(body.faces))
+            encoder = Encoder(temp_path, out_width, height, fps, compose)
+            poser = Poser(body, motion, np.asarray(body.faces))
             try:
                 for index, vertices, normals in poser.frames():
                     if cancel is not None:

@@ -104,13 +104,15 @@ def test_cancel_leaves_no_file_and_the_previous_one_untouched(video, clip, tmp_p
 
 
 def test_a_failed_encode_leaves_no_file(video, clip, tmp_path, monkeypatch):
-    real = video._ffmpeg_command
+    from engine.export import video_pipeline
+
+    real = video_pipeline.ffmpeg_command
 
     def broken(output, width, height, fps):
         command = real(output, width, height, fps)
         return command[:-1] + ["-no-such-ffmpeg-option", "1", command[-1]]
 
-    monkeypatch.setattr(video, "_ffmpeg_command", broken)
+    monkeypatch.setattr(video_pipeline, "ffmpeg_command", broken)
     with pytest.raises(RuntimeError, match="encoding .*failed"):
         video.export_video(clip, tmp_path / "broken.mp4", width=W, height=H)
     assert list(tmp_path.iterdir()) == []
@@ -165,7 +167,7 @@ def _keypoints(num_frames: int) -> KeypointSequence:
 
 
 def test_side_by_side_adds_a_keypoint_panel(video, clip, tmp_path):
-    from engine.export.video import RIGHT_HAND_COLOUR
+    from engine.export.video_overlays import RIGHT_HAND_COLOUR
 
     out = video.export_video(clip, tmp_path / "sbs.mp4", width=W, height=H,
                              keypoints=_keypoints(clip.num_frames))
