@@ -193,7 +193,11 @@ def rotvec_to_matrix(rotvec) -> np.ndarray:
 
 
 def align(a, b) -> np.ndarray:
-    """The smallest rotation taking direction ``a`` to direction ``b``."""
+    """The smallest rotation taking direction ``a`` to direction ``b``.
+
+    Not ``engine.notation.placement.minimal_turn``: that one (scipy's rotation vectors,
+    another threshold for parallel directions) moves some baked vertices by ~1e-20 m,
+    which changes the asset's bytes, and the bake must reproduce them exactly."""
     a, b = _unit(a), _unit(b)
     cross = np.cross(a, b)
     s, c = np.linalg.norm(cross), float(np.dot(a, b))
