@@ -85,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     files = [a for a in argv[1:] if a.endswith(".signstudio")]
     if files:
-        QTimer.singleShot(0, lambda: window.open_project(files[0]))
+        QTimer.singleShot(0, lambda: window.files.open_project(files[0]))
     else:
-        QTimer.singleShot(0, window.offer_recovery)
+        QTimer.singleShot(0, window.files.offer_recovery)
     return app.exec()
 
 

@@ -59,6 +59,11 @@ class KeyDragController(QObject):
     def dragging(self) -> bool:
         return self._snapshot is not None
 
+    @property
+    def from_frame(self) -> int | None:
+        """The frame of the key being dragged (None when no drag is going on)."""
+        return self._from
+
     def begin(self, frame: int) -> None:
         if self._document.committed_project.keyframe_at(frame) is None:
             raise ValueError(f"no keyframe at frame {frame} to drag")

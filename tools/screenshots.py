@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     wait_for(lambda: window.prompt.language.count() > 0)
     window.prompt.text.setText(args.text)
     QTest.mouseClick(window.prompt.generate_button, Qt.MouseButton.LeftButton)
-    wait_for(lambda: window.last_generation is not None)
+    wait_for(lambda: window.lexicon_actions.last_generation is not None)
     doc = window.document
     project = doc.project
     segment = project.segments[1] if len(project.segments) > 1 else project.segments[0]

@@ -48,8 +48,8 @@ def make_window(qtbot, tmp_path, lexicon_path, monkeypatch):
 def generated(make_window, qtbot):
     """A window that has generated 'hello' in ASL (synthetic letters)."""
     window = make_window()
-    handle = window.generate("hello", "ase")
+    handle = window.lexicon_actions.generate("hello", "ase")
     with qtbot.waitSignal(handle.finished, timeout=10000):
         pass
-    qtbot.waitUntil(lambda: window.last_generation is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.lexicon_actions.last_generation is not None, timeout=5000)
     return window

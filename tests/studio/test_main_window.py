@@ -35,7 +35,7 @@ def test_generate_from_text(make_window, qtbot):
     empty = window.document.project
     window.prompt.text.setText("hello")
     qtbot.mouseClick(window.prompt.generate_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.last_generation is not None, timeout=10000)
+    qtbot.waitUntil(lambda: window.lexicon_actions.last_generation is not None, timeout=10000)
     project = window.document.project
     assert [s.gloss for s in project.segments] == ["H", "E", "L", "L", "O"]
     assert project.motion.num_frames > 60 and project.keyframes
@@ -48,7 +48,7 @@ def test_generate_from_text(make_window, qtbot):
 
 def test_generate_reports_missing_words(make_window, qtbot):
     window = make_window()
-    handle = window.generate("zzz", "ase")  # no Z in the test lexicon
+    handle = window.lexicon_actions.generate("zzz", "ase")  # no Z in the test lexicon
     with qtbot.waitSignal(handle.failed, timeout=10000):
         pass
     assert "nothing to sign" in window.prompt.report.toPlainText()
@@ -130,17 +130,17 @@ def test_keyframe_add_delete_copy_paste(generated, qtbot):
     frames = [k.frame for k in doc.project.keyframes]
     free = next(f for f in range(doc.project.motion.num_frames) if f not in frames)
     doc.set_frame(free)
-    window.add_key_at_playhead()
+    window.edit_actions.add_key_at_playhead()
     assert doc.project.keyframe_at(free) is not None and doc.selected_key == free
-    handle = window.delete_selected_key()  # KF2P on the job lane, then one step
+    handle = window.edit_actions.delete_selected_key()  # KF2P on the job lane, then one step
     with qtbot.waitSignal(handle.finished, timeout=5000):
         pass
     assert doc.project.keyframe_at(free) is None
     source = doc.project.keyframes[0]
     doc.select_key(source.frame)
-    window.copy_key()
+    window.edit_actions.copy_key()
     doc.set_frame(free)
-    handle = window.paste_key()
+    handle = window.edit_actions.paste_key()
     with qtbot.waitSignal(handle.finished, timeout=5000):
         pass
     pasted = doc.project.keyframe_at(free)
@@ -178,13 +178,13 @@ def test_save_and_reopen_gives_an_equal_project(generated, make_window, tmp_path
 
     doc.apply_edit(move_key_edit(doc.committed_project, key, key + 2).op, "Move")
     path = tmp_path / "hello.signstudio"
-    assert window.save_as(path)
+    assert window.files.save_as(path)
     assert not window.windowTitle().endswith("*") and "hello.signstudio" in window.windowTitle()
     other = make_window()
-    assert other.open_project(path)
+    assert other.files.open_project(path)
     assert other.document.project.equals(doc.project)
     assert load_project(path).equals(doc.project)
-    assert str(path) in other.recent_files()
+    assert str(path) in other.files.recent_files()
 
 
 def test_corrupt_project_gives_a_clear_error_and_loses_nothing(generated, tmp_path,
@@ -196,7 +196,7 @@ def test_corrupt_project_gives_a_clear_error_and_loses_nothing(generated, tmp_pa
     monkeypatch.setattr(window, "show_error", lambda title, text: errors.append((title, text)))
     monkeypatch.setattr(window, "ask", lambda *a: QMessageBox.StandardButton.Discard)
     before, steps = doc.project, doc.undo_stack.count()
-    assert not window.open_project(bad)
+    assert not window.files.open_project(bad)
     assert len(errors) == 1 and "broken.signstudio" in errors[0][1]
     assert doc.project is before and doc.undo_stack.count() == steps and doc.dirty
     assert doc.path is None
@@ -208,23 +208,23 @@ def test_close_prompts_for_unsaved_work(generated, monkeypatch, tmp_path):
     monkeypatch.setattr(window, "ask", lambda *a: answers.pop(0))
     assert not window.close() and window.isVisible()
     answers.append(QMessageBox.StandardButton.Save)
-    monkeypatch.setattr(window, "ask_save_path", lambda: str(tmp_path / "kept.signstudio"))
+    monkeypatch.setattr(window.files, "ask_save_path", lambda: str(tmp_path / "kept.signstudio"))
     assert window.close()
     assert (tmp_path / "kept.signstudio").is_file()
 
 
 def test_autosave_and_recovery_after_a_crash(generated, make_window, tmp_path, monkeypatch):
     window, doc = generated, generated.document
-    assert window.autosave()
-    assert window.recovery.exists()
+    assert window.files.autosave()
+    assert window.files.recovery.exists()
     # A "crash": the next window starts with the recovery file still there.
     other = make_window()
     monkeypatch.setattr(other, "ask", lambda *a: QMessageBox.StandardButton.Yes)
-    assert other.offer_recovery()
+    assert other.files.offer_recovery()
     assert other.document.project.equals(doc.committed_project)
     assert other.document.dirty
-    other.save_as(tmp_path / "recovered.signstudio")
-    assert not other.recovery.exists()  # saved: nothing left to recover
+    other.files.save_as(tmp_path / "recovered.signstudio")
+    assert not other.files.recovery.exists()  # saved: nothing left to recover
 
 
 def test_export_motion_file_and_cancel(generated, tmp_path, qtbot):
@@ -268,7 +268,7 @@ def test_dropping_a_photo_of_a_handshape_finds_its_letter(make_window, qtbot, tm
         renderer.look_at(centre, (0.3, -1.0, 0.3), 0.3, up=(0, 0, 1))  # palm side
         iio.imwrite(tmp_path / "photo.png", renderer.render(posed.vertices[0]))
     window = make_window()
-    handle = window.image_dropped(str(tmp_path / "photo.png"))
+    handle = window.lexicon_actions.image_dropped(str(tmp_path / "photo.png"))
     with qtbot.waitSignal(handle.finished, timeout=30000):
         pass
     report = window.prompt.report.toPlainText()
@@ -290,12 +290,13 @@ def test_video_export_from_the_dialog_function_is_a_white_background_mp4(tmp_pat
 
     from engine.jobs import CancelToken
     from engine.motion import Motion, Project, Segment
+    from engine.workflows.export import ExportOptions
     from studio.dialogs.export_dialog import export_project
 
     project = Project(motion=Motion.zeros(4), segments=(Segment("A", "ase", 0, 4),))
-    out = export_project(project, tmp_path / "clip.mp4", "mp4",
-                         {"width": 160, "height": 120, "camera": "front", "captions": True},
-                         progress=lambda *a: None, cancel=CancelToken())
+    out = export_project(project, tmp_path / "clip.mp4",
+                         ExportOptions(width=160, height=120, camera="front", captions=True),
+                         progress=lambda *a: None, cancel=CancelToken()).path
     frames = iio.imread(out, plugin="pyav")
     assert frames.shape == (4, 120, 160, 3)
     assert frames[:, :10, :10].mean() > 240  # the default background is white
@@ -307,7 +308,7 @@ def test_undo_redo_keyboard_shortcuts(generated, qtbot):
     frames = [k.frame for k in generated_project.keyframes]
     free = next(f for f in range(generated_project.motion.num_frames) if f not in frames)
     doc.set_frame(free)
-    window.add_key_at_playhead()
+    window.edit_actions.add_key_at_playhead()
     keyed = doc.project
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=3000)
@@ -327,27 +328,27 @@ def test_undo_redo_keyboard_shortcuts(generated, qtbot):
 def test_recent_files_menu(generated, make_window, tmp_path, qtbot, monkeypatch):
     window = generated
     first, second = tmp_path / "first.signstudio", tmp_path / "second.signstudio"
-    assert window.recent_menu.actions() == [] and not window.recent_menu.isEnabled()
-    assert window.save_as(first) and window.save_as(second)
-    actions = window.recent_menu.actions()
+    assert window.files.recent_menu.actions() == [] and not window.files.recent_menu.isEnabled()
+    assert window.files.save_as(first) and window.files.save_as(second)
+    actions = window.files.recent_menu.actions()
     assert [a.text() for a in actions] == ["&1 second.signstudio", "&2 first.signstudio"]
     assert [a.data() for a in actions] == [str(second), str(first)]
-    assert window.save_as(first)  # most recent first, never twice
-    assert [a.data() for a in window.recent_menu.actions()] == [str(first), str(second)]
+    assert window.files.save_as(first)  # most recent first, never twice
+    assert [a.data() for a in window.files.recent_menu.actions()] == [str(first), str(second)]
     # Kept in (the test's) QSettings: the next window has the same menu ...
     other = make_window()
-    assert [a.data() for a in other.recent_menu.actions()] == [str(first), str(second)]
+    assert [a.data() for a in other.files.recent_menu.actions()] == [str(first), str(second)]
     # ... and choosing an entry opens that file.
-    other.recent_menu.actions()[1].trigger()
+    other.files.recent_menu.actions()[1].trigger()
     assert other.document.path == second
     assert other.document.project.equals(window.document.project)
     # A recent file that has gone is reported and leaves the menu.
     errors = []
     monkeypatch.setattr(other, "show_error", lambda title, text: errors.append(text))
     first.unlink()
-    other.recent_menu.actions()[1].trigger()
+    other.files.recent_menu.actions()[1].trigger()
     assert len(errors) == 1 and "first.signstudio" in errors[0]
-    assert [a.data() for a in other.recent_menu.actions()] == [str(second)]
+    assert [a.data() for a in other.files.recent_menu.actions()] == [str(second)]
     assert other.document.path == second
 
 
@@ -395,10 +396,10 @@ def test_dropping_a_video_adds_a_sign_to_the_lexicon(make_window, qtbot, tmp_pat
     # Cancel: the import stops and the lexicon is unchanged.
     drop_files(window, video)
     assert asked == ["WAVE"] and started[-1].title == "Reconstruct wave.mp4"
-    assert window.job_cancel.isVisible() and window.job_progress.isVisible()
+    assert window.job_status.cancel_button.isVisible() and window.job_status.progress.isVisible()
     with qtbot.waitSignal(started[-1].cancelled, timeout=30000):
-        qtbot.mouseClick(window.job_cancel, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not window.job_cancel.isVisible(), timeout=5000)
+        qtbot.mouseClick(window.job_status.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.job_status.cancel_button.isVisible(), timeout=5000)
     assert entries() == letters
 
     # Import: progress in the status bar, then the entry is in the lexicon.
@@ -406,7 +407,7 @@ def test_dropping_a_video_adds_a_sign_to_the_lexicon(make_window, qtbot, tmp_pat
     handle = started[-1]
     seen = []
     handle.progressed.connect(lambda done, total, message: seen.append(
-        (done, total, window.job_progress.value(), window.job_label.text())))
+        (done, total, window.job_status.progress.value(), window.job_status.label.text())))
     with qtbot.waitSignal(handle.finished, timeout=120000):
         pass
     assert seen and seen[-1][:3] == (1000, 1000, 1000)
@@ -418,10 +419,10 @@ def test_dropping_a_video_adds_a_sign_to_the_lexicon(make_window, qtbot, tmp_pat
     assert [h.title for h in after_import][:1] == ["Open lexicon"]
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=10000)
     assert window.prompt.language_code() == "ase" and window.prompt.language.count() == 1
-    generation = window.generate("wave", "ase")
+    generation = window.lexicon_actions.generate("wave", "ase")
     with qtbot.waitSignal(generation.finished, timeout=10000):
         pass
-    qtbot.waitUntil(lambda: window.last_generation is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.lexicon_actions.last_generation is not None, timeout=5000)
     assert [s.gloss for s in window.document.project.segments] == ["WAVE"]
     assert "wave sign: WAVE" in window.prompt.report.toPlainText()
 
@@ -429,19 +430,19 @@ def test_dropping_a_video_adds_a_sign_to_the_lexicon(make_window, qtbot, tmp_pat
 def test_image_matches_are_reported_per_route():
     from types import SimpleNamespace
 
-    from studio.main_window import _image_match_text
+    from studio.window.lexicon_actions import image_match_text
 
     def match(gloss, score, route=None):
         found = SimpleNamespace(entry=SimpleNamespace(gloss=gloss), score=score)
         if route:
             found.route = route
         return found
-    text = _image_match_text("hand.png", "ASL", [match("A", 0.9), match("S", 0.7),
+    text = image_match_text("hand.png", "ASL", [match("A", 0.9), match("S", 0.7),
                                                  match("A", 0.95, "clip")])
     first, second = text.splitlines()
     assert first == "hand.png, closest handshapes in ASL: A (0.90), S (0.70)"
     assert second == "hand.png, closest by CLIP image similarity in ASL: A (0.95)"
-    assert "no matching sign" in _image_match_text("hand.png", "ASL", [])
+    assert "no matching sign" in image_match_text("hand.png", "ASL", [])
 
 
 def _two_sign_recording(path):
@@ -460,7 +461,7 @@ def test_import_recording_opens_a_new_project_with_keyframes(make_window, qtbot,
                                                              monkeypatch):
     window = make_window()
     motion = _two_sign_recording(tmp_path / "recording.npz")
-    window.import_recording(tmp_path / "recording.npz")
+    window.files.import_recording(tmp_path / "recording.npz")
     qtbot.waitUntil(lambda: window.document.project.title == "recording", timeout=30000)
     project = window.document.project
     assert project.title == "recording"
@@ -475,7 +476,7 @@ def test_import_recording_opens_a_new_project_with_keyframes(make_window, qtbot,
     monkeypatch.setattr(window, "show_error", lambda title, text: errors.append(text))
     (tmp_path / "broken.npz").write_bytes(b"not a motion")
     before = window.document.project
-    window.import_recording(tmp_path / "broken.npz")
+    window.files.import_recording(tmp_path / "broken.npz")
     qtbot.waitUntil(lambda: bool(errors), timeout=10000)
     assert "broken.npz" in errors[0] and window.document.project is before
 
@@ -485,7 +486,7 @@ def test_save_over_a_file_changed_elsewhere_asks_before_overwriting(make_window,
     from engine.motion import load_project, save_project
     path = tmp_path / "p.signstudio"
     window = make_window()
-    assert window.save_as(path)
+    assert window.files.save_as(path)
     elsewhere = load_project(path).replace(title="saved elsewhere")
     save_project(elsewhere, path)  # another program saves the same file
     from engine.motion.edits import ReplaceProject
@@ -494,8 +495,8 @@ def test_save_over_a_file_changed_elsewhere_asks_before_overwriting(make_window,
     answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save]
     asked = []
     monkeypatch.setattr(window, "ask", lambda title, *a: asked.append(title) or answers.pop(0))
-    assert not window.save()  # cancelled: the other program's version stays
+    assert not window.files.save()  # cancelled: the other program's version stays
     assert load_project(path).title == "saved elsewhere" and window.document.dirty
-    assert window.save()  # overwrite
+    assert window.files.save()  # overwrite
     assert asked == ["File changed on disk"] * 2
     assert load_project(path).title == "mine" and not window.document.dirty

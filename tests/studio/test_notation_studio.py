@@ -78,7 +78,7 @@ def test_lexicon_browser_lists_searches_and_inserts_at_the_playhead(window, qtbo
     browser = window.browser
     qtbot.waitUntil(lambda: browser.table.rowCount() == 1, timeout=10000)  # ase: ZEIGEN
     assert browser.visible_glosses() == ["ZEIGEN"]
-    window.load_lexicon_signs("sgg")
+    window.lexicon_actions.load_lexicon_signs("sgg")
     qtbot.waitUntil(lambda: browser.table.rowCount() == 2, timeout=10000)
     browser.search.setText("kind")
     assert browser.visible_glosses() == ["KIND"]
@@ -134,7 +134,7 @@ def test_first_launch_sets_up_a_lexicon_to_sign_with(qtbot, tmp_path, monkeypatc
         assert window.prompt.language_code() == "sgg"
         assert "Lexicon ready" in window.prompt.report.toPlainText()
         with qtbot.waitSignal(window.document.project_changed, timeout=60000):
-            window.generate("Kind Wasser", "sgg")
+            window.lexicon_actions.generate("Kind Wasser", "sgg")
         assert [s.gloss for s in window.document.project.segments] == ["KIND", "WASSER"]
     finally:
         window.document.undo_stack.setClean()

@@ -144,10 +144,10 @@ def test_paste_key_regenerates_through_the_pasted_pose(generated, qtbot):
     previous, key, following = key_between_neighbours(before)
     source = before.keyframes[-1]  # a pose from elsewhere (the last letter)
     doc.select_key(source.frame)
-    window.copy_key()
+    window.edit_actions.copy_key()
     target = key + 2
     doc.set_frame(target)
-    handle = window.paste_key()
+    handle = window.edit_actions.paste_key()
     assert doc.project is before  # nothing until the job lands
     with qtbot.waitSignal(handle.finished, timeout=5000):
         pass
@@ -187,7 +187,7 @@ def test_an_edit_computed_for_an_older_project_is_discarded(generated, qtbot):
     window, doc = generated, generated.document
     _, key, _ = key_between_neighbours(doc.project)
     doc.select_key(key)
-    handle = window.delete_selected_key()
+    handle = window.edit_actions.delete_selected_key()
     doc.undo_stack.undo()  # the generation goes away before the job lands
     undone = doc.project
     with qtbot.waitSignal(window.edits.rejected, timeout=5000) as blocker:
@@ -207,9 +207,9 @@ def test_a_pasted_key_in_the_window_regenerates_with_the_projects_labels(generat
     _, key, _ = key_between_neighbours(before)
     source = before.keyframes[-1]
     doc.select_key(source.frame)
-    window.copy_key()
+    window.edit_actions.copy_key()
     doc.set_frame(key + 2)
-    with qtbot.waitSignal(window.paste_key().finished, timeout=5000):
+    with qtbot.waitSignal(window.edit_actions.paste_key().finished, timeout=5000):
         pass
     assert spy.received == [before.frame_labels()]
     assert doc.project.keyframe_at(key + 2) is not None

@@ -79,7 +79,7 @@ def make_viewport(qtbot, avatar, isolated_settings):
 def test_viewport_shows_the_current_frame_and_camera_presets(make_window, qtbot):
     window = make_window(with_viewport=True)
     viewport = window.viewport
-    handle = window.generate("hello", "ase")
+    handle = window.lexicon_actions.generate("hello", "ase")
     with qtbot.waitSignal(viewport.frame_shown, timeout=10000):
         pass
     first = viewport.screenshot()
@@ -279,7 +279,7 @@ def test_looping_playback_wraps_without_drift(qtbot):
 
 def test_playback_advances_in_real_time(make_window, qtbot):
     window = make_window(with_viewport=True)
-    with qtbot.waitSignal(window.generate("hello", "ase").finished, timeout=10000):
+    with qtbot.waitSignal(window.lexicon_actions.generate("hello", "ase").finished, timeout=10000):
         pass
     window.playback.set_loop(False)
     window.playback.play()

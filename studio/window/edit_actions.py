@@ -1,0 +1,136 @@
+"""The Edit menu's keyframe commands (add, delete, copy, paste) and the notation edit
+from the properties panel, each landing as one undo step.
+
+Deleting and pasting a keyframe change what pins the motion, so the span between the
+neighbouring keys is regenerated with KF2P on the job lane first (``EditLane``); the
+regenerated frames flash on the timeline when the edit lands.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from engine.generate.key_edits import KeyEdit, delete_key_edit, pasted_key, set_key_edit
+from engine.motion.edits import ReplaceProject, SetKey
+from engine.motion.errors import MotionError
+from engine.motion.project import Keyframe
+from engine.settings import Settings
+from studio.jobs import JobHandle
+from studio.key_drag import EditLane
+from studio.panels.notation_panel import NotationPanel
+from studio.window.context import WindowContext
+
+
+class EditActions:
+    """Keyframe commands at the playhead or on the selected key, and notation edits.
+
+    ``settings()``: the settings now (their signing speed times a notation edit);
+    ``body``: the avatar signs made from notation are made for.
+    """
+
+    def __init__(self, ctx: WindowContext, edits: EditLane, notation: NotationPanel, *,
+                 settings: Callable[[], Settings], body):
+        self._ctx = ctx
+        self._edits = edits
+        self._notation = notation
+        self._settings = settings
+        self._body = body
+        self._clipboard: Keyframe | None = None
+        notation.submitted.connect(self.edit_notation)
+
+    def _report_regenerated(self, what: str, edit: KeyEdit, how: str) -> None:
+        start, stop = edit.frame_range
+        self._ctx.host.status_message(f"{what}; frames {start}–{stop - 1} (shaded) were "
+                                      f"regenerated {how} (Ctrl+Z undoes)")
+        self._ctx.timeline.flash_range(start, stop)
+
+    # ------------------------------------------------------------ keyframes
+    def add_key_at_playhead(self) -> None:
+        doc = self._ctx.document
+        frame = doc.frame
+        if doc.committed_project.keyframe_at(frame) is not None:
+            doc.select_key(frame)
+            self._ctx.host.status_message(f"Frame {frame} already has a keyframe")
+            return
+        key = Keyframe.from_motion(doc.committed_project.motion, frame)
+        doc.apply_edit(SetKey(key), f"Add keyframe at {frame}")
+        doc.select_key(frame)
+
+    def delete_selected_key(self) -> JobHandle | None:
+        """Delete the selected key; the span between its neighbours is regenerated with
+        KF2P on the job lane and lands with the deletion as one undo step."""
+        frame = self._ctx.document.selected_key
+        if frame is None:
+            self._ctx.host.status_message("Select a keyframe to delete (click a diamond)")
+            return None
+
+        def landed(edit: KeyEdit) -> None:
+            self._report_regenerated(f"Deleted the keyframe at frame {frame}", edit,
+                                     "between its neighbours")
+
+        return self._edits.submit(f"Delete keyframe {frame}", f"Delete keyframe at {frame}",
+                                  delete_key_edit, frame, on_landed=landed)
+
+    def copy_key(self) -> None:
+        frame = self._ctx.document.selected_key
+        key = None if frame is None else self._ctx.document.project.keyframe_at(frame)
+        if key is None:
+            self._ctx.host.status_message("Select a keyframe to copy")
+            return
+        self._clipboard = key
+        self._ctx.host.status_message(f"Copied the keyframe at {frame}")
+
+    def paste_key(self) -> JobHandle | None:
+        """Paste the copied key at the playhead; the span between its new neighbours is
+        regenerated on the job lane so the motion passes through it (one undo step)."""
+        if self._clipboard is None:
+            self._ctx.host.status_message("Nothing to paste: copy a keyframe first")
+            return None
+        doc = self._ctx.document
+        try:
+            key = pasted_key(self._clipboard, doc.frame, doc.committed_project)
+        except MotionError as error:
+            self._ctx.host.status_message(str(error))
+            return None
+
+        def landed(edit: KeyEdit) -> None:
+            if doc.project.keyframe_at(key.frame) is not None:
+                doc.select_key(key.frame)
+            self._report_regenerated(f"Pasted the keyframe at frame {key.frame}", edit,
+                                     "through it")
+
+        return self._edits.submit(f"Paste keyframe at {key.frame}",
+                                  f"Paste keyframe at {key.frame}", set_key_edit, key,
+                                  on_landed=landed)
+
+    # ------------------------------------------------------------ notation
+    def edit_notation(self, index: int, written: str) -> bool:
+        """Make segment ``index`` again from ``written`` HamNoSys as one undo step; a
+        string that cannot be made is underlined in the panel and changes nothing."""
+        from engine.generate.from_notation import bad_name_span, error_span, resynthesised
+        from engine.notation.hamnosys import NotationError
+        from engine.notation.synthesis import UnsupportedNotation, timing_for
+
+        panel = self._notation
+        self._ctx.hold_still()
+        project = self._ctx.document.committed_project
+        try:
+            timing = timing_for(self._settings(), project.motion.fps)
+        except ValueError as error:  # a damaged setting: say so, change nothing
+            panel.show_error(str(error), None)
+            return False
+        try:
+            edited = resynthesised(project, index, written, body=self._body, timing=timing)
+        except NotationError as error:
+            panel.show_error(f"{error}", error_span(written, error.position))
+            return False
+        except UnsupportedNotation as error:
+            panel.show_error(f"{error}; the sign is unchanged", None)
+            return False
+        except ValueError as error:  # a word that is not a HamNoSys name
+            panel.show_error(f"{error}", bad_name_span(written))
+            return False
+        gloss = project.segments[index].gloss
+        self._ctx.document.apply_edit(ReplaceProject(edited), f"Notation of '{gloss}'")
+        self._ctx.document.select_segment(index)  # the same place in the order of signs
+        self._ctx.host.status_message(f"Made '{gloss}' again from its notation")
+        return True

@@ -1,0 +1,45 @@
+"""Where the panels sit: the prompt and the lexicon browser as tabs on the left, the 3D
+viewport with the transport bar in the centre, the properties on the right, and the
+timeline along the bottom. The centre and the timeline take the space a resize gives.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+
+def no_viewport_placeholder() -> QLabel:
+    """Stands where the viewport would be on a platform without OpenGL."""
+    placeholder = QLabel("The 3D viewport needs an OpenGL display.\n"
+                         "(This session runs without one; everything else works.)")
+    placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    placeholder.setStyleSheet("background: #eef0f4; color: #555")
+    return placeholder
+
+
+def main_layout(*, prompt: QWidget, browser: QWidget, viewport: QWidget | None,
+                transport: QWidget, properties: QWidget, timeline: QWidget) -> QSplitter:
+    """The window's central widget holding every panel (``viewport`` None: a note)."""
+    centre = QWidget()
+    column = QVBoxLayout(centre)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(2)
+    column.addWidget(viewport if viewport is not None else no_viewport_placeholder(), 1)
+    column.addWidget(transport)
+    top = QSplitter(Qt.Orientation.Horizontal)
+    left_tabs = QTabWidget()
+    left_tabs.addTab(prompt, "Text")
+    left_tabs.addTab(browser, "Lexicon")
+    top.addWidget(left_tabs)
+    top.addWidget(centre)
+    top.addWidget(properties)
+    top.setStretchFactor(0, 0)
+    top.setStretchFactor(1, 1)
+    top.setStretchFactor(2, 0)
+    top.setSizes([300, 800, 330])
+    split = QSplitter(Qt.Orientation.Vertical)
+    split.addWidget(top)
+    split.addWidget(timeline)
+    split.setStretchFactor(0, 1)
+    split.setSizes([640, 200])
+    return split

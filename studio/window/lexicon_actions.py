@@ -1,0 +1,220 @@
+"""Signing from the lexicon, as jobs on the lexicon's lane: generating from text, the
+sign language list and handshape presets, the lexicon browser and inserting one of its
+signs, the first launch's lexicon set-up, adding a dropped video as a sign and finding
+the sign for a dropped photo.
+
+The lexicon service lives on the job lane (its SQLite connection belongs to that
+thread), so every call here is a ``runner.submit`` whose result lands on the GUI
+thread; a result that replaces the project lands as one undo step.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject
+
+from engine.motion.edits import ReplaceProject
+from engine.settings import Settings
+from studio.jobs import JobHandle
+from studio.lexicon_service import Generation, LexiconService, language_label
+from studio.panels.lexicon_browser import LexiconBrowser
+from studio.panels.prompt_panel import PromptPanel
+from studio.panels.properties_panel import PropertiesPanel
+from studio.window.context import WindowContext
+
+
+class LexiconActions(QObject):
+    """Runs the lexicon's jobs for the prompt panel, the lexicon browser and drops.
+
+    ``settings()``: the settings now (their default sign language).
+    """
+
+    def __init__(self, ctx: WindowContext, lexicon: LexiconService,
+                 settings: Callable[[], Settings], *, prompt: PromptPanel,
+                 browser: LexiconBrowser, properties: PropertiesPanel):
+        super().__init__(ctx.host)
+        self._ctx = ctx
+        self.lexicon = lexicon
+        self._settings = settings
+        self._prompt, self._browser, self._properties = prompt, browser, properties
+        self.languages: list[str] = []
+        self.last_generation: Generation | None = None
+        self._first_setup: JobHandle | None = None  # the first launch's lexicon setup
+        for signal, slot in ((prompt.generate_requested, self.generate),
+                             (prompt.language_changed, self.load_handshape_presets),
+                             (prompt.language_changed, self.load_lexicon_signs),
+                             (prompt.video_dropped, self.import_video),
+                             (prompt.image_dropped, self.image_dropped),
+                             (browser.insert_requested, self.insert_sign_at_playhead)):
+            signal.connect(slot)
+
+    def language_labels(self) -> dict[str, str]:
+        return {code: language_label(code) for code in self.languages}
+
+    def _dropped_file_language(self) -> str:
+        return self._prompt.language_code() or self._settings().default_language
+
+    def _language_job(self, what: str, job, language: str) -> JobHandle | None:
+        """``job(language)`` on the lane, titled "``what`` of <language>"; None for no
+        language (the list is still loading)."""
+        if not language:
+            return None
+        return self._ctx.runner.submit(f"{what} of {language_label(language)}", job, language)
+
+    # ------------------------------------------------------------ the lexicon
+    def load_lexicon(self) -> JobHandle:
+        handle = self._ctx.runner.submit("Open lexicon", self.lexicon.languages)
+
+        def loaded(languages: list[str]) -> None:
+            self.languages = languages
+            self._prompt.set_languages(languages, self.language_labels(),
+                                       self._settings().default_language)
+            if not languages:
+                self.set_up_first_lexicon()
+
+        handle.finished.connect(loaded)
+        handle.failed.connect(lambda message: self._prompt.show_message(message))
+        return handle
+
+    def load_handshape_presets(self, language: str) -> JobHandle | None:
+        handle = self._language_job("Handshapes", self.lexicon.handshape_presets, language)
+        if handle is not None:
+            handle.finished.connect(self._properties.set_handshape_presets)
+        return handle
+
+    def load_lexicon_signs(self, language: str) -> JobHandle | None:
+        """Fill the lexicon browser with ``language``'s signs."""
+        handle = self._language_job("Signs", self.lexicon.list_signs, language)
+        if handle is not None:
+            handle.finished.connect(lambda signs: self._browser.set_entries(
+                language_label(language), signs))
+            handle.failed.connect(self._browser.show_message)
+        return handle
+
+    def set_up_first_lexicon(self) -> JobHandle | None:
+        """First launch (a lexicon without any alphabet): fit the default language's
+        letters from the package's real recordings (and make the DSGS signs for
+        ``sgg``) as a job with progress and cancel, then open the lexicon again."""
+        if self._first_setup is not None:
+            return None  # once per window: a failure is reported, not retried in a loop
+        language = self._settings().default_language or "ase"
+        self._prompt.show_message(
+            f"Setting up the lexicon for the first time ({self.lexicon.path}): fitting the "
+            f"{language_label(language)} alphabet from real recordings"
+            + (" and making the DSGS signs from their notation" if language == "sgg" else "")
+            + ". This takes a minute or two, once; the progress is in the status bar.")
+        handle = self._ctx.runner.submit(f"Set up the {language_label(language)} lexicon",
+                                         self.lexicon.first_lexicon, language)
+        self._first_setup = handle
+
+        def done(summary: str) -> None:
+            self._prompt.show_message(f"Lexicon ready: {summary}. Type text to sign it."
+                                      if summary else "Lexicon ready.")
+            self.load_lexicon()
+
+        handle.finished.connect(done)
+        handle.failed.connect(lambda message: self._prompt.show_message(
+            f"The lexicon could not be set up: {message}. `signstudio-cli lexicon build` "
+            "builds it from the command line; a video of a sign dropped here adds one."))
+        handle.cancelled.connect(lambda: self._prompt.show_message(
+            "Lexicon setup cancelled; what was fitted is kept. Restart Sign Studio or run "
+            "`signstudio-cli lexicon build` to finish it."))
+        return handle
+
+    # ------------------------------------------------------------ signing
+    def generate(self, text: str, language: str) -> JobHandle:
+        self._prompt.set_busy(True)
+        handle = self._ctx.runner.submit(f"Generate “{text}”", self.lexicon.generate, text,
+                                         language)
+
+        def done(generation: Generation) -> None:
+            self._prompt.set_busy(False)
+            self._ctx.hold_still()
+            self.last_generation = generation
+            self._ctx.document.apply_edit(ReplaceProject(generation.project),
+                                          f"Generate “{text}”")
+            self._ctx.document.set_frame(0)
+            self._prompt.show_report(generation.report)
+            self._ctx.timeline.fit_to_width()
+            project = generation.project
+            self._ctx.host.status_message(f"Generated {len(project.segments)} signs, "
+                                          f"{project.motion.num_frames} frames "
+                                          f"({project.motion.duration:.1f} s)")
+
+        def failed(message: str) -> None:
+            self._prompt.set_busy(False)
+            self._prompt.show_message(message)
+
+        handle.finished.connect(done)
+        handle.failed.connect(failed)
+        handle.cancelled.connect(lambda: self._prompt.set_busy(False))
+        return handle
+
+    def insert_sign_at_playhead(self, entry_id: int, gloss: str) -> JobHandle:
+        """Read the sign on the job lane, then splice it in at the playhead as one undo
+        step (``engine.generate.splice.insert_sign``)."""
+        handle = self._ctx.runner.submit(f"Insert '{gloss}'", self.lexicon.sign_entry, entry_id)
+
+        def landed(entry) -> None:
+            from engine.generate.splice import insert_sign, inserted_index
+            from engine.motion.project import SegmentKind
+
+            self._ctx.hold_still()
+            frame = self._ctx.document.frame
+            before = self._ctx.document.committed_project
+            project = insert_sign(
+                before, frame, entry.motion, gloss=entry.gloss, language=entry.language,
+                kind=SegmentKind.NOTATION if entry.notation else SegmentKind.LEXICON,
+                notation=entry.notation)
+            self._ctx.document.apply_edit(ReplaceProject(project), f"Insert '{entry.gloss}'")
+            self._ctx.document.select_segment(inserted_index(before, frame))
+            self._ctx.timeline.fit_to_width()
+            self._ctx.host.status_message(f"Inserted '{entry.gloss}' at frame {frame}")
+
+        handle.finished.connect(landed)
+        handle.failed.connect(self._ctx.host.status_message)
+        return handle
+
+    # ------------------------------------------------------------ dropped media
+    def import_video(self, path: str) -> JobHandle | None:
+        """Add a dropped video to the lexicon as a sign, under a gloss the user types."""
+        language = self._dropped_file_language()
+        name = Path(path).name
+        gloss = self._ctx.host.ask_text(
+            "Add a sign to the lexicon",
+            f"Gloss for {name} in {language_label(language)} (e.g. HELLO):",
+            Path(path).stem.upper())
+        if gloss is None:
+            return None
+        handle = self._ctx.runner.submit(f"Reconstruct {name}", self.lexicon.add_video, path,
+                                         gloss, language)
+        handle.finished.connect(lambda entry: self._prompt.show_message(
+            f"Added '{gloss}' to the lexicon (entry {entry}). Type the word "
+            f"'{gloss.lower()}' to use it."))
+        handle.failed.connect(self._prompt.show_message)
+        handle.finished.connect(lambda *_: self.load_lexicon())
+        return handle
+
+    def image_dropped(self, path: str) -> JobHandle:
+        """Find the lexicon signs whose handshape matches a dropped photo."""
+        language = self._dropped_file_language()
+        handle = self._ctx.runner.submit(f"Find a sign for {Path(path).name}",
+                                         self.lexicon.match_image, path, language)
+        handle.finished.connect(lambda matches: self._prompt.show_message(
+            image_match_text(Path(path).name, language_label(language), matches)))
+        handle.failed.connect(self._prompt.show_message)
+        return handle
+
+
+def image_match_text(name: str, language: str, matches) -> str:
+    """One line per route (handshape landmarks, then CLIP when configured), best first,
+    so the same gloss found by both routes reads as agreement, not as a duplicate."""
+    routes: dict[str, list[str]] = {}
+    for match in matches:
+        routes.setdefault(getattr(match, "route", "mediapipe"), []).append(
+            f"{match.entry.gloss} ({match.score:.2f})")
+    titles = {"mediapipe": "closest handshapes", "clip": "closest by CLIP image similarity"}
+    lines = [f"{name}, {titles.get(route, route)} in {language}: " + ", ".join(found)
+             for route, found in routes.items()]
+    return "\n".join(lines) if lines else f"{name}: no matching sign found in {language}"

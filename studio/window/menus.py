@@ -1,0 +1,79 @@
+"""The menu bar: File, Edit and View, with their shortcuts and status tips.
+
+Menus only trigger the window's parts (``window.files``, ``window.edit_actions``, the
+playback and the timeline); what each command does lives there.
+"""
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+Keys = QKeySequence.StandardKey
+
+
+def add_action(menu: QMenu, owner: QMainWindow, text: str, slot, shortcut=None,
+               tip: str = "") -> QAction:
+    """A menu entry that calls ``slot()`` (without Qt's ``checked`` argument)."""
+    action = QAction(text, owner)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    if tip:
+        action.setStatusTip(tip)
+    action.triggered.connect(lambda _=False: slot())
+    menu.addAction(action)
+    return action
+
+
+def build_menus(window) -> None:
+    """Fill ``window``'s menu bar (a ``studio.main_window.MainWindow``)."""
+    menus = window.menuBar()
+    files, edits, doc = window.files, window.edit_actions, window.document
+
+    file = menus.addMenu("&File")
+    add_action(file, window, "&New", files.new_project, Keys.New)
+    add_action(file, window, "&Open…", files.open_project, Keys.Open)
+    add_action(file, window, "&Import recording…", files.import_recording, "Ctrl+I",
+               "Open a video, .pose or motion file as a new project, with keyframes at "
+               "each sign found in it")
+    file.addMenu(files.recent_menu)
+    add_action(file, window, "&Save", files.save, Keys.Save)
+    add_action(file, window, "Save &As…", files.save_as, "Ctrl+Shift+S")
+    file.addSeparator()
+    add_action(file, window, "&Export…", window.open_export_dialog, "Ctrl+E")
+    add_action(file, window, "Se&ttings…", window.open_settings)
+    file.addSeparator()
+    add_action(file, window, "&Quit", window.close, Keys.Quit)
+
+    edit = menus.addMenu("&Edit")
+    undo = doc.undo_stack.createUndoAction(window, "&Undo")
+    undo.setShortcut(QKeySequence("Ctrl+Z"))
+    redo = doc.undo_stack.createRedoAction(window, "&Redo")
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    edit.addAction(undo)
+    edit.addAction(redo)
+    edit.addSeparator()
+    add_action(edit, window, "Add &keyframe at playhead", edits.add_key_at_playhead, "K")
+    add_action(edit, window, "&Delete keyframe", edits.delete_selected_key, Keys.Delete)
+    add_action(edit, window, "&Copy keyframe", edits.copy_key, Keys.Copy)
+    add_action(edit, window, "&Paste keyframe at playhead", edits.paste_key, Keys.Paste)
+
+    view = menus.addMenu("&View")
+    playback, timeline = window.playback, window.timeline
+    add_action(view, window, "&Play / pause", playback.toggle, "Space")
+    add_action(view, window, "Previous frame", lambda: playback.step(-1), "Left")
+    add_action(view, window, "Next frame", lambda: playback.step(1), "Right")
+    add_action(view, window, "First frame", lambda: doc.set_frame(0), "Home")
+    add_action(view, window, "Last frame",
+               lambda: doc.set_frame(doc.project.motion.num_frames - 1), "End")
+    view.addSeparator()
+    add_action(view, window, "Zoom timeline in",
+               lambda: timeline.set_zoom(timeline.pixels_per_frame * 1.25), "Ctrl+=")
+    add_action(view, window, "Zoom timeline out",
+               lambda: timeline.set_zoom(timeline.pixels_per_frame * 0.8), "Ctrl+-")
+    add_action(view, window, "Fit timeline", timeline.fit_to_width, "Ctrl+0")
+    if window.viewport is not None:
+        view.addSeparator()
+        for label, preset, key in (("Front", "front", "1"), ("Side", "side", "2"),
+                                   ("Hands close-up", "hands", "3")):
+            add_action(view, window, f"Camera: {label}",
+                       lambda p=preset: window.viewport.set_camera(p), key)
