@@ -29,7 +29,7 @@ PREVIEW_BACKEND = "smooth"
 def release_backend() -> str:
     """The in-betweener for edits that land (on release, in a job): the learned flow
     model when its checkpoint is shipped (it beats the baselines on held-out clips, see
-    the issue-7 note), else the C2 baseline."""
+    docs/learned-models.md), else the C2 baseline."""
     return default_backend()
 
 
