@@ -35,7 +35,7 @@ import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
-from engine.body.smplx_model import SmplxBody, SmplxModelNotFound, find_smplx_model_file
+from engine.body.smplx_model import SmplxBody, find_smplx_model_file
 from engine.export.render import CAMERA_PRESETS, focus_point, hands_close_up_height
 from engine.motion.project import AvatarChoice
 from studio.document import Document

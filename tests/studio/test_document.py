@@ -4,7 +4,6 @@ import threading
 import numpy as np
 import pytest
 
-from engine.jobs import Cancelled
 from engine.motion import Keyframe, Motion, MotionError, Project, ProjectFileError
 from engine.motion.edits import MoveKey, ReplaceProject, ReplaceRange, SetKey
 from studio.document import Document
