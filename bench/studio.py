@@ -66,7 +66,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    import studio  # noqa: F401
     from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication

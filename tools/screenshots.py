@@ -31,7 +31,6 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="signstudio-shots-"))
     os.environ.setdefault("SIGNSTUDIO_CONFIG_DIR", str(scratch / "config"))
 
-    import studio  # noqa: F401  (applies the PySide6 workaround before Qt starts)
     from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication

@@ -166,11 +166,13 @@ def format_for(path: str | Path, kinds: Kind | Iterable[Kind] | None = None,
 
 def dialog_filter(kinds: Kind | Iterable[Kind] | None = None, mode: str | None = None,
                   all_label: str = "All supported") -> str:
-    """A file-dialog filter string: one entry for everything accepted, then one per
-    kind, e.g. ``"All supported (*.mp4 *.npz);;Videos (*.mp4);;Motion files (*.npz)"``.
+    """A file-dialog filter string: one entry for everything accepted, then (when there
+    are several kinds) one per kind, e.g. ``"All supported (*.mp4 *.npz);;Videos (*.mp4);;Motion files (*.npz)"``.
     Qt-free (plain text); Qt's file dialogs read this form."""
     chosen = formats(kinds, mode)
     entries = [f"{all_label} (" + " ".join(f"*{f.suffix}" for f in chosen) + ")"]
+    if len({f.kind for f in chosen}) == 1:
+        return entries[0]
     for kind in Kind:
         of_kind = [f"*{f.suffix}" for f in chosen if f.kind is kind]
         if of_kind:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.io import Kind, format_for, suffixes
+from engine.io import Kind, format_for
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion import Project
 
@@ -67,8 +67,3 @@ def open_as_project(path: str | Path, *, progress: Progress = no_progress,
 
         return load_project(path)
     return import_recording(path, progress=progress, cancel=cancel)
-
-
-def recording_suffixes() -> tuple[str, ...]:
-    """Extensions ``import_recording`` accepts (file dialogs, drag-and-drop)."""
-    return suffixes(RECORDING_KINDS, "read")

@@ -13,14 +13,18 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
+from engine.io import Kind, dialog_filter
 from engine.motion.edits import ReplaceProject
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.project_io import ProjectChangedOnDisk
+from engine.workflows.recording import RECORDING_KINDS
 from studio.jobs import JobHandle
 from studio.recovery import RecoveryStore
 from studio.window.context import WindowContext
 
-PROJECT_FILTER = "Sign Studio projects (*.signstudio)"
+#: File-dialog filters, from the engine's file-format registry.
+PROJECT_FILTER = dialog_filter(Kind.PROJECT, "read", "Sign Studio projects")
+RECORDING_FILTER = dialog_filter(RECORDING_KINDS, "read", "Recordings and motion files")
 MAX_RECENT = 8
 
 
@@ -55,12 +59,8 @@ class ProjectFiles(QObject):
         return name or None
 
     def ask_recording_path(self) -> str | None:
-        from engine.workflows.recording import recording_suffixes
-
-        patterns = " ".join(f"*{suffix}" for suffix in recording_suffixes())
         name, _ = QFileDialog.getOpenFileName(self._ctx.host, "Import recording",
-                                              str(self.folder()),
-                                              f"Recordings and motion files ({patterns})")
+                                              str(self.folder()), RECORDING_FILTER)
         return name or None
 
     def ask_save_path(self) -> str | None:

@@ -38,6 +38,7 @@ def test_dialog_filters_list_everything_then_each_kind():
     assert entries[0].startswith("Recordings (*.npz") and "*.mpeg" in entries[0]
     assert entries[1].startswith("Motion files (*.npz *.smpl *.bvh *.glb)")
     assert entries[2].startswith("Videos (*.mp4")
+    assert dialog_filter(Kind.PROJECT, "read", "Projects") == "Projects (*.signstudio)"
 
 
 def test_a_glb_the_registry_lists_as_importable_is_read_back(tmp_path):
