@@ -47,7 +47,7 @@ import numpy as np
 
 from engine.assets import assets_dir
 from engine.file_cache import FileCache
-from engine.generate.kf2p import checked_labels, smooth_backend
+from engine.generate.kf2p_baselines import checked_labels, smooth_backend
 from engine.learn.checkpoint import (
     Checkpoint, CheckpointError, build_checked, checked_config, load_checkpoint, save_checkpoint,
 )

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.generate import BACKENDS, as_edit, regenerate
-from engine.generate.kf2p import smooth_backend
+from engine.generate.kf2p_baselines import smooth_backend
 from engine.motion import (
     CHANNEL_FIELDS, Channel, Keyframe, Motion, MotionError, Project,
 )
