@@ -89,8 +89,8 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
         backends["flow"] = FlowKF2P.from_checkpoint(flow_path)
-        print(f"flow: {flow_path}, {backends['flow'].model.config.steps} "
-              f"{backends['flow'].model.config.method} steps, {args.threads} torch thread(s)")
+        print(f"flow: {flow_path}, {backends['flow'].sampling.steps} "
+              f"{backends['flow'].sampling.method} steps, {args.threads} torch thread(s)")
     else:
         print(f"flow: no checkpoint at {flow_path}; learned backend not timed")
     for name, backend in backends.items():

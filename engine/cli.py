@@ -21,193 +21,65 @@ from engine.motion.errors import UsageError
 
 
 # ------------------------------------------------------------------ learned models
-#: Name -> (module, trainer, config class) for ``signstudio-cli train``. Imported lazily:
-#: torch models cost seconds to import and most commands never need them.
-_TRAINERS = {
-    "flow": ("engine.learn.train_flow", "train_flow", "FlowTrainConfig"),
-    "cvae": ("engine.learn.train_cvae", "train_cvae", "CvaeTrainConfig"),
-    "recognizer": ("engine.learn.train_recognizer", "train_recognizer", "RecognizerTrainConfig"),
-    "segmenter": ("engine.learn.train_segmenter", "train_segmenter", "SegmenterTrainConfig"),
-}
+def _lazy_bar(description: str):
+    """(progress, close): a progress bar made on the first report, so a request
+    refused before any work prints its message without an empty bar."""
+    bars: list = []
 
+    def progress(done: int, total: int, message: str = "") -> None:
+        if not bars:
+            bars.append(_Bar(description))
+        bars[0](done, total, message)
 
-def _parse_settings(items: list[str] | None, config) -> dict:
-    """``--set NAME=VALUE`` items -> {field: value}, VALUE read as JSON when it parses
-    (numbers, true/false, lists) and as a string otherwise; NAME must be a field of the
-    trainer's config, and the value must have that field's default's type."""
-    import dataclasses
-    import json
-
-    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
-    out = {}
-    for item in items or ():
-        name, sep, text = item.partition("=")
-        if not sep or name not in fields:
-            raise SystemExit(f"--set {item}: expected NAME=VALUE with NAME one of "
-                             f"{', '.join(sorted(fields))}")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        default = fields[name]
-        if isinstance(default, bool) != isinstance(value, bool) or (
-                isinstance(default, (int, float)) and not isinstance(value, (int, float))):
-            raise SystemExit(f"--set {item}: {name} expects a {type(default).__name__} "
-                             f"(default {default!r})")
-        if isinstance(default, float):
-            value = float(value)
-        elif isinstance(default, tuple):
-            value = tuple(value) if isinstance(value, list) else (value,)
-        out[name] = value
-    return out
-
-
-def _train_config(config_class, steps: int | None, seed: int | None, held_out: tuple[str, ...],
-                  settings: list[str] | None = None):
-    """The model's default config with the command line's overrides, whatever the
-    config's shape (flat fields, or a nested ``TrainConfig`` under ``train``).
-    ``settings``: ``--set NAME=VALUE`` items for any other field of the config."""
-    import dataclasses
-
-    config = config_class()
-    config = dataclasses.replace(config, **_parse_settings(settings, config))
-    general = {k: v for k, v in (("steps", steps), ("seed", seed)) if v is not None}
-    names = {f.name for f in dataclasses.fields(config)}
-    if "train" in names:  # the loop's settings live in a nested TrainConfig
-        config = dataclasses.replace(config, train=dataclasses.replace(config.train, **general))
-    else:
-        config = dataclasses.replace(config, **general)
-    if held_out:
-        field = next((n for n in ("held_out_languages", "held_out_langs") if n in names), None)
-        if field is None:
-            raise SystemExit("--held-out-langs is not supported by this model's trainer")
-        config = dataclasses.replace(config, **{field: held_out})
-    return config
+    return progress, lambda: bars and bars[0].close()
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import importlib
-
-    from engine.data.lexicon import default_lexicon_path
     from engine.jobs import Cancelled
+    from engine.workflows.train import TrainOptions, train_model
 
-    module_name, function_name, config_name = _TRAINERS[args.model]
-    module = importlib.import_module(module_name)
-    held_out = tuple(x for x in (args.held_out_langs or "").split(",") if x)
-    config = _train_config(getattr(module, config_name), args.steps, args.seed, held_out,
-                           args.set)
-    lexicon = Path(args.db) if args.db else default_lexicon_path()
-    if not lexicon.is_file():
-        raise SystemExit(f"{lexicon}: no lexicon database; run `signstudio-cli lexicon build` first")
-    extra = {}
-    if args.clip_weights:
-        if args.model != "cvae":
-            raise SystemExit("--clip-weights: only the cvae is conditioned through CLIP")
-        from engine.learn.encoders import ClipEncoder
-
-        extra["encoder"] = ClipEncoder.from_path(args.clip_weights, args.clip_model or "ViT-B-32")
-    bar = _Bar(f"train {args.model}")
+    progress, close = _lazy_bar(f"train {args.model}")
     try:
-        result = getattr(module, function_name)(str(lexicon), args.out, config, resume=args.resume,
-                                                progress=bar, **extra)
+        options = TrainOptions(
+            model=args.model, out=Path(args.out), lexicon=Path(args.db) if args.db else None,
+            settings=tuple(args.set or ()),
+            steps=args.steps, seed=args.seed,
+            held_out_languages=tuple(x for x in (args.held_out_langs or "").split(",") if x),
+            resume=args.resume, clip_weights=Path(args.clip_weights) if args.clip_weights else None,
+            clip_model=args.clip_model or "ViT-B-32")
+        result = train_model(options, progress=progress)
+    except UsageError as error:  # a refused request keeps its exit status 1 for now
+        raise SystemExit(str(error)) from None
     except KeyboardInterrupt:
         print("\ninterrupted; resume with the same command plus --resume", file=sys.stderr)
         return 130
     except Cancelled:
         return 130
     finally:
-        bar.close()
+        close()
     print(f"wrote {result.path} after {result.steps} steps "
           f"(loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f})")
     return 0
 
 
-def _evaluate_generation(lexicon: Path, args: argparse.Namespace, progress) -> tuple[dict, str]:
-    from engine.generate.flow_backend import FlowKF2P
-    from engine.learn.cvae import load_cvae
-    from engine.learn.eval_generation import (cvae_generator, evaluate_generation,
-                                              format_generation_table)
-
-    flow = FlowKF2P.from_checkpoint(args.flow)
-
-    def flow_generator(label: str, num_frames: int, num_candidates: int, seed: int):
-        return list(flow.text_to_pose(label, num_frames, num_candidates=num_candidates,
-                                      seed=seed).features)
-
-    generators = {"cvae": cvae_generator(load_cvae(_model_path(args.cvae, "cvae"))),
-                  "flow text-to-pose": flow_generator}
-    result = evaluate_generation(str(lexicon), generators,
-                                 _model_path(args.recognizer, "recognizer"), progress=progress)
-    return result, format_generation_table(result)
-
-
-def _model_path(given: str | None, name: str) -> Path:
-    from engine.assets import asset_path
-
-    return Path(given) if given else asset_path(f"models/{name}.pt")
-
-
-def _load_given_models(args: argparse.Namespace) -> None:
-    """Load (and so check) each checkpoint named on the command line before the
-    evaluation's data work, so a damaged or hostile file is refused in a second."""
-    from engine.generate.flow_backend import FlowKF2P
-    from engine.learn.recognizer import load_recognizer
-    from engine.learn.segmenter import load_segmenter
-
-    for path in (args.flow, args.flow_languages):
-        if path:
-            FlowKF2P.from_checkpoint(path)
-    if args.recognizer:
-        load_recognizer(args.recognizer)
-    if args.segmenter:
-        load_segmenter(args.segmenter)
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
-    import json
+    from engine.workflows.train import EVAL_PARTS, EvalOptions, evaluate_models
 
-    from engine.atomic import atomic_output
-    from engine.data.lexicon import default_lexicon_path
-
-    lexicon = Path(args.db) if args.db else default_lexicon_path()
-    if not lexicon.is_file():
-        raise SystemExit(f"{lexicon}: no lexicon database; run `signstudio-cli lexicon build` first")
-    wanted = args.only or ["kf2p", "generation", "segmenter"]
-    _load_given_models(args)
-    report: dict = {"lexicon": str(lexicon)}
-    for part in wanted:
-        bar = _Bar(f"eval {part}")
-        try:
-            if part == "kf2p":
-                from engine.generate.eval_kf2p import evaluate_kf2p, format_kf2p_table
-
-                for split in ("clips", "languages"):
-                    checkpoint = args.flow if split == "clips" else args.flow_languages
-                    if split == "languages" and not checkpoint:
-                        continue  # needs a model trained without those languages
-                    result = evaluate_kf2p(str(lexicon), split=split, checkpoint=checkpoint,
-                                           max_clips=args.max_clips, progress=bar)
-                    report[f"kf2p_{split}"] = result
-                    print(f"\nKF2P on held-out {split}\n" + format_kf2p_table(result))
-            elif part == "generation":
-                result, table = _evaluate_generation(lexicon, args, bar)
-                report["generation"] = result
-                print("\nText to pose (Acc / FID / Diversity / Multimodality)\n" + table)
-            else:
-                from engine.learn.train_segmenter import evaluate_segmenter
-
-                result = evaluate_segmenter(str(lexicon), _model_path(args.segmenter, "segmenter"),
-                                            progress=bar)
-                report["segmenter"] = result
-                learned, baseline = result["learned"], result["velocity_baseline"]
-                print("\nSegmenter boundary F1 on held-out sequences (±2 frames at 25 fps)\n"
-                      f"  learned {learned['boundary_tol2']['f1']:.3f}   velocity baseline "
-                      f"{baseline['boundary_tol2']['f1']:.3f}")
-        finally:
-            bar.close()
+    progress, close = _lazy_bar("eval")
+    try:
+        options = EvalOptions(
+            lexicon=Path(args.db) if args.db else None,
+            parts=tuple(args.only or EVAL_PARTS),
+            **{name: Path(getattr(args, name)) if getattr(args, name) else None
+               for name in ("flow", "flow_languages", "cvae", "recognizer", "segmenter")},
+            max_clips=args.max_clips, json_path=Path(args.json) if args.json else None)
+        evaluate_models(options, progress=progress,
+                        on_table=lambda title, table: print(f"\n{title}\n{table}"))
+    except UsageError as error:  # a refused request keeps its exit status 1 for now
+        raise SystemExit(str(error)) from None
+    finally:
+        close()
     if args.json:
-        with atomic_output(args.json) as temp:
-            temp.write_text(json.dumps(report, indent=2, default=str))
         print(f"wrote {args.json}")
     return 0
 
@@ -394,23 +266,28 @@ def build_parser() -> argparse.ArgumentParser:
     avatar_options(p)
     p.set_defaults(func=cmd_export)
 
+    from engine.workflows.train import EVAL_PARTS, TRAINERS
+
     p = sub.add_parser("train", help="train a learned model on the lexicon (resumable)")
-    p.add_argument("model", choices=sorted(_TRAINERS))
+    p.add_argument("model", choices=sorted(TRAINERS))
     p.add_argument("--out", required=True, help="checkpoint to write (<out>.resume.pt while training)")
-    p.add_argument("--steps", type=int, help="training steps (default: the model's own)")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--steps", type=int, help="training steps, train.steps (default: the model's own)")
+    p.add_argument("--seed", type=int, help="random seed, train.seed (default 0)")
     p.add_argument("--resume", action="store_true", help="continue from <out>.resume.pt")
-    p.add_argument("--held-out-langs", help="comma-separated languages to leave out of training")
+    p.add_argument("--held-out-langs", help="comma-separated sign languages never trained on "
+                   "(split.held_out_languages); the other languages' clips are still held out "
+                   "by hash (split.held_out_fraction)")
     p.add_argument("--clip-weights", help="(cvae) condition through CLIP with these weights")
     p.add_argument("--clip-model", help="(cvae) open_clip architecture (default ViT-B-32)")
-    p.add_argument("--set", action="append", metavar="NAME=VALUE",
-                   help="any other field of the trainer's config, e.g. "
-                        "sample_mean_first=true (repeatable; the manifest records it)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="any field of the trainer's config by its dotted path, e.g. "
+                        "train.lr=0.0005 or sampling.mean_first=true (repeatable; the "
+                        "manifest records the config; docs/learned-models.md)")
     db_option(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate the learned models on held-out data")
-    p.add_argument("--only", action="append", choices=["kf2p", "generation", "segmenter"],
+    p.add_argument("--only", action="append", choices=EVAL_PARTS,
                    help="evaluate only this part (repeatable; default all)")
     p.add_argument("--flow", help="flow checkpoint (default: the shipped one)")
     p.add_argument("--flow-languages", help="a flow checkpoint trained without some languages: "

@@ -21,13 +21,11 @@ What the backend does for a range ``[start, stop)`` of an F-frame motion:
    ``"<language>:<gloss>"`` or None per frame of the motion, ``Project.frame_labels()``,
    passed on by ``regenerate``) give each window frame its gloss embedding and
    sign-language token, as in training, where every frame carried the label of its
-   clip; a window with no label at all runs label-free (text off). The label helps: on
-   the 72 validation clips, DTW-JPE medians (body / left / right hand, mm) 6.17 / 1.71 /
-   15.02 label-free, 6.03 / 1.54 / 14.74 with the clip's label (held-out clips: right
-   hand 14.62 -> 13.29);
-4. samples ``num_candidates`` sequences from the flow (seeded, ``steps`` fixed-grid
-   ODE steps), writes the modelled joints back into the baseline's motion. With a
-   checkpoint's ``mean_first`` (off in the shipped model, see
+   clip; a window with no label at all runs label-free (text off); the label helps
+   (docs/learned-models.md);
+4. samples ``num_candidates`` sequences from the flow (seeded, as the checkpoint's
+   ``SamplingConfig`` says, or the one given), writes the modelled joints back into the
+   baseline's motion. With ``mean_first`` (off in the shipped model, see
    ``engine.learn.flow.sample``), candidate 0 is the model's conditional-mean estimate
    (one network evaluation, the same for every seed) and candidates 1.. are samples.
 
@@ -51,11 +49,12 @@ from engine.generate.kf2p_baselines import checked_labels, smooth_backend
 from engine.learn.checkpoint import (
     Checkpoint, CheckpointError, build_checked, checked_config, load_checkpoint, save_checkpoint,
 )
+from engine.learn.config import SamplingConfig
 from engine.learn.dataset import MODEL_FPS
 from engine.learn.encoders import GlossEncoder
 from engine.learn.features import (FEATURE_DIM, NUM_SIGN_JOINTS, apply_features,
                                    channel_feature_mask, motion_to_features)
-from engine.learn.flow import KIND, Conditions, FlowConfig, FlowNet, check_sampling, sample
+from engine.learn.flow import KIND, Conditions, FlowConfig, FlowNet, sample
 from engine.motion.errors import MotionError
 from engine.motion.motion import Motion
 from engine.motion.project import Keyframe
@@ -88,35 +87,55 @@ class TextToPose:
 _CACHE: FileCache["FlowKF2P"] = FileCache()
 
 
+#: Checkpoints written before ``SamplingConfig`` kept the sampling settings among the
+#: model's fields (``config.model.steps`` ...); FlowConfig's defaults of that time stand
+#: in for any such a file lacks.
+LEGACY_SAMPLING = {"steps": 6, "method": "euler", "temperature": 1.0, "mean_first": False,
+                   "correction_scale": 1.0}
+
+
+def current_config(config: dict) -> tuple[dict, str]:
+    """A flow manifest's ``config`` in today's shape, ``{"model": ..., "sampling": ...}``,
+    and where its sampling settings were found (for error messages): an older file's
+    sampling fields are moved out of ``model``, with ``LEGACY_SAMPLING`` for those it
+    lacks, so it samples exactly as it did when it was saved."""
+    model = config.get("model")
+    if "sampling" in config or not isinstance(model, dict):
+        return config, "config.sampling"
+    model = dict(model)
+    sampling = {name: model.pop(name, default) for name, default in LEGACY_SAMPLING.items()}
+    return {**config, "model": model, "sampling": sampling}, "config.model"
+
+
 def model_config(checkpoint: Checkpoint) -> FlowConfig:
     """The network's settings a flow checkpoint records (``manifest.config.model``),
     checked against FlowConfig's schema."""
-    return checked_config(checkpoint, FlowConfig, checkpoint.config.get("model"),
-                          field="config.model")
+    config, _ = current_config(checkpoint.config)
+    return checked_config(checkpoint, FlowConfig, config.get("model"), field="config.model")
+
+
+def sampling_config(checkpoint: Checkpoint) -> SamplingConfig:
+    """How a flow checkpoint is sampled by default (``manifest.config.sampling``, or an
+    older file's sampling fields of ``config.model``), checked against the schema."""
+    config, field = current_config(checkpoint.config)
+    return checked_config(checkpoint, SamplingConfig, config.get("sampling"), field=field)
 
 
 class FlowKF2P:
     """A loaded flow model; call it as a ``kf2p.Backend``.
 
-    ``steps`` / ``method`` / ``temperature`` / ``mean_first`` / ``correction_scale``:
-    ODE steps, fixed-grid solver ("euler", "midpoint"), starting-noise scale, whether
-    KF2P's candidate 0 is the mean estimate, and how much of the network's correction
-    to the spline in-between KF2P applies (``engine.learn.flow.sample``), defaulting to
-    the checkpoint's config (None).
+    ``sampling``: how it is sampled (``SamplingConfig``: ODE steps and solver,
+    starting-noise scale, whether KF2P's candidate 0 is the mean estimate, how much of
+    the network's correction to the spline in-between KF2P applies), by default the
+    checkpoint's own (``from_checkpoint``), else the shipped model's.
     """
 
     def __init__(self, model: FlowNet, manifest: dict, path: Path | None = None,
-                 steps: int | None = None, method: str | None = None,
-                 temperature: float | None = None, mean_first: bool | None = None,
-                 correction_scale: float | None = None):
+                 sampling: SamplingConfig = SamplingConfig()):
         self.model = model.eval()
         self.manifest = manifest
         self.path = path
-        self.steps = steps
-        self.method = method
-        self.temperature = temperature
-        self.mean_first = mean_first
-        self.correction_scale = correction_scale
+        self.sampling = sampling
         self._encoder = GlossEncoder(dim=model.config.text_dim)
         if self._encoder.identity != model.config.text_encoder:
             raise CheckpointError(path or "<model>", f"model.text_encoder is "
@@ -138,8 +157,9 @@ class FlowKF2P:
     def _load(cls, path: Path) -> "FlowKF2P":
         checkpoint = load_checkpoint(path, kind=KIND)
         config = model_config(checkpoint)
+        sampling = sampling_config(checkpoint)
         model = build_checked(checkpoint, lambda: FlowNet(config))
-        return cls(model, checkpoint.manifest, path)
+        return cls(model, checkpoint.manifest, path, sampling)
 
     # ------------------------------------------------------------------- conditions
     def _label_condition(self, label: str | None, frames: int):
@@ -209,9 +229,7 @@ class FlowKF2P:
         text, language = self._window_condition(motion, label, labels, low, high)
         samples = sample(self.model, Conditions(values, known, text, language),
                          num_candidates=num_candidates, seed=0 if seed is None else seed,
-                         steps=self.steps, method=self.method, guidance=guidance,
-                         temperature=self.temperature, mean_first=self.mean_first,
-                         correction_scale=self.correction_scale)
+                         guidance=guidance, sampling=self.sampling)
         arrays = base.frame_arrays()
         results = []
         for features in samples:
@@ -257,8 +275,8 @@ class FlowKF2P:
         # and variety (FID, diversity), and a mean sign is neither.
         features = sample(self.model, Conditions(values, known, text, language),
                           num_candidates=num_candidates, seed=0 if seed is None else seed,
-                          steps=self.steps, method=self.method, guidance=guidance,
-                          temperature=self.temperature, mean_first=False)
+                          guidance=guidance,
+                          sampling=dataclasses.replace(self.sampling, mean_first=False))
         neutral = Motion.zeros(frames, fps=MODEL_FPS)
         return TextToPose(label=label, fps=MODEL_FPS, features=features,
                           motions=[apply_features(neutral, f) for f in features])
@@ -281,9 +299,9 @@ def _filled_from_following(labels: Sequence[str | None]) -> list[str] | None:
     return filled[::-1]
 
 
-#: The FlowConfig fields that only steer sampling; a trained model's weights do not
-#: depend on them, so they can be chosen after training (on validation data).
-SAMPLING_FIELDS = ("steps", "method", "temperature", "mean_first", "correction_scale")
+#: The settings that only steer sampling; a trained model's weights do not depend on
+#: them, so they can be chosen after training (on validation data).
+SAMPLING_FIELDS = tuple(field.name for field in dataclasses.fields(SamplingConfig))
 
 
 def save_with_sampling_defaults(source: str | Path, destination: str | Path, chosen_on: str,
@@ -293,20 +311,22 @@ def save_with_sampling_defaults(source: str | Path, destination: str | Path, cho
     ``defaults``: values for ``SAMPLING_FIELDS`` (e.g. ``correction_scale=0.5``);
     ``chosen_on``: what they were chosen on, kept in the manifest under
     ``"sampling_defaults"`` with the previous values, so the file says where its
-    defaults came from. Raises ``ValueError`` for another field or a value ``sample``
-    refuses, ``CheckpointError`` for an unusable ``source``.
+    defaults came from. The copy is written in today's shape (``config.sampling``).
+    Raises ``ValueError`` for another field or a value ``SamplingConfig`` refuses,
+    ``CheckpointError`` for an unusable ``source``.
     """
     unknown = sorted(set(defaults) - set(SAMPLING_FIELDS))
     if unknown:
         raise ValueError(f"sampling defaults: {unknown} are not sampling fields; expected "
                          f"some of {list(SAMPLING_FIELDS)}")
     checkpoint = load_checkpoint(source, kind=KIND)
-    config = model_config(checkpoint)
-    previous = {name: getattr(config, name) for name in defaults}
-    changed = dataclasses.replace(config, **defaults)
-    check_sampling(changed.steps, changed.method, changed.correction_scale)
+    model = model_config(checkpoint)
+    sampling = sampling_config(checkpoint)
+    previous = {name: getattr(sampling, name) for name in defaults}
+    changed = dataclasses.replace(sampling, **defaults)
     manifest = dict(checkpoint.manifest)
-    manifest["config"] = {**manifest["config"], "model": changed.to_dict()}
+    manifest["config"] = {**current_config(manifest["config"])[0], "model": model.to_dict(),
+                          "sampling": dataclasses.asdict(changed)}
     history = list(manifest.get("sampling_defaults", []))
     history.append({"set": dict(defaults), "previous": previous, "chosen_on": chosen_on})
     manifest["sampling_defaults"] = history

@@ -8,7 +8,8 @@ Splits hold out WHOLE clips, never frames of a clip seen in training, because a 
 frames are nearly copies of each other and a frame-level split would flatter any model.
 ``split_clips`` decides by a hash of the clip's source (stable across runs, machines and
 database orderings; adding a clip never moves another across the split).
-``split_languages`` holds out whole sign languages, to see what transfers.
+``split_languages`` holds out whole sign languages, to see what transfers;
+``split_records`` applies both as a trainer's ``SplitConfig`` says.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from engine.data.fingerspelling import PACKAGE_SOURCE
 from engine.data.lexicon import LexiconStore
+from engine.learn.config import SplitConfig
 from engine.learn.features import FEATURE_VERSION, motion_to_features
 from engine.motion.motion import Motion
 from engine.motion.resample import resample
@@ -128,13 +130,24 @@ def split_languages(records: Sequence[ClipRecord], held_out: Iterable[str]
             [r for r in records if r.language in held_out])
 
 
-def split_records(records: Sequence[ClipRecord], held_out_fraction: float = 0.15,
-                  held_out_langs: Sequence[str] | None = None
+def split_records(records: Sequence[ClipRecord], split: SplitConfig
                   ) -> tuple[list[ClipRecord], list[ClipRecord]]:
-    """Whole languages held out when ``held_out_langs`` is given, else whole clips."""
-    if held_out_langs:
-        return split_languages(records, held_out_langs)
-    return split_clips(records, held_out_fraction)
+    """(train, held_out) as ``split`` says (``SplitConfig``, the one meaning every
+    trainer and evaluation uses): every clip of ``split.held_out_languages`` is held
+    out, and of the other languages the clips ``split_clips`` holds out at
+    ``split.held_out_fraction`` (none at 0). Both lists keep the records' order."""
+    held_languages = set(split.held_out_languages)
+    if held_languages:
+        split_languages(records, held_languages)  # refuses a language without clips
+    held_clips: set[int] = set()
+    if split.held_out_fraction > 0:
+        kept = [r for r in records if r.language not in held_languages]
+        held_clips = {id(r) for r in split_clips(kept, split.held_out_fraction)[1]}
+    train, held = [], []
+    for record in records:
+        out = record.language in held_languages or id(record) in held_clips
+        (held if out else train).append(record)
+    return train, held
 
 
 def data_version(records: Sequence[ClipRecord]) -> str:

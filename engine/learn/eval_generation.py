@@ -2,8 +2,8 @@
 
 Seed 000's protocol (``engine.metrics.generation``), on the clips a generator never saw:
 
-1. Split the lexicon as the generators were trained (whole clips by hash, or whole
-   languages) and keep the held-out clips whose gloss is in the recognizer's closed
+1. Split the lexicon as the generators were trained (``SplitConfig``: whole clips by
+   hash, and every clip of any held-out language) and keep the held-out clips whose gloss is in the recognizer's closed
    vocabulary (``engine.learn.recognizer``: glosses shared across sign languages, A..Z
    on the real lexicon).
 2. For every such clip, ask each generator for ``num_candidates`` signs of the clip's
@@ -34,6 +34,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from engine.jobs import CancelToken, Cancelled, Progress, no_progress
+from engine.learn.config import SplitConfig
 from engine.learn.dataset import load_records, split_records
 from engine.learn.features import FEATURE_DIM
 from engine.learn.recognizer import Recognizer, load_recognizer
@@ -78,25 +79,25 @@ def _spread(features: np.ndarray, classes: np.ndarray, repeats: int, seed: int,
 
 
 def evaluate_generation(store_or_records, generators: Mapping[str, Generator],
-                        recognizer: "Recognizer | str | Path", *, held_out_fraction: float = 0.15,
-                        held_out_langs: Sequence[str] = (), num_candidates: int = 10, seed: int = 0,
+                        recognizer: "Recognizer | str | Path", *,
+                        split: SplitConfig = SplitConfig(), num_candidates: int = 10, seed: int = 0,
                         repeats: int = 20, diversity_pairs: int = DIVERSITY_PAIRS,
                         multimodality_pairs: int = MULTIMODALITY_PAIRS,
                         progress: Progress = no_progress, cancel: CancelToken | None = None) -> dict:
     """Score each generator on the held-out split against the real clips (module docstring).
 
     ``store_or_records``: a LexiconStore, a lexicon path or a list of ClipRecords (ALL
-    clips: the split is made here, the same way the models were trained).
+    clips: the split is made here by ``split``, as the models were trained).
     ``recognizer``: a Recognizer or the path of its checkpoint. Returns a JSON-ready
     dict: ``rows`` {"real": {...}, name: {...}} each with acc, fid, diversity,
     multimodality and count, plus ``protocol`` and ``split`` describing what was done.
-    Suggested CLI: ``signstudio-cli eval generation --lexicon PATH [--cvae PATH]
-    [--recognizer PATH] [--held-out-langs ise,svk] [--candidates 10] [--json OUT]``.
+    The CLI: ``signstudio-cli eval --only generation [--cvae PATH] [--recognizer PATH]
+    [--json OUT]``.
     """
     if not isinstance(recognizer, Recognizer):
         recognizer = load_recognizer(recognizer)
     records = load_records(store_or_records)
-    train_records, held = split_records(records, held_out_fraction, tuple(held_out_langs))
+    train_records, held = split_records(records, split)
     evaluated = [r for r in held if recognizer.class_index(r.label) is not None]
     reference = [r for r in train_records if recognizer.class_index(r.label) is not None]
     if len(evaluated) < 2:
@@ -145,8 +146,8 @@ def evaluate_generation(store_or_records, generators: Mapping[str, Generator],
                      "recognizer_data_version": recognizer.manifest.get("data_version"),
                      "diversity_pairs": diversity_pairs, "multimodality_pairs": multimodality_pairs,
                      "repeats": repeats, "num_candidates": num_candidates, "seed": seed},
-        "split": {"kind": "languages" if held_out_langs else "clips",
-                  "held_out_langs": list(held_out_langs), "held_out_fraction": held_out_fraction,
+        "split": {"held_out_languages": list(split.held_out_languages),
+                  "held_out_fraction": split.held_out_fraction,
                   "held_out_clips": len(held), "evaluated_clips": len(evaluated),
                   "evaluated_classes": int(len(set(classes.tolist())))},
     }

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 import numpy as np
 import torch
@@ -49,6 +49,7 @@ from scipy.interpolate import CubicSpline
 from pydantic import Field
 from torch import nn
 
+from engine.learn.config import SamplingConfig
 from engine.learn.features import FEATURE_DIM, NUM_SIGN_JOINTS
 from engine.learn.schema import (
     FORBID_UNKNOWN_FIELDS, Depth, Heads, Kernel, Name, Names, Width, check_divisible,
@@ -64,10 +65,11 @@ STD_FLOOR = 0.05
 
 @dataclass(frozen=True)
 class FlowConfig:
-    """Architecture and sampling defaults; saved in the checkpoint manifest.
+    """The network's settings; saved in the checkpoint manifest (``config.model``).
 
     ``languages``: the sign languages that get a learned token (index i + 1); any other
-    language (or a dropped condition) uses token 0.
+    language (or a dropped condition) uses token 0. How the network is sampled is not
+    here: ``engine.learn.config.SamplingConfig`` (``config.sampling``).
     """
 
     __pydantic_config__ = FORBID_UNKNOWN_FIELDS
@@ -81,15 +83,6 @@ class FlowConfig:
     languages: Names = ()
     kernel: Kernel = 5
     smoothing: Annotated[float, Field(ge=0.0, le=50.0)] = 1.0
-    steps: Annotated[int, Field(ge=1, le=1000)] = 6
-    method: Literal["euler", "midpoint"] = "euler"
-    temperature: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
-    #: Candidate 0 is the model's conditional-mean estimate (see ``sample``); older
-    #: checkpoints lack the field and read as False.
-    mean_first: bool = False
-    #: How much of the network's correction to the spline in-between KF2P applies
-    #: (``sample``'s ``correction_scale``); older checkpoints read as 1.0 (all of it).
-    correction_scale: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
 
     def __post_init__(self):
         check_divisible(self.width, self.heads, "width")
@@ -253,24 +246,6 @@ def spline_inbetween(values: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- sampling
-#: The fixed-grid solvers ``sample`` integrates with (torchdiffeq method names).
-SOLVERS = ("euler", "midpoint", "rk4")
-
-
-def check_sampling(steps: int, method: str, correction_scale: float) -> None:
-    """ValueError naming the setting unless ``sample`` can run with these values: the
-    one check of sampling settings, for a call's overrides and for a checkpoint's
-    defaults alike (``engine.generate.flow_backend.save_with_sampling_defaults``)."""
-    if method not in SOLVERS:
-        raise ValueError(f"sample: method: expected one of {', '.join(map(repr, SOLVERS))}, "
-                         f"got {method!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"sample: steps: expected an integer >= 1, got {steps!r}")
-    if not 0.0 <= correction_scale <= 1.0:
-        raise ValueError(f"sample: correction_scale: expected a number in [0, 1], "
-                         f"got {correction_scale}")
-
-
 @dataclass
 class Conditions:
     """One KF2P / text-to-pose request in raw (not normalised) features.
@@ -312,49 +287,43 @@ def prepare(model: FlowNet, conditions: Conditions) -> dict[str, torch.Tensor]:
 
 @torch.no_grad()
 def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
-           seed: int | None = None, steps: int | None = None, method: str | None = None,
-           guidance: float = 1.0, temperature: float | None = None,
-           mean_first: bool | None = None,
-           correction_scale: float | None = None) -> np.ndarray:
+           seed: int | None = None, guidance: float = 1.0,
+           sampling: SamplingConfig = SamplingConfig()) -> np.ndarray:
     """Draw ``num_candidates`` sequences; returns (C, T, D) float32 raw features.
 
     Integrates the flow ODE from t=0 (noise) to t=1 with torchdiffeq's fixed-grid
-    solver ``method`` ("euler" or "midpoint") over ``steps`` steps. At every evaluation
-    the known entries of the clean estimate are replaced by their values, so the path
-    ends on them. ``guidance`` w != 1 with text present: classifier-free guidance,
+    solver ``sampling.method`` over ``sampling.steps`` steps (``SamplingConfig``; a
+    loaded checkpoint's own is ``FlowKF2P.sampling``). At every evaluation the known
+    entries of the clean estimate are replaced by their values, so the path ends on
+    them. ``guidance`` w != 1 with text present: classifier-free guidance,
     ``x_hat = x_uncond + w (x_cond - x_uncond)`` (doubles the network evaluations).
     The same ``seed`` gives the same candidates; ``None`` draws a fresh seed.
-    ``temperature`` scales the starting noise (None: the config's; 0 gives the
-    deterministic flow from the origin, closer to the conditional mean, less varied).
+    ``sampling.temperature`` scales the starting noise (0 gives the deterministic flow
+    from the origin, closer to the conditional mean, less varied).
 
-    ``mean_first`` (None: the config's): candidate 0 is instead the network's clean
-    estimate at t = 0 from x_t = 0, one evaluation. At t = 0 the input holds nothing
-    about the answer, so a model trained with a squared loss (and on exactly that
-    input, ``FlowTrainConfig.p_mean``) returns the conditional MEAN there: the least
-    squared error frame by frame, the same for every seed. Candidates 1.. are flow
-    samples as above (they differ from it and from each other, and follow the seed).
-    Off in the shipped model: on the validation clips the mean lost to a sample on
-    DTW-JPE (engine.generate.eval_kf2p), which forgives timing, while a mean over
-    uncertain timings is a blurred motion.
+    ``sampling.mean_first``: candidate 0 is instead the network's clean estimate at
+    t = 0 from x_t = 0, one evaluation. At t = 0 the input holds nothing about the
+    answer, so a model trained with a squared loss (and on exactly that input,
+    ``FlowTrainConfig.p_mean``) returns the conditional MEAN there: the least squared
+    error frame by frame, the same for every seed. Candidates 1.. are flow samples as
+    above (they differ from it and from each other, and follow the seed). Off in the
+    shipped model: DTW-JPE forgives timing, and a mean over uncertain timings is a
+    blurred motion (docs/learned-models.md).
 
-    ``correction_scale`` (None: the config's) shrinks every clean estimate toward the
-    spline in-between, ``baseline + s (x_hat - baseline)``: 1 is the network as trained,
-    0 the spline (``spline_inbetween``) through the keyframes. Why: the lexicon holds
-    one signer per sign language, and on signers it never saw the network corrects the
+    ``sampling.correction_scale`` shrinks every clean estimate toward the spline
+    in-between, ``baseline + s (x_hat - baseline)``: 1 is the network as trained, 0 the
+    spline (``spline_inbetween``) through the keyframes. Why: the lexicon holds one
+    signer per sign language, and on signers it never saw the network corrects the
     spline as confidently as on the ones it learned, toward their habits; part of the
     correction carries over (handshapes forming ahead of the spline) and part does not.
     Shrinking an over-confident estimate toward a simple one is the classic remedy
-    (James-Stein); the scale is chosen on validation signers (see
-    ``engine.generate.eval_kf2p``). Only where a baseline exists: text-to-pose, whose
-    baseline is the dataset mean, always runs at 1.
+    (James-Stein); the scale was chosen on validation signers (docs/learned-models.md).
+    Only where a baseline exists: a joint never known (every joint in text-to-pose)
+    always runs at 1.
     """
     from torchdiffeq import odeint
 
-    steps = int(steps or model.config.steps)
-    method = method or model.config.method
-    mean_first = model.config.mean_first if mean_first is None else bool(mean_first)
-    scale = float(model.config.correction_scale if correction_scale is None else correction_scale)
-    check_sampling(steps, method, scale)
+    steps, method, scale = sampling.steps, sampling.method, float(sampling.correction_scale)
     model.eval()
     inputs = prepare(model, conditions)
     # The scale per feature entry: only a joint known somewhere in the window has a
@@ -367,8 +336,7 @@ def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
     count = int(num_candidates)
     generator = torch.Generator().manual_seed(
         int(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2 ** 63))
-    temperature = model.config.temperature if temperature is None else float(temperature)
-    noise = temperature * torch.randn((count, frames, FEATURE_DIM), generator=generator)
+    noise = float(sampling.temperature) * torch.randn((count, frames, FEATURE_DIM), generator=generator)
     guided = guidance != 1.0 and conditions.text is not None
 
     # The conditions are the same for every candidate: encode them once (two rows,
@@ -404,7 +372,7 @@ def sample(model: FlowNet, conditions: Conditions, num_candidates: int = 1,
         return (clean_estimate(x, t) - x) / max(1.0 - float(t), 1.0 / (4 * steps))
 
     results = []
-    if mean_first:
+    if sampling.mean_first:
         results.append(clean_estimate(torch.zeros(1, frames, FEATURE_DIM), 0.0))
     sampled = count - len(results)
     if sampled:

@@ -1,9 +1,9 @@
 """Training the sparse-keyframe flow model (``engine.learn.flow``) on lexicon clips.
 
 ``train_flow(store_or_path, out_path, config)`` trains on the TRAIN split of the
-lexicon (``split_clips``; optionally without some languages, ``held_out_languages``,
-for the held-out-language evaluation) through ``engine.learn.training.train`` (seeded,
-resumable, progress, cancel) and writes a ``flow-kf2p`` checkpoint.
+lexicon (``config.split``: whole clips by hash, and optionally every clip of some
+languages, for the held-out-language evaluation) through ``engine.learn.training.train``
+(seeded, resumable, progress, cancel) and writes a ``flow-kf2p`` checkpoint.
 
 Each training example is drawn fresh (so ~500 clips give endless variety):
 
@@ -40,7 +40,7 @@ Mean examples: with probability ``p_mean`` an example is given the flow input
 ``x_t = 0`` at ``t = 0`` (no noise at all). At t = 0 the sample carries no information
 about the target, so the loss-minimising output there is the conditional MEAN of the
 sequence given the keyframes; training that exact input makes the sampler's
-deterministic first candidate (``FlowConfig.mean_first``, one network evaluation) a
+deterministic first candidate (``SamplingConfig.mean_first``, one network evaluation) a
 trained estimate rather than an extrapolation to a noise draw never seen, and it
 keeps the start of a low-temperature ODE path (noise scaled by 0.25, near 0) inside
 what the network has seen.
@@ -52,7 +52,7 @@ evaluation reports.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -66,13 +66,14 @@ from engine.body.torch_fk import ForwardKinematics
 from engine.data.lexicon import LexiconStore
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
+from engine.learn.config import SamplingConfig, SplitConfig, TrainConfig
 from engine.learn.dataset import (PACKAGE_DATA_LICENCE, ClipRecord, data_version,
                                   feature_statistics, load_records, split_clips,
-                                  split_languages)
+                                  split_records)
 from engine.learn.encoders import GlossEncoder, condition_text
 from engine.learn.features import FEATURE_DIM, NUM_SIGN_JOINTS, SIGN_JOINTS, channel_feature_mask
 from engine.learn.flow import KIND, FlowConfig, FlowNet, spline_inbetween
-from engine.learn.training import TrainConfig, TrainResult, restores_torch_threads, train
+from engine.learn.training import TrainResult, restores_torch_threads, train
 from engine.metrics.joint_error import PARTS
 from engine.motion.rotations import axis_angle_to_matrix
 from engine.motion.motion import Channel
@@ -84,14 +85,19 @@ _CHANNEL_JOINTS = np.stack([channel_feature_mask({c})[::6] for c in _MODELLED_CH
 
 @dataclass(frozen=True)
 class FlowTrainConfig:
-    """Everything a run depends on (saved in the manifest). ``model``: FlowConfig fields."""
+    """Everything a run depends on (the manifest's ``training``): the network
+    (``model``; its languages and text encoder are set from the data and the gloss
+    encoder), the loop, the split, the sampling defaults the checkpoint gets, and the
+    examples and loss of this module. The defaults are the shipped model's."""
 
-    steps: int = 5000
-    batch_size: int = 16
-    lr: float = 1e-3
-    warmup: int = 200
-    seed: int = 0
-    checkpoint_every: int = 500
+    model: FlowConfig = field(default_factory=lambda: FlowConfig(width=128, layers=3, heads=4))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=5000, batch_size=16, lr=1e-3, warmup=200, checkpoint_every=500))
+    split: SplitConfig = field(default_factory=SplitConfig)
+    #: Chosen on the validation clips (docs/learned-models.md).
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    #: Share of the train clips kept out of training for validation (0: none).
+    validation_fraction: float = 0.15
     max_frames: int = 48
     p_text_only: float = 0.1
     p_drop_text: float = 0.25
@@ -112,36 +118,13 @@ class FlowTrainConfig:
     #: axis-angle component in degrees (0: off).
     p_signer_offset: float = 0.0
     signer_offset_degrees: float = 0.0
-    held_out_fraction: float = 0.15
-    #: Share of the train clips kept out of training for validation (0: none).
-    validation_fraction: float = 0.15
-    held_out_languages: tuple[str, ...] = ()
-    width: int = 128
-    layers: int = 3
-    heads: int = 4
+    #: Torch threads while training (the caller's count is restored after).
     threads: int = 1
-    #: Sampling defaults written into the model config (``FlowConfig``): ODE steps,
-    #: starting-noise temperature (below 1 trades some candidate variety for smoother,
-    #: more accurate in-betweens) and mean-first; chosen on the validation clips, see
-    #: the module docstring of engine.generate.eval_kf2p.
-    sample_steps: int = 6
-    sample_temperature: float = 0.25
-    sample_mean_first: bool = False
-    sample_correction_scale: float = 1.0
 
     def model_config(self, languages: Sequence[str], encoder: GlossEncoder) -> FlowConfig:
-        return FlowConfig(width=self.width, layers=self.layers, heads=self.heads,
-                          text_dim=encoder.dim, text_encoder=encoder.identity,
-                          languages=tuple(sorted(languages)), steps=self.sample_steps,
-                          temperature=self.sample_temperature,
-                          mean_first=self.sample_mean_first,
-                          correction_scale=self.sample_correction_scale)
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["held_out_languages"] = list(self.held_out_languages)
-        data["position_scales_mm"] = list(self.position_scales_mm)
-        return data
+        """``model`` with the languages of the training clips and the encoder's text."""
+        return replace(self.model, text_dim=encoder.dim, text_encoder=encoder.identity,
+                       languages=tuple(sorted(languages)))
 
 
 # ------------------------------------------------------------- forward kinematics
@@ -429,12 +412,10 @@ def batch_loss(model: FlowNet, batch: dict[str, torch.Tensor], fk: SkeletonFK | 
 # ------------------------------------------------------------------------- training
 def training_split(records: Sequence[ClipRecord], config: FlowTrainConfig
                    ) -> tuple[list[ClipRecord], list[ClipRecord]]:
-    """(train, held-out clips): without ``held_out_languages``, then ``split_clips``.
+    """(train, held-out clips) as ``config.split`` says (``dataset.split_records``).
 
     The train list still holds the validation clips (``validation_split``)."""
-    if config.held_out_languages:
-        records, _ = split_languages(records, config.held_out_languages)
-    return split_clips(records, config.held_out_fraction)
+    return split_records(records, config.split)
 
 
 VALIDATION_SALT = "flow-validation-v1"
@@ -459,7 +440,7 @@ def train_flow(store_or_path: LexiconStore | str | Path, out_path: str | Path,
     Args:
         store_or_path: an open ``LexiconStore`` or the path of a lexicon database.
         out_path: the checkpoint to write (``<out>.resume.pt`` while training).
-        config: see ``FlowTrainConfig``; ``steps``, ``seed``, ``held_out_languages``...
+        config: see ``FlowTrainConfig``: ``model``, ``train``, ``split``, ``sampling``...
         resume: continue from ``<out>.resume.pt`` when it exists.
         progress, cancel: ``engine.jobs`` progress callback and cancel token.
         data_licence: recorded in the manifest.
@@ -477,7 +458,7 @@ def train_flow(store_or_path: LexiconStore | str | Path, out_path: str | Path,
     fk = SkeletonFK() if config.position_weight > 0 else None
     encoder = GlossEncoder()
     model_config = config.model_config({r.language for r in train_records}, encoder)
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.train.seed)
     model = FlowNet(model_config)
     model.set_statistics(*feature_statistics(train_records))
     labels = sorted({r.label for r in records})
@@ -489,7 +470,7 @@ def train_flow(store_or_path: LexiconStore | str | Path, out_path: str | Path,
     def step_loss(net: FlowNet, generator: torch.Generator) -> torch.Tensor:
         seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
         rng = np.random.default_rng(seed)
-        examples = [sampler.draw(rng) for _ in range(config.batch_size)]
+        examples = [sampler.draw(rng) for _ in range(config.train.batch_size)]
         batch = collate(net, examples, label_table, generator, config.known_weight, config.p_mean)
         return batch_loss(net, batch, fk, config.position_weight, config.position_scales_mm)
 
@@ -515,21 +496,20 @@ def train_flow(store_or_path: LexiconStore | str | Path, out_path: str | Path,
     def manifest(step: int, losses: list[float]) -> dict:
         recent = losses[-50:]
         metrics = {"train_loss": float(np.mean(recent)) if recent else None}
-        if step >= config.steps:
+        if step >= config.train.steps:
             if validation["value"] is None:
                 validation["value"] = validation_loss()
             metrics["validation_loss"] = validation["value"]
             metrics["validation_clips"] = len(check_records)
             metrics["validation_on"] = "validation" if validation_records else "held-out"
         return build_manifest(
-            KIND, {"model": model_config.to_dict(), "training": config.to_dict()},
+            KIND, {"model": model_config.to_dict(), "sampling": asdict(config.sampling)},
             data_version=version, data_licence=data_licence, metrics=metrics,
-            seed=config.seed, step=step,
-            extra={"train_clips": len(train_records), "held_out_clips": len(held_records),
+            seed=config.train.seed, step=step,
+            extra={"training": asdict(replace(config, model=model_config)),
+                   "train_clips": len(train_records), "held_out_clips": len(held_records),
                    "validation_clips": len(validation_records),
-                   "held_out_languages": list(config.held_out_languages)})
+                   "held_out_languages": list(config.split.held_out_languages)})
 
-    train_config = TrainConfig(steps=config.steps, lr=config.lr, warmup=config.warmup,
-                               seed=config.seed, checkpoint_every=config.checkpoint_every)
-    return train(model, step_loss, manifest, out_path, train_config, resume=resume,
+    return train(model, step_loss, manifest, out_path, config.train, resume=resume,
                  progress=progress, cancel=cancel)

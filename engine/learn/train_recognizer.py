@@ -10,12 +10,13 @@ augmentation (all seeded by the training loop's generator):
 - **noise**: Gaussian noise of ``noise`` (default 0.02) on every 6D entry, a few degrees
   of fitting jitter.
 
-Only the TRAIN split (``split_clips``, whole clips by hash; or ``split_languages``) is
-used; the held-out accuracy written into the manifest is measured on clips never seen.
+Only the TRAIN split (``RecognizerTrainConfig.split``: whole clips by hash, and every
+clip of any held-out language) is used; the held-out accuracy written into the manifest
+is measured on clips never seen.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,35 +24,30 @@ import torch
 
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
+from engine.learn.config import SplitConfig, TrainConfig
 from engine.learn.dataset import PACKAGE_DATA_LICENCE, data_version, load_records, split_records
 from engine.learn.recognizer import (KIND, Recognizer, RecognizerConfig, RecognizerNet,
                                      gloss_class, pad_clips, vocabulary)
-from engine.learn.training import TrainConfig, TrainResult, train
+from engine.learn.training import TrainResult, train
 from engine.metrics.generation import accuracy
+
 
 @dataclass(frozen=True)
 class RecognizerTrainConfig:
-    """Everything a recognizer run depends on (recorded in the manifest)."""
+    """Everything a recognizer run depends on (the manifest's ``training``): the
+    network (``model``; its ``classes`` are set from the data, the glosses shared by
+    ``min_languages``), the loop, the split, and the augmentation. The defaults are
+    the shipped model's."""
 
-    steps: int = 3000
-    lr: float = 2e-3
-    weight_decay: float = 1e-2
-    batch_size: int = 32
-    width: int = 128
-    embed_dim: int = 32
-    dropout: float = 0.2
+    model: RecognizerConfig = field(default_factory=lambda: RecognizerConfig(
+        classes=(), width=128, embed_dim=32, dropout=0.2))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=3000, batch_size=32, lr=2e-3, weight_decay=1e-2, checkpoint_every=250))
+    split: SplitConfig = field(default_factory=SplitConfig)
     min_languages: int = 8
-    held_out_fraction: float = 0.15
-    held_out_langs: tuple[str, ...] = ()
     max_frames: int = 64
     noise: float = 0.02
-    seed: int = 0
-    checkpoint_every: int = 250
     data_licence: str = PACKAGE_DATA_LICENCE
-
-    def train_config(self) -> TrainConfig:
-        return TrainConfig.short_warmup(self.steps, self.lr, self.weight_decay, self.seed,
-                                        self.checkpoint_every)
 
 
 def fit_length(features: torch.Tensor, max_frames: int) -> torch.Tensor:
@@ -90,10 +86,10 @@ def train_recognizer(source, out_path: str | Path, config: RecognizerTrainConfig
     ``metrics`` hold ``train_accuracy`` and ``held_out_accuracy`` (clean clips, no
     augmentation; the held-out one over held-out clips whose gloss is in the vocabulary,
     ``held_out_count`` of them). Suggested CLI: ``signstudio-cli train recognizer
-    --lexicon PATH --out assets/models/recognizer.pt [--steps N] [--seed S] [--resume]``.
+    --out assets/models/recognizer.pt [--steps N] [--seed S] [--resume]``.
     """
     records = load_records(source)
-    train_records, held = split_records(records, config.held_out_fraction, config.held_out_langs)
+    train_records, held = split_records(records, config.split)
     classes = vocabulary(train_records, config.min_languages)
     index = {name: i for i, name in enumerate(classes)}
     train_set = [r for r in train_records if gloss_class(r.gloss) in index]
@@ -102,16 +98,15 @@ def train_recognizer(source, out_path: str | Path, config: RecognizerTrainConfig
     targets = torch.tensor([index[gloss_class(r.gloss)] for r in train_set])
 
     with torch.random.fork_rng(devices=[]):  # the initial weights follow the seed alone
-        torch.manual_seed(config.seed)
-        net = RecognizerNet(RecognizerConfig(classes=tuple(classes), width=config.width,
-                                             embed_dim=config.embed_dim, dropout=config.dropout))
+        torch.manual_seed(config.train.seed)
+        net = RecognizerNet(replace(config.model, classes=tuple(classes)))
     stacked = torch.cat(clips)
     net.mean.copy_(stacked.mean(dim=0))
     net.std.copy_(stacked.std(dim=0).clamp(min=1e-3))
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
 
     def step_loss(model: RecognizerNet, generator: torch.Generator) -> torch.Tensor:
-        chosen = torch.randint(0, len(clips), (config.batch_size,), generator=generator)
+        chosen = torch.randint(0, len(clips), (config.train.batch_size,), generator=generator)
         batch, mask = pad_clips([augment(clips[i], generator, config.noise) for i in chosen.tolist()])
         logits, _ = model(batch, mask)
         return loss_fn(logits, targets[chosen])
@@ -128,7 +123,7 @@ def train_recognizer(source, out_path: str | Path, config: RecognizerTrainConfig
         return out
 
     def manifest(step: int, losses: list[float]) -> dict:
-        final = step >= config.steps
+        final = step >= config.train.steps
         metrics = {"final_loss": float(np.mean(losses[-20:])) if losses else None}
         if final:
             was_training = net.training
@@ -137,9 +132,11 @@ def train_recognizer(source, out_path: str | Path, config: RecognizerTrainConfig
             net.train(was_training)
         return build_manifest(
             KIND, net.config.to_dict(), data_version=data_version(train_records),
-            data_licence=config.data_licence, metrics=metrics, seed=config.seed, step=step,
-            extra={"training": {**asdict(config), "label_space": (
-                f"gloss shared by >= {config.min_languages} sign languages (NFC, upper-case)")}})
+            data_licence=config.data_licence, metrics=metrics, seed=config.train.seed,
+            step=step, extra={"training": {**asdict(replace(config, model=net.config)),
+                                           "label_space": (f"gloss shared by >= "
+                                                           f"{config.min_languages} sign "
+                                                           f"languages (NFC, upper-case)")}})
 
-    return train(net, step_loss, manifest, out_path, config.train_config(), resume=resume,
+    return train(net, step_loss, manifest, out_path, config.train, resume=resume,
                  progress=progress, cancel=cancel)

@@ -5,7 +5,7 @@ Data: continuous sequences assembled from the lexicon's TRAIN clips
 random windows from it and adds a little pose noise (fitted recordings jitter). The
 loss is per-frame cross-entropy over O/B/I with B weighted up (B frames are rare and
 they carry the onsets). Validation and evaluation use sequences built only from
-held-out clips (whole clips, ``split_clips``), with their own seeds.
+held-out clips (``SegmenterTrainConfig.split``), with their own seeds.
 
 ``evaluate_segmenter`` reports boundary precision/recall/F1 at +-2 frames (25 fps) and
 frame IoU for the learned model and for the velocity baseline, which is tuned on
@@ -25,12 +25,14 @@ import torch.nn.functional as F
 from engine.data.lexicon import LexiconStore
 from engine.jobs import CancelToken, Cancelled, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
+from engine.learn.config import SplitConfig, TrainConfig, from_dict
 from engine.learn.dataset import (MODEL_FPS, ClipRecord, data_version, feature_statistics,
-                                  load_clips, split_clips)
-from engine.learn.segmenter import (KIND, SegmenterNet, decode_bio, fit_velocity_baseline,
+                                  load_clips, split_records)
+from engine.learn.segmenter import (DEFAULT_MAX_GAP, DEFAULT_MIN_SPAN, KIND, SegmenterConfig,
+                                    SegmenterNet, decode_bio, fit_velocity_baseline,
                                     load_segmenter, predict_tags, velocity_baseline_spans)
 from engine.learn.sequences import AssembledSequence, SequenceConfig, random_sequences
-from engine.learn.training import TrainConfig, TrainResult, restores_torch_threads, train
+from engine.learn.training import TrainResult, restores_torch_threads, train
 from engine.metrics.segmentation import DEFAULT_TOLERANCE, BoundaryCounts, boundary_counts, frame_iou
 
 #: Seeds of the held-out sequence sets, apart from any training seed.
@@ -40,29 +42,48 @@ EVALUATION_SEED = 7_002
 
 @dataclass(frozen=True)
 class SegmenterTrainConfig:
-    """Everything a segmenter training run depends on.
+    """Everything a segmenter training run depends on (the manifest's ``training``):
+    the network (``model``), the loop, the split, and the sequences below. The
+    defaults are the shipped model's.
 
     ``window``: frames per training crop (5 s at 25 fps); ``pool_sequences``: training
-    sequences assembled before the loop; ``noise_std``: Gaussian noise added to the 6D
-    features each step; ``onset_weight``: loss weight of B frames (O and I weigh 1).
+    sequences assembled before the loop; ``validation_sequences``: sequences of
+    held-out clips the manifest's validation metrics are measured on; ``noise_std``:
+    Gaussian noise added to the 6D features each step; ``onset_weight``: loss weight
+    of B frames (O and I weigh 1).
     """
 
+    model: SegmenterConfig = field(default_factory=lambda: SegmenterConfig(
+        width=64, blocks=4, kernel=5, dropout=0.1, min_span=DEFAULT_MIN_SPAN,
+        max_gap=DEFAULT_MAX_GAP))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        steps=2000, lr=2e-3, warmup=100, checkpoint_every=500))
-    width: int = 64
-    blocks: int = 4
-    kernel: int = 5
-    dropout: float = 0.1
-    min_span: int = 4
-    max_gap: int = 1
+        steps=2000, batch_size=16, lr=2e-3, warmup=100, checkpoint_every=500))
+    split: SplitConfig = field(default_factory=SplitConfig)
     window: int = 128
-    batch: int = 16
     pool_sequences: int = 800
     validation_sequences: int = 100
-    held_out_fraction: float = 0.15
     noise_std: float = 0.02
     onset_weight: float = 3.0
     sequence: SequenceConfig = field(default_factory=SequenceConfig)
+
+
+def recorded_config(manifest: dict) -> SegmenterTrainConfig:
+    """The ``SegmenterTrainConfig`` a segmenter checkpoint was trained with.
+
+    Today's manifests record it under ``training``. Older ones (before
+    ``engine.learn.config``) kept the run's settings in ``config`` beside the network's,
+    with ``train``, ``batch`` and ``held_out_fraction`` at its top level; they are
+    read into today's shape here."""
+    if "training" in manifest:
+        return from_dict(SegmenterTrainConfig, manifest["training"])
+    old = manifest["config"]
+    train = {**old["train"], "batch_size": old["batch"]}
+    return from_dict(SegmenterTrainConfig, {
+        "model": {name: old[name] for name in SegmenterConfig.__dataclass_fields__},
+        "train": train, "split": {"held_out_fraction": old["held_out_fraction"]},
+        "window": old["window"], "pool_sequences": old["pool_sequences"],
+        "noise_std": old["noise_std"], "onset_weight": old["onset_weight"],
+        "sequence": old["sequence"]})
 
 
 @contextmanager
@@ -86,14 +107,15 @@ def _licence(store: LexiconStore, records: Sequence[ClipRecord]) -> str:
     return "; ".join(sorted({s.licence for s in store.list() if s.id in ids}))
 
 
-def _load_split(store_or_path, held_out_fraction: float):
+def _load_split(store_or_path, split: SplitConfig):
     with _open_store(store_or_path) as store:
         records = load_clips(store)
         if not records:
             raise ValueError(f"{getattr(store, 'path', store_or_path)}: the lexicon holds no clips to train on")
-        train_records, held_out = split_clips(records, held_out_fraction)
+        train_records, held_out = split_records(records, split)
         if not train_records:
-            raise ValueError("every clip fell in the held-out split; add clips or lower held_out_fraction")
+            raise ValueError("every clip fell in the held-out split; add clips, lower "
+                             "held_out_fraction or hold out fewer languages")
         return train_records, held_out, _licence(store, train_records)
 
 
@@ -172,15 +194,14 @@ def train_segmenter(store_or_path: LexiconStore | str | Path, out_path: str | Pa
     is kept).
     """
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    train_records, held_out, licence = _load_split(store_or_path, config.held_out_fraction)
+    train_records, held_out, licence = _load_split(store_or_path, config.split)
     seed = config.train.seed
     pool_sequences = _assemble(train_records, config.pool_sequences, seed, config.sequence,
                                progress, cancel, "training")
     validation = (_assemble(held_out, config.validation_sequences, VALIDATION_SEED, config.sequence,
                             progress, cancel, "validation") if held_out else [])
 
-    model = SegmenterNet(config.width, config.blocks, config.kernel, config.dropout,
-                         config.min_span, config.max_gap)
+    model = SegmenterNet(**asdict(config.model))
     mean, std = feature_statistics(train_records)
     # Floor the scale: a rotation entry that barely moves in the lexicon would otherwise
     # turn fitting noise into huge normalised inputs.
@@ -190,7 +211,7 @@ def train_segmenter(store_or_path: LexiconStore | str | Path, out_path: str | Pa
     class_weight = torch.tensor([1.0, config.onset_weight, 1.0])
 
     def step_loss(net: SegmenterNet, generator: torch.Generator) -> torch.Tensor:
-        x, y, mask = _windows(pool, config.batch, config.window, generator)
+        x, y, mask = _windows(pool, config.train.batch_size, config.window, generator)
         x = x + config.noise_std * torch.randn(x.shape, generator=generator)
         logits = net(x)
         loss = F.cross_entropy(logits.reshape(-1, 3), y.reshape(-1), weight=class_weight,
@@ -206,14 +227,10 @@ def train_segmenter(store_or_path: LexiconStore | str | Path, out_path: str | Pa
             if not final_metrics:
                 final_metrics.update(_validate(model, validation, class_weight))
             metrics.update(final_metrics)
-        run_config = {**model.config, "window": config.window, "batch": config.batch,
-                      "pool_sequences": config.pool_sequences, "noise_std": config.noise_std,
-                      "onset_weight": config.onset_weight, "held_out_fraction": config.held_out_fraction,
-                      "sequence": asdict(config.sequence), "train": asdict(config.train),
-                      "fps": MODEL_FPS, "tolerance_frames": DEFAULT_TOLERANCE}
-        return build_manifest(KIND, run_config, data_version=data_version(train_records),
+        network = {**model.config, "fps": MODEL_FPS, "tolerance_frames": DEFAULT_TOLERANCE}
+        return build_manifest(KIND, network, data_version=data_version(train_records),
                               data_licence=licence, metrics=metrics, seed=seed, step=step,
-                              extra={"held_out_clips": len(held_out)})
+                              extra={"training": asdict(config), "held_out_clips": len(held_out)})
 
     return train(model, step_loss, manifest, out_path, config.train, resume=resume,
                  progress=progress, cancel=cancel)
@@ -242,8 +259,8 @@ def evaluate_segmenter(store_or_path: LexiconStore | str | Path, checkpoint_path
                        progress: Progress = no_progress, cancel: CancelToken | None = None) -> dict:
     """Boundary F1 of a segmenter checkpoint on held-out sequences, against the baseline.
 
-    Held-out sequences are assembled from the clips ``split_clips`` holds out (the
-    checkpoint's recorded ``held_out_fraction``), seed ``EVALUATION_SEED``; the
+    Held-out sequences are assembled from the clips the checkpoint's recorded split
+    holds out (``recorded_config``), seed ``EVALUATION_SEED``; the
     velocity baseline's parameters are tuned on ``baseline_sequences`` sequences of
     TRAIN clips. Returns a JSON-ready dict::
 
@@ -258,10 +275,9 @@ def evaluate_segmenter(store_or_path: LexiconStore | str | Path, checkpoint_path
     held-out clips joined by plain slerp, a transition the model never trained on.
     """
     model = load_segmenter(checkpoint_path)
-    config = model.manifest["config"]
-    sequence_config = SequenceConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                        for k, v in config["sequence"].items()})
-    train_records, held_out, _ = _load_split(store_or_path, config["held_out_fraction"])
+    recorded = recorded_config(model.manifest)
+    sequence_config = recorded.sequence
+    train_records, held_out, _ = _load_split(store_or_path, recorded.split)
     if not held_out:
         raise ValueError("the split holds out no clips: nothing to evaluate on")
     test = _assemble(held_out, sequences, EVALUATION_SEED, sequence_config, progress, cancel,

@@ -11,11 +11,11 @@ Resuming: every ``checkpoint_every`` steps (and on cancel) the loop writes
 and the loss history. ``train(..., resume=True)`` continues from it and, for the same
 seed, ends bit-identical to an uninterrupted run on CPU (tested). The final checkpoint
 ``<out>`` has the weights and manifest only; the resume file is removed once it exists.
+The loop's settings are ``engine.learn.config.TrainConfig``.
 """
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,36 +24,7 @@ import torch
 
 from engine.jobs import CancelToken, Cancelled, Progress, no_progress
 from engine.learn.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimiser and schedule. ``lr`` warms up linearly over ``warmup`` steps, then
-    follows a cosine to ``lr * final_lr_fraction`` at ``steps``."""
-
-    steps: int = 2000
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    warmup: int = 100
-    final_lr_fraction: float = 0.05
-    grad_clip: float = 1.0
-    seed: int = 0
-    checkpoint_every: int = 250
-
-    def learning_rate(self, step: int) -> float:
-        if step < self.warmup:
-            return self.lr * (step + 1) / self.warmup
-        progress = (step - self.warmup) / max(1, self.steps - self.warmup)
-        floor = self.lr * self.final_lr_fraction
-        return floor + (self.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-    @classmethod
-    def short_warmup(cls, steps: int, lr: float, weight_decay: float, seed: int,
-                     checkpoint_every: int) -> "TrainConfig":
-        """The schedule of the small classifiers and generators (recognizer, CVAE): a
-        warm-up of a tenth of the run, at most 100 steps."""
-        return cls(steps=steps, lr=lr, weight_decay=weight_decay,
-                   warmup=min(100, steps // 10), seed=seed, checkpoint_every=checkpoint_every)
+from engine.learn.config import TrainConfig
 
 
 @dataclass

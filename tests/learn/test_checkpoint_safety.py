@@ -38,7 +38,9 @@ def set_model_field(field, value):
     ("layers", 10**9, r"manifest.config.model.layers: Input should be less than or equal to 48"),
     ("heads", 7, r"manifest.config.model: width 128 is not a multiple of heads 7$"),
     ("kernel", 4, r"manifest.config.model.kernel: .*odd kernel size"),
-    ("method", "os.system", r"manifest.config.model.method: Input should be 'euler' or 'midpoint'"),
+    # An older file's sampling settings among the model's are checked where they are.
+    ("method", "os.system", r"manifest.config.model.method: Input should be 'euler', "
+                            r"'midpoint' or 'rk4'"),
     ("languages", "ase", r"manifest.config.model.languages: Input should be a valid (array|tuple)"),
 ])
 def test_flow_manifest_settings_outside_the_schema_are_refused(tmp_path, field, value, expected):

@@ -36,16 +36,31 @@ def test_train_refuses_a_missing_lexicon_and_misplaced_options(tmp_path):
               "--clip-weights", "w.pt"])
 
 
-def test_train_set_overrides_a_config_field_and_refuses_unknown_or_mistyped(lexicon, tmp_path):
+def test_train_set_overrides_a_config_field_and_refuses_unknown_or_mistyped(lexicon, tmp_path,
+                                                                            capsys):
     out = tmp_path / "flow.pt"
     assert main(["train", "flow", "--db", str(lexicon), "--out", str(out), "--steps", "2",
-                 "--set", "sample_mean_first=true", "--set", "sample_temperature=0"]) == 0
+                 "--set", "sampling.mean_first=true", "--set", "sampling.temperature=0",
+                 "--set", "train.lr=0.0005", "--held-out-langs", "svk"]) == 0
     manifest = load_checkpoint(out, kind="flow-kf2p").manifest
-    assert manifest["config"]["training"]["sample_mean_first"] is True
-    assert manifest["config"]["model"]["mean_first"] is True
-    assert manifest["config"]["model"]["temperature"] == 0.0
-    with pytest.raises(SystemExit, match="NAME one of"):
+    training = manifest["training"]
+    assert training["sampling"]["mean_first"] is True and training["train"]["lr"] == 0.0005
+    assert training["train"]["steps"] == 2 and training["split"]["held_out_languages"] == ["svk"]
+    assert manifest["config"]["sampling"]["mean_first"] is True
+    assert manifest["config"]["sampling"]["temperature"] == 0.0
+    assert "svk" not in manifest["config"]["model"]["languages"]
+    capsys.readouterr()
+    # A bad setting is one line naming it and what is expected, not a traceback.
+    with pytest.raises(SystemExit, match=r"no field 'nonsense'; expected one of model\.\*, "
+                                         r"train\.\*, split\.\*, sampling\.\*"):
         main(["train", "flow", "--db", str(lexicon), "--out", str(out), "--set", "nonsense=1"])
-    with pytest.raises(SystemExit, match="expects a float"):
+    with pytest.raises(SystemExit, match=r"sampling.temperature=warm: sampling.temperature "
+                                         r"expects a number"):
         main(["train", "flow", "--db", str(lexicon), "--out", str(out),
-              "--set", "sample_temperature=warm"])
+              "--set", "sampling.temperature=warm"])
+    with pytest.raises(SystemExit, match=r"correction_scale: expected a number in \[0, 1\]"):
+        main(["train", "flow", "--db", str(lexicon), "--out", str(out),
+              "--set", "sampling.correction_scale=2"])
+    with pytest.raises(SystemExit, match="model.layers expects a whole number"):
+        main(["train", "cvae", "--db", str(lexicon), "--out", str(out), "--set", "model.layers=x"])
+    assert "Traceback" not in capsys.readouterr().err

@@ -1,11 +1,14 @@
 """The SignAvatar CVAE: training, curriculum, seeded sampling, encoders and checkpoints."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from engine.jobs import CancelToken, Cancelled
 from engine.learn.checkpoint import CheckpointError
-from engine.learn.cvae import curriculum_mask_ratio, load_cvae, sample_cvae
+from engine.learn.config import TrainConfig
+from engine.learn.cvae import CvaeConfig, curriculum_mask_ratio, load_cvae, sample_cvae
 from engine.learn.dataset import load_clips
 from engine.learn.encoders import ClipEncoder, GlossEncoder
 from engine.learn.eval_generation import cvae_generator
@@ -14,8 +17,15 @@ from engine.learn.train_cvae import CvaeTrainConfig, train_cvae
 from tests.conftest import tiny_lexicon
 from tests.engine.test_encoders import make_tiny_clip
 
-TINY = dict(steps=40, lr=3e-3, batch_size=8, d_model=32, layers=1, heads=2, ff=64, latent=8,
-            dropout=0.0, checkpoint_every=1000, data_licence="synthetic test data")
+TINY = CvaeTrainConfig(
+    model=CvaeConfig(cond_dim=256, d_model=32, layers=1, heads=2, ff=64, latent=8, dropout=0.0),
+    train=TrainConfig(steps=40, lr=3e-3, batch_size=8, checkpoint_every=1000),
+    data_licence="synthetic test data")
+
+
+def tiny(**train) -> CvaeTrainConfig:
+    """TINY with other loop settings (``TrainConfig`` fields)."""
+    return replace(TINY, train=replace(TINY.train, **train))
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +39,7 @@ def trained(tmp_path_factory, records):
     threads = torch.get_num_threads()  # restored: later modules compare threads' results
     torch.set_num_threads(1)
     path = tmp_path_factory.mktemp("cvae") / "cvae.pt"
-    yield path, train_cvae(records, path, CvaeTrainConfig(**TINY))
+    yield path, train_cvae(records, path, TINY)
     torch.set_num_threads(threads)
 
 
@@ -78,7 +88,7 @@ def test_sampling_is_seeded_sized_and_follows_the_condition(trained, records):
 def test_clip_conditioned_cvae_trains_and_refuses_another_encoder(tmp_path, records):
     clip = ClipEncoder.from_path(make_tiny_clip(tmp_path / "clip_a", seed=0))
     path = tmp_path / "cvae_clip.pt"
-    train_cvae(records, path, CvaeTrainConfig(**{**TINY, "steps": 6}), encoder=clip)
+    train_cvae(records, path, tiny(steps=6), encoder=clip)
     model = load_cvae(path, clip)
     assert model.config.cond_dim == clip.dim == 32
     assert sample_cvae(model, ["ase:FIST"], 5, 2, seed=0).shape == (1, 2, 5, FEATURE_DIM)
@@ -107,7 +117,7 @@ def test_gloss_model_refuses_a_different_gloss_encoder_and_tampering(trained, tm
 
 
 def test_cancel_then_resume_matches_an_uninterrupted_run(tmp_path, records):
-    config = CvaeTrainConfig(**{**TINY, "steps": 20, "checkpoint_every": 10})
+    config = tiny(steps=20, checkpoint_every=10)
     straight = train_cvae(records, tmp_path / "straight.pt", config)
     token = CancelToken()
 

@@ -6,12 +6,17 @@ import torch
 from engine.learn.checkpoint import CheckpointError, build_manifest, save_checkpoint
 from engine.learn.dataset import load_clips
 from engine.learn.eval_generation import evaluate_generation, format_generation_table
-from engine.learn.recognizer import gloss_class, load_recognizer, vocabulary
+from engine.learn.config import SplitConfig, TrainConfig
+from engine.learn.recognizer import RecognizerConfig, gloss_class, load_recognizer, vocabulary
 from engine.learn.train_recognizer import RecognizerTrainConfig, augment, train_recognizer
 from tests.conftest import tiny_lexicon
 
-TINY = dict(steps=60, lr=3e-3, batch_size=16, width=32, embed_dim=16, min_languages=2,
-            held_out_langs=("bfi",), checkpoint_every=1000, data_licence="synthetic test data")
+#: Every bfi clip held out, no other clip: bfi is a language the recognizer never saw.
+BFI_ONLY = SplitConfig(held_out_fraction=0.0, held_out_languages=("bfi",))
+TINY = RecognizerTrainConfig(
+    model=RecognizerConfig(classes=(), width=32, embed_dim=16),
+    train=TrainConfig(steps=60, lr=3e-3, batch_size=16, weight_decay=1e-2, checkpoint_every=1000),
+    split=BFI_ONLY, min_languages=2, data_licence="synthetic test data")
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +31,7 @@ def trained(tmp_path_factory, lexicon_records):
     threads = torch.get_num_threads()  # restored: later modules compare threads' results
     torch.set_num_threads(1)
     path = tmp_path_factory.mktemp("rec") / "recognizer.pt"
-    result = train_recognizer(lexicon_records, path, RecognizerTrainConfig(**TINY))
+    result = train_recognizer(lexicon_records, path, TINY)
     yield path, result
     torch.set_num_threads(threads)
 
@@ -92,13 +97,13 @@ def test_evaluate_generation_scores_copies_of_real_clips_above_noise(trained, le
         return [rng.normal(size=(num_frames, 264)).astype(np.float32) for _ in range(num_candidates)]
 
     result = evaluate_generation(lexicon_records, {"copy": copy_real, "noise": noise}, path,
-                                 held_out_langs=("bfi",), num_candidates=2, repeats=3)
+                                 split=BFI_ONLY, num_candidates=2, repeats=3)
     rows = result["rows"]
     assert rows["real"]["count"] == 4 and result["split"]["evaluated_classes"] == 4
     assert rows["copy"]["acc"] == rows["real"]["acc"]
     # Each copy appears twice, which shrinks the covariance a little: near 0, not 0.
     assert rows["copy"]["fid"] < 0.1 * rows["noise"]["fid"]
-    once = evaluate_generation(lexicon_records, {"copy": copy_real}, path, held_out_langs=("bfi",),
+    once = evaluate_generation(lexicon_records, {"copy": copy_real}, path, split=BFI_ONLY,
                                num_candidates=1, repeats=1)
     assert once["rows"]["copy"]["fid"] == pytest.approx(0.0, abs=1e-6)
     assert rows["copy"]["multimodality_within_label"] == 0.0
@@ -109,5 +114,5 @@ def test_evaluate_generation_scores_copies_of_real_clips_above_noise(trained, le
         return [np.zeros((num_frames + 1, 264))] * num_candidates
 
     with pytest.raises(ValueError, match="generator 'bad'.*expected finite features"):
-        evaluate_generation(lexicon_records, {"bad": wrong_shape}, path, held_out_langs=("bfi",),
+        evaluate_generation(lexicon_records, {"bad": wrong_shape}, path, split=BFI_ONLY,
                             num_candidates=1, repeats=1)

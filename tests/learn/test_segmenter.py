@@ -5,23 +5,24 @@ import pytest
 import torch
 
 from engine.learn.checkpoint import CheckpointError, build_manifest, save_checkpoint
-from engine.learn.dataset import MODEL_FPS, load_clips
-from engine.learn.segmenter import (SegmenterNet, decode_bio, keyframes_for_recording,
-                                    load_segmenter, place_keyframes, segment,
-                                    velocity_baseline_spans)
+from engine.learn.config import SplitConfig, TrainConfig
+from engine.learn.dataset import MODEL_FPS, load_clips, split_records
+from engine.learn.segmenter import (SegmenterConfig, SegmenterNet, decode_bio,
+                                    keyframes_for_recording, load_segmenter, place_keyframes,
+                                    segment, velocity_baseline_spans)
 from engine.learn.sequences import (B, I, O, SequenceConfig, assemble_sequence, random_sequences,
                                     smooth_join, spans_to_labels, time_stretch)
 from engine.learn.train_segmenter import SegmenterTrainConfig, train_segmenter
-from engine.learn.training import TrainConfig
 from engine.motion.motion import Channel
 from engine.motion.resample import resample
 from engine.motion.rotations import axis_angle_to_matrix
 from tests.conftest import tiny_lexicon
 
 TINY = SegmenterTrainConfig(
-    train=TrainConfig(steps=40, lr=3e-3, warmup=5, checkpoint_every=1000, seed=3),
-    width=16, blocks=2, window=48, batch=6, pool_sequences=12, validation_sequences=3,
-    held_out_fraction=0.3, sequence=SequenceConfig(clips_per_sequence=(2, 3)))
+    model=SegmenterConfig(width=16, blocks=2, kernel=5, dropout=0.1, min_span=4, max_gap=1),
+    train=TrainConfig(steps=40, batch_size=6, lr=3e-3, warmup=5, checkpoint_every=1000, seed=3),
+    split=SplitConfig(held_out_fraction=0.3), window=48, pool_sequences=12,
+    validation_sequences=3, sequence=SequenceConfig(clips_per_sequence=(2, 3)))
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +154,19 @@ def test_a_tiny_model_trains_and_its_loss_falls(trained):
     assert manifest["config"]["width"] == 16 and manifest["step"] == 40
     assert "validation_boundary_f1" in manifest["metrics"]
     assert 0.0 <= manifest["metrics"]["validation_boundary_f1"] <= 1.0
+
+
+def test_the_evaluation_splits_as_the_recorded_training_did(trained):
+    from engine.learn.train_segmenter import evaluate_segmenter, recorded_config
+
+    result, folder = trained
+    assert recorded_config(load_segmenter(result.path).manifest) == TINY
+    scores = evaluate_segmenter(folder / "lex.sqlite", result.path, sequences=3,
+                                baseline_sequences=3, unseen_join_sequences=2)
+    with tiny_lexicon(folder / "again.sqlite", languages=("ase", "gsg", "bfi")) as store:
+        held = split_records(load_clips(store), TINY.split)[1]
+    assert scores["held_out_clips"] == len(held) and scores["sequences"] == 3
+    assert 0.0 <= scores["learned"]["frame_iou"] <= 1.0
 
 
 def test_segment_and_keyframes_for_a_recording_at_another_frame_rate(trained, records):
