@@ -1,79 +1,15 @@
 """KF2P evaluation on held-out data: the learned flow model against the baselines.
 
-Protocol (``bench/kf2p_baselines.py``, seed 003's keyframe policy): for every held-out
-clip keep its onset, midpoint and offset frames as keyframes (all channels), drop every
-frame between onset and offset, regenerate them with each backend and compare with the
-real frames, on joint positions from the default avatar:
-
-* DTW-JPE (mm) for body (relative to the pelvis), left hand and right hand (relative to
-  their wrist), ``engine.metrics.joint_error``;
-* the joint error at the three keyframes (mm; ~0 by the KF2P contract);
-* mean jerk (m/s^3) within 2 frames of the two joins, next to the real clip's;
-* clip by clip (``paired_comparison``): each learned backend minus each baseline on
-  the same clips, the median difference with a bootstrap 95% interval and the share
-  of clips won. The medians table compares two distributions whose spread is mostly
-  the clips' own difficulty; the pairs compare the methods. Both are printed: on the
-  held-out languages (bzs, swl, ukl) the flow's pooled hand medians were 0.06 and
-  0.36 mm above smooth's while it won 70% and 62% of the clips, each interval below 0.
-
-Held-out data, never seen in training:
-
-* ``split="clips"``: whole clips held out by ``split_clips`` (the same hash split the
-  trainer uses, so a model trained by ``train_flow`` with the same fraction never saw
-  them);
-* ``split="languages"``: every clip of ``held_out_languages``; only honest with a model
-  trained without those languages (``FlowTrainConfig.held_out_languages``). The
-  manifest says which languages a checkpoint left out; ``evaluate_kf2p`` refuses a
-  checkpoint that saw a language it is asked to hold out.
-
-Clips are evaluated at the models' 25 fps (``load_clips`` resamples), so the baseline
-medians differ slightly from ``bench/kf2p_baselines.py``'s native-rate table. The flow
-row is one candidate, seed 0, with the checkpoint's sampling defaults (4 Euler steps,
-starting-noise temperature 0.25, half the network's correction to the spline; at that
-scale 4, 5 and 6 steps scored alike on the validation clips, 6.30 / 1.68 / 14.71,
-6.28 / 1.68 / 14.84, 6.29 / 1.70 / 14.67, so the shipped model takes 4, a third faster).
-
-How those settings were chosen, honestly: the choices (joint-position loss or not,
-the temperature, mean estimate vs sample, and the position loss's per-part scales,
-which are the spline's medians below) were made on VALIDATION clips carved out of the
-TRAIN split by a second hash (``engine.learn.train_flow.validation_split``, 72 clips;
-the shipped model never trained on them), never on the held-out clips this module
-reports. The position weight (0.5) and the 5000 steps were set once, not tuned. (An
-earlier model's temperature had been picked on 40 held-out clips; that model and that
-choice are gone.) Medians on the validation clips
-(body / left hand / right hand, mm): spline 6.59 / 1.74 / 15.43, slerp 6.90 / 1.82 /
-15.52; feature loss only 6.49 / 2.15 / 14.80 (temperature 0); with the position loss
-6.20 / 1.70 / 15.12 (temperature 0), 6.17 / 1.71 / 15.02 (0.25), 6.20 / 1.71 / 15.34
-(0.5); its conditional-mean candidate (``FlowConfig.mean_first``) 6.64 / 1.78 / 15.65,
-worse: DTW-JPE forgives timing, and a mean over timings is a blurred motion. A model
-for the languages split (same recipe without bzs, swl, ukl) takes its sampling default
-from its own 64 validation clips, where the opposite held: spline 6.77 / 1.83 / 15.43,
-sample (0.25) 6.31 / 1.89 / 15.82, mean 6.40 / 1.69 / 15.25, so it was saved with
-``mean_first``. Margins of a few tenths of a mm flip between these small validation
-sets; read the held-out tables with that in mind.
-
-The correction scale (``FlowConfig.correction_scale``, 0.5 in both models) was chosen on
-signers no model had seen, without touching the held-out languages: a model trained
-the same way without asq, lls and tsm (as well as bzs, swl, ukl) was scored on those
-three languages' 92 clips. There the network at full scale LOST to the spline
-(mean-first 5.72 / 1.54 / 14.56 against smooth 5.12 / 1.56 / 11.74): it corrects a new
-signer's in-between toward the habits of the signers it learned (each language here is
-one signer). Scaled by 0.5 it won on every part (4.67 / 1.31 / 11.56; 0.25: 4.80 / 1.47 /
-11.04; 0, the 6D spline itself: 4.97 / 1.56 / 11.45). On the shipped model's own
-validation clips the scale hardly mattered (sample: 1.0 6.17 / 1.71 / 15.02, 0.75 6.20 /
-1.63 / 15.21, 0.5 6.29 / 1.70 / 14.67), so 0.5 went into both checkpoints
-(``flow_backend.save_with_sampling_defaults``, same weights; each manifest records the
-figures under "sampling_defaults"). Signer-offset augmentation
-(``FlowTrainConfig.signer_offset_degrees``) was tried on the same validation split and
-left off: with the scale at 0.5 it traded body and left hand for right hand (5.08 /
-1.49 / 10.90). So did a scale per part, on the same split (mean-first): per keyframe
-channel (body, left fingers, right fingers) the fingers' scales hardly mattered (a
-hand's error is relative to its wrist but in world orientation, so the arm and trunk
-rotations dominate it), and per side (trunk and head, left arm and hand, right arm and
-hand) the best of 36, (0.5, 0.5, 0.4), scored 4.76 / 1.31 / 11.22 against 4.67 / 1.31 /
-11.56 for 0.5 everywhere: a trade within noise, not adopted. Averaging the mean
-estimates of three models (seed 0 with and without signer offsets) scored 5.00 / 1.45 /
-11.06 at 0.5, about the average of its members.
+For every held-out clip the onset, midpoint and offset frames are kept as keyframes
+(all channels) and the frames between regenerated by each backend, then compared with
+the real ones on the default avatar's joints: DTW-JPE (mm) for body, left and right
+hand (``engine.metrics.joint_error``), the error at the keyframes (~0 by the KF2P
+contract), jerk at the two joins, and clip by clip each learned backend against each
+baseline (``paired_comparison``). ``split="clips"`` scores the clips the trainers hold
+out by hash (``SplitConfig.held_out_fraction``); ``split="languages"`` every clip of
+some languages, only with a checkpoint trained without them (``SplitConfig.
+held_out_languages``; refused otherwise). The figures, and how the shipped sampling
+settings were chosen on validation data only: docs/learned-models.md.
 """
 from __future__ import annotations
 
@@ -161,7 +97,7 @@ def _check_unseen(backends: Mapping[str, object], split: str, languages: Sequenc
                     f"evaluate_kf2p: backend {name!r} ({backend.path}) was trained with "
                     f"languages {sorted(set(languages) - left_out)}; a held-out-language "
                     f"evaluation needs a model trained without them "
-                    f"(FlowTrainConfig.held_out_languages)")
+                    f"(FlowTrainConfig.split.held_out_languages)")
 
 
 def evaluate_kf2p(store: LexiconStore | str | Path, backends: Mapping[str, Backend | str] | None = None,
