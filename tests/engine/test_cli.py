@@ -202,6 +202,7 @@ def test_info_runs(capsys):
     assert "13718 vertices" in out and "SMPL-X: unavailable" in out
 
 
+@pytest.mark.slow
 @pytest.mark.gl
 def test_export_project_to_video_and_motion_files(tmp_path):
     import imageio.v3 as iio

@@ -51,6 +51,7 @@ def test_bad_notation_is_one_line_and_writes_nothing(tmp_path, capsys, notation,
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_lexicon_add_notation_and_sigml_then_generate_and_export_sigml(tmp_path, capsys):
     db = str(tmp_path / "lexicon.sqlite")
     assert main(["lexicon", "add-notation", KIND, "--gloss", "KIND", "--lang", "sgg",
@@ -91,6 +92,7 @@ def test_export_sigml_of_a_project_without_notation_says_so(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.gl
 def test_contact_sheet_shows_signwriting_beside_the_postures(tmp_path, capsys):
     import imageio.v3 as iio

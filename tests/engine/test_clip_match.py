@@ -84,6 +84,7 @@ def test_index_is_cached_beside_the_lexicon_and_reused(store, encoder):
     assert [e.gloss for e in second.entries] == ["A", "B", "D", "V"]
 
 
+@pytest.mark.slow
 def test_own_thumbnail_ranks_its_entry_first_with_cosine_one(store, encoder):
     sketch = SketchFrames()
     index = ClipIndex.build(store, "ase", encoder, sketch)
@@ -101,6 +102,7 @@ def test_own_thumbnail_ranks_its_entry_first_with_cosine_one(store, encoder):
         assert matches[1].score >= matches[2].score
 
 
+@pytest.mark.slow
 def test_cache_is_invalidated_when_the_weights_change(store, encoder, tmp_path):
     ClipIndex.build(store, "ase", encoder, SketchFrames())
     other = ClipEncoder.from_path(make_tiny_clip(tmp_path / "other", seed=5))
@@ -116,6 +118,7 @@ def test_cache_is_invalidated_when_the_weights_change(store, encoder, tmp_path):
     assert ClipIndex.build(store, "ase", encoder, back).rendered == 0 and back.calls == 0
 
 
+@pytest.mark.slow
 def test_changed_entry_or_renderer_is_embedded_again(store, encoder):
     ClipIndex.build(store, "ase", encoder, SketchFrames())
     # Replacing B's recording (same gloss and source hash) gives it a new motion.
@@ -199,6 +202,7 @@ def test_motion_hash_and_representative_frames():
     assert frames[0] == representative_frames(fist, 1)[0]
 
 
+@pytest.mark.slow
 @pytest.mark.gl
 def test_rendered_thumbnails_find_their_own_entry(store, encoder, tmp_path):
     """The real renderer: hand close-ups, and a query that is one of them."""

@@ -64,6 +64,7 @@ def hostile_smplx_dir(tmp_path_factory):
     return folder, marker
 
 
+@pytest.mark.slow
 def test_smplx_payload_member_never_runs_and_the_model_loads(hostile_smplx_dir):
     folder, marker = hostile_smplx_dir
     body = SmplxBody(folder)
@@ -85,6 +86,7 @@ def test_info_names_the_ignored_members(hostile_smplx_dir, capsys, tmp_path, mon
     assert not marker.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.gl
 def test_render_with_a_hostile_model_pack_runs_nothing(hostile_smplx_dir, tmp_path, monkeypatch):
     folder, marker = hostile_smplx_dir
@@ -135,6 +137,7 @@ def test_a_header_that_promises_more_than_the_member_holds_is_truncated(tmp_path
         read_npz(path)
 
 
+@pytest.mark.slow
 def test_a_compression_bomb_is_refused_without_inflating_it(tmp_path):
     import time
     import tracemalloc
@@ -314,6 +317,7 @@ def test_a_project_field_declaring_other_frames_is_refused_before_reading(tmp_pa
         load_project(rebuilt)
 
 
+@pytest.mark.slow
 def test_a_header_length_bomb_is_refused_before_its_header_is_read(tmp_path):
     import tracemalloc
     path = tmp_path / "header_bomb.npz"
@@ -371,6 +375,7 @@ def test_big_endian_arrays_are_read_as_numbers(tmp_path):
     assert arrays["poses"].tolist() == [[0, 1, 2], [3, 4, 5]]
 
 
+@pytest.mark.slow
 def test_a_tampered_numeric_copy_in_the_cache_is_replaced_not_loaded(hostile_smplx_dir):
     from engine.body.smplx_model import numeric_copy
     folder, marker = hostile_smplx_dir

@@ -136,6 +136,7 @@ def _check_recovery(result, truth, mean_tol, max_tol, label):
         assert per_joint.max() < max_tol, (label, side, per_joint.max())
 
 
+@pytest.mark.slow
 def test_known_poses_are_recovered_from_2d(rng, avatar, skeleton):
     truth = _truth_motion(rng)
     seq = _keypoints_from_motion(truth, skeleton, avatar)
@@ -176,6 +177,7 @@ def _flexion_signs(motion: Motion, avatar, side: str) -> dict[str, np.ndarray]:
     return bends
 
 
+@pytest.mark.slow
 def test_fitted_fingers_never_bend_backwards_on_a_real_clip(lexicon, avatar):
     seq = lexicon.read(lexicon.find("ase", "E"))  # curled fingers: the hard case
     result = fit_keypoints(seq, iterations=100)
@@ -186,6 +188,7 @@ def test_fitted_fingers_never_bend_backwards_on_a_real_clip(lexicon, avatar):
     assert max(np.degrees(b.max()) for b in bends.values()) > 30
 
 
+@pytest.mark.slow
 def test_cancel_and_progress(lexicon):
     seq = lexicon.read(lexicon.find("ase", "B"))
     token = CancelToken()
@@ -209,6 +212,7 @@ def test_cancel_and_progress(lexicon):
         fit_keypoints(seq, iterations=40, progress=cancel_half_way, cancel=token)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("letter", ["A", "B"])
 def test_real_clip_fits_the_hand(lexicon, letter):
     seq = lexicon.read(lexicon.find("ase", letter))
@@ -223,6 +227,7 @@ def test_real_clip_fits_the_hand(lexicon, letter):
     assert 0.7 < q["hand_scale"] < 1.4
 
 
+@pytest.mark.slow
 def test_missing_hand_frames_give_finite_poses(lexicon):
     seq = lexicon.read(lexicon.find("ase", "V"))
     conf = dict(seq.confidence)
@@ -300,6 +305,7 @@ def test_hand_pose_prior_prefers_coupled_finger_joints(skeleton):
     assert (euler.grad[0, skeleton.coupling_slots[2], 1] < 0).all()  # descent raises DIP
 
 
+@pytest.mark.slow
 def test_hand_pose_prior_couples_dip_to_pip_on_a_real_clip(lexicon):
     """ASL S from the package: the fingers' DIP flexion follows 2/3 of the PIP's with a
     strong DIP coupling more closely than without it. PIP and DIP are hinges, so the axis-angle
@@ -422,6 +428,7 @@ def test_thumb_contact_takes_every_near_tip_but_one_knuckle(lexicon):
     assert list(np.flatnonzero(mask[frame, 12:])) == [0, 3]
 
 
+@pytest.mark.slow
 def test_two_starts_keep_the_lower_loss(lexicon):
     seq = lexicon.read(lexicon.find("ase", "C")).slice(8, 14)
     one = fit_keypoints(seq, iterations=40, landmarks="calibrated")
@@ -488,6 +495,7 @@ def test_initial_pose_puts_elbows_and_wrists_on_their_2d_keypoints(rng, avatar, 
     assert start_loss < relaxed_loss / 100
 
 
+@pytest.mark.slow
 def test_optimise_lowers_the_loss_of_its_start(rng, avatar, skeleton):
     """Stage 2 alone: Adam from the initial pose returns a lower loss than the start's,
     with the fitted scales near 1 on a body of the avatar's own size."""

@@ -58,6 +58,7 @@ def store(tmp_path):
     store.close()
 
 
+@pytest.mark.slow
 def test_an_assembled_projects_labels_are_the_training_labels_of_its_clips(store):
     """A digraph letter and a lexicon sign: the studio's label is byte for byte the
     ``ClipRecord.label`` the model was trained on for that clip."""

@@ -41,6 +41,7 @@ def _data_shapes() -> set[Handshape]:
     return shapes
 
 
+@pytest.mark.slow
 def test_every_data_shape_is_made_within_anatomical_ranges():
     made = unsupported = 0
     for shape in _data_shapes():

@@ -282,6 +282,7 @@ def small_filesystem(tmp_path):
     subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
+@pytest.mark.slow
 def test_a_really_full_disk_is_one_line_and_leaves_no_temporary_file(tmp_path, capsys,
                                                                      small_filesystem):
     from tests.conftest import random_motion

@@ -61,6 +61,7 @@ def test_rendered_handshapes_find_their_letter(tmp_path, store, view):
             assert matches[0].score > matches[1].score
 
 
+@pytest.mark.slow
 def test_images_without_a_hand_or_unreadable(tmp_path, store):
     import imageio.v3 as iio
 

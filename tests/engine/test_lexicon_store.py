@@ -6,7 +6,6 @@ import sys
 import textwrap
 import time
 
-import numpy as np
 import pytest
 
 from engine.data.lexicon import LexiconEntry, LexiconStore
@@ -70,6 +69,7 @@ def test_failed_add_leaves_nothing_behind(tmp_path, rng, monkeypatch):
         assert len(store) == 1 and store.find_gloss("ase", "BYE") == []
 
 
+@pytest.mark.slow
 def test_killed_writer_leaves_a_consistent_database(tmp_path):
     db = tmp_path / "lex.sqlite"
     script = textwrap.dedent(f"""

@@ -83,6 +83,7 @@ def test_gradients_flow_to_the_rotations():
     assert local.grad[:, 20].abs().sum() == 0  # the left wrist does not
 
 
+@pytest.mark.slow
 def test_matches_smplx_on_the_synthetic_body(tmp_path, rng):
     pytest.importorskip("smplx")
     from engine.body.smplx_model import SmplxBody

@@ -60,6 +60,7 @@ def test_an_mp4_frame_matches_a_direct_render(video, clip, tmp_path):
     assert np.abs(frames[0].astype(np.int16) - frames[4]).mean() > 1.0
 
 
+@pytest.mark.slow
 def test_gif_and_webm_read_back_with_the_right_frames_and_size(video, clip, tmp_path):
     for suffix in (".gif", ".webm"):
         out = video.export_video(clip, tmp_path / f"clip{suffix}", width=W, height=H)
@@ -84,6 +85,7 @@ def test_progress_is_reported_per_frame(video, clip, tmp_path):
     assert calls == [(i, clip.num_frames) for i in range(1, clip.num_frames + 1)]
 
 
+@pytest.mark.slow
 def test_cancel_leaves_no_file_and_the_previous_one_untouched(video, clip, tmp_path):
     target = tmp_path / "keep.mp4"
     target.write_bytes(b"the user's previous export")
@@ -118,6 +120,7 @@ def test_a_failed_encode_leaves_no_file(video, clip, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_captions_appear_in_the_bottom_band_only_while_active(video, clip, tmp_path):
     plain = _frames(video.export_video(clip, tmp_path / "plain.mp4", width=W, height=H))
     captioned = _frames(video.export_video(clip, tmp_path / "cap.mp4", width=W, height=H,
@@ -208,6 +211,7 @@ def test_bad_arguments_give_clear_errors_and_write_nothing(clip, tmp_path, kwarg
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_the_camera_can_be_aimed_at_the_signs_alone(video, tmp_path):
     """A close-up aimed at the signed frames frames them exactly as a clip of only those
     frames would be, however long the arm takes to rise from rest before them (aimed

@@ -58,6 +58,7 @@ def test_unknown_model_field_is_refused(tmp_path):
         FlowKF2P.from_checkpoint(path)
 
 
+@pytest.mark.slow
 def test_settings_for_a_model_bigger_than_the_weights_are_refused_before_building(tmp_path):
     # In range, but 4096 wide x 48 layers would be ~10 GB of float32 if built for real.
     # Measured in a fresh process: ru_maxrss is a process's lifetime peak.
@@ -135,6 +136,7 @@ def test_eval_with_a_hostile_checkpoint_is_one_clear_line(tmp_path, capsys, monk
     assert err[-1].startswith("signstudio-cli: error: ") and "manifest.config.model.width" in err[-1]
 
 
+@pytest.mark.slow
 def test_a_compressed_checkpoint_is_refused_before_torch_inflates_it(tmp_path):
     import zipfile
     path = tmp_path / "bomb.pt"

@@ -15,6 +15,7 @@ def lexicon(tmp_path):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model,kind", [("recognizer", "recognizer"), ("segmenter", "segmenter"),
                                         ("cvae", "cvae")])
 def test_train_writes_a_checkpoint_of_its_kind(model, kind, lexicon, tmp_path, capsys):

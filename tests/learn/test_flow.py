@@ -82,6 +82,7 @@ def test_sampling_honours_keyframes_and_leaves_other_frames_bit_identical(traine
         assert np.isfinite(candidate.body_pose).all()
 
 
+@pytest.mark.slow
 def test_seeds_choose_candidates_reproducibly(trained):
     path, _, clip = trained
     motion = _long_motion(clip)
@@ -135,6 +136,7 @@ def test_default_backend_is_flow_only_when_the_checkpoint_is_shipped(trained, tm
     assert "flow" in kf2p.BACKENDS and "smooth" in kf2p.BACKENDS
 
 
+@pytest.mark.slow
 def test_text_to_pose_is_seeded_and_well_formed(trained):
     path, _, _ = trained
     first = text_to_pose("ase:A", 20, num_candidates=2, seed=3, checkpoint=path)
@@ -163,6 +165,7 @@ def test_spline_inbetween_passes_through_known_entries_and_holds_outside():
     assert np.isnan(out[:, 120:]).all()
 
 
+@pytest.mark.slow
 def test_evaluate_kf2p_scores_held_out_clips_and_refuses_a_dishonest_language_split(trained, tmp_path):
     import json
 
@@ -307,6 +310,7 @@ def test_validation_clips_come_from_the_train_split_and_are_left_out_of_training
     assert manifest["metrics"]["validation_on"] == "validation"
 
 
+@pytest.mark.slow
 def test_gradient_steps_on_the_position_loss_reduce_the_joint_error(trained_mean):
     """The position term's gradient really points downhill in millimetres: a few Adam
     steps on one fixed batch, position loss only, cut that batch's joint error."""

@@ -284,6 +284,7 @@ def test_tracks_cover_every_channel():
     assert covered == set(Channel)
 
 
+@pytest.mark.slow
 @pytest.mark.gl
 def test_video_export_from_the_dialog_function_is_a_white_background_mp4(tmp_path):
     import imageio.v3 as iio

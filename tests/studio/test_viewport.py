@@ -121,6 +121,7 @@ def test_mesh_is_posed_at_the_current_frame(make_viewport, qtbot, avatar):
     np.testing.assert_allclose(viewport.mesh.points, expected, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_renders_only_when_something_changed(make_viewport, qtbot):
     document, viewport = make_viewport(quality="draft")
     qtbot.wait(400)
@@ -139,6 +140,7 @@ def test_renders_only_when_something_changed(make_viewport, qtbot):
     assert viewport.frames_rendered == frames + 1
 
 
+@pytest.mark.slow
 def test_high_quality_antialiases_a_still_frame_once(make_viewport, qtbot):
     document, viewport = make_viewport(quality="high")
     with qtbot.waitSignal(viewport.frame_shown, timeout=5000):
@@ -228,6 +230,7 @@ class SlowBody:
         return self._body.forward(motion, frames=frames)
 
 
+@pytest.mark.slow  # plays in real time
 def test_frame_skipping_keeps_playback_in_real_time(make_viewport, qtbot, avatar):
     from engine.motion import Project
     from studio.playback import PlaybackController
@@ -260,6 +263,7 @@ def test_frame_skipping_keeps_playback_in_real_time(make_viewport, qtbot, avatar
         atol=1e-6)
 
 
+@pytest.mark.slow  # plays in real time
 def test_looping_playback_wraps_without_drift(qtbot):
     from engine.motion import Project
     from studio.document import Document
@@ -277,6 +281,7 @@ def test_looping_playback_wraps_without_drift(qtbot):
     assert (frame - expected) % 10 in (0, 1, 9)
 
 
+@pytest.mark.slow  # plays in real time
 def test_playback_advances_in_real_time(make_window, qtbot):
     window = make_window(with_viewport=True)
     with qtbot.waitSignal(window.lexicon_actions.generate("hello", "ase").finished, timeout=10000):
