@@ -1,7 +1,8 @@
 """``signstudio-cli``: the engine's command line, a thin adapter over ``engine.workflows``.
 
-Each command parses its arguments into a workflow's options, runs it with a text
-progress bar and prints what it did. Errors are one ``signstudio-cli: error: ...`` line:
+This module holds what the command line accepts (``build_parser``) and ``main``; each
+command (``engine.cli_commands``) turns its arguments into a workflow's options, runs it
+with a text progress bar and prints what it did. Errors are one ``signstudio-cli: error: ...`` line:
 exit 2 for bad use (argparse's errors and ``UsageError``), 1 when the work could not be
 done (a damaged file, nothing to sign), 130 on Ctrl-C.
 """
@@ -10,78 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 import engine
 from engine.cli_commands import (
-    _Bar, cmd_check_project, cmd_config, cmd_demo, cmd_export, cmd_find_sign, cmd_generate,
-    cmd_info, cmd_lexicon, cmd_render, cmd_sheet, cmd_sign,
+    cmd_check_project, cmd_config, cmd_demo, cmd_eval, cmd_export, cmd_find_sign, cmd_generate,
+    cmd_info, cmd_lexicon, cmd_render, cmd_sheet, cmd_sign, cmd_train,
 )
 from engine.motion.errors import UsageError
-
-
-# ------------------------------------------------------------------ learned models
-def _lazy_bar(description: str):
-    """(progress, close): a progress bar made on the first report, so a request
-    refused before any work prints its message without an empty bar."""
-    bars: list = []
-
-    def progress(done: int, total: int, message: str = "") -> None:
-        if not bars:
-            bars.append(_Bar(description))
-        bars[0](done, total, message)
-
-    return progress, lambda: bars and bars[0].close()
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from engine.jobs import Cancelled
-    from engine.workflows.train import TrainOptions, train_model
-
-    progress, close = _lazy_bar(f"train {args.model}")
-    try:
-        options = TrainOptions(
-            model=args.model, out=Path(args.out), lexicon=Path(args.db) if args.db else None,
-            settings=tuple(args.set or ()),
-            steps=args.steps, seed=args.seed,
-            held_out_languages=tuple(x for x in (args.held_out_langs or "").split(",") if x),
-            resume=args.resume, clip_weights=Path(args.clip_weights) if args.clip_weights else None,
-            clip_model=args.clip_model or "ViT-B-32")
-        result = train_model(options, progress=progress)
-    except UsageError as error:  # a refused request keeps its exit status 1 for now
-        raise SystemExit(str(error)) from None
-    except KeyboardInterrupt:
-        print("\ninterrupted; resume with the same command plus --resume", file=sys.stderr)
-        return 130
-    except Cancelled:
-        return 130
-    finally:
-        close()
-    print(f"wrote {result.path} after {result.steps} steps "
-          f"(loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f})")
-    return 0
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    from engine.workflows.train import EVAL_PARTS, EvalOptions, evaluate_models
-
-    progress, close = _lazy_bar("eval")
-    try:
-        options = EvalOptions(
-            lexicon=Path(args.db) if args.db else None,
-            parts=tuple(args.only or EVAL_PARTS),
-            **{name: Path(getattr(args, name)) if getattr(args, name) else None
-               for name in ("flow", "flow_languages", "cvae", "recognizer", "segmenter")},
-            max_clips=args.max_clips, json_path=Path(args.json) if args.json else None)
-        evaluate_models(options, progress=progress,
-                        on_table=lambda title, table: print(f"\n{title}\n{table}"))
-    except UsageError as error:  # a refused request keeps its exit status 1 for now
-        raise SystemExit(str(error)) from None
-    finally:
-        close()
-    if args.json:
-        print(f"wrote {args.json}")
-    return 0
 
 
 class _Parser(argparse.ArgumentParser):

@@ -321,3 +321,49 @@ def cmd_check_project(args: argparse.Namespace) -> int:
           f"{len(project.keyframes)} keyframes, {len(project.segments)} segments, "
           f"avatar {project.avatar.value}")
     return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from engine.jobs import Cancelled
+    from engine.workflows.train import TrainOptions, train_model
+
+    bar = _Bar(f"train {args.model}")
+    try:
+        options = TrainOptions(
+            model=args.model, out=Path(args.out), lexicon=Path(args.db) if args.db else None,
+            settings=tuple(args.set or ()),
+            steps=args.steps, seed=args.seed,
+            held_out_languages=tuple(x for x in (args.held_out_langs or "").split(",") if x),
+            resume=args.resume, clip_weights=Path(args.clip_weights) if args.clip_weights else None,
+            clip_model=args.clip_model or "ViT-B-32")
+        result = train_model(options, progress=bar)
+    except KeyboardInterrupt:
+        print("\ninterrupted; resume with the same command plus --resume", file=sys.stderr)
+        return 130
+    except Cancelled:
+        return 130
+    finally:
+        bar.close()
+    print(f"wrote {result.path} after {result.steps} steps "
+          f"(loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f})")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from engine.workflows.train import EVAL_PARTS, EvalOptions, evaluate_models
+
+    bar = _Bar("eval")
+    try:
+        options = EvalOptions(
+            lexicon=Path(args.db) if args.db else None,
+            parts=tuple(args.only or EVAL_PARTS),
+            **{name: Path(getattr(args, name)) if getattr(args, name) else None
+               for name in ("flow", "flow_languages", "cvae", "recognizer", "segmenter")},
+            max_clips=args.max_clips, json_path=Path(args.json) if args.json else None)
+        evaluate_models(options, progress=bar,
+                        on_table=lambda title, table: print(f"\n{title}\n{table}"))
+    finally:
+        bar.close()
+    if args.json:
+        print(f"wrote {args.json}")
+    return 0

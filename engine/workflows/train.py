@@ -125,7 +125,7 @@ def train_model(options: TrainOptions, progress: Progress | None = None,
 
     Returns the trainer's ``TrainResult`` (path, steps, per-step losses); the
     checkpoint's manifest records the whole config under ``training``. Raises
-    UsageError for a missing lexicon or a bad setting, ``Cancelled`` when cancelled
+    FileNotFoundError for a missing lexicon, UsageError for a bad setting, ``Cancelled`` when cancelled
     (the resume file is kept).
     """
     from engine.data.lexicon import default_lexicon_path
@@ -133,8 +133,8 @@ def train_model(options: TrainOptions, progress: Progress | None = None,
     config = training_config(options)
     lexicon = options.lexicon or default_lexicon_path()
     if not Path(lexicon).is_file():
-        raise UsageError(f"{lexicon}: no lexicon database; run `signstudio-cli lexicon build` "
-                         f"first")
+        raise FileNotFoundError(f"{lexicon}: no lexicon database; run `signstudio-cli lexicon "
+                                f"build` first")
     extra = {}
     if options.clip_weights is not None:
         from engine.learn.encoders import ClipEncoder
@@ -228,7 +228,7 @@ def evaluate_models(options: EvalOptions, progress: Progress | None = None,
 
     ``progress`` messages start with the part's name; ``on_table(title, text)`` is
     called as each result is ready, so a caller can show it while the rest runs.
-    Raises UsageError for a missing lexicon, CheckpointError for a checkpoint that
+    Raises FileNotFoundError for a missing lexicon, CheckpointError for a checkpoint that
     cannot be used (checked before any data work), ``Cancelled`` when cancelled.
     """
     import json
@@ -238,8 +238,8 @@ def evaluate_models(options: EvalOptions, progress: Progress | None = None,
 
     lexicon = Path(options.lexicon or default_lexicon_path())
     if not lexicon.is_file():
-        raise UsageError(f"{lexicon}: no lexicon database; run `signstudio-cli lexicon build` "
-                         f"first")
+        raise FileNotFoundError(f"{lexicon}: no lexicon database; run `signstudio-cli lexicon "
+                                f"build` first")
     _load_given_models(options)
     report: dict = {"lexicon": str(lexicon)}
     tables = []

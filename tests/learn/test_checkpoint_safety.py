@@ -131,7 +131,7 @@ def test_eval_with_a_hostile_checkpoint_is_one_clear_line(tmp_path, capsys, monk
     tiny_lexicon(tmp_path / "lexicon.sqlite").close()
     path = shipped_with(tmp_path, "wide.pt", set_model_field("width", 30000))
     assert main(["eval", "--only", "kf2p", "--flow", str(path),
-                 "--db", str(tmp_path / "lexicon.sqlite")]) == 2
+                 "--db", str(tmp_path / "lexicon.sqlite")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("signstudio-cli: error: ") and "manifest.config.model.width" in err[-1]
 
