@@ -17,7 +17,7 @@ from engine.data.fingerspelling import PACKAGE_SOURCE, FingerspellingEntry, load
 from engine.data.lexicon import LexiconEntry, LexiconStore, file_sha256
 from engine.data.pose_reader import KeypointFileError
 from engine.jobs import CancelToken, Progress, die_with_parent, no_progress
-from engine.motion.errors import MotionError
+from engine.motion.errors import MotionError, UsageError
 
 PACKAGE_LICENCE = f"fingerspelling clip from {PACKAGE_SOURCE}"
 
@@ -97,7 +97,7 @@ def build_from_package(store: LexiconStore, languages: Iterable[str] | None = No
     wanted = list(languages) if languages else known
     unknown = sorted(set(wanted) - set(known))
     if unknown:
-        raise ValueError(f"unknown sign language(s) {unknown}; the package has: {', '.join(known)}")
+        raise UsageError(f"unknown sign language(s) {unknown}; the package has: {', '.join(known)}")
     clips = [c for c in index if c.signed_language in wanted]
     if glosses:
         wanted_glosses = set(glosses)

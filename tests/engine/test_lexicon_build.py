@@ -56,7 +56,7 @@ def test_cli_build_list_generate(tmp_path, capsys, monkeypatch):
     from engine.motion import load_project
     project = load_project(out)
     assert [s.gloss for s in project.segments] == ["H", "I"]
-    assert main(["generate", "Hi", "--lang", "xyz", "-o", str(out), "--db", db]) == 2
+    assert main(["generate", "Hi", "--lang", "xyz", "-o", str(out), "--db", db]) == 1
     assert "supported: ase" in capsys.readouterr().err
 
 
