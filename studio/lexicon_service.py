@@ -3,7 +3,7 @@
 SQLite connections belong to the thread that opened them (``LexiconStore`` is not
 thread-safe), so the store is opened lazily by the first job that needs it, on the
 JobRunner's single worker thread, and every later use is a job on that same lane.
-That also makes it load once and serve many generations (ARCHITECTURE: one worker lane
+That also makes it load once and serve many generations (one worker lane
 owns the loaded models). Qt-free: each public method is a job function taking
 ``progress`` and ``cancel`` keyword arguments.
 """

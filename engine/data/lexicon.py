@@ -1,6 +1,6 @@
 """The lexicon: one SQLite file of signs (and letters) as fitted SMPL-X motion.
 
-One recording per sign (seed 001's signer-independent lexicon): each entry holds a
+One recording per sign (the signer-independent lexicon of Motion is the Choreographer): each entry holds a
 gloss, its sign language, the spoken-language word(s) it translates, the fitted Motion,
 where it came from (a package clip, or a user's video with its path and content hash),
 a licence note and the fit quality.

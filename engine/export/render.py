@@ -2,7 +2,7 @@
 
 Without a display we ask VTK for an EGL render window before pyvista is first
 imported (``VTK_DEFAULT_OPENGL_WINDOW``), which works on a headless machine with
-Mesa's EGL; with a display VTK's default window is used. See shared/FACTS.md.
+Mesa's EGL; with a display VTK's default window is used.
 """
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ class OffscreenRenderer:
                  background: tuple[int, int, int] = (255, 255, 255),
                  anti_aliasing: str = "ssaa"):
         """``anti_aliasing``: one of ``ANTI_ALIASING``. Costs per 1280x720 frame on
-        Mesa's llvmpipe (2 cores, measured for issue 5): "ssaa" ~140 ms, "msaa"
+        Mesa's llvmpipe (2 cores): "ssaa" ~140 ms, "msaa"
         (4 samples) ~55 ms, "none" ~17 ms. Stills use "ssaa"; video picks its own.
         """
         if anti_aliasing not in ANTI_ALIASING:

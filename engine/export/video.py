@@ -1,6 +1,6 @@
 """Video export: a Motion on an avatar, rendered off-screen, to MP4, GIF or WebM.
 
-Pipeline (one thread owns VTK; see ARCHITECTURE.md "Jobs and rendering"):
+Pipeline (one thread owns VTK: jobs render on their own lane):
 
 * posing: ``body.forward`` on chunks of ``POSE_CHUNK`` frames (one GEMM per chunk, so
   the whole clip is never held as vertices);

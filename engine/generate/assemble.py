@@ -13,13 +13,13 @@ signer's rest (``resting_pose``) and ends with a generated drop back to it, both
 
 Each gloss becomes a ``Segment``: its used frames (resampled to the project's fps),
 followed by ``hold`` frames of the span's last frame, the sign still in signing space,
-so a fingerspelled letter stays on screen long enough to read (PEERS.md: signers asked
+so a fingerspelled letter stays on screen long enough to read (signers asked
 for holds between letters). The last piece's drop follows its segment's hold, as the
 utterance's return to rest: a segment's hold is always its final frames. Between
 consecutive segments a transition of ``transition`` frames is *generated* by the KF2P
 smooth in-betweener from the held frame of one sign to the first used frame of the
-next (never a cut; seed 001's discrete-to-continuous synthesis). Keyframes are placed
-at each sign's onset, midpoint and offset (seed 003's policy) over the frames actually
+next (never a cut; the discrete-to-continuous synthesis of Motion is the Choreographer). Keyframes are placed
+at each sign's onset, midpoint and offset (SignSparK's policy) over the frames actually
 used, and on the final rest frame, on all channels, so later edits regenerate around
 what the lexicon says.
 """

@@ -1,6 +1,6 @@
-"""Image -> sign through CLIP image embeddings: the second image route (seed 000).
+"""Image -> sign through CLIP image embeddings: the second image route (SignAvatar).
 
-SignAvatar (seed 000) conditions on CLIP's joint space so that "an image reflecting a
+SignAvatar conditions on CLIP's joint space so that "an image reflecting a
 label" can drive generation. Here that space finds the lexicon entries a picture looks
 like: every entry of a language is rendered as one or a few thumbnails of its
 steadiest frames (the held handshape), each thumbnail is embedded with the user's CLIP

@@ -1,4 +1,4 @@
-"""Transformer CVAE that generates a sign from a label (seed 000, SignAvatar).
+"""Transformer CVAE that generates a sign from a label (SignAvatar).
 
 Architecture (SignAvatar's, after ACTOR), on normalised sign6d features (F, 264):
 
@@ -19,7 +19,7 @@ Architecture (SignAvatar's, after ACTOR), on normalised sign6d features (F, 264)
   valid frames of the normalised features (the paper's ``1/T sum_t |p_t - p^_t|^2``),
   ``L_KL`` the KL divergence to N(0, I) averaged over the latent dimensions.
 
-**Curriculum masking** (seed 000): the mask ratio grows during training as
+**Curriculum masking** (SignAvatar): the mask ratio grows during training as
 ``g(ep) = min(0.1 * floor(ep / 500), 0.6)`` over ``ep in [0, 5000]``: no masking for the
 first tenth of training, then 10 % more of the ENCODER's input frames hidden every
 tenth, up to 60 % for the last 40 % of the run. Hidden frames are removed from the
@@ -68,12 +68,12 @@ from engine.learn.features import FEATURE_DIM
 from engine.learn.schema import FORBID_UNKNOWN_FIELDS, Depth, Dropout, Heads, Width, check_divisible
 
 KIND = "cvae"
-#: Seed 000's schedule: g(ep) over ep in [0, CURRICULUM_EPOCHS].
+#: SignAvatar's schedule: g(ep) over ep in [0, CURRICULUM_EPOCHS].
 CURRICULUM_EPOCHS = 5000
 
 
 def curriculum_mask_ratio(step: int, total_steps: int) -> float:
-    """Seed 000's ``g(ep) = min(0.1 * floor(ep / 500), 0.6)`` with ``ep = 5000 * step / total``."""
+    """SignAvatar's ``g(ep) = min(0.1 * floor(ep / 500), 0.6)`` with ``ep = 5000 * step / total``."""
     epoch = CURRICULUM_EPOCHS * step / max(1, total_steps)
     return min(0.1 * math.floor(epoch / 500), 0.6)
 

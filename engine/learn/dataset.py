@@ -28,8 +28,8 @@ from engine.motion.motion import Motion
 from engine.motion.resample import resample
 
 #: The frame rate models are trained and sampled at (most package clips are 25 fps).
-#: The licence of the spoken-to-signed package's fingerspelling clips, as FACTS.md
-#: states it; every model trained on the package's lexicon records it in its manifest.
+#: The licence of the spoken-to-signed package's fingerspelling clips, as its
+#: package states it; every model trained on the package's lexicon records it in its manifest.
 PACKAGE_DATA_LICENCE = f"fingerspelling clips from {PACKAGE_SOURCE}"
 
 MODEL_FPS = 25.0

@@ -1,6 +1,6 @@
 """Conditioning encoders: texts, glosses and images as fixed-size vectors.
 
-Seed 000 (SignAvatar) conditions its generator on CLIP's joint image/text space, so one
+SignAvatar conditions its generator on CLIP's joint image/text space, so one
 model can be driven by a label or by a picture. Two encoders share one interface,
 ``TextConditionEncoder`` (``dim``, ``identity``, ``encode_texts``):
 
@@ -208,7 +208,7 @@ def _import_open_clip():
     CUDA build (0.28.0+cu130) whose compiled ops library does not load with the CPU
     torch; torchvision then still registers fake kernels for ``torchvision::nms`` and
     ``torchvision::qnms`` at import and fails with "operator torchvision::nms does not
-    exist" (shared/FACTS.md, "Text and image encoders"). open_clip never calls those
+    exist". open_clip never calls those
     detection ops, so when (and only when) the compiled library cannot load we define
     the two schemas first; the import then succeeds and nms stays unimplemented. With a
     torchvision whose ops load (a matching CPU or CUDA build) nothing is defined.

@@ -1,6 +1,6 @@
 """Acc / FID / Diversity / Multimodality of label-to-sign generators against real data.
 
-Seed 000's protocol (``engine.metrics.generation``), on the clips a generator never saw:
+SignAvatar's protocol (``engine.metrics.generation``), on the clips a generator never saw:
 
 1. Split the lexicon as the generators were trained (``SplitConfig``: whole clips by
    hash, and every clip of any held-out language) and keep the held-out clips whose gloss is in the recognizer's closed
@@ -15,7 +15,7 @@ Seed 000's protocol (``engine.metrics.generation``), on the clips a generator ne
    classes). Pairs are redrawn ``repeats`` times and averaged (ACTOR repeats its
    evaluation 20 times).
 
-The ``real`` row is the reference, as Raw_test in seed 000's Table I: FID 0 by
+The ``real`` row is the reference, as Raw_test in SignAvatar's Table I: FID 0 by
 definition; ``fid_train_vs_held_out`` gives the FID between the real train and held-out
 clips, the figure a perfect generator could hope for with this few samples. Generated
 rows also give ``multimodality_within_label``: the spread of one label's candidates,
@@ -141,7 +141,7 @@ def evaluate_generation(store_or_records, generators: Mapping[str, Generator],
 
     return {
         "rows": rows,
-        "protocol": {"source": "seed 000 (SignAvatar) / ACTOR", "feature": "recognizer penultimate layer",
+        "protocol": {"source": "SignAvatar / ACTOR", "feature": "recognizer penultimate layer",
                      "recognizer_classes": list(recognizer.classes),
                      "recognizer_data_version": recognizer.manifest.get("data_version"),
                      "diversity_pairs": diversity_pairs, "multimodality_pairs": multimodality_pairs,

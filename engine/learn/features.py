@@ -3,7 +3,7 @@
 A Motion becomes an (F, D) float32 array, D = 6 * len(SIGN_JOINTS) = 264: for each of
 the 44 joints that carry signing (spine, neck, head, collars, arms, wrists, jaw and all
 30 finger joints) the first two columns of its local rotation matrix (Zhou et al.'s
-continuous 6D form, which seed 003 also uses). Legs, pelvis and eyes are not modelled:
+continuous 6D form, which SignSparK also uses). Legs, pelvis and eyes are not modelled:
 `apply_features` writes the modelled joints into a base Motion and keeps the rest, so
 a learned backend leaves them as the baseline made them.
 

@@ -1,6 +1,6 @@
 """Sparse-keyframe conditional flow matching (SignSparK-style): the model and its sampler.
 
-One network serves two uses (seed 003):
+One network serves two uses (SignSparK):
 
 * **KF2P**: given some frames' feature values (keyframes, with a per-joint mask saying
   which joints each keyframe pins, plus the frames just outside the regenerated range,
@@ -16,7 +16,7 @@ Flow: the linear (rectified-flow) path ``x_t = (1 - t) z + t x``, ``z ~ N(0, I)`
 ``x`` (SignSparK's "reconstruction" objective) rather than the velocity; the velocity
 the ODE solver needs is ``(x_hat - x_t) / (1 - t)``. Why x-prediction: the loss is on
 poses, so every step's estimate is a usable pose sequence; the last Euler step lands
-exactly on the prediction (few steps suffice, seed 003 reports < 10), and a known
+exactly on the prediction (few steps suffice, SignSparK reports < 10), and a known
 keyframe entry can be imposed on ``x_hat`` at every step, which steers the whole path
 through it.
 

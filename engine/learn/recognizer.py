@@ -1,6 +1,6 @@
 """A sign recognizer trained apart from the generators, for Acc / FID / Diversity / MM.
 
-Seed 000 (SignAvatar) and its protocol (ACTOR, MDM) score generated motion with a
+SignAvatar and its protocol (ACTOR, MDM) score generated motion with a
 classifier trained separately on real data; its penultimate layer is the feature space
 of FID, Diversity and Multimodality (``engine.metrics.generation``).
 

@@ -1,10 +1,10 @@
-"""Finding signs in a continuous recording, and placing keyframes on them (seed 003's FAST).
+"""Finding signs in a continuous recording, and placing keyframes on them (SignSparK's FAST).
 
 A small temporal convolution network tags every frame B (first frames of a sign), I
 (inside a sign) or O (transition or rest), from the pose features every learned model
 shares (``engine.learn.features``, 6D local rotations) and their frame-to-frame
 velocities. ``segment`` turns the tags into sign spans; ``place_keyframes`` pins each
-span's onset, midpoint and offset, the selection policy of seed 003 that the sparse
+span's onset, midpoint and offset, the selection policy of SignSparK that the sparse
 keyframe generators are trained with; ``keyframes_for_recording`` does both with the
 shipped checkpoint (``assets/models/segmenter.pt``) for an imported recording.
 
@@ -206,7 +206,7 @@ def segment(model: SegmenterNet, motion: Motion, min_span: int | None = None,
 def place_keyframes(motion: Motion, spans: Sequence[Span],
                     channels: Iterable[Channel] = ALL_CHANNELS) -> list[Keyframe]:
     """Keyframes at each span's onset (first frame), midpoint and offset (last frame),
-    pinning ``channels`` to the motion's own pose there (seed 003's selection policy).
+    pinning ``channels`` to the motion's own pose there (SignSparK's selection policy).
 
     Sorted by frame, one per frame (a 1- or 2-frame span gives 1 or 2 keyframes).
     """

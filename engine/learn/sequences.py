@@ -7,7 +7,7 @@ length, with the signer resting (arms down) for a random while at the start and 
 Every frame that came from a clip lies inside that clip's span; transition and rest
 frames lie outside any span.
 
-Labels follow the BIO scheme of seed 003's FAST: ``B`` on the first ``onset_frames``
+Labels follow the BIO scheme of SignSparK's FAST: ``B`` on the first ``onset_frames``
 frames of a sign, ``I`` inside it, ``O`` in transitions and rest. The B frames are what
 lets a tagger separate two signs that follow each other with no transition between.
 

@@ -14,7 +14,7 @@ Each training example is drawn fresh (so ~500 clips give endless variety):
   outside neighbours (0-2 frames each side, as KF2P's border frames) are known on every
   joint. With probability ``p_clip_protocol`` the example is exactly the evaluation's
   case: one whole clip, range = everything between its first and last frame;
-* keyframes inside the range as seed 003 selects them: each clip's onset, midpoint and
+* keyframes inside the range as SignSparK selects them: each clip's onset, midpoint and
   offset, plus a few random frames; each keyframe pins all channels or a random subset
   (hands only, body only, ...), i.e. a per-joint mask;
 * with probability ``p_text_only`` no keyframe at all and one whole clip

@@ -1,6 +1,6 @@
 """Generation quality on recognizer features: Acc, FID, Diversity, Multimodality.
 
-The protocol of seed 000 (SignAvatar, Table I), which follows ACTOR / MDM: a recognizer
+The protocol of SignAvatar (Table I), which follows ACTOR / MDM: a recognizer
 trained apart from the generator embeds every motion (real or generated) into a
 feature vector ``m`` (its penultimate layer); then
 
@@ -13,7 +13,7 @@ feature vector ``m`` (its penultimate layer); then
 - **Multimodality**: ``1/(C S_t) sum_c sum_t |m_{c,t} - m'_{c,t}|`` over ``S_t`` random
   pairs drawn within each class ``c`` (closer to real is better).
 
-Seed 000 writes the formulas but not ``S_d`` / ``S_t``; its protocol (ACTOR, MDM's
+SignAvatar writes the formulas but not ``S_d`` / ``S_t``; its protocol (ACTOR, MDM's
 HumanAct12/UESTC evaluators) uses ``S_d = 200`` and ``S_t = 20``, the defaults here.
 One deliberate difference from ACTOR's code: a pair is always two DIFFERENT motions
 (ACTOR may draw the same index twice, adding zero distances that pull both figures
@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 import scipy.linalg
 
-#: Seed 000 / ACTOR protocol: random pairs for Diversity, and per class for Multimodality.
+#: SignAvatar / ACTOR protocol: random pairs for Diversity, and per class for Multimodality.
 DIVERSITY_PAIRS = 200
 MULTIMODALITY_PAIRS = 20
 

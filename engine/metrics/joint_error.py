@@ -1,7 +1,7 @@
 """DTW-aligned joint position error (DTW-JPE) per body part, and jerk at joins.
 
-The field reports DTW-JPE separately for body, left hand and right hand (PEERS.md:
-SOKE's metric, reused by SignSparK): align the generated and reference sequences in
+The field reports DTW-JPE separately for body, left hand and right hand (SOKE's
+metric, reused by SignSparK): align the generated and reference sequences in
 time with dynamic time warping on per-frame joint distance, then average the joint
 position error along the warping path. Hands are measured relative to their wrist, so
 a hand error is about the handshape and not inherited from the arm; the body is

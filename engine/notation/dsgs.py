@@ -4,7 +4,7 @@
 ``signwriting/hamnosys/parallel.json`` (signwriting 0.1.19, MIT as distributed by its
 repackager) holds 3,772 entries, 1,364 of them with HamNoSys (1,404 strings: some list
 alternatives). The original lexicon holders' terms are not stated; ``PROVENANCE`` is
-recorded on everything derived from it (see ../shared/NOTATION.md).
+recorded on everything derived from it.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 A user who brings a recording of continuous signing wants to edit it, and editing
 starts from keyframes. The segmenter (``engine.learn.segmenter``, shipped checkpoint)
 finds each sign in the motion and places keyframes at its onset, midpoint and offset,
-seed 003's policy, so KF2P edits then regenerate between real sign boundaries rather
+SignSparK's policy, so KF2P edits then regenerate between real sign boundaries rather
 than across them. Plain motion files (.npz, .smpl, .bvh, .glb) get the same keyframes.
 
 A workflow: it composes the layers below it (data for video and fitting, learn for the

@@ -5,7 +5,7 @@ or Shift+left, zoom with the wheel). The mesh is built once per body model
 (``body_actor.BodyActor``); a frame change writes the new points and normals into the
 existing VTK arrays.
 
-How a frame reaches the screen, and why (issue 6; measured on Xvfb + llvmpipe, where
+How a frame reaches the screen, and why (measured on Xvfb + llvmpipe, where
 rendering dominates):
 - A change only asks Qt for a paint (``update()``). The pose is computed inside that
   paint, just before VTK renders, for whatever frame is current *then*. So changes
