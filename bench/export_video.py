@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.body import default_avatar  # noqa: E402
-from engine.body.reference_poses import arms_down, reference_poses  # noqa: E402
-from engine.export.video import VideoTimings, export_video  # noqa: E402
-from engine.motion import Motion  # noqa: E402
-from engine.motion.interpolate import chain  # noqa: E402
+from engine.body import default_avatar
+from engine.body.reference_poses import arms_down, reference_poses
+from engine.export.video import VideoTimings, export_video
+from engine.motion import Motion
+from engine.motion.interpolate import chain
 
 
 def signing_clip(seconds: float = 10.0, fps: float = 30.0):

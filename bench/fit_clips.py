@@ -29,10 +29,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing
 
-from engine.body.default_avatar import default_avatar  # noqa: E402
-from engine.body.skeleton import JOINT_INDEX  # noqa: E402
-from engine.data.fingerspelling import load_index  # noqa: E402
-from engine.data.fit import DEFAULT_LANDMARKS, LANDMARK_MODELS, fit_keypoints  # noqa: E402
+from engine.body.default_avatar import default_avatar
+from engine.body.skeleton import JOINT_INDEX
+from engine.data.fingerspelling import load_index
+from engine.data.fit import DEFAULT_LANDMARKS, LANDMARK_MODELS, fit_keypoints
 
 HAND_EDGES = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10),
               (10, 11), (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17),

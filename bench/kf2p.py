@@ -26,9 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing
 
-from engine.generate import BACKENDS, regenerate  # noqa: E402
-from engine.generate.flow_backend import FlowKF2P, default_checkpoint_path  # noqa: E402
-from engine.motion import Keyframe, Motion  # noqa: E402
+from engine.generate import BACKENDS, regenerate
+from engine.generate.flow_backend import FlowKF2P, default_checkpoint_path
+from engine.motion import Keyframe, Motion
 
 NUM_FRAMES = 600
 FRAME_RANGE = (150, 450)

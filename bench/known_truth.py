@@ -9,8 +9,9 @@ fitter of the day, so a fitter change that alters how letters are shaped (e.g. t
 hand-pose prior) is measured against the old fitter's shapes; rebuild the lexicon
 (bench/lexicon_build.py) to measure a fitter against its own. The avatar is rendered
 in it (front camera, 640x640, 6 identical frames as a video), MediaPipe Holistic reads
-the video, and the fitter reconstructs it. We report the mean geodesic angle (degrees) between the truth and the
-reconstruction at each of the 15 right-hand finger joints, per letter and overall.
+the video, and the fitter reconstructs it. We report the mean geodesic angle (degrees)
+between the truth and the reconstruction at each of the 15 right-hand finger joints, per
+letter and overall.
 Last line: ``known_truth: <mean finger-joint error> deg`` (of the first landmark model,
 over the letters).
 ``--landmarks`` fits the same MediaPipe readings with each of the fitter's landmark
@@ -39,16 +40,16 @@ from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing
 
-from engine.body import default_avatar  # noqa: E402
-from engine.body.reference_poses import RIGHT_HAND_SHAPES, signing_pose  # noqa: E402
-from engine.body.skeleton import JOINT_INDEX  # noqa: E402
-from engine.body.tips import hand_points  # noqa: E402
-from engine.data.fit import LANDMARK_MODELS, fit_keypoints  # noqa: E402
-from engine.data.lexicon import LexiconStore  # noqa: E402
-from engine.data.video_import import read_video_keypoints  # noqa: E402
-from engine.export.render import OffscreenRenderer  # noqa: E402
-from engine.generate.image_match import steadiest_frame  # noqa: E402
-from engine.motion import Motion  # noqa: E402
+from engine.body import default_avatar
+from engine.body.reference_poses import RIGHT_HAND_SHAPES, signing_pose
+from engine.body.skeleton import JOINT_INDEX
+from engine.body.tips import hand_points
+from engine.data.fit import LANDMARK_MODELS, fit_keypoints
+from engine.data.lexicon import LexiconStore
+from engine.data.video_import import read_video_keypoints
+from engine.export.render import OffscreenRenderer
+from engine.generate.image_match import steadiest_frame
+from engine.motion import Motion
 
 FINGER_JOINTS = [f"{f}{k}" for f in ("index", "middle", "pinky", "ring", "thumb") for k in (1, 2, 3)]
 

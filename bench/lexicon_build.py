@@ -22,8 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing
 
-from engine.data.lexicon import LexiconStore  # noqa: E402
-from engine.data.lexicon_build import build_from_package  # noqa: E402
+from engine.data.lexicon import LexiconStore
+from engine.data.lexicon_build import build_from_package
 
 
 def main() -> int:

@@ -29,14 +29,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing
 
-from engine.data.lexicon import LexiconEntry, LexiconStore  # noqa: E402
-from engine.data.lexicon_build import build_from_notation  # noqa: E402
-from engine.generate.assemble import assemble  # noqa: E402
-from engine.generate.text import text_to_tokens  # noqa: E402
-from engine.motion.motion import Motion  # noqa: E402
-from engine.notation.dsgs import notation_entries  # noqa: E402
-from engine.notation.hamnosys import NotationError  # noqa: E402
-from engine.notation.synthesis import UnsupportedNotation, synthesise  # noqa: E402
+from engine.data.lexicon import LexiconEntry, LexiconStore
+from engine.data.lexicon_build import build_from_notation
+from engine.generate.assemble import assemble
+from engine.generate.text import text_to_tokens
+from engine.motion.motion import Motion
+from engine.notation.dsgs import notation_entries
+from engine.notation.hamnosys import NotationError
+from engine.notation.synthesis import UnsupportedNotation, synthesise
 
 SENTENCE = "Guten Morgen, heute trinkt das Kind Wasser im Haus und der Vater schläft"
 SENTENCE_GLOSSES = ["GUTEN_MORGEN", "HEUTE", "TRINKEN", "KIND", "WASSER", "IM", "HAUS", "UND",

@@ -8,8 +8,9 @@
    frames dropped to keep real time (motion frames due in that time minus frames painted)
    and the median time of one paint (skinning + VTK render + blit).
 3. Keyframe release -> updated motion on screen, for a 300-frame range with the baseline
-   (smooth) in-betweener, or the one ``--backend`` names: a synthetic project whose moved key has neighbours 300 frames
-   apart; timed from the mouse release to the viewport's render of the landed command.
+   (smooth) in-betweener, or the one ``--backend`` names: a synthetic project whose moved
+   key has neighbours 300 frames apart; timed from the mouse release to the viewport's
+   render of the landed command.
 On Xvfb the GL is software (llvmpipe): render times are far above a real GPU's.
 Without --lexicon a synthetic ASL lexicon (a few letters) is built in a temp folder.
 """
@@ -65,7 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     lexicon = Path(args.lexicon) if args.lexicon else synthetic_lexicon(scratch / "lex.sqlite")
 
     import numpy as np
-
     from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from studio.app import build_main_window
     from studio.recovery import RecoveryStore
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive for the whole run
 
     def wait(ms: int) -> None:
         loop = QEventLoop()
@@ -102,14 +102,14 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. Generate -> first frame shown.
     generate = []
-    for run in range(args.runs):
+    for _ in range(args.runs):
         window.prompt.text.setText("hello")
         wait(50)
         shown.clear()
         project_before = doc.project
         start = time.perf_counter()
         QTest.mouseClick(window.prompt.generate_button, Qt.MouseButton.LeftButton)
-        wait_for(lambda: doc.project is not project_before and shown)
+        wait_for(lambda before=project_before: doc.project is not before and shown)
         generate.append((shown[0] - start) * 1000)
     print(f"generate 'hello' -> first frame shown: median {statistics.median(generate):.0f} ms "
           f"(runs: {', '.join(f'{t:.0f}' for t in generate)})")
@@ -140,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     window.drag.backend = args.backend
     rng = np.random.default_rng(0)
     motion = Motion.zeros(400, fps=30)
-    motion = motion.replace(body_pose=rng.uniform(-0.3, 0.3, motion.body_pose.shape).astype(np.float32),
-                            right_hand_pose=rng.uniform(-0.3, 0.3, motion.right_hand_pose.shape).astype(np.float32))
+    motion = motion.replace(
+        body_pose=rng.uniform(-0.3, 0.3, motion.body_pose.shape).astype(np.float32),
+        right_hand_pose=rng.uniform(-0.3, 0.3, motion.right_hand_pose.shape).astype(np.float32))
     keys = tuple(Keyframe.from_motion(motion, f) for f in (49, 200, 350))
     doc.apply_edit(ReplaceProject(Project(motion=motion, keyframes=keys)), "bench project")
     view = window.timeline
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         shown.clear()
         start = time.perf_counter()
         QTest.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=view.view_point(target, y))
-        wait_for(lambda: doc.undo_stack.count() == steps + 1 and shown)
+        wait_for(lambda steps=steps: doc.undo_stack.count() == steps + 1 and shown)
         release.append((shown[-1] - start) * 1000)
     print(f"keyframe release -> updated motion on screen (range 50..349, 300 frames, "
           f"{args.backend} in-betweener): "

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.engine.test_video_import import render_avatar_video  # noqa: E402
+from tests.engine.test_video_import import render_avatar_video
 
 FRAMES = 100
 

@@ -12,9 +12,8 @@ import glob
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
-
 
 #: What marks our temporary files (before the target's own suffix).
 PARTIAL_MARK = ".partial"

@@ -34,7 +34,7 @@ class _Bar:
         if self._bar is not None:
             self._bar.close()
 
-    def __enter__(self) -> "_Bar":
+    def __enter__(self) -> _Bar:
         return self
 
     def __exit__(self, *exc) -> None:

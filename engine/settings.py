@@ -41,7 +41,7 @@ class Settings:
     clip_model: str = "ViT-B-32"   # open_clip architecture of a weights *file*
     signing_speed: str = "1"       # tempo of signs made from notation (0.5 half, 2 double)
 
-    def replace(self, **changes: object) -> "Settings":
+    def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)
 
 
@@ -117,7 +117,7 @@ def keep_damaged_settings(path: Path | None = None) -> Path | None:
     path = path or settings_path()
     if read_settings(path).problem is None or not path.is_file():
         return None
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     backup = path.with_name(f"{path.stem}.damaged-{stamp}{path.suffix}")
     os.replace(path, backup)
     return backup

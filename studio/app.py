@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from engine.motion.project_io import PROJECT_SUFFIX
+
     argv = sys.argv if argv is None else argv
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("Sign Studio")
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     install_error_dialog(window)
     app.aboutToQuit.connect(window.runner.shutdown)
     window.show()
-    files = [a for a in argv[1:] if a.endswith(".signstudio")]
+    files = [a for a in argv[1:] if a.endswith(PROJECT_SUFFIX)]
     if files:
         QTimer.singleShot(0, lambda: window.files.open_project(files[0]))
     else:

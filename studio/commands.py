@@ -15,7 +15,7 @@ composing ops (which would need algebra per op type) the command keeps the list 
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
@@ -36,7 +36,7 @@ class EditCommand(QUndoCommand):
         self._inverses: list[Op] = []
         self.merge_key = merge_key
 
-    def id(self) -> int:  # noqa: A003 - Qt's name
+    def id(self) -> int:
         return _MERGE_ID if self.merge_key else -1
 
     def redo(self) -> None:
@@ -54,7 +54,7 @@ class EditCommand(QUndoCommand):
             project, _ = apply(inverse, project)
         self._write(project)
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+    def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, EditCommand) or other.merge_key != self.merge_key:
             return False
         self._ops += other._ops

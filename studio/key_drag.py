@@ -17,8 +17,7 @@ QtCore only: it drives the Document and the JobRunner; the timeline only emits i
 from __future__ import annotations
 
 import functools
-
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 

@@ -204,18 +204,18 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ drops
     # Media dropped anywhere on the window (not only on the prompt panel) is handled
     # the same way; widgets that take drops themselves are asked first by Qt.
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         for url in event.mimeData().urls():
             if url.isLocalFile():
                 self.prompt.handle_dropped_file(url.toLocalFile())
         event.acceptProposedAction()
 
     # ------------------------------------------------------------ closing
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         self.playback.pause()
         if self.drag.dragging or self.document.in_preview:
             self.drag.cancel()

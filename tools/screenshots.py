@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from studio.app import build_main_window
     from studio.recovery import RecoveryStore
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive for the whole run
 
     def wait(ms: int) -> None:
         loop = QEventLoop()

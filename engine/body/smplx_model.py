@@ -32,6 +32,7 @@ from engine.motion.array_files import MAX_ARCHIVE_BYTES, read_bounded, read_npz
 from engine.motion.errors import ProjectFileError
 from engine.motion.motion import Motion
 from engine.settings import SMPLX_DIR_ENV
+
 GENDERS = ("neutral", "female", "male")
 
 
@@ -116,8 +117,9 @@ def numeric_copy(model: SmplxModelFile) -> Path:
     """A copy of ``model``'s numeric members in the user cache, for smplx to load.
 
     smplx opens model files with numpy's pickling switched on and has no way to take
-    arrays instead of a path, so it is given a file we wrote ourselves from checked numeric arrays: nothing in it can be unpickled. Named by the
-    original's sha256, so an edited or replaced file gets a fresh copy.
+    arrays instead of a path, so it is given a file we wrote ourselves from checked numeric
+    arrays: nothing in it can be unpickled. Named by the original's sha256, so an edited or
+    replaced file gets a fresh copy.
     """
     from engine.settings import user_cache_dir
 

@@ -38,9 +38,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 
@@ -171,7 +172,7 @@ class KeypointMetadata:
     source_origin: tuple[float, float, float] | None = None
     source_scale: float | None = None
 
-    def with_note(self, note: str) -> "KeypointMetadata":
+    def with_note(self, note: str) -> KeypointMetadata:
         return dataclasses.replace(self, notes=self.notes + (note,))
 
 
@@ -304,7 +305,7 @@ class KeypointSequence:
         self.points(component)
         return self.confidence[component].max(axis=1) > 0
 
-    def replace(self, **changes: object) -> "KeypointSequence":
+    def replace(self, **changes: object) -> KeypointSequence:
         """A new, re-validated sequence with the given fields changed."""
         return dataclasses.replace(self, **changes)
 
@@ -328,7 +329,7 @@ class KeypointSequence:
         ok = (conf[:, HAND_WRIST] > 0) & (conf[:, HAND_MIDDLE_MCP] > 0)
         return np.where(ok, size, np.nan).astype(np.float32)
 
-    def swap_hands(self) -> "KeypointSequence":
+    def swap_hands(self) -> KeypointSequence:
         """Relabel: the left-hand data becomes ``right_hand`` and vice versa.
 
         Geometry is unchanged - use this to fix a tracker that mislabelled the hands.
@@ -340,7 +341,7 @@ class KeypointSequence:
         conf["left_hand"], conf["right_hand"] = conf["right_hand"], conf["left_hand"]
         return self.replace(left_hand=self.right_hand, right_hand=self.left_hand, confidence=conf)
 
-    def mirrored(self) -> "KeypointSequence":
+    def mirrored(self) -> KeypointSequence:
         """The subject reflected left-right through the sagittal plane X = 0.
 
         Every component gets X -> -X AND its left/right labels swapped: the two hands
@@ -383,7 +384,7 @@ class KeypointSequence:
             conf["body_world"] = self.confidence["body_world"][:, BODY_MIRROR]
         return self.replace(**changes, confidence=conf)
 
-    def slice(self, start: int | None = None, stop: int | None = None) -> "KeypointSequence":
+    def slice(self, start: int | None = None, stop: int | None = None) -> KeypointSequence:
         """Frames ``[start, stop)`` with Python slice semantics (negative counts from the
         end, out-of-range clamps). The result must keep at least one frame."""
         window = slice(start, stop)
@@ -396,7 +397,7 @@ class KeypointSequence:
         changes["confidence"] = {name: c[lo:hi] for name, c in self.confidence.items()}
         return self.replace(**changes)
 
-    def resample(self, fps: float) -> "KeypointSequence":
+    def resample(self, fps: float) -> KeypointSequence:
         """The sequence sampled at ``fps``, keeping the first frame and the timing.
 
         Output frame k sits at time k / fps (floor((F-1) * fps / self.fps) + 1 frames).

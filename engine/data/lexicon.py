@@ -32,10 +32,10 @@ import json
 import os
 import sqlite3
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import engine
 from engine.motion.errors import ProjectFileError
@@ -244,7 +244,7 @@ def set_aside(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
         raise ProjectFileError(path, "is not a file; nothing was set aside")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     target = path.with_name(f"{path.name}.damaged-{stamp}")
     for suffix in ("", "-wal", "-shm"):
         source = Path(f"{path}{suffix}")
@@ -384,7 +384,7 @@ class LexiconStore:
                  replace_source: bool = False) -> list[int]:
         """``add`` for several entries in one transaction: all of them or none."""
         self._writable("adding an entry")
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        created = datetime.now(UTC).isoformat(timespec="seconds")
         ids = []
         with self._transaction():
             for entry in entries:
@@ -546,7 +546,7 @@ class LexiconStore:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "LexiconStore":
+    def __enter__(self) -> LexiconStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

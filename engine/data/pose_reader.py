@@ -31,8 +31,9 @@ visibility (continuous in [0, 1]); hand and face confidence are 0/1 presence fla
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def load_pose(path: str | Path):
 
     try:
         return Pose.read(raw)
-    except Exception as exc:  # noqa: BLE001 - see docstring: pose-format has no error type
+    except Exception as exc:
         raise KeypointFileError(
             path, f"not a readable .pose file (truncated or corrupt): {type(exc).__name__}: {exc}"
         ) from exc

@@ -21,7 +21,8 @@ import numpy as np
 
 from engine.data.keypoints import COMPONENT_SIZES, KeypointSequence
 from engine.data.pose_reader import KeypointFileError, sequence_from_holistic
-from engine.jobs import CancelToken, Cancelled, Progress, no_progress
+from engine.jobs import Cancelled, CancelToken, Progress, no_progress
+
 
 def _probe(path: Path) -> tuple[float, int]:
     """(fps, frame count estimate) or KeypointFileError naming the problem."""

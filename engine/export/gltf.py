@@ -46,9 +46,7 @@ from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.face import FACE_BLENDSHAPE_INDEX, FACE_BLENDSHAPE_NAMES
 from engine.motion.motion import Motion
-from engine.motion.rotations import (
-    axis_angle_to_quat, continuous_quaternions, quat_to_axis_angle,
-)
+from engine.motion.rotations import axis_angle_to_quat, continuous_quaternions, quat_to_axis_angle
 
 GLB_MAGIC = 0x46546C67  # b"glTF"
 CHUNK_JSON = 0x4E4F534A  # b"JSON"
@@ -472,7 +470,6 @@ def _motion_from_document(path: Path, document: dict[str, Any], binary: bytes) -
         raise ProjectFileError(path, "animations: the file holds no animation")
     animation = next((a for a in animations if a.get("name") == ANIMATION_NAME), animations[0])
     extras = animation.get("extras") or {}
-    joint_of_node = {node_of[name]: j for j, name in enumerate(JOINT_NAMES)}
 
     def sampled(channel: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         try:

@@ -45,8 +45,8 @@ import numpy as np
 
 from engine.atomic import atomic_output
 from engine.body.skeleton import JOINT_INDEX
-from engine.data.keypoints import BODY_POINT_NAMES, COMPONENT_SIZES, HAND_POINT_NAMES
 from engine.body.tips import end_site_offsets, leaf_tip_vertices
+from engine.data.keypoints import BODY_POINT_NAMES, COMPONENT_SIZES, HAND_POINT_NAMES
 from engine.motion.motion import Motion
 
 POSE_IMAGE_SIZE = 512
@@ -271,9 +271,7 @@ def project_front(points: np.ndarray, centre_y: float, image_size: int = POSE_IM
 
 def pose_header():
     """The pose-format ``PoseHeader`` of our files (Holistic components, XYZC)."""
-    from pose_format.pose_header import (
-        VERSION, PoseHeader, PoseHeaderComponent, PoseHeaderDimensions,
-    )
+    from pose_format.pose_header import VERSION, PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
 
     limbs = {"body": BODY_LIMBS, "face": FACE_LIMBS, "left_hand": HAND_LIMBS,
              "right_hand": HAND_LIMBS}

@@ -237,7 +237,7 @@ class OffscreenRenderer:
     def close(self) -> None:
         self._plotter.close()
 
-    def __enter__(self) -> "OffscreenRenderer":
+    def __enter__(self) -> OffscreenRenderer:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,7 +16,7 @@ Build once and call many times: the renderer (one off-screen VTK window) is kept
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -97,7 +97,7 @@ class HandThumbnails:
             self._renderer.close()
             self._renderer = None
 
-    def __enter__(self) -> "HandThumbnails":
+    def __enter__(self) -> HandThumbnails:
         return self
 
     def __exit__(self, *exc: object) -> None:

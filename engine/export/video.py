@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
 from engine.atomic import atomic_output
 from engine.body.base import BodyModel
 from engine.data.keypoints import KeypointSequence
-from engine.export.video_overlays import (Caption, CaptionOverlay, KeypointPanel, caption_at,
-                                          caption_font)
+from engine.export.video_overlays import Caption, CaptionOverlay, KeypointPanel, caption_at, caption_font
 from engine.export.video_pipeline import Encoder, Poser
+from engine.io import Kind, suffixes
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.motion import Motion
 from engine.motion.resample import resample
@@ -39,7 +39,7 @@ __all__ = ["MAX_SIZE", "MIN_SIZE", "VIDEO_FORMATS", "Caption", "VideoTimings", "
            "captions_from_segments", "export_video", "signs_span"]
 
 #: Extensions we write, and what ffmpeg makes of them.
-VIDEO_FORMATS = (".mp4", ".gif", ".webm")
+VIDEO_FORMATS = suffixes(Kind.VIDEO, "write")
 MIN_SIZE, MAX_SIZE = 16, 8192
 
 

@@ -7,9 +7,9 @@ back to Pillow's built-in scalable font (``ImageFont.load_default(size)``).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -24,18 +24,19 @@ A row is reused only while the entry's motion (its hash), the model, the weights
 and the renderer's ``cache_key`` are all unchanged; anything else is a miss and is
 rendered and embedded again. Rows of entries the lexicon no longer holds are dropped,
 so a cache file belongs to one lexicon. Rows of other weights are kept (switching
-back is free; ~2 KB per entry and weight set at 512 dimensions). Rows are written one transaction per batch, so an
-interrupted build keeps the entries it finished and a cancelled one resumes there.
+back is free; ~2 KB per entry and weight set at 512 dimensions). Rows are written one
+transaction per batch, so an interrupted build keeps the entries it finished and a
+cancelled one resumes there.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -173,7 +174,7 @@ class _EmbeddingCache:
 
     def put_many(self, rows: list[tuple[int, str, list[int], np.ndarray]],
                  key: tuple[str, str, str]) -> None:
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        created = datetime.now(UTC).isoformat(timespec="seconds")
         with self._db:
             for entry_id, digest, frames, vectors in rows:
                 # An entry whose motion changed leaves its old row behind: drop it.
@@ -199,6 +200,7 @@ class _EmbeddingCache:
         self._db.close()
 
 
+@dataclass(eq=False)
 class ClipIndex:
     """CLIP embeddings of one language's lexicon entries; build once, query many.
 
@@ -207,23 +209,20 @@ class ClipIndex:
     entries this build had to render and embed (0 when all came from the cache).
     """
 
-    def __init__(self, language: str, encoder_identity: str, entries: list[EntrySummary],
-                 frames: list[list[int]], vectors: np.ndarray, owners: np.ndarray,
-                 rendered: int, cache_path: Path):
-        self.language = language
-        self.encoder_identity = encoder_identity
-        self.entries = entries
-        self.frames = frames
-        self.vectors = vectors
-        self.owners = owners
-        self.rendered = rendered
-        self.cache_path = cache_path
+    language: str
+    encoder_identity: str
+    entries: list[EntrySummary]
+    frames: list[list[int]]
+    vectors: np.ndarray
+    owners: np.ndarray
+    rendered: int
+    cache_path: Path
 
     @classmethod
     def build(cls, store: LexiconStore, language: str, encoder: ClipEncoder,
               render_frames: RenderFrames, *, frames_per_entry: int = 1,
               cache_path: str | Path | None = None, batch_entries: int = 8,
-              progress=no_progress, cancel: CancelToken | None = None) -> "ClipIndex":
+              progress=no_progress, cancel: CancelToken | None = None) -> ClipIndex:
         """Embed every entry of ``language`` (cached ones are read, not rendered).
 
         Progress counts the entries; ``cancel`` is honoured between batches, and the

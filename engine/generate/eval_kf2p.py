@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -174,7 +174,8 @@ def format_kf2p_table(result: dict) -> str:
     """The result of ``evaluate_kf2p`` as text: the medians, then the paired comparison
     of each learned backend with each baseline."""
     lines = [f"KF2P on {result['clips']} held-out clips (split: {result['split']}"
-             + (f", languages {', '.join(result['held_out_languages'])}" if result["held_out_languages"] else "")
+             + (f", languages {', '.join(result['held_out_languages'])}"
+                if result["held_out_languages"] else "")
              + "); medians: DTW-JPE mm, keyframe error mm, jerk m/s^3",
              f"{'backend':12s} " + " ".join(f"{c:>14s}" for c in result["columns"])]
     for name, values in result["median"].items():

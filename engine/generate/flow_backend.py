@@ -37,9 +37,9 @@ time-stretched by 0.8-1.25, which covers the 24-30 fps motions the studio makes.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -52,8 +52,9 @@ from engine.learn.checkpoint import (
 from engine.learn.config import SamplingConfig
 from engine.learn.dataset import MODEL_FPS
 from engine.learn.encoders import GlossEncoder
-from engine.learn.features import (FEATURE_DIM, NUM_SIGN_JOINTS, apply_features,
-                                   channel_feature_mask, motion_to_features)
+from engine.learn.features import (
+    FEATURE_DIM, NUM_SIGN_JOINTS, apply_features, channel_feature_mask, motion_to_features,
+)
 from engine.learn.flow import KIND, Conditions, FlowConfig, FlowNet, sample
 from engine.motion.errors import MotionError
 from engine.motion.motion import Motion
@@ -84,7 +85,7 @@ class TextToPose:
 
 
 #: Loaded checkpoints, one per file version.
-_CACHE: FileCache["FlowKF2P"] = FileCache()
+_CACHE: FileCache[FlowKF2P] = FileCache()
 
 
 #: Checkpoints written before ``SamplingConfig`` kept the sampling settings among the
@@ -143,7 +144,7 @@ class FlowKF2P:
                                   f"encoder is {self._encoder.identity!r}: retrain the model")
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path | None = None) -> "FlowKF2P":
+    def from_checkpoint(cls, path: str | Path | None = None) -> FlowKF2P:
         """Load a ``flow-kf2p`` checkpoint once (cached by path, size and mtime).
 
         ``path`` None: the shipped ``default_checkpoint_path()``. Raises
@@ -154,7 +155,7 @@ class FlowKF2P:
         return _CACHE.get(path, cls._load)
 
     @classmethod
-    def _load(cls, path: Path) -> "FlowKF2P":
+    def _load(cls, path: Path) -> FlowKF2P:
         checkpoint = load_checkpoint(path, kind=KIND)
         config = model_config(checkpoint)
         sampling = sampling_config(checkpoint)

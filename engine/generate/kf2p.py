@@ -50,12 +50,11 @@ metres, time in frames. All the work is vectorised over joints and frames; one
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from engine.generate.kf2p_baselines import (checked_labels, pin_keys, slerp_backend,
-                                            smooth_backend)
+from engine.generate.kf2p_baselines import checked_labels, pin_keys, slerp_backend, smooth_backend
 from engine.motion.edits import ReplaceRange
 from engine.motion.errors import MotionError
 from engine.motion.motion import Motion

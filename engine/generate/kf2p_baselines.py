@@ -11,8 +11,8 @@ Units: rotations are axis-angle radians, translation metres, time in frames.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.interpolate import CubicSpline

@@ -14,8 +14,8 @@ import numpy as np
 from engine.generate.kf2p import regenerate
 from engine.motion.errors import MotionError
 from engine.motion.motion import Motion
-from engine.motion.resample import sample_at
 from engine.motion.project import Project, Segment
+from engine.motion.resample import sample_at
 
 
 def _checked_segment(project: Project, index: int, frames, minimum: int, what: str) -> Segment:

@@ -29,9 +29,9 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
 
 from engine.data.lexicon import LexiconStore, word_key
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Callable, Iterable
 
 
 class Kind(StrEnum):
@@ -167,7 +167,8 @@ def format_for(path: str | Path, kinds: Kind | Iterable[Kind] | None = None,
 def dialog_filter(kinds: Kind | Iterable[Kind] | None = None, mode: str | None = None,
                   all_label: str = "All supported") -> str:
     """A file-dialog filter string: one entry for everything accepted, then (when there
-    are several kinds) one per kind, e.g. ``"All supported (*.mp4 *.npz);;Videos (*.mp4);;Motion files (*.npz)"``.
+    are several kinds) one per kind, e.g.
+    ``"All supported (*.mp4 *.npz);;Videos (*.mp4);;Motion files (*.npz)"``.
     Qt-free (plain text); Qt's file dialogs read this form."""
     chosen = formats(kinds, mode)
     entries = [f"{all_label} (" + " ".join(f"*{f.suffix}" for f in chosen) + ")"]

@@ -33,9 +33,10 @@ import json
 import pickle
 import platform
 import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -89,7 +90,7 @@ def weights_digest(state_dict: Mapping[str, torch.Tensor]) -> str:
 
 def checkpoint_digest(manifest_text: str, weights_sha256: str) -> str:
     """sha256 over the manifest's JSON text and the weights' digest (format 2)."""
-    return hashlib.sha256(f"{manifest_text}\n{weights_sha256}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{manifest_text}\n{weights_sha256}".encode()).hexdigest()
 
 
 def _jsonable(value: Any) -> Any:
@@ -117,7 +118,7 @@ def build_manifest(kind: str, config: Mapping, *, data_version: str, data_licenc
         "metrics": dict(metrics or {}),
         "seed": seed,
         "step": step,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "software": {"torch": torch.__version__, "python": platform.python_version(),
                      "numpy": np.__version__},
         **dict(extra or {}),

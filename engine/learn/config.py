@@ -14,8 +14,9 @@ import dataclasses
 import math
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence, TypeVar
+from typing import Literal, TypeVar
 
 from engine.learn.schema import FORBID_UNKNOWN_FIELDS
 from engine.motion.errors import UsageError

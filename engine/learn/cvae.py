@@ -53,9 +53,10 @@ uninterrupted one (with ``dropout=0`` it is bit-identical, tested).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Sequence
+from typing import Annotated
 
 import numpy as np
 import torch

@@ -14,9 +14,9 @@ database orderings; adding a clip never moves another across the split).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -83,7 +83,7 @@ def load_clips(store: LexiconStore, languages: Iterable[str] | None = None,
     return records
 
 
-def load_records(source: "LexiconStore | str | Path | Sequence[ClipRecord]") -> list[ClipRecord]:
+def load_records(source: LexiconStore | str | Path | Sequence[ClipRecord]) -> list[ClipRecord]:
     """ClipRecords from an open LexiconStore, a lexicon file path, or a list of records.
 
     A path that does not exist is an error, never a new empty database (opening a

@@ -28,9 +28,10 @@ import sys
 import threading
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -182,7 +183,7 @@ def _torchvision_ops_loadable() -> bool:
     if "torchvision" in sys.modules:
         return True  # already imported, so whatever it needed is in place
     try:
-        torch.ops.torchvision.nms
+        _ = torch.ops.torchvision.nms  # raises when the op is not registered
         return True
     except (AttributeError, RuntimeError):
         pass
@@ -310,7 +311,7 @@ def _file_digest(paths: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
-_loaded: "OrderedDict[tuple, ClipEncoder]" = OrderedDict()
+_loaded: OrderedDict[tuple, ClipEncoder] = OrderedDict()
 _loaded_lock = threading.Lock()
 _LOADED_MAX = 1  # a ViT-B-32 holds ~600 MB in float32: keep one weight set loaded
 
@@ -347,7 +348,7 @@ class ClipEncoder:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def from_path(cls, weights_path: str | Path, model_name: str = "ViT-B-32") -> "ClipEncoder":
+    def from_path(cls, weights_path: str | Path, model_name: str = "ViT-B-32") -> ClipEncoder:
         """Load open_clip weights from a local file or folder; never downloads.
 
         ``weights_path``: a state-dict file (.safetensors, .bin, .pt, .pth) for the
@@ -355,8 +356,8 @@ class ClipEncoder:
         ``open_clip_config.json`` (open_clip's ``{"model_cfg": ...}`` layout) and one
         weights file, whose config then decides the architecture (``model_name`` is
         ignored). Loaded once per (path, modification time): later calls return the
-        same encoder (the most recently loaded one is kept). Raises ``ClipWeightsError`` naming the path when it is missing,
-        unreadable or holds weights of another model.
+        same encoder (the most recently loaded one is kept). Raises ``ClipWeightsError``
+        naming the path when it is missing, unreadable or holds weights of another model.
         """
         path = Path(weights_path).expanduser()
         if not path.exists():
@@ -384,7 +385,7 @@ class ClipEncoder:
             return encoder
 
     @classmethod
-    def _load(cls, path: Path, files: list[Path], model_name: str) -> "ClipEncoder":
+    def _load(cls, path: Path, files: list[Path], model_name: str) -> ClipEncoder:
         open_clip = _import_open_clip()
         if path.is_dir():
             config_path, checkpoint = files

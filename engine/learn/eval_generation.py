@@ -3,9 +3,9 @@
 SignAvatar's protocol (``engine.metrics.generation``), on the clips a generator never saw:
 
 1. Split the lexicon as the generators were trained (``SplitConfig``: whole clips by
-   hash, and every clip of any held-out language) and keep the held-out clips whose gloss is in the recognizer's closed
-   vocabulary (``engine.learn.recognizer``: glosses shared across sign languages, A..Z
-   on the real lexicon).
+   hash, and every clip of any held-out language) and keep the held-out clips whose gloss
+   is in the recognizer's closed vocabulary (``engine.learn.recognizer``: glosses shared
+   across sign languages, A..Z on the real lexicon).
 2. For every such clip, ask each generator for ``num_candidates`` signs of the clip's
    label (``"lang:GLOSS"``) and length (as ACTOR/MDM generate at the real durations).
 3. Embed real and generated clips with the recognizer; report per row: ``acc``
@@ -28,18 +28,19 @@ way.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from engine.jobs import CancelToken, Cancelled, Progress, no_progress
+from engine.jobs import Cancelled, CancelToken, Progress, no_progress
 from engine.learn.config import SplitConfig
 from engine.learn.dataset import load_records, split_records
 from engine.learn.features import FEATURE_DIM
 from engine.learn.recognizer import Recognizer, load_recognizer
-from engine.metrics.generation import (DIVERSITY_PAIRS, MULTIMODALITY_PAIRS, accuracy, diversity, fid,
-                                       multimodality)
+from engine.metrics.generation import (
+    DIVERSITY_PAIRS, MULTIMODALITY_PAIRS, accuracy, diversity, fid, multimodality,
+)
 
 Generator = Callable[[str, int, int, int], Sequence[np.ndarray]]
 
@@ -54,7 +55,8 @@ def cvae_generator(model) -> Generator:
     return generate
 
 
-def _checked_outputs(name: str, label: str, outputs, num_frames: int, num_candidates: int) -> list[np.ndarray]:
+def _checked_outputs(name: str, label: str, outputs, num_frames: int,
+                     num_candidates: int) -> list[np.ndarray]:
     outputs = [np.asarray(o, dtype=np.float32) for o in outputs]
     if len(outputs) != num_candidates:
         raise ValueError(f"generator {name!r}: asked for {num_candidates} candidates of "
@@ -79,7 +81,7 @@ def _spread(features: np.ndarray, classes: np.ndarray, repeats: int, seed: int,
 
 
 def evaluate_generation(store_or_records, generators: Mapping[str, Generator],
-                        recognizer: "Recognizer | str | Path", *,
+                        recognizer: Recognizer | str | Path, *,
                         split: SplitConfig = SplitConfig(), num_candidates: int = 10, seed: int = 0,
                         repeats: int = 20, diversity_pairs: int = DIVERSITY_PAIRS,
                         multimodality_pairs: int = MULTIMODALITY_PAIRS,

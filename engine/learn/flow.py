@@ -45,8 +45,8 @@ from typing import Annotated
 
 import numpy as np
 import torch
-from scipy.interpolate import CubicSpline
 from pydantic import Field
+from scipy.interpolate import CubicSpline
 from torch import nn
 
 from engine.learn.config import SamplingConfig

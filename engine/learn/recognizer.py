@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Sequence
+from typing import Annotated
 
 import numpy as np
 import torch

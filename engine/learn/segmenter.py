@@ -20,9 +20,10 @@ training sequences (``fit_velocity_baseline``) so that the comparison is fair.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Iterable, Sequence
+from typing import Annotated
 
 import numpy as np
 import torch

@@ -22,8 +22,8 @@ simpler than a person's, and the held-out sequences are made the same way.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -37,7 +37,7 @@ from engine.motion.motion import FRAME_FIELDS, ROTATION_FIELDS, Motion, split_fu
 from engine.motion.resample import resample
 
 #: Per-frame tags (int8): outside any sign, first frames of a sign, inside a sign.
-O, B, I = 0, 1, 2
+O, B, I = 0, 1, 2  # noqa: E741  (the BIO scheme's own letters)
 TAG_NAMES = ("O", "B", "I")
 
 Span = tuple[int, int]

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from engine.jobs import CancelToken, Progress, no_progress
-from engine.learn.checkpoint import load_checkpoint, build_manifest
-from engine.learn.cvae import CVAE, KIND, CvaeConfig, curriculum_mask_ratio, encoder_record
+from engine.learn.checkpoint import build_manifest, load_checkpoint
 from engine.learn.config import SplitConfig, TrainConfig
+from engine.learn.cvae import CVAE, KIND, CvaeConfig, curriculum_mask_ratio, encoder_record
 from engine.learn.dataset import PACKAGE_DATA_LICENCE, data_version, load_records, split_records
 from engine.learn.encoders import GlossEncoder, TextConditionEncoder, condition_text
 from engine.learn.recognizer import pad_clips

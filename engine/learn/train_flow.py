@@ -52,9 +52,9 @@ evaluation reports.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import roma
@@ -67,16 +67,17 @@ from engine.data.lexicon import LexiconStore
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
 from engine.learn.config import SamplingConfig, SplitConfig, TrainConfig
-from engine.learn.dataset import (PACKAGE_DATA_LICENCE, ClipRecord, data_version,
-                                  feature_statistics, load_records, split_clips,
-                                  split_records)
+from engine.learn.dataset import (
+    PACKAGE_DATA_LICENCE, ClipRecord, data_version, feature_statistics, load_records, split_clips,
+    split_records,
+)
 from engine.learn.encoders import GlossEncoder, condition_text
 from engine.learn.features import FEATURE_DIM, NUM_SIGN_JOINTS, SIGN_JOINTS, channel_feature_mask
 from engine.learn.flow import KIND, FlowConfig, FlowNet, spline_inbetween
 from engine.learn.training import TrainResult, restores_torch_threads, train
 from engine.metrics.joint_error import PARTS
-from engine.motion.rotations import axis_angle_to_matrix
 from engine.motion.motion import Channel
+from engine.motion.rotations import axis_angle_to_matrix
 
 _MODELLED_CHANNELS = (Channel.BODY, Channel.LEFT_HAND, Channel.RIGHT_HAND, Channel.FACE)
 #: (4, J) bool: the joints each keyframe channel pins.

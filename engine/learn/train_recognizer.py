@@ -26,8 +26,9 @@ from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
 from engine.learn.config import SplitConfig, TrainConfig
 from engine.learn.dataset import PACKAGE_DATA_LICENCE, data_version, load_records, split_records
-from engine.learn.recognizer import (KIND, Recognizer, RecognizerConfig, RecognizerNet,
-                                     gloss_class, pad_clips, vocabulary)
+from engine.learn.recognizer import (
+    KIND, Recognizer, RecognizerConfig, RecognizerNet, gloss_class, pad_clips, vocabulary,
+)
 from engine.learn.training import TrainResult, train
 from engine.metrics.generation import accuracy
 

@@ -13,24 +13,26 @@ training sequences only.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from engine.data.lexicon import LexiconStore
-from engine.jobs import CancelToken, Cancelled, Progress, no_progress
+from engine.jobs import Cancelled, CancelToken, Progress, no_progress
 from engine.learn.checkpoint import build_manifest
 from engine.learn.config import SplitConfig, TrainConfig, from_dict
-from engine.learn.dataset import (MODEL_FPS, ClipRecord, data_version, feature_statistics,
-                                  load_clips, split_records)
-from engine.learn.segmenter import (DEFAULT_MAX_GAP, DEFAULT_MIN_SPAN, KIND, SegmenterConfig,
-                                    SegmenterNet, decode_bio, fit_velocity_baseline,
-                                    load_segmenter, predict_tags, velocity_baseline_spans)
+from engine.learn.dataset import (
+    MODEL_FPS, ClipRecord, data_version, feature_statistics, load_clips, split_records,
+)
+from engine.learn.segmenter import (
+    DEFAULT_MAX_GAP, DEFAULT_MIN_SPAN, KIND, SegmenterConfig, SegmenterNet, decode_bio,
+    fit_velocity_baseline, load_segmenter, predict_tags, velocity_baseline_spans,
+)
 from engine.learn.sequences import AssembledSequence, SequenceConfig, random_sequences
 from engine.learn.training import TrainResult, restores_torch_threads, train
 from engine.metrics.segmentation import DEFAULT_TOLERANCE, BoundaryCounts, boundary_counts, frame_iou
@@ -111,7 +113,8 @@ def _load_split(store_or_path, split: SplitConfig):
     with _open_store(store_or_path) as store:
         records = load_clips(store)
         if not records:
-            raise ValueError(f"{getattr(store, 'path', store_or_path)}: the lexicon holds no clips to train on")
+            raise ValueError(f"{getattr(store, 'path', store_or_path)}: "
+                             "the lexicon holds no clips to train on")
         train_records, held_out = split_records(records, split)
         if not train_records:
             raise ValueError("every clip fell in the held-out split; add clips, lower "

@@ -16,13 +16,13 @@ The loop's settings are ``engine.learn.config.TrainConfig``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from engine.jobs import CancelToken, Cancelled, Progress, no_progress
+from engine.jobs import Cancelled, CancelToken, Progress, no_progress
 from engine.learn.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
 from engine.learn.config import TrainConfig
 

@@ -19,8 +19,8 @@ sequence and take the ratios of the sums (a long sequence weighs more than a sho
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -72,7 +72,7 @@ class BoundaryCounts:
     predicted: int = 0
     reference: int = 0
 
-    def __add__(self, other: "BoundaryCounts") -> "BoundaryCounts":
+    def __add__(self, other: BoundaryCounts) -> BoundaryCounts:
         return BoundaryCounts(self.matched + other.matched, self.predicted + other.predicted,
                               self.reference + other.reference)
 

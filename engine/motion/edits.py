@@ -24,8 +24,8 @@ raises ``MotionError`` naming the frame(s) involved, and the input project is un
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Union
 
 from engine.motion.errors import MotionError
 from engine.motion.motion import Motion
@@ -63,7 +63,7 @@ class SetKey:
                 f"SetKey.keyframe: expected a Keyframe, got {type(self.keyframe).__name__}"
             )
 
-    def _apply(self, project: Project) -> tuple[Project, "Op"]:
+    def _apply(self, project: Project) -> tuple[Project, Op]:
         frame = self.keyframe.frame
         _check_inside("SetKey", frame, project)
         if self.keyframe.pose.expression_dims != project.motion.expression_dims:
@@ -86,7 +86,7 @@ class DeleteKey:
     def __post_init__(self) -> None:
         _check_frame("DeleteKey", "frame", self.frame)
 
-    def _apply(self, project: Project) -> tuple[Project, "Op"]:
+    def _apply(self, project: Project) -> tuple[Project, Op]:
         old = project.keyframe_at(self.frame)
         if old is None:
             raise MotionError(f"DeleteKey: there is no keyframe at frame {self.frame}")
@@ -109,7 +109,7 @@ class MoveKey:
         _check_frame("MoveKey", "from_frame", self.from_frame)
         _check_frame("MoveKey", "to_frame", self.to_frame)
 
-    def _apply(self, project: Project) -> tuple[Project, "Op"]:
+    def _apply(self, project: Project) -> tuple[Project, Op]:
         key = project.keyframe_at(self.from_frame)
         if key is None:
             raise MotionError(f"MoveKey: there is no keyframe at frame {self.from_frame}")
@@ -151,7 +151,7 @@ class ReplaceRange:
         """One past the last replaced frame."""
         return self.start + self.motion.num_frames
 
-    def _apply(self, project: Project) -> tuple[Project, "Op"]:
+    def _apply(self, project: Project) -> tuple[Project, Op]:
         total = project.motion.num_frames
         if self.stop > total:
             raise MotionError(
@@ -180,7 +180,7 @@ class ReplaceProject:
             raise MotionError(
                 f"ReplaceProject.project: expected a Project, got {type(self.project).__name__}")
 
-    def _apply(self, project: Project) -> tuple[Project, "ReplaceProject"]:
+    def _apply(self, project: Project) -> tuple[Project, ReplaceProject]:
         return self.project, ReplaceProject(project)
 
 
@@ -193,7 +193,7 @@ class Macro:
     which step.
     """
 
-    ops: tuple["Op", ...]
+    ops: tuple[Op, ...]
 
     def __post_init__(self) -> None:
         ops = tuple(self.ops)
@@ -204,7 +204,7 @@ class Macro:
                 )
         object.__setattr__(self, "ops", ops)
 
-    def _apply(self, project: Project) -> tuple[Project, "Op"]:
+    def _apply(self, project: Project) -> tuple[Project, Op]:
         inverses: list[Op] = []
         for index, op in enumerate(self.ops):
             try:
@@ -217,7 +217,7 @@ class Macro:
         return project, Macro(tuple(reversed(inverses)))
 
 
-Op = Union[SetKey, DeleteKey, MoveKey, ReplaceRange, ReplaceProject, Macro]
+Op = SetKey | DeleteKey | MoveKey | ReplaceRange | ReplaceProject | Macro
 _OP_TYPES = (SetKey, DeleteKey, MoveKey, ReplaceRange, ReplaceProject, Macro)
 
 

@@ -28,8 +28,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -185,7 +185,7 @@ class Motion:
         fps: float = 30.0,
         expression_dims: int = DEFAULT_EXPRESSION_DIMS,
         beta_dims: int = DEFAULT_BETA_DIMS,
-    ) -> "Motion":
+    ) -> Motion:
         """The rest pose (T-pose, flat hands, neutral face) held for ``num_frames``."""
         if num_frames < 1:
             raise MotionError(f"Motion: expected at least one frame, got {num_frames}")
@@ -200,7 +200,7 @@ class Motion:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], fps: float,
-                    betas: np.ndarray | None = None) -> "Motion":
+                    betas: np.ndarray | None = None) -> Motion:
         """Build from a mapping holding some fields; missing ones are zeros.
 
         ``global_orient`` or ``body_pose`` (or any per-frame field) fixes F; an unknown
@@ -268,7 +268,7 @@ class Motion:
             axis=1,
         ).reshape(f, 55, 3)
 
-    def with_full_pose(self, full_pose: np.ndarray) -> "Motion":
+    def with_full_pose(self, full_pose: np.ndarray) -> Motion:
         """A copy whose rotations come from a (F, 55, 3) skeleton-order array."""
         full_pose = np.asarray(full_pose)
         if full_pose.shape != (self.num_frames, 55, 3):
@@ -279,11 +279,11 @@ class Motion:
         return self.replace(**split_full_pose(full_pose))
 
     # ---------------------------------------------------------------------- editing
-    def replace(self, **changes: object) -> "Motion":
+    def replace(self, **changes: object) -> Motion:
         """A new validated Motion with some fields replaced; the rest are shared."""
         return dataclasses.replace(self, **changes)
 
-    def slice(self, start: int, stop: int) -> "Motion":
+    def slice(self, start: int, stop: int) -> Motion:
         """Frames ``[start, stop)`` as a new Motion (same fps and betas)."""
         if not 0 <= start < stop <= self.num_frames:
             raise MotionError(
@@ -292,15 +292,15 @@ class Motion:
             )
         return self.replace(**{k: v[start:stop] for k, v in self.frame_arrays().items()})
 
-    def frame(self, index: int) -> "Motion":
+    def frame(self, index: int) -> Motion:
         """One frame as a 1-frame Motion (the pose container keyframes use)."""
         if not -self.num_frames <= index < self.num_frames:
             raise MotionError(f"Motion.frame: index {index} outside 0..{self.num_frames - 1}")
         index %= self.num_frames
         return self.slice(index, index + 1)
 
-    def with_frames(self, start: int, replacement: "Motion",
-                    channels: Iterable[Channel] = ALL_CHANNELS) -> "Motion":
+    def with_frames(self, start: int, replacement: Motion,
+                    channels: Iterable[Channel] = ALL_CHANNELS) -> Motion:
         """Overwrite frames ``[start, start + len(replacement))`` on the given channels.
 
         Fields outside ``channels`` and frames outside the range are kept bit for bit.
@@ -319,7 +319,7 @@ class Motion:
                 changes[name] = array
         return self.replace(**changes)
 
-    def with_channels_from(self, other: "Motion", channels: Iterable[Channel]) -> "Motion":
+    def with_channels_from(self, other: Motion, channels: Iterable[Channel]) -> Motion:
         """Take whole fields of ``channels`` from ``other`` (same frame count)."""
         if other.num_frames != self.num_frames:
             raise MotionError(
@@ -331,7 +331,7 @@ class Motion:
             **{name: getattr(other, name) for c in channels for name in CHANNEL_FIELDS[Channel(c)]}
         )
 
-    def _check_compatible(self, other: "Motion", operation: str) -> None:
+    def _check_compatible(self, other: Motion, operation: str) -> None:
         if other.expression_dims != self.expression_dims:
             raise MotionError(
                 f"Motion.{operation}: expression has {other.expression_dims} coefficients, "
@@ -339,7 +339,7 @@ class Motion:
             )
 
     @staticmethod
-    def concatenate(motions: Iterable["Motion"]) -> "Motion":
+    def concatenate(motions: Iterable[Motion]) -> Motion:
         """Join motions end to end; fps, betas and expression size come from the first."""
         motions = list(motions)
         if not motions:
@@ -356,7 +356,7 @@ class Motion:
         )
 
     # --------------------------------------------------------------------- equality
-    def equals(self, other: "Motion", atol: float = 0.0) -> bool:
+    def equals(self, other: Motion, atol: float = 0.0) -> bool:
         """True when every field matches (exactly for ``atol=0``) and fps is equal."""
         if not isinstance(other, Motion) or self.num_frames != other.num_frames:
             return False

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from engine.motion.errors import MotionError
 from engine.motion.motion import ALL_CHANNELS, Channel, Motion
@@ -43,14 +43,14 @@ class Keyframe:
 
     @classmethod
     def from_motion(cls, motion: Motion, frame: int,
-                    channels: Iterable[Channel] = ALL_CHANNELS) -> "Keyframe":
+                    channels: Iterable[Channel] = ALL_CHANNELS) -> Keyframe:
         """Pin the motion's own pose at ``frame``."""
         return cls(frame=frame, pose=motion.frame(frame), channels=frozenset(channels))
 
-    def moved_to(self, frame: int) -> "Keyframe":
+    def moved_to(self, frame: int) -> Keyframe:
         return dataclasses.replace(self, frame=frame)
 
-    def equals(self, other: "Keyframe") -> bool:
+    def equals(self, other: Keyframe) -> bool:
         return (self.frame == other.frame and self.channels == other.channels
                 and self.pose.equals(other.pose))
 
@@ -167,7 +167,7 @@ class Project:
         object.__setattr__(self, "segments", segments)
         object.__setattr__(self, "avatar", avatar)
 
-    def replace(self, **changes: object) -> "Project":
+    def replace(self, **changes: object) -> Project:
         return dataclasses.replace(self, **changes)
 
     def keyframe_at(self, frame: int) -> Keyframe | None:
@@ -204,7 +204,7 @@ class Project:
         labels[cursor:] = [label] * (frames - cursor)
         return tuple(labels)
 
-    def equals(self, other: "Project") -> bool:
+    def equals(self, other: Project) -> bool:
         """Exact equality of everything that is saved."""
         return (
             isinstance(other, Project)

@@ -91,7 +91,7 @@ class FileStamp:
     mtime_ns: int
 
     @classmethod
-    def of(cls, path: str | Path) -> "FileStamp | None":
+    def of(cls, path: str | Path) -> FileStamp | None:
         """The stamp of ``path`` now, or None when there is no such file."""
         try:
             stat = os.stat(path)

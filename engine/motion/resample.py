@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from engine.motion.motion import FRAME_FIELDS, ROTATION_FIELDS, Motion, split_full_pose
 from engine.motion.errors import MotionError
+from engine.motion.motion import FRAME_FIELDS, ROTATION_FIELDS, Motion, split_full_pose
 from engine.motion.rotations import slerp_along
 
 

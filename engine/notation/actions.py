@@ -3,7 +3,7 @@ one branch per hand) and repetitions, each action a movement (``movements``) or 
 change of configuration (``configuration_change``)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
@@ -12,8 +12,9 @@ from engine.notation.configuration_change import replace_per_hand
 from engine.notation.hamnosys import Action, ActionGroup, Movement
 from engine.notation.mirroring import mirror_actions, mirror_anchor, mirror_state, mirror_track
 from engine.notation.movements import run_movement
-from engine.notation.phases import (Detour, HandState, InPlace, Phase, SynthesisContext,
-                                    Track, UnsupportedNotation)
+from engine.notation.phases import (
+    Detour, HandState, InPlace, Phase, SynthesisContext, Track, UnsupportedNotation,
+)
 from engine.notation.sign_motion import sample_phase
 from engine.notation.symbols import Kind
 
@@ -115,7 +116,7 @@ def _simultaneous(actions: Sequence[Action], states: dict[str, HandState],
     return {side: track.end for side, track in combined_tracks.items()}
 
 
-def _composed(changes: list) -> "InPlace | None":
+def _composed(changes: list) -> InPlace | None:
     """In-place changes applied one after the other (a nod while the fingers play)."""
     if not changes:
         return None
@@ -254,7 +255,7 @@ def _repeat(movement: Movement, last: list[Phase], states: dict[str, HandState],
     return states
 
 
-def _reversed(change: "InPlace | None") -> "InPlace | None":
+def _reversed(change: InPlace | None) -> InPlace | None:
     """An in-place change played backwards."""
     if change is None:
         return None

@@ -15,11 +15,12 @@ hand's own side ("ipsilateral") is the right.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 
 from engine.body.skeleton import JOINT_INDEX, skeleton_key
-from engine.notation.placement import Torso
 from engine.motion.motion import Motion
+from engine.notation.placement import Torso
 
 
 @dataclass(frozen=True)

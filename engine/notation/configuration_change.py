@@ -2,7 +2,7 @@
 one per hand, the hand centre kept where it was while it turns."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -10,10 +10,10 @@ from engine.notation.hamnosys import ActionGroup, Handshape, Movement, Orientati
 from engine.notation.handshapes import handshape_from_names
 from engine.notation.locations import movement_target, place_hand
 from engine.notation.mirroring import mirror_name
-from engine.notation.phases import (HandState, Phase, SynthesisContext, Track,
-                                    UnsupportedNotation, duration_frames)
-from engine.notation.placement import (combined, minimal_turn, mirrored, palm_vector,
-                                       wrist_rotation)
+from engine.notation.phases import (
+    HandState, Phase, SynthesisContext, Track, UnsupportedNotation, duration_frames,
+)
+from engine.notation.placement import combined, minimal_turn, mirrored, palm_vector, wrist_rotation
 from engine.notation.starting_posture import orientation_rotation, shape_pose
 from engine.notation.symbols import BY_NAME, SYMBOLS, Kind
 

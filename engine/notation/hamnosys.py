@@ -23,11 +23,10 @@ found there and what was expected.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence, Union
 
-from engine.notation.hamnosys_structure import (Group, Node, NotationError, Token,
-                                                parse_structure, tokens_of)
+from engine.notation.hamnosys_structure import Group, Node, NotationError, Token, parse_structure, tokens_of
 from engine.notation.symbols import BRACKETS, BY_NAME, SYMBOLS, Kind
 
 
@@ -39,7 +38,7 @@ class Handshape:
 
     base: str
     modifiers: tuple[str, ...] = ()
-    between: "Handshape | None" = None
+    between: Handshape | None = None
 
     @property
     def thumb(self) -> tuple[str, ...]:
@@ -164,10 +163,10 @@ class ActionGroup:
     split by plus), "fusion" or "alternatives"; ``branches`` split at plus/metaalt."""
 
     kind: str
-    branches: tuple[tuple["Action", ...], ...]
+    branches: tuple[tuple[Action, ...], ...]
 
 
-Action = Union[Movement, ActionGroup]
+Action = Movement | ActionGroup
 
 
 @dataclass(frozen=True)
@@ -186,7 +185,7 @@ class SignPart:
     nondominant_only: bool = False
 
     @property
-    def location(self) -> "Location | LocationPair | None":
+    def location(self) -> Location | LocationPair | None:
         return _split_rest(self.rest)[0]
 
     @property
@@ -373,7 +372,7 @@ def _is_location_token(node: Node) -> bool:
     return isinstance(node, Token) and node.kind in _LOCATION_KINDS
 
 
-def _split_rest(rest: tuple[Node, ...]) -> tuple["Location | LocationPair | None",
+def _split_rest(rest: tuple[Node, ...]) -> tuple[Location | LocationPair | None,
                                                   tuple[Action, ...]]:
     """The initial location (a run of location symbols, or a parallel pair of them and
     what follows) and the actions after it."""
@@ -432,7 +431,7 @@ def write_actions(actions: Iterable[Action]) -> str:
     return "".join(out)
 
 
-def write_location(location: "Location | LocationPair | None") -> str:
+def write_location(location: Location | LocationPair | None) -> str:
     if location is None:
         return ""
     if isinstance(location, Location):

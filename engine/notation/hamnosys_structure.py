@@ -12,8 +12,8 @@ found there and what was expected.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Union
 
 from engine.notation.symbols import BRACKETS, BY_NAME, SYMBOLS, Kind, Symbol
 
@@ -56,12 +56,12 @@ class Group:
 
     kind: str
     open: Token
-    branches: tuple[tuple["Node", ...], ...]
+    branches: tuple[tuple[Node, ...], ...]
     separators: tuple[Token, ...]
     close: Token
 
 
-Node = Union[Token, Group]
+Node = Token | Group
 
 
 def tokens_of(nodes: Iterable[Node]) -> list[Token]:

@@ -3,12 +3,11 @@ their offsets and outward normals in the wrist frame for any finger pose of one 
 and the parts a run of notation names gives."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from engine.notation.handshapes import (FINGER_OF_NAME, FOUR_FINGERS, HAND_ORDER,
-                                        HandGeometry, finger_points)
+from engine.notation.handshapes import FINGER_OF_NAME, FOUR_FINGERS, HAND_ORDER, HandGeometry, finger_points
 from engine.notation.mirroring import MIRROR, as_right_hand
 from engine.notation.phases import UnsupportedNotation
 

@@ -197,7 +197,7 @@ class HandGeometry:
     tips: np.ndarray
 
     @staticmethod
-    def of(body) -> "HandGeometry":
+    def of(body) -> HandGeometry:
         from engine.body.tips import end_site_offsets
 
         rest = np.asarray(body.rest_joints, np.float64)

@@ -3,7 +3,7 @@ a part of the other hand), the distance its contact asks for (touch, close,
 interlock), and the hand placed there with the right part facing it."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

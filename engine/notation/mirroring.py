@@ -3,7 +3,7 @@ midline: positions, rotations and finger poses, anchors, tracks, and the directi
 movement's names give (``movel`` <-> ``mover``)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -13,7 +13,6 @@ from engine.notation.hamnosys import Action, ActionGroup, Movement
 from engine.notation.phases import HandState, Track
 from engine.notation.placement import mirrored
 from engine.notation.symbols import BY_NAME, SYMBOLS, Kind
-
 
 #: Multiplies a point or direction (3,) to reflect it across the body's midline (x = 0).
 MIRROR = np.array([-1.0, 1.0, 1.0])

@@ -4,7 +4,7 @@ ellipse, a local movement in place (nodding, swinging, twisting, stirring, finge
 play), a head movement, or a hold; ``run_movement`` picks which."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -14,11 +14,14 @@ from engine.notation.configuration_change import replace_configuration
 from engine.notation.hamnosys import Movement
 from engine.notation.hand_parts import Part
 from engine.notation.handshapes import HAND_ORDER
-from engine.notation.locations import (hand_part_anchor, location_anchor, movement_target,
-                                       place_hand, site_distance)
+from engine.notation.locations import (
+    hand_part_anchor, location_anchor, movement_target, place_hand, site_distance,
+)
 from engine.notation.mirroring import MIRROR
-from engine.notation.phases import (Detour, HandState, InPlace, Phase, SynthesisContext,
-                                    Track, UnsupportedNotation, duration_frames)
+from engine.notation.phases import (
+    Detour, HandState, InPlace, Phase, SynthesisContext, Track, UnsupportedNotation,
+    duration_frames,
+)
 from engine.notation.placement import direction
 from engine.notation.symbols import BY_NAME, SYMBOLS, Kind
 

@@ -4,8 +4,9 @@ of frames). ``UnsupportedNotation`` is what every step raises for a feature it c
 make yet."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -77,7 +78,7 @@ class HandState:
     fingers: np.ndarray
     shape: Handshape | None
 
-    def copy(self) -> "HandState":
+    def copy(self) -> HandState:
         return HandState(self.position.copy(), self.rotation.copy(), self.fingers.copy(),
                          self.shape)
 
@@ -98,7 +99,7 @@ class Track:
     start: HandState
     end: HandState
     offset: Detour | None = None
-    local: "InPlace | None" = None
+    local: InPlace | None = None
 
 
 @dataclass
@@ -132,7 +133,7 @@ class SynthesisContext:
     #: The head's current rotation (axis-angle), moved by head movements.
     head: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
-    def scratch(self, symmetry: tuple[str, ...] | None = None) -> "SynthesisContext":
+    def scratch(self, symmetry: tuple[str, ...] | None = None) -> SynthesisContext:
         """A copy that collects its own phases (for actions made side by side)."""
         return replace(self, symmetry=self.symmetry if symmetry is None else symmetry,
                        phases=[], last=list(self.last))

@@ -232,7 +232,8 @@ class ArmSolver:
         wrist_rotvec = matrix_to_axis_angle(local_wrist)
         bent = np.linalg.norm(wrist_rotvec, axis=1, keepdims=True)
         wrist_rotvec *= np.minimum(1.0, WRIST_LIMIT / np.maximum(bent, 1e-9))
-        return ArmPose(matrix_to_axis_angle(shoulder_rot), matrix_to_axis_angle(elbow_rot), wrist_rotvec), reached
+        return (ArmPose(matrix_to_axis_angle(shoulder_rot), matrix_to_axis_angle(elbow_rot), wrist_rotvec),
+                reached)
 
     def _rotations(self, side, along, bend, cos_alpha, sin_alpha, wrist, rotations):
         """(shoulder, elbow, wrist local rotations (N, 3, 3), elbow positions (N, 3)) for

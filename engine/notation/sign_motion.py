@@ -29,7 +29,7 @@ def _smooth(s: np.ndarray) -> np.ndarray:
     return s * s * (3 - 2 * s)
 
 
-def _ease(s: np.ndarray, ease: "bool | str") -> np.ndarray:
+def _ease(s: np.ndarray, ease: bool | str) -> np.ndarray:
     """Progress along a phase: eased in and out (True), even (False), or eased in and
     stopped short ("halt": the movement is fastest where it ends)."""
     if ease == "halt":

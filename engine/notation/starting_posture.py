@@ -8,9 +8,10 @@ from engine.notation.anchors import Anchor
 from engine.notation.hamnosys import Handshape, LocationPair, Orientation, SignPart
 from engine.notation.hand_parts import hand_site
 from engine.notation.handshapes import UnsupportedHandshape, hand_pose
-from engine.notation.locations import (centre_at, contact_distance, hand_part_anchor,
-                                       location_anchor, meet_hands, neutral_anchor, place_hand,
-                                       site_distance)
+from engine.notation.locations import (
+    centre_at, contact_distance, hand_part_anchor, location_anchor, meet_hands, neutral_anchor,
+    place_hand, site_distance,
+)
 from engine.notation.mirroring import mirror_state
 from engine.notation.phases import HandState, SynthesisContext, UnsupportedNotation
 from engine.notation.placement import combined, mirrored, palm_vector, wrist_rotation

@@ -25,18 +25,19 @@ and the phases a sign is built from) and ``sign_motion`` (phases to frames).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 from engine.notation.actions import run_actions
 from engine.notation.anchors import body_anchors
 from engine.notation.hamnosys import Sign, parse_sign
 from engine.notation.hand_parts import HandParts
 from engine.notation.handshapes import hand_geometry
-from engine.notation.phases import (HandState, NotationTiming, Phase, SynthesisContext, Track,
-                                    UnsupportedNotation, timing_for)
+from engine.notation.phases import (
+    HandState, NotationTiming, Phase, SynthesisContext, Track, UnsupportedNotation, timing_for,
+)
 from engine.notation.sign_motion import SignMotion, motion_from_phases, rest_states
 from engine.notation.starting_posture import initial_states
 

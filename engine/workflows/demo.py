@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.workflows.export import ExportOptions

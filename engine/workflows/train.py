@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from engine.jobs import Cancelled, CancelToken, Progress, no_progress
 from engine.motion.errors import UsageError
@@ -184,11 +184,7 @@ def _kf2p(lexicon: Path, options: EvalOptions, progress: Progress, cancel):
 def _generation(lexicon: Path, options: EvalOptions, progress: Progress, cancel):
     from engine.generate.flow_backend import FlowKF2P
     from engine.learn.cvae import load_cvae
-    from engine.learn.eval_generation import (
-        cvae_generator,
-        evaluate_generation,
-        format_generation_table,
-    )
+    from engine.learn.eval_generation import cvae_generator, evaluate_generation, format_generation_table
 
     flow = FlowKF2P.from_checkpoint(options.flow)
 

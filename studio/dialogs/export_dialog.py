@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+    QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
+)
 
 from engine.io import Kind
 from engine.io.formats import formats
 from engine.motion.project import Project
-from engine.workflows.export import (ANTI_ALIASING, CAMERAS, VIDEO_PIXELS, ExportOptions,
-                                     export_project)
+from engine.workflows.export import ANTI_ALIASING, CAMERAS, VIDEO_PIXELS, ExportOptions, export_project
 
 #: What the dialog offers: everything a project can be exported to (saving the project
 #: itself is File > Save As).

@@ -12,12 +12,13 @@ never touch widgets or VTK.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from engine.jobs import CancelToken, Cancelled
+from engine.jobs import Cancelled, CancelToken
 from engine.motion.errors import user_message
 
 

@@ -11,8 +11,9 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
+)
 
 from engine.io import Kind, format_for, suffixes
 from engine.io.formats import UnknownFormat
@@ -115,11 +116,11 @@ class PromptPanel(QWidget):
         self.generate_requested.emit(text, code)
 
     # ------------------------------------------------------------ drops
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         for url in event.mimeData().urls():
             self.handle_dropped_file(url.toLocalFile())
         event.acceptProposedAction()

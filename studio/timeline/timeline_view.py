@@ -2,8 +2,9 @@
 
 Rows, top to bottom: a ruler (frames, and seconds at the motion's fps), the segment
 track (one block per gloss or letter; its darker tail is the hold: drag the block's right
-edge to change the hold, its left edge to time-stretch the sign's movement), then one keyframe track per channel group (body, left hand, right hand,
-face): a keyframe shows a diamond in every track whose channels it pins.
+edge to change the hold, its left edge to time-stretch the sign's movement), then one
+keyframe track per channel group (body, left hand, right hand, face): a keyframe shows a
+diamond in every track whose channels it pins.
 
 It never edits. Clicks select (Document selection) and scrub (Document frame), which
 are view state rather than project changes; drags are emitted as intents
@@ -317,7 +318,7 @@ class TimelineView(QGraphicsView):
             x = self.x_of(frame)
             self._playhead.setLine(x, 0, x, self.scene().sceneRect().height())
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         # Row names stay put while the tracks scroll: drawn in viewport coordinates.
         painter.save()
         painter.resetTransform()
@@ -393,7 +394,7 @@ class TimelineView(QGraphicsView):
             QApplication.sendEvent(self, QStatusTipEvent(text))
 
     # ------------------------------------------------------------ mouse and keys
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
         self.setFocus()
@@ -429,7 +430,7 @@ class TimelineView(QGraphicsView):
                 self._drag = {"kind": "scrub"}
         event.accept()
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         drag = self._drag
         pos = self.mapToScene(event.position().toPoint())
         if drag is None:
@@ -466,7 +467,7 @@ class TimelineView(QGraphicsView):
                 self.rebuild()  # the band follows the pointer
         event.accept()
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event) -> None:
         drag, self._drag = self._drag, None
         if drag is None:
             return super().mouseReleaseEvent(event)
@@ -481,7 +482,7 @@ class TimelineView(QGraphicsView):
             self.rebuild()  # drop the band
         event.accept()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape and self._drag is not None:
             drag, self._drag = self._drag, None
             if drag["kind"] == "key" and drag["started"]:
@@ -497,7 +498,7 @@ class TimelineView(QGraphicsView):
             return
         super().keyPressEvent(event)
 
-    def wheelEvent(self, event) -> None:  # noqa: N802
+    def wheelEvent(self, event) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             factor = 1.25 if event.angleDelta().y() > 0 else 0.8
             self.set_zoom(self.pixels_per_frame * factor)

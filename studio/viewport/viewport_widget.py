@@ -63,7 +63,7 @@ def _interactor_class():
         before_paint = None
         after_paint = None
 
-        def paintGL(self):  # noqa: N802 (Qt's name)
+        def paintGL(self):
             if self.before_paint is not None:
                 self.before_paint()
             super().paintGL()
@@ -215,7 +215,7 @@ class ViewportWidget(QWidget):
         try:
             output = self._forward_frame(motion, frame)
             self.actor.pose(output.vertices[0])
-        except Exception as error:  # noqa: BLE001 (a bad pose must not kill the paint)
+        except Exception as error:
             self._pose_failed(error)
             return None
         self._joints = np.asarray(output.joints[0])

@@ -7,7 +7,7 @@ regenerated frames flash on the timeline when the edit lands.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from engine.generate.key_edits import KeyEdit, delete_key_edit, pasted_key, set_key_edit
 from engine.motion.edits import ReplaceProject, SetKey

@@ -9,8 +9,8 @@ thread; a result that replaces the project lands as one undo step.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 from engine.io import Kind, dialog_filter
 from engine.motion.edits import ReplaceProject
 from engine.motion.errors import MotionError, ProjectFileError
-from engine.motion.project_io import ProjectChangedOnDisk
+from engine.motion.project_io import PROJECT_SUFFIX, ProjectChangedOnDisk
 from engine.workflows.recording import RECORDING_KINDS
 from studio.jobs import JobHandle
 from studio.recovery import RecoveryStore
@@ -66,11 +66,11 @@ class ProjectFiles(QObject):
     def ask_save_path(self) -> str | None:
         stem = (self._ctx.document.project.title or "Untitled").strip().replace(" ", "_")[:40]
         name, _ = QFileDialog.getSaveFileName(self._ctx.host, "Save project as",
-                                              str(self.folder() / f"{stem}.signstudio"),
+                                              str(self.folder() / f"{stem}{PROJECT_SUFFIX}"),
                                               PROJECT_FILTER)
         if not name:
             return None
-        return name if name.endswith(".signstudio") else name + ".signstudio"
+        return name if name.endswith(PROJECT_SUFFIX) else name + PROJECT_SUFFIX
 
     # ------------------------------------------------------------ recent files
     def recent_files(self) -> list[str]:

@@ -5,9 +5,7 @@ import pytest
 from engine.data.lexicon import LexiconEntry, LexiconStore
 from engine.generate.assemble import Timing, assemble, max_join_jump, transition_ranges
 from engine.generate.text import text_to_tokens
-from engine.jobs import CancelToken, Cancelled
-from engine.motion import Motion
-
+from engine.jobs import Cancelled, CancelToken
 from tests.conftest import letter_clip
 
 

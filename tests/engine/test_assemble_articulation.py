@@ -8,12 +8,13 @@ from engine.body.default_avatar import default_avatar
 from engine.body.reference_poses import arms_down, signing_pose
 from engine.body.skeleton import JOINT_INDEX
 from engine.data.lexicon import LexiconEntry, LexiconStore
-from engine.generate.assemble import (MIN_FRAMES_TO_TRIM, Timing, articulation_span, assemble,
-                                      clip_articulation_span, max_join_jump, transition_ranges)
+from engine.generate.assemble import (
+    MIN_FRAMES_TO_TRIM, Timing, articulation_span, assemble, clip_articulation_span, max_join_jump,
+    transition_ranges,
+)
 from engine.generate.text import text_to_tokens
 from engine.motion import Motion
 from engine.motion.interpolate import inbetween
-
 from tests.conftest import letter_clip
 
 FPS = 25

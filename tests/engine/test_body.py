@@ -8,13 +8,10 @@ from scipy.spatial.transform import Rotation
 from engine.body import (
     BodyModel, DefaultAvatar, SmplxBody, SmplxModelNotFound, default_avatar, load_body_model,
 )
-from engine.body.reference_poses import (
-    RIGHT_HAND_SHAPES, arms_down, mirror_hand_pose, reference_poses,
-)
+from engine.body.reference_poses import RIGHT_HAND_SHAPES, arms_down, mirror_hand_pose, reference_poses
 from engine.body.skeleton import JOINT_INDEX as J
 from engine.body.skeleton import PARENTS
 from engine.motion import FACE_BLENDSHAPE_INDEX, Motion
-
 from tests.conftest import random_motion
 from tests.synthetic_smplx import write_synthetic_smplx
 

@@ -95,9 +95,9 @@ def test_demo_fits_the_whole_alphabet_only_when_spelling_needs_it(tmp_path, monk
     from types import SimpleNamespace
 
     import engine.data.lexicon_build as lexicon_build
-    from engine.workflows.demo import fit_demo_letters
     from engine.data.lexicon import LexiconStore
     from engine.motion import Motion
+    from engine.workflows.demo import fit_demo_letters
 
     def still_fit(sequence, cancel=None):  # the letter selection is under test, not fitting
         return SimpleNamespace(motion=Motion.zeros(sequence.num_frames, fps=sequence.fps),

@@ -10,14 +10,12 @@ from engine.body import default_avatar
 from engine.body.skeleton import JOINT_INDEX as J
 from engine.data.lexicon import LexiconEntry, LexiconStore
 from engine.generate.clip_match import (
-    ClipIndex, ClipMatch, default_cache_path, match_image_clip, motion_hash,
-    representative_frames,
+    ClipIndex, ClipMatch, default_cache_path, match_image_clip, motion_hash, representative_frames,
 )
 from engine.generate.image_match import ImageQueryError
-from engine.jobs import CancelToken, Cancelled
+from engine.jobs import Cancelled, CancelToken
 from engine.learn.encoders import ClipEncoder
 from engine.motion.errors import ProjectFileError
-
 from tests.conftest import letter_clip
 from tests.engine.test_encoders import make_tiny_clip
 

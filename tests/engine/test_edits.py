@@ -1,14 +1,13 @@
 """Edit operations: apply then inverse is the identity; bad ops name the frame."""
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.motion import ALL_CHANNELS, Channel, Keyframe, MotionError, Project, Segment
-from engine.motion.edits import (
-    DeleteKey, Macro, MoveKey, ReplaceRange, SetKey, apply, apply_all,
-)
-
+from engine.motion.edits import DeleteKey, Macro, MoveKey, ReplaceRange, SetKey, apply, apply_all
 from tests.conftest import random_motion
 
 NUM_FRAMES = 10
@@ -184,7 +183,7 @@ def test_failing_macro_says_which_step_and_changes_nothing():
 
 def test_ops_are_frozen():
     op = MoveKey(1, 2)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         op.to_frame = 3
 
 

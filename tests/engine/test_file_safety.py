@@ -16,7 +16,6 @@ from engine.motion import Motion, load_project, save_project
 from engine.motion.array_files import MAX_ARRAY_BYTES, read_npy, read_npz
 from engine.motion.errors import ProjectFileError
 from engine.motion.project import Project
-
 from tests.synthetic_smplx import write_synthetic_smplx
 
 
@@ -193,7 +192,7 @@ def test_pictures_are_written_atomically(tmp_path):
     from engine.export.render import write_image
     path = write_image(tmp_path / "frame.png", np.zeros((8, 8, 3), np.uint8))
     before = path.read_bytes()
-    with pytest.raises(Exception):
+    with pytest.raises(TypeError):  # the image encoder refuses it mid-write
         write_image(path, np.zeros((2, 2, 2, 2, 2), np.uint8))  # not a picture
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["frame.png"]  # no partial file left

@@ -5,10 +5,8 @@ import pytest
 
 pytest.importorskip("spoken_to_signed")
 
-from engine.data.fingerspelling import (  # noqa: E402
-    FingerspellingEntry, lexicon_dir, load_index, parse_index,
-)
-from engine.data.pose_reader import KeypointFileError  # noqa: E402
+from engine.data.fingerspelling import FingerspellingEntry, lexicon_dir, load_index, parse_index
+from engine.data.pose_reader import KeypointFileError
 
 # From FACTS.md: 600 clips, 19 sign languages.
 EXPECTED_COUNTS = {

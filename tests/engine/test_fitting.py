@@ -12,7 +12,7 @@ from engine.data.fit.constants import CONTACT_2D
 from engine.data.fit.losses import hand_pose_prior
 from engine.data.fit.targets import contact_mask, hand_sizes
 from engine.data.keypoints import BODY_INDEX, KeypointMetadata, KeypointSequence
-from engine.jobs import CancelToken, Cancelled
+from engine.jobs import Cancelled, CancelToken
 from engine.motion import Motion
 from engine.motion.errors import MotionError
 

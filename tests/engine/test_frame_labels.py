@@ -8,7 +8,6 @@ from engine.generate.text import text_to_tokens
 from engine.learn.dataset import load_clips
 from engine.learn.encoders import condition_text
 from engine.motion import Motion, Project, Segment, SegmentKind
-
 from tests.conftest import letter_clip
 
 

@@ -19,7 +19,7 @@ from engine.body import default_avatar
 from engine.body.reference_poses import reference_poses
 from engine.body.skeleton import JOINT_NAMES, PARENTS
 from engine.export.gltf import read_glb_animation, write_glb
-from engine.jobs import CancelToken, Cancelled
+from engine.jobs import Cancelled, CancelToken
 from engine.motion import Motion
 from engine.motion.errors import ProjectFileError
 from engine.motion.face import FACE_BLENDSHAPE_NAMES

@@ -9,9 +9,10 @@ from engine.body import default_avatar
 from engine.body.reference_poses import mirror_hand_pose
 from engine.notation.dsgs import notation_entries
 from engine.notation.hamnosys import Handshape, NotationError, parse_sign
-from engine.notation.handshapes import (DIP_RANGE, MCP_RANGE, PIP_RANGE, SPREAD_LIMIT,
-                                        THUMB_LIMIT, HandGeometry, UnsupportedHandshape,
-                                        finger_points, hand_pose, handshape_from_names)
+from engine.notation.handshapes import (
+    DIP_RANGE, MCP_RANGE, PIP_RANGE, SPREAD_LIMIT, THUMB_LIMIT, HandGeometry, UnsupportedHandshape,
+    finger_points, hand_pose, handshape_from_names,
+)
 
 INDEX, MIDDLE, PINKY, RING, THUMB = range(5)  # SMPL-X hand order
 FOUR = (INDEX, MIDDLE, RING, PINKY)

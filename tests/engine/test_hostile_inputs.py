@@ -16,7 +16,6 @@ import pytest
 from engine.cli import main
 from engine.data.lexicon import LexiconStore
 from engine.motion import Motion, Project, save_project
-
 from tests.conftest import tiny_lexicon
 
 

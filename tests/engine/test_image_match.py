@@ -6,11 +6,8 @@ from engine.body import default_avatar
 from engine.body.reference_poses import RIGHT_HAND_SHAPES
 from engine.body.skeleton import JOINT_INDEX as J
 from engine.data.lexicon import LexiconEntry, LexiconStore
-from engine.generate.image_match import (
-    HandshapeIndex, ImageQueryError, hand_descriptor, match_image,
-)
+from engine.generate.image_match import HandshapeIndex, ImageQueryError, hand_descriptor, match_image
 from engine.motion import Motion
-
 from tests.conftest import letter_clip
 
 LETTERS = {"A": "fist", "B": "flat", "D": "index_point", "V": "asl_v"}

@@ -3,8 +3,7 @@ between the edited key's neighbours changes, one op undoes all of it, and the ba
 is told which sign each frame belongs to."""
 import pytest
 
-from engine.generate.key_edits import (affected_range, delete_key_edit, move_key_edit,
-                                       pasted_key, set_key_edit)
+from engine.generate.key_edits import affected_range, delete_key_edit, move_key_edit, pasted_key, set_key_edit
 from engine.generate.kf2p import smooth_backend
 from engine.generate.retime import movement_frames, stretch_segment
 from engine.motion import Keyframe, Motion, MotionError, Project

@@ -9,13 +9,10 @@ from hypothesis import strategies as st
 
 from engine.generate import BACKENDS, as_edit, regenerate
 from engine.generate.kf2p_baselines import smooth_backend
-from engine.motion import (
-    CHANNEL_FIELDS, Channel, Keyframe, Motion, MotionError, Project,
-)
+from engine.motion import CHANNEL_FIELDS, Channel, Keyframe, Motion, MotionError, Project
 from engine.motion import rotations as rot
 from engine.motion.edits import apply
 from engine.motion.motion import FRAME_FIELDS, ROTATION_FIELDS
-
 from tests.conftest import random_motion
 
 BUILTIN = ["smooth", "slerp"]
@@ -210,7 +207,8 @@ def test_smooth_matches_the_input_velocity_at_the_border():
     motion = sine_motion(11, 200, speed=0.05)
     (smooth,) = regenerate(motion, [], (80, 120), backend="smooth")
     (slerp,) = regenerate(motion, [], (80, 120), backend="slerp")
-    error = lambda m: np.abs(m.body_pose[80:120] - motion.body_pose[80:120]).max()
+    def error(m):
+        return np.abs(m.body_pose[80:120] - motion.body_pose[80:120]).max()
     assert error(smooth) < 0.2 * error(slerp)
     # Across the join, the per-frame steps follow the input's own steps (no kink).
     for border in (79, 119):

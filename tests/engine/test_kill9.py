@@ -20,7 +20,6 @@ import pytest
 
 from engine.data.lexicon import LexiconStore
 from engine.motion import Motion, Project, load_project, save_project
-
 from tests.conftest import random_motion, tiny_lexicon
 
 TRIALS = 10

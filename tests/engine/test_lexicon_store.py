@@ -10,7 +10,6 @@ import pytest
 
 from engine.data.lexicon import LexiconEntry, LexiconStore
 from engine.motion import ProjectFileError
-
 from tests.conftest import random_motion
 
 

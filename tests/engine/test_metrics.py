@@ -3,8 +3,6 @@ import numpy as np
 
 from engine.body import default_avatar
 from engine.metrics.joint_error import dtw_jpe, dtw_jpe_parts, jerk, jerk_at_joins
-from engine.motion import Motion
-
 from tests.conftest import random_motion
 
 

@@ -4,7 +4,6 @@ import pytest
 
 from engine.motion import ALL_CHANNELS, Channel, Motion, MotionError
 from engine.motion.motion import FRAME_FIELDS
-
 from tests.conftest import random_motion
 
 

@@ -12,14 +12,13 @@ from scipy.spatial.transform import Rotation
 from engine.body.default_avatar import default_avatar
 from engine.body.reference_poses import reference_poses
 from engine.body.skeleton import JOINT_INDEX, JOINT_NAMES
-from engine.export import bvh as bvh_module
 from engine.body.tips import LEAF_JOINTS, leaf_tip_vertices
+from engine.export import bvh as bvh_module
 from engine.export.bvh import read_bvh, write_bvh
-from engine.io import Kind, suffixes
 from engine.export.motion_files import (
-    read_motion_file, read_npz, read_smpl, write_motion_file,
-    write_npz, write_smpl,
+    read_motion_file, read_npz, read_smpl, write_motion_file, write_npz, write_smpl,
 )
+from engine.io import Kind, suffixes
 from engine.motion import Motion, ProjectFileError
 from engine.motion.face import FACE_BLENDSHAPE_NAMES
 from tests.conftest import random_motion
@@ -315,7 +314,8 @@ def _bvh_variant(tmp_path, motion, edit):
     (lambda t: t[: len(t) - 40] + "\n", r"frame 14: expected 168 values"),
     (lambda t: t.replace("JOINT left_wrist", "JOINT left_hand"), "missing joints.*left_wrist"),
     (lambda t: t.replace("Frame Time: 0.03333333333333333", "Frame Time: -1"), "Frame Time"),
-    (lambda t: t.replace("CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 3 Zrotation Xrotation Xrotation", 1),
+    (lambda t: t.replace("CHANNELS 3 Zrotation Xrotation Yrotation",
+                         "CHANNELS 3 Zrotation Xrotation Xrotation", 1),
      "three rotation channels"),
     (lambda t: t.replace("HIERARCHY", "HIERARCHIE"), "first line must be 'HIERARCHY'"),
     (lambda t: t.replace("OFFSET", "OFFSET x", 1), "line 4: expected a number"),

@@ -8,19 +8,17 @@ import pytest
 pytest.importorskip("pose_format")
 pytest.importorskip("spoken_to_signed")
 
-from pose_format import Pose  # noqa: E402
-from pose_format.numpy import NumPyPoseBody  # noqa: E402
+from pose_format import Pose
+from pose_format.numpy import NumPyPoseBody
 
-from engine.data import KeypointError, KeypointMetadata, KeypointSequence  # noqa: E402
-from engine.data.fingerspelling import load_index  # noqa: E402
-from engine.data.keypoints import (  # noqa: E402
-    BODY_INDEX, BODY_MIRROR, COMPONENT_SIZES, FACE_MIRROR,
+from engine.data import KeypointError, KeypointMetadata, KeypointSequence
+from engine.data.fingerspelling import load_index
+from engine.data.keypoints import BODY_INDEX, BODY_MIRROR, COMPONENT_SIZES, FACE_MIRROR
+from engine.data.pose_reader import (
+    KeypointFileError, confidence_from_mask, dominant_hand_stored_as, mark_missing_hands, read_fps,
+    read_pose_file,
 )
-from engine.data.pose_reader import (  # noqa: E402
-    KeypointFileError, confidence_from_mask, dominant_hand_stored_as, mark_missing_hands,
-    read_fps, read_pose_file,
-)
-from engine.motion.errors import ProjectFileError  # noqa: E402
+from engine.motion.errors import ProjectFileError
 
 L_SH, R_SH = BODY_INDEX["LEFT_SHOULDER"], BODY_INDEX["RIGHT_SHOULDER"]
 L_WR, R_WR = BODY_INDEX["LEFT_WRIST"], BODY_INDEX["RIGHT_WRIST"]
@@ -171,7 +169,7 @@ def test_read_fps_snaps_float32_noise(stored, expected):
 
 def test_read_fps_rejects_nonpositive():
     class FakePose:
-        class body:  # noqa: N801 - mimics pose.body
+        class body:
             fps = 0.0
 
     with pytest.raises(KeypointFileError, match="fps"):

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from engine.motion import (
-    Channel, Keyframe, MotionError, Project, ProjectFileError, Segment, load_project,
-    save_project,
+    Channel, Keyframe, MotionError, Project, ProjectFileError, Segment, load_project, save_project,
 )
 from engine.motion.project import PROJECT_SCHEMA_VERSION
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from engine.workflows.recording import import_recording
 from engine.motion import Motion
 from engine.motion.errors import ProjectFileError
+from engine.workflows.recording import import_recording
 from tests.conftest import letter_clip
 
 

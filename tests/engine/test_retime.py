@@ -5,8 +5,7 @@ import pytest
 
 from engine.body.skeleton import JOINT_INDEX
 from engine.generate.kf2p import regenerate
-from engine.generate.retime import (movement_frames, set_segment_hold, stretch_keyframe_map,
-                                    stretch_segment)
+from engine.generate.retime import movement_frames, set_segment_hold, stretch_keyframe_map, stretch_segment
 from engine.motion import Keyframe, Motion, MotionError, Project, Segment
 
 ELBOW = JOINT_INDEX["right_elbow"]

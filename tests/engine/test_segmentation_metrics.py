@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from engine.metrics.segmentation import (DEFAULT_TOLERANCE, BoundaryCounts, boundary_counts,
-                                         boundary_f1, frame_iou, spans_to_mask)
+from engine.metrics.segmentation import (
+    DEFAULT_TOLERANCE, BoundaryCounts, boundary_counts, boundary_f1, frame_iou, spans_to_mask,
+)
 
 SPANS = [(5, 20), (30, 44), (50, 71)]
 

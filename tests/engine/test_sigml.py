@@ -4,10 +4,9 @@ import pytest
 from engine.motion.errors import ProjectFileError
 from engine.notation.dsgs import notation_entries
 from engine.notation.hamnosys import NotationError, parse_sign
-from engine.notation.sigml import (
-    MAX_SIGML_BYTES, NotatedSign, parse_sigml, read_sigml, sigml_text, write_sigml,
-)
+from engine.notation.sigml import MAX_SIGML_BYTES, NotatedSign, parse_sigml, read_sigml, write_sigml
 from engine.notation.symbols import from_names
+
 
 def parses(text: str) -> bool:
     try:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.generate.from_notation import (bad_name_span, error_span, project_from_notation,
-                                           resynthesised)
+from engine.generate.from_notation import bad_name_span, error_span, project_from_notation, resynthesised
 from engine.generate.splice import insert_sign, insertion_range, is_blank
 from engine.motion.motion import Motion
 from engine.motion.project import Project, SegmentKind

@@ -8,7 +8,7 @@ import pytest
 from engine.body import default_avatar
 from engine.body.reference_poses import arms_down, reference_poses
 from engine.data.keypoints import BODY_INDEX, KeypointSequence
-from engine.jobs import CancelToken, Cancelled
+from engine.jobs import Cancelled, CancelToken
 from engine.motion import Motion
 from engine.motion.interpolate import chain
 from engine.motion.project import Segment, SegmentKind

@@ -4,7 +4,7 @@ import pytest
 
 from engine.data.keypoints import BODY_INDEX
 from engine.data.pose_reader import KeypointFileError
-from engine.jobs import CancelToken, Cancelled
+from engine.jobs import Cancelled, CancelToken
 
 pytestmark = [pytest.mark.slow, pytest.mark.gl]
 

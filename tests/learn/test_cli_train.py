@@ -11,7 +11,8 @@ from tests.conftest import tiny_lexicon
 def lexicon(tmp_path):
     path = tmp_path / "lexicon.sqlite"
     # The recognizer's classes are glosses shared by >= 8 languages in the train split.
-    tiny_lexicon(path, languages=("ase", "gsg", "bfi", "fsl", "ise", "jos", "lls", "mfs", "psr", "sgg", "ssp", "svk")).close()
+    tiny_lexicon(path, languages=("ase", "gsg", "bfi", "fsl", "ise", "jos",
+                                  "lls", "mfs", "psr", "sgg", "ssp", "svk")).close()
     return path
 
 

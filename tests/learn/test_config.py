@@ -6,13 +6,7 @@ import pytest
 
 from engine.generate.flow_backend import FlowKF2P, default_checkpoint_path
 from engine.learn.checkpoint import load_checkpoint, save_checkpoint
-from engine.learn.config import (
-    SamplingConfig,
-    SplitConfig,
-    TrainConfig,
-    from_dict,
-    with_overrides,
-)
+from engine.learn.config import SamplingConfig, SplitConfig, TrainConfig, from_dict, with_overrides
 from engine.learn.dataset import load_clips, split_clips, split_records
 from engine.learn.train_cvae import CvaeTrainConfig
 from engine.learn.train_flow import FlowTrainConfig

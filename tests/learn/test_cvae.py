@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.jobs import CancelToken, Cancelled
+from engine.jobs import Cancelled, CancelToken
 from engine.learn.checkpoint import CheckpointError
 from engine.learn.config import TrainConfig
 from engine.learn.cvae import CvaeConfig, curriculum_mask_ratio, load_cvae, sample_cvae

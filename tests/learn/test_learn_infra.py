@@ -3,13 +3,15 @@ import numpy as np
 import pytest
 import torch
 
-from engine.jobs import CancelToken, Cancelled
-from engine.learn.checkpoint import (CheckpointError, build_manifest, load_checkpoint, load_into,
-                                     save_checkpoint)
+from engine.jobs import Cancelled, CancelToken
+from engine.learn.checkpoint import (
+    CheckpointError, build_manifest, load_checkpoint, load_into, save_checkpoint,
+)
 from engine.learn.config import TrainConfig
 from engine.learn.dataset import data_version, load_clips, split_clips, split_languages
-from engine.learn.features import (FEATURE_DIM, SIGN_JOINTS, apply_features, channel_feature_mask,
-                                   motion_to_features)
+from engine.learn.features import (
+    FEATURE_DIM, SIGN_JOINTS, apply_features, channel_feature_mask, motion_to_features,
+)
 from engine.learn.training import resume_path, train
 from engine.motion.motion import Channel
 from tests.conftest import random_motion, tiny_lexicon

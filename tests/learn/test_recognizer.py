@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from engine.learn.checkpoint import CheckpointError, build_manifest, save_checkpoint
+from engine.learn.config import SplitConfig, TrainConfig
 from engine.learn.dataset import load_clips
 from engine.learn.eval_generation import evaluate_generation, format_generation_table
-from engine.learn.config import SplitConfig, TrainConfig
 from engine.learn.recognizer import RecognizerConfig, gloss_class, load_recognizer, vocabulary
 from engine.learn.train_recognizer import RecognizerTrainConfig, augment, train_recognizer
 from tests.conftest import tiny_lexicon

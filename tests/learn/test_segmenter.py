@@ -7,11 +7,14 @@ import torch
 from engine.learn.checkpoint import CheckpointError, build_manifest, save_checkpoint
 from engine.learn.config import SplitConfig, TrainConfig
 from engine.learn.dataset import MODEL_FPS, load_clips, split_records
-from engine.learn.segmenter import (SegmenterConfig, SegmenterNet, decode_bio,
-                                    keyframes_for_recording, load_segmenter, place_keyframes,
-                                    segment, velocity_baseline_spans)
-from engine.learn.sequences import (B, I, O, SequenceConfig, assemble_sequence, random_sequences,
-                                    smooth_join, spans_to_labels, time_stretch)
+from engine.learn.segmenter import (
+    SegmenterConfig, SegmenterNet, decode_bio, keyframes_for_recording, load_segmenter,
+    place_keyframes, segment, velocity_baseline_spans,
+)
+from engine.learn.sequences import (
+    B, I, O, SequenceConfig, assemble_sequence, random_sequences, smooth_join, spans_to_labels,
+    time_stretch,
+)
 from engine.learn.train_segmenter import SegmenterTrainConfig, train_segmenter
 from engine.motion.motion import Channel
 from engine.motion.resample import resample

@@ -9,13 +9,7 @@ from engine.learn.checkpoint import load_checkpoint
 from engine.learn.config import SplitConfig
 from engine.learn.dataset import data_version, load_clips, split_records
 from engine.motion.errors import UsageError
-from engine.workflows.train import (
-    TRAINERS,
-    EvalOptions,
-    TrainOptions,
-    evaluate_models,
-    train_model,
-)
+from engine.workflows.train import TRAINERS, EvalOptions, TrainOptions, evaluate_models, train_model
 from tests.conftest import tiny_lexicon
 
 LANGUAGES = ("ase", "gsg", "fsl", "bfi")
@@ -65,7 +59,7 @@ def test_every_trainer_holds_out_the_same_clips_for_held_out_languages(model, le
 
 
 def test_train_refuses_a_bad_request_before_any_work(lexicon, tmp_path):
-    with pytest.raises(UsageError, match="no lexicon database"):
+    with pytest.raises(FileNotFoundError, match="no lexicon database"):
         train_model(TrainOptions(model="cvae", out=tmp_path / "x.pt",
                                  lexicon=tmp_path / "none.sqlite"))
     with pytest.raises(UsageError, match="model: expected one of cvae, flow"):
@@ -91,7 +85,7 @@ def test_evaluate_models_reports_each_part_and_writes_the_json(lexicon, tmp_path
     assert json.loads((tmp_path / "r.json").read_text())["kf2p_clips"]["median"] == kf2p["median"]
     with pytest.raises(UsageError, match="parts: expected some of kf2p, generation, segmenter"):
         EvalOptions(parts=("speed",))
-    with pytest.raises(UsageError, match="no lexicon database"):
+    with pytest.raises(FileNotFoundError, match="no lexicon database"):
         evaluate_models(EvalOptions(lexicon=tmp_path / "none.sqlite"))
     cancel = CancelToken()
     cancel.cancel()

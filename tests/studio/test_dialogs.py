@@ -8,7 +8,6 @@ settings are never read or written.
 import json
 
 import pytest
-
 from PySide6.QtWidgets import QDialogButtonBox
 
 from engine.data.lexicon import LexiconEntry, LexiconStore

@@ -8,7 +8,6 @@ from engine.motion import Keyframe, Motion, MotionError, Project, ProjectFileErr
 from engine.motion.edits import MoveKey, ReplaceProject, ReplaceRange, SetKey
 from studio.document import Document
 from studio.jobs import JobRunner
-
 from tests.conftest import random_motion
 
 
@@ -40,7 +39,7 @@ def test_invalid_edit_changes_nothing(document):
 
 def test_preview_has_no_history_and_commits_as_one_step(document, rng):
     committed = document.project
-    for shift in (1, 2, 3):  # a drag: several previews
+    for _ in range(3):  # a drag: several previews
         patch = random_motion(rng, num_frames=4, fps=committed.motion.fps)
         preview = committed.replace(motion=committed.motion.with_frames(10, patch))
         document.set_preview(preview)

@@ -10,7 +10,6 @@ from engine.generate.key_edits import affected_range
 from engine.motion import load_project
 from engine.motion.motion import CHANNEL_FIELDS
 from studio.timeline import TRACKS
-
 from tests.conftest import LETTER_SHAPES
 from tests.engine.test_key_edits import key_between_neighbours
 

@@ -4,8 +4,8 @@ underlined and changes nothing, and the lexicon browser inserts a sign at the pl
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
 import pytest
+from PySide6.QtCore import Qt
 
 from engine.data.lexicon import LexiconStore
 from engine.data.lexicon_build import add_notation, build_from_notation

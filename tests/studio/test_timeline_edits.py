@@ -9,7 +9,6 @@ from engine.body.skeleton import JOINT_INDEX
 from engine.generate.key_edits import affected_range
 from engine.generate.retime import movement_frames, stretch_segment
 from engine.motion import Project
-
 from tests.engine.test_key_edits import LabelSpy, key_between_neighbours
 
 ELBOW = JOINT_INDEX["right_elbow"]

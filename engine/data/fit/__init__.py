@@ -5,9 +5,7 @@ loss terms (``losses``), the skeleton model (``skeleton``) and every tuned numbe
 (``constants``) each have their module; the model and its measurements are in
 docs/fitting.md.
 """
-from engine.data.fit.constants import (
-    DEFAULT_LANDMARKS, FINGERS, LANDMARK_MODELS, FitWeights,
-)
+from engine.data.fit.constants import DEFAULT_LANDMARKS, FINGERS, LANDMARK_MODELS, FitWeights
 from engine.data.fit.fitter import FitResult, fit_keypoints
 from engine.data.fit.skeleton import FitSkeleton, load_landmark_offsets, model_hand_points
 

@@ -8,8 +8,8 @@ and ``w`` its shoulder width (metres).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import roma
@@ -103,7 +103,7 @@ class FitParameters:
 
     @classmethod
     def start(cls, sk: FitSkeleton, rotvec0: np.ndarray, euler0: np.ndarray, dims: int
-              ) -> "FitParameters":
+              ) -> FitParameters:
         """Parameters reproducing the pose (rotvec0 (F, Nr, 3), euler0 (F, E, 3)) at the
         avatar's own scale, with gradients on."""
         span = sk.euler_limits[..., 1] - sk.euler_limits[..., 0]

@@ -3,8 +3,8 @@ the per-clip hand size, which thumb contacts the 2D data suggest, and the hand
 reprojection error of a fit."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
