@@ -19,8 +19,8 @@ from engine.io.formats import formats
 from engine.motion.project import Project
 from engine.workflows.export import ANTI_ALIASING, CAMERAS, VIDEO_PIXELS, ExportOptions, export_project
 
-#: What the dialog offers: everything a project can be exported to (saving the project
-#: itself is File > Save As).
+#: What the dialog offers, in this order: everything a project can be exported to
+#: (saving the project itself is File > Save As).
 EXPORT_KINDS = (Kind.VIDEO, Kind.MOTION, Kind.KEYPOINTS, Kind.NOTATION)
 
 
@@ -35,7 +35,9 @@ class ExportDialog(QDialog):
         stem = (project.title or "signing").strip().replace(" ", "_")[:40] or "signing"
         self._folder = default_folder or Path.home()
         self.format = QComboBox()
-        self._formats = {fmt.suffix: fmt for fmt in formats(EXPORT_KINDS, "write")}
+        # Videos first (what most exports are), then the kinds in EXPORT_KINDS' order.
+        ordered = sorted(formats(EXPORT_KINDS, "write"), key=lambda f: EXPORT_KINDS.index(f.kind))
+        self._formats = {fmt.suffix: fmt for fmt in ordered}
         for suffix, fmt in self._formats.items():
             self.format.addItem(f"{suffix}  {fmt.description}", suffix)
         self.path = QLineEdit(str(self._folder / f"{stem}.mp4"))
@@ -99,6 +101,7 @@ class ExportDialog(QDialog):
     def _format_changed(self) -> None:
         fmt = self.selected_format()
         self.video_group.setVisible(self._formats[fmt].kind is Kind.VIDEO)
+        self.adjustSize()  # no empty band where the video options were
         current = Path(self.path.text() or "signing")
         self.path.setText(str(current.with_suffix(fmt)))
 

@@ -33,6 +33,9 @@ def test_both_start_from_the_same_export_defaults(generated):
     parsed = build_parser().parse_args(["export", "in.signstudio", "-o", "out.mp4"])
     assert dialog.options() == _export_options(parsed) == ExportOptions()
     assert (dialog.options().width, dialog.options().height) == (1280, 720)
+    # The format shown is the file name's, and a video's options are on show.
+    assert dialog.selected_format() == ".mp4" and dialog.path.text().endswith(".mp4")
+    assert not dialog.video_group.isHidden()
     dialog.close()
 
 
