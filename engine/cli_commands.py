@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import engine
@@ -13,14 +14,19 @@ from engine.motion.errors import UsageError
 
 class _Bar:
     """A tqdm bar as a Progress callback (to stderr, so --json output stays clean). It
-    appears on the first report, so quick work that reports nothing shows no bar."""
+    appears with the first report after half a second, so quick work shows no bar."""
+
+    SHOW_AFTER_S = 0.5
 
     def __init__(self, description: str):
         self._description = description
+        self._started = time.monotonic()
         self._bar = None
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
         if self._bar is None:
+            if time.monotonic() - self._started < self.SHOW_AFTER_S:
+                return
             from tqdm import tqdm
 
             self._bar = tqdm(desc=self._description, unit="step", file=sys.stderr, leave=True)
