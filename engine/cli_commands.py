@@ -127,16 +127,42 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+class _StepBars:
+    """Progress and narration for a job of several steps: each step (a new total) gets
+    its own bar, and a narrated line first closes the bar it would otherwise cut."""
+
+    def __init__(self, description: str):
+        self._description = description
+        self._bar: _Bar | None = None
+        self._total: int | None = None
+
+    def progress(self, done: int, total: int, message: str = "") -> None:
+        if self._bar is None or total != self._total:
+            self.close()
+            self._bar, self._total = _Bar(self._description), total
+        self._bar(done, total, message)
+
+    def say(self, line: str) -> None:
+        self.close()
+        print(line, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from engine.workflows.demo import DemoOptions, run_demo
 
     options = DemoOptions(out=Path(args.out), text=args.text, language=args.lang,
                           workers=args.workers, width=args.width, height=args.height,
                           avatar=args.avatar, smplx_dir=args.smplx_dir)
-    from tqdm import tqdm
-
-    with _Bar("demo") as bar:
-        run_demo(options, say=tqdm.write, progress=bar)
+    steps = _StepBars("demo")
+    try:
+        run_demo(options, say=steps.say, progress=steps.progress)
+    finally:
+        steps.close()
     return 0
 
 
