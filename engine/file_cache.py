@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -43,10 +43,17 @@ class FileCache(Generic[T]):
     def get(self, path: str | Path, load: Callable[[Path], T]) -> T:
         """The cached object for ``path``'s current version, loading it on a miss."""
         path = Path(path)
+        return self.get_for((path,), lambda: load(path))
+
+    def get_for(self, paths: Sequence[str | Path], load: Callable[[], T],
+                variant: Hashable = None) -> T:
+        """The cached object made from the current versions of ``paths`` together (a
+        model's config and weights), and ``variant`` (how it is built from them, e.g. an
+        architecture name); ``load()`` on a miss."""
         try:
-            key = file_version(path)
+            key = (tuple(file_version(path) for path in paths), variant)
         except OSError:
-            return load(path)
+            return load()
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
@@ -54,7 +61,7 @@ class FileCache(Generic[T]):
             if self.max_entries is not None:
                 while len(self._entries) >= self.max_entries:
                     self._entries.popitem(last=False)
-            value = load(path)
+            value = load()
             self._entries[key] = value
             return value
 

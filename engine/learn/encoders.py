@@ -27,7 +27,6 @@ import re
 import sys
 import threading
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from engine.file_cache import FileCache
 from engine.motion.errors import ProjectFileError
 
 
@@ -311,9 +311,9 @@ def _file_digest(paths: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
-_loaded: OrderedDict[tuple, ClipEncoder] = OrderedDict()
-_loaded_lock = threading.Lock()
-_LOADED_MAX = 1  # a ViT-B-32 holds ~600 MB in float32: keep one weight set loaded
+#: Loaded encoders by weights-file version: one at a time, as a ViT-B-32 holds ~600 MB
+#: in float32.
+_loaded: FileCache[ClipEncoder] = FileCache(max_entries=1)
 
 
 class ClipEncoder:
@@ -372,17 +372,8 @@ class ClipEncoder:
             model_key = ""
         else:
             files, model_key = [path], model_name
-        key = (str(path), model_key, tuple((f.stat().st_mtime_ns, f.stat().st_size)
-                                           for f in files))
-        with _loaded_lock:
-            if key in _loaded:
-                _loaded.move_to_end(key)
-                return _loaded[key]
-            encoder = cls._load(path, files, model_name)
-            _loaded[key] = encoder
-            while len(_loaded) > _LOADED_MAX:
-                _loaded.popitem(last=False)
-            return encoder
+        return _loaded.get_for(files, lambda: cls._load(path, files, model_name),
+                               variant=model_key)
 
     @classmethod
     def _load(cls, path: Path, files: list[Path], model_name: str) -> ClipEncoder:

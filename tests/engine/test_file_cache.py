@@ -80,3 +80,20 @@ def test_threads_asking_for_one_file_load_it_once(tmp_path):
     for thread in threads:
         thread.join()
     assert len(calls) == 1
+
+
+def test_an_object_made_from_several_files_is_made_again_when_any_changes(tmp_path):
+    config, weights = tmp_path / "config.json", tmp_path / "weights.bin"
+    config.write_text("{}")
+    weights.write_bytes(b"1234")
+    calls, cache = [], FileCache()
+
+    def load():
+        calls.append(1)
+        return len(calls)
+
+    assert cache.get_for((config, weights), load, variant="ViT-B-32") == 1
+    assert cache.get_for((config, weights), load, variant="ViT-B-32") == 1
+    assert cache.get_for((config, weights), load, variant="ViT-L-14") == 2  # built another way
+    weights.write_bytes(b"12345")
+    assert cache.get_for((config, weights), load, variant="ViT-B-32") == 3
