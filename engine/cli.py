@@ -60,8 +60,19 @@ def pixels(text: str) -> int:
     return value
 
 
+def _outputs_help(kinds) -> str:
+    """"out.{signstudio,mp4,...}": what ``-o`` accepts, from the file-format registry."""
+    from engine.io import suffixes
+
+    return "out.{" + ",".join(suffix.lstrip(".") for suffix in suffixes(kinds, "write")) + "}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from engine.export.render import CAMERA_PRESETS
+    from engine.io import Kind, suffixes
+    from engine.workflows.export import ANTI_ALIASING, CAMERAS, EXPORT_KINDS, ExportOptions
+    from engine.workflows.recording import RECORDING_KINDS
+
+    defaults = ExportOptions()
 
     parser = _Parser(prog="signstudio-cli", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=engine.__version__)
@@ -69,16 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="on an unexpected error, also print Python's traceback")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def avatar_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--avatar", choices=["default", "smplx"], default="default",
-                       help="body model (smplx needs the licensed model folder)")
+    def avatar_options(p: argparse.ArgumentParser, default: str | None = "default") -> None:
+        p.add_argument("--avatar", choices=["default", "smplx"], default=default,
+                       help="body model (smplx needs the licensed model folder)"
+                       + ("" if default else "; default: the project's"))
         p.add_argument("--smplx-dir", help="folder with SMPLX_NEUTRAL.npz "
                        "(default: $SIGNSTUDIO_SMPLX_DIR)")
 
     def render_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--width", type=pixels, default=640)
         p.add_argument("--height", type=pixels, default=480)
-        p.add_argument("--camera", choices=sorted(CAMERA_PRESETS), default="front")
+        p.add_argument("--camera", choices=CAMERAS, default=defaults.camera)
 
     p = sub.add_parser("info", help="versions, assets and SMPL-X availability")
     p.add_argument("--smplx-dir")
@@ -107,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("--frame", type=int, default=0)
     p.add_argument("-o", "--output", required=True)
-    avatar_options(p)
+    avatar_options(p, default=None)
     render_options(p)
     p.set_defaults(func=cmd_render)
 
@@ -136,8 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text")
     p.add_argument("--lang", required=True, help="sign language code, e.g. ase")
     p.add_argument("-o", "--output", required=True,
-                   help="out.signstudio, a video (.mp4, .gif, .webm) or a motion file "
-                   "(.npz, .smpl, .bvh, .pose)")
+                   help=_outputs_help(EXPORT_KINDS))
     p.add_argument("--fps", type=frame_rate, default=30.0,
                    help="frames per second of the result (1 to 240, default 30)")
     p.add_argument("--json", action="store_true", help="print the coverage report as JSON")
@@ -164,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notation", help="HamNoSys symbols, or their names separated by spaces "
                    "(\"flathand extfingeru palml chest touch\")")
     p.add_argument("-o", "--output", required=True,
-                   help="out.{signstudio,mp4,gif,webm,npz,smpl,bvh,glb,pose,sigml}")
+                   help=_outputs_help(EXPORT_KINDS))
     p.add_argument("--gloss", help="the sign's gloss (default: SIGN)")
     p.add_argument("--lang", default="sgg", help="its sign language (default: sgg, DSGS)")
     p.add_argument("--fps", type=frame_rate, default=30.0,
@@ -185,21 +196,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sheet)
 
     p = sub.add_parser("export", help="project or motion file -> video, motion file or SiGML")
-    p.add_argument("input", help=".signstudio, .npz, .smpl, .bvh or .pose (fitted)")
-    p.add_argument("-o", "--output",
-                   help="out.{mp4,gif,webm,npz,smpl,bvh,glb,pose,signstudio,sigml}")
+    p.add_argument("input", help="a project or a recording: " + ", ".join(
+        suffixes((Kind.PROJECT, *RECORDING_KINDS), "read")) + " (videos and .pose are fitted)")
+    p.add_argument("-o", "--output", help=_outputs_help(EXPORT_KINDS))
     p.add_argument("--sigml", help="also (or only) write the signs made from notation as "
                    "SiGML, for JASigning")
-    p.add_argument("--width", type=pixels, default=1280, help="pixels (16 to 7680)")
-    p.add_argument("--height", type=pixels, default=720, help="pixels (16 to 7680)")
+    p.add_argument("--width", type=pixels, default=defaults.width, help="video pixels")
+    p.add_argument("--height", type=pixels, default=defaults.height, help="video pixels")
     p.add_argument("--fps", type=frame_rate,
-                   help="frames per second of the result (1 to 240; default: the motion's)")
-    p.add_argument("--camera", choices=sorted(CAMERA_PRESETS), default="front")
+                   help="frames per second of a video or motion file (default: the motion's)")
+    p.add_argument("--camera", choices=CAMERAS, default=defaults.camera)
     p.add_argument("--no-captions", dest="captions", action="store_false",
                    help="do not caption each sign's gloss")
-    p.add_argument("--anti-aliasing", choices=["none", "msaa", "ssaa"], default="none",
+    p.add_argument("--anti-aliasing", choices=ANTI_ALIASING, default=defaults.anti_aliasing,
                    help="smoother edges, slower (none is real time at 720p)")
-    avatar_options(p)
+    avatar_options(p, default=None)
     p.set_defaults(func=cmd_export)
 
     from engine.workflows.train import EVAL_PARTS, TRAINERS

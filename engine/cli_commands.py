@@ -60,20 +60,24 @@ def _store(args: argparse.Namespace):
     return LexiconStore(args.db)
 
 
-def _export_options(args: argparse.Namespace):
+def _export_options(args: argparse.Namespace, *, frame_rate: bool = True):
+    """The export options the command line gave; ``frame_rate``: whether ``--fps`` is
+    the export's (``generate`` and ``sign`` make the motion at that rate already)."""
     from engine.workflows.export import ExportOptions
 
     given = {name: getattr(args, name) for name in ExportOptions.__dataclass_fields__
              if getattr(args, name, None) is not None}
+    if not frame_rate:
+        given.pop("fps", None)
     return ExportOptions(**given)
 
 
-def _export(project, output: str | Path, args: argparse.Namespace) -> None:
+def _export(project, output: str | Path, options) -> None:
     """``project`` written as ``output``'s extension says (``engine.workflows.export``)."""
     from engine.workflows.export import export_project
 
     with _Bar(f"writing {Path(output).name}") as bar:
-        result = export_project(project, output, _export_options(args), progress=bar)
+        result = export_project(project, output, options, progress=bar)
     for note in result.notes:
         print(note, file=sys.stderr)
 
@@ -167,18 +171,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from engine.export.render import OffscreenRenderer, write_image
     from engine.motion import load_project
+    from engine.workflows.export import render_frame
 
-    motion = load_project(args.project).motion
-    if not 0 <= args.frame < motion.num_frames:
-        raise UsageError(f"--frame: expected 0..{motion.num_frames - 1}, got {args.frame}")
-    body = _body(args)
-    posed = body.forward(motion, slice(args.frame, args.frame + 1))
-    with OffscreenRenderer(body, args.width, args.height) as renderer:
-        renderer.set_camera(args.camera, posed.joints)
-        write_image(args.output, renderer.render(posed.vertices[0]))
-    print(f"wrote {args.output}")
+    result = render_frame(load_project(args.project), args.frame, args.output,
+                          _export_options(args))
+    for note in result.notes:
+        print(note, file=sys.stderr)
+    print(f"wrote {result.path}")
     return 0
 
 
@@ -266,6 +266,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from engine.workflows.generate import GenerateOptions, generate_signing
 
+    from engine.workflows.export import export_format
+
+    export_format(args.output)  # an output we cannot write is refused before any work
     options = GenerateOptions(args.lang, fps=args.fps)
     with _store(args) as store, _Bar("assembling") as bar:
         generation = generate_signing(store, args.text, options, progress=bar)
@@ -277,7 +280,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             note = f"  ({token['note']})" if token["note"] else ""
             print(f"  {token['text']:>16s}  {token['kind']:13s}  {glosses}{note}")
     project = generation.project
-    _export(project, args.output, args)
+    _export(project, args.output, _export_options(args, frame_rate=False))
     if not args.json:
         print(f"wrote {args.output}: {project.motion}, {len(project.segments)} segments")
     return 0
@@ -308,17 +311,21 @@ def cmd_find_sign(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Project or recording -> video, motion file, project or SiGML."""
+    from engine.io import Kind
+    from engine.workflows.export import export_format
     from engine.workflows.recording import open_as_project
 
     outputs = [output for output in (args.output, args.sigml) if output]
     if not outputs:
         raise UsageError("export: expected -o OUTPUT and/or --sigml FILE")
-    if args.sigml and Path(args.sigml).suffix.lower() != ".sigml":
+    kinds = [export_format(output).kind for output in outputs]  # before any slow reading
+    if args.sigml and kinds[-1] is not Kind.NOTATION:
         raise UsageError(f"--sigml {args.sigml}: expected a file name ending in .sigml")
+    options = _export_options(args)
     with _Bar(f"reading {Path(args.input).name}") as bar:
         project = open_as_project(args.input, progress=bar)
     for output in outputs:
-        _export(project, output, args)
+        _export(project, output, options)
         print(f"wrote {output} ({project.motion})")
     return 0
 
@@ -334,12 +341,14 @@ def cmd_sheet(args: argparse.Namespace) -> int:
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
+    from engine.workflows.export import export_format
     from engine.workflows.notation import NotationOptions, sign_from_notation
 
+    export_format(args.output)
     project = sign_from_notation(args.notation, NotationOptions(
         gloss=args.gloss or "", language=args.lang, fps=args.fps, avatar=args.avatar,
         smplx_dir=args.smplx_dir))
-    _export(project, args.output, args)
+    _export(project, args.output, _export_options(args, frame_rate=False))
     print(f"wrote {args.output}: {project.motion}, {len(project.keyframes)} keyframes at its "
           "postures")
     return 0

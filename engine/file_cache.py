@@ -36,8 +36,10 @@ class FileCache(Generic[T]):
         if max_entries is not None and max_entries < 1:
             raise ValueError(f"FileCache: max_entries must be >= 1 or None, got {max_entries}")
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, int, int], T] = OrderedDict()
-        # Held while loading, so that two threads asking for one file load it once.
+        # (file versions, variant) -> object
+        self._entries: OrderedDict[tuple, T] = OrderedDict()
+        # Held while loading, so that two threads asking for one file load it once (loads
+        # of different files wait for each other too: they are rare and large).
         self._lock = threading.Lock()
 
     def get(self, path: str | Path, load: Callable[[Path], T]) -> T:

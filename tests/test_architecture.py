@@ -1,4 +1,5 @@
-"""The dependency rules of ARCHITECTURE.md, checked by import-linter on every run."""
+"""The dependency rules of docs/architecture.md (import-linter contracts, no import cycles),
+module sizes and the linter, checked on every run."""
 import shutil
 import subprocess
 from pathlib import Path

@@ -2,13 +2,14 @@
 
 Each ``FileFormat`` names its reader and writer by import path ("module:function") and
 resolves them on first use. That keeps this module at the bottom of the layer order
-(it imports nothing heavy: the video writer alone pulls in VTK, seconds to import) while
+(it imports only the error types: the video writer alone pulls in VTK, seconds to import) while
 the handlers live in the layer that owns them; a test resolves every path, so a renamed
 function fails the suite rather than a user's export.
 
 Handler signatures, by kind:
 - PROJECT: ``read(path) -> Project``, ``write(project, path)``
-- MOTION: ``read(path) -> Motion``, ``write(motion, path, body=None)``
+- MOTION: ``read(path) -> Motion``, ``write(motion, path, ...)`` (BVH takes ``body``,
+  glTF ``progress``/``cancel``; ``FileFormat.write_with`` passes what each takes)
 - KEYPOINTS: ``read(path) -> KeypointSequence``, ``write(motion, path, body=None)``
 - VIDEO: ``read(path) -> KeypointSequence`` (MediaPipe), ``write(motion, path, ...)``
   (``engine.export.video.export_video``'s options)
@@ -25,6 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+from engine.motion.errors import UsageError
 
 
 class Kind(StrEnum):
@@ -44,8 +47,9 @@ KIND_LABELS: dict[Kind, str] = {
 }
 
 
-class UnknownFormat(ValueError):
-    """A path whose extension no registered format of the wanted kind reads or writes."""
+class UnknownFormat(UsageError):
+    """A path whose extension no registered format of the wanted kind reads or writes
+    (bad use: the CLI exits 2 for it)."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +71,15 @@ class FileFormat:
     def write(self) -> Callable:
         return _resolve(self.writer, self, "write")
 
+    def takes(self, keyword: str) -> bool:
+        """Whether the writer accepts ``keyword`` (e.g. "body": BVH and .pose do)."""
+        return keyword in inspect.signature(self.write).parameters
+
     def write_with(self, *args, **context):
-        """Write, passing only the ``context`` keywords the writer accepts (BVH and
-        .pose need the body, glTF reports progress, .npz needs neither)."""
-        writer = self.write
-        accepted = inspect.signature(writer).parameters
-        return writer(*args, **{k: v for k, v in context.items() if k in accepted})
+        """Write, passing the ``context`` keywords the writer accepts and leaving out
+        the others (BVH and .pose take the body, glTF reports progress, .npz takes
+        neither): ``context`` is what the caller can offer, not what it requires."""
+        return self.write(*args, **{k: v for k, v in context.items() if self.takes(k)})
 
 
 def _resolve(target: str | None, fmt: FileFormat, action: str) -> Callable:

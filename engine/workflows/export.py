@@ -10,27 +10,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.io import Kind, format_for
+from engine.export.render import ANTI_ALIASING, CAMERA_PRESETS
+from engine.export.video import MAX_SIZE, MIN_SIZE
+from engine.io import FileFormat, Kind, format_for
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.errors import UsageError
-from engine.motion.project import Project
+from engine.motion.motion import MIN_FPS
+from engine.motion.project import AvatarChoice, Project
 
-#: Cameras and anti-aliasing modes a video may use (``engine.export.render``'s names;
-#: repeated here as plain data so options can be checked without importing VTK).
-CAMERAS = ("front", "three_quarter", "side", "hands", "full_body")
-ANTI_ALIASING = ("none", "msaa", "ssaa")
-#: Pixels per side a video may have (8K UHD at most).
-VIDEO_PIXELS = (16, 7680)
-#: Frames per second a result may have (video players, ffmpeg).
-OUTPUT_FPS = (1.0, 240.0)
+CAMERAS = tuple(CAMERA_PRESETS)
+#: Pixels per side a video may have.
+VIDEO_PIXELS = (MIN_SIZE, MAX_SIZE)
+#: Frames per second a result may have.
+OUTPUT_FPS = (MIN_FPS, 240.0)  # past 240 no player shows the frames
+#: What an export can write (saving the project itself goes through the same function).
+EXPORT_KINDS = (Kind.PROJECT, Kind.VIDEO, Kind.MOTION, Kind.KEYPOINTS, Kind.NOTATION)
 
 
 @dataclass(frozen=True)
 class ExportOptions:
     """How to export. ``width`` x ``height``: video pixels (720p by default, the same
-    in the CLI and the studio). ``fps``: the result's rate (None: the motion's).
-    ``smplx_dir``: the SMPL-X model folder when the project's avatar is SMPL-X
-    (None: the configured one)."""
+    in the CLI and the studio). ``fps``: the rate of a video or motion file (None: the
+    motion's; a project keeps its own frames). ``avatar``: the body to show or to
+    measure keypoints and the BVH skeleton on (None: the project's). ``smplx_dir``: the
+    SMPL-X model folder for that avatar (None: the configured one)."""
 
     width: int = 1280
     height: int = 720
@@ -39,6 +42,7 @@ class ExportOptions:
     captions: bool = True
     anti_aliasing: str = "none"
     background: tuple[int, int, int] = (255, 255, 255)
+    avatar: str | None = None
     smplx_dir: str | None = None
 
     def __post_init__(self):
@@ -56,6 +60,15 @@ class ExportOptions:
         if self.anti_aliasing not in ANTI_ALIASING:
             raise UsageError(f"anti_aliasing: expected one of {', '.join(ANTI_ALIASING)}, "
                              f"got {self.anti_aliasing!r}")
+        if self.avatar is not None and self.avatar not in {c.value for c in AvatarChoice}:
+            raise UsageError(f"avatar: expected one of {[c.value for c in AvatarChoice]}, "
+                             f"got {self.avatar!r}")
+
+
+def export_format(path: str | Path) -> FileFormat:
+    """The format ``path`` would be written in; ``UnknownFormat`` (bad use) naming what
+    can be written. Check every output with it before slow work."""
+    return format_for(path, EXPORT_KINDS, "write")
 
 
 @dataclass(frozen=True)
@@ -66,12 +79,13 @@ class ExportResult:
     notes: tuple[str, ...] = field(default=())
 
 
-def export_body(project: Project, smplx_dir: str | None = None):
-    """(body, note): the project's avatar, or the default one and why SMPL-X is not used."""
+def export_body(project: Project, options: ExportOptions = ExportOptions()):
+    """(body, note): the avatar the options or the project ask for, or the default one
+    and a note saying why SMPL-X is not used."""
     from engine.body import SmplxModelNotFound, default_avatar, load_body_model
 
     try:
-        return load_body_model(project.avatar, smplx_dir=smplx_dir), ""
+        return load_body_model(options.avatar or project.avatar, smplx_dir=options.smplx_dir), ""
     except SmplxModelNotFound as error:
         return default_avatar(), f"SMPL-X is not available ({error}); used the default avatar"
 
@@ -82,14 +96,19 @@ def export_project(project: Project, path: str | Path, options: ExportOptions = 
     """Write ``project`` to ``path`` in the format its extension names (``engine.io``).
 
     Atomic like every writer: a failed or cancelled export leaves no partial file.
-    Raises ``UnknownFormat`` for an extension we cannot write, listing those we can.
+    Raises ``UnknownFormat`` for an extension we cannot write, listing those we can,
+    and ``UsageError`` for a frame rate asked of a project file.
     """
     path = Path(path)
-    fmt = format_for(path, mode="write")
+    fmt = export_format(path)
     cancel = cancel or CancelToken()
     cancel.raise_if_cancelled()
     notes: list[str] = []
     if fmt.kind is Kind.PROJECT:
+        if options.fps is not None and abs(options.fps - project.motion.fps) > 1e-9:
+            raise UsageError(f"{path}: a project keeps its own frame rate "
+                             f"({project.motion.fps:g} fps); --fps applies to videos and "
+                             "motion files")
         fmt.write(project, path)
     elif fmt.kind is Kind.NOTATION:
         from engine.generate.from_notation import sigml_signs
@@ -105,7 +124,7 @@ def export_project(project: Project, path: str | Path, options: ExportOptions = 
     elif fmt.kind is Kind.VIDEO:
         from engine.export.video import captions_from_segments, signs_span
 
-        body, note = export_body(project, options.smplx_dir)
+        body, note = export_body(project, options)
         notes += [note] if note else []
         captions = captions_from_segments(project.segments) if options.captions else None
         fmt.write(project.motion, path, body=body, width=options.width,
@@ -119,9 +138,31 @@ def export_project(project: Project, path: str | Path, options: ExportOptions = 
             from engine.motion.resample import resample
 
             motion = resample(motion, options.fps)
-        body, note = export_body(project, options.smplx_dir)
-        notes += [note] if note and fmt.suffix in (".bvh", ".pose") else []
+        context = {"progress": progress, "cancel": cancel}
+        if fmt.takes("body"):  # BVH's skeleton and .pose's keypoints are the avatar's
+            context["body"], note = export_body(project, options)
+            notes += [note] if note else []
+        elif (options.avatar or project.avatar) != AvatarChoice.DEFAULT and fmt.suffix == ".glb":
+            notes.append(f"{path}: a glTF file carries the default avatar (the SMPL-X mesh "
+                         "may not be redistributed)")
         progress(0, 1, f"writing {path.name}")
-        fmt.write_with(motion, path, body=body, progress=progress, cancel=cancel)
+        fmt.write_with(motion, path, **context)
         progress(1, 1, "done")
     return ExportResult(path, tuple(notes))
+
+
+def render_frame(project: Project, frame: int, path: str | Path,
+                 options: ExportOptions = ExportOptions()) -> ExportResult:
+    """One frame of ``project`` as a PNG, on the avatar ``export_project`` would use,
+    through ``options.camera`` at ``options.width`` x ``options.height``."""
+    from engine.export.render import OffscreenRenderer, write_image
+
+    motion = project.motion
+    if not 0 <= frame < motion.num_frames:
+        raise UsageError(f"--frame: expected 0..{motion.num_frames - 1}, got {frame}")
+    body, note = export_body(project, options)
+    posed = body.forward(motion, slice(frame, frame + 1))
+    with OffscreenRenderer(body, options.width, options.height) as renderer:
+        renderer.set_camera(options.camera, posed.joints)
+        write_image(path, renderer.render(posed.vertices[0]))
+    return ExportResult(Path(path), (note,) if note else ())

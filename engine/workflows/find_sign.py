@@ -34,7 +34,7 @@ class FindSignOptions:
             raise UsageError(f"top: expected 1 to 1000 matches, got {self.top!r}")
 
 
-@dataclass(frozen=True)
+@dataclass
 class FoundSigns:
     """``rankings``: route ("mediapipe", "clip") -> matches, best first, in the order
     they were run. ``notes``: route -> one line the user should see (e.g. MediaPipe
@@ -69,7 +69,9 @@ class SignFinder:
         from engine.generate.image_match import ImageQueryError
         from engine.learn.encoders import configured_clip_encoder
 
-        encoder = configured_clip_encoder(options.clip_weights, options.clip_model)
+        # CLIP only when asked (a MediaPipe search must not need, or load, CLIP weights).
+        encoder = (None if options.route == "mediapipe"
+                   else configured_clip_encoder(options.clip_weights, options.clip_model))
         if encoder is None and options.route in ("clip", "both"):
             raise UsageError("no CLIP weights configured; pass --clip-weights PATH, set "
                              "$SIGNSTUDIO_CLIP_WEIGHTS or run `signstudio-cli config set "

@@ -9,6 +9,7 @@ from engine.data.languages import language_label
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.errors import UsageError
 from engine.motion.project import Project
+from engine.workflows.export import OUTPUT_FPS
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,10 @@ class GenerateOptions:
     def __post_init__(self):
         if not self.language:
             raise UsageError("language: expected a sign language code such as ase")
-        if not 1.0 <= self.fps <= 240.0:
-            raise UsageError(f"fps: expected 1 to 240 frames per second, got {self.fps!r}")
+        low, high = OUTPUT_FPS
+        if not low <= self.fps <= high:
+            raise UsageError(f"fps: expected {low:g} to {high:g} frames per second, "
+                             f"got {self.fps!r}")
 
 
 @dataclass(frozen=True, eq=False)

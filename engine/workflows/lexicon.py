@@ -62,13 +62,15 @@ def build_lexicon(store, options: BuildOptions = BuildOptions(), *,
     languages = list(options.languages)
     glosses = [options.gloss] if options.gloss else None
     with_signs = not languages or NOTATION_LANGUAGE in languages
+    # A damaged tempo setting fails here, before minutes of fitting, not after them.
+    timing = notation_timing() if with_signs else None
     split = 700 if with_signs else 1000
     letters = build_from_package(store, languages or None, glosses=glosses,
                                  progress=_share(progress, 0, split, "fitting clips"),
                                  cancel=cancel, workers=options.workers)
     signs = None
     if with_signs:
-        signs = build_from_notation(store, glosses=glosses, timing=notation_timing(),
+        signs = build_from_notation(store, glosses=glosses, timing=timing,
                                     progress=_share(progress, split, 1000, "DSGS signs"),
                                     cancel=cancel)
     return BuildResult(letters, signs)

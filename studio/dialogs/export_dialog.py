@@ -60,6 +60,7 @@ class ExportDialog(QDialog):
         self.camera.setCurrentText(defaults.camera)
         self.anti_aliasing = QComboBox()
         self.anti_aliasing.addItems(ANTI_ALIASING)
+        self.anti_aliasing.setCurrentText(defaults.anti_aliasing)
         self.anti_aliasing.setToolTip("Smoother edges, slower: none keeps 720p real time")
         self.captions = QCheckBox("Captions (the glosses)")
         self.captions.setChecked(defaults.captions)
@@ -95,8 +96,12 @@ class ExportDialog(QDialog):
         return self.format.currentData()
 
     def set_format(self, fmt: str) -> None:
-        """Select a format by its extension ("mp4" or ".mp4")."""
-        self.format.setCurrentIndex(self.format.findData("." + fmt.lstrip(".")))
+        """Select a format by its extension ("mp4" or ".mp4"); ValueError if the dialog
+        does not offer it."""
+        index = self.format.findData("." + fmt.lstrip("."))
+        if index < 0:
+            raise ValueError(f"export: no format {fmt!r}; offered: {', '.join(self._formats)}")
+        self.format.setCurrentIndex(index)
 
     def _format_changed(self) -> None:
         fmt = self.selected_format()

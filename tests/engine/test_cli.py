@@ -134,13 +134,14 @@ def test_exit_status_is_2_for_bad_use_and_1_for_a_failure(tmp_path, capsys):
             main(argv)
         assert exit_status.value.code == 2
         assert "signstudio-cli: error: " in capsys.readouterr().err
-    for argv in (["config", "set", "colour", "red"], ["export", "p.signstudio"]):
+    for argv in (["config", "set", "colour", "red"], ["export", "p.signstudio"],
+                 ["sign", "flathand", "-o", str(tmp_path / "x.fbx")]):
         assert main(argv) == 2
         assert capsys.readouterr().err.startswith("signstudio-cli: error: ")
     bad = tmp_path / "bad.signstudio"
     bad.write_text("not a project")
     failures = (["check-project", str(bad)], ["export", str(bad), "-o", str(tmp_path / "o.npz")],
-                ["sign", "flathand", "-o", str(tmp_path / "x.fbx")])
+                ["sign", "flathand nosuchsymbol", "-o", str(tmp_path / "x.npz")])
     for argv in failures:
         assert main(argv) == 1
         err = capsys.readouterr().err

@@ -71,7 +71,7 @@ def test_rates_and_sizes_outside_their_range_name_the_range(command, capsys):
     assert exit_code.value.code == 2
     err = capsys.readouterr().err
     assert ("expected 1 to 240 frames per second" in err
-            or "expected a whole number of pixels from 16 to 7680" in err), err
+            or "expected a whole number of pixels from 16 to 8192" in err), err
 
 
 @pytest.mark.parametrize("fps", [1e-9, 1e9])
