@@ -182,22 +182,6 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_lexicon_for(args: argparse.Namespace):
-    """The lexicon; for ``build``, a damaged database is set aside (never deleted) and
-    a new one started."""
-    from engine.data.lexicon import LexiconDamaged, LexiconStore, set_aside
-
-    try:
-        return _store(args)
-    except LexiconDamaged as error:
-        if args.action != "build":
-            raise
-        kept = set_aside(error.path)
-        print(f"{error.path}: damaged ({error.problem.split(';')[0]}); kept it as {kept} "
-              "and started a new lexicon", file=sys.stderr)
-        return LexiconStore(error.path)
-
-
 def _needs(args: argparse.Namespace, usage: str, *names: str) -> None:
     if any(not getattr(args, name) for name in names):
         raise UsageError(f"lexicon {args.action}: expected {usage}")
@@ -206,10 +190,10 @@ def _needs(args: argparse.Namespace, usage: str, *names: str) -> None:
 def cmd_lexicon(args: argparse.Namespace) -> int:
     from engine.workflows import lexicon as workflow
 
-    with _open_lexicon_for(args) as store:
-        if args.action != "list" and store.read_only:
-            raise ValueError(f"lexicon {args.action} refused: {store.read_only}; listing and "
-                             "generating still work")
+    store, note = workflow.open_lexicon(args.db, rebuilding=args.action == "build")
+    if note:
+        print(note, file=sys.stderr)
+    with store:
         if args.action == "build":
             options = workflow.BuildOptions(tuple(args.lang or ()), args.gloss, args.workers)
             with _Bar("building the lexicon") as bar:

@@ -34,16 +34,9 @@ epochs, so ``ep = 5000 * step / total_steps`` keeps the schedule's shape
 ``kl_warmup`` share of the steps, so the decoder first learns to use ``z`` before the
 prior pulls the posterior in (the usual cure for posterior collapse). The weight is
 large on purpose: the lexicon has ONE clip per label, so a weakly regularised latent
-memorises each clip and the decoder learns to ignore the label. Measured on the real
-lexicon (1200 steps; recognizer accuracy of one sample per TRAIN label, the selection
-criterion, so held-out clips stay untouched): ``kl_weight`` 1e-3 -> 0.15 (with an
-earlier recognizer), 1e-2 -> 0.11, 0.1 -> 0.18, 0.3 -> 0.58, 1.0 -> 0.62 (+-0.05 on
-117 labels). At 1e-3 the posterior mean still reconstructed train clips (0.75 through
-it), but its sigma was ~0.1 with means spread ~1.3: holes in the prior that sampling
-falls into. At 1.0 the latent collapses (KL 0.01 nats per dimension, all candidates
-alike). The default 0.3 (KL per latent dimension against MSE per normalised feature
-entry; ~60x the standard ELBO's ratio for 25-frame clips) keeps KL ~0.08 nats per
-dimension: the label decides the sign and candidates still differ.
+memorises each clip and the decoder learns to ignore the label; at 1.0 the latent
+collapses. The default 0.3 keeps about 0.08 nats of KL per latent dimension: the label
+decides the sign and candidates still differ (the sweep is in docs/learned-models.md).
 
 **Resuming**: the shared loop restores the weights, optimiser and batch/noise generator,
 but dropout draws from torch's global generator, which it does not save; a resumed run

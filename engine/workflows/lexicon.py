@@ -23,6 +23,30 @@ def notation_timing(fps: float = 30.0):
     return timing_for(load_settings(), fps)
 
 
+def open_lexicon(path: str | Path | None = None, *, rebuilding: bool = False):
+    """(store, note): the lexicon at ``path`` (None: the user's). When ``rebuilding``, a
+    damaged database is set aside (kept, never deleted) and a new one started; the note
+    says where the damaged one went."""
+    from engine.data.lexicon import LexiconDamaged, LexiconStore, set_aside
+
+    try:
+        return LexiconStore(path), ""
+    except LexiconDamaged as error:
+        if not rebuilding:
+            raise
+        kept = set_aside(error.path)
+        return LexiconStore(error.path), (f"{error.path}: damaged "
+                                          f"({error.problem.split(';')[0]}); kept it as "
+                                          f"{kept} and started a new lexicon")
+
+
+def _writable(store, action: str) -> None:
+    """Refuse a change to a lexicon opened read-only, saying why it is."""
+    if store.read_only:
+        raise ValueError(f"lexicon {action} refused: {store.read_only}; listing and "
+                         "generating still work")
+
+
 @dataclass(frozen=True)
 class BuildOptions:
     """``languages``: codes to build (empty: all 19); ``gloss``: only this one;
@@ -59,6 +83,7 @@ def build_lexicon(store, options: BuildOptions = BuildOptions(), *,
     keeps what it finished."""
     from engine.data.lexicon_build import build_from_notation, build_from_package
 
+    _writable(store, "build")
     languages = list(options.languages)
     glosses = [options.gloss] if options.gloss else None
     with_signs = not languages or NOTATION_LANGUAGE in languages
@@ -100,6 +125,7 @@ def add_recorded_sign(store, video: str | Path, gloss: str, language: str, *,
     stored; returns the entry id."""
     from engine.data.lexicon_build import add_video
 
+    _writable(store, "add")
     return add_video(store, video, gloss, language, words=words, progress=progress,
                      cancel=cancel)
 
@@ -110,6 +136,7 @@ def add_notated_sign(store, notation: str, gloss: str, language: str, *,
     from engine.data.lexicon_build import add_notation
     from engine.generate.from_notation import hamnosys_text
 
+    _writable(store, "add-notation")
     return add_notation(store, hamnosys_text(notation), gloss, language, words=words,
                         timing=notation_timing())
 
@@ -118,4 +145,5 @@ def add_sigml_signs(store, path: str | Path, language: str) -> list[int]:
     """Every sign of a SiGML file, all or nothing; returns the entry ids."""
     from engine.data.lexicon_build import add_sigml
 
+    _writable(store, "add-sigml")
     return add_sigml(store, path, language, timing=notation_timing())
