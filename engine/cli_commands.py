@@ -221,7 +221,10 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
                                                       progress=bar)
             summary = next(s for s in store.list(args.lang[0]) if s.id == entry_id)
             print(f"added {summary.gloss} ({summary.language}) as entry {entry_id}: "
-                  f"{summary.num_frames} frames, quality {summary.quality}")
+                  f"{summary.num_frames} frames; the fitted hand is "
+                  f"{_hand_fit(summary.quality)} of the hand's size from the video's keypoints "
+                  f"(median; {_hand_fit(summary.quality, 'hand_error_p95')} at the 95th "
+                  "percentile)")
         else:
             _print_entries(store, args)
         return 0
@@ -235,14 +238,23 @@ def _print_entries(store, args: argparse.Namespace) -> None:
         print(json.dumps([e.__dict__ for e in entries], ensure_ascii=False, indent=1))
         return
     for e in entries:
-        error = e.quality.get("hand_error_median")
-        quality = f"{error:.3f}" if isinstance(error, (int, float)) else "-"
-        print(f"{e.id:5d}  {e.language}  {e.kind:6s}  {e.gloss:10s}  "
-              f"{e.num_frames:4d} fr @{e.fps:g}  err {quality}  {e.source}"
-              + (f"  [damaged row: {e.problem}]" if e.problem else ""))
+        print(f"{e.id:5d}  {e.language}  {e.kind:8s}  {e.gloss:10s}  "
+              f"{e.num_frames:4d} frames at {e.fps:g} fps  fit {_hand_fit(e.quality):>5s}  "
+              f"{e.source}" + (f"  [damaged row: {e.problem}]" if e.problem else ""))
     damaged = sum(bool(e.problem) for e in entries)
     print(f"{len(entries)} entries in {store.path}"
           + (f"; {damaged} with damaged fields (marked)" if damaged else ""))
+    if any(_hand_fit(e.quality) != "-" for e in entries):
+        print("fit: median distance of the fitted hand from the recording's hand keypoints, "
+              "in % of the hand's size (- : made from notation, nothing to fit)")
+
+
+def _hand_fit(quality: dict, key: str = "hand_error_median") -> str:
+    """A fitted entry's hand error as a percentage of the hand's size ("5.6%"), or "-"."""
+    error = quality.get(key)
+    if isinstance(error, bool) or not isinstance(error, (int, float)) or error != error:
+        return "-"
+    return f"{100 * error:.1f}%"
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -69,13 +69,16 @@ class PromptPanel(QWidget):
             "The coverage report appears here: which words are signed from the lexicon, "
             "which are fingerspelled, which are missing.\n\nDrop a video of one sign here "
             "to add it to the lexicon.")
+        # The language on a row of its own: its full name ("Swiss German Sign Language
+        # (sgg)") does not fit beside the button in the panel's width.
         row = QHBoxLayout()
+        row.addWidget(QLabel("in"))
         row.addWidget(self.language, 1)
-        row.addWidget(self.generate_button)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Text to sign</b>"))
         layout.addWidget(self.text)
         layout.addLayout(row)
+        layout.addWidget(self.generate_button)
         layout.addWidget(self.report, 1)
 
     def set_languages(self, codes: list[str], labels: dict[str, str], current: str) -> None:

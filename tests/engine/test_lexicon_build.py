@@ -1,5 +1,6 @@
 """Building the lexicon from real package clips: real fitting, idempotent, CLI."""
 import functools
+import re
 
 import pytest
 
@@ -49,6 +50,9 @@ def test_cli_build_list_generate(tmp_path, capsys, monkeypatch):
     assert main(["lexicon", "list", "--db", db]) == 0
     listing = capsys.readouterr().out
     assert "2 entries" in listing and " H " in listing
+    # Each fit's error is a percentage, with what it means spelled out once.
+    assert re.search(r" H +\d+ frames at 25 fps  fit +\d+\.\d%", listing), listing
+    assert "in % of the hand's size" in listing
     out = tmp_path / "hi.signstudio"
     assert main(["generate", "Hi!", "--lang", "ase", "-o", str(out), "--db", db]) == 0
     printed = capsys.readouterr().out

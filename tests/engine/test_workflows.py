@@ -127,3 +127,12 @@ def test_the_lexicon_build_checks_the_tempo_setting_before_fitting(tmp_path, mon
         with pytest.raises(ValueError, match="signing_speed setting"):
             build_lexicon(store, BuildOptions(languages=("sgg",)))
         assert len(store) == 0
+
+
+def test_languages_are_shown_by_their_names():
+    from engine.data.languages import LANGUAGE_NAMES, language_label
+
+    assert language_label("sgg") == "Swiss German Sign Language (sgg)"
+    assert language_label("ase") == "American Sign Language (ase)"
+    assert language_label("xyz") == "xyz"  # a code we have no name for stays readable
+    assert LANGUAGE_NAMES["ase"] == "ASL"  # the short form, for handshape presets
