@@ -121,6 +121,29 @@ class AvatarChoice(str, enum.Enum):
     SMPLX = "smplx"      # SMPL-X proper, from the user's licensed model folder
 
 
+@dataclass(frozen=True)
+class Origin:
+    """How a project was made, so reopening it can offer to make it again: the text and
+    sign language it was generated from, its frame rate and the signing tempo
+    (``signing_speed`` setting) of the signs made from notation."""
+
+    text: str
+    language: str
+    fps: float = 30.0
+    signing_speed: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, kind in (("text", str), ("language", str), ("fps", (int, float)),
+                           ("signing_speed", (int, float))):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise MotionError(f"Project.origin.{name}: expected "
+                                  f"{'text' if kind is str else 'a number'}, got {value!r}")
+        if not self.language or len(self.text) > 20_000:
+            raise MotionError("Project.origin: expected a language code and at most 20,000 "
+                              "characters of text")
+
+
 @dataclass(frozen=True, eq=False)
 class Project:
     """Everything a user saves: the motion, its keyframes and segments, the avatar.
@@ -134,6 +157,7 @@ class Project:
     segments: tuple[Segment, ...] = ()
     avatar: AvatarChoice = AvatarChoice.DEFAULT
     title: str = ""
+    origin: Origin | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.motion, Motion):
@@ -214,4 +238,5 @@ class Project:
             and self.segments == other.segments
             and self.avatar == other.avatar
             and self.title == other.title
+            and self.origin == other.origin
         )

@@ -5,7 +5,8 @@ Format (schema version 1), a ZIP archive holding:
 - ``project.json``: ``{"format": "signstudio-project", "schema_version": 1,
   "app_version", "title", "avatar", "fps", "keyframes": [{"frame", "channels",
   "pose_index"}], "segments": [{"gloss", "language", "start", "end", "hold", "kind",
-  "notation" (only when not empty)}]}``
+  "notation" (only when not empty)}], "origin" (only when generated: {"text",
+  "language", "fps", "signing_speed"})}``
 - ``motion/<field>.npy``: each Motion field (``engine.motion.motion.FRAME_FIELDS`` and
   ``betas``), float32, frame-major.
 - ``keyposes/<field>.npy``: the keyframes' pinned poses stacked in keyframe order
@@ -18,6 +19,7 @@ A file from a newer schema, a damaged archive or a field of the wrong shape rais
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -35,7 +37,7 @@ from engine.motion.array_files import (
 )
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.motion import FRAME_FIELDS, Motion
-from engine.motion.project import PROJECT_SCHEMA_VERSION, Keyframe, Project, Segment
+from engine.motion.project import PROJECT_SCHEMA_VERSION, Keyframe, Origin, Project, Segment
 
 FORMAT_NAME = "signstudio-project"
 #: Largest project.json read: the header lists keyframes and segments, about 150 bytes
@@ -119,6 +121,7 @@ def save_project(project: Project, path: str | Path,
         "app_version": engine.__version__,
         "title": project.title,
         "avatar": project.avatar.value,
+        **({"origin": dataclasses.asdict(project.origin)} if project.origin else {}),
         "fps": project.motion.fps,
         "keyframes": [
             {"frame": k.frame, "channels": sorted(c.value for c in k.channels), "pose_index": i}
@@ -231,9 +234,14 @@ def load_project(path: str | Path) -> Project:
                     keyframes.append(Keyframe(frame=entry["frame"], pose=keyposes.frame(index),
                                               channels=frozenset(entry["channels"])))
                 segments = [Segment(**entry) for entry in _require(header, "segments", list, path)]
+                origin = header.get("origin")
+                if origin is not None and not isinstance(origin, dict):
+                    raise MotionError(f"project.json field 'origin': expected an object, "
+                                      f"got {origin!r}")
                 return Project(
                     motion=motion, keyframes=tuple(keyframes), segments=tuple(segments),
                     avatar=header.get("avatar", "default"), title=header.get("title", ""),
+                    origin=Origin(**origin) if origin is not None else None,
                 )
             except (MotionError, KeyError, TypeError) as error:
                 raise ProjectFileError(path, f"invalid project content: {error}") from None

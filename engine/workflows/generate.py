@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from engine.data.languages import language_label
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.errors import UsageError
-from engine.motion.project import Project
+from engine.motion.project import Origin, Project
 from engine.workflows.export import OUTPUT_FPS
 
 
@@ -58,4 +58,16 @@ def generate_signing(store, text: str, options: GenerateOptions, *,
                          f"not in the lexicon: {missing}")
     project = assemble(tokens, store, options.language, Timing(fps=options.fps),
                        progress=progress, cancel=cancel, title=text)
-    return Generation(project, report, text, options.language)
+    origin = Origin(text, options.language, options.fps, _signing_speed())
+    return Generation(project.replace(origin=origin), report, text, options.language)
+
+
+def _signing_speed() -> float:
+    """The tempo setting the lexicon's notation signs are made at (1 when damaged: the
+    settings dialog and ``config show`` report that)."""
+    from engine.settings import load_settings, signing_speed
+
+    try:
+        return signing_speed(load_settings())
+    except ValueError:
+        return 1.0

@@ -96,6 +96,14 @@ class PromptPanel(QWidget):
     def language_code(self) -> str | None:
         return self.language.currentData()
 
+    def show_request(self, text: str, language: str) -> None:
+        """Fill in what a project was generated from (its ``Origin``), so Generate makes
+        it again; a language the lexicon does not offer leaves the choice as it is."""
+        self.text.setText(text)
+        index = self.language.findData(language)
+        if index >= 0:
+            self.language.setCurrentIndex(index)
+
     def set_busy(self, busy: bool) -> None:
         self.generate_button.setEnabled(not busy and self.language.count() > 0)
         self.generate_button.setText("Generating…" if busy else "Generate")

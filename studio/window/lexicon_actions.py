@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMessageBox
 
 from engine.motion.edits import ReplaceProject
+from engine.motion.project import Project
 from engine.settings import Settings
 from studio.jobs import JobHandle
 from studio.lexicon_service import Generation, LexiconService, language_label
@@ -41,6 +43,11 @@ class LexiconActions(QObject):
         self.languages: list[str] = []
         self.last_generation: Generation | None = None
         self._first_setup: JobHandle | None = None  # the first launch's lexicon setup
+        # What the last Generate made: a project that differs from it (and is not saved)
+        # holds the user's edits, and a new Generate asks before replacing them.
+        self._generated: Project | None = None
+        self._request_shown_for: object = None
+        ctx.document.file_changed.connect(self._show_project_request)
         for signal, slot in ((prompt.generate_requested, self.generate),
                              (prompt.language_changed, self.load_handshape_presets),
                              (prompt.language_changed, self.load_lexicon_signs),
@@ -123,7 +130,38 @@ class LexiconActions(QObject):
         return handle
 
     # ------------------------------------------------------------ signing
-    def generate(self, text: str, language: str) -> JobHandle:
+    def _show_project_request(self) -> None:
+        """When another project file is opened, show the text and language it was
+        generated from (nothing for a project that was not generated)."""
+        doc = self._ctx.document
+        if doc.path == self._request_shown_for:
+            return
+        self._request_shown_for = doc.path
+        origin = doc.committed_project.origin
+        if doc.path is not None and origin is not None:
+            self._prompt.show_request(origin.text, origin.language)
+
+    def has_unsaved_edits(self) -> bool:
+        """Whether the project holds changes the user made that no file keeps (a fresh
+        generation, or a saved project, has none)."""
+        doc = self._ctx.document
+        if not doc.dirty:
+            return False
+        project, generated = doc.committed_project, self._generated
+        return generated is None or not (project is generated or project.equals(generated))
+
+    def generate(self, text: str, language: str) -> JobHandle | None:
+        """Generate ``text``; asks first when that would replace unsaved edits (None
+        when the user keeps them)."""
+        if self.has_unsaved_edits():
+            buttons = QMessageBox.StandardButton
+            answer = self._ctx.host.ask(
+                "Replace the project?",
+                f"Generating “{text}” replaces the current project, including edits that "
+                "are not saved. (Edit > Undo brings them back.) Generate anyway?",
+                buttons.Yes | buttons.No, buttons.No)
+            if answer != buttons.Yes:
+                return None
         self._prompt.set_busy(True)
         handle = self._ctx.runner.submit(f"Generate “{text}”", self.lexicon.generate, text,
                                          language)
@@ -134,6 +172,7 @@ class LexiconActions(QObject):
             self.last_generation = generation
             self._ctx.document.apply_edit(ReplaceProject(generation.project),
                                           f"Generate “{text}”")
+            self._generated = self._ctx.document.committed_project
             self._ctx.document.set_frame(0)
             self._prompt.show_report(generation.report)
             self._ctx.timeline.fit_to_width()

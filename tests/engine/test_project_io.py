@@ -158,3 +158,37 @@ def test_saved_files_get_normal_permissions(tmp_path, project):
         assert path.stat().st_mode & 0o777 == 0o640
     finally:
         os.umask(old)
+
+
+def test_a_project_keeps_what_it_was_generated_from(tmp_path, project):
+    from engine.motion import Origin
+
+    made = project.replace(origin=Origin("Grüße aus Zürich", "sgg", 25.0, 0.8))
+    save_project(made, tmp_path / "made.signstudio")
+    loaded = load_project(tmp_path / "made.signstudio")
+    assert loaded.equals(made) and loaded.origin == Origin("Grüße aus Zürich", "sgg", 25.0, 0.8)
+    assert not loaded.equals(project)  # the origin is part of what is saved
+    save_project(project, tmp_path / "plain.signstudio")
+    assert load_project(tmp_path / "plain.signstudio").origin is None
+
+
+@pytest.mark.parametrize("origin, problem", [
+    ("hello", "field 'origin': expected an object"),
+    ({"text": "hi"}, "origin"),
+    ({"text": 3, "language": "ase"}, "Project.origin.text: expected text"),
+    ({"text": "hi", "language": "ase", "fps": "fast"}, "Project.origin.fps: expected a number"),
+    ({"text": "hi", "language": "ase", "colour": "red"}, "colour"),
+])
+def test_a_damaged_origin_names_the_field(tmp_path, project, origin, problem):
+    path = tmp_path / "p.signstudio"
+    save_project(project, path)
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    header = json.loads(members["project.json"])
+    header["origin"] = origin
+    members["project.json"] = json.dumps(header).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ProjectFileError, match=problem):
+        load_project(path)

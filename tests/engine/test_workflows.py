@@ -136,3 +136,15 @@ def test_languages_are_shown_by_their_names():
     assert language_label("ase") == "American Sign Language (ase)"
     assert language_label("xyz") == "xyz"  # a code we have no name for stays readable
     assert LANGUAGE_NAMES["ase"] == "ASL"  # the short form, for handshape presets
+
+
+def test_a_generated_project_records_its_text_language_and_tempo(lexicon_path):
+    from engine.data.lexicon import LexiconStore
+    from engine.motion import Origin
+    from engine.settings import Settings, save_settings
+    from engine.workflows.generate import GenerateOptions, generate_signing
+
+    save_settings(Settings(signing_speed="1.5"))
+    with LexiconStore(lexicon_path) as store:
+        generation = generate_signing(store, "Hello", GenerateOptions("ase", fps=25.0))
+    assert generation.project.origin == Origin("Hello", "ase", 25.0, 1.5)

@@ -17,7 +17,7 @@ def test_main_window_builds_with_its_parts(qtbot, tmp_path, lexicon_path, monkey
     assert window.body.num_vertices == 13_718  # the embedded avatar is loaded once
     qtbot.waitUntil(lambda: window.prompt.language.count() == 1, timeout=10000)
     assert window.prompt.language.currentData() == "ase"
-    assert "ASL" in window.prompt.language.currentText()
+    assert window.prompt.language.currentText() == "American Sign Language (ase)"
     window.close()
     window.runner.shutdown()
 

@@ -48,7 +48,7 @@ def test_settings_are_saved_and_restored_in_the_next_window(make_window, lexicon
     dialog.smplx_dir.setText(str(models))
     assert dialog.problem.text() == ""
     dialog.language.setCurrentIndex(dialog.language.findData("gsg"))
-    assert dialog.language.currentText() == "DGS (gsg)"
+    assert dialog.language.currentText() == "German Sign Language (gsg)"
     dialog.quality.setCurrentText("draft")
     dialog.speed.setValue(0.8)
     click_ok(dialog)
