@@ -1,4 +1,4 @@
-"""The menu bar: File, Edit and View, with their shortcuts and status tips.
+"""The menu bar: File, Edit, View and Help, with their shortcuts and status tips.
 
 Menus only trigger the window's parts (``window.files``, ``window.edit_actions``, the
 playback and the timeline); what each command does lives there.
@@ -77,3 +77,27 @@ def build_menus(window) -> None:
                                    ("Hands close-up", "hands", "3")):
             add_action(view, window, f"Camera: {label}",
                        lambda p=preset: window.viewport.set_camera(p), key)
+
+    help_menu = menus.addMenu("&Help")
+    add_action(help_menu, window, "&Keyboard shortcuts", lambda: show_help(window, "shortcuts"),
+               Keys.HelpContents, "Every command that has a key, read from these menus")
+    add_action(help_menu, window, "&Read me", lambda: show_help(window, "readme"),
+               tip="The README: what Sign Studio does and how to use it")
+    add_action(help_menu, window, "&About Sign Studio", lambda: show_help(window, "about"))
+
+
+def show_help(window, page: str):
+    """Open a Help page ("shortcuts", "readme" or "about"); returns the dialog."""
+    from studio.dialogs.help_dialog import (HelpDialog, about_html, readme_markdown,
+                                            shortcut_rows, shortcuts_html)
+
+    title, text, markdown = {
+        "shortcuts": ("Keyboard shortcuts", lambda: shortcuts_html(shortcut_rows(window.menuBar())),
+                      False),
+        "readme": ("Read me", readme_markdown, True),
+        "about": ("About Sign Studio", about_html, False),
+    }[page]
+    dialog = HelpDialog(title, text(), markdown=markdown, parent=window)
+    dialog.show()
+    return dialog
+
