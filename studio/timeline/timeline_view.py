@@ -416,6 +416,8 @@ class TimelineView(QGraphicsView):
                                   "total": segment.num_frames, "value": None}
                 if edge is not None:
                     self.viewport().setCursor(Qt.CursorShape.SizeHorCursor)
+                else:  # the sign's body: the playhead goes where it was clicked, as a scrub
+                    self._document.set_frame(self.frame_at(pos.x()))
         else:
             frame = self._key_near(pos)
             if frame is not None:

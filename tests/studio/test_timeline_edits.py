@@ -102,6 +102,19 @@ def test_edges_tell_what_they_do(generated, qtbot):
     assert any(tip.startswith("Drag the left edge of 'L'") for tip in tips), tips
 
 
+def test_clicking_a_sign_moves_the_playhead_there_and_selects_it(generated, qtbot):
+    from studio.timeline.timeline_view import SEGMENT_HEIGHT, SEGMENT_TOP
+
+    window, view, doc = generated, generated.timeline, generated.document
+    segment = doc.project.segments[3]
+    frame = (segment.start + segment.end) // 2
+    assert doc.frame != frame
+    point = view.view_point(frame, SEGMENT_TOP + SEGMENT_HEIGHT // 2)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert doc.selected_segment == 3 and doc.frame == frame
+    assert doc.undo_stack.count() == 1  # selecting and moving the playhead edit nothing
+
+
 # ---------------------------------------------------------------- keyframe edits
 def assert_only_range_changed(before: Project, after: Project, start: int, stop: int):
     total = before.motion.num_frames
