@@ -114,10 +114,14 @@ class PropertiesPanel(QWidget):
         self.preset = QComboBox()
         self.preset_hand = QComboBox()
         self.preset_hand.addItems(["Right hand", "Left hand (mirrored)"])
+        self.preset_hand.currentIndexChanged.connect(lambda _: self.refresh())
         self.apply_preset = QPushButton("Apply handshape")
         self.apply_preset.clicked.connect(self._on_preset)
+        self.preset_match = QLabel()
+        self.preset_match.setWordWrap(True)
         grid.addRow("Shape", self.preset)
         grid.addRow("Hand", self.preset_hand)
+        grid.addRow(self.preset_match)
         grid.addRow(self.apply_preset)
         layout.addWidget(shapes)
         return page
@@ -152,6 +156,7 @@ class PropertiesPanel(QWidget):
         self.preset.clear()
         self.preset.addItems(sorted(self._presets))
         self.apply_preset.setEnabled(bool(self._presets))
+        self.refresh()  # a selected key's nearest preset
 
     def _key(self) -> Keyframe | None:
         frame = self._document.selected_key
@@ -176,6 +181,7 @@ class PropertiesPanel(QWidget):
                 euler = Rotation.from_rotvec(rotvec).as_euler(EULER_ORDER, degrees=True)
                 for box, value in zip(self.angles, euler):
                     box.setValue(float(value))
+                self._show_closest_preset(key)
             elif self._document.selected_segment is not None:
                 self.stack.setCurrentIndex(2)
                 segment = project.segments[self._document.selected_segment]
@@ -195,6 +201,22 @@ class PropertiesPanel(QWidget):
         finally:
             for widget in widgets:
                 widget.blockSignals(False)
+
+    def _show_closest_preset(self, key: Keyframe) -> None:
+        """Select the preset nearest the key's hand and say how near it is, so the box
+        tells what the hand is rather than the first letter of the list."""
+        left = self.preset_hand.currentIndex() == 1
+        if not self._presets:
+            self.preset_match.setText("")
+            return
+        hand = key.pose.left_hand_pose[0] if left else key.pose.right_hand_pose[0]
+        name, degrees = closest_handshape(hand, self._presets, mirrored=left)
+        self.preset.blockSignals(True)
+        self.preset.setCurrentIndex(self.preset.findText(name))
+        self.preset.blockSignals(False)
+        self.preset_match.setText(f"<small>This key's {'left' if left else 'right'} hand is "
+                                  f"{'' if degrees < 10 else 'nearest to '}{name} "
+                                  f"({degrees:.0f}° per joint on average)</small>")
 
     # ------------------------------------------------------------ edits
     def _apply(self, op, text: str, merge_key: str = "") -> None:
@@ -266,3 +288,20 @@ class PropertiesPanel(QWidget):
             return
         gloss = self._document.project.segments[index].gloss
         self._apply(ReplaceProject(project), f"Hold of '{gloss}'", f"hold@{index}")
+
+
+def closest_handshape(hand: np.ndarray, presets: dict[str, np.ndarray],
+                      mirrored: bool = False) -> tuple[str, float]:
+    """(name, mean angle in degrees) of the preset nearest ``hand`` (15, 3) axis-angle:
+    the mean over the 15 finger joints of the rotation between the two poses.
+    ``mirrored``: ``hand`` is a left hand, compared with the presets mirrored."""
+    best, best_degrees = "", float("inf")
+    here = Rotation.from_rotvec(np.asarray(hand, np.float64).reshape(15, 3))
+    for name, shape in presets.items():
+        shape = mirror_hand_pose(shape) if mirrored else shape
+        there = Rotation.from_rotvec(np.asarray(shape, np.float64).reshape(15, 3))
+        degrees = float(np.degrees((here.inv() * there).magnitude()).mean())
+        if degrees < best_degrees:
+            best, best_degrees = name, degrees
+    return best, best_degrees
+
