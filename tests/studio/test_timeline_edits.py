@@ -105,7 +105,7 @@ def test_edges_tell_what_they_do(generated, qtbot):
 def test_clicking_a_sign_moves_the_playhead_there_and_selects_it(generated, qtbot):
     from studio.timeline.timeline_view import SEGMENT_HEIGHT, SEGMENT_TOP
 
-    window, view, doc = generated, generated.timeline, generated.document
+    view, doc = generated.timeline, generated.document
     segment = doc.project.segments[3]
     frame = (segment.start + segment.end) // 2
     assert doc.frame != frame
