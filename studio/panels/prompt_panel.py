@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
 )
@@ -55,6 +56,7 @@ class PromptPanel(QWidget):
         self.setMinimumWidth(260)
         self.text = QLineEdit()
         self.text.setPlaceholderText("Type words to sign, e.g. HELLO")
+        self.text.installEventFilter(self)
         self.text.returnPressed.connect(self._request)
         self.language = QComboBox()
         self.language.setToolTip("Sign language (those with an alphabet in the lexicon)")
@@ -92,6 +94,16 @@ class PromptPanel(QWidget):
         self.generate_button.setEnabled(bool(codes))
         if codes:
             self.language_changed.emit(self.language_code() or "")
+
+    def eventFilter(self, watched, event) -> bool:
+        # Ctrl+Z in the text field undoes its typing while there is typing to undo, and
+        # otherwise the project's last edit (the field would swallow the key for nothing).
+        if (watched is self.text and event.type() == QEvent.Type.ShortcutOverride
+                and event.matches(QKeySequence.StandardKey.Undo)
+                and not self.text.isUndoAvailable()):
+            event.ignore()
+            return True
+        return super().eventFilter(watched, event)
 
     def language_code(self) -> str | None:
         return self.language.currentData()

@@ -51,3 +51,21 @@ def test_generate_asks_before_replacing_unsaved_edits(make_window, qtbot, monkey
     # Undo brings the edit back, as the question says.
     doc.undo_stack.undo()
     assert doc.project.equals(edited)
+
+
+def test_ctrl_z_in_the_text_field_undoes_typing_then_the_last_edit(make_window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window = make_window()
+    _generate(window, qtbot, "hello")
+    doc = window.document
+    assert doc.undo_stack.index() == 1
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    field = window.prompt.text
+    field.setFocus()
+    qtbot.keyClicks(field, "xy")
+    qtbot.keyClick(field, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert field.text() == "" and doc.undo_stack.index() == 1  # the typing first
+    qtbot.keyClick(field, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert doc.undo_stack.index() == 0  # nothing left to type-undo: the project's edit
