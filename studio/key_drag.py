@@ -63,6 +63,11 @@ class KeyDragController(QObject):
         """The frame of the key being dragged (None when no drag is going on)."""
         return self._from
 
+    @property
+    def to_frame(self) -> int | None:
+        """Where the dragged key is previewed now: the last frame it could go to."""
+        return self._to if self._snapshot is not None else None
+
     def begin(self, frame: int) -> None:
         if self._document.committed_project.keyframe_at(frame) is None:
             raise ValueError(f"no keyframe at frame {frame} to drag")

@@ -50,15 +50,21 @@ class TimelineDrags:
         self._ctx.drag.begin(frame)
 
     def key_drag_moved(self, to_frame: int) -> None:
-        if not self._ctx.drag.dragging:
+        drag, doc = self._ctx.drag, self._ctx.document
+        if not drag.dragging:
             return
-        self._ctx.drag.update(to_frame)
-        self._ctx.host.status_message(
-            f"Moving the keyframe from frame {self._ctx.drag.from_frame} to {to_frame}: "
-            "release to regenerate the motion around it, Esc to cancel", 0)
-        if self._ctx.document.project.keyframe_at(to_frame) is not None:
-            self._ctx.document.select_key(to_frame)
-            self._ctx.document.set_frame(to_frame)
+        drag.update(to_frame)
+        # The playhead follows the key, to where it would land (never onto another key).
+        landing = drag.to_frame
+        doc.set_frame(landing)
+        if to_frame != drag.from_frame and doc.committed_project.keyframe_at(to_frame):
+            self._ctx.host.status_message(
+                f"Frame {to_frame} already has a keyframe: the key stays at frame {landing}; "
+                "release to move it there, Esc to cancel", 0)
+        else:
+            self._ctx.host.status_message(
+                f"Moving the keyframe from frame {drag.from_frame} to {landing}: release to "
+                "regenerate the motion around it, Esc to cancel", 0)
 
     def key_drag_finished(self, to_frame: int) -> None:
         self._status_bar.clearMessage()

@@ -225,3 +225,24 @@ def test_a_pasted_key_in_the_window_regenerates_with_the_projects_labels(generat
         pass
     assert spy.received == [before.frame_labels()]
     assert doc.project.keyframe_at(key + 2) is not None
+
+
+def test_a_dragged_key_never_lands_on_another_and_the_playhead_follows_it(generated, qtbot):
+    from tests.studio.test_main_window import drag_key
+
+    window, doc = generated, generated.document
+    _, key, following = key_between_neighbours(doc.project)
+    drag_key(qtbot, window, key, key + 2, release=False)
+    assert doc.frame == key + 2  # the playhead follows the key
+    # Onto the next key: the key waits at the last free frame before it, and says why.
+    view = window.timeline
+    y = view.track_y(2)
+    for frame in range(key + 3, following + 1):
+        qtbot.mouseMove(view.viewport(), pos=view.view_point(frame, y))
+    assert doc.frame == following - 1 and doc.project.keyframe_at(following - 1) is not None
+    assert f"Frame {following} already has a keyframe" in window.statusBar().currentMessage()
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton,
+                       pos=view.view_point(following, y))
+    qtbot.waitUntil(lambda: not doc.in_preview, timeout=5000)
+    keys = [k.frame for k in doc.project.keyframes]
+    assert following - 1 in keys and following in keys and key not in keys
