@@ -102,6 +102,37 @@ class EditActions:
                                   f"Paste keyframe at {key.frame}", set_key_edit, key,
                                   on_landed=landed)
 
+    def mirror_selected_key(self) -> JobHandle | None:
+        """The selected key's pose mirrored left <-> right (what the right hand did, the
+        left hand does); the motion around it is regenerated (one undo step)."""
+        from engine.body.mirror import mirror_keyframe
+
+        doc = self._ctx.document
+        key = (doc.committed_project.keyframe_at(doc.selected_key)
+               if doc.selected_key is not None else None)
+        if key is None:
+            self._ctx.host.status_message("Select a keyframe to mirror first")
+            return None
+
+        def landed(edit: KeyEdit) -> None:
+            doc.select_key(key.frame)
+            self._report_regenerated(f"Mirrored the keyframe at frame {key.frame}", edit,
+                                     "through it")
+
+        return self._edits.submit(f"Mirror keyframe at {key.frame}",
+                                  f"Mirror keyframe at {key.frame}", set_key_edit,
+                                  mirror_keyframe(key), on_landed=landed)
+
+    def mirror_project(self) -> None:
+        """The whole project mirrored, for a left-handed signer (one undo step)."""
+        from engine.body.mirror import mirror_project
+
+        doc = self._ctx.document
+        doc.apply_edit(ReplaceProject(mirror_project(doc.committed_project)),
+                       "Mirror the project left ↔ right")
+        self._ctx.host.status_message("Mirrored the whole project: the left hand now signs "
+                                      "what the right hand did (Ctrl+Z undoes)")
+
     # ------------------------------------------------------------ notation
     def edit_notation(self, index: int, written: str) -> bool:
         """Make segment ``index`` again from ``written`` HamNoSys as one undo step; a

@@ -56,6 +56,11 @@ def build_menus(window) -> None:
     add_action(edit, window, "&Delete keyframe", edits.delete_selected_key, Keys.Delete)
     add_action(edit, window, "&Copy keyframe", edits.copy_key, Keys.Copy)
     add_action(edit, window, "&Paste keyframe at playhead", edits.paste_key, Keys.Paste)
+    edit.addSeparator()
+    add_action(edit, window, "&Mirror keyframe left ↔ right", edits.mirror_selected_key, "M",
+               "The selected key's pose as its mirror image: the other hand signs it")
+    add_action(edit, window, "Mirror the whole project (left-handed signer)",
+               edits.mirror_project, tip="Every frame and key mirrored left ↔ right")
 
     view = menus.addMenu("&View")
     playback, timeline = window.playback, window.timeline

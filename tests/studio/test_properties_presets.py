@@ -30,3 +30,27 @@ def test_selecting_a_key_shows_its_handshape(generated, qtbot):
         assert panel.preset.currentText() == name
         assert f"right hand is {name} (0° per joint" in panel.preset_match.text()
     assert np.isfinite(doc.project.motion.right_hand_pose).all()
+
+
+def test_mirroring_a_key_and_the_whole_project_are_one_undo_step_each(generated, qtbot):
+    from PySide6.QtCore import Qt
+
+    from engine.body.mirror import mirror_keyframe, mirror_project
+
+    window, doc = generated, generated.document
+    before = doc.project
+    _, key, _ = key_between_neighbours(before)
+    doc.select_key(key)
+    count = doc.undo_stack.count()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    window.timeline.setFocus()
+    qtbot.keyClick(window.timeline, Qt.Key.Key_M)  # Edit > Mirror keyframe
+    qtbot.waitUntil(lambda: doc.undo_stack.count() == count + 1, timeout=5000)
+    assert doc.project.keyframe_at(key).equals(mirror_keyframe(before.keyframe_at(key)))
+    doc.undo_stack.undo()
+    assert doc.project.equals(before)
+    window.edit_actions.mirror_project()
+    assert doc.project.equals(mirror_project(before))
+    doc.undo_stack.undo()
+    assert doc.project.equals(before)
