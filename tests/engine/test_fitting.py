@@ -1,4 +1,6 @@
 """Fitting keypoints to SMPL-X: known truth, joint limits, jobs, real clips, gaps."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -512,3 +514,28 @@ def test_optimise_lowers_the_loss_of_its_start(rng, avatar, skeleton):
     assert pose.shape == (seq.num_frames, 55, 3) and projected.shape[:2] == (seq.num_frames,
                                                                              skeleton.num_points)
     assert np.all(np.abs(np.log(scales)) < 0.2)
+
+
+@pytest.fixture(scope="module")
+def short_fit_of_o(lexicon):
+    """A real clip where every term acts (O: fingertips touch the thumb), fitted briefly
+    with the default weights on one torch thread."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    seq = lexicon.read(lexicon.find("ase", "O"))
+    yield seq, fit_keypoints(seq, iterations=20).motion
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(FitWeights)])
+def test_every_weight_a_caller_passes_reaches_the_fit(short_fit_of_o, name):
+    """A caller's weights are the ones the loss uses (the prior weights were once read
+    from the defaults whatever was passed): changing any one changes the result."""
+    seq, default = short_fit_of_o
+    value = getattr(FitWeights(), name)
+    weights = dataclasses.replace(FitWeights(), **{name: value * 10 if value else 1.0})
+    changed = fit_keypoints(seq, iterations=20, weights=weights).motion
+    assert np.abs(changed.full_pose() - default.full_pose()).max() > 1e-4
