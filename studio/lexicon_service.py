@@ -47,23 +47,36 @@ class LexiconService:
         return self._store
 
     # ------------------------------------------------------------------ jobs
-    def languages(self, *, progress, cancel) -> list[str]:
-        """Sign languages that have an alphabet (what text can be generated in)."""
+    def languages(self, *, progress, cancel) -> tuple[list[str], bool]:
+        """(every sign language text can be signed in, whether the lexicon holds any
+        alphabet yet): the package's languages are listed before their letters are
+        fitted, since ``generate`` fits what a text needs."""
         from engine.generate.text import supported_languages
+        from engine.workflows.lexicon import signable_languages
 
         progress(0, 1, f"opening the lexicon {self.path}")
-        languages = supported_languages(self._open())
+        store = self._open()
+        languages = signable_languages(store)
         progress(1, 1, f"{len(languages)} sign languages")
-        return languages
+        return languages, bool(supported_languages(store))
 
     def generate(self, text: str, language: str, *, fps: float = 30.0, progress,
                  cancel) -> Generation:
-        """Text -> an assembled Project (``engine.workflows.generate``). Raises ValueError
-        (shown to the user) when nothing in ``text`` can be signed."""
+        """Text -> an assembled Project (``engine.workflows.generate``), after fitting the
+        package letters the text needs and the lexicon lacks (seconds a letter, once).
+        Raises ValueError (shown to the user) when nothing in ``text`` can be signed."""
         from engine.workflows.generate import GenerateOptions, generate_signing
+        from engine.workflows.lexicon import fit_letters_for
 
-        return generate_signing(self._open(), text, GenerateOptions(language, fps=fps),
-                                progress=progress, cancel=cancel)
+        store = self._open()
+        options = GenerateOptions(language, fps=fps)  # checked before any fitting
+
+        def fitting(done: int, total: int, message: str = "") -> None:
+            progress(done, total, f"fitting the {language_label(language)} letters the text "
+                                  f"needs from real recordings: {message}")
+
+        fit_letters_for(store, text, language, progress=fitting, cancel=cancel)
+        return generate_signing(store, text, options, progress=progress, cancel=cancel)
 
     def first_lexicon(self, language: str, *, progress, cancel) -> str:
         """Make a lexicon to sign with when it has no alphabet at all (the first

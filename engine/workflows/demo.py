@@ -126,19 +126,16 @@ def fit_demo_letters(store, text: str, language: str, workers: int, *,
     accented letter spelled by its base letter, a number written out in words) or finds
     no sign, the rest of the alphabet is fitted too.
     """
-    from engine.data.fingerspelling import load_index
-    from engine.data.lexicon import word_key
     from engine.data.lexicon_build import build_from_package
     from engine.generate.text import text_to_tokens
+    from engine.workflows.lexicon import letters_in_text
 
     def fit(glosses: list[str] | None) -> None:
         report = build_from_package(store, [language], glosses=glosses, progress=progress,
                                     cancel=cancel, workers=workers)
         say(f"lexicon {store.path}: {report.summary()}")
 
-    written = word_key(text).replace("\u0640", "")  # as the speller reads a word
-    letters = {clip.glosses: word_key(clip.words) for clip in load_index().for_language(language)}
-    in_text = sorted(gloss for gloss, key in letters.items() if key and key in written)
+    in_text = letters_in_text(text, language)
     fit(in_text or None)
     if in_text and any(token.note for token in text_to_tokens(text, language, store)):
         say(f"spelling {text!r} needs more than the letters it shows: fitting the whole "

@@ -3,6 +3,7 @@ signs from notation, a user's recording or notation. The CLI's ``lexicon`` comma
 and the studio's first launch and sign dialogs call these."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,3 +148,53 @@ def add_sigml_signs(store, path: str | Path, language: str) -> list[int]:
 
     _writable(store, "add-sigml")
     return add_sigml(store, path, language, timing=notation_timing())
+
+
+def signable_languages(store) -> list[str]:
+    """Every sign language Sign Studio can sign: those with an alphabet in the lexicon,
+    and those whose letters the package's recordings offer (fitted when first needed,
+    ``fit_letters_for``)."""
+    from engine.data.fingerspelling import load_index
+    from engine.generate.text import supported_languages
+
+    return sorted(set(supported_languages(store)) | set(load_index().languages()))
+
+
+def letters_in_text(text: str, language: str) -> list[str]:
+    """The glosses of the package's letter clips of ``language`` that ``text`` shows
+    (as the speller reads it: case and accents folded), sorted."""
+    from engine.data.fingerspelling import load_index
+    from engine.data.lexicon import word_key
+
+    written = word_key(text).replace("\u0640", "")  # the Arabic tatweel is no letter
+    letters = {clip.glosses: word_key(clip.words) for clip in load_index().for_language(language)}
+    return sorted(gloss for gloss, key in letters.items() if key and key in written)
+
+
+def fit_letters_for(store, text: str, language: str, *, workers: int = 1,
+                    progress: Progress = no_progress, cancel: CancelToken | None = None,
+                    say: Callable[[str], None] = lambda line: None) -> int:
+    """Fit into ``store`` the package's letter clips that signing ``text`` needs and the
+    lexicon lacks; returns how many were added (0 when every word is already signed or
+    spelled, or the package has none of the missing letters).
+
+    The letters the text shows are fitted first (one clip takes ~1.5 s); a language
+    with no letter in the lexicon gets its whole alphabet (~25 clips), since spelling
+    may need letters the text does not show (an accented letter, a number in words).
+    """
+    from engine.data.lexicon_build import build_from_package
+    from engine.generate.text import text_to_tokens
+
+    known = {s.gloss for s in store.list(language) if s.kind == "letter"}
+    if known and all(token.glosses and not token.note
+                     for token in text_to_tokens(text, language, store)):
+        return 0
+    _writable(store, "fitting letters")
+    shown = [gloss for gloss in letters_in_text(text, language) if gloss not in known]
+    if known and not shown:
+        return 0  # the package has none of what is missing
+    report = build_from_package(store, [language], glosses=shown if known else None,
+                                progress=progress, cancel=cancel, workers=workers)
+    say(f"lexicon {store.path}: {report.summary()}")
+    return report.added
+

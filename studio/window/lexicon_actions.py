@@ -73,11 +73,12 @@ class LexiconActions(QObject):
     def load_lexicon(self) -> JobHandle:
         handle = self._ctx.runner.submit("Open lexicon", self.lexicon.languages)
 
-        def loaded(languages: list[str]) -> None:
+        def loaded(lists: tuple[list[str], bool]) -> None:
+            languages, has_alphabet = lists
             self.languages = languages
             self._prompt.set_languages(languages, self.language_labels(),
                                        self._settings().default_language)
-            if not languages:
+            if not has_alphabet:
                 self.set_up_first_lexicon()
 
         handle.finished.connect(loaded)

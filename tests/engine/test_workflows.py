@@ -148,3 +148,27 @@ def test_a_generated_project_records_its_text_language_and_tempo(lexicon_path):
     with LexiconStore(lexicon_path) as store:
         generation = generate_signing(store, "Hello", GenerateOptions("ase", fps=25.0))
     assert generation.project.origin == Origin("Hello", "ase", 25.0, 1.5)
+
+
+def test_only_the_letters_a_text_lacks_are_fitted(tmp_path, monkeypatch, lexicon_path):
+    from types import SimpleNamespace
+
+    import engine.data.lexicon_build as lexicon_build
+    from engine.data.lexicon import LexiconStore
+    from engine.workflows.lexicon import fit_letters_for, signable_languages
+
+    fitted = []
+
+    def still_fit(sequence, cancel=None):  # the choice of clips is under test, not fitting
+        fitted.append(sequence.num_frames)
+        return SimpleNamespace(motion=Motion.zeros(sequence.num_frames, fps=sequence.fps),
+                               quality={})
+    monkeypatch.setattr(lexicon_build, "_default_fit", lambda: still_fit)
+    with LexiconStore(lexicon_path) as store:  # H, E, L, O, B in ASL
+        assert {"ase", "gsg", "sgg"} <= set(signable_languages(store))
+        assert fit_letters_for(store, "hello", "ase") == 0 and fitted == []
+        assert fit_letters_for(store, "жжж", "ase") == 0  # the package has nothing for it
+        assert fit_letters_for(store, "zoo", "ase") == 1  # Z only: O is there
+        assert sorted(s.gloss for s in store.list("ase")) == ["B", "E", "H", "L", "O", "Z"]
+        # A language with no letter yet gets its whole alphabet.
+        assert fit_letters_for(store, "ja", "gsg") > 20
