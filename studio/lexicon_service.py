@@ -66,17 +66,9 @@ class LexiconService:
         package letters the text needs and the lexicon lacks (seconds a letter, once).
         Raises ValueError (shown to the user) when nothing in ``text`` can be signed."""
         from engine.workflows.generate import GenerateOptions, generate_signing
-        from engine.workflows.lexicon import fit_letters_for
 
-        store = self._open()
-        options = GenerateOptions(language, fps=fps)  # checked before any fitting
-
-        def fitting(done: int, total: int, message: str = "") -> None:
-            progress(done, total, f"fitting the {language_label(language)} letters the text "
-                                  f"needs from real recordings: {message}")
-
-        fit_letters_for(store, text, language, progress=fitting, cancel=cancel)
-        return generate_signing(store, text, options, progress=progress, cancel=cancel)
+        return generate_signing(self._open(), text, GenerateOptions(language, fps=fps),
+                                progress=progress, cancel=cancel)
 
     def first_lexicon(self, language: str, *, progress, cancel) -> str:
         """Make a lexicon to sign with when it has no alphabet at all (the first

@@ -14,10 +14,13 @@ from engine.workflows.export import OUTPUT_FPS
 
 @dataclass(frozen=True)
 class GenerateOptions:
-    """``language``: ISO 639-3 sign language code; ``fps``: frames per second."""
+    """``language``: ISO 639-3 sign language code; ``fps``: frames per second;
+    ``fit_letters``: first fit the package letters the text needs and the lexicon lacks
+    (``engine.workflows.lexicon.fit_letters_for``: seconds a letter, kept for next time)."""
 
     language: str
     fps: float = 30.0
+    fit_letters: bool = True
 
     def __post_init__(self):
         if not self.language:
@@ -47,9 +50,17 @@ def generate_signing(store, text: str, options: GenerateOptions, *,
     Raises ValueError when nothing in ``text`` can be signed (naming what is missing),
     and ``UnsupportedLanguage`` when the lexicon has no alphabet for the language.
     """
+    from engine.data.fingerspelling import load_index
     from engine.generate.assemble import Timing, assemble
     from engine.generate.text import coverage_report, text_to_tokens
+    from engine.workflows.lexicon import fit_letters_for
 
+    if options.fit_letters and options.language in load_index().languages():
+        def fitting(done: int, total: int, message: str = "") -> None:
+            progress(done, total, f"fitting the {language_label(options.language)} letters "
+                                  f"the text needs from real recordings: {message}")
+
+        fit_letters_for(store, text, options.language, progress=fitting, cancel=cancel)
     tokens = list(text_to_tokens(text, options.language, store))
     report = coverage_report(tokens)
     if not any(token.glosses for token in tokens):

@@ -176,7 +176,7 @@ def fit_letters_for(store, text: str, language: str, *, workers: int = 1,
                     say: Callable[[str], None] = lambda line: None) -> int:
     """Fit into ``store`` the package's letter clips that signing ``text`` needs and the
     lexicon lacks; returns how many were added (0 when every word is already signed or
-    spelled, or the package has none of the missing letters).
+    spelled, the package has none of the missing letters, or the lexicon is read-only).
 
     The letters the text shows are fitted first (one clip takes ~1.5 s); a language
     with no letter in the lexicon gets its whole alphabet (~25 clips), since spelling
@@ -186,10 +186,9 @@ def fit_letters_for(store, text: str, language: str, *, workers: int = 1,
     from engine.generate.text import text_to_tokens
 
     known = {s.gloss for s in store.list(language) if s.kind == "letter"}
-    if known and all(token.glosses and not token.note
-                     for token in text_to_tokens(text, language, store)):
-        return 0
-    _writable(store, "fitting letters")
+    if store.read_only or known and all(token.glosses and not token.note
+                                        for token in text_to_tokens(text, language, store)):
+        return 0  # a read-only lexicon still signs what it holds
     shown = [gloss for gloss in letters_in_text(text, language) if gloss not in known]
     if known and not shown:
         return 0  # the package has none of what is missing

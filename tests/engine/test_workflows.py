@@ -172,3 +172,22 @@ def test_only_the_letters_a_text_lacks_are_fitted(tmp_path, monkeypatch, lexicon
         assert sorted(s.gloss for s in store.list("ase")) == ["B", "E", "H", "L", "O", "Z"]
         # A language with no letter yet gets its whole alphabet.
         assert fit_letters_for(store, "ja", "gsg") > 20
+
+
+def test_generating_fits_missing_letters_unless_told_not_to(tmp_path, monkeypatch,
+                                                            lexicon_path):
+    from types import SimpleNamespace
+
+    import engine.data.lexicon_build as lexicon_build
+    from engine.cli import main
+
+    def still_fit(sequence, cancel=None):
+        return SimpleNamespace(motion=Motion.zeros(sequence.num_frames, fps=sequence.fps),
+                               quality={})
+    monkeypatch.setattr(lexicon_build, "_default_fit", lambda: still_fit)
+    out = tmp_path / "zoo.signstudio"
+    db = ["--db", str(lexicon_path)]
+    assert main(["generate", "zoo", "--lang", "ase", "-o", str(out), "--no-fit"] + db) == 0
+    assert [s.gloss for s in load_project(out).segments] == ["O", "O"]  # Z is missing
+    assert main(["generate", "zoo", "--lang", "ase", "-o", str(out)] + db) == 0
+    assert [s.gloss for s in load_project(out).segments] == ["Z", "O", "O"]
