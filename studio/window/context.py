@@ -25,6 +25,11 @@ class Host(Protocol):
     def status_message(self, text: str, timeout_ms: int = 8000) -> None: ...
 
 
+def confirm(host: Host, title: str, text: str, yes, no) -> bool:
+    """Ask a yes-or-no question whose safe answer (``no``) is the default."""
+    return host.ask(title, text, yes | no, no) == yes
+
+
 @dataclass(frozen=True)
 class WindowContext:
     """The window (``host``), the Document and the job runner, and the three things

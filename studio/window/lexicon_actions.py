@@ -23,7 +23,7 @@ from studio.lexicon_service import Generation, LexiconService, language_label
 from studio.panels.lexicon_browser import LexiconBrowser
 from studio.panels.prompt_panel import PromptPanel
 from studio.panels.properties_panel import PropertiesPanel
-from studio.window.context import WindowContext
+from studio.window.context import WindowContext, confirm
 
 
 class LexiconActions(QObject):
@@ -154,15 +154,13 @@ class LexiconActions(QObject):
     def generate(self, text: str, language: str) -> JobHandle | None:
         """Generate ``text``; asks first when that would replace unsaved edits (None
         when the user keeps them)."""
-        if self.has_unsaved_edits():
-            buttons = QMessageBox.StandardButton
-            answer = self._ctx.host.ask(
-                "Replace the project?",
-                f"Generating “{text}” replaces the current project, including edits that "
-                "are not saved. (Edit > Undo brings them back.) Generate anyway?",
-                buttons.Yes | buttons.No, buttons.No)
-            if answer != buttons.Yes:
-                return None
+        buttons = QMessageBox.StandardButton
+        if self.has_unsaved_edits() and not confirm(
+                self._ctx.host, "Replace the project?",
+                f"Generating “{text}” replaces the current project, including edits that are "
+                "not saved. (Edit > Undo brings them back.) Generate anyway?",
+                buttons.Yes, buttons.No):
+            return None
         self._prompt.set_busy(True)
         handle = self._ctx.runner.submit(f"Generate “{text}”", self.lexicon.generate, text,
                                          language)

@@ -20,7 +20,7 @@ from engine.motion.project_io import PROJECT_SUFFIX, ProjectChangedOnDisk
 from engine.workflows.recording import RECORDING_KINDS
 from studio.jobs import JobHandle
 from studio.recovery import RecoveryStore
-from studio.window.context import WindowContext
+from studio.window.context import WindowContext, confirm
 
 #: File-dialog filters, from the engine's file-format registry.
 PROJECT_FILTER = dialog_filter(Kind.PROJECT, "read", "Sign Studio projects")
@@ -187,12 +187,11 @@ class ProjectFiles(QObject):
             saved = self._ctx.document.save(path, overwrite_changes=overwrite_changes)
         except ProjectChangedOnDisk:
             buttons = QMessageBox.StandardButton
-            answer = self._ctx.host.ask(
-                "File changed on disk",
+            return confirm(
+                self._ctx.host, "File changed on disk",
                 f"{path.name} was saved by another window or program since you opened it. "
                 "Overwrite it with your version? (Cancel, then Save As, keeps both.)",
-                buttons.Save | buttons.Cancel, buttons.Cancel)
-            return answer == buttons.Save and self._save_to(path, overwrite_changes=True)
+                buttons.Save, buttons.Cancel) and self._save_to(path, overwrite_changes=True)
         except (OSError, MotionError, ValueError) as error:
             text = str(error)  # ours already start with the path
             self._ctx.host.show_error("Could not save the project",
