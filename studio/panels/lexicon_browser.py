@@ -42,6 +42,7 @@ class LexiconBrowser(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search gloss, word or source…")
         self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Find signs by gloss, spoken word or source")
         self.search.textChanged.connect(self._filter)
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setHorizontalHeaderLabels(_COLUMNS)

@@ -57,6 +57,8 @@ class PromptPanel(QWidget):
         self.text = QLineEdit()
         self.text.setPlaceholderText("Type words to sign, e.g. HELLO")
         self.text.installEventFilter(self)
+        self.text.setToolTip("Words to sign: signs from the lexicon where there are, "
+                             "fingerspelled otherwise")
         self.text.returnPressed.connect(self._request)
         self.language = QComboBox()
         self.language.setToolTip("Sign language (those with an alphabet in the lexicon)")
@@ -64,6 +66,8 @@ class PromptPanel(QWidget):
             lambda _: self.language_changed.emit(self.language_code() or ""))
         self.generate_button = QPushButton("Generate")
         self.generate_button.setDefault(True)
+        self.generate_button.setToolTip("Sign the text (Enter); asks before replacing "
+                                        "unsaved edits")
         self.generate_button.clicked.connect(self._request)
         self.report = QTextBrowser()
         self.report.setMinimumHeight(70)

@@ -83,6 +83,8 @@ class PropertiesPanel(QWidget):
         self.channel_boxes: dict[Channel, QCheckBox] = {}
         for channel, label in CHANNEL_LABELS.items():
             box = QCheckBox(label)
+            box.setToolTip(f"Pin the {label.lower()} to this key's pose; unpinned channels "
+                           "are free for the in-between motion")
             box.toggled.connect(self._on_channels)
             self.channel_boxes[channel] = box
             row.addWidget(box)
@@ -94,6 +96,7 @@ class PropertiesPanel(QWidget):
         for index, name in enumerate(JOINT_NAMES):
             self.joint.addItem(_pretty(name), index)
         self.joint.setCurrentIndex(JOINT_NAMES.index("right_wrist"))
+        self.joint.setToolTip("The joint whose rotation the three boxes below edit")
         self.joint.currentIndexChanged.connect(self.refresh)
         form.addRow("Joint", self.joint)
         self.angles: list[QDoubleSpinBox] = []
@@ -104,6 +107,8 @@ class PropertiesPanel(QWidget):
             box.setSingleStep(2.0)
             box.setWrapping(True)
             box.setKeyboardTracking(False)
+            box.setToolTip(f"Rotation about the joint's {axis} axis, in degrees; the motion "
+                           "around the key is regenerated")
             box.valueChanged.connect(self._on_angle)
             self.angles.append(box)
             form.addRow(axis, box)
@@ -115,7 +120,10 @@ class PropertiesPanel(QWidget):
         self.preset_hand = QComboBox()
         self.preset_hand.addItems(["Right hand", "Left hand (mirrored)"])
         self.preset_hand.currentIndexChanged.connect(lambda _: self.refresh())
+        self.preset.setToolTip("Handshapes of the language's letters, from the lexicon")
+        self.preset_hand.setToolTip("The hand the shape is put on (the left one mirrored)")
         self.apply_preset = QPushButton("Apply handshape")
+        self.apply_preset.setToolTip("Give this key's hand the chosen shape (one undo step)")
         self.apply_preset.clicked.connect(self._on_preset)
         self.preset_match = QLabel()
         self.preset_match.setWordWrap(True)
@@ -135,6 +143,7 @@ class PropertiesPanel(QWidget):
         self.hold = QSpinBox()
         self.hold.setRange(0, 10_000)
         self.hold.setSuffix(" frames")
+        self.hold.setToolTip("How long the sign stays still at its end before the next one")
         self.hold.setKeyboardTracking(False)
         self.hold.valueChanged.connect(self._on_hold)
         form.addRow(self.segment_title)

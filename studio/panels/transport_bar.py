@@ -15,7 +15,7 @@ class TransportBar(QWidget):
         self.back = QToolButton(text="◀|", toolTip="Previous frame (Left)")
         self.play = QToolButton(text="▶", toolTip="Play / pause (Space)")
         self.forward = QToolButton(text="|▶", toolTip="Next frame (Right)")
-        self.loop = QCheckBox("Loop")
+        self.loop = QCheckBox("Loop", toolTip="Play again from the start at the end")
         self.loop.setChecked(playback.loop)
         self.speed = QComboBox(toolTip="Playback speed")
         for speed in SPEEDS:

@@ -21,6 +21,7 @@ class JobStatus(QObject):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running job; what it finished is kept")
         self.cancel_button.clicked.connect(self.cancel_current_job)
         for widget in self._widgets():
             status_bar.addPermanentWidget(widget)

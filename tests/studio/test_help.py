@@ -28,3 +28,24 @@ def test_the_readme_and_about_pages_say_what_this_is(make_window):
     assert f"Sign Studio {engine.__version__}" in about.page.toPlainText()
     readme.close()
     about.close()
+
+
+def test_every_control_says_what_it_does(make_window):
+    """A tooltip (or status tip) on every button, box and field the window makes; Qt's
+    own helpers (a tab bar's scroll arrows, a field's clear button) are not ours."""
+    from PySide6.QtWidgets import (
+        QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QSlider, QTabBar,
+    )
+
+    window = make_window()
+    silent = []
+    for kind in (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QSlider):
+        for widget in window.findChildren(kind):
+            parent = widget.parent()
+            if (widget.objectName().startswith("qt_") or isinstance(parent, QTabBar)
+                    or isinstance(parent, (QLineEdit, QComboBox, QAbstractSpinBox))):
+                continue
+            if not (widget.toolTip() or widget.statusTip()):
+                label = widget.text() if hasattr(widget, "text") else ""
+                silent.append(f"{type(widget).__name__} '{label}' in {type(parent).__name__}")
+    assert silent == []
