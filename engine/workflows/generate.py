@@ -52,16 +52,24 @@ def generate_signing(store, text: str, options: GenerateOptions, *,
     """
     from engine.data.fingerspelling import load_index
     from engine.generate.assemble import Timing, assemble
-    from engine.generate.text import coverage_report, text_to_tokens
+    from engine.generate.text import UnsupportedLanguage, coverage_report, text_to_tokens
     from engine.workflows.lexicon import fit_letters_for
 
+    tokens = None
     if options.fit_letters and options.language in load_index().languages():
         def fitting(done: int, total: int, message: str = "") -> None:
             progress(done, total, f"fitting the {language_label(options.language)} letters "
                                   f"the text needs from real recordings: {message}")
 
-        fit_letters_for(store, text, options.language, progress=fitting, cancel=cancel)
-    tokens = list(text_to_tokens(text, options.language, store))
+        try:  # read once: fitting looks at them, and they stand unless letters are added
+            tokens = list(text_to_tokens(text, options.language, store))
+        except UnsupportedLanguage:
+            pass  # no letter of the language yet: its alphabet is fitted first
+        if fit_letters_for(store, text, options.language, tokens=tokens, progress=fitting,
+                           cancel=cancel):
+            tokens = None
+    if tokens is None:
+        tokens = list(text_to_tokens(text, options.language, store))
     report = coverage_report(tokens)
     if not any(token.glosses for token in tokens):
         missing = ", ".join(token.text for token in tokens) or "(no words)"

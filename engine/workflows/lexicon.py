@@ -171,8 +171,9 @@ def letters_in_text(text: str, language: str) -> list[str]:
     return sorted(gloss for gloss, key in letters.items() if key and key in written)
 
 
-def fit_letters_for(store, text: str, language: str, *, workers: int = 1,
-                    progress: Progress = no_progress, cancel: CancelToken | None = None,
+def fit_letters_for(store, text: str, language: str, *, tokens: list | None = None,
+                    workers: int = 1, progress: Progress = no_progress,
+                    cancel: CancelToken | None = None,
                     say: Callable[[str], None] = lambda line: None) -> int:
     """Fit into ``store`` the package's letter clips that signing ``text`` needs and the
     lexicon lacks; returns how many were added (0 when every word is already signed or
@@ -181,14 +182,19 @@ def fit_letters_for(store, text: str, language: str, *, workers: int = 1,
     The letters the text shows are fitted first (one clip takes ~1.5 s); a language
     with no letter in the lexicon gets its whole alphabet (~25 clips), since spelling
     may need letters the text does not show (an accented letter, a number in words).
+    ``tokens``: ``text``'s tokens when the caller has them already (not read again).
     """
     from engine.data.lexicon_build import build_from_package
     from engine.generate.text import text_to_tokens
 
-    known = {s.gloss for s in store.list(language) if s.kind == "letter"}
-    if store.read_only or known and all(token.glosses and not token.note
-                                        for token in text_to_tokens(text, language, store)):
+    if store.read_only:
         return 0  # a read-only lexicon still signs what it holds
+    known = {s.gloss for s in store.list(language) if s.kind == "letter"}
+    if known:
+        if tokens is None:
+            tokens = list(text_to_tokens(text, language, store))
+        if all(token.glosses and not token.note for token in tokens):
+            return 0
     shown = [gloss for gloss in letters_in_text(text, language) if gloss not in known]
     if known and not shown:
         return 0  # the package has none of what is missing
