@@ -27,6 +27,7 @@ class LexiconService:
         self._path = Path(path) if path is not None else None
         self._store = None
         self._thread: int | None = None
+        self._finder = None  # a SignFinder on the open store: it keeps its indexes
 
     @property
     def path(self) -> Path:
@@ -124,9 +125,8 @@ class LexiconService:
         ``engine.workflows.find_sign``; its indexes are kept between photos)."""
         from engine.workflows.find_sign import FindSignOptions, SignFinder
 
-        store = self._open()
-        if getattr(self, "_finder_store", None) is not store:
-            self._finder, self._finder_store = SignFinder(store), store
+        if self._finder is None:
+            self._finder = SignFinder(self._open())
         return self._finder.find(image, FindSignOptions(language, top=top),
                                  progress=progress, cancel=cancel).matches
 
@@ -135,3 +135,4 @@ class LexiconService:
         if self._store is not None:
             self._store.close()
             self._store = None
+            self._finder = None

@@ -60,9 +60,15 @@ class ExportOptions:
         if self.anti_aliasing not in ANTI_ALIASING:
             raise UsageError(f"anti_aliasing: expected one of {', '.join(ANTI_ALIASING)}, "
                              f"got {self.anti_aliasing!r}")
-        if self.avatar is not None and self.avatar not in {c.value for c in AvatarChoice}:
-            raise UsageError(f"avatar: expected one of {[c.value for c in AvatarChoice]}, "
-                             f"got {self.avatar!r}")
+        if self.avatar is not None:
+            check_avatar(self.avatar)
+
+
+def check_avatar(avatar: str) -> None:
+    """``UsageError`` unless ``avatar`` names an ``AvatarChoice``."""
+    if avatar not in {choice.value for choice in AvatarChoice}:
+        raise UsageError(f"avatar: expected one of {[c.value for c in AvatarChoice]}, "
+                         f"got {avatar!r}")
 
 
 def export_format(path: str | Path) -> FileFormat:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.motion.errors import UsageError
 from engine.motion.project import AvatarChoice, Project
+from engine.workflows.export import check_avatar
 from engine.workflows.lexicon import notation_timing
 
 
@@ -23,9 +24,7 @@ class NotationOptions:
     smplx_dir: str | None = None
 
     def __post_init__(self):
-        if self.avatar not in {choice.value for choice in AvatarChoice}:
-            raise UsageError(f"avatar: expected one of {[c.value for c in AvatarChoice]}, "
-                             f"got {self.avatar!r}")
+        check_avatar(self.avatar)
 
 
 def sign_from_notation(notation: str, options: NotationOptions = NotationOptions()) -> Project:
