@@ -25,6 +25,7 @@ from engine.data.fit.skeleton import skeleton_for
 from engine.data.fit.targets import check_sequence, gather_targets, hand_quality, hand_sizes
 from engine.data.keypoints import KeypointSequence
 from engine.jobs import CancelToken, Progress
+from engine.motion.filtering import FITTED_CUTOFF_HZ, low_pass
 from engine.motion.motion import Motion
 
 
@@ -53,7 +54,8 @@ class FitResult:
 def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATIONS,
                   progress: Progress | None = None, cancel: CancelToken | None = None,
                   weights: FitWeights | None = None, learning_rate: float = LEARNING_RATE,
-                  landmarks: str = DEFAULT_LANDMARKS, starts: int = 1) -> FitResult:
+                  landmarks: str = DEFAULT_LANDMARKS, starts: int = 1,
+                  low_pass_hz: float | None = FITTED_CUTOFF_HZ) -> FitResult:
     """Fit SMPL-X joint rotations on ``body`` (default: the embedded avatar) to ``seq``.
 
     ``iterations``: Adam steps over all frames at once, after the initial pose.
@@ -67,7 +69,9 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
     the lower final loss is kept (one start when both grids agree); opt-in, see
     docs/fitting.md. ``quality["start"]`` says which start won (0: the model's own grid,
     1: the joint-centre grid), ``quality["starts"]`` how many ran, ``quality["loss"]``
-    the final loss. Raises ``MotionError`` for a sequence that cannot be placed (no
+    the final loss. ``low_pass_hz``: the fitted motion's jitter is then filtered out
+    above this frequency (``engine.motion.filtering``; None: unfiltered), and
+    ``quality["low_pass_hz"]`` records it. Raises ``MotionError`` for a sequence that cannot be placed (no
     shoulders) or is not in shoulder widths; ``ValueError`` for a bad ``landmarks``,
     ``starts`` or ``iterations``.
     """
@@ -117,6 +121,9 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
                 best = run + (n,)  # (pose, projected, scales, loss, start)
     pose, projected, scales, loss, chosen = best
     motion = motion_from_pose(pose, seq.fps)
+    if low_pass_hz is not None and low_pass_hz < seq.fps / 2:
+        # The fit trembles from frame to frame; a signer's movement does not.
+        motion = low_pass(motion, low_pass_hz)
     per_frame, quality, point_errors = hand_quality(seq, projected, sk, sizes, dims)
     quality.update(
         camera_scale=float(scales[0]), arm_scale=float(scales[1]), hand_scale=float(scales[2]),
@@ -124,6 +131,8 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
         frames=float(seq.num_frames), loss=float(loss), start=float(chosen),
         starts=float(len(initial)),
     )
+    if low_pass_hz is not None and low_pass_hz < seq.fps / 2:
+        quality["low_pass_hz"] = float(low_pass_hz)
     return FitResult(motion=motion, per_frame_error=per_frame, quality=quality,
                      hand_point_errors=point_errors)
 
