@@ -93,6 +93,13 @@ class DefaultAvatar(SmplxSkeleton):
         """(V, 55) float32 dense skin weights, rows summing to 1."""
         return self._weights
 
+    def joints(self, motion: Motion, frames: slice | np.ndarray | None = None) -> np.ndarray:
+        """(F, 55, 3) joint positions in metres: ``forward(...).joints`` without skinning
+        the mesh (a tenth of the time; assembly measures every clip it uses)."""
+        frames = slice(None) if frames is None else frames
+        _, positions = forward_kinematics(motion.full_pose()[frames], self._rest_joints, PARENTS)
+        return positions + motion.transl[frames][:, None, :]
+
     def forward(self, motion: Motion, frames: slice | np.ndarray | None = None) -> BodyOutput:
         frames = slice(None) if frames is None else frames
         full_pose = motion.full_pose()[frames]

@@ -21,7 +21,9 @@ from scipy.spatial.transform import Rotation
 from engine.motion.errors import MotionError
 from engine.motion.motion import CHANNEL_FIELDS, ROTATION_FIELDS, Channel, Motion
 from engine.motion.project import Keyframe
-from engine.motion.rotations import align_quaternions, continuous_quaternions
+from engine.motion.rotations import (
+    align_quaternions, continuous_quaternions, quat_to_axis_angle_fast,
+)
 
 _BLENDSHAPES = "face_blendshapes"
 
@@ -138,32 +140,13 @@ def _segments(times: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.nda
     return index, np.clip(alpha, 0.0, 1.0)
 
 
-def _quat_to_rotvec(quats: np.ndarray) -> np.ndarray:
-    """(..., 4) quaternions (x, y, z, w), any norm > 0 -> (..., 3) axis-angle, angle <= pi.
-
-    Plain numpy rather than ``Rotation.from_quat(q).as_rotvec()``: with scipy 1.17 on
-    the 2-core dev machine, ``as_rotvec`` took ~12 ms for the 16.5k rotations of a
-    300-frame range (the whole budget is 20 ms); this takes ~2 ms, same result to 1e-15.
-    """
-    # Canonical sign (w >= 0) so the angle 2*atan2(|v|, w) lies in [0, pi].
-    quats = quats * np.where(quats[..., 3:] < 0.0, -1.0, 1.0)
-    vector, w = quats[..., :3], quats[..., 3]
-    sin_half = np.sqrt(np.einsum("...k,...k->...", vector, vector))
-    angle = 2.0 * np.arctan2(sin_half, w)
-    # angle / |v|, with its limit 2 / w as |v| -> 0 (no division by zero at identity).
-    tiny = sin_half < 1e-12
-    # (w >= 0 here; the floor only guards the degenerate all-zero quaternion.)
-    scale = np.where(tiny, 2.0 / np.maximum(w, 1e-12), angle / np.where(tiny, 1.0, sin_half))
-    return vector * scale[..., None]
-
-
 def _slerp_track(track: _Track, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Piecewise slerp/lerp. Returns rotvecs (T, J, 3) and linear values (T, D).
 
     Quaternion slerp ``q0 sin((1-a)th)/sin(th) + q1 sin(a th)/sin(th)`` on the
     hemisphere-aligned anchors: per joint, constant angular speed along the shortest
     arc. Written in numpy (not ``Rotation`` composition) for speed, see
-    ``_quat_to_rotvec``; the tests compare it with ``engine.motion.rotations.slerp``.
+    ``quat_to_axis_angle_fast``; the tests compare it with ``engine.motion.rotations.slerp``.
     """
     index, alpha = _segments(track.times, frames)
     quats = track.quats
@@ -177,7 +160,7 @@ def _slerp_track(track: _Track, frames: np.ndarray) -> tuple[np.ndarray, np.ndar
     w0 = np.where(near, 1.0 - a, np.sin((1.0 - a) * theta) / safe)
     w1 = np.where(near, a, np.sin(a * theta) / safe)
     blended = w0[..., None] * quats[index] + w1[..., None] * quats[index + 1]
-    rotvecs = _quat_to_rotvec(blended)  # the norm is 1 up to rounding; atan2 ignores it
+    rotvecs = quat_to_axis_angle_fast(blended)  # the norm is 1 up to rounding; atan2 ignores it
     lin0, lin1 = track.linear[index], track.linear[index + 1]
     linear = lin0 + a * (lin1 - lin0)
     return rotvecs, linear
@@ -209,8 +192,8 @@ def _smooth_track(track: _Track, frames: np.ndarray) -> tuple[np.ndarray, np.nda
     spline = CubicSpline(track.times, values, axis=0, bc_type=(bc_start, bc_end))
     # Hold outside the anchors instead of extrapolating the end cubics, which diverge.
     sampled = spline(np.clip(frames, track.times[0], track.times[-1]))
-    # _quat_to_rotvec uses atan2(|v|, w), which needs no renormalisation first.
-    rotvecs = _quat_to_rotvec(sampled[:, : joints * 4].reshape(len(frames), joints, 4))
+    # quat_to_axis_angle_fast uses atan2(|v|, w), which needs no renormalisation first.
+    rotvecs = quat_to_axis_angle_fast(sampled[:, : joints * 4].reshape(len(frames), joints, 4))
     return rotvecs, sampled[:, joints * 4:]
 
 
