@@ -2,14 +2,15 @@
 
     python bench/text_to_motion.py [--db PATH] [--lang ase]
 
-With ``--db`` (or when the default lexicon exists) it uses that lexicon; otherwise it
-builds a temporary one whose 26 letters are 25-frame clips at 25 fps (the size of the
+With ``--db`` (or when the default lexicon has the language's letters) it uses that
+lexicon; otherwise it builds a temporary one whose 26 letters are 25-frame clips at 25 fps (the size of the
 real fingerspelling clips) so the figure reflects the real amount of work.
 Last line: ``text_to_motion: <ms> ms`` (median of 10 runs). Target: < 200 ms on 2 cores.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -47,7 +48,12 @@ def main() -> None:
     args = parser.parse_args()
     path = Path(args.db) if args.db else default_lexicon_path()
     with tempfile.TemporaryDirectory() as tmp:
-        store = LexiconStore(path) if path.exists() else synthetic_store(Path(tmp))
+        store = LexiconStore(path) if path.exists() else None
+        if store is None or args.lang not in store.languages():
+            if args.db:
+                parser.error(f"{path} has no letters of {args.lang}")
+            store = synthetic_store(Path(tmp))
+        print(f"load average: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
         print(f"lexicon: {store.path} ({len(store)} entries)")
         times = []
         for _ in range(10):

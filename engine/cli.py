@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=frame_rate, default=30.0,
                    help="frames per second of the result (1 to 240, default 30)")
     p.add_argument("--json", action="store_true", help="print the coverage report as JSON")
+    p.add_argument("--tempo", type=float, default=None,
+                   help="signing pace: 1 the default, 2 twice as fast, 0.5 half (default: "
+                        "the signing_speed setting)")
     p.add_argument("--no-fit", action="store_true",
                    help="sign only with what the lexicon holds (by default the letters the "
                    "text needs are first fitted from the package's recordings)")

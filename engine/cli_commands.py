@@ -265,7 +265,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from engine.workflows.export import export_format
 
     export_format(args.output)  # an output we cannot write is refused before any work
-    options = GenerateOptions(args.lang, fps=args.fps, fit_letters=not args.no_fit)
+    options = GenerateOptions(args.lang, fps=args.fps, fit_letters=not args.no_fit,
+                              tempo=args.tempo)
     with _store(args) as store, _Bar("assembling") as bar:
         generation = generate_signing(store, args.text, options, progress=bar)
     if args.json:

@@ -39,7 +39,7 @@ class Settings:
     lexicon_path: str = ""         # lexicon database ("" = the user data folder)
     clip_weights: str = ""         # open_clip weights file or folder ("" = no CLIP route)
     clip_model: str = "ViT-B-32"   # open_clip architecture of a weights *file*
-    signing_speed: str = "1"       # tempo of signs made from notation (0.5 half, 2 double)
+    signing_speed: str = "1"       # tempo of generated signing (0.5 half, 2 double)
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -73,7 +73,8 @@ def hello_project(lexicon_path):
     """'hello' fingerspelled in ASL from ``lexicon_path``'s letters, as the studio
     generates it (30 fps): a segment with keyframes a letter, KF2P transitions between."""
     from engine.data.lexicon import LexiconStore
-    from engine.generate.assemble import Timing, assemble
+    from engine.generate.assemble import assemble
+    from engine.generate.timing import Timing
     from engine.generate.text import text_to_tokens
     from engine.jobs import CancelToken
 

@@ -1,62 +1,58 @@
-"""Assembly: tokens -> one Project on a timeline, with holds and generated transitions.
+"""Assembly: tokens -> one Project on a timeline, signed fluently.
 
-Each lexicon clip is an isolated sign: the hands rise from rest, make the sign, and
-drop back toward rest. Joined whole, a fingerspelled word would fall to the waist after
-every letter and rise again for the next; a signer keeps the hands up in signing space
-from sign to sign (co-articulation). So each gloss contributes only its *articulation
-span* (``articulation_span``): the first piece of the utterance keeps its rise (it
-starts from rest), the last keeps its drop (it ends at rest), and every piece in
-between is trimmed at both ends. Most recordings start partway up the rise and stop
-partway down the drop; the utterance then begins with a generated rise from the
-signer's rest (``resting_pose``) and ends with a generated drop back to it, both
-``Timing.rest_transition`` long and keyed at the rest frame.
+Each lexicon clip is an isolated citation form: the hands rise from rest, make the
+sign slowly, and drop back toward rest. Joined whole, a fingerspelled word fell to the
+waist after every letter, froze, and took a second a letter. A signer keeps the hands
+up in signing space from sign to sign (co-articulation), spells in one place, and is
+much faster. So (``engine.generate.timing`` holds the durations and their sources):
 
-Each gloss becomes a ``Segment``: its used frames (resampled to the project's fps),
-followed by ``hold`` frames of the span's last frame, the sign still in signing space,
-so a fingerspelled letter stays on screen long enough to read (signers asked
-for holds between letters). The last piece's drop follows its segment's hold, as the
-utterance's return to rest: a segment's hold is always its final frames. Between
-consecutive segments a transition of ``transition`` frames is *generated* by the KF2P
-smooth in-betweener from the held frame of one sign to the first used frame of the
-next (never a cut; the discrete-to-continuous synthesis of Motion is the Choreographer). Keyframes are placed
-at each sign's onset, midpoint and offset (SignSparK's policy) over the frames actually
-used, and on the final rest frame, on all channels, so later edits regenerate around
-what the lexicon says.
+- each gloss contributes only its *articulation span* (``articulation_span``), without
+  the rest of its rise or the start of its drop (``fluency.settled_span``);
+- inside it, the sign's still part (``fluency.form_window``: a letter's handshape
+  held) is shown for the timing's ``form`` and the movement around it plays faster
+  than recorded (``fluency.played_frames``);
+- a fingerspelled word's letters are brought to one place, double letters marked
+  (``fluency.word_offsets``);
+- between consecutive pieces a transition is *generated* by the KF2P smooth in-betweener
+  (never a cut; the discrete-to-continuous synthesis of Motion is the Choreographer),
+  joining both pieces at their own speed, long enough that no joint turns faster than a
+  signer's (``fluency.transition_frames``), with the next handshape formed early
+  (``fluency.lead_hands``);
+- the utterance begins with a generated rise from the signer's rest (``resting_pose``)
+  and ends with a generated drop back to it, ``Timing.rest_transition`` long;
+- the hands are kept out of the head, neck and trunk (``engine.body.penetration``).
+
+No frame is a frozen copy of another: a segment's ``hold`` (frames of its last pose
+held still) is 0 until a user writes one (``retime.set_segment_hold``). Keyframes are
+placed at each sign's onset, midpoint and offset (SignSparK's policy) and on both rest
+frames, on all channels, so later edits regenerate around what the lexicon says.
+Measurements: docs/fluency.md.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from engine.body.default_avatar import default_avatar
+from engine.body.reach import shift_wrist
 from engine.body.reference_poses import lowered_arm, mirror_arm
-from engine.body.skeleton import wrist_heights_above_waist
+from engine.body.skeleton import JOINT_INDEX, wrist_heights_above_waist
 from engine.data.lexicon import LexiconStore
+from engine.generate.fluency import (
+    bounce_offsets, form_window, lead_hands, played_frames, settled_span, signing_sides,
+    stillness, transition_frames, word_offsets,
+)
 from engine.generate.kf2p import regenerate
+from engine.body.penetration import resolve_penetration
 from engine.generate.text import Token, TokenKind
+from engine.generate.timing import PieceTiming, Timing, double_letter_mark
 from engine.jobs import CancelToken, Progress, no_progress
+from engine.motion.filtering import FITTED_CUTOFF_HZ, low_pass
 from engine.motion.motion import Motion
 from engine.motion.project import Keyframe, Project, Segment, SegmentKind
-from engine.motion.resample import resample
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Default durations in seconds (converted to frames at ``fps``)."""
-
-    fps: float = 30.0
-    letter_hold: float = 0.20       # a letter held still after it forms
-    sign_hold: float = 0.05
-    letter_transition: float = 0.15  # between two letters of one word
-    sign_transition: float = 0.30    # between words/signs
-    #: from rest into the first sign / from the last sign back to rest, when the clip
-    #: itself starts / ends with a hand raised (``resting_pose``); under 2 frames: none
-    rest_transition: float = 0.40
-
-    def frames(self, seconds: float) -> int:
-        return max(0, int(round(seconds * self.fps)))
+from engine.motion.resample import resample, sample_at
 
 
 #: Where the articulation begins (ends): the first (last) frame at which a signing hand
@@ -177,52 +173,131 @@ def articulation_span(joints: np.ndarray, fps: float, fraction: float = ARTICULA
 
 def clip_articulation_span(motion: Motion) -> tuple[int, int]:
     """``articulation_span`` of ``motion`` posed on the default avatar."""
-    return articulation_span(default_avatar().forward(motion).joints, motion.fps)
+    return articulation_span(default_avatar().joints(motion), motion.fps)
+
+
+@dataclass(frozen=True)
+class _Clip:
+    """A lexicon entry measured once per assembly: its motion at the utterance's fps
+    (low-passed first when it is a recording fitted before fitting did that), its
+    articulation ``span``, the ``form`` inside it (``fluency.form_window``) and the
+    hands that sign in it."""
+
+    motion: Motion
+    span: tuple[int, int]
+    form: tuple[int, int]
+    sides: tuple[str, ...]
+    notation: str
+    source_kind: str
+
+
+def _measured_clip(entry, fps: float) -> _Clip:
+    motion = entry.motion
+    if (entry.source_kind in FITTED_SOURCES and "low_pass_hz" not in entry.quality
+            and FITTED_CUTOFF_HZ < motion.fps / 2):
+        motion = low_pass(motion, FITTED_CUTOFF_HZ)
+    motion = resample(motion, fps)
+    joints = default_avatar().joints(motion)
+    span = articulation_span(joints, fps)
+    sides = signing_sides(joints[span[0]:span[1]])
+    hands = {side: getattr(motion, f"{side}_hand_pose") for side in sides}
+    form = form_window(stillness(joints, hands, fps), span, fps)
+    raised = [("left", "right").index(side) for side in sides]
+    span = settled_span(wrist_heights_above_waist(joints)[:, raised], span, form, fps)
+    return _Clip(motion, span, form, sides, entry.notation, entry.source_kind)
+
+
+#: Lexicon sources that are fitted recordings (and so tremble unless low-passed).
+FITTED_SOURCES = ("package", "video")
 
 
 @dataclass(frozen=True)
 class _Piece:
+    """One gloss as it is played: ``motion``, the frames its segment shows; ``clip``,
+    where they came from; ``transition_after``, frames generated after it."""
+
     gloss: str
     kind: SegmentKind
     motion: Motion
-    span: tuple[int, int]  # articulation_span of motion
-    hold: int
-    transition_after: int  # frames of generated transition after this piece
-    notation: str = ""  # the entry's HamNoSys, when it was made from notation
+    clip: _Clip
+    transition_after: int
 
 
-def _pieces(tokens: Iterable[Token], store: LexiconStore, timing: Timing,
+def _piece_timing(timing: Timing, clip: _Clip, spelled: bool) -> PieceTiming:
+    if spelled:
+        return timing.letter
+    if clip.source_kind == "notation":
+        return timing.notation
+    return timing.recording if clip.source_kind == "video" else timing.sign
+
+
+def _played(clip: _Clip, piece: PieceTiming, timing: Timing, extra_form: float = 0.0) -> Motion:
+    """The frames a clip shows: its span, its form held ``piece.form`` (+ ``extra_form``)
+    seconds, the rest sped up (``fluency.played_frames``)."""
+    positions = played_frames(clip.span, clip.form, timing.frames(piece.form + extra_form),
+                              timing.speed(piece), timing.frames(piece.movement))
+    return sample_at(clip.motion, positions)
+
+
+def _in_one_place(pieces: list[_Piece], language: str) -> list[_Piece]:
+    """A fingerspelled word's letters moved to one place, double letters marked
+    (``fluency.word_offsets``, ``engine.body.reach.shift_wrist``)."""
+    avatar = default_avatar()
+    main = "right" if "right" in pieces[0].clip.sides else "left"
+    wrist, neck = JOINT_INDEX[f"{main}_wrist"], JOINT_INDEX["neck"]
+    places = []
+    for piece in pieces:
+        joints = avatar.joints(piece.motion)
+        places.append((joints[:, wrist] - joints[:, neck]).mean(axis=0))
+    mark = double_letter_mark(language)
+    glosses = [piece.gloss for piece in pieces]
+    placed = []
+    for index, (piece, offset) in enumerate(zip(pieces, word_offsets(places, glosses, mark, main))):
+        offsets = np.broadcast_to(offset, (piece.motion.num_frames, 3))
+        if mark == "bounce" and index and glosses[index] == glosses[index - 1]:
+            offsets = offsets + bounce_offsets(piece.motion.num_frames)
+        motion = piece.motion
+        if np.abs(offsets).max() > 0:
+            for side in piece.clip.sides:
+                motion = shift_wrist(motion, avatar.rest_joints, avatar.parents, side, offsets)
+        placed.append(replace(piece, motion=motion))
+    return placed
+
+
+def _pieces(tokens: Iterable[Token], store: LexiconStore, language: str, timing: Timing,
             progress: Progress, cancel: CancelToken | None) -> list[_Piece]:
     tokens = [t for t in tokens if t.kind is not TokenKind.MISSING]
     total = sum(len(t.glosses) for t in tokens)
-    cache: dict[int, tuple[Motion, tuple[int, int], str]] = {}
+    cache: dict[int, _Clip] = {}
     pieces: list[_Piece] = []
     done = 0
     for token_index, token in enumerate(tokens):
         spelled = token.kind is TokenKind.FINGERSPELLED
+        word: list[_Piece] = []
         for gloss_index, (gloss, entry_id) in enumerate(zip(token.glosses, token.entry_ids)):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             if entry_id not in cache:
-                entry = store.get(entry_id)
-                motion = resample(entry.motion, timing.fps)
-                cache[entry_id] = motion, clip_articulation_span(motion), entry.notation
-            motion, span, notation = cache[entry_id]
+                cache[entry_id] = _measured_clip(store.get(entry_id), timing.fps)
+            clip = cache[entry_id]
             last_in_token = gloss_index == len(token.glosses) - 1
             last_overall = last_in_token and token_index == len(tokens) - 1
-            transition = 0 if last_overall else timing.frames(
-                timing.letter_transition if spelled and not last_in_token
-                else timing.sign_transition)
-            pieces.append(_Piece(
-                gloss=gloss,
-                kind=SegmentKind.FINGERSPELLED if spelled else SegmentKind.LEXICON,
-                motion=motion, span=span,
-                hold=timing.frames(timing.letter_hold if spelled else timing.sign_hold),
-                transition_after=transition, notation=notation))
+            piece_timing = _piece_timing(timing, clip, spelled)
+            if last_overall:
+                transition = 0
+            elif spelled and not last_in_token:
+                transition = timing.frames(piece_timing.transition)
+            else:
+                transition = timing.frames(max(timing.word_transition, piece_timing.transition))
+            extra = timing.word_pause if spelled and last_in_token else 0.0
+            word.append(_Piece(
+                gloss=gloss, kind=SegmentKind.FINGERSPELLED if spelled else SegmentKind.LEXICON,
+                motion=_played(clip, piece_timing, timing, extra), clip=clip,
+                transition_after=transition))
             done += 1
             progress(done, total, f"{gloss}")
+        pieces += _in_one_place(word, language) if spelled and len(word) > 1 else word
     return pieces
-
 
 #: Frames either side of a range that the baseline in-betweeners read (the border
 #: anchors at start - 1 and stop, and one further out for their velocity).
@@ -230,7 +305,7 @@ BASELINE_CONTEXT = 2
 
 
 def regenerate_in_place(arrays: dict[str, np.ndarray], betas: np.ndarray, fps: float,
-                        frame_range: tuple[int, int], backend: str) -> None:
+                        frame_range: tuple[int, int], backend: str, keep_out: bool = True) -> None:
     """A baseline in-between of ``frame_range`` written into ``arrays`` (a motion's
     per-frame fields as writable arrays, ``Motion.frame_arrays`` names and shapes).
 
@@ -238,14 +313,15 @@ def regenerate_in_place(arrays: dict[str, np.ndarray], betas: np.ndarray, fps: f
     ``regenerate``, so an utterance's transitions cost time in proportion to their own
     length, not to the whole utterance each (assembly was quadratic in the number of
     signs: 10,000 characters of text ran past 600 s). The result equals regenerating
-    the whole motion, frame for frame (tested).
+    the whole motion, frame for frame (tested). ``keep_out``: as ``regenerate``'s.
     """
     start, stop = frame_range
     total = len(arrays["global_orient"])
     low, high = max(0, start - BASELINE_CONTEXT), min(total, stop + BASELINE_CONTEXT)
     window = Motion(**{name: array[low:high] for name, array in arrays.items()},
                     betas=betas, fps=fps)
-    done = regenerate(window, [], (start - low, stop - low), backend=backend)[0]
+    done = regenerate(window, [], (start - low, stop - low), backend=backend,
+                      keep_out=keep_out)[0]
     for name, array in done.frame_arrays().items():
         arrays[name][start:stop] = array[start - low:stop - low]
 
@@ -255,77 +331,76 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
              cancel: CancelToken | None = None, title: str = "") -> Project:
     """Build the Project for ``tokens`` (MISSING tokens are skipped; the coverage
     report says so). Raises ValueError when nothing can be signed."""
-    pieces = _pieces(tokens, store, timing, progress, cancel)
+    pieces = _pieces(tokens, store, language, timing, progress, cancel)
     if not pieces:
         raise ValueError("nothing to sign: every token is missing from the lexicon")
     betas = pieces[0].motion.betas
     parts: list[Motion] = []
     segments: list[Segment] = []
-    gaps: list[tuple[int, int]] = []
+    gaps: list[tuple[tuple[int, int], tuple[str, ...]]] = []  # (range, hands to lead)
     rest_legs: list[tuple[int, int]] = []  # generated rises from / drops to rest
     keyframe_frames: list[int] = []
     cursor = 0
-    # Most recordings start with the signing hand already partway up: the utterance
-    # then starts from the signer's rest and rises into its first sign (generated).
-    rest_frames = timing.frames(timing.rest_transition)
-    start_rest, raised = resting_pose(pieces[0].motion.replace(betas=betas).frame(0))
-    if raised and rest_frames >= 2:
+    # The utterance rises from the signer's rest into its first sign and drops back
+    # after its last, both generated: a recording's own rise and drop are slow.
+    rest_frames, fps = timing.frames(timing.rest_transition), timing.fps
+    first_clip = pieces[0].clip.motion.replace(betas=betas)
+    if rest_frames >= 2:
+        start_rest, _ = resting_pose(first_clip.frame(0))
         parts.append(Motion.concatenate([start_rest] * rest_frames))
         rest_legs.append((1, rest_frames))
         keyframe_frames.append(0)
         cursor = rest_frames
     for number, piece in enumerate(pieces):
-        clip = piece.motion.replace(betas=betas)
-        # The utterance rises from rest into its first sign and drops back to rest
-        # after its last; in between the hands stay in signing space.
-        first_used = 0 if number == 0 else piece.span[0]
-        span_stop = piece.span[1]
-        movement = clip.slice(first_used, span_stop)
-        held_pose = clip.frame(span_stop - 1)
-        parts.append(Motion.concatenate([movement] + [held_pose] * piece.hold))
-        start, movement_end = cursor, cursor + movement.num_frames
-        end = movement_end + piece.hold
-        segments.append(Segment(piece.gloss, language, start, end, piece.hold, piece.kind,
-                                piece.notation))
-        keyframe_frames += [start, (start + movement_end - 1) // 2, movement_end - 1]
+        movement = piece.motion.replace(betas=betas)
+        parts.append(movement)
+        start, end = cursor, cursor + movement.num_frames
+        segments.append(Segment(piece.gloss, language, start, end, 0, piece.kind,
+                                piece.clip.notation))
+        keyframe_frames += [start, (start + end - 1) // 2, end - 1]
         cursor = end
         if number == len(pieces) - 1:
-            if span_stop < clip.num_frames:
-                parts.append(clip.slice(span_stop, clip.num_frames))
-                cursor += clip.num_frames - span_stop
-                keyframe_frames.append(cursor - 1)  # where the recording's drop ends
-            end_rest, raised = resting_pose(clip.frame(clip.num_frames - 1))
-            if raised and rest_frames >= 2:  # ... on to rest, if the recording stops short
+            clip = piece.clip.motion.replace(betas=betas)
+            end_rest, _ = resting_pose(clip.frame(clip.num_frames - 1))
+            if rest_frames >= 2:
                 parts.append(Motion.concatenate([end_rest] * rest_frames))
                 rest_legs.append((cursor, cursor + rest_frames - 1))
                 cursor += rest_frames
                 keyframe_frames.append(cursor - 1)
-        if piece.transition_after:
-            # Placeholder frames (the held pose) that KF2P replaces below.
-            parts.append(Motion.concatenate([held_pose] * piece.transition_after))
-            gaps.append((cursor, cursor + piece.transition_after))
-            cursor += piece.transition_after
+        elif piece.transition_after:
+            last_frame = movement.frame(movement.num_frames - 1)
+            count = transition_frames(last_frame, pieces[number + 1].motion.frame(0),
+                                      piece.transition_after, fps)
+            # Placeholder frames that the in-betweener replaces below.
+            parts.append(Motion.concatenate([last_frame] * count))
+            gaps.append(((cursor, cursor + count), pieces[number + 1].clip.sides))
+            cursor += count
     motion = Motion.concatenate(parts)
     del parts  # long utterances are hundreds of MB: keep at most two copies alive
     arrays = {name: array.copy() for name, array in motion.frame_arrays().items()}
     betas, fps = motion.betas, motion.fps
     del motion
-    for gap in gaps:
+    for gap, sides in gaps:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        # No keyframes inside: the frames either side anchor a smooth transition.
-        regenerate_in_place(arrays, betas, fps, gap, "smooth")
+        # No keyframes inside: the frames either side anchor a smooth transition that
+        # leaves one sign and enters the next at their own speed.
+        regenerate_in_place(arrays, betas, fps, gap, "smooth", keep_out=False)
+        lead_hands(arrays, gap, sides)
     for leg in rest_legs:
-        # Geodesic at constant speed, not the spline: a recording cut mid-rise arrives
-        # fast (ASL H rises 6 cm a frame), and a spline matching that velocity swung
-        # the arm up past the sign and forward by 10 cm before joining it.
-        regenerate_in_place(arrays, betas, fps, leg, "slerp")
+        # Geodesic at constant speed, not the spline: a sign can start fast (ASL H
+        # rises 6 cm a frame), and a spline matching that velocity swung the arm up
+        # past the sign and forward by 10 cm before joining it.
+        regenerate_in_place(arrays, betas, fps, leg, "slerp", keep_out=False)
+    if rest_legs and rest_legs[0][0] == 1:  # the rise: its first handshape formed early
+        lead_hands(arrays, rest_legs[0], pieces[0].clip.sides)
     for array in arrays.values():
         array.setflags(write=False)  # so Motion takes the arrays as they are, uncopied
-    motion = Motion(**arrays, betas=betas, fps=fps)
+    # Once over the whole utterance (transitions and recordings alike): the hands out of
+    # the head, neck and trunk, a contact left on the surface.
+    motion = resolve_penetration(Motion(**arrays, betas=betas, fps=fps))
     keyframes = tuple(Keyframe.from_motion(motion, f) for f in sorted(set(keyframe_frames)))
     return Project(motion=motion, keyframes=keyframes, segments=tuple(segments), title=title)
-
 
 def transition_ranges(project: Project) -> list[tuple[int, int]]:
     """The generated (between-segment) frame ranges of an assembled project."""

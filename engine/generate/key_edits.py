@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from engine.generate.kf2p import as_edit, default_backend, regenerate
 from engine.generate.retime import stretch_segment
 from engine.motion.edits import DeleteKey, Macro, MoveKey, Op, ReplaceProject, SetKey, apply
 from engine.motion.errors import MotionError
+from engine.motion.motion import Channel
 from engine.motion.project import Keyframe, Project
 
 #: The in-betweener for work on the GUI thread (live drag previews, pose nudges in the
@@ -41,6 +44,26 @@ class KeyEdit:
     op: Op
     project: Project
     frame_range: tuple[int, int]
+
+
+def with_handshape(key: Keyframe, shape: np.ndarray, left: bool = False) -> Keyframe:
+    """``key`` with its right (``left``: left, mirrored) hand given ``shape`` (15, 3)
+    axis-angle, the hand's channel pinned; when the new shape puts fingers into the
+    head, neck or trunk (DGS H at a key by the chin put the fingertips in the neck), the
+    arm moves the hand out (``engine.body.penetration``) and the body channel is
+    pinned too."""
+    from engine.body.penetration import resolve_penetration
+    from engine.body.reference_poses import mirror_hand_pose
+
+    field, channel = (("left_hand_pose", Channel.LEFT_HAND) if left
+                      else ("right_hand_pose", Channel.RIGHT_HAND))
+    values = mirror_hand_pose(shape) if left else np.asarray(shape)
+    pose = key.pose.replace(**{field: np.asarray(values, np.float32).reshape(1, 15, 3)})
+    resolved = resolve_penetration(pose)
+    channels = key.channels | {channel}
+    if not np.array_equal(resolved.body_pose, pose.body_pose):
+        channels |= {Channel.BODY}
+    return Keyframe(key.frame, resolved, channels)
 
 
 def affected_range(project: Project, frames: tuple[int, ...],

@@ -148,7 +148,8 @@ def _keys_in_range(motion: Motion, keyframes: Iterable[Keyframe], start: int,
 def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple[int, int],
                backend: str | Backend = "smooth", num_candidates: int = 1,
                seed: int | None = None,
-               labels: Sequence[str | None] | None = None) -> list[Motion]:
+               labels: Sequence[str | None] | None = None,
+               keep_out: bool = True) -> list[Motion]:
     """Regenerate frames ``[start, stop)`` of ``motion`` through ``keyframes``.
 
     Args:
@@ -164,6 +165,9 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
         labels: what is signed at each frame, F entries of ``"<language>:<gloss>"`` or
             None (``Project.frame_labels()``); given to a backend that declares a
             ``labels`` parameter (module docstring), ignored by the others.
+        keep_out: move the hands out of the head, neck and trunk where the result put
+            them there (``engine.body.penetration``), on the range's frames that
+            are not keyframes.
 
     Returns:
         ``num_candidates`` Motions of F frames each, honouring the module's contract.
@@ -195,9 +199,28 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
         if _takes_labels(run):
             extra["labels"] = labels
     candidates = run(motion, keys, (start, stop), num_candidates, seed, **extra)
-    if run in (slerp_backend, smooth_backend):
-        return list(candidates)  # built by pin_keys: the contract holds by construction
-    return [_enforce_contract(motion, c, keys, start, stop) for c in candidates]
+    if run not in (slerp_backend, smooth_backend):  # (those pin keys by construction)
+        candidates = [_enforce_contract(motion, c, keys, start, stop) for c in candidates]
+    if keep_out:
+        candidates = [_kept_out(c, keys, start, stop) for c in candidates]
+    return list(candidates)
+
+
+def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int) -> Motion:
+    """``candidate`` with the hands moved out of the body inside ``[start, stop)``
+    (keyframes and every frame outside the range kept as they are)."""
+    from engine.body.penetration import resolve_penetration
+
+    window = candidate.slice(start, stop)
+    changeable = np.ones(stop - start, bool)
+    for key in keys:
+        changeable[key.frame - start] = False
+    resolved = resolve_penetration(window, changeable=changeable)
+    if resolved is window:
+        return candidate
+    body_pose = candidate.body_pose.copy()
+    body_pose[start:stop] = resolved.body_pose
+    return candidate.replace(body_pose=body_pose)
 
 
 def _enforce_contract(motion: Motion, candidate: Motion, keys: Sequence[Keyframe],

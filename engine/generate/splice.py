@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.generate.assemble import Timing, clip_articulation_span, regenerate_in_place
+from engine.generate.assemble import clip_articulation_span, regenerate_in_place
+from engine.generate.timing import Timing
 from engine.motion.motion import Motion
 from engine.motion.project import Keyframe, Project, Segment, SegmentKind
 from engine.motion.resample import resample
@@ -45,8 +46,11 @@ def splice_sign(project: Project, start: int, stop: int, sign: Motion, *, gloss:
     # project has nothing before (after) it. The segment is the articulation only.
     first = span[0] if before else 0
     last = span[1] if after else sign.num_frames
-    hold = timing.frames(timing.sign_hold) if after else 0
-    transition = timing.frames(timing.sign_transition)
+    # No still hold after the sign: a frozen avatar reads as a fault (the fluency
+    # issue); a hold is what the user writes (``retime.set_segment_hold``).
+    hold = 0
+    piece = timing.notation if kind is SegmentKind.NOTATION else timing.sign
+    transition = timing.frames(piece.transition)
     core = sign.slice(first, last)
     pieces: list[Motion] = []
     gaps: list[tuple[int, int]] = []

@@ -125,7 +125,7 @@ class AvatarChoice(str, enum.Enum):
 class Origin:
     """How a project was made, so reopening it can offer to make it again: the text and
     sign language it was generated from, its frame rate and the signing tempo
-    (``signing_speed`` setting) of the signs made from notation."""
+    (``signing_speed`` setting, or the tempo asked for) it was signed at."""
 
     text: str
     language: str

@@ -16,11 +16,14 @@ from engine.workflows.export import OUTPUT_FPS
 class GenerateOptions:
     """``language``: ISO 639-3 sign language code; ``fps``: frames per second;
     ``fit_letters``: first fit the package letters the text needs and the lexicon lacks
-    (``engine.workflows.lexicon.fit_letters_for``: seconds a letter, kept for next time)."""
+    (``engine.workflows.lexicon.fit_letters_for``: seconds a letter, kept for next time);
+    ``tempo``: the pace (``engine.generate.timing.Timing.tempo``: 2 twice as fast),
+    None for the ``signing_speed`` setting."""
 
     language: str
     fps: float = 30.0
     fit_letters: bool = True
+    tempo: float | None = None
 
     def __post_init__(self):
         if not self.language:
@@ -29,6 +32,13 @@ class GenerateOptions:
         if not low <= self.fps <= high:
             raise UsageError(f"fps: expected {low:g} to {high:g} frames per second, "
                              f"got {self.fps!r}")
+        if self.tempo is not None:
+            from engine.settings import SIGNING_SPEED_RANGE
+
+            low, high = SIGNING_SPEED_RANGE
+            if not low <= self.tempo <= high:
+                raise UsageError(f"tempo: expected {low:g} to {high:g} (1 is the default "
+                                 f"pace), got {self.tempo!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +61,8 @@ def generate_signing(store, text: str, options: GenerateOptions, *,
     and ``UnsupportedLanguage`` when the lexicon has no alphabet for the language.
     """
     from engine.data.fingerspelling import load_index
-    from engine.generate.assemble import Timing, assemble
+    from engine.generate.assemble import assemble
+    from engine.generate.timing import Timing
     from engine.generate.text import UnsupportedLanguage, coverage_report, text_to_tokens
     from engine.workflows.lexicon import fit_letters_for
 
@@ -75,9 +86,10 @@ def generate_signing(store, text: str, options: GenerateOptions, *,
         missing = ", ".join(token.text for token in tokens) or "(no words)"
         raise ValueError(f"nothing to sign in '{text}' for {language_label(options.language)}: "
                          f"not in the lexicon: {missing}")
-    project = assemble(tokens, store, options.language, Timing(fps=options.fps),
+    tempo = _signing_speed() if options.tempo is None else options.tempo
+    project = assemble(tokens, store, options.language, Timing(fps=options.fps, tempo=tempo),
                        progress=progress, cancel=cancel, title=text)
-    origin = Origin(text, options.language, options.fps, _signing_speed())
+    origin = Origin(text, options.language, options.fps, tempo)
     return Generation(project.replace(origin=origin), report, text, options.language)
 
 

@@ -9,9 +9,9 @@ from engine.body.reference_poses import arms_down, signing_pose
 from engine.body.skeleton import JOINT_INDEX
 from engine.data.lexicon import LexiconEntry, LexiconStore
 from engine.generate.assemble import (
-    MIN_FRAMES_TO_TRIM, Timing, articulation_span, assemble, clip_articulation_span, max_join_jump,
-    transition_ranges,
+    MIN_FRAMES_TO_TRIM, articulation_span, assemble, transition_ranges,
 )
+from engine.generate.timing import Timing
 from engine.generate.text import text_to_tokens
 from engine.motion import Motion
 from engine.motion.interpolate import inbetween
@@ -126,50 +126,47 @@ def test_hands_stay_in_signing_space_between_the_first_letter_and_the_last(store
 
 
 def test_segments_and_keyframes_describe_the_frames_used(store):
-    """The first letter keeps its rise, the last its drop, the middle ones only their
-    span; each holds its span's last frame, and keyframes pin the motion's own frames
-    at each segment's onset, midpoint and offset and at the final rest."""
+    """Each letter plays the part of its clip in signing space (never its rise or drop:
+    the utterance's own rise and drop are generated), and keyframes pin the motion's
+    own frames at each segment's onset, midpoint and offset and at both rests."""
     project = assemble(text_to_tokens("bad", "ase", store), store, "ase", Timing(fps=FPS))
     motion = project.motion
-    clips = [rising_letter_clip(LETTERS[s.gloss]) for s in project.segments]
-    expected_keys = {motion.num_frames - 1}
-    for number, (segment, clip) in enumerate(zip(project.segments, clips)):
-        start, stop = clip_articulation_span(clip)
-        used = clip.slice(0 if number == 0 else start, stop)
-        movement_end = segment.end - segment.hold
-        assert segment.hold == Timing(fps=FPS).frames(Timing().letter_hold) > 0
-        assert motion.slice(segment.start, movement_end).equals(used)
-        for held in range(movement_end, segment.end):
-            assert motion.frame(held).equals(clip.frame(stop - 1))
-        expected_keys |= {segment.start, (segment.start + movement_end - 1) // 2,
-                          movement_end - 1}
-    last, last_clip = project.segments[-1], clips[-1]
-    drop = last_clip.slice(clip_articulation_span(last_clip)[1], last_clip.num_frames)
-    assert motion.slice(last.end, motion.num_frames).equals(drop)
+    expected_keys = {0, motion.num_frames - 1}
+    rest, raised = wrist_height(rest_pose())[0], wrist_height(raised_pose("flat"))[0]
+    height = wrist_height(motion)
+    for segment in project.segments:
+        assert segment.hold == 0
+        assert height[segment.start:segment.end].min() > rest + 0.9 * (raised - rest)
+        expected_keys |= {segment.start, (segment.start + segment.end - 1) // 2,
+                          segment.end - 1}
     assert {key.frame for key in project.keyframes} == expected_keys
     for key in project.keyframes:
         assert motion.frame(key.frame).equals(key.pose)
 
 
-def test_a_single_letter_rises_is_held_in_signing_space_then_drops(store):
+def test_a_single_letter_rises_shows_its_handshape_in_signing_space_then_drops(store):
     project = assemble(text_to_tokens("v", "ase", store), store, "ase", Timing(fps=FPS))
     (segment,) = project.segments
-    clip = rising_letter_clip("asl_v")
-    _, stop = clip_articulation_span(clip)
-    assert project.motion.equals(Motion.concatenate(
-        [clip.slice(0, stop), *[clip.frame(stop - 1)] * segment.hold,
-         clip.slice(stop, clip.num_frames)]))
+    height = wrist_height(project.motion)
+    rest, raised = wrist_height(rest_pose())[0], wrist_height(raised_pose("asl_v"))[0]
+    assert height[0] == pytest.approx(rest, abs=1e-4)
+    assert height[-1] == pytest.approx(rest, abs=1e-4)
+    assert height[segment.start:segment.end].min() == pytest.approx(raised, abs=1e-3)
+    shape = raised_pose("asl_v").right_hand_pose[0]
+    assert np.allclose(project.motion.right_hand_pose[segment.start:segment.end], shape,
+                       atol=1e-5)
 
 
-def test_joins_move_no_faster_than_the_signs_themselves(store):
+def test_joins_are_no_faster_than_a_signer_turns_a_joint(store):
+    from engine.generate.fluency import MAX_TRANSITION_SPEED_RAD_S
+
     project = assemble(text_to_tokens("bad va", "ase", store), store, "ase", Timing(fps=FPS))
-    own_fastest = max(np.abs(np.diff(rising_letter_clip(shape).full_pose(), axis=0)).max()
-                      for shape in LETTERS.values())
     ranges = transition_ranges(project)
     assert len(ranges) == 4
-    last = project.segments[-1]
-    joins = ranges + [(last.end, project.motion.num_frames)]  # the hold into the drop
-    assert max_join_jump(project.motion, joins) <= own_fastest
+    pose = project.motion.full_pose()
+    for start, stop in ranges:
+        change = np.abs(pose[stop] - pose[start - 1]).max()
+        assert change / (stop - start + 1) * FPS <= MAX_TRANSITION_SPEED_RAD_S + 1e-6
 
 
 def _store_of_clips_cut_mid_rise(tmp_path) -> LexiconStore:
@@ -185,20 +182,18 @@ def _store_of_clips_cut_mid_rise(tmp_path) -> LexiconStore:
 
 
 def test_an_utterance_cut_mid_rise_still_starts_and_ends_at_the_signers_rest(tmp_path):
-    """The rise from rest and the drop back are generated when the recordings lack
-    them; the rest is the signer's own (the idle left arm, mirrored), the recorded
-    frames stay as they were, and the joins are no faster than the signs."""
+    """The rise from rest and the drop back are generated; the rest is the signer's
+    own (the idle left arm, mirrored), and the rise goes straight up into the sign."""
     from engine.generate.assemble import resting_pose
 
     store = _store_of_clips_cut_mid_rise(tmp_path)
     timing = Timing(fps=FPS)
     project = assemble(text_to_tokens("bad", "ase", store), store, "ase", timing)
     store.close()
-    motion, first, last = project.motion, project.segments[0], project.segments[-1]
+    motion, first = project.motion, project.segments[0]
     lead = timing.frames(timing.rest_transition)
     assert first.start == lead
     first_clip = rising_letter_clip("flat").slice(3, rising_letter_clip("flat").num_frames - 3)
-    assert motion.frame(lead).equals(first_clip.frame(0))
     assert motion.frame(0).equals(resting_pose(first_clip.frame(0))[0])
     joints = default_avatar().forward(motion).joints
     heights = joints[:, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]], 1] \
@@ -211,22 +206,18 @@ def test_an_utterance_cut_mid_rise_still_starts_and_ends_at_the_signers_rest(tmp
     assert np.all(np.diff(rise) >= -1e-4) and rise.max() <= rise[-1] + 1e-4
     keyed = {key.frame for key in project.keyframes}
     assert {0, lead, motion.num_frames - 1} <= keyed
-    own_fastest = max(np.abs(np.diff(rising_letter_clip(shape).full_pose(), axis=0)).max()
-                      for shape in LETTERS.values())
-    assert max_join_jump(motion, [(1, lead), (last.end, motion.num_frames - 1)]) <= own_fastest
 
 
-def test_no_rest_transition_keeps_the_recordings_own_ends(tmp_path):
+def test_no_rest_transition_starts_and_ends_in_the_signs(tmp_path):
     store = _store_of_clips_cut_mid_rise(tmp_path)
     timing = Timing(fps=FPS, rest_transition=0.0)
     project = assemble(text_to_tokens("bad", "ase", store), store, "ase", timing)
     store.close()
-    first_clip = rising_letter_clip("flat")
     assert project.segments[0].start == 0
-    assert project.motion.frame(0).equals(first_clip.frame(3))
-    last_clip = rising_letter_clip("index_point")
-    assert project.motion.frame(project.motion.num_frames - 1).equals(
-        last_clip.frame(last_clip.num_frames - 4))
+    assert project.segments[-1].end == project.motion.num_frames
+    height = wrist_height(project.motion)
+    rest, raised = wrist_height(rest_pose())[0], wrist_height(raised_pose("flat"))[0]
+    assert height.min() > rest + 0.5 * (raised - rest)
 
 
 def test_a_raised_arm_rests_as_the_other_arm_does_or_hangs_when_both_are_raised():

@@ -3,7 +3,8 @@ was trained (a transition carries the label of the sign it leads into)."""
 import pytest
 
 from engine.data.lexicon import LexiconEntry, LexiconStore
-from engine.generate.assemble import Timing, assemble
+from engine.generate.assemble import assemble
+from engine.generate.timing import Timing
 from engine.generate.text import text_to_tokens
 from engine.learn.dataset import load_clips
 from engine.learn.encoders import condition_text

@@ -1,0 +1,147 @@
+"""Keeping the hands out of the body: a projection step for generated motion.
+
+Generated transitions, KF2P results, handshape presets applied to a key and notation
+signs can put a hand or its fingers into the head, neck or trunk (DGS H applied to a
+key put the fingertips inside the neck). ``resolve_penetration`` measures, per frame,
+how deep each hand's palm and finger capsules are inside the body's capsules
+(``engine.body.capsules``) and moves that wrist out along the way out
+(``engine.body.reach.shift_wrist``: the hand keeps its shape and orientation, the arm
+makes room), and measures again until nothing is inside (a few passes).
+
+Only frames that are inside move, each by its own depth: a hand whose path crosses the
+body slides along its surface (the depth grows and shrinks continuously along a path,
+so the push does too), and a hand that only touches the body where the sign asks for
+contact is not moved at all. Where contacts are written (notation signs),
+a hand that touches with one part while another is inside (a fingertip on the chest,
+the thumb's base in it) turns about the touching part until the other is out, so the
+contact stays. (An earlier version eased
+each push over its neighbours; that moved the frames of a contact next to a rise that
+crossed the chest, and a fingertip written on the sternum ended 9 cm in front of it.)
+
+The body capsules lie inside the skin (``engine.body.capsules``), so a touch is not a
+penetration; a pushed hand ends ``MARGIN_M`` outside its capsule.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from engine.body.capsules import penetration
+from engine.body.lbs import forward_kinematics
+from engine.body.reach import shift_wrist
+from engine.body.skeleton import JOINT_INDEX
+from engine.motion.motion import Motion
+
+#: Metres a pushed hand ends outside the body capsule (a touch, not a gap).
+MARGIN_M = 0.002
+#: Depth (metres) counted as a penetration by ``count_penetrating_frames``.
+COUNT_DEPTH_M = 0.005
+#: Metres: a hand part this close to the body capsules (outside them; they lie inside
+#: the skin, up to 3 cm under the sternum) while another part is inside counts as
+#: touching the body, and the hand turns about it (see ``resolve_penetration``).
+CONTACT_M = 0.03
+#: A part counts as the touch to turn about only when it is at least this much (metres)
+#: less deep than the deepest part.
+LESS_DEEP_M = 0.01
+#: A touch nearer than this (metres, across the push) to the part that is inside gives
+#: no leverage to turn about: the hand is pushed out instead.
+MIN_LEVER_M = 0.02
+#: Radians: a hand that would have to turn further than this about its touch to come
+#: out is not touching but inside, and is pushed out instead.
+MAX_TURN_RAD = 0.6
+#: Passes of measure-and-push: each pass fixes what the last one's smoothing diluted.
+MAX_PASSES = 6
+
+
+def _hand_capsules(names: tuple[str, ...], side: str) -> np.ndarray:
+    """Indices of ``side``'s palm and finger capsules (not the forearm)."""
+    return np.array([i for i, name in enumerate(names)
+                     if name.startswith(f"{side}_") and not name.endswith("forearm")], np.intp)
+
+
+def hand_depths(body, motion: Motion) -> np.ndarray:
+    """(F, 2) metres the deepest palm or finger capsule of each hand (left, right) is
+    inside the head, neck or trunk (<= 0: outside)."""
+    found = penetration(body, motion)
+    return np.stack([found.depth[:, _hand_capsules(found.limb_names, side)].max(axis=1)
+                     for side in ("left", "right")], axis=1)
+
+
+def count_penetrating_frames(body, motion: Motion, depth: float = COUNT_DEPTH_M) -> int:
+    """Frames in which a hand or finger is more than ``depth`` metres inside the body."""
+    return int(np.count_nonzero((hand_depths(body, motion) > depth).any(axis=1)))
+
+
+def joint_positions(body, motion: Motion, rest_joints: np.ndarray) -> np.ndarray:
+    """(F, 55, 3) joint positions of ``motion`` on a body with ``rest_joints``."""
+    _, positions = forward_kinematics(motion.full_pose(), rest_joints, np.asarray(body.parents))
+    return positions.astype(np.float64) + motion.transl[:, None, :]
+
+
+def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None = None,
+                        turn_about_touches: bool = False) -> Motion:
+    """``motion`` with each hand moved out of the head, neck and trunk.
+
+    ``changeable``: (F,) bool, the frames that may change (default all): a KF2P range
+    without its keyframes, say. Frames that need no push, or may not change, are kept
+    bit for bit. ``body``: the body measured on (default: the embedded avatar).
+    ``turn_about_touches``: a hand that touches the body with one part while another is
+    inside turns about the touch (for postures whose contacts are written, as in
+    notation signs); otherwise it is pushed out, keeping its orientation.
+    """
+    if body is None:
+        from engine.body.default_avatar import default_avatar
+
+        body = default_avatar()
+    frames = motion.num_frames
+    allowed = np.ones(frames, bool) if changeable is None else np.asarray(changeable, bool)
+    rest_joints = np.asarray(getattr(body, "_rest_joints_for", lambda b: body.rest_joints)(
+        motion.betas), np.float64)
+    parents = np.asarray(body.parents)
+    for _ in range(MAX_PASSES):
+        found = penetration(body, motion)
+        moved = False
+        for side in ("left", "right"):
+            hands = _hand_capsules(found.limb_names, side)
+            depth = found.depth[:, hands]
+            deepest = depth.argmax(axis=1)
+            amount = depth[np.arange(frames), deepest]
+            inside = (amount > 0) & allowed
+            if not inside.any():
+                continue
+            rows = np.arange(frames)
+            direction = found.normal[rows, hands[deepest]]
+            push = np.where(inside[:, None], direction * (amount + MARGIN_M)[:, None], 0.0)
+            turns = np.zeros((frames, 3))
+            wrist = joint_positions(body, motion, rest_joints)[:, JOINT_INDEX[f"{side}_wrist"]]
+            # A hand whose other part touches the body (a written contact: a fingertip
+            # on the chest while the thumb's base goes in) turns about that touch
+            # instead of leaving it: the touching point stays where it is.
+            # (touching: near the surface, or just inside it and well less deep than the
+            # deepest part; the next pass pushes what is left of it out)
+            touching = ((depth >= -CONTACT_M) & (depth <= amount[:, None] - LESS_DEEP_M)
+                        & turn_about_touches)
+            lever_length = np.zeros(frames)
+            for frame in np.flatnonzero(inside & touching.any(axis=1)):
+                candidates = np.flatnonzero(touching[frame])
+                deep_point = found.point[frame, hands[deepest[frame]]]
+                levers = deep_point - found.point[frame, hands[candidates]]
+                far = candidates[np.argmax(np.linalg.norm(levers, axis=1))]
+                pivot = found.point[frame, hands[far]]
+                lever = deep_point - pivot
+                axis = np.cross(lever, direction[frame])
+                lever_length[frame] = np.linalg.norm(axis)
+                angle = (amount[frame] + MARGIN_M) / max(lever_length[frame], 1e-9)
+                if lever_length[frame] < MIN_LEVER_M or angle > MAX_TURN_RAD:
+                    continue  # no leverage, or deep in: not a touch, pushed out instead
+                turn = Rotation.from_rotvec(axis / lever_length[frame] * angle)
+                turns[frame] = turn.as_rotvec()
+                push[frame] = pivot + turn.apply(wrist[frame] - pivot) - wrist[frame]
+            shifted = shift_wrist(motion, rest_joints, parents, side, push, turns)
+            body_pose = motion.body_pose.copy()
+            body_pose[inside] = shifted.body_pose[inside]
+            motion = motion.replace(body_pose=body_pose)
+            moved = True
+        if not moved:
+            break
+    return motion

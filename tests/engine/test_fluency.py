@@ -1,0 +1,150 @@
+"""Fluent signing: jitter filtered, letters in one place, forms shown briefly, no
+frozen frames inside a word, double letters marked."""
+import numpy as np
+import pytest
+
+from engine.body.default_avatar import default_avatar
+from engine.body.reach import shift_wrist
+from engine.body.reference_poses import arms_down, signing_pose
+from engine.body.skeleton import JOINT_INDEX
+from engine.data.lexicon import LexiconEntry, LexiconStore
+from engine.generate.assemble import assemble
+from engine.generate.fluency import played_frames, word_offsets
+from engine.generate.text import text_to_tokens
+from engine.generate.timing import DOUBLE_LETTER_SHIFT_M, Timing
+from engine.motion import Motion
+from engine.motion.errors import MotionError, UsageError
+from engine.motion.filtering import low_pass
+from engine.motion.interpolate import inbetween
+
+FPS = 30
+WRIST = JOINT_INDEX["right_wrist"]
+
+
+def test_low_pass_removes_tremor_and_keeps_the_movement():
+    frames = np.arange(60)
+    slow = np.sin(2 * np.pi * 1.0 * frames / FPS) * 0.6          # a 1 Hz movement
+    tremor = np.sin(2 * np.pi * 12.0 * frames / FPS) * 0.05      # 12 Hz jitter
+    pose = np.zeros((60, 21, 3), np.float32)
+    pose[:, 17, 2] = slow + tremor  # the right elbow
+    motion = Motion.zeros(60, fps=FPS).replace(body_pose=pose)
+    filtered = low_pass(motion, 6.0).body_pose[:, 17, 2]
+    inner = slice(10, 50)  # away from the ends' padding
+    assert np.abs(filtered[inner] - slow[inner]).max() < 0.01
+    assert np.abs(np.diff(filtered[inner], 3)).max() < 0.2 * np.abs(np.diff((slow + tremor)[inner], 3)).max()
+
+
+def test_low_pass_follows_a_rotation_through_the_quaternion_sign_flip():
+    """Turning past 180 degrees flips axis-angle (and scipy's canonical quaternion);
+    filtered as it is, the flip would be a jump of a whole turn."""
+    angles = np.linspace(2.6, 3.6, 40)  # through pi
+    rotvecs = np.zeros((40, 3), np.float32)
+    rotvecs[:, 1] = np.where(angles <= np.pi, angles, angles - 2 * np.pi)
+    motion = Motion.zeros(40, fps=FPS).replace(global_orient=rotvecs)
+    filtered = low_pass(motion, 6.0).global_orient
+    from scipy.spatial.transform import Rotation
+    steps = (Rotation.from_rotvec(filtered[1:]) * Rotation.from_rotvec(filtered[:-1]).inv()).magnitude()
+    assert steps.max() < 0.05  # about 1/40 of a radian a frame, never a turn
+
+
+def test_low_pass_refuses_a_cut_off_above_nyquist_and_leaves_short_clips():
+    with pytest.raises(MotionError, match="cut-off"):
+        low_pass(Motion.zeros(30, fps=25), 13.0)
+    short = Motion.zeros(4, fps=25)
+    assert low_pass(short, 6.0) is short
+
+
+def test_shift_wrist_moves_the_hand_and_keeps_its_orientation_and_shape():
+    avatar = default_avatar()
+    motion = Motion.concatenate([signing_pose("asl_v"), signing_pose("fist")])
+    offset = np.array([0.04, -0.03, 0.02])
+    moved = shift_wrist(motion, avatar.rest_joints, avatar.parents, "right", offset)
+    before, after = avatar.forward(motion), avatar.forward(moved)
+    np.testing.assert_allclose(after.joints[:, WRIST] - before.joints[:, WRIST],
+                               np.tile(offset, (2, 1)), atol=1e-5)
+    np.testing.assert_allclose(after.joint_rotations[:, WRIST], before.joint_rotations[:, WRIST],
+                               atol=1e-5)
+    assert np.array_equal(moved.right_hand_pose, motion.right_hand_pose)
+    assert np.array_equal(moved.body_pose[:, :15], motion.body_pose[:, :15])  # trunk, left arm
+
+
+def test_played_frames_show_the_form_for_its_time_and_speed_up_the_rest():
+    positions = played_frames((0, 30), (10, 19), form_frames=4, speed=2.0)
+    assert positions[0] == 0 and positions[-1] == 29
+    assert np.all(np.diff(positions) > 0)
+    in_form = np.count_nonzero((positions >= 10) & (positions <= 18))
+    assert 3 <= in_form <= 5
+    # 20 frames of movement at twice the speed: about 10 frames more.
+    assert 12 <= len(positions) <= 16
+    capped = played_frames((0, 30), (10, 19), form_frames=4, speed=2.0, movement_frames=4)
+    assert len(capped) < len(positions)
+
+
+def test_word_offsets_bring_letters_to_the_median_place_and_slide_a_double_letter():
+    places = [np.array([0.0, 0.0, 0.3]), np.array([0.02, 0.0, 0.3]),
+              np.array([0.05, 0.0, 0.3]), np.array([0.5, 0.0, 0.3])]
+    offsets = word_offsets(places, ["A", "N", "N", "J"], "slide", "right")
+    centre = np.median(np.stack(places), axis=0)
+    np.testing.assert_allclose(places[0] + offsets[0], centre)
+    # The second N: at the place, then slid toward the signer's right (-x).
+    np.testing.assert_allclose(places[2] + offsets[2], centre + [-DOUBLE_LETTER_SHIFT_M, 0, 0])
+    assert np.array_equal(offsets[3], np.zeros(3))  # too far away to be a mistake
+
+
+def _letter(shape: str, place: np.ndarray, rng) -> Motion:
+    """A letter recorded on its own: rise from rest, the handshape held at ``place`` (an
+    offset of the wrist) with the small sway and tremor of a real hold, drop back."""
+    avatar = default_avatar()
+    rest = arms_down(Motion.zeros(1, fps=FPS))
+    raised = shift_wrist(signing_pose(shape).replace(fps=FPS), avatar.rest_joints,
+                         avatar.parents, "right", place)
+    hold = Motion.concatenate([raised] * 12)
+    tremor = rng.normal(0, 0.01, hold.right_hand_pose.shape).astype(np.float32)
+    sway = rng.normal(0, 0.005, hold.body_pose.shape).astype(np.float32)
+    hold = hold.replace(right_hand_pose=hold.right_hand_pose + tremor,
+                        body_pose=hold.body_pose + sway)
+    return Motion.concatenate([rest, inbetween(rest, raised, 6), hold,
+                               inbetween(raised, rest, 6), rest])
+
+
+@pytest.fixture
+def placed_store(tmp_path):
+    rng = np.random.default_rng(3)
+    places = {"A": [0.0, 0.0, 0.0], "N": [0.05, 0.03, 0.0], "E": [-0.04, -0.02, 0.03]}
+    shapes = {"A": "fist", "N": "asl_v", "E": "flat"}
+    store = LexiconStore(tmp_path / "placed.sqlite")
+    for letter, place in places.items():
+        store.add(LexiconEntry(gloss=letter, language="ase", words=(letter,),
+                               motion=_letter(shapes[letter], np.array(place), rng),
+                               source_kind="package", source="-", source_hash=letter,
+                               licence="test", kind="letter", quality={"low_pass_hz": 6.0}))
+    yield store
+    store.close()
+
+
+def test_a_spelled_word_is_signed_in_one_place_without_frozen_frames(placed_store):
+    project = assemble(text_to_tokens("anne", "ase", placed_store), placed_store, "ase",
+                       Timing(fps=FPS))
+    assert [s.gloss for s in project.segments] == ["A", "N", "N", "E"]
+    joints = default_avatar().joints(project.motion)
+    neck = JOINT_INDEX["neck"]
+    places = [(joints[s.start:s.end, WRIST] - joints[s.start:s.end, neck]).mean(axis=0)
+              for s in project.segments]
+    # Recorded up to 7 cm apart; assembled at one place, but for the double N's slide.
+    assert np.linalg.norm(places[0] - places[3]) < 0.01
+    slide = places[2] - places[1]
+    assert slide[0] == pytest.approx(-DOUBLE_LETTER_SHIFT_M, abs=0.005)
+    # No run of frozen frames anywhere inside the word.
+    first, last = project.segments[0].start, project.segments[-1].end
+    change = np.abs(np.diff(project.motion.full_pose()[first:last], axis=0)).max(axis=(1, 2))
+    frozen = max((len(run) for run in np.split(change, np.flatnonzero(change >= 1e-3))
+                  if len(run)), default=0)
+    assert frozen <= 1
+    # Three letters a second or faster inside the word (onset to onset).
+    onsets = [s.start for s in project.segments]
+    assert (len(onsets) - 1) / ((onsets[-1] - onsets[0]) / FPS) >= 3.0
+
+
+def test_timing_refuses_a_tempo_out_of_range():
+    with pytest.raises(UsageError, match="tempo"):
+        Timing(tempo=10.0)

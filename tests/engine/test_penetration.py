@@ -1,0 +1,137 @@
+"""Hands kept out of the body: capsules measured on the mesh, a projection step in
+assembly, KF2P, presets and notation signs; contacts stay contacts."""
+import numpy as np
+import pytest
+
+from engine.body.capsules import body_capsules
+from engine.body.default_avatar import default_avatar
+from engine.body.penetration import (
+    COUNT_DEPTH_M, MARGIN_M, count_penetrating_frames, hand_depths, resolve_penetration,
+)
+from engine.body.reach import shift_wrist
+from engine.body.reference_poses import signing_pose
+from engine.body.skeleton import JOINT_INDEX
+from engine.generate.key_edits import with_handshape
+from engine.generate.kf2p import regenerate
+from engine.motion import Motion
+from engine.motion.project import Keyframe
+
+WRIST = JOINT_INDEX["right_wrist"]
+
+
+@pytest.fixture(scope="module")
+def avatar():
+    return default_avatar()
+
+
+def _hand_into_chest(avatar, depth: float, frames: int = 1) -> Motion:
+    """The right flat hand moved toward the chest until its palm or fingers are
+    ``depth`` metres inside the trunk (negative: that far in front of it)."""
+    from engine.notation.anchors import body_anchors
+
+    chest = body_anchors(avatar).site("chest").position
+    motion = Motion.concatenate([signing_pose("flat")] * frames)
+    for _ in range(200):
+        now = hand_depths(avatar, motion)[:, 1].max()
+        if now >= depth:
+            return motion
+        palm = avatar.joints(motion)[0, JOINT_INDEX["right_middle1"]]
+        step = chest - palm
+        step *= min(1.0, max(0.002, depth - now) / np.linalg.norm(step))
+        motion = shift_wrist(motion, avatar.rest_joints, avatar.parents, "right", step)
+    raise AssertionError("could not push the hand into the chest")
+
+
+def test_capsules_are_measured_on_the_mesh(avatar):
+    body, limbs = body_capsules(avatar)
+    radii = dict(zip(body.names, body.radii))
+    # Inside the skin: a head under 17 cm wide, a neck thinner than the head, a trunk
+    # under 24 cm deep.
+    assert 0.05 < radii["head"] < 0.085
+    assert 0.03 < radii["neck"] < radii["head"]
+    assert 0.06 < radii["trunk_left"] < 0.12
+    limb = dict(zip(limbs.names, limbs.radii))
+    assert 0.005 < limb["right_index3"] < limb["right_index1"] < limb["right_palm"] \
+        < limb["right_forearm"]
+    # A hand raised in signing space is outside; the same hand pushed in is inside.
+    assert hand_depths(avatar, signing_pose("flat")).max() < 0
+    assert hand_depths(avatar, _hand_into_chest(avatar, 0.03)).max() >= 0.03
+
+
+def test_a_hand_inside_the_trunk_is_moved_out_to_the_surface(avatar):
+    inside = _hand_into_chest(avatar, 0.04)
+    out = resolve_penetration(inside, avatar)
+    depth = hand_depths(avatar, out)[:, 1].max()
+    assert -2 * MARGIN_M - 0.003 <= depth <= 0.0005  # touching: out, and not far off
+    before, after = avatar.forward(inside), avatar.forward(out)
+    np.testing.assert_allclose(after.joint_rotations[:, WRIST], before.joint_rotations[:, WRIST],
+                               atol=1e-5)  # the hand keeps its orientation
+    assert np.array_equal(out.right_hand_pose, inside.right_hand_pose)
+
+
+def test_frames_that_need_nothing_or_may_not_change_are_kept_bit_for_bit(avatar):
+    clear = signing_pose("flat")
+    inside = _hand_into_chest(avatar, 0.03)
+    motion = Motion.concatenate([clear] * 12 + [inside] * 4 + [clear] * 12)
+    changeable = np.ones(motion.num_frames, bool)
+    changeable[14] = False  # a keyframe inside the span
+    out = resolve_penetration(motion, avatar, changeable)
+    assert np.array_equal(out.body_pose[:6], motion.body_pose[:6])
+    assert np.array_equal(out.body_pose[-6:], motion.body_pose[-6:])
+    assert np.array_equal(out.body_pose[14], motion.body_pose[14])
+    depths = hand_depths(avatar, out)[:, 1]
+    assert np.all(np.delete(depths, 14) <= COUNT_DEPTH_M)
+    # Only the frames inside moved.
+    assert np.array_equal(out.body_pose[:12], motion.body_pose[:12])
+    assert np.array_equal(out.body_pose[16:], motion.body_pose[16:])
+
+
+def test_kf2p_keeps_the_hands_out_and_the_keys_exact(avatar):
+    """A transition between a hand on the right of the chest and one on the left
+    turns the joints straight through the trunk; KF2P's result goes round it."""
+    right = _hand_into_chest(avatar, -0.01)  # 1 cm in front of the chest
+    left = shift_wrist(right, avatar.rest_joints, avatar.parents, "right", [0.3, 0.0, 0.0])
+    left = resolve_penetration(left, avatar)
+    motion = Motion.concatenate([right] * 3 + [left] * 3 + [right] * 3 + [left] * 3)
+    keys = [Keyframe.from_motion(motion, 2), Keyframe.from_motion(motion, 9)]
+    plain = regenerate(motion, keys, (3, 9), keep_out=False)[0]
+    kept = regenerate(motion, keys, (3, 9))[0]
+    assert count_penetrating_frames(avatar, kept) == 0
+    assert count_penetrating_frames(avatar, plain) >= count_penetrating_frames(avatar, kept)
+    for key in keys:
+        assert kept.frame(key.frame).equals(key.pose)
+    assert kept.slice(0, 3).equals(motion.slice(0, 3))
+    assert kept.slice(9, 12).equals(motion.slice(9, 12))
+
+
+def test_a_handshape_applied_at_a_key_by_the_neck_stays_out_of_it(avatar):
+    """Applying a shape with fingers pointing at the throat (the issue: DGS H at a key
+    by the chin put the fingertips inside the neck): the arm moves the hand out."""
+    neck = avatar.joints(signing_pose("flat"))[0, JOINT_INDEX["neck"]]
+    fist = signing_pose("fist")
+    joints = avatar.joints(fist)[0]
+    # The fist just in front of the throat, then opened flat toward it.
+    near = shift_wrist(fist, avatar.rest_joints, avatar.parents, "right",
+                       neck + [0.0, 0.0, 0.09] - joints[WRIST])
+    key = Keyframe.from_motion(near, 0, channels={"right_hand"})
+    flat = signing_pose("flat").right_hand_pose[0]
+    raw = key.pose.replace(right_hand_pose=flat[None])
+    applied = with_handshape(key, flat)
+    if hand_depths(avatar, raw).max() > COUNT_DEPTH_M:
+        assert "body" in {c.value for c in applied.channels}
+    assert hand_depths(avatar, applied.pose).max() <= COUNT_DEPTH_M
+    assert np.array_equal(applied.pose.right_hand_pose[0], flat)
+
+
+def test_a_written_contact_stays_a_contact(avatar):
+    """A notation sign whose fingertip touches the chin: the synthesiser's keep-out
+    step leaves the fingertip on the chin, not pushed away from it."""
+    from engine.notation.anchors import body_anchors
+    from engine.notation.symbols import from_names
+    from engine.notation.synthesis import synthesise
+
+    sign = synthesise(from_names("finger2 extfingeru palml chin touch"))
+    assert hand_depths(avatar, sign.motion).max() <= COUNT_DEPTH_M
+    tip = avatar.joints(sign.motion)[sign.key_frames[1], JOINT_INDEX["right_index3"]]
+    chin = body_anchors(avatar).site("chin").position
+    assert np.linalg.norm(tip - chin) < 0.04
