@@ -59,20 +59,47 @@ CAMERA_PRESETS: dict[str, CameraPreset] = {
     "three_quarter": CameraPreset((0.6, 0.1, 0.8), 1.05, "upper_body"),
     "side": CameraPreset((1.0, 0.0, 0.0), 1.05, "upper_body"),
     "hands": CameraPreset((0.0, 0.15, 1.0), 0.55, "hands"),
+    "face_hands": CameraPreset((0.0, 0.05, 1.0), 0.7, "face_hands"),
     "full_body": CameraPreset((0.0, 0.0, 1.0), 2.0, "full_body"),
 }
 
 
 def focus_point(joints: np.ndarray, focus: str) -> np.ndarray:
-    """Point to look at, from (F, 55, 3) or (55, 3) joints (mean over frames)."""
+    """Point to look at, from (F, 55, 3) or (55, 3) joints over the frames to be shown.
+
+    "hands" and "face_hands": the middle of the box around what must stay in the
+    picture over all frames (``framed_points``), so its far corners fit as well as its
+    near ones; "full_body": the mean joint; "upper_body": the signing space between
+    the chest and the chin."""
     joints = np.asarray(joints).reshape(-1, 55, 3)
-    if focus == "hands":
-        return signing_hands(joints).reshape(-1, 3).mean(axis=0)
+    if focus in ("hands", "face_hands"):
+        points = framed_points(joints, focus)
+        return (points.min(axis=0) + points.max(axis=0)) / 2
     if focus == "full_body":
         return joints.mean(axis=(0, 1))
     # Signing space: between the chest and the chin.
     neck, spine3 = JOINT_INDEX["neck"], JOINT_INDEX["spine3"]
     return (0.6 * joints[:, neck] + 0.4 * joints[:, spine3]).mean(axis=0)
+
+
+#: Metres above the head joint to the top of the head (the default avatar: 0.19 m;
+#: SMPL-X's is about the same).
+HEAD_TOP_M = 0.19
+#: Metres below the head joint that a face close-up keeps (the chin: 0.08 m).
+CHIN_M = 0.10
+
+
+def framed_points(joints: np.ndarray, focus: str) -> np.ndarray:
+    """(N, 3) points a "hands" or "face_hands" view keeps in the picture: the centres
+    of the hands in use in every frame (``signing_hands``), and for "face_hands" the
+    head from chin to crown too."""
+    joints = np.asarray(joints).reshape(-1, 55, 3)
+    points = signing_hands(joints).reshape(-1, 3)
+    if focus == "face_hands":
+        head = joints[:, JOINT_INDEX["head"]]
+        points = np.concatenate([points, head + [0.0, HEAD_TOP_M, 0.0],
+                                 head - [0.0, CHIN_M, 0.0]])
+    return points
 
 
 def signing_hands(joints: np.ndarray) -> np.ndarray:
@@ -93,16 +120,46 @@ def signing_hands(joints: np.ndarray) -> np.ndarray:
     return centres[:, raised] if raised.any() else centres
 
 
-def hands_close_up_height(joints: np.ndarray, aspect: float, minimum: float) -> float:
-    """Metres of scene the "hands" view shows vertically so the hands in use stay in it.
+def hands_close_up_height(joints: np.ndarray, aspect: float, minimum: float,
+                          focus: str = "hands") -> float:
+    """Metres of scene a "hands" (or "face_hands") view shows vertically so what it
+    frames stays in it on every frame.
 
-    ``joints`` (F, 55, 3) or (55, 3); ``aspect`` width / height of the view;
-    ``minimum`` the preset's height. Widened to the extent the used hands cover over
-    all frames (both hands apart, or one hand travelling) plus a hand's length of margin.
+    ``joints`` (F, 55, 3) or (55, 3): all the frames the view will show (an utterance:
+    its signs, so the camera frames the signing space once instead of following the
+    current frame); ``aspect`` width / height of the view; ``minimum`` the preset's
+    height. Widened to the box around ``framed_points`` plus a hand's length of margin
+    (a hand's centre is 0.1 m from its fingertips).
     """
-    centres = signing_hands(joints).reshape(-1, 3)
-    extent = np.ptp(centres, axis=0) + 0.25
+    points = framed_points(joints, focus)
+    extent = np.ptp(points, axis=0) + 0.25
     return float(max(minimum, extent[1], extent[0] / aspect))
+
+
+def camera_view(preset: str, joints: np.ndarray, aspect: float
+                ) -> tuple[np.ndarray, np.ndarray, float]:
+    """(focus (3,), unit direction from the focus to the camera (3,), metres shown
+    vertically) of a camera preset aimed at ``joints`` (F or 1 frames) in a view of
+    width / height ``aspect``: the one framing rule of the viewport and video export."""
+    if preset not in CAMERA_PRESETS:
+        raise ValueError(f"camera preset: expected one of {sorted(CAMERA_PRESETS)}, "
+                         f"got {preset!r}")
+    spec = CAMERA_PRESETS[preset]
+    height = spec.height
+    if spec.focus in ("hands", "face_hands"):
+        height = hands_close_up_height(joints, aspect, height, spec.focus)
+    direction = np.asarray(spec.direction, np.float64)
+    return focus_point(joints, spec.focus), direction / np.linalg.norm(direction), height
+
+
+def aim_frames_sample(num_frames: int, span: tuple[int, int] | None = None,
+                      limit: int = 64) -> np.ndarray:
+    """Up to ``limit`` frame indices spread over ``span`` (``[start, stop)``, default all
+    ``num_frames``): the frames a camera is aimed over."""
+    first, last = (0, num_frames - 1) if span is None else (span[0], span[1] - 1)
+    first, last = max(0, min(first, num_frames - 1)), max(0, min(last, num_frames - 1))
+    last = max(first, last)
+    return np.unique(np.linspace(first, last, min(last - first + 1, limit)).round().astype(np.intp))
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -187,14 +244,8 @@ class OffscreenRenderer:
 
     def set_camera(self, preset: str, joints: np.ndarray) -> None:
         """Aim a camera preset (see ``CAMERA_PRESETS``) at ``joints`` (F or 1 frames)."""
-        if preset not in CAMERA_PRESETS:
-            raise ValueError(f"camera preset: expected one of {sorted(CAMERA_PRESETS)}, "
-                             f"got {preset!r}")
-        spec = CAMERA_PRESETS[preset]
-        height = spec.height
-        if spec.focus == "hands":
-            height = hands_close_up_height(joints, self.width / self.height, height)
-        self.look_at(focus_point(joints, spec.focus), spec.direction, height)
+        focus, direction, height = camera_view(preset, joints, self.width / self.height)
+        self.look_at(focus, direction, height)
 
     def look_at(self, focus: np.ndarray, direction, height: float,
                 up=(0.0, 1.0, 0.0)) -> None:

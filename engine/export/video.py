@@ -175,7 +175,9 @@ def export_video(motion: Motion, path: str | Path, *, body: BodyModel | None = N
     Nothing is written unless the whole video was: on error or cancel ``path`` keeps its
     previous content (or stays absent).
     """
-    from engine.export.render import ANTI_ALIASING, CAMERA_PRESETS, OffscreenRenderer
+    from engine.export.render import (
+        ANTI_ALIASING, CAMERA_PRESETS, OffscreenRenderer, aim_frames_sample,
+    )
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -248,8 +250,7 @@ def export_video(motion: Motion, path: str | Path, *, body: BodyModel | None = N
     if aim_frames is not None:  # source frames -> output frames
         first = min(last, int(math.ceil(low * fps / source_fps)))
         last = max(first, min(last, int((high - 1) * fps / source_fps)))
-    count = last - first + 1
-    sample = np.unique(np.linspace(first, last, min(count, 64)).round().astype(np.intp))
+    sample = aim_frames_sample(total, (first, last + 1))
     aim_joints = body.forward(motion, sample).joints
 
     with OffscreenRenderer(body, width, height, background, anti_aliasing) as renderer:

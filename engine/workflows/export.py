@@ -160,15 +160,20 @@ def export_project(project: Project, path: str | Path, options: ExportOptions = 
 def render_frame(project: Project, frame: int, path: str | Path,
                  options: ExportOptions = ExportOptions()) -> ExportResult:
     """One frame of ``project`` as a PNG, on the avatar ``export_project`` would use,
-    through ``options.camera`` at ``options.width`` x ``options.height``."""
-    from engine.export.render import OffscreenRenderer, write_image
+    through ``options.camera`` (aimed as the video is) at ``options.width`` x
+    ``options.height``."""
+    from engine.export.render import OffscreenRenderer, aim_frames_sample, write_image
+    from engine.export.video import signs_span
 
     motion = project.motion
     if not 0 <= frame < motion.num_frames:
         raise UsageError(f"--frame: expected 0..{motion.num_frames - 1}, got {frame}")
     body, note = export_body(project, options)
     posed = body.forward(motion, slice(frame, frame + 1))
+    # Aimed as the video is: over the utterance's signs, so a frame of a close-up shows
+    # what that frame of the video shows.
+    aim = aim_frames_sample(motion.num_frames, signs_span(project.segments))
     with OffscreenRenderer(body, options.width, options.height) as renderer:
-        renderer.set_camera(options.camera, posed.joints)
+        renderer.set_camera(options.camera, body.forward(motion, aim).joints)
         write_image(path, renderer.render(posed.vertices[0]))
     return ExportResult(Path(path), (note,) if note else ())

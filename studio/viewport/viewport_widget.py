@@ -36,14 +36,15 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from engine.body.smplx_model import SmplxBody, find_smplx_model_file
-from engine.export.render import CAMERA_PRESETS, focus_point, hands_close_up_height
+from engine.export.render import CAMERA_PRESETS, aim_frames_sample, camera_view
+from engine.export.video import signs_span
 from engine.motion.project import AvatarChoice
 from studio.document import Document
 from studio.viewport.body_actor import BodyActor
 
 #: Buttons shown over the view: label -> preset name in CAMERA_PRESETS.
 CAMERA_BUTTONS = {"Front": "front", "3/4": "three_quarter", "Side": "side", "Hands": "hands",
-                  "Full body": "full_body"}
+                  "Face+hands": "face_hands", "Full body": "full_body"}
 QUALITIES = ("draft", "high")
 BACKGROUND = "#f1f3f6"
 #: A still frame is redrawn anti-aliased (FXAA, "high" quality) after this long unchanged.
@@ -377,21 +378,29 @@ class ViewportWidget(QWidget):
         self.plotter.update()
 
     def _aim(self, preset: str) -> None:
-        spec = CAMERA_PRESETS[preset]
-        focus = focus_point(self._joints, spec.focus)
-        direction = np.asarray(spec.direction, np.float64)
-        direction /= np.linalg.norm(direction)
+        size = self.plotter.window_size
+        focus, direction, height = camera_view(preset, self._aim_joints(preset),
+                                               size[0] / max(size[1], 1))
         camera = self.plotter.camera
         camera.view_angle = 30.0
-        height = spec.height
-        if spec.focus == "hands":
-            size = self.plotter.window_size
-            height = hands_close_up_height(self._joints, size[0] / max(size[1], 1), height)
         distance = height / 2 / np.tan(np.radians(camera.view_angle / 2))
         camera.position = tuple(focus + distance * direction)
         camera.focal_point = tuple(np.asarray(focus, np.float64))
         camera.up = (0.0, 1.0, 0.0)
         self.plotter.renderer.ResetCameraClippingRange()
+
+    def _aim_joints(self, preset: str) -> np.ndarray:
+        """The joints a preset is aimed at: a close-up frames the whole utterance's
+        signing (its signs' frames, as video export does), so it does not show the
+        hips at frame 0 or lose a hand that travels; other presets the current pose."""
+        if CAMERA_PRESETS[preset].focus not in ("hands", "face_hands"):
+            return self._joints
+        project = self._document.project
+        sample = aim_frames_sample(project.motion.num_frames, signs_span(project.segments))
+        try:
+            return self.actor.body.forward(project.motion, frames=sample).joints
+        except Exception:  # the pose itself is reported by _pose_failed; keep the view
+            return self._joints
 
     # ------------------------------------------------------------ output
     def screenshot(self) -> np.ndarray:

@@ -79,7 +79,8 @@ def build_menus(window) -> None:
     if window.viewport is not None:
         view.addSeparator()
         for label, preset, key in (("Front", "front", "1"), ("Side", "side", "2"),
-                                   ("Hands close-up", "hands", "3")):
+                                   ("Hands close-up", "hands", "3"),
+                                   ("Face and hands", "face_hands", "4")):
             add_action(view, window, f"Camera: {label}",
                        lambda p=preset: window.viewport.set_camera(p), key)
 

@@ -1,5 +1,6 @@
 """Where the camera presets look: the hands close-up follows the hands that sign."""
 import numpy as np
+import pytest
 
 from engine.body import default_avatar
 from engine.body.reference_poses import arms_down, reference_poses, signing_pose
@@ -44,3 +45,57 @@ def test_a_hand_raised_in_any_frame_counts_and_its_travel_is_framed():
     assert wrists.shape == (2, 1, 3)  # the right hand only
     travel = np.ptp(frames[:, RIGHT, 1])
     assert hands_close_up_height(frames, 1.0, 0.55) >= travel
+
+
+def _in_view(points: np.ndarray, focus, direction, height: float, aspect: float) -> np.ndarray:
+    """(N,) whether each point (N, 3) projects inside a 30-degree (vertical) pinhole view
+    looking at ``focus`` from ``direction`` (the renderers' camera), y up."""
+    distance = height / 2 / np.tan(np.radians(15.0))
+    eye = focus + distance * direction
+    forward = -direction
+    right = np.cross(forward, [0.0, 1.0, 0.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    relative = points - eye
+    depth = relative @ forward
+    x, y = relative @ right / depth, relative @ up / depth
+    half = np.tan(np.radians(15.0))
+    return (np.abs(y) <= half) & (np.abs(x) <= half * aspect)
+
+
+@pytest.mark.parametrize("preset", ["hands", "face_hands"])
+def test_the_close_ups_keep_every_fingertip_of_the_signing_hands_in_the_picture(preset, tmp_path):
+    """Aimed over the utterance's signs (as the viewport and video export both aim), the
+    hands close-up shows the signing hands on every frame of the signs, not only the
+    current one; the face close-up shows the head as well."""
+    from engine.data.lexicon import LexiconEntry, LexiconStore
+    from engine.export.render import aim_frames_sample, camera_view, signing_hands
+    from engine.export.video import signs_span
+    from engine.generate.assemble import assemble
+    from engine.generate.text import text_to_tokens
+    from tests.engine.test_fluency import _letter
+
+    rng = np.random.default_rng(0)
+    with LexiconStore(tmp_path / "lex.sqlite") as store:
+        for letter, (shape, place) in {"A": ("fist", [0.0, 0.0, 0.0]),
+                                       "B": ("flat", [0.12, 0.15, 0.05]),
+                                       "C": ("asl_v", [-0.1, -0.12, 0.0])}.items():
+            store.add(LexiconEntry(gloss=letter, language="ase", words=(letter,),
+                                   motion=_letter(shape, np.array(place), rng),
+                                   source_kind="manual", source="-", source_hash=letter,
+                                   licence="test", kind="letter"))
+        project = assemble(text_to_tokens("a b c", "ase", store), store, "ase")
+    body = default_avatar()
+    joints = body.joints(project.motion)
+    span = signs_span(project.segments)
+    aspect = 16 / 9
+    focus, direction, height = camera_view(
+        preset, joints[aim_frames_sample(len(joints), span)], aspect)
+    tips = [JOINT_INDEX[f"right_{finger}3"] for finger in ("index", "middle", "ring", "pinky", "thumb")]
+    shown = joints[span[0]:span[1]]
+    points = np.concatenate([shown[:, tips].reshape(-1, 3), signing_hands(shown).reshape(-1, 3)])
+    if preset == "face_hands":
+        points = np.concatenate([points, shown[:, JOINT_INDEX["head"]]])
+    assert _in_view(points, focus, direction, height, aspect).all()
+    # and it is a close-up: the hips are out of the picture
+    assert not _in_view(joints[:1, JOINT_INDEX["pelvis"]], focus, direction, height, aspect).any()
