@@ -18,7 +18,7 @@ from scipy.spatial.transform import Rotation
 
 from engine.body.reference_poses import mirror_hand_pose
 from engine.body.skeleton import JOINT_NAMES
-from engine.generate.key_edits import set_key_edit
+from engine.generate.key_edits import release_backend, set_key_edit, stretch_edit, with_handshape
 from engine.generate.retime import set_segment_hold
 from engine.motion.edits import ReplaceProject
 from engine.motion.errors import MotionError
@@ -146,8 +146,16 @@ class PropertiesPanel(QWidget):
         self.hold.setToolTip("How long the sign stays still at its end before the next one")
         self.hold.setKeyboardTracking(False)
         self.hold.valueChanged.connect(self._on_hold)
+        self.movement = QSpinBox()
+        self.movement.setRange(2, 10_000)
+        self.movement.setSuffix(" frames")
+        self.movement.setToolTip("How long the sign's movement takes: fewer frames sign it "
+                                 "faster, more slower (its transitions are regenerated)")
+        self.movement.setKeyboardTracking(False)
+        self.movement.valueChanged.connect(self._on_movement)
         form.addRow(self.segment_title)
         form.addRow("Frames", self.segment_span)
+        form.addRow("Movement", self.movement)
         form.addRow("Hold", self.hold)
         tip = QLabel("<small>On the timeline, drag the sign's left edge to stretch its "
                      "movement in time (slower or faster), its right edge to change the "
@@ -174,7 +182,7 @@ class PropertiesPanel(QWidget):
     def refresh(self) -> None:
         key = self._key()
         project = self._document.project
-        widgets = [*self.channel_boxes.values(), *self.angles, self.hold]
+        widgets = [*self.channel_boxes.values(), *self.angles, self.hold, self.movement]
         for widget in widgets:
             widget.blockSignals(True)
         try:
@@ -198,8 +206,10 @@ class PropertiesPanel(QWidget):
                     f"<b>{segment.gloss}</b> ({segment.kind.value}, {segment.language})")
                 self.segment_span.setText(
                     f"{segment.start}–{segment.end - 1} ({segment.num_frames - segment.hold} "
-                    f"movement + {segment.hold} hold)")
+                    f"movement + {segment.hold} hold, "
+                    f"{segment.num_frames / project.motion.fps:.2f} s)")
                 self.hold.setValue(segment.hold)
+                self.movement.setValue(segment.num_frames - segment.hold)
                 from engine.notation.dsgs import signwriting_for
 
                 self.notation.show_segment(self._document.selected_segment, segment.notation,
@@ -274,17 +284,26 @@ class PropertiesPanel(QWidget):
         key = self._key()
         if key is None or name not in self._presets:
             return
-        shape = self._presets[name]
-        field, channel = ("left_hand_pose", Channel.LEFT_HAND) if left else \
-            ("right_hand_pose", Channel.RIGHT_HAND)
-        values = mirror_hand_pose(shape) if left else shape
-        pose = key.pose.replace(**{field: np.asarray(values, np.float32)[None]})
-        edited = Keyframe(key.frame, pose, key.channels | {channel})
+        edited = with_handshape(key, self._presets[name], left)
         edit = set_key_edit(self._document.committed_project, edited)
         self._apply(edit.op, f"Handshape {name} at frame {key.frame}")
 
     def _on_preset(self) -> None:
         self.apply_handshape(self.preset.currentText(), self.preset_hand.currentIndex() == 1)
+
+    def _on_movement(self, value: int) -> None:
+        index = self._document.selected_segment
+        if index is None:
+            return
+        try:
+            edit = stretch_edit(self._document.committed_project, index, value,
+                                release_backend())
+        except MotionError as error:
+            self.error_raised.emit(str(error))
+            self.refresh()
+            return
+        gloss = self._document.project.segments[index].gloss
+        self._apply(edit.op, f"Duration of '{gloss}'", f"stretch@{index}")
 
     def _on_hold(self, value: int) -> None:
         index = self._document.selected_segment

@@ -143,6 +143,24 @@ def test_hold_edge_drag_retimes_in_one_step(generated, qtbot):
     assert doc.project.equals(before)
 
 
+def test_a_signs_duration_is_edited_in_the_properties_in_one_step(generated, qtbot):
+    """Per-sign tempo: the segment page's Movement box stretches the sign's movement
+    (fewer frames: faster), shifting what follows, as one undo step."""
+    window, doc = generated, generated.document
+    before = doc.project
+    doc.select_segment(1)
+    box = window.properties.movement
+    old = before.segments[1].num_frames - before.segments[1].hold
+    assert box.value() == old
+    box.setValue(old + 4)
+    after = doc.project
+    assert after.segments[1].num_frames - after.segments[1].hold == old + 4
+    assert after.motion.num_frames == before.motion.num_frames + 4
+    assert doc.undo_stack.count() == 2 and "Duration" in doc.undo_stack.undoText()
+    doc.undo_stack.undo()
+    assert doc.project.equals(before)
+
+
 def test_keyframe_add_delete_copy_paste(generated, qtbot):
     window, doc = generated, generated.document
     frames = [k.frame for k in doc.project.keyframes]
