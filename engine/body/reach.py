@@ -26,15 +26,27 @@ def _body_joint(name: str) -> int:
     return JOINT_INDEX[name] - 1
 
 
-def _turn_between(a: np.ndarray, b: np.ndarray) -> Rotation:
-    """(F,) smallest rotations taking the directions ``a`` (F, 3) to ``b`` (F, 3)."""
+def _rotation_matrices(rotvecs: np.ndarray) -> np.ndarray:
+    """(F, 3, 3) from (F, 3) axis-angle, Rodrigues' formula in numpy (scipy's Rotation
+    costs more in its per-call checks than this whole computation for a word)."""
+    angle = np.linalg.norm(rotvecs, axis=1)
+    axis = rotvecs / np.maximum(angle, 1e-12)[:, None]
+    k = np.zeros((len(rotvecs), 3, 3))
+    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
+    k[:, 1, 0], k[:, 2, 0], k[:, 2, 1] = axis[:, 2], -axis[:, 1], axis[:, 0]
+    sin, cos = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
+    return np.eye(3)[None] + sin * k + (1 - cos) * (k @ k)
+
+
+def _turn_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(F, 3, 3) smallest rotations taking the directions ``a`` (F, 3) to ``b`` (F, 3)."""
     a = a / np.linalg.norm(a, axis=1, keepdims=True)
     b = b / np.linalg.norm(b, axis=1, keepdims=True)
     axis = np.cross(a, b)
     sin = np.linalg.norm(axis, axis=1)
     angle = np.arctan2(sin, np.einsum("fi,fi->f", a, b))
     axis = np.where(sin[:, None] > 1e-12, axis / np.maximum(sin, 1e-12)[:, None], 0.0)
-    return Rotation.from_rotvec(axis * angle[:, None])
+    return _rotation_matrices(axis * angle[:, None])
 
 
 def shift_wrist(motion: Motion, rest_joints: np.ndarray, parents: np.ndarray, side: str,
@@ -70,22 +82,25 @@ def shift_wrist(motion: Motion, rest_joints: np.ndarray, parents: np.ndarray, si
                                -1, 1))
     phi = np.where(hinge_norm > 1e-9, wanted - opening, 0.0)
     axis = np.where(hinge_norm[:, None] > 1e-9, hinge / np.maximum(hinge_norm, 1e-12)[:, None], 0.0)
-    bend = Rotation.from_rotvec(axis * phi[:, None])
-    moved_wrist = e + bend.apply(w - e)
+    bend = _rotation_matrices(axis * phi[:, None])
+    moved_wrist = e + np.einsum("fab,fb->fa", bend, w - e)
 
     # 2. Turn the whole arm at the shoulder toward the target.
     turn = _turn_between(moved_wrist - s, target - s)
 
-    shoulder_world = turn * Rotation.from_matrix(rotations[:, shoulder])
-    elbow_world = turn * bend * Rotation.from_matrix(rotations[:, elbow])
-    hand_world = Rotation.from_matrix(rotations[:, wrist])
+    shoulder_world = turn @ rotations[:, shoulder]
+    elbow_world = turn @ bend @ rotations[:, elbow]
+    hand_world = rotations[:, wrist]
     if turns is not None:
-        hand_world = Rotation.from_rotvec(np.array(np.broadcast_to(turns, (motion.num_frames, 3)))) \
-            * hand_world
-    collar_world = Rotation.from_matrix(rotations[:, collar])
+        hand_world = _rotation_matrices(np.array(np.broadcast_to(turns, (motion.num_frames, 3)),
+                                                 np.float64)) @ hand_world
+    transpose = (0, 2, 1)
+    locals_ = np.stack([rotations[:, collar].transpose(transpose) @ shoulder_world,
+                        shoulder_world.transpose(transpose) @ elbow_world,
+                        # 3. The hand as it was in space (or as turned).
+                        elbow_world.transpose(transpose) @ hand_world])
+    rotvecs = Rotation.from_matrix(locals_.reshape(-1, 3, 3)).as_rotvec().reshape(3, -1, 3)
     body_pose = motion.body_pose.copy()
-    body_pose[:, _body_joint(f"{side}_shoulder")] = (collar_world.inv() * shoulder_world).as_rotvec()
-    body_pose[:, _body_joint(f"{side}_elbow")] = (shoulder_world.inv() * elbow_world).as_rotvec()
-    # 3. The hand as it was in space.
-    body_pose[:, _body_joint(f"{side}_wrist")] = (elbow_world.inv() * hand_world).as_rotvec()
+    for rotvec, joint in zip(rotvecs, ("shoulder", "elbow", "wrist")):
+        body_pose[:, _body_joint(f"{side}_{joint}")] = rotvec
     return motion.replace(body_pose=body_pose)

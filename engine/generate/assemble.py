@@ -41,7 +41,7 @@ from engine.body.reference_poses import lowered_arm, mirror_arm
 from engine.body.skeleton import JOINT_INDEX, wrist_heights_above_waist
 from engine.data.lexicon import LexiconStore
 from engine.generate.fluency import (
-    bounce_offsets, form_window, lead_hands, played_frames, settled_span, signing_sides,
+    bounce_offsets, bridge, form_window, lead_hands, played_frames, settled_span, signing_sides,
     stillness, transition_frames, word_offsets,
 )
 from engine.generate.kf2p import regenerate
@@ -50,6 +50,7 @@ from engine.generate.text import Token, TokenKind
 from engine.generate.timing import PieceTiming, Timing, double_letter_mark
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.filtering import FITTED_CUTOFF_HZ, low_pass
+from engine.motion.errors import MotionError
 from engine.motion.motion import Motion
 from engine.motion.project import Keyframe, Project, Segment, SegmentKind
 from engine.motion.resample import resample, sample_at
@@ -241,27 +242,40 @@ def _played(clip: _Clip, piece: PieceTiming, timing: Timing, extra_form: float =
 
 def _in_one_place(pieces: list[_Piece], language: str) -> list[_Piece]:
     """A fingerspelled word's letters moved to one place, double letters marked
-    (``fluency.word_offsets``, ``engine.body.reach.shift_wrist``)."""
+    (``fluency.word_offsets``, ``engine.body.reach.shift_wrist``). The word's letters
+    are measured and moved together: one pass of FK and IK for the word, not one per
+    letter (a tenth of assembly's time)."""
     avatar = default_avatar()
     main = "right" if "right" in pieces[0].clip.sides else "left"
     wrist, neck = JOINT_INDEX[f"{main}_wrist"], JOINT_INDEX["neck"]
-    places = []
-    for piece in pieces:
-        joints = avatar.joints(piece.motion)
-        places.append((joints[:, wrist] - joints[:, neck]).mean(axis=0))
+    word = Motion.concatenate([piece.motion for piece in pieces])
+    bounds = np.cumsum([0] + [piece.motion.num_frames for piece in pieces])
+    joints = avatar.joints(word)
+    relative = joints[:, wrist] - joints[:, neck]
+    places = [relative[low:high].mean(axis=0) for low, high in zip(bounds, bounds[1:])]
     mark = double_letter_mark(language)
     glosses = [piece.gloss for piece in pieces]
-    placed = []
-    for index, (piece, offset) in enumerate(zip(pieces, word_offsets(places, glosses, mark, main))):
-        offsets = np.broadcast_to(offset, (piece.motion.num_frames, 3))
+    offsets = np.zeros((word.num_frames, 3))
+    for index, offset in enumerate(word_offsets(places, glosses, mark, main)):
+        low, high = bounds[index], bounds[index + 1]
+        offsets[low:high] = offset
         if mark == "bounce" and index and glosses[index] == glosses[index - 1]:
-            offsets = offsets + bounce_offsets(piece.motion.num_frames)
-        motion = piece.motion
-        if np.abs(offsets).max() > 0:
-            for side in piece.clip.sides:
-                motion = shift_wrist(motion, avatar.rest_joints, avatar.parents, side, offsets)
-        placed.append(replace(piece, motion=motion))
-    return placed
+            offsets[low:high] += bounce_offsets(high - low)
+    moving = np.abs(offsets).max(axis=1) > 0
+    body_pose = word.body_pose.copy()
+    for side in ("left", "right"):
+        signing = np.zeros(word.num_frames, bool)
+        for index, piece in enumerate(pieces):
+            signing[bounds[index]:bounds[index + 1]] = side in piece.clip.sides
+        if not (signing & moving).any():
+            continue
+        # Every hand that signs a letter moves with it, so two hands keep their contact.
+        shifted = shift_wrist(word, avatar.rest_joints, avatar.parents, side, offsets)
+        arm = [JOINT_INDEX[f"{side}_{joint}"] - 1 for joint in ("shoulder", "elbow", "wrist")]
+        rows = np.flatnonzero(signing & moving)
+        body_pose[np.ix_(rows, arm)] = shifted.body_pose[np.ix_(rows, arm)]
+    return [replace(piece, motion=piece.motion.replace(body_pose=body_pose[low:high]))
+            for piece, low, high in zip(pieces, bounds, bounds[1:])]
 
 
 def _pieces(tokens: Iterable[Token], store: LexiconStore, language: str, timing: Timing,
@@ -326,6 +340,23 @@ def regenerate_in_place(arrays: dict[str, np.ndarray], betas: np.ndarray, fps: f
         arrays[name][start:stop] = array[start - low:stop - low]
 
 
+def _learned_transitions(timing: Timing):
+    """The learned in-betweener (``FlowKF2P``) the timing asks for, or None for the
+    spline. "auto" uses the shipped model when it is installed; "learned" requires it
+    (``MotionError`` naming the checkpoint otherwise)."""
+    if timing.transitions == "spline":
+        return None
+    from engine.generate.flow_backend import default_checkpoint_path, default_flow
+    from engine.learn.checkpoint import CheckpointError
+
+    if timing.transitions == "auto" and not default_checkpoint_path().is_file():
+        return None
+    try:
+        return default_flow()
+    except CheckpointError as error:
+        raise MotionError(f"learned transitions: {error}") from None
+
+
 def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
              timing: Timing = Timing(), *, progress: Progress = no_progress,
              cancel: CancelToken | None = None, title: str = "") -> Project:
@@ -380,13 +411,27 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
     arrays = {name: array.copy() for name, array in motion.frame_arrays().items()}
     betas, fps = motion.betas, motion.fps
     del motion
+    learned = _learned_transitions(timing)
     for gap, sides in gaps:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        # No keyframes inside: the frames either side anchor a smooth transition that
-        # leaves one sign and enters the next at their own speed.
-        regenerate_in_place(arrays, betas, fps, gap, "smooth", keep_out=False)
-        lead_hands(arrays, gap, sides)
+        if learned is None:
+            # No keyframes inside: the frames either side anchor a smooth transition
+            # that leaves one sign and enters the next at their own speed.
+            regenerate_in_place(arrays, betas, fps, gap, "smooth", keep_out=False)
+            lead_hands(arrays, gap, sides)
+        else:
+            # The model draws the signing joints from its own spline of the frames
+            # around; everything else (legs, face) goes the straight way across.
+            bridge(arrays, gap)
+    if learned is not None and gaps:
+        # The learned in-betweener corrects every spline transition, all in one batch,
+        # conditioned on the sign each one leads into (as it was trained).
+        draft = Motion(**arrays, betas=betas, fps=fps)
+        labels = Project(motion=draft, segments=tuple(segments)).frame_labels()
+        arrays = learned.fill(draft, [gap for gap, _ in gaps], labels).frame_arrays()
+        arrays = {name: array.copy() for name, array in arrays.items()}
+        del draft
     for leg in rest_legs:
         # Geodesic at constant speed, not the spline: a sign can start fast (ASL H
         # rises 6 cm a frame), and a spline matching that velocity swung the arm up

@@ -19,7 +19,10 @@ import numpy as np
 
 from engine.body.skeleton import JOINT_INDEX, wrist_heights_above_waist
 from engine.generate.timing import DOUBLE_LETTER_SHIFT_M
-from engine.motion.rotations import slerp
+from engine.motion.motion import ROTATION_FIELDS
+from engine.motion.rotations import (
+    axis_angle_to_quat_fast, quat_to_axis_angle_fast, slerp, slerp_quaternions,
+)
 
 #: Seconds of the clip that count as its form: the still part of a held letter lasted
 #: 0.23 to 0.57 s in the ASL recordings (7 to 17 frames still, at 30 fps), so the
@@ -183,6 +186,27 @@ def _eased_lead(count: int) -> np.ndarray:
     ``HAND_LEAD`` of it (the frames after the gap are at 1)."""
     steps = np.clip(np.arange(1, count + 1) / ((count + 1) * HAND_LEAD), 0.0, 1.0)
     return steps * steps * (3 - 2 * steps)
+
+
+def bridge(arrays: dict[str, np.ndarray], gap: tuple[int, int]) -> None:
+    """Fill the frames ``gap`` of ``arrays`` (a motion's writable frame arrays) on the
+    straight way from the frame before to the frame after: rotations by slerp, the
+    rest linearly. A starting point for the learned in-betweener, which redraws the
+    signing joints."""
+    start, stop = gap
+    if start < 1 or stop >= len(arrays["global_orient"]):
+        return
+    fractions = np.arange(1, stop - start + 1) / (stop - start + 1)
+    for name, array in arrays.items():
+        before, after = array[start - 1], array[stop]
+        if name in ROTATION_FIELDS:
+            quats = axis_angle_to_quat_fast(np.stack([before, after]))
+            shape = (-1,) + (1,) * (before.ndim - 1)
+            array[start:stop] = quat_to_axis_angle_fast(slerp_quaternions(
+                quats[0][None], quats[1][None], fractions.reshape(shape)))
+        else:
+            array[start:stop] = before + (after - before) * fractions.reshape(
+                (-1,) + (1,) * before.ndim)
 
 
 def lead_hands(arrays: dict[str, np.ndarray], gap: tuple[int, int], sides) -> None:

@@ -75,6 +75,9 @@ DOUBLE_LETTER_DEFAULT = "slide"
 DOUBLE_LETTER_SHIFT_M = 0.04
 
 
+TRANSITION_MAKERS = ("auto", "learned", "spline")
+
+
 @dataclass(frozen=True)
 class Timing:
     """The assembly's timing (see the module docstring for the defaults and sources).
@@ -97,11 +100,18 @@ class Timing:
     word_pause: float = 0.10
     word_transition: float = 0.20
     rest_transition: float = 0.40
+    #: Who makes the transitions between pieces: "learned" (the shipped KF2P flow
+    #: model, all of an utterance's in one batch), "spline" (the C2 baseline, the
+    #: handshape formed early), or "auto": learned when the model is installed.
+    transitions: str = "auto"
 
     def __post_init__(self):
         if not (isinstance(self.tempo, (int, float)) and 0.25 <= self.tempo <= 4):
             raise UsageError(f"tempo: expected a factor from 0.25 to 4 (1 is the default "
                              f"pace), got {self.tempo!r}")
+        if self.transitions not in TRANSITION_MAKERS:
+            raise UsageError(f"transitions: expected one of {', '.join(TRANSITION_MAKERS)}, "
+                             f"got {self.transitions!r}")
         for name in ("word_pause", "word_transition", "rest_transition"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):

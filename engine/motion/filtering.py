@@ -20,9 +20,9 @@ import numpy as np
 from scipy.signal import butter, filtfilt
 
 from engine.motion.errors import MotionError
-from engine.motion.motion import ROTATION_FIELDS, Motion
+from engine.motion.motion import Motion, split_full_pose
 from engine.motion.rotations import (
-    axis_angle_to_quat, continuous_quaternions, quat_to_axis_angle,
+    axis_angle_to_quat, continuous_quaternions, quat_to_axis_angle_fast,
 )
 
 #: Filter order: a second-order Butterworth run twice (filtfilt) is a fourth-order
@@ -52,17 +52,25 @@ def low_pass(motion: Motion, cutoff_hz: float) -> Motion:
     if motion.num_frames < MIN_FRAMES:
         return motion
     b, a = butter(ORDER, cutoff_hz / nyquist)
-    changes: dict[str, np.ndarray] = {}
-    for name in ROTATION_FIELDS:
-        rotvecs = getattr(motion, name)
-        quats = continuous_quaternions(axis_angle_to_quat(rotvecs).astype(np.float64))
-        smoothed = filtfilt(b, a, quats, axis=0)
-        smoothed /= np.linalg.norm(smoothed, axis=-1, keepdims=True)
-        changes[name] = quat_to_axis_angle(smoothed).astype(np.float32)
-    for name in ("transl", "expression", "face_blendshapes"):
-        values = getattr(motion, name)
-        if values.size:
-            changes[name] = filtfilt(b, a, values.astype(np.float64), axis=0).astype(np.float32)
+    frames = motion.num_frames
+    # Every channel in one array and one filtfilt call (per-field calls cost more in
+    # scipy's checks than the filtering): each joint's quaternion, then the rest.
+    full_pose = motion.full_pose()                                   # (F, J, 3)
+    joints = full_pose.shape[1]
+    quats = continuous_quaternions(axis_angle_to_quat(full_pose).astype(np.float64))
+    linear = [name for name in ("transl", "expression", "face_blendshapes")
+              if getattr(motion, name).size]
+    columns = [quats.reshape(frames, -1)] + [
+        getattr(motion, name).reshape(frames, -1).astype(np.float64) for name in linear]
+    smoothed = filtfilt(b, a, np.concatenate(columns, axis=1), axis=0)
+    rotations = smoothed[:, :joints * 4].reshape(frames, joints, 4)
+    rotations /= np.linalg.norm(rotations, axis=-1, keepdims=True)
+    changes = split_full_pose(quat_to_axis_angle_fast(rotations).astype(np.float32))
+    column = joints * 4
+    for name in linear:
+        width = getattr(motion, name).shape[1]
+        changes[name] = smoothed[:, column:column + width].astype(np.float32)
+        column += width
     if "face_blendshapes" in changes:
         np.clip(changes["face_blendshapes"], 0.0, 1.0, out=changes["face_blendshapes"])
-    return motion.replace(**changes)
+    return motion.replace(**{name: np.ascontiguousarray(value) for name, value in changes.items()})

@@ -92,6 +92,17 @@ def quat_to_axis_angle_fast(quats: np.ndarray) -> np.ndarray:
     return vector * scale[..., None]
 
 
+def axis_angle_to_quat_fast(rotvec: np.ndarray) -> np.ndarray:
+    """(..., 3) axis-angle -> (..., 4) unit quaternions (x, y, z, w), in plain numpy for
+    the many small conversions where scipy's per-call checks cost more than the work."""
+    rotvec = np.asarray(rotvec, np.float64)
+    angle = np.linalg.norm(rotvec, axis=-1, keepdims=True)
+    # sin(a/2)/a, with its limit 1/2 - a^2/48 near 0.
+    small = angle < 1e-6
+    scale = np.where(small, 0.5 - angle ** 2 / 48.0, np.sin(angle / 2) / np.where(small, 1.0, angle))
+    return np.concatenate([rotvec * scale, np.cos(angle / 2)], axis=-1)
+
+
 def slerp_quaternions(q0: np.ndarray, q1: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """(..., 4) unit quaternions between ``q0`` and ``q1`` (..., 4) at fractions
     ``alpha`` (broadcast to their leading shape), along the shorter arc: plain numpy

@@ -148,3 +148,34 @@ def test_a_spelled_word_is_signed_in_one_place_without_frozen_frames(placed_stor
 def test_timing_refuses_a_tempo_out_of_range():
     with pytest.raises(UsageError, match="tempo"):
         Timing(tempo=10.0)
+
+
+def test_learned_transitions_fill_only_the_gaps_in_one_batch(placed_store):
+    """With the shipped model, an utterance's transitions are drawn by it (all in one
+    batch), the frames of the signs are those the spline version has, and the same
+    text gives the same motion every time."""
+    tokens = list(text_to_tokens("an ea", "ase", placed_store))
+    learned = assemble(tokens, placed_store, "ase", Timing(fps=FPS, transitions="learned"))
+    again = assemble(tokens, placed_store, "ase", Timing(fps=FPS, transitions="learned"))
+    spline = assemble(tokens, placed_store, "ase", Timing(fps=FPS, transitions="spline"))
+    assert learned.motion.equals(again.motion)
+    assert [(s.start, s.end) for s in learned.segments] == [(s.start, s.end) for s in spline.segments]
+    first, second = learned.segments[0], learned.segments[1]
+    assert learned.motion.slice(first.start, first.end).equals(
+        spline.motion.slice(first.start, first.end))
+    gap = slice(first.end, second.start)
+    assert not np.array_equal(learned.motion.right_hand_pose[gap],
+                              spline.motion.right_hand_pose[gap])
+
+
+def test_learned_transitions_without_the_model_say_so(placed_store, monkeypatch, tmp_path):
+    from engine.generate import flow_backend
+
+    monkeypatch.setattr(flow_backend, "default_checkpoint_path", lambda: tmp_path / "none.pt")
+    tokens = list(text_to_tokens("an", "ase", placed_store))
+    with pytest.raises(MotionError, match="none.pt"):
+        assemble(tokens, placed_store, "ase", Timing(fps=FPS, transitions="learned"))
+    # "auto" falls back to the spline.
+    assert assemble(tokens, placed_store, "ase", Timing(fps=FPS)).motion.num_frames > 0
+    with pytest.raises(UsageError, match="transitions"):
+        Timing(transitions="teleport")
