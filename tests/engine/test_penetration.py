@@ -135,3 +135,29 @@ def test_a_written_contact_stays_a_contact(avatar):
     tip = avatar.joints(sign.motion)[sign.key_frames[1], JOINT_INDEX["right_index3"]]
     chin = body_anchors(avatar).site("chin").position
     assert np.linalg.norm(tip - chin) < 0.04
+
+
+@pytest.mark.slow
+def test_capsules_are_measured_on_whichever_body_signs(tmp_path, avatar):
+    """On a (synthetic, 15% larger) SMPL-X body the capsules sit on that body's own
+    skeleton and the keep-out step runs with its shape's joints."""
+    from engine.body.lbs import forward_kinematics
+    from engine.body.skeleton import PARENTS
+    from engine.body.smplx_model import SmplxBody
+    from tests.synthetic_smplx import write_synthetic_smplx
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    write_synthetic_smplx(folder / "SMPLX_NEUTRAL.npz", avatar.rest_joints * 1.15)
+    large = SmplxBody(folder)
+    body, _ = body_capsules(large)
+    rotations, positions = forward_kinematics(Motion.zeros(1).full_pose(), large.rest_joints,
+                                              PARENTS)
+    ends = body.segments(rotations.astype(float), positions.astype(float))[0]
+    head = list(body.names).index("head")
+    head_joint = large.rest_joints[JOINT_INDEX["head"]]
+    assert np.linalg.norm(ends[head].mean(axis=0)[[0, 1]] - head_joint[[0, 1]]) < 0.1
+    default_head = avatar.rest_joints[JOINT_INDEX["head"]]
+    assert head_joint[1] > default_head[1] + 0.05  # the larger body's, not the avatar's
+    resolved = resolve_penetration(signing_pose("flat"), large)
+    assert resolved.num_frames == 1
