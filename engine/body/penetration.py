@@ -78,8 +78,15 @@ def joint_positions(body, motion: Motion, rest_joints: np.ndarray) -> np.ndarray
     return positions.astype(np.float64) + motion.transl[:, None, :]
 
 
+#: Metres a push may grow per frame of distance from a frame that cannot change.
+RAMP_M_PER_FRAME = 0.01
+#: Frames measured and pushed at a time: each frame needs ~30 kB of capsule geometry,
+#: and frames do not depend on each other.
+BLOCK_FRAMES = 2000
+
+
 def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None = None,
-                        turn_about_touches: bool = False) -> Motion:
+                        turn_about_touches: bool = False, fixed_ends: bool = False) -> Motion:
     """``motion`` with each hand moved out of the head, neck and trunk.
 
     ``changeable``: (F,) bool, the frames that may change (default all): a KF2P range
@@ -88,16 +95,40 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
     ``turn_about_touches``: a hand that touches the body with one part while another is
     inside turns about the touch (for postures whose contacts are written, as in
     notation signs); otherwise it is pushed out, keeping its orientation.
+    ``fixed_ends``: the frames just before and after ``motion`` cannot change either (a
+    KF2P range inside a longer motion). Next to a frame that cannot change, a push is
+    limited to ``RAMP_M_PER_FRAME`` per frame of distance from it, so a hand left
+    inside at a keyframe is eased back to, not jumped to.
     """
     if body is None:
         from engine.body.default_avatar import default_avatar
 
         body = default_avatar()
+    if motion.num_frames > BLOCK_FRAMES:
+        blocks = []
+        for low in range(0, motion.num_frames, BLOCK_FRAMES):
+            high = min(low + BLOCK_FRAMES, motion.num_frames)
+            blocks.append(resolve_penetration(
+                motion.slice(low, high), body,
+                None if changeable is None else np.asarray(changeable, bool)[low:high],
+                turn_about_touches, fixed_ends))
+        return Motion.concatenate(blocks)
     frames = motion.num_frames
     allowed = np.ones(frames, bool) if changeable is None else np.asarray(changeable, bool)
     rest_joints = np.asarray(getattr(body, "_rest_joints_for", lambda b: body.rest_joints)(
         motion.betas), np.float64)
+    anchors = np.flatnonzero(~allowed)
+    if fixed_ends:
+        anchors = np.concatenate([[-1], anchors, [frames]])
+    reach = np.full(frames, np.inf)
+    if len(anchors):
+        index = np.arange(frames)
+        after = np.clip(np.searchsorted(anchors, index), 0, len(anchors) - 1)
+        before = np.clip(after - 1, 0, len(anchors) - 1)
+        reach = RAMP_M_PER_FRAME * np.minimum(np.abs(index - anchors[after]),
+                                              np.abs(index - anchors[before]))
     parents = np.asarray(body.parents)
+    budget = {side: reach.copy() for side in ("left", "right")}  # metres each may still go
     for _ in range(MAX_PASSES):
         found = penetration(body, motion)
         moved = False
@@ -111,7 +142,9 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
                 continue
             rows = np.arange(frames)
             direction = found.normal[rows, hands[deepest]]
-            push = np.where(inside[:, None], direction * (amount + MARGIN_M)[:, None], 0.0)
+            step = np.minimum(amount + MARGIN_M, budget[side])
+            budget[side] -= np.where(inside, step, 0.0)
+            push = np.where(inside[:, None], direction * step[:, None], 0.0)
             turns = np.zeros((frames, 3))
             wrist = joint_positions(body, motion, rest_joints)[:, JOINT_INDEX[f"{side}_wrist"]]
             # A hand whose other part touches the body (a written contact: a fingertip

@@ -214,6 +214,14 @@ def _notation_hash(hamnosys: str, timing=None) -> str:
     return hashlib.sha256(made_by.encode("utf-8")).hexdigest()
 
 
+def _made_at(timing=None) -> dict:
+    """The quality field a notation entry records its tempo in (``signing_speed``):
+    assembly plays it at the asked tempo relative to this, not on top of it."""
+    from engine.notation.synthesis import NotationTiming
+
+    return {"signing_speed": float((timing or NotationTiming()).speed)}
+
+
 def _synthesised(hamnosys: str, timing=None):
     from engine.notation.synthesis import NotationTiming, synthesise
 
@@ -271,7 +279,7 @@ def build_from_notation(store: LexiconStore, *, glosses: Iterable[str] | None = 
                 gloss=gloss, language="sgg", words=words, motion=motion, source_kind="notation",
                 source=f"signwriting package, {entry.source}", source_hash=digest,
                 licence=PROVENANCE, notation=hamnosys, signwriting=entry.signwriting,
-                quality={"variant": is_variant(gloss)}),
+                quality={"variant": is_variant(gloss), **_made_at(timing)}),
                 replace_source=True)
             report.added += 1
             break
@@ -297,7 +305,8 @@ def add_notation(store: LexiconStore, hamnosys: str, gloss: str, language: str, 
         gloss=gloss, language=language, words=tuple(words) or (gloss.lower(),), motion=motion,
         source_kind="notation", source=f"the user's own notation of {gloss}",
         source_hash=_notation_hash(hamnosys, timing),
-        licence=licence, notation=hamnosys, signwriting=signwriting), replace_source=True)
+        licence=licence, notation=hamnosys, signwriting=signwriting, quality=_made_at(timing)),
+        replace_source=True)
 
 
 def add_sigml(store: LexiconStore, path: str | Path, language: str, *,
@@ -332,5 +341,6 @@ def add_sigml(store: LexiconStore, path: str | Path, language: str, *,
             gloss=sign.gloss, language=language, words=(sign.gloss.lower(),), motion=motion,
             source_kind="notation", source=f"{path.resolve()} ({sign.gloss})",
             source_hash=_notation_hash(sign.hamnosys, timing),
-            licence="user's own notation (SiGML)", notation=sign.hamnosys))
+            licence="user's own notation (SiGML)", notation=sign.hamnosys,
+            quality=_made_at(timing)))
     return store.add_many(entries, replace_source=True)

@@ -41,8 +41,8 @@ from engine.body.reference_poses import lowered_arm, mirror_arm
 from engine.body.skeleton import JOINT_INDEX, wrist_heights_above_waist
 from engine.data.lexicon import LexiconStore
 from engine.generate.fluency import (
-    bounce_offsets, bridge, form_window, lead_hands, played_frames, settled_span, signing_sides,
-    stillness, transition_frames, word_offsets,
+    MOVING_PATH_M, bounce_offsets, bridge, form_window, lead_hands, outside_path, played_frames,
+    settled_span, signing_sides, stillness, transition_frames, word_offsets,
 )
 from engine.generate.kf2p import regenerate
 from engine.body.penetration import resolve_penetration
@@ -190,6 +190,12 @@ class _Clip:
     sides: tuple[str, ...]
     notation: str
     source_kind: str
+    #: Whether the sign's movement outside its form is its meaning (``fluency.
+    #: MOVING_PATH_M``): then it is sped up but never cut to the movement cap.
+    moving: bool = False
+    #: The tempo a notation sign was synthesised at (``quality["signing_speed"]``), or
+    #: None when the entry does not say (it is then taken as made at the asked tempo).
+    made_at: float | None = None
 
 
 def _measured_clip(entry, fps: float) -> _Clip:
@@ -205,7 +211,12 @@ def _measured_clip(entry, fps: float) -> _Clip:
     form = form_window(stillness(joints, hands, fps), span, fps)
     raised = [("left", "right").index(side) for side in sides]
     span = settled_span(wrist_heights_above_waist(joints)[:, raised], span, form, fps)
-    return _Clip(motion, span, form, sides, entry.notation, entry.source_kind)
+    made_at = entry.quality.get("signing_speed") if entry.source_kind == "notation" else None
+    made_at = float(made_at) if isinstance(made_at, (int, float)) and made_at > 0 else None
+    main = "right" if "right" in sides else "left"
+    tip = joints[:, JOINT_INDEX[f"{main}_index3"]] - joints[:, JOINT_INDEX["neck"]]
+    moving = outside_path(tip, span, form) > MOVING_PATH_M
+    return _Clip(motion, span, form, sides, entry.notation, entry.source_kind, moving, made_at)
 
 
 #: Lexicon sources that are fitted recordings (and so tremble unless low-passed).
@@ -235,8 +246,14 @@ def _piece_timing(timing: Timing, clip: _Clip, spelled: bool) -> PieceTiming:
 def _played(clip: _Clip, piece: PieceTiming, timing: Timing, extra_form: float = 0.0) -> Motion:
     """The frames a clip shows: its span, its form held ``piece.form`` (+ ``extra_form``)
     seconds, the rest sped up (``fluency.played_frames``)."""
+    speed = timing.speed(piece)
+    if clip.source_kind == "notation":
+        # Synthesised at a tempo already (the signing_speed setting at the time): the
+        # asked tempo relative to that one, not on top of it.
+        speed = piece.speed * (timing.tempo / clip.made_at if clip.made_at else 1.0)
+    limit = 0 if clip.moving else timing.frames(piece.movement)
     positions = played_frames(clip.span, clip.form, timing.frames(piece.form + extra_form),
-                              timing.speed(piece), timing.frames(piece.movement))
+                              speed, limit)
     return sample_at(clip.motion, positions)
 
 
@@ -297,12 +314,16 @@ def _pieces(tokens: Iterable[Token], store: LexiconStore, language: str, timing:
             last_in_token = gloss_index == len(token.glosses) - 1
             last_overall = last_in_token and token_index == len(tokens) - 1
             piece_timing = _piece_timing(timing, clip, spelled)
+            # At least one generated frame between two pieces (at 10 fps and tempo 2 a
+            # transition rounds to none and the pose cut 1.5 rad in one frame); how many
+            # more the change needs, ``transition_frames`` decides.
             if last_overall:
                 transition = 0
             elif spelled and not last_in_token:
-                transition = timing.frames(piece_timing.transition)
+                transition = max(1, timing.frames(piece_timing.transition))
             else:
-                transition = timing.frames(max(timing.word_transition, piece_timing.transition))
+                transition = max(1, timing.frames(max(timing.word_transition,
+                                                      piece_timing.transition)))
             extra = timing.word_pause if spelled and last_in_token else 0.0
             word.append(_Piece(
                 gloss=gloss, kind=SegmentKind.FINGERSPELLED if spelled else SegmentKind.LEXICON,

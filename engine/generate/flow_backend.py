@@ -62,6 +62,8 @@ from engine.motion.project import Keyframe
 
 #: Frames of known context taken on each side of the regenerated range.
 CONTEXT = 2
+#: Transitions drawn per batch by ``FlowKF2P.fill`` (~15 frames each: a few MB).
+FILL_BATCH = 128
 
 
 def default_checkpoint_path() -> Path:
@@ -270,11 +272,15 @@ class FlowKF2P:
         joined = Motion.concatenate([motion.slice(low, high) for low, high, _, _ in windows])
         values = motion_to_features(joined)
         bounds = np.cumsum([0] + [high - low for low, high, _, _ in windows])
+        # Checked once (per window it made 20,000 characters of text quadratic).
+        checked = None if labels is None else checked_labels(labels, motion.num_frames, "flow")
         requests = []
         for (low, high, start, stop), first in zip(windows, bounds):
             known = np.ones((high - low, NUM_SIGN_JOINTS), bool)
             known[start - low:stop - low] = False
-            text, language = self._window_condition(motion, None, labels, low, high)
+            window_labels = None if checked is None else _filled_from_following(checked[low:high])
+            text, language = ((None, None) if window_labels is None
+                              else self._labels_condition(window_labels))
             requests.append(Conditions(values[first:first + high - low], known, text, language))
         # One thread: the batch is small (an utterance's transitions are ~15 frames
         # each), and a second thread's hand-offs cost more than they save (assembling
@@ -282,7 +288,10 @@ class FlowKF2P:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            samples = sample_batch(self.model, requests, seed=seed, sampling=self.sampling)
+            # In batches of FILL_BATCH: one batch for a whole book grew to gigabytes.
+            samples = [sample for first in range(0, len(requests), FILL_BATCH)
+                       for sample in sample_batch(self.model, requests[first:first + FILL_BATCH],
+                                                  seed=seed + first, sampling=self.sampling)]
             generated = apply_features(joined, np.concatenate(samples)).frame_arrays()
         finally:
             torch.set_num_threads(threads)

@@ -20,7 +20,7 @@ from engine.generate.kf2p import as_edit, default_backend, regenerate
 from engine.generate.retime import stretch_segment
 from engine.motion.edits import DeleteKey, Macro, MoveKey, Op, ReplaceProject, SetKey, apply
 from engine.motion.errors import MotionError
-from engine.motion.motion import Channel
+from engine.motion.motion import CHANNEL_FIELDS, Channel, Motion
 from engine.motion.project import Keyframe, Project
 
 #: The in-betweener for work on the GUI thread (live drag previews, pose nudges in the
@@ -46,19 +46,25 @@ class KeyEdit:
     frame_range: tuple[int, int]
 
 
-def with_handshape(key: Keyframe, shape: np.ndarray, left: bool = False) -> Keyframe:
+def with_handshape(key: Keyframe, shape: np.ndarray, left: bool = False,
+                   current: Motion | None = None) -> Keyframe:
     """``key`` with its right (``left``: left, mirrored) hand given ``shape`` (15, 3)
     axis-angle, the hand's channel pinned; when the new shape puts fingers into the
     head, neck or trunk (DGS H at a key by the chin put the fingertips in the neck), the
     arm moves the hand out (``engine.body.penetration``) and the body channel is
-    pinned too."""
+    pinned too. ``current``: the motion's frame at the key (1 frame), whose channels the
+    key does not pin are what is shown there (the key's own copy of them may be old)."""
     from engine.body.penetration import resolve_penetration
     from engine.body.reference_poses import mirror_hand_pose
 
     field, channel = (("left_hand_pose", Channel.LEFT_HAND) if left
                       else ("right_hand_pose", Channel.RIGHT_HAND))
     values = mirror_hand_pose(shape) if left else np.asarray(shape)
-    pose = key.pose.replace(**{field: np.asarray(values, np.float32).reshape(1, 15, 3)})
+    pose = key.pose
+    if current is not None:
+        pose = current.replace(**{name: getattr(key.pose, name) for pinned in key.channels
+                                  for name in CHANNEL_FIELDS[pinned]})
+    pose = pose.replace(**{field: np.asarray(values, np.float32).reshape(1, 15, 3)})
     resolved = resolve_penetration(pose)
     channels = key.channels | {channel}
     if not np.array_equal(resolved.body_pose, pose.body_pose):

@@ -57,7 +57,7 @@ import numpy as np
 from engine.generate.kf2p_baselines import checked_labels, pin_keys, slerp_backend, smooth_backend
 from engine.motion.edits import ReplaceRange
 from engine.motion.errors import MotionError
-from engine.motion.motion import Motion
+from engine.motion.motion import Channel, Motion
 from engine.motion.project import Keyframe
 
 #: A backend takes (motion, keyframes, frame_range, num_candidates, seed) and returns
@@ -166,8 +166,9 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
             None (``Project.frame_labels()``); given to a backend that declares a
             ``labels`` parameter (module docstring), ignored by the others.
         keep_out: move the hands out of the head, neck and trunk where the result put
-            them there (``engine.body.penetration``), on the range's frames that
-            are not keyframes.
+            them there (``engine.body.penetration``), on the range's frames (a
+            keyframe that pins the body keeps its arm; the push eases toward it and
+            toward the range's borders).
 
     Returns:
         ``num_candidates`` Motions of F frames each, honouring the module's contract.
@@ -214,8 +215,10 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
     window = candidate.slice(start, stop)
     changeable = np.ones(stop - start, bool)
     for key in keys:
-        changeable[key.frame - start] = False
-    resolved = resolve_penetration(window, changeable=changeable)
+        # The push moves only the arm: a key that does not pin the body lets it move.
+        if Channel.BODY in key.channels:
+            changeable[key.frame - start] = False
+    resolved = resolve_penetration(window, changeable=changeable, fixed_ends=True)
     if resolved is window:
         return candidate
     body_pose = candidate.body_pose.copy()

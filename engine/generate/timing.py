@@ -16,12 +16,14 @@ kind          form    speed    transition   where the figure comes from
 letter        0.10    >= 1.5x  0.10         >= 3 letters a second (the fluency issue's
                                             target for fingerspelling); the letter's still
                                             part (its handshape, held) plays in ``form``,
-                                            the rest of it at most in ``movement``
+                                            the rest of it at most in ``movement``, unless
+                                            that is the letter's meaning (J, Z: sped up)
 sign          0.10    1.5x     0.20         NOTATION.md: the notation players start the next
                                             sign 0.2 s after the previous one relaxes, and
                                             play "fast" at x1.5
-notation      0.00    1.0x     0.20         the synthesiser's own timing (its
-                                            ``signing_speed`` setting) already
+notation      0.00    1.0x     0.20         the synthesiser's own timing: made at the
+                                            ``signing_speed`` tempo (its entry says),
+                                            played at the asked tempo relative to it
 recording     0.10    1.25x    0.25         a user's own recording, nearer to what they want
 ============  ======  =======  ===========  =================================================
 
@@ -34,7 +36,7 @@ Measurements of what these give are in docs/fluency.md.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from engine.motion.errors import UsageError
 
@@ -124,9 +126,6 @@ class Timing:
     def speed(self, piece: PieceTiming) -> float:
         """How much faster than recorded a piece's movement plays, tempo included."""
         return piece.speed * self.tempo
-
-    def at_tempo(self, tempo: float) -> Timing:
-        return replace(self, tempo=tempo)
 
 
 def double_letter_mark(language: str) -> str:

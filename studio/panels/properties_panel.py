@@ -284,7 +284,8 @@ class PropertiesPanel(QWidget):
         key = self._key()
         if key is None or name not in self._presets:
             return
-        edited = with_handshape(key, self._presets[name], left)
+        edited = with_handshape(key, self._presets[name], left,
+                                self._document.project.motion.frame(key.frame))
         edit = set_key_edit(self._document.committed_project, edited)
         self._apply(edit.op, f"Handshape {name} at frame {key.frame}")
 

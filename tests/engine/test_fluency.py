@@ -10,7 +10,7 @@ from engine.body.skeleton import JOINT_INDEX
 from engine.data.lexicon import LexiconEntry, LexiconStore
 from engine.generate.assemble import assemble
 from engine.generate.fluency import played_frames, word_offsets
-from engine.generate.text import text_to_tokens
+from engine.generate.text import Token, TokenKind, text_to_tokens
 from engine.generate.timing import DOUBLE_LETTER_SHIFT_M, Timing
 from engine.motion import Motion
 from engine.motion.errors import MotionError, UsageError
@@ -179,3 +179,68 @@ def test_learned_transitions_without_the_model_say_so(placed_store, monkeypatch,
     assert assemble(tokens, placed_store, "ase", Timing(fps=FPS)).motion.num_frames > 0
     with pytest.raises(UsageError, match="transitions"):
         Timing(transitions="teleport")
+
+
+def test_no_cut_between_letters_at_a_low_frame_rate_and_high_tempo(placed_store):
+    """At 10 fps and tempo 2 a 0.1 s transition rounds to no frame: there is still at
+    least one, and as many as the joints need to turn no faster than a signer's."""
+    from engine.generate.fluency import MAX_TRANSITION_SPEED_RAD_S, joint_turns
+
+    project = assemble(text_to_tokens("ane", "ase", placed_store), placed_store, "ase",
+                       Timing(fps=10, tempo=2.0, transitions="spline"))
+    pose = project.motion.full_pose()
+    for before, after in zip(project.segments, project.segments[1:]):
+        assert after.start > before.end
+        turned = joint_turns(pose[before.end - 1], pose[after.start]).max()
+        assert turned / (after.start - before.end + 1) * 10 <= MAX_TRANSITION_SPEED_RAD_S + 1e-6
+
+
+def test_a_letter_whose_form_is_all_of_it_still_shows_its_first_and_last_frame():
+    positions = played_frames((0, 9), (0, 9), form_frames=1, speed=1.5, movement_frames=3)
+    assert list(positions) == [0.0, 8.0]
+
+
+def test_a_moving_letter_keeps_its_movement(tmp_path):
+    """J's hook and Z's stroke are what they mean: a letter whose fingertip travels far
+    outside its still part is sped up, not squeezed into the 0.1 s movement cap."""
+    from engine.body.reference_poses import signing_pose
+    from engine.generate.assemble import _measured_clip, _played
+
+    avatar = default_avatar()
+    held = Motion.concatenate([signing_pose("index_point").replace(fps=FPS)] * 10)
+    stroke = [shift_wrist(held.frame(0), avatar.rest_joints, avatar.parents, "right",
+                          [0.25 * np.sin(k / 3), 0.0, 0.05 * np.sin(k / 2)])
+              for k in range(15)]
+    z_letter = Motion.concatenate([held] + stroke)
+    entry = LexiconEntry(gloss="Z", language="ase", words=("z",), motion=z_letter,
+                         source_kind="manual", source="-", source_hash="z", licence="test",
+                         kind="letter")
+    clip = _measured_clip(entry, FPS)
+    timing = Timing(fps=FPS)
+    assert clip.moving
+    shown = _played(clip, timing.letter, timing)
+    # The stroke (15 frames) at 1.5x: about 10 frames, not the cap's 3.
+    assert shown.num_frames >= timing.frames(timing.letter.form) + 8
+
+
+def test_notation_signs_are_not_sped_up_twice(tmp_path):
+    """A notation sign is synthesised at the signing_speed tempo (recorded in its
+    entry); assembled at that same tempo it plays as made, at twice it twice as fast."""
+    from engine.data.lexicon_build import add_notation
+    from engine.notation.phases import NotationTiming
+
+    with LexiconStore(tmp_path / "n.sqlite") as store:
+        entry_id = add_notation(store, "\ue001\ue020\ue03e\ue051", "HAUS", "sgg",
+                                words=("haus",), timing=NotationTiming(speed=2.0))
+        tokens = [Token("haus", TokenKind.LEXICON, ("HAUS",), (entry_id,))]
+        entry = store.get(entry_id)
+        assert entry.quality["signing_speed"] == 2.0
+        at_two = assemble(tokens, store, "sgg", Timing(fps=FPS, tempo=2.0, rest_transition=0))
+        at_four = assemble(tokens, store, "sgg", Timing(fps=FPS, tempo=4.0, rest_transition=0))
+    (made,) = at_two.segments
+    (faster,) = at_four.segments
+    from engine.generate.assemble import clip_articulation_span
+
+    span = clip_articulation_span(entry.motion)
+    assert abs(made.num_frames - (span[1] - span[0])) <= 2  # as synthesised
+    assert faster.num_frames < 0.6 * made.num_frames

@@ -34,7 +34,7 @@ def elbow(project: Project) -> np.ndarray:
 
 
 def test_stretch_resamples_the_movement_and_shifts_what_follows(hello_project):
-    before = hello_project
+    before = set_segment_hold(hello_project, 1, 3)  # a user's hold (assembly writes none)
     index, first = 1, before.segments[1]
     old = movement_frames(first)
     after = stretch_segment(before, index, old + 6)
@@ -51,11 +51,11 @@ def test_stretch_resamples_the_movement_and_shifts_what_follows(hello_project):
     assert after.motion.slice(0, previous_end).equals(before.motion.slice(0, previous_end))
     assert after.motion.slice(next_start + 6, after.motion.num_frames).equals(
         before.motion.slice(next_start, before.motion.num_frames))
-    # The hold (assembly writes none; a user's hold) is the same frames, later.
+    # The hold is the same frames, later.
     hold_start = first.end - first.hold
-    if first.hold:
-        assert after.motion.slice(hold_start + 6, segment.end).equals(
-            before.motion.slice(hold_start, first.end))
+    assert first.hold == 3
+    assert after.motion.slice(hold_start + 6, segment.end).equals(
+        before.motion.slice(hold_start, first.end))
     # Keyframes inside the movement move proportionally and are still met exactly.
     inside = [k for k in before.keyframes if first.start <= k.frame < hold_start]
     mapping = stretch_keyframe_map(before, index, old + 6)
