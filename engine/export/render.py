@@ -90,11 +90,16 @@ CHIN_M = 0.10
 
 
 def framed_points(joints: np.ndarray, focus: str) -> np.ndarray:
-    """(N, 3) points a "hands" or "face_hands" view keeps in the picture: the centres
-    of the hands in use in every frame (``signing_hands``), and for "face_hands" the
-    head from chin to crown too."""
+    """(N, 3) points a "hands" or "face_hands" view keeps in the picture: the wrist and
+    every finger joint of the hands in use (``signing_hands``' rule) in every frame, and
+    for "face_hands" the head from chin to crown too."""
     joints = np.asarray(joints).reshape(-1, 55, 3)
-    points = signing_hands(joints).reshape(-1, 3)
+    raised = (wrist_heights_above_waist(joints) > 0).any(axis=0)
+    sides = [side for side, up in zip(("left", "right"), raised) if up] or ["left", "right"]
+    ids = [JOINT_INDEX[f"{side}_wrist"] for side in sides] + [
+        index for side in sides for index in range(JOINT_INDEX[f"{side}_index1"],
+                                                   JOINT_INDEX[f"{side}_index1"] + 15)]
+    points = joints[:, ids].reshape(-1, 3)
     if focus == "face_hands":
         head = joints[:, JOINT_INDEX["head"]]
         points = np.concatenate([points, head + [0.0, HEAD_TOP_M, 0.0],
@@ -120,20 +125,46 @@ def signing_hands(joints: np.ndarray) -> np.ndarray:
     return centres[:, raised] if raised.any() else centres
 
 
+#: Metres kept around the framed points in the picture (a fingertip is up to 3 cm past
+#: its last joint, and a hand should not touch the frame's edge).
+FRAME_MARGIN_M = 0.06
+#: The renderers' vertical view angle (degrees).
+VIEW_ANGLE_DEG = 30.0
+
+
 def hands_close_up_height(joints: np.ndarray, aspect: float, minimum: float,
-                          focus: str = "hands") -> float:
-    """Metres of scene a "hands" (or "face_hands") view shows vertically so what it
-    frames stays in it on every frame.
+                          focus: str = "hands", direction=(0.0, 0.0, 1.0)) -> float:
+    """Metres of scene a "hands" (or "face_hands") view shows vertically (at its focus)
+    so what it frames stays in it on every frame.
 
     ``joints`` (F, 55, 3) or (55, 3): all the frames the view will show (an utterance:
     its signs, so the camera frames the signing space once instead of following the
     current frame); ``aspect`` width / height of the view; ``minimum`` the preset's
-    height. Widened to the box around ``framed_points`` plus a hand's length of margin
-    (a hand's centre is 0.1 m from its fingertips).
+    height; ``direction`` from the focus to the camera. The points (``framed_points``)
+    are projected through the camera, perspective included (a hand nearer the camera
+    looks bigger), and the height grows until each lies ``FRAME_MARGIN_M`` inside the
+    picture's edge.
     """
     points = framed_points(joints, focus)
-    extent = np.ptp(points, axis=0) + 0.25
-    return float(max(minimum, extent[1], extent[0] / aspect))
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    forward = -np.asarray(direction, np.float64) / np.linalg.norm(direction)
+    right = np.cross(forward, [0.0, 1.0, 0.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    tangent = np.tan(np.radians(VIEW_ANGLE_DEG / 2))
+    height = minimum
+    for _ in range(4):  # the distance depends on the height: a few rounds settle it
+        distance = height / 2 / tangent
+        relative = points - (centre - forward * distance)
+        depth = np.maximum(relative @ forward, 1e-3)
+        scale = distance / depth  # a point's offset, as seen at the focus's depth
+        half_up = np.max((np.abs(relative @ up) + FRAME_MARGIN_M) * scale)
+        half_across = np.max((np.abs(relative @ right) + FRAME_MARGIN_M) * scale) / aspect
+        needed = 2 * max(half_up, half_across)
+        if needed <= height:
+            break
+        height = needed
+    return float(max(minimum, height))
 
 
 def camera_view(preset: str, joints: np.ndarray, aspect: float
@@ -147,13 +178,13 @@ def camera_view(preset: str, joints: np.ndarray, aspect: float
     spec = CAMERA_PRESETS[preset]
     height = spec.height
     if spec.focus in ("hands", "face_hands"):
-        height = hands_close_up_height(joints, aspect, height, spec.focus)
+        height = hands_close_up_height(joints, aspect, height, spec.focus, spec.direction)
     direction = np.asarray(spec.direction, np.float64)
     return focus_point(joints, spec.focus), direction / np.linalg.norm(direction), height
 
 
 def aim_frames_sample(num_frames: int, span: tuple[int, int] | None = None,
-                      limit: int = 64) -> np.ndarray:
+                      limit: int = 256) -> np.ndarray:
     """Up to ``limit`` frame indices spread over ``span`` (``[start, stop)``, default all
     ``num_frames``): the frames a camera is aimed over."""
     first, last = (0, num_frames - 1) if span is None else (span[0], span[1] - 1)

@@ -19,7 +19,9 @@ def test_one_handed_signing_puts_the_signing_hand_in_the_close_up():
     # must centre on the right hand, not on the torso between the two wrists.
     joints = _joints(signing_pose("fist"))
     assert signing_hands(joints).shape == (1, 1, 3)
-    centre = (joints[0, RIGHT] + joints[0, JOINT_INDEX["right_middle1"]]) / 2
+    hand = joints[0, [RIGHT] + list(range(JOINT_INDEX["right_index1"],
+                                          JOINT_INDEX["right_index1"] + 15))]
+    centre = (hand.min(axis=0) + hand.max(axis=0)) / 2  # the middle of the hand's box
     np.testing.assert_allclose(focus_point(joints, "hands"), centre, atol=1e-6)
     assert hands_close_up_height(joints, 1.0, 0.55) == 0.55  # the preset's tight framing
 
