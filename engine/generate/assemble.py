@@ -52,7 +52,7 @@ from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.filtering import FITTED_CUTOFF_HZ, low_pass
 from engine.motion.errors import MotionError
 from engine.motion.motion import Motion
-from engine.motion.project import Keyframe, Project, Segment, SegmentKind
+from engine.motion.project import Keyframe, Project, Segment, SegmentKind, frame_labels
 from engine.motion.resample import resample, sample_at
 
 
@@ -446,13 +446,10 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
             # around; everything else (legs, face) goes the straight way across.
             bridge(arrays, gap)
     if learned is not None and gaps:
-        # The learned in-betweener corrects every spline transition, all in one batch,
-        # conditioned on the sign each one leads into (as it was trained).
-        draft = Motion(**arrays, betas=betas, fps=fps)
-        labels = Project(motion=draft, segments=tuple(segments)).frame_labels()
-        arrays = learned.fill(draft, [gap for gap, _ in gaps], labels).frame_arrays()
-        arrays = {name: array.copy() for name, array in arrays.items()}
-        del draft
+        # The learned in-betweener redraws every transition, in batches, conditioned on
+        # the sign each one leads into (as it was trained).
+        learned.fill(arrays, betas, fps, [gap for gap, _ in gaps],
+                     frame_labels(segments, len(arrays["global_orient"])))
     for leg in rest_legs:
         # Geodesic at constant speed, not the spline: a sign can start fast (ASL H
         # rises 6 cm a frame), and a spline matching that velocity swung the arm up

@@ -215,18 +215,7 @@ class Project:
         its gloss names, and ``Segment`` requires a gloss), so each is labelled alike.
         Where segments overlap (nothing forbids it), the earlier one keeps its frames.
         """
-        frames = self.motion.num_frames
-        labels: list[str | None] = [None] * frames
-        cursor = 0  # the first frame not yet labelled
-        label = None
-        for segment in self.segments:
-            if segment.kind is SegmentKind.TRANSITION or segment.end <= cursor:
-                continue
-            label = f"{segment.language}:{segment.gloss}"
-            labels[cursor:segment.end] = [label] * (segment.end - cursor)
-            cursor = segment.end
-        labels[cursor:] = [label] * (frames - cursor)
-        return tuple(labels)
+        return frame_labels(self.segments, self.motion.num_frames)
 
     def equals(self, other: Project) -> bool:
         """Exact equality of everything that is saved."""
@@ -240,3 +229,19 @@ class Project:
             and self.title == other.title
             and self.origin == other.origin
         )
+
+
+def frame_labels(segments: Iterable[Segment], frames: int) -> tuple[str | None, ...]:
+    """``Project.frame_labels`` of ``segments`` over ``frames`` frames, for a motion that
+    is still being built (assembly labels its transitions before the Project exists)."""
+    labels: list[str | None] = [None] * frames
+    cursor = 0  # the first frame not yet labelled
+    label = None
+    for segment in segments:
+        if segment.kind is SegmentKind.TRANSITION or segment.end <= cursor:
+            continue
+        label = f"{segment.language}:{segment.gloss}"
+        labels[cursor:segment.end] = [label] * (segment.end - cursor)
+        cursor = segment.end
+    labels[cursor:] = [label] * (frames - cursor)
+    return tuple(labels)
