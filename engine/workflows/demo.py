@@ -159,9 +159,12 @@ def demo_pictures(body, out: Path, width: int, height: int, *,
     # it enough to cut off the feet. The T-pose's arms still fit in the width.
     pictures = {"rest_t_pose": (rest, "full_body", standing),
                 "arms_down": (standing, "full_body", standing)}
+    # The hand-shape pictures share one camera, aimed at all of them: the close-up frames
+    # every finger joint, so a flat hand (fingers up) and a fist would each be centred
+    # differently, and the pictures would not compare shape for shape.
+    shapes = Motion.concatenate([signing_pose(shape) for shape in RIGHT_HAND_SHAPES])
     for shape in RIGHT_HAND_SHAPES:
-        pose = signing_pose(shape)
-        pictures[f"right_{shape}"] = (pose, "hands", pose)
+        pictures[f"right_{shape}"] = (signing_pose(shape), "hands", shapes)
     with OffscreenRenderer(body, width, height) as renderer:
         for name, (pose, camera, aim) in pictures.items():
             renderer.set_camera(camera, body.forward(aim).joints)
