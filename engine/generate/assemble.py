@@ -42,7 +42,7 @@ from engine.body.skeleton import JOINT_INDEX, wrist_heights_above_waist
 from engine.data.lexicon import LexiconStore
 from engine.generate.fluency import (
     MOVING_PATH_M, bounce_offsets, bridge, form_window, lead_hands, outside_path, played_frames,
-    settled_span, signing_sides, stillness, transition_frames, word_offsets,
+    settled_span, signing_sides, stillness, straighten, transition_frames, word_offsets,
 )
 from engine.generate.kf2p import regenerate
 from engine.body.penetration import resolve_penetration
@@ -450,11 +450,15 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
         # the sign each one leads into (as it was trained).
         learned.fill(arrays, betas, fps, [gap for gap, _ in gaps],
                      frame_labels(segments, len(arrays["global_orient"])))
-    for leg in rest_legs:
+    avatar = default_avatar()
+    for number, leg in enumerate(rest_legs):
         # Geodesic at constant speed, not the spline: a sign can start fast (ASL H
         # rises 6 cm a frame), and a spline matching that velocity swung the arm up
-        # past the sign and forward by 10 cm before joining it.
+        # past the sign and forward by 10 cm before joining it; then the wrist is put
+        # on the straight line the hand travels.
         regenerate_in_place(arrays, betas, fps, leg, "slerp", keep_out=False)
+        sides = (pieces[0] if number == 0 and leg[0] == 1 else pieces[-1]).clip.sides
+        straighten(arrays, leg, sides, betas, fps, avatar.rest_joints, avatar.parents)
     if rest_legs and rest_legs[0][0] == 1:  # the rise: its first handshape formed early
         lead_hands(arrays, rest_legs[0], pieces[0].clip.sides)
     for array in arrays.values():

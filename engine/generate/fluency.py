@@ -234,6 +234,38 @@ def bridge(arrays: dict[str, np.ndarray], gap: tuple[int, int]) -> None:
                 (-1,) + (1,) * before.ndim)
 
 
+def straighten(arrays: dict[str, np.ndarray], gap: tuple[int, int], sides, betas: np.ndarray,
+               fps: float, rest_joints: np.ndarray, parents: np.ndarray) -> None:
+    """Move the wrists of ``sides`` in the generated frames ``gap`` of ``arrays`` onto the
+    straight line from the frame before the gap to the frame after it, eased in and out
+    (``engine.body.reach.shift_wrist``: the hand keeps the orientation it has there).
+
+    Why: turning every joint at once from the arm hanging to a sign in front of the
+    chest swings the hand out sideways (13 cm off the line on ASL "my name"); a signer's
+    hand rises straight to where it signs.
+    """
+    from engine.body.lbs import forward_kinematics
+    from engine.body.reach import shift_wrist
+    from engine.motion.motion import Motion
+
+    start, stop = gap
+    if stop - start < 1 or start < 1 or stop >= len(arrays["global_orient"]):
+        return
+    window = Motion(**{name: array[start - 1:stop + 1] for name, array in arrays.items()},
+                    betas=betas, fps=fps)
+    _, positions = forward_kinematics(window.full_pose(), rest_joints, parents)
+    steps = np.arange(1, stop - start + 1) / (stop - start + 1)
+    eased = (steps * steps * (3 - 2 * steps))[:, None]
+    for side in sides:
+        wrist = positions[:, JOINT_INDEX[f"{side}_wrist"]].astype(np.float64)
+        line = wrist[0] + (wrist[-1] - wrist[0]) * eased
+        offsets = np.zeros((len(wrist), 3))
+        offsets[1:-1] = line - wrist[1:-1]
+        moved = shift_wrist(window, rest_joints, parents, side, offsets)
+        arm = [JOINT_INDEX[f"{side}_{joint}"] - 1 for joint in ("shoulder", "elbow", "wrist")]
+        arrays["body_pose"][start:stop, arm] = moved.body_pose[1:-1, arm]
+
+
 def lead_hands(arrays: dict[str, np.ndarray], gap: tuple[int, int], sides) -> None:
     """Re-time the finger rotations of ``sides`` in the generated frames ``gap`` of
     ``arrays`` (a motion's writable frame arrays) so the next handshape is complete

@@ -244,3 +244,18 @@ def test_notation_signs_are_not_sped_up_twice(tmp_path):
     span = clip_articulation_span(entry.motion)
     assert abs(made.num_frames - (span[1] - span[0])) <= 2  # as synthesised
     assert faster.num_frames < 0.6 * made.num_frames
+
+
+def test_the_rise_from_rest_and_the_drop_go_straight(placed_store):
+    """Turning every joint at once from the hanging arm swung the hand 13 cm out
+    sideways on its way up; the wrist now travels the straight line."""
+    project = assemble(text_to_tokens("ane", "ase", placed_store), placed_store, "ase",
+                       Timing(fps=FPS))
+    wrist = default_avatar().joints(project.motion)[:, WRIST]
+    first, last = project.segments[0].start, project.segments[-1].end - 1
+    for low, high in ((0, first), (last, project.motion.num_frames - 1)):
+        start, end = wrist[low], wrist[high]
+        direction = (end - start) / np.linalg.norm(end - start)
+        offsets = wrist[low:high + 1] - start
+        off_line = offsets - (offsets @ direction)[:, None] * direction
+        assert np.linalg.norm(off_line, axis=1).max() < 0.01
