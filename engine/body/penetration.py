@@ -86,7 +86,8 @@ BLOCK_FRAMES = 2000
 
 
 def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None = None,
-                        turn_about_touches: bool = False, fixed_ends: bool = False) -> Motion:
+                        turn_about_touches: bool = False, fixed_ends: bool = False, *,
+                        progress=None, cancel=None) -> Motion:
     """``motion`` with each hand moved out of the head, neck and trunk.
 
     ``changeable``: (F,) bool, the frames that may change (default all): a KF2P range
@@ -98,7 +99,9 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
     ``fixed_ends``: the frames just before and after ``motion`` cannot change either (a
     KF2P range inside a longer motion). Next to a frame that cannot change, a push is
     limited to ``RAMP_M_PER_FRAME`` per frame of distance from it, so a hand left
-    inside at a keyframe is eased back to, not jumped to.
+    inside at a keyframe is eased back to, not jumped to. A long motion is done
+    ``BLOCK_FRAMES`` at a time: ``progress(done, total, message)`` is told after each
+    block and ``cancel.raise_if_cancelled()`` checked before each, when given.
     """
     if body is None:
         from engine.body.default_avatar import default_avatar
@@ -107,11 +110,15 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
     if motion.num_frames > BLOCK_FRAMES:
         blocks = []
         for low in range(0, motion.num_frames, BLOCK_FRAMES):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             high = min(low + BLOCK_FRAMES, motion.num_frames)
             blocks.append(resolve_penetration(
                 motion.slice(low, high), body,
                 None if changeable is None else np.asarray(changeable, bool)[low:high],
                 turn_about_touches, fixed_ends))
+            if progress is not None:
+                progress(high, motion.num_frames, f"keeping the hands out: frame {high}")
         return Motion.concatenate(blocks)
     frames = motion.num_frames
     allowed = np.ones(frames, bool) if changeable is None else np.asarray(changeable, bool)

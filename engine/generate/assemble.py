@@ -449,7 +449,8 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
         # The learned in-betweener redraws every transition, in batches, conditioned on
         # the sign each one leads into (as it was trained).
         learned.fill(arrays, betas, fps, [gap for gap, _ in gaps],
-                     frame_labels(segments, len(arrays["global_orient"])))
+                     frame_labels(segments, len(arrays["global_orient"])),
+                     progress=progress, cancel=cancel)
     avatar = default_avatar()
     for number, leg in enumerate(rest_legs):
         # Geodesic at constant speed, not the spline: a sign can start fast (ASL H
@@ -465,7 +466,8 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
         array.setflags(write=False)  # so Motion takes the arrays as they are, uncopied
     # Once over the whole utterance (transitions and recordings alike): the hands out of
     # the head, neck and trunk, a contact left on the surface.
-    motion = resolve_penetration(Motion(**arrays, betas=betas, fps=fps))
+    motion = resolve_penetration(Motion(**arrays, betas=betas, fps=fps), progress=progress,
+                                 cancel=cancel)
     keyframes = tuple(Keyframe.from_motion(motion, f) for f in sorted(set(keyframe_frames)))
     return Project(motion=motion, keyframes=keyframes, segments=tuple(segments), title=title)
 

@@ -45,6 +45,7 @@ import numpy as np
 
 from engine.assets import assets_dir
 from engine.file_cache import FileCache
+from engine.jobs import CancelToken, Progress, no_progress
 from engine.generate.kf2p_baselines import checked_labels, smooth_backend
 from engine.learn.checkpoint import (
     Checkpoint, CheckpointError, build_checked, checked_config, load_checkpoint, save_checkpoint,
@@ -250,7 +251,8 @@ class FlowKF2P:
 
     def fill(self, arrays: dict[str, np.ndarray], betas: np.ndarray, fps: float,
              frame_ranges: Sequence[tuple[int, int]],
-             labels: Sequence[str | None] | None = None, seed: int = 0) -> None:
+             labels: Sequence[str | None] | None = None, seed: int = 0, *,
+             progress: Progress = no_progress, cancel: CancelToken | None = None) -> None:
         """Regenerate each of ``frame_ranges`` (half-open, no keyframes inside, the frames
         around them known) of the motion held in ``arrays`` (``Motion.frame_arrays``
         names, writable, changed in place; ``betas``, ``fps`` its own), all in one batch.
@@ -261,7 +263,8 @@ class FlowKF2P:
         sample_batch``), so 24 transitions cost about what one does. The frames inside
         the ranges are the starting point the model corrects (as the backend's own
         smooth baseline); fields the model does not draw keep them. In place, because
-        a book-length utterance is hundreds of MB and every copy counts.
+        a book-length utterance is hundreds of MB and every copy counts. ``progress``
+        is told after each batch, ``cancel`` checked before each.
         """
         import torch
 
@@ -278,8 +281,12 @@ class FlowKF2P:
         try:
             # In batches of FILL_BATCH: one batch for a whole book grew to gigabytes.
             for first in range(0, len(windows), FILL_BATCH):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
                 self._fill_batch(arrays, betas, fps, windows[first:first + FILL_BATCH],
                                  checked, seed + first)
+                done = min(first + FILL_BATCH, len(windows))
+                progress(done, len(windows), f"transitions {done}/{len(windows)}")
         finally:
             torch.set_num_threads(threads)
 

@@ -259,3 +259,31 @@ def test_the_rise_from_rest_and_the_drop_go_straight(placed_store):
         offsets = wrist[low:high + 1] - start
         off_line = offsets - (offsets @ direction)[:, None] * direction
         assert np.linalg.norm(off_line, axis=1).max() < 0.01
+
+
+def test_the_last_steps_of_a_long_text_report_progress_and_can_be_cancelled(placed_store,
+                                                                            monkeypatch):
+    """Drawing the transitions (in batches) and keeping the hands out (in blocks) are
+    the slow steps of a book-length text: both report, and a cancel stops them."""
+    from engine.body import penetration as keep_out
+    from engine.generate import flow_backend
+    from engine.jobs import Cancelled, CancelToken
+
+    monkeypatch.setattr(flow_backend, "FILL_BATCH", 2)
+    monkeypatch.setattr(keep_out, "BLOCK_FRAMES", 20)
+    tokens = list(text_to_tokens("ane ane", "ase", placed_store))
+    messages = []
+    assemble(tokens, placed_store, "ase", Timing(fps=FPS, transitions="learned"),
+             progress=lambda done, total, message="": messages.append(message))
+    assert sum("transitions" in m for m in messages) >= 3
+    assert any("keeping the hands out" in m for m in messages)
+
+    token = CancelToken()
+
+    def cancel_at_transitions(done, total, message=""):
+        if "transitions" in message:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        assemble(tokens, placed_store, "ase", Timing(fps=FPS, transitions="learned"),
+                 progress=cancel_at_transitions, cancel=token)
