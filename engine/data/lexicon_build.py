@@ -1,8 +1,9 @@
 """Filling the lexicon: the package's fingerspelling clips, and users' own recordings.
 
 Both paths read keypoints, fit them to SMPL-X (``engine.data.fit``) and store the
-motion with its source hash, so running a build again skips what is already there
-(idempotent), and an interrupted build keeps every entry it finished (each is its own
+motion with its source hash (a package clip's includes ``FITTER_VERSION``), so running a
+build again skips what is already there (idempotent) and refits, replacing, what an
+older fitter made; an interrupted build keeps every entry it finished (each is its own
 transaction; see ``engine.data.lexicon``).
 """
 from __future__ import annotations
@@ -23,6 +24,18 @@ PACKAGE_LICENCE = f"fingerspelling clip from {PACKAGE_SOURCE}"
 
 #: fit(sequence, progress=..., cancel=...) -> an object with .motion and .quality
 Fitter = Callable[..., object]
+
+
+#: What the default fitter does, as far as its result is concerned: a change here makes
+#: ``lexicon build`` fit the package clips again (and replace their old fits), and only
+#: those whose fit it changes. Bump it whenever fitting changes a result.
+FITTER_VERSION = "2026-12-04: 6 Hz low-pass of the fitted motion"
+
+
+def fitted_hash(path) -> str:
+    """The source hash of a package clip fitted by this fitter: its bytes and
+    ``FITTER_VERSION`` (a new fitter refits it; the same one skips it)."""
+    return hashlib.sha256(f"{file_sha256(path)}\n{FITTER_VERSION}".encode()).hexdigest()
 
 
 def _default_fit() -> Fitter:
@@ -105,7 +118,7 @@ def build_from_package(store: LexiconStore, languages: Iterable[str] | None = No
     report = BuildReport()
     todo = []
     for clip in clips:
-        digest = file_sha256(index.path_of(clip))
+        digest = fitted_hash(index.path_of(clip))
         if store.has_source(clip.signed_language, clip.glosses, digest):
             report.skipped += 1
         else:
@@ -117,7 +130,7 @@ def build_from_package(store: LexiconStore, languages: Iterable[str] | None = No
         store.add(LexiconEntry(
             gloss=clip.glosses, language=clip.signed_language, words=(clip.words,),
             motion=motion, source_kind="package", source=clip.path, source_hash=digest,
-            licence=PACKAGE_LICENCE, kind="letter", quality=quality))
+            licence=PACKAGE_LICENCE, kind="letter", quality=quality), replace_source=True)
         report.added += 1
 
     if workers <= 1:

@@ -109,3 +109,29 @@ def test_generate_writes_video_and_glb(tmp_path, quick_fit):
         assert main(["generate", "hi", "--lang", "ase", "-o", str(tmp_path / name),
                      "--db", str(db)]) == 0
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_a_newer_fitter_refits_and_replaces_what_an_older_one_made(tmp_path, quick_fit):
+    """A clip fitted by an older fitter (its source hash without this fitter's version)
+    is fitted again and its old entry replaced, not kept beside the new one."""
+    from engine.data.fingerspelling import load_index
+    from engine.data.lexicon import LexiconEntry, file_sha256
+    from engine.data.lexicon_build import FITTER_VERSION, fitted_hash
+    from engine.motion import Motion
+
+    index = load_index()
+    clip = index.find("ase", "A")
+    with LexiconStore(tmp_path / "lex.sqlite") as store:
+        store.add(LexiconEntry(gloss="A", language="ase", words=("a",), motion=Motion.zeros(5),
+                               source_kind="package", source=clip.path,
+                               source_hash=file_sha256(index.path_of(clip)), licence="old",
+                               kind="letter"))
+        report = build_from_package(store, ["ase"], glosses=["A"], fit=quick_fit)
+        assert (report.added, report.skipped) == (1, 0)
+        (entry,) = store.find_gloss("ase", "A")
+        refit = store.get(entry.id)
+        assert refit.source_hash == fitted_hash(index.path_of(clip)) != file_sha256(
+            index.path_of(clip))
+        assert refit.motion.num_frames > 5 and FITTER_VERSION
+        again = build_from_package(store, ["ase"], glosses=["A"], fit=quick_fit)
+        assert (again.added, again.skipped) == (0, 1)
