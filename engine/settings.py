@@ -135,7 +135,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
 
 
 #: The range of ``signing_speed`` accepted: slower than a quarter or faster than four
-#: times the notation's default timing stops looking like signing.
+#: times the default pace stops looking like signing.
 SIGNING_SPEED_RANGE = (0.25, 4.0)
 
 
@@ -149,7 +149,7 @@ def signing_speed(settings: Settings) -> float:
         speed = float("nan")
     if not low <= speed <= high:
         raise ValueError(f"signing_speed setting: expected a number from {low:g} to {high:g} "
-                         f"(1 is the notation's own tempo), got {settings.signing_speed!r}; "
+                         f"(1 is the default pace), got {settings.signing_speed!r}; "
                          "`signstudio-cli config set signing_speed 1` resets it")
     return speed
 

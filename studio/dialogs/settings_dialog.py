@@ -59,8 +59,9 @@ class SettingsDialog(QDialog):
         self.speed.setRange(*SIGNING_SPEED_RANGE)
         self.speed.setSingleStep(0.1)
         self.speed.setSuffix(" x")
-        self.speed.setToolTip("Tempo of signs made from notation: 1 is the notation's own "
-                              "timing, 0.5 half as fast, 2 twice as fast")
+        self.speed.setToolTip("Tempo of generated signing (letters, signs and signs made "
+                              "from notation): 1 the default pace, 0.5 half as fast, 2 "
+                              "twice as fast")
         try:
             self.speed.setValue(signing_speed(settings))
         except ValueError:  # a damaged value: offer the default
@@ -77,7 +78,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.problem)
         form.addRow("Default sign language", self.language)
         form.addRow("Render quality", self.quality)
-        form.addRow("Signing speed (notation)", self.speed)
+        form.addRow("Signing speed", self.speed)
         form.addRow("Lexicon database", self.lexicon)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
