@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.body.lbs import forward_kinematics
-from engine.body.skeleton import FINGER_NAMES, JOINT_INDEX, skeleton_key
+from engine.body.skeleton import FINGER_NAMES, JOINT_INDEX, PARENTS, skeleton_key
 from engine.motion.motion import Motion
 
 #: The fingertip continues the last phalanx this far beyond its joint, as a share of
@@ -203,24 +203,28 @@ class Penetration:
     """Per frame and limb capsule: ``depth`` (F, L) metres inside the deepest body
     capsule (<= 0 outside), ``normal`` (F, L, 3) the unit direction that takes it out,
     ``point`` (F, L, 3) the limb capsule's surface point deepest in (or nearest to) that
-    body capsule, ``limb_names`` (L,)."""
+    body capsule, ``limb_names`` (L,), ``joints`` (F, 55, 3) the posed joints measured."""
 
     depth: np.ndarray
     normal: np.ndarray
     point: np.ndarray
     limb_names: tuple[str, ...]
+    joints: np.ndarray
+
+
+def rest_joints_for(body, betas: np.ndarray) -> np.ndarray:
+    """(55, 3) rest joints of ``body`` for a motion's ``betas``: SMPL-X's depend on the
+    shape, the default avatar's do not."""
+    shaped = getattr(body, "_rest_joints_for", None)
+    return np.asarray(body.rest_joints if shaped is None else shaped(betas), np.float64)
 
 
 def penetration(body, motion: Motion, frames: slice | np.ndarray | None = None) -> Penetration:
     """How far each hand and forearm capsule is inside the head, neck or trunk."""
     body_set, limb_set = body_capsules(body)
     frames = slice(None) if frames is None else frames
-    rest_joints = np.asarray(body.rest_joints, np.float64)
-    if hasattr(body, "_rest_joints_for"):  # SMPL-X: the joints of this motion's shape
-        rest_joints = np.asarray(body._rest_joints_for(motion.betas), np.float64)
-    from engine.body.skeleton import PARENTS
-
-    rotations, positions = forward_kinematics(motion.full_pose()[frames], rest_joints, PARENTS)
+    rotations, positions = forward_kinematics(motion.full_pose()[frames],
+                                              rest_joints_for(body, motion.betas), PARENTS)
     rotations = rotations.astype(np.float64)
     positions = positions.astype(np.float64) + motion.transl[frames][:, None, :]
     limbs = limb_set.segments(rotations, positions)       # (F, L, 2, 3)
@@ -239,4 +243,4 @@ def penetration(body, motion: Motion, frames: slice | np.ndarray | None = None) 
     normal = np.where(length > 1e-9, best_gap / np.maximum(length, 1e-9), [0.0, 0.0, 1.0])
     axis_point = pick(on_limb, deepest[..., None, None], axis=2)[:, :, 0]
     point = axis_point - normal * limb_set.radii[None, :, None]
-    return Penetration(best_depth, normal, point, limb_set.names)
+    return Penetration(best_depth, normal, point, limb_set.names, positions)

@@ -26,8 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from engine.body.capsules import penetration
-from engine.body.lbs import forward_kinematics
+from engine.body.capsules import penetration, rest_joints_for
 from engine.body.reach import shift_wrist
 from engine.body.skeleton import JOINT_INDEX
 from engine.motion.motion import Motion
@@ -70,12 +69,6 @@ def hand_depths(body, motion: Motion) -> np.ndarray:
 def count_penetrating_frames(body, motion: Motion, depth: float = COUNT_DEPTH_M) -> int:
     """Frames in which a hand or finger is more than ``depth`` metres inside the body."""
     return int(np.count_nonzero((hand_depths(body, motion) > depth).any(axis=1)))
-
-
-def joint_positions(body, motion: Motion, rest_joints: np.ndarray) -> np.ndarray:
-    """(F, 55, 3) joint positions of ``motion`` on a body with ``rest_joints``."""
-    _, positions = forward_kinematics(motion.full_pose(), rest_joints, np.asarray(body.parents))
-    return positions.astype(np.float64) + motion.transl[:, None, :]
 
 
 #: Metres a push may grow per frame of distance from a frame that cannot change.
@@ -122,8 +115,7 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
         return Motion.concatenate(blocks)
     frames = motion.num_frames
     allowed = np.ones(frames, bool) if changeable is None else np.asarray(changeable, bool)
-    rest_joints = np.asarray(getattr(body, "_rest_joints_for", lambda b: body.rest_joints)(
-        motion.betas), np.float64)
+    rest_joints = rest_joints_for(body, motion.betas)
     anchors = np.flatnonzero(~allowed)
     if fixed_ends:
         anchors = np.concatenate([[-1], anchors, [frames]])
@@ -153,7 +145,7 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
             budget[side] -= np.where(inside, step, 0.0)
             push = np.where(inside[:, None], direction * step[:, None], 0.0)
             turns = np.zeros((frames, 3))
-            wrist = joint_positions(body, motion, rest_joints)[:, JOINT_INDEX[f"{side}_wrist"]]
+            wrist = found.joints[:, JOINT_INDEX[f"{side}_wrist"]]
             # A hand whose other part touches the body (a written contact: a fingertip
             # on the chest while the thumb's base goes in) turns about that touch
             # instead of leaving it: the touching point stays where it is.
