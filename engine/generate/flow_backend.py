@@ -195,7 +195,12 @@ class FlowKF2P:
         if label is not None:
             raise MotionError("flow: pass either label= (one label for every frame) or "
                               "labels= (one per frame), not both")
-        window = _filled_from_following(checked_labels(labels, motion.num_frames, "flow")[low:high])
+        return self._checked_window_condition(
+            checked_labels(labels, motion.num_frames, "flow"), low, high)
+
+    def _checked_window_condition(self, checked: Sequence[str | None], low: int, high: int):
+        """``_window_condition`` of labels already checked (``checked_labels``)."""
+        window = _filled_from_following(checked[low:high])
         if window is None:
             return None, None
         return self._labels_condition(window)
@@ -301,9 +306,8 @@ class FlowKF2P:
         for (low, high, start, stop), first in zip(windows, bounds):
             known = np.ones((high - low, NUM_SIGN_JOINTS), bool)
             known[start - low:stop - low] = False
-            window_labels = None if checked is None else _filled_from_following(checked[low:high])
-            text, language = ((None, None) if window_labels is None
-                              else self._labels_condition(window_labels))
+            text, language = ((None, None) if checked is None
+                              else self._checked_window_condition(checked, low, high))
             requests.append(Conditions(values[first:first + high - low], known, text, language))
         samples = sample_batch(self.model, requests, seed=seed, sampling=self.sampling)
         generated = apply_features(joined, np.concatenate(samples)).frame_arrays()
