@@ -128,8 +128,13 @@ def signing_hands(joints: np.ndarray) -> np.ndarray:
 #: Metres kept around the framed points in the picture (a fingertip is up to 3 cm past
 #: its last joint, and a hand should not touch the frame's edge).
 FRAME_MARGIN_M = 0.06
-#: The renderers' vertical view angle (degrees).
+#: The renderers' vertical view angle (degrees), the viewport's too.
 VIEW_ANGLE_DEG = 30.0
+
+
+def camera_distance(height: float) -> float:
+    """Metres from the focus at which ``height`` metres fill the view vertically."""
+    return height / 2 / np.tan(np.radians(VIEW_ANGLE_DEG / 2))
 
 
 def hands_close_up_height(joints: np.ndarray, aspect: float, minimum: float,
@@ -151,10 +156,9 @@ def hands_close_up_height(joints: np.ndarray, aspect: float, minimum: float,
     right = np.cross(forward, [0.0, 1.0, 0.0])
     right /= np.linalg.norm(right)
     up = np.cross(right, forward)
-    tangent = np.tan(np.radians(VIEW_ANGLE_DEG / 2))
     height = minimum
     for _ in range(4):  # the distance depends on the height: a few rounds settle it
-        distance = height / 2 / tangent
+        distance = camera_distance(height)
         relative = points - (centre - forward * distance)
         depth = np.maximum(relative @ forward, 1e-3)
         scale = distance / depth  # a point's offset, as seen at the focus's depth
@@ -284,8 +288,8 @@ class OffscreenRenderer:
         direction = np.asarray(direction, np.float64)
         direction /= np.linalg.norm(direction)
         camera = self._plotter.camera
-        camera.view_angle = 30.0
-        distance = height / 2 / np.tan(np.radians(camera.view_angle / 2))
+        camera.view_angle = VIEW_ANGLE_DEG
+        distance = camera_distance(height)
         camera.position = tuple(np.asarray(focus) + distance * direction)
         camera.focal_point = tuple(np.asarray(focus, np.float64))
         camera.up = tuple(up)

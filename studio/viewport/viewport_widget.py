@@ -36,7 +36,9 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from engine.body.smplx_model import SmplxBody, find_smplx_model_file
-from engine.export.render import CAMERA_PRESETS, aim_frames_sample, camera_view
+from engine.export.render import (
+    CAMERA_PRESETS, VIEW_ANGLE_DEG, aim_frames_sample, camera_distance, camera_view,
+)
 from engine.export.video import signs_span
 from engine.motion.project import AvatarChoice
 from studio.document import Document
@@ -382,8 +384,8 @@ class ViewportWidget(QWidget):
         focus, direction, height = camera_view(preset, self._aim_joints(preset),
                                                size[0] / max(size[1], 1))
         camera = self.plotter.camera
-        camera.view_angle = 30.0
-        distance = height / 2 / np.tan(np.radians(camera.view_angle / 2))
+        camera.view_angle = VIEW_ANGLE_DEG
+        distance = camera_distance(height)
         camera.position = tuple(focus + distance * direction)
         camera.focal_point = tuple(np.asarray(focus, np.float64))
         camera.up = (0.0, 1.0, 0.0)
