@@ -206,10 +206,10 @@ def joint_turns(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     return 2 * np.arccos(np.clip(dots, 0.0, 1.0))
 
 
-def _eased_lead(count: int) -> np.ndarray:
-    """(count,) smoothstep weights over a gap of ``count`` frames reaching 1 after
-    ``HAND_LEAD`` of it (the frames after the gap are at 1)."""
-    steps = np.clip(np.arange(1, count + 1) / ((count + 1) * HAND_LEAD), 0.0, 1.0)
+def _eased(count: int, lead: float = 1.0) -> np.ndarray:
+    """(count,) smoothstep weights for the frames of a gap of ``count`` frames, reaching
+    1 after ``lead`` of it (the frames either side of the gap are at 0 and 1)."""
+    steps = np.clip(np.arange(1, count + 1) / ((count + 1) * lead), 0.0, 1.0)
     return steps * steps * (3 - 2 * steps)
 
 
@@ -254,8 +254,7 @@ def straighten(arrays: dict[str, np.ndarray], gap: tuple[int, int], sides, betas
     window = Motion(**{name: array[start - 1:stop + 1] for name, array in arrays.items()},
                     betas=betas, fps=fps)
     _, positions = forward_kinematics(window.full_pose(), rest_joints, parents)
-    steps = np.arange(1, stop - start + 1) / (stop - start + 1)
-    eased = (steps * steps * (3 - 2 * steps))[:, None]
+    eased = _eased(stop - start)[:, None]
     for side in sides:
         wrist = positions[:, JOINT_INDEX[f"{side}_wrist"]].astype(np.float64)
         line = wrist[0] + (wrist[-1] - wrist[0]) * eased
@@ -275,7 +274,7 @@ def lead_hands(arrays: dict[str, np.ndarray], gap: tuple[int, int], sides) -> No
     start, stop = gap
     if stop - start < 2 or start < 1 or stop >= len(arrays["global_orient"]):
         return
-    eased = _eased_lead(stop - start)
+    eased = _eased(stop - start, HAND_LEAD)
     for side in sides:
         array = arrays[f"{side}_hand_pose"]
         array[start:stop] = slerp(array[start - 1], array[stop], eased)
