@@ -14,10 +14,11 @@ import sys
 
 import engine
 from engine.cli_commands import (
-    cmd_check_project, cmd_config, cmd_demo, cmd_eval, cmd_export, cmd_find_sign, cmd_generate,
-    cmd_info, cmd_lexicon, cmd_render, cmd_sheet, cmd_sign, cmd_train,
+    cmd_check_project, cmd_config, cmd_demo, cmd_eval, cmd_export, cmd_face, cmd_find_sign,
+    cmd_generate, cmd_info, cmd_lexicon, cmd_render, cmd_sheet, cmd_sign, cmd_train,
 )
 from engine.motion.errors import UsageError
+from engine.motion.markers import MarkerKind
 
 
 class _Parser(argparse.ArgumentParser):
@@ -158,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fit", action="store_true",
                    help="sign only with what the lexicon holds (by default the letters the "
                    "text needs are first fitted from the package's recordings)")
+    p.add_argument("--no-mouthing", action="store_true",
+                   help="the signs are not mouthed (each still carries its word: `face "
+                        "--mouthing on` plays it later)")
     db_option(p)
     p.set_defaults(func=cmd_generate)
 
@@ -184,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=_outputs_help(EXPORT_KINDS))
     p.add_argument("--gloss", help="the sign's gloss (default: SIGN)")
     p.add_argument("--lang", default="sgg", help="its sign language (default: sgg, DSGS)")
+    p.add_argument("--mouth", help="the word the sign is mouthed with (default: the gloss's "
+                                   "word; \"\" for none)")
     p.add_argument("--fps", type=frame_rate, default=30.0,
                    help="frames per second (1 to 240, default 30)")
     render_options(p)
@@ -252,6 +258,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the full results as JSON")
     db_option(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("face", help="the face of a project: grammatical presets, markers, "
+                       "mouthing")
+    p.add_argument("project", nargs="?", help="the .signstudio file to change")
+    p.add_argument("-o", "--output", help="where to write the result (default: in place)")
+    p.add_argument("--preset", help="a grammatical preset (--list shows them), over --signs "
+                                    "or --frames")
+    p.add_argument("--marker", choices=[k.value for k in MarkerKind],
+                   help="one non-manual marker, over --signs or --frames")
+    p.add_argument("--intensity", type=float, default=1.0, help="(--marker) 0 to 1")
+    p.add_argument("--signs", help="signs by number, e.g. 2 or 2-4 (the first is 1)")
+    p.add_argument("--frames", help="frames START-END (END not included)")
+    p.add_argument("--mouth", nargs=2, metavar=("SIGN", "WORD"),
+                   help="mouth sign number SIGN with WORD (\"\" for none)")
+    p.add_argument("--mouthing", choices=["on", "off"], help="play the signs' mouthing or not")
+    p.add_argument("--clear", action="store_true", help="remove every marker first")
+    p.add_argument("--save-preset", metavar="NAME",
+                   help="save the markers over --signs/--frames as your own preset NAME")
+    p.add_argument("--list", action="store_true", help="list the presets and the markers")
+    p.set_defaults(func=cmd_face)
 
     p = sub.add_parser("check-project", help="validate a .signstudio file")
     p.add_argument("project")

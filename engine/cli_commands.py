@@ -266,9 +266,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     export_format(args.output)  # an output we cannot write is refused before any work
     options = GenerateOptions(args.lang, fps=args.fps, fit_letters=not args.no_fit,
-                              tempo=args.tempo)
+                              tempo=args.tempo, mouthing=not args.no_mouthing)
     with _store(args) as store, _Bar("assembling") as bar:
         generation = generate_signing(store, args.text, options, progress=bar)
+    for note in generation.notes:
+        print(f"signstudio-cli: note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(generation.report, ensure_ascii=False, indent=1))
     else:
@@ -344,10 +346,72 @@ def cmd_sign(args: argparse.Namespace) -> int:
     export_format(args.output)
     project = sign_from_notation(args.notation, NotationOptions(
         gloss=args.gloss or "", language=args.lang, fps=args.fps, avatar=args.avatar,
-        smplx_dir=args.smplx_dir))
+        smplx_dir=args.smplx_dir, mouthing=args.mouth))
     _export(project, args.output, _export_options(args, frame_rate=False))
     print(f"wrote {args.output}: {project.motion}, {len(project.keyframes)} keyframes at its "
           "postures")
+    return 0
+
+
+def _range(text: str, option: str) -> tuple[int, int]:
+    """'2-4' -> (2, 4); '3' -> (3, 3); a UsageError naming ``option`` otherwise."""
+    first, _, last = text.partition("-")
+    try:
+        return int(first), int(last or first)
+    except ValueError:
+        raise UsageError(f"{option}: expected a number or a range like 2-4, got {text!r}") from None
+
+
+def cmd_face(args: argparse.Namespace) -> int:
+    from engine.face.presets import (
+        all_presets, preset_from_markers, save_user_preset, user_presets_path,
+    )
+    from engine.motion import load_project
+    from engine.motion.markers import MarkerKind
+    from engine.workflows import face
+
+    if args.list:
+        for preset in all_presets():
+            parts = ", ".join(f"{p.kind.value} {p.intensity:g}" for p in preset.parts)
+            print(f"preset {preset.name}: {preset.label} ({parts})")
+        print("markers: " + ", ".join(k.value for k in MarkerKind))
+        if not args.project:
+            return 0
+    if not args.project:
+        raise UsageError("face: expected a project file (or --list)")
+    project = load_project(args.project)
+    span = None
+    if args.signs:
+        first, last = _range(args.signs, "--signs")
+        span = face.sign_span(project, first - 1, last - 1)
+    elif args.frames:
+        span = _range(args.frames, "--frames")
+    if (args.preset or args.marker or args.save_preset) and span is None:
+        raise UsageError("face: --preset, --marker and --save-preset need --signs or --frames")
+    if args.clear:
+        project = project.replace(markers=())
+    if args.preset:
+        project = face.apply_preset(project, args.preset, *span)
+    if args.marker:
+        project = face.with_marker(project, face.marker_over(
+            args.marker, *span, args.intensity, project.motion.fps))
+    if args.mouth:
+        project, unknown = face.set_mouthing(project, _range(args.mouth[0], "--mouth")[0] - 1,
+                                             args.mouth[1])
+        if unknown:
+            print(f"signstudio-cli: note: no mouth shape for {', '.join(unknown)} (neutral)",
+                  file=sys.stderr)
+    if args.mouthing:
+        project = project.replace(mouthing=args.mouthing == "on")
+    if args.save_preset:
+        inside = tuple(m for m in project.markers if span[0] <= m.start and m.end <= span[1])
+        save_user_preset(preset_from_markers(args.save_preset, inside, project.motion.fps))
+        print(f"saved preset '{args.save_preset}' ({len(inside)} markers) to {user_presets_path()}")
+    output = args.output or args.project
+    _export(project, output, _export_options(args, frame_rate=False))
+    mouthed = sum(s.mouthing is not None for s in project.segments)
+    print(f"wrote {output}: {len(project.markers)} markers, {mouthed} of "
+          f"{len(project.segments)} signs mouthed (mouthing {'on' if project.mouthing else 'off'})")
     return 0
 
 

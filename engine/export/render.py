@@ -51,7 +51,7 @@ class CameraPreset:
 
     direction: tuple[float, float, float]
     height: float
-    focus: str  # "upper_body" | "hands" | "full_body"
+    focus: str  # "upper_body" | "hands" | "face_hands" | "face" | "full_body"
 
 
 CAMERA_PRESETS: dict[str, CameraPreset] = {
@@ -60,6 +60,7 @@ CAMERA_PRESETS: dict[str, CameraPreset] = {
     "side": CameraPreset((1.0, 0.0, 0.0), 1.05, "upper_body"),
     "hands": CameraPreset((0.0, 0.15, 1.0), 0.55, "hands"),
     "face_hands": CameraPreset((0.0, 0.05, 1.0), 0.7, "face_hands"),
+    "face": CameraPreset((0.0, 0.05, 1.0), 0.34, "face"),
     "full_body": CameraPreset((0.0, 0.0, 1.0), 2.0, "full_body"),
 }
 
@@ -77,6 +78,8 @@ def focus_point(joints: np.ndarray, focus: str) -> np.ndarray:
         return (points.min(axis=0) + points.max(axis=0)) / 2
     if focus == "full_body":
         return joints.mean(axis=(0, 1))
+    if focus == "face":  # midway between the chin and the crown, over the frames
+        return joints[:, JOINT_INDEX["head"]].mean(axis=0) + [0.0, (HEAD_TOP_M - CHIN_M) / 2, 0.0]
     # Signing space: between the chest and the chin.
     neck, spine3 = JOINT_INDEX["neck"], JOINT_INDEX["spine3"]
     return (0.6 * joints[:, neck] + 0.4 * joints[:, spine3]).mean(axis=0)

@@ -30,7 +30,7 @@ Measurements: docs/fluency.md.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -51,6 +51,7 @@ from engine.generate.timing import PieceTiming, Timing, double_letter_mark
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.filtering import FITTED_CUTOFF_HZ, low_pass
 from engine.motion.errors import MotionError
+from engine.motion.markers import Mouthing
 from engine.motion.motion import Motion
 from engine.motion.project import Keyframe, Project, Segment, SegmentKind, frame_labels
 from engine.motion.resample import resample, sample_at
@@ -233,6 +234,7 @@ class _Piece:
     motion: Motion
     clip: _Clip
     transition_after: int
+    word: str = ""  # the typed word a sign stands for ("" for a spelled letter)
 
 
 def _piece_timing(timing: Timing, clip: _Clip, spelled: bool) -> PieceTiming:
@@ -328,7 +330,7 @@ def _pieces(tokens: Iterable[Token], store: LexiconStore, language: str, timing:
             word.append(_Piece(
                 gloss=gloss, kind=SegmentKind.FINGERSPELLED if spelled else SegmentKind.LEXICON,
                 motion=_played(clip, piece_timing, timing, extra), clip=clip,
-                transition_after=transition))
+                transition_after=transition, word="" if spelled else token.text))
             done += 1
             progress(done, total, f"{gloss}")
         pieces += _in_one_place(word, language) if spelled and len(word) > 1 else word
@@ -380,9 +382,11 @@ def _learned_transitions(timing: Timing):
 
 def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
              timing: Timing = Timing(), *, progress: Progress = no_progress,
-             cancel: CancelToken | None = None, title: str = "") -> Project:
+             cancel: CancelToken | None = None, title: str = "",
+             mouth: Callable[[str], Mouthing | None] | None = None) -> Project:
     """Build the Project for ``tokens`` (MISSING tokens are skipped; the coverage
-    report says so). Raises ValueError when nothing can be signed."""
+    report says so). Raises ValueError when nothing can be signed. ``mouth``: the
+    mouthing of a sign's typed word (None: signs are not mouthed; letters never are)."""
     pieces = _pieces(tokens, store, language, timing, progress, cancel)
     if not pieces:
         raise ValueError("nothing to sign: every token is missing from the lexicon")
@@ -407,8 +411,9 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
         movement = piece.motion.replace(betas=betas)
         parts.append(movement)
         start, end = cursor, cursor + movement.num_frames
+        mouthing = mouth(piece.word) if mouth is not None and piece.word else None
         segments.append(Segment(piece.gloss, language, start, end, 0, piece.kind,
-                                piece.clip.notation))
+                                piece.clip.notation, mouthing))
         keyframe_frames += [start, (start + end - 1) // 2, end - 1]
         cursor = end
         if number == len(pieces) - 1:

@@ -7,10 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from engine.motion.errors import MotionError
+from engine.motion.markers import FaceMarker, Mouthing
 from engine.motion.motion import ALL_CHANNELS, Channel, Motion
 
 #: Bumped whenever the saved layout changes; loaders refuse files from the future.
-PROJECT_SCHEMA_VERSION = 1
+#: 2: face markers, segments' mouthing and the project's mouthing switch.
+PROJECT_SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +75,7 @@ class Segment:
     ``hold`` frames at the end of the segment keep the final pose still (a letter stays
     readable); ``language`` is an ISO 639-3 sign-language code such as ``ase``.
     ``notation``: the HamNoSys the sign was made from ("" for a recording).
+    ``mouthing``: the spoken word the sign is mouthed with (None: not mouthed).
     """
 
     gloss: str
@@ -82,8 +85,11 @@ class Segment:
     hold: int = 0
     kind: SegmentKind = SegmentKind.LEXICON
     notation: str = ""
+    mouthing: Mouthing | None = None
 
     def __post_init__(self) -> None:
+        if self.mouthing is not None and not isinstance(self.mouthing, Mouthing):
+            raise MotionError(f"Segment.mouthing: expected a Mouthing or None, got {self.mouthing!r}")
         for name in ("start", "end", "hold"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
@@ -146,10 +152,11 @@ class Origin:
 
 @dataclass(frozen=True, eq=False)
 class Project:
-    """Everything a user saves: the motion, its keyframes and segments, the avatar.
+    """Everything a user saves: the motion, its keyframes and segments, the avatar, the
+    face's markers and whether the signs' mouthing plays (``engine.motion.markers``).
 
-    Keyframes are kept sorted by frame, at most one per frame. Invariant checked here:
-    every keyframe and segment lies inside the motion.
+    Keyframes are kept sorted by frame, at most one per frame; markers by (start, track).
+    Invariant checked here: every keyframe, segment and marker lies inside the motion.
     """
 
     motion: Motion
@@ -158,6 +165,8 @@ class Project:
     avatar: AvatarChoice = AvatarChoice.DEFAULT
     title: str = ""
     origin: Origin | None = None
+    markers: tuple[FaceMarker, ...] = ()
+    mouthing: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.motion, Motion):
@@ -180,6 +189,16 @@ class Project:
                     f"Project.segments: '{segment.gloss}' ends at frame {segment.end}, past the "
                     f"motion's {self.motion.num_frames} frames"
                 )
+        markers = tuple(sorted(self.markers, key=lambda m: (m.start, m.track.value, m.end)))
+        for marker in markers:
+            if not isinstance(marker, FaceMarker):
+                raise MotionError(f"Project.markers: expected FaceMarkers, got {marker!r}")
+            if marker.end > self.motion.num_frames:
+                raise MotionError(
+                    f"Project.markers: '{marker.kind.label}' ends at frame {marker.end}, past "
+                    f"the motion's {self.motion.num_frames} frames")
+        if not isinstance(self.mouthing, bool):
+            raise MotionError(f"Project.mouthing: expected true or false, got {self.mouthing!r}")
         try:
             avatar = AvatarChoice(self.avatar)
         except ValueError:
@@ -189,6 +208,7 @@ class Project:
             ) from None
         object.__setattr__(self, "keyframes", keyframes)
         object.__setattr__(self, "segments", segments)
+        object.__setattr__(self, "markers", markers)
         object.__setattr__(self, "avatar", avatar)
 
     def replace(self, **changes: object) -> Project:
@@ -228,6 +248,8 @@ class Project:
             and self.avatar == other.avatar
             and self.title == other.title
             and self.origin == other.origin
+            and self.markers == other.markers
+            and self.mouthing == other.mouthing
         )
 
 

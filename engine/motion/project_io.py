@@ -1,12 +1,15 @@
 """Saving and loading projects: one ``.signstudio`` file, written atomically.
 
-Format (schema version 1), a ZIP archive holding:
+Format (schema version 2), a ZIP archive holding:
 
-- ``project.json``: ``{"format": "signstudio-project", "schema_version": 1,
+- ``project.json``: ``{"format": "signstudio-project", "schema_version": 2,
   "app_version", "title", "avatar", "fps", "keyframes": [{"frame", "channels",
   "pose_index"}], "segments": [{"gloss", "language", "start", "end", "hold", "kind",
-  "notation" (only when not empty)}], "origin" (only when generated: {"text",
-  "language", "fps", "signing_speed"})}``
+  "notation" (only when not empty), "mouthing" (only when mouthed: {"word", "voice",
+  "phonemes"})}], "origin" (only when generated: {"text", "language", "fps",
+  "signing_speed"}), "markers": [{"kind", "start", "end", "intensity", "onset",
+  "offset"}], "mouthing": true/false}``. Schema 1 files (no markers, no mouthing) load
+  with none and mouthing on.
 - ``motion/<field>.npy``: each Motion field (``engine.motion.motion.FRAME_FIELDS`` and
   ``betas``), float32, frame-major.
 - ``keyposes/<field>.npy``: the keyframes' pinned poses stacked in keyframe order
@@ -36,6 +39,7 @@ from engine.motion.array_files import (
     read_npz_arrays,
 )
 from engine.motion.errors import MotionError, ProjectFileError
+from engine.motion.markers import FaceMarker, Mouthing
 from engine.motion.motion import FRAME_FIELDS, Motion
 from engine.motion.project import PROJECT_SCHEMA_VERSION, Keyframe, Origin, Project, Segment
 
@@ -127,12 +131,9 @@ def save_project(project: Project, path: str | Path,
             {"frame": k.frame, "channels": sorted(c.value for c in k.channels), "pose_index": i}
             for i, k in enumerate(project.keyframes)
         ],
-        "segments": [
-            {"gloss": s.gloss, "language": s.language, "start": s.start, "end": s.end,
-             "hold": s.hold, "kind": s.kind.value, **({"notation": s.notation}
-                                                      if s.notation else {})}
-            for s in project.segments
-        ],
+        "segments": [_segment_entry(s) for s in project.segments],
+        "markers": [{**dataclasses.asdict(m), "kind": m.kind.value} for m in project.markers],
+        "mouthing": project.mouthing,
     }
     def unchanged_since_opened() -> None:
         now = FileStamp.of(path)  # None: deleted or moved away, so nobody's work is lost
@@ -150,6 +151,26 @@ def save_project(project: Project, path: str | Path,
                 keyposes = Motion.concatenate(k.pose for k in project.keyframes)
                 _write_motion(archive, "keyposes", keyposes)
     return FileStamp.of(path)
+
+
+def _segment_entry(segment: Segment) -> dict:
+    entry = {"gloss": segment.gloss, "language": segment.language, "start": segment.start,
+             "end": segment.end, "hold": segment.hold, "kind": segment.kind.value}
+    if segment.notation:
+        entry["notation"] = segment.notation
+    if segment.mouthing is not None:
+        entry["mouthing"] = {"word": segment.mouthing.word, "voice": segment.mouthing.voice,
+                             "phonemes": list(segment.mouthing.phonemes)}
+    return entry
+
+
+def _segment_from(entry: dict) -> Segment:
+    mouthing = entry.get("mouthing")
+    if mouthing is not None:
+        if not isinstance(mouthing, dict):
+            raise MotionError(f"segment mouthing: expected an object, got {mouthing!r}")
+        entry = {**entry, "mouthing": Mouthing(**mouthing)}
+    return Segment(**entry)
 
 
 def _read_motion(archive: zipfile.ZipFile, path: Path, folder: str, fps: float,
@@ -233,7 +254,9 @@ def load_project(path: str | Path) -> Project:
                         raise MotionError(f"keyframe pose_index {index} outside the stored poses")
                     keyframes.append(Keyframe(frame=entry["frame"], pose=keyposes.frame(index),
                                               channels=frozenset(entry["channels"])))
-                segments = [Segment(**entry) for entry in _require(header, "segments", list, path)]
+                segments = [_segment_from(entry)
+                            for entry in _require(header, "segments", list, path)]
+                markers = [FaceMarker(**entry) for entry in header.get("markers", [])]
                 origin = header.get("origin")
                 if origin is not None and not isinstance(origin, dict):
                     raise MotionError(f"project.json field 'origin': expected an object, "
@@ -242,6 +265,7 @@ def load_project(path: str | Path) -> Project:
                     motion=motion, keyframes=tuple(keyframes), segments=tuple(segments),
                     avatar=header.get("avatar", "default"), title=header.get("title", ""),
                     origin=Origin(**origin) if origin is not None else None,
+                    markers=tuple(markers), mouthing=header.get("mouthing", True),
                 )
             except (MotionError, KeyError, TypeError) as error:
                 raise ProjectFileError(path, f"invalid project content: {error}") from None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.export.render import ANTI_ALIASING, CAMERA_PRESETS
 from engine.export.video import MAX_SIZE, MIN_SIZE
+from engine.face.perform import performed_motion
 from engine.io import FileFormat, Kind, format_for
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.errors import UsageError
@@ -133,13 +134,13 @@ def export_project(project: Project, path: str | Path, options: ExportOptions = 
         body, note = export_body(project, options)
         notes += [note] if note else []
         captions = captions_from_segments(project.segments) if options.captions else None
-        fmt.write(project.motion, path, body=body, width=options.width,
+        fmt.write(performed_motion(project), path, body=body, width=options.width,
                   height=options.height, fps=options.fps, camera=options.camera,
                   background=options.background, captions=captions,
                   anti_aliasing=options.anti_aliasing, aim_frames=signs_span(project.segments),
                   progress=progress, cancel=cancel)
-    else:  # motion and keypoint files
-        motion = project.motion
+    else:  # motion and keypoint files: the face as performed (markers, mouthing)
+        motion = performed_motion(project)
         if options.fps is not None and abs(options.fps - motion.fps) > 1e-9:
             from engine.motion.resample import resample
 
@@ -165,7 +166,7 @@ def render_frame(project: Project, frame: int, path: str | Path,
     from engine.export.render import OffscreenRenderer, aim_frames_sample, write_image
     from engine.export.video import signs_span
 
-    motion = project.motion
+    motion = performed_motion(project)
     if not 0 <= frame < motion.num_frames:
         raise UsageError(f"--frame: expected 0..{motion.num_frames - 1}, got {frame}")
     body, note = export_body(project, options)

@@ -18,12 +18,14 @@ class GenerateOptions:
     ``fit_letters``: first fit the package letters the text needs and the lexicon lacks
     (``engine.workflows.lexicon.fit_letters_for``: seconds a letter, kept for next time);
     ``tempo``: the pace (``engine.generate.timing.Timing.tempo``: 2 twice as fast),
-    None for the ``signing_speed`` setting."""
+    None for the ``signing_speed`` setting; ``mouthing``: the project plays its signs'
+    mouthing (each sign still carries its word, so it can be switched on later)."""
 
     language: str
     fps: float = 30.0
     fit_letters: bool = True
     tempo: float | None = None
+    mouthing: bool = True
 
     def __post_init__(self):
         if not self.language:
@@ -50,6 +52,7 @@ class Generation:
     report: dict
     text: str
     language: str
+    notes: tuple[str, ...] = ()  # what could not be done as asked (e.g. mouthing)
 
 
 def generate_signing(store, text: str, options: GenerateOptions, *,
@@ -64,6 +67,7 @@ def generate_signing(store, text: str, options: GenerateOptions, *,
     from engine.generate.assemble import assemble
     from engine.generate.timing import Timing
     from engine.generate.text import UnsupportedLanguage, coverage_report, text_to_tokens
+    from engine.workflows.face import mouthing_or_note
     from engine.workflows.lexicon import fit_letters_for
 
     tokens = None
@@ -87,10 +91,13 @@ def generate_signing(store, text: str, options: GenerateOptions, *,
         raise ValueError(f"nothing to sign in '{text}' for {language_label(options.language)}: "
                          f"not in the lexicon: {missing}")
     tempo = _signing_speed() if options.tempo is None else options.tempo
+    notes: list[str] = []
     project = assemble(tokens, store, options.language, Timing(fps=options.fps, tempo=tempo),
-                       progress=progress, cancel=cancel, title=text)
+                       progress=progress, cancel=cancel, title=text,
+                       mouth=lambda word: mouthing_or_note(word, options.language, notes))
     origin = Origin(text, options.language, options.fps, tempo)
-    return Generation(project.replace(origin=origin), report, text, options.language)
+    project = project.replace(origin=origin, mouthing=options.mouthing)
+    return Generation(project, report, text, options.language, tuple(notes))
 
 
 def _signing_speed() -> float:

@@ -3,7 +3,7 @@ signs beside their SignWriting. The CLI's ``sign`` and ``sheet`` call these; the
 notation panel edits through ``engine.generate.from_notation``."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.motion.errors import UsageError
@@ -15,13 +15,16 @@ from engine.workflows.lexicon import notation_timing
 @dataclass(frozen=True)
 class NotationOptions:
     """``avatar``: the body the sign is placed on (its anchors are measured on it) and
-    that the project then shows; ``smplx_dir``: the SMPL-X folder for that avatar."""
+    that the project then shows; ``smplx_dir``: the SMPL-X folder for that avatar.
+    ``mouthing``: the word the sign is mouthed with; None: the gloss's word (not
+    mouthed when there is no gloss or its language has no phonemizer voice); "": none."""
 
     gloss: str = ""
     language: str = "sgg"
     fps: float = 30.0
     avatar: str = "default"
     smplx_dir: str | None = None
+    mouthing: str | None = None
 
     def __post_init__(self):
         check_avatar(self.avatar)
@@ -35,9 +38,19 @@ def sign_from_notation(notation: str, options: NotationOptions = NotationOptions
     from engine.generate.from_notation import project_from_notation
 
     body = load_body_model(options.avatar, smplx_dir=options.smplx_dir)
+    from engine.workflows.face import gloss_word, mouthing_or_note, set_mouthing
+
     project = project_from_notation(notation, gloss=options.gloss, language=options.language,
                                     body=body, timing=notation_timing(options.fps))
-    return project.replace(avatar=AvatarChoice(options.avatar))
+    project = project.replace(avatar=AvatarChoice(options.avatar))
+    if options.mouthing:  # asked for: a word that cannot be mouthed is an error
+        project, _ = set_mouthing(project, 0, options.mouthing)
+    elif options.mouthing is None and gloss_word(options.gloss):
+        mouthing = mouthing_or_note(gloss_word(options.gloss), options.language, [])
+        if mouthing is not None:
+            project = project.replace(segments=(
+                replace(project.segments[0], mouthing=mouthing),) + project.segments[1:])
+    return project
 
 
 def notation_sheet_of(store, glosses: list[str], language: str, path: str | Path, body,
