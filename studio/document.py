@@ -30,7 +30,7 @@ def empty_project() -> Project:
 class Document(QObject):
     project_changed = Signal()        # the visible project changed (commit, undo, preview)
     frame_changed = Signal(int)       # the current frame
-    selection_changed = Signal()      # selected keyframe or segment
+    selection_changed = Signal()      # selected keyframe, segment or face marker
     file_changed = Signal()           # path or dirty state
 
     def __init__(self, project: Project | None = None, parent: QObject | None = None):
@@ -41,6 +41,7 @@ class Document(QObject):
         self._frame = 0
         self.selected_key: int | None = None       # frame of the selected keyframe
         self.selected_segment: int | None = None   # index into project.segments
+        self.selected_marker: int | None = None    # index into project.markers
         self.path: Path | None = None
         self._stamp: FileStamp | None = None  # the file's version when opened or saved
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
@@ -111,6 +112,9 @@ class Document(QObject):
         if self.selected_segment is not None and self.selected_segment >= len(project.segments):
             self.selected_segment = None
             self.selection_changed.emit()
+        if self.selected_marker is not None and self.selected_marker >= len(project.markers):
+            self.selected_marker = None
+            self.selection_changed.emit()
         self.project_changed.emit()
 
     # --------------------------------------------------------- frame, selection
@@ -125,6 +129,15 @@ class Document(QObject):
             raise ValueError(f"no keyframe at frame {frame}")
         self.selected_key, self.selected_segment = frame, None
         self.selection_changed.emit()
+
+    def select_marker(self, index: int | None) -> None:
+        """Select face marker ``index`` (its sign and keyframe selections stay: a marker
+        is edited over the signs, not instead of them)."""
+        if index is not None and not 0 <= index < len(self.project.markers):
+            raise ValueError(f"no face marker {index}")
+        if index != self.selected_marker:
+            self.selected_marker = index
+            self.selection_changed.emit()
 
     def select_segment(self, index: int | None) -> None:
         if index is not None and not 0 <= index < len(self.project.segments):
@@ -177,7 +190,7 @@ class Document(QObject):
         self.path = path
         self._stamp: FileStamp | None = None
         self._frame = 0
-        self.selected_key = self.selected_segment = None
+        self.selected_key = self.selected_segment = self.selected_marker = None
         self.frame_changed.emit(0)
         self.selection_changed.emit()
         self.project_changed.emit()

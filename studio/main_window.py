@@ -9,6 +9,7 @@ What the user can do lives in the parts, one concern each:
 - ``lexicon_actions`` (``LexiconActions``): generating from text, the lexicon browser,
   dropped videos and photos, the first launch's lexicon set-up;
 - ``timeline_drags`` (``TimelineDrags``): keyframe, hold and stretch drags;
+- ``face_actions`` (``FaceActions``): face markers, grammatical presets, mouthing;
 - ``edit_actions`` (``EditActions``): the Edit menu's keyframe commands and notation
   edits;
 - ``job_status`` (``JobStatus``): the running job and Cancel in the status bar.
@@ -45,6 +46,7 @@ from studio.window.layout import main_layout
 from studio.window.lexicon_actions import LexiconActions
 from studio.window.menus import build_menus
 from studio.window.project_files import ProjectFiles
+from studio.window.face_actions import FaceActions
 from studio.window.timeline_drags import TimelineDrags
 
 
@@ -131,6 +133,7 @@ class MainWindow(QMainWindow):
             ctx, self.lexicon, lambda: self.settings, prompt=self.prompt,
             browser=self.browser, properties=self.properties)
         self.timeline_drags = TimelineDrags(ctx, self.edits, self.statusBar())
+        self.face_actions = FaceActions(ctx, self)
         self.edit_actions = EditActions(ctx, self.edits, self.properties.notation,
                                         settings=lambda: self.settings, body=self.body)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-    QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QPushButton, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
 )
 from scipy.spatial.transform import Rotation
 
@@ -24,6 +24,7 @@ from engine.motion.edits import ReplaceProject
 from engine.motion.errors import MotionError
 from engine.motion.motion import Channel
 from engine.motion.project import Keyframe
+from engine.workflows.face import set_mouthing
 from studio.document import Document
 from studio.panels.notation_panel import NotationPanel
 
@@ -157,6 +158,14 @@ class PropertiesPanel(QWidget):
         form.addRow("Frames", self.segment_span)
         form.addRow("Movement", self.movement)
         form.addRow("Hold", self.hold)
+        self.mouthing = QLineEdit()
+        self.mouthing.setPlaceholderText("not mouthed")
+        self.mouthing.setToolTip("The spoken word the sign is mouthed with (its phonemes "
+                                 "shape the mouth over the sign's movement); empty: none")
+        self.mouthing.editingFinished.connect(self._on_mouthing)
+        self.mouthing_phonemes = QLabel()
+        form.addRow("Mouthing", self.mouthing)
+        form.addRow(self.mouthing_phonemes)
         tip = QLabel("<small>On the timeline, drag the sign's left edge to stretch its "
                      "movement in time (slower or faster), its right edge to change the "
                      "hold.</small>")
@@ -210,6 +219,12 @@ class PropertiesPanel(QWidget):
                     f"{segment.num_frames / project.motion.fps:.2f} s)")
                 self.hold.setValue(segment.hold)
                 self.movement.setValue(segment.num_frames - segment.hold)
+                said = segment.mouthing
+                self.mouthing.setText(said.word if said else "")
+                self.mouthing_phonemes.setText(
+                    f"<small>/{' '.join(said.phonemes)}/ ({said.voice})"
+                    f"{'' if project.mouthing else ', mouthing is off for this project'}"
+                    "</small>" if said else "")
                 from engine.notation.dsgs import signwriting_for
 
                 self.notation.show_segment(self._document.selected_segment, segment.notation,
@@ -305,6 +320,24 @@ class PropertiesPanel(QWidget):
             return
         gloss = self._document.project.segments[index].gloss
         self._apply(edit.op, f"Duration of '{gloss}'", f"stretch@{index}")
+
+    def _on_mouthing(self) -> None:
+        index = self._document.selected_segment
+        if index is None:
+            return
+        segment = self._document.committed_project.segments[index]
+        word = self.mouthing.text().strip()
+        if word == (segment.mouthing.word if segment.mouthing else ""):
+            return
+        try:
+            project, unknown = set_mouthing(self._document.committed_project, index, word)
+        except ValueError as error:  # no voice for the language, a word too long
+            self.error_raised.emit(str(error))
+            return
+        if unknown:
+            self.error_raised.emit(f"No mouth shape for {', '.join(unknown)}: shown neutral")
+        self._apply(ReplaceProject(project), f"Mouthing of '{segment.gloss}': "
+                                             f"{word or 'none'}", "")
 
     def _on_hold(self, value: int) -> None:
         index = self._document.selected_segment

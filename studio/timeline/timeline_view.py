@@ -4,11 +4,13 @@ Rows, top to bottom: a ruler (frames, and seconds at the motion's fps), the segm
 track (one block per gloss or letter; its darker tail is the hold: drag the block's right
 edge to change the hold, its left edge to time-stretch the sign's movement), then one
 keyframe track per channel group (body, left hand, right hand, face): a keyframe shows a
-diamond in every track whose channels it pins.
+diamond in every track whose channels it pins; then the face rows (``face_tracks``), one
+per non-manual track, with the project's markers as blocks.
 
 It never edits. Clicks select (Document selection) and scrub (Document frame), which
 are view state rather than project changes; drags are emitted as intents
-(``key_drag_*``, ``hold_drag_*``, ``stretch_drag_*``) that the main window turns into undoable commands.
+(``key_drag_*``, ``hold_drag_*``, ``stretch_drag_*``, ``marker_drag_*``) that the main
+window turns into undoable commands.
 The scene is rebuilt from ``document.project`` on every ``project_changed``: during a
 drag that is the live preview, so the diamond follows the mouse through the Document.
 """
@@ -22,6 +24,7 @@ from engine.generate.retime import movement_frames
 from engine.motion.motion import Channel
 from engine.motion.project import SegmentKind
 from studio.document import Document
+from studio.timeline.face_tracks import MARKER_HINT, FaceRows, dragged_span
 
 #: (label, channels shown in that track)
 TRACKS: tuple[tuple[str, frozenset[Channel]], ...] = (
@@ -35,6 +38,7 @@ LABEL_WIDTH = 84      # px: the fixed column of row names
 RULER_HEIGHT = 28
 SEGMENT_TOP, SEGMENT_HEIGHT = 32, 28
 TRACK_TOP, TRACK_HEIGHT = 66, 24
+FACE_TOP = TRACK_TOP + len(TRACKS) * TRACK_HEIGHT + 6  # the face rows, below the key tracks
 KEY_RADIUS = 6
 EDGE_GRAB = 5         # px either side of a block edge that grabs it
 DRAG_THRESHOLD = 3    # px before a press on a key becomes a drag (else it is a click)
@@ -72,6 +76,10 @@ class TimelineView(QGraphicsView):
     stretch_drag_moved = Signal(int, int)     # segment index, movement length in frames
     stretch_drag_finished = Signal(int, int)
     stretch_drag_cancelled = Signal()
+    marker_drag_moved = Signal(int, int, int)     # marker index, start, end
+    marker_drag_finished = Signal(int, int, int)
+    marker_drag_cancelled = Signal()
+    face_menu_requested = Signal(str, int, QPoint)  # track, frame, global position
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -82,7 +90,8 @@ class TimelineView(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
-        self.setMinimumHeight(TRACK_TOP + len(TRACKS) * TRACK_HEIGHT + 24)
+        self.face_rows = FaceRows(FACE_TOP, LABEL_WIDTH)
+        self.setMinimumHeight(int(FACE_TOP + self.face_rows.height) + 24)
         self.setToolTip("Click a diamond to select a keyframe, drag it to move it in time "
                         "(Esc cancels). Drag the right edge of a sign to change its hold, "
                         "its left edge to stretch it in time. Click the ruler to scrub; "
@@ -148,7 +157,7 @@ class TimelineView(QGraphicsView):
         frames = project.motion.num_frames
         ppf = self.pixels_per_frame
         width = LABEL_WIDTH + frames * ppf + 40
-        height = TRACK_TOP + len(TRACKS) * TRACK_HEIGHT + 8
+        height = FACE_TOP + self.face_rows.height + 8
         scene.setSceneRect(0, 0, width, height)
         self._draw_ruler(frames, project.motion.fps)
 
@@ -194,6 +203,7 @@ class TimelineView(QGraphicsView):
                 if key.channels & channels:
                     self._diamond(self.x_of(key.frame), self.track_y(index), colour, selected)
 
+        self.face_rows.draw(scene, project, ppf, width, self._document.selected_marker)
         if self._flash is not None:
             self._draw_flash(frames)
         drag = self._drag
@@ -327,7 +337,7 @@ class TimelineView(QGraphicsView):
         painter.setPen(QColor(50, 50, 60))
         rows = [("frames / s", 0, RULER_HEIGHT), ("Signs", SEGMENT_TOP, SEGMENT_HEIGHT)]
         rows += [(name, TRACK_TOP + i * TRACK_HEIGHT, TRACK_HEIGHT)
-                 for i, (name, _) in enumerate(TRACKS)]
+                 for i, (name, _) in enumerate(TRACKS)] + self.face_rows.labels()
         for name, y, h in rows:
             painter.drawText(QRectF(6, top + y, LABEL_WIDTH - 8, h),
                              int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), name)
@@ -380,6 +390,14 @@ class TimelineView(QGraphicsView):
                         STRETCH_EDGE_HINT.format(gloss=segment.gloss,
                                                  frames=movement_frames(segment)))
                 return text, Qt.CursorShape.SizeHorCursor
+        elif pos.y() >= FACE_TOP:
+            index, edge = self.face_rows.hit(self._document.project, pos, self.pixels_per_frame)
+            if index is not None:
+                m = self._document.project.markers[index]
+                text = MARKER_HINT.format(label=m.kind.label, start=m.start, end=m.end - 1,
+                                          intensity=m.intensity)
+                return text, (Qt.CursorShape.OpenHandCursor if edge == "body"
+                              else Qt.CursorShape.SizeHorCursor)
         elif pos.y() >= TRACK_TOP:
             frame = self._key_near(pos)
             if frame is not None:
@@ -395,11 +413,30 @@ class TimelineView(QGraphicsView):
 
     # ------------------------------------------------------------ mouse and keys
     def mousePressEvent(self, event) -> None:
+        pos = self.mapToScene(event.position().toPoint())
+        track = self.face_rows.track_at(pos.y())
+        if event.button() == Qt.MouseButton.RightButton and track is not None:
+            index, _ = self.face_rows.hit(self._document.project, pos, self.pixels_per_frame)
+            self._document.select_marker(index)
+            self.face_menu_requested.emit(track.value, self.frame_at(pos.x()),
+                                          event.globalPosition().toPoint())
+            event.accept()
+            return
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
         self.setFocus()
-        pos = self.mapToScene(event.position().toPoint())
-        if pos.y() < RULER_HEIGHT:
+        if track is not None:
+            index, edge = self.face_rows.hit(self._document.project, pos, self.pixels_per_frame)
+            self._document.select_marker(index)
+            if index is None:
+                self._document.set_frame(self.frame_at(pos.x()))
+                self._drag = {"kind": "scrub"}
+            else:
+                self._drag = {"kind": "marker", "index": index, "edge": edge, "x": pos.x(),
+                              "value": None}
+                self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor if edge == "body"
+                                          else Qt.CursorShape.SizeHorCursor)
+        elif pos.y() < RULER_HEIGHT:
             self._drag = {"kind": "scrub"}
             self._document.set_frame(self.frame_at(pos.x()))
         elif pos.y() < SEGMENT_TOP + SEGMENT_HEIGHT:
@@ -451,6 +488,15 @@ class TimelineView(QGraphicsView):
                 if to != drag["to"]:
                     drag["to"] = to
                     self.key_drag_moved.emit(to)
+        elif drag["kind"] == "marker":
+            project = self._document.committed_project
+            if drag["index"] < len(project.markers):
+                span = dragged_span(project.markers[drag["index"]], drag["edge"],
+                                    round((pos.x() - drag["x"]) / self.pixels_per_frame),
+                                    project.motion.num_frames)
+                if span != drag["value"]:
+                    drag["value"] = span
+                    self.marker_drag_moved.emit(drag["index"], *span)
         elif drag["kind"] == "hold":
             hold = max(0, drag["hold"] + round((pos.x() - drag["x"]) / self.pixels_per_frame))
             if hold != drag["value"]:
@@ -478,6 +524,8 @@ class TimelineView(QGraphicsView):
             self.key_drag_finished.emit(drag["to"])
         elif drag["kind"] == "hold" and drag["value"] is not None:
             self.hold_drag_finished.emit(drag["index"], drag["value"])
+        elif drag["kind"] == "marker" and drag["value"] is not None:
+            self.marker_drag_finished.emit(drag["index"], *drag["value"])
         elif drag["kind"] == "stretch":
             if drag["value"] is not None:
                 self.stretch_drag_finished.emit(drag["index"], drag["value"])
@@ -491,6 +539,8 @@ class TimelineView(QGraphicsView):
                 self.key_drag_cancelled.emit()
             elif drag["kind"] == "hold" and drag["value"] is not None:
                 self.hold_drag_cancelled.emit()
+            elif drag["kind"] == "marker" and drag["value"] is not None:
+                self.marker_drag_cancelled.emit()
             elif drag["kind"] == "stretch":
                 if drag["value"] is not None:
                     self.stretch_drag_cancelled.emit()

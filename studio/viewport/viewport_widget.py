@@ -40,13 +40,14 @@ from engine.export.render import (
     CAMERA_PRESETS, VIEW_ANGLE_DEG, aim_frames_sample, camera_distance, camera_view,
 )
 from engine.export.video import signs_span
+from engine.face.perform import performed_motion
 from engine.motion.project import AvatarChoice
 from studio.document import Document
 from studio.viewport.body_actor import BodyActor
 
 #: Buttons shown over the view: label -> preset name in CAMERA_PRESETS.
 CAMERA_BUTTONS = {"Front": "front", "3/4": "three_quarter", "Side": "side", "Hands": "hands",
-                  "Face+hands": "face_hands", "Full body": "full_body"}
+                  "Face+hands": "face_hands", "Face": "face", "Full body": "full_body"}
 QUALITIES = ("draft", "high")
 BACKGROUND = "#f1f3f6"
 #: A still frame is redrawn anti-aliased (FXAA, "high" quality) after this long unchanged.
@@ -208,7 +209,7 @@ class ViewportWidget(QWidget):
         if not self._dirty:
             return None
         self._dirty = False
-        motion = self._document.project.motion
+        motion = performed_motion(self._document.project)  # the face's layers on top
         frame = min(self._document.frame, motion.num_frames - 1)
         shown = self._shown
         if shown is not None and shown[0] is self.actor and shown[1] is motion \
@@ -395,7 +396,7 @@ class ViewportWidget(QWidget):
         """The joints a preset is aimed at: a close-up frames the whole utterance's
         signing (its signs' frames, as video export does), so it does not show the
         hips at frame 0 or lose a hand that travels; other presets the current pose."""
-        if CAMERA_PRESETS[preset].focus not in ("hands", "face_hands"):
+        if CAMERA_PRESETS[preset].focus not in ("hands", "face_hands", "face"):
             return self._joints
         project = self._document.project
         sample = aim_frames_sample(project.motion.num_frames, signs_span(project.segments))

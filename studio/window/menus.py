@@ -1,4 +1,4 @@
-"""The menu bar: File, Edit, View and Help, with their shortcuts and status tips.
+"""The menu bar: File, Edit, Face, View and Help, with their shortcuts and status tips.
 
 Menus only trigger the window's parts (``window.files``, ``window.edit_actions``, the
 playback and the timeline); what each command does lives there.
@@ -53,7 +53,9 @@ def build_menus(window) -> None:
     edit.addAction(redo)
     edit.addSeparator()
     add_action(edit, window, "Add &keyframe at playhead", edits.add_key_at_playhead, "K")
-    add_action(edit, window, "&Delete keyframe", edits.delete_selected_key, Keys.Delete)
+    add_action(edit, window, "&Delete keyframe or face marker",
+               lambda: window.face_actions.delete_selected_marker() or edits.delete_selected_key(),
+               Keys.Delete)
     add_action(edit, window, "&Copy keyframe", edits.copy_key, Keys.Copy)
     add_action(edit, window, "&Paste keyframe at playhead", edits.paste_key, Keys.Paste)
     edit.addSeparator()
@@ -61,6 +63,22 @@ def build_menus(window) -> None:
                "The selected key's pose as its mirror image: the other hand signs it")
     add_action(edit, window, "Mirror the whole project (left-handed signer)",
                edits.mirror_project, tip="Every frame and key mirrored left ↔ right")
+
+    faces = window.face_actions
+    face_menu = menus.addMenu("F&ace")
+    presets = face_menu.addMenu("Apply grammatical &preset to the selected sign")
+    presets.setStatusTip("Non-manual markers of a construction (question, negation, topic, "
+                         "conditional) over the selected sign; adjust them on the face rows")
+    presets.aboutToShow.connect(lambda: faces.fill_presets_menu(presets))
+    add_action(face_menu, window, "&Save markers over the selected sign as a preset…",
+               faces.save_preset)
+    add_action(face_menu, window, "Marker &intensity…", faces.set_intensity, "I",
+               "The selected face marker's strength, 0 to 100 %")
+    mouthing = add_action(face_menu, window, "&Mouthing", faces.toggle_mouthing, None,
+                          "Play the words the signs are mouthed with (each sign's word is "
+                          "set on its properties page)")
+    mouthing.setCheckable(True)
+    face_menu.aboutToShow.connect(lambda: mouthing.setChecked(doc.project.mouthing))
 
     view = menus.addMenu("&View")
     playback, timeline = window.playback, window.timeline
@@ -80,7 +98,8 @@ def build_menus(window) -> None:
         view.addSeparator()
         for label, preset, key in (("Front", "front", "1"), ("Side", "side", "2"),
                                    ("Hands close-up", "hands", "3"),
-                                   ("Face and hands", "face_hands", "4")):
+                                   ("Face and hands", "face_hands", "4"),
+                                   ("Face close-up", "face", "5")):
             add_action(view, window, f"Camera: {label}",
                        lambda p=preset: window.viewport.set_camera(p), key)
 
