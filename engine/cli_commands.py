@@ -225,6 +225,10 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
                   f"{_hand_fit(summary.quality)} of the hand's size from the video's keypoints "
                   f"(median; {_hand_fit(summary.quality, 'hand_error_p95')} at the 95th "
                   "percentile)")
+            quality = summary.quality
+            if "face" in quality or "face_missing" in quality:
+                print(f"face: {quality.get('face') or 'not seen on frames ' + quality['face_missing']}"
+                      " (held neutral there; the rest of the fit is kept)")
         else:
             _print_entries(store, args)
         return 0

@@ -140,6 +140,50 @@ def camera_distance(height: float) -> float:
     return height / 2 / np.tan(np.radians(VIEW_ANGLE_DEG / 2))
 
 
+@dataclass(frozen=True, eq=False)
+class PinholeCamera:
+    """The perspective camera ``OffscreenRenderer.look_at`` sets up, in numpy: where a
+    world point lands in the picture, and the ray behind a pixel (calibrating keypoint
+    detectors on our own renders, and known-truth checks).
+
+    ``rotation`` (3, 3): rows are the image's right, up and viewing direction (world);
+    ``focal``: pixels; ``width`` x ``height``: the picture in pixels."""
+
+    position: np.ndarray
+    rotation: np.ndarray
+    focal: float
+    width: int
+    height: int
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """(..., 3) world metres -> (..., 2) pixels (x right, y down)."""
+        local = (np.asarray(points, np.float64) - self.position) @ self.rotation.T
+        xy = self.focal * local[..., :2] / local[..., 2:3]
+        return np.stack([self.width / 2 + xy[..., 0], self.height / 2 - xy[..., 1]], -1)
+
+    def rays(self, pixels: np.ndarray) -> np.ndarray:
+        """(..., 2) pixels -> (..., 3) unit world directions from ``position``."""
+        pixels = np.asarray(pixels, np.float64)
+        local = np.stack([pixels[..., 0] - self.width / 2, self.height / 2 - pixels[..., 1],
+                          np.full(pixels.shape[:-1], self.focal)], -1)
+        world = local @ self.rotation
+        return world / np.linalg.norm(world, axis=-1, keepdims=True)
+
+
+def pinhole_camera(focus, direction, height_m: float, width: int, height: int) -> PinholeCamera:
+    """The camera ``OffscreenRenderer(width, height).look_at(focus, direction, height_m)``
+    renders through (VTK's view angle is vertical; up is +Y)."""
+    direction = np.asarray(direction, np.float64)
+    direction = direction / np.linalg.norm(direction)
+    position = np.asarray(focus, np.float64) + camera_distance(height_m) * direction
+    forward = -direction
+    right = np.cross(forward, [0.0, 1.0, 0.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    focal = height / 2 / np.tan(np.radians(VIEW_ANGLE_DEG / 2))
+    return PinholeCamera(position, np.stack([right, up, forward]), float(focal), width, height)
+
+
 def hands_close_up_height(joints: np.ndarray, aspect: float, minimum: float,
                           focus: str = "hands", direction=(0.0, 0.0, 1.0)) -> float:
     """Metres of scene a "hands" (or "face_hands") view shows vertically (at its focus)

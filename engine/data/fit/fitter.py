@@ -24,6 +24,7 @@ from engine.data.fit.optimise import fit_problem, optimise
 from engine.data.fit.skeleton import skeleton_for
 from engine.data.fit.targets import check_sequence, gather_targets, hand_quality, hand_sizes
 from engine.data.keypoints import KeypointSequence
+from engine.face.fitting import fit_face, frame_ranges, with_fitted_face
 from engine.jobs import CancelToken, Progress
 from engine.motion.filtering import FITTED_CUTOFF_HZ, low_pass
 from engine.motion.motion import Motion
@@ -39,7 +40,10 @@ class FitResult:
     points divided by the hand size (NaN on frames with no hand seen).
     ``quality``: summary numbers (see ``hand_quality``: ``hand_error_median``,
     ``hand_error_p95``), the fitted scales (``camera_scale``, ``arm_scale``,
-    ``hand_scale``), ``iterations``, ``frames`` and ``seconds``.
+    ``hand_scale``), ``iterations``, ``frames`` and ``seconds``; the face
+    (``engine.face.fitting``): ``face_frames`` (frames a face was seen on), and
+    ``face_missing`` ("3-10, 40": the frames held neutral) when some were not, or
+    ``face`` saying why nothing was taken from it.
     ``hand_point_errors``: (F, 2, 21) float32 per-point normalised errors (hands left,
     right; MediaPipe point order; NaN where the point is not seen), for aggregating
     over many clips.
@@ -124,13 +128,21 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
     if low_pass_hz is not None and low_pass_hz < seq.fps / 2:
         # The fit trembles from frame to frame; a signer's movement does not.
         motion = low_pass(motion, low_pass_hz)
+    progress(iterations, iterations, "fitting the face")
+    face = fit_face(seq.face, seq.confidence["face"], seq.fps, use_z=not seq.metadata.is_2d,
+                    cancel=cancel)
+    motion = with_fitted_face(motion, face)
     per_frame, quality, point_errors = hand_quality(seq, projected, sk, sizes, dims)
     quality.update(
         camera_scale=float(scales[0]), arm_scale=float(scales[1]), hand_scale=float(scales[2]),
         iterations=float(iterations), seconds=time.perf_counter() - started,
         frames=float(seq.num_frames), loss=float(loss), start=float(chosen),
-        starts=float(len(initial)),
+        starts=float(len(initial)), face_frames=float(face.found.sum()),
     )
+    if face.still:
+        quality["face"] = "a still face on every frame (not a recording of one): left neutral"
+    elif not face.found.all():
+        quality["face_missing"] = frame_ranges(face.missing_frames)
     if low_pass_hz is not None and low_pass_hz < seq.fps / 2:
         quality["low_pass_hz"] = float(low_pass_hz)
     return FitResult(motion=motion, per_frame_error=per_frame, quality=quality,

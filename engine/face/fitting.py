@@ -1,0 +1,284 @@
+"""Fitting the face: ARKit blendshape weights and the head's rotation from MediaPipe's
+478 face landmarks, with the default avatar's own blendshapes.
+
+Each landmark is a point on the avatar's surface (``assets/mediapipe_face_points.json``,
+measured by tools/calibrate_face_points.py), so the avatar's face predicts where the
+landmarks go for any weights: ``X(w) = X0 + D w`` in the head's rest frame, X0 (478, 3)
+metres, D (478 * 3, 52). Per frame, alternately:
+
+1. the head's pose: the similarity ``s R X(w) + t`` nearest the landmarks (Umeyama's
+   closed form, weighted by confidence), first on the points no blendshape moves much
+   (nose bridge, temples: the rigid part of a face), then on all of them;
+2. the weights: with the pose fixed the model is linear in ``w``, so ``w`` is a bounded
+   linear least-squares problem (``scipy.optimize.lsq_linear``, bounds [0, 1]) with a
+   small ridge that shares an expression between look-alike shapes instead of
+   piling it onto one.
+
+When depth is unreliable (``use_z=False``: 2D keypoints), the landmarks' z is filled in
+from the fitted face each round (the usual way to fit a 3D model to 2D points with a
+similarity camera). Afterwards the weights are low-passed over time (``FACE_CUTOFF_HZ``)
+and clipped to [0, 1]. Frames without a face keep a neutral face and the body's own
+head, and are reported.
+
+A clip's own neutral: the signer's face is not the avatar's, and a weak-perspective
+camera bends a near face a little, so even a face at rest fits to small weights. Over a
+clip of ``BASELINE_MIN_FRAMES`` or more, each shape's ``BASELINE_PERCENTILE``th
+percentile is taken as that face at rest and subtracted (a face rests for most of a
+clip). A face that does not move at all (the package's recordings carry one mean face
+pasted on every frame) says nothing: it is left neutral and the body's head kept.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.linalg import cholesky, solve_triangular
+from scipy.optimize import lsq_linear
+from scipy.signal import butter, filtfilt
+from scipy.spatial.transform import Rotation
+
+from engine.assets import asset_path
+from engine.body.skeleton import JOINT_INDEX
+from engine.face.nonmanual import HEAD, NECK, NECK_SHARE
+from engine.motion.face import FACE_BLENDSHAPE_NAMES, NUM_FACE_BLENDSHAPES
+from engine.motion.motion import Motion
+
+FACE_POINTS_FILE = "mediapipe_face_points.json"
+NUM_FACE_POINTS = 478
+#: Points that no blendshape moves by more than this (metres) place the head.
+RIGID_MOTION_M = 0.0015
+#: Ridge on the weights, relative to the data term's mean diagonal.
+RIDGE = 0.1
+#: Faces move faster than arms (a blink takes 0.1 to 0.4 s): a higher cut-off than the
+#: body's 6 Hz (``engine.motion.filtering.FITTED_CUTOFF_HZ``).
+FACE_CUTOFF_HZ = 10.0
+ROUNDS = 3
+BASELINE_PERCENTILE = 10
+BASELINE_MIN_FRAMES = 10
+#: Landmarks (in face heights, after aligning each frame) that vary less than this over
+#: a clip: a pasted still face, not a recording of one.
+STILL_FACE = 1e-3
+#: A shape MediaPipe follows less than this much of the way, or that moves no landmark
+#: by ``MIN_REACH_M`` as MediaPipe reports it, is not fitted (see ``FaceModel``).
+MIN_GAIN = 0.15
+MIN_REACH_M = 0.0015
+
+
+@dataclass(frozen=True)
+class FaceModel:
+    """The avatar's face at the landmarks: ``rest`` (478, 3) metres relative to the head
+    joint; ``deltas`` (52, 478, 3) metres per unit weight, as MediaPipe reports them
+    (the mesh's own movement times the shape's measured gain); ``rigid`` (478,) bool;
+    ``visible`` (52,) bool: the shapes the landmarks can show. The others (the tongue,
+    the eyelids and gaze on this avatar's blank eyes: gain near 0) are not fitted and
+    stay 0."""
+
+    rest: np.ndarray
+    deltas: np.ndarray
+    rigid: np.ndarray
+    visible: np.ndarray
+
+
+@lru_cache(maxsize=1)
+def face_model() -> FaceModel:
+    """The default avatar's face model (read once; read-only arrays)."""
+    from engine.body.default_avatar import default_avatar
+
+    avatar = default_avatar()
+    asset = json.loads(asset_path(FACE_POINTS_FILE).read_text(encoding="utf-8"))
+    ids = np.array([p["vertices"] for p in asset["points"]], np.int64)      # (478, 3)
+    weights = np.array([p["weights"] for p in asset["points"]], np.float64)  # (478, 3)
+    head = avatar.rest_joints[JOINT_INDEX["head"]].astype(np.float64)
+    rest = np.einsum("nk,nkd->nd", weights, avatar.rest_vertices[ids].astype(np.float64)) - head
+    row = np.full(avatar.num_vertices, -1)
+    shape_ids = avatar._shape_vertex_ids
+    row[shape_ids] = np.arange(len(shape_ids))
+    per_vertex = np.zeros((NUM_FACE_BLENDSHAPES, avatar.num_vertices, 3))
+    per_vertex[:, shape_ids] = avatar._shape_deltas
+    deltas = np.einsum("nk,snkd->snd", weights, per_vertex[:, ids])
+    rigid = np.linalg.norm(deltas, axis=-1).max(axis=0) < RIGID_MOTION_M
+    # One render per shape measured each gain: the left and right shape of a pair
+    # share the mean of theirs (the face is symmetric; the readings are not quite).
+    gains = np.array(asset["shape_gains"], np.float64)
+    names = list(FACE_BLENDSHAPE_NAMES)
+    for index, name in enumerate(names):
+        if name.endswith("Left") and name[:-4] + "Right" in names:
+            partner = names.index(name[:-4] + "Right")
+            gains[index] = gains[partner] = (gains[index] + gains[partner]) / 2
+    reach = np.linalg.norm(deltas, axis=-1).max(axis=1) * gains
+    visible = (gains >= MIN_GAIN) & (reach >= MIN_REACH_M)
+    deltas = deltas * (gains * visible)[:, None, None]
+    for array in (rest, deltas, rigid, visible):
+        array.setflags(write=False)
+    return FaceModel(rest, deltas, rigid, visible)
+
+
+def similarity(source: np.ndarray, target: np.ndarray, weights: np.ndarray
+               ) -> tuple[float, np.ndarray, np.ndarray]:
+    """Weighted Umeyama: (s, R (3, 3), t (3,)) minimising sum w |s R source + t - target|^2."""
+    w = weights / weights.sum()
+    mu_s, mu_t = w @ source, w @ target
+    a, b = source - mu_s, target - mu_t
+    cov = (b * w[:, None]).T @ a
+    u, sigma, vt = np.linalg.svd(cov)
+    flip = np.sign(np.linalg.det(u @ vt)) or 1.0
+    d = np.array([1.0, 1.0, flip])
+    rotation = u @ np.diag(d) @ vt
+    scale = float((sigma * d).sum() / (w @ (a * a).sum(axis=1)))
+    return scale, rotation, mu_t - scale * rotation @ mu_s
+
+
+@dataclass(frozen=True)
+class FaceFit:
+    """``weights`` (F, 52) ARKit weights in [0, 1]; ``head`` (F, 3) the head's rotation
+    (axis-angle, radians) in the landmarks' frame; ``found`` (F,) bool: a face was
+    seen; ``error`` (F,) the landmarks' mean distance from the fitted face, in face
+    heights (0 where not found); ``still``: the face never moved (see the module
+    docstring), so nothing was taken from it."""
+
+    weights: np.ndarray
+    head: np.ndarray
+    found: np.ndarray
+    error: np.ndarray
+    still: bool = False
+
+    @property
+    def missing_frames(self) -> np.ndarray:
+        return np.flatnonzero(~self.found)
+
+
+def fit_face(points: np.ndarray, confidence: np.ndarray, fps: float, use_z: bool = True,
+             model: FaceModel | None = None, cancel=None) -> FaceFit:
+    """Fit every frame of ``points`` (F, 478, 3) (+Y up, +Z toward the camera, any unit)
+    with ``confidence`` (F, 478); a frame whose face has fewer than 3 rigid points seen
+    is not found. ``cancel``: checked every frame."""
+    model = model or face_model()
+    frames = len(points)
+    weights = np.zeros((frames, NUM_FACE_BLENDSHAPES))
+    head = np.zeros((frames, 3))
+    found = np.zeros(frames, bool)
+    error = np.zeros(frames)
+    for frame in range(frames):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        seen = confidence[frame, :NUM_FACE_POINTS] > 0
+        if (seen & model.rigid).sum() < 3 or not np.isfinite(points[frame]).all():
+            continue
+        weights[frame], rotation, error[frame] = _fit_frame(
+            points[frame, :NUM_FACE_POINTS].astype(np.float64), seen, use_z, model)
+        head[frame] = Rotation.from_matrix(rotation).as_rotvec()
+        found[frame] = True
+    if found.sum() >= 2 and _still(points[found], confidence[found], model):
+        return FaceFit(np.zeros((frames, NUM_FACE_BLENDSHAPES), np.float32), head * 0,
+                       found, error, still=True)
+    if found.sum() >= BASELINE_MIN_FRAMES:
+        weights[found] -= np.percentile(weights[found], BASELINE_PERCENTILE, axis=0)
+    weights = _smooth(np.clip(weights, 0.0, 1.0), found, fps)
+    return FaceFit(weights.astype(np.float32), head, found, error)
+
+
+def _still(points: np.ndarray, confidence: np.ndarray, model: FaceModel) -> bool:
+    """Whether the faces (found frames only) are one face pasted on every frame."""
+    seen = (confidence[:, :NUM_FACE_POINTS] > 0).all(axis=0) & model.rigid
+    if seen.sum() < 3:
+        return False
+    first = points[0, :NUM_FACE_POINTS].astype(np.float64)
+    aligned = []
+    for frame in points[:, :NUM_FACE_POINTS].astype(np.float64):
+        s, r, t = similarity(frame[seen], first[seen], np.ones(seen.sum()))
+        aligned.append(frame @ r.T * s + t)
+    height = np.ptp(first[:, 1]) or 1.0
+    return float(np.std(np.array(aligned), axis=0).max()) / height < STILL_FACE
+
+
+def _fit_frame(observed: np.ndarray, seen: np.ndarray, use_z: bool, model: FaceModel
+               ) -> tuple[np.ndarray, np.ndarray, float]:
+    """One frame: (weights (52,), head rotation (3, 3), mean residual in face heights).
+
+    The pose uses z where it is trusted (a head turn shows most in depth); the weights
+    always fit x and y only: MediaPipe's z is a regressed relative depth, noisier than
+    its image position by far, and a blendshape's few millimetres drown in it."""
+    rest, deltas = model.rest, model.deltas
+    flat = deltas.reshape(NUM_FACE_BLENDSHAPES, -1).T            # (478 * 3, 52)
+    w = np.zeros(NUM_FACE_BLENDSHAPES)
+    target = observed.copy()
+    confidence = seen.astype(np.float64)
+    place = seen & model.rigid
+    scale, rotation, shift = similarity(rest[place], target[place], confidence[place])
+    for round_ in range(ROUNDS):
+        face = rest + (flat @ w).reshape(-1, 3)
+        if not use_z:  # depth from the current fit; x and y are the data
+            target[:, 2] = (scale * face @ rotation.T + shift)[:, 2]
+        if round_ > 0:
+            scale, rotation, shift = similarity(face[place], target[place], confidence[place])
+        # observed_xy = s R[:2] (rest + D w) + t_xy, linear in w.
+        shown = deltas[model.visible][:, seen]                              # (k, n, 3)
+        a = np.einsum("ij,knj->nik", rotation[:2], shown).reshape(-1, len(shown))
+        b = (observed[:, :2] - shift[:2]) / scale - rest @ rotation[:2].T
+        b = b[seen].reshape(-1)
+        # The bounded solver gets the k x k Cholesky factor of the normal equations
+        # (ridge included) instead of the ~950-row system: |a w - b|^2 + ridge |w|^2
+        # equals |L'w - L^-1 a'b|^2 plus a constant, so the answer is the same, 5x faster.
+        gram = a.T @ a
+        gram[np.diag_indices_from(gram)] += RIDGE * np.trace(gram) / len(gram)
+        lower = cholesky(gram, lower=True)
+        w = np.zeros(NUM_FACE_BLENDSHAPES)
+        w[model.visible] = lsq_linear(lower.T, solve_triangular(lower, a.T @ b, lower=True),
+                                      bounds=(0.0, 1.0), method="bvls").x
+    face = rest + (flat @ w).reshape(-1, 3)
+    fitted = scale * face @ rotation.T + shift
+    height = np.ptp(rest[:, 1]) * scale
+    residual = np.linalg.norm((fitted - observed)[seen][:, :2], axis=1).mean() / height
+    return w, rotation, float(residual)
+
+
+def _smooth(weights: np.ndarray, found: np.ndarray, fps: float) -> np.ndarray:
+    """Low-pass each run of found frames (``FACE_CUTOFF_HZ``), clipped to [0, 1]."""
+    if FACE_CUTOFF_HZ >= fps / 2:
+        return weights
+    b, a = butter(2, FACE_CUTOFF_HZ / (fps / 2))
+    out = weights.copy()
+    edges = np.flatnonzero(np.diff(np.r_[0, found.astype(int), 0]))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        if stop - start > 9:  # filtfilt's padding needs more than 3 * (order + 1) frames
+            out[start:stop] = filtfilt(b, a, weights[start:stop], axis=0)
+    return np.clip(out, 0.0, 1.0)
+
+
+def frame_ranges(frames: np.ndarray) -> str:
+    """[3, 4, 5, 9] -> '3-5, 9' (how a report names frames)."""
+    frames = [int(f) for f in frames]
+    parts, start = [], None
+    for index, frame in enumerate(frames):
+        if start is None:
+            start = frame
+        if index + 1 == len(frames) or frames[index + 1] != frame + 1:
+            parts.append(str(start) if start == frame else f"{start}-{frame}")
+            start = None
+    return ", ".join(parts)
+
+
+def with_fitted_face(motion: Motion, fit: FaceFit) -> Motion:
+    """``motion`` with the fitted face: its weights, and on found frames the head turned
+    to the fitted rotation (shared between neck and head as the head markers are),
+    whatever the body fit gave the chest."""
+    from engine.body.default_avatar import default_avatar
+    from engine.body.lbs import forward_kinematics
+    from engine.body.skeleton import PARENTS
+
+    if fit.still:
+        return motion
+    changes = {"face_blendshapes": fit.weights}
+    if fit.found.any():
+        rotations, _ = forward_kinematics(motion.full_pose(), default_avatar().rest_joints, PARENTS)
+        chest = Rotation.from_matrix(
+            rotations[:, PARENTS[JOINT_INDEX["neck"]]].astype(np.float64))
+        turn = (chest.inv() * Rotation.from_rotvec(fit.head)).as_rotvec()
+        body = motion.body_pose.astype(np.float64)
+        found = fit.found
+        body[found, NECK] = NECK_SHARE * turn[found]
+        body[found, HEAD] = (1.0 - NECK_SHARE) * turn[found]
+        changes["body_pose"] = body
+    return motion.replace(**changes)
