@@ -40,6 +40,8 @@ class Settings:
     clip_weights: str = ""         # open_clip weights file or folder ("" = no CLIP route)
     clip_model: str = "ViT-B-32"   # open_clip architecture of a weights *file*
     signing_speed: str = "1"       # tempo of generated signing (0.5 half, 2 double)
+    top_colour: str = ""           # the default avatar's top, "#rrggbb" ("" = dark grey-blue)
+    trousers_colour: str = ""      # and trousers ("" = near black)
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -152,6 +154,24 @@ def signing_speed(settings: Settings) -> float:
                          f"(1 is the default pace), got {settings.signing_speed!r}; "
                          "`signstudio-cli config set signing_speed 1` resets it")
     return speed
+
+
+def clothing_colours(settings: Settings) -> tuple[str | None, str | None]:
+    """(top, trousers) "#rrggbb" colours of the default avatar's clothing, None for the
+    default; ValueError naming the setting when one is not a colour."""
+    from engine.body.appearance import parse_colour
+
+    colours = []
+    for name in ("top_colour", "trousers_colour"):
+        value = getattr(settings, name).strip()
+        if value:
+            try:
+                parse_colour(value)
+            except ValueError as error:
+                raise ValueError(f"{name} setting: {error}; `signstudio-cli config set {name} "
+                                 "\"\"` restores the default") from None
+        colours.append(value or None)
+    return colours[0], colours[1]
 
 
 def resolve_smplx_dir(explicit: str | Path | None = None) -> str | None:

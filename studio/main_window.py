@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         if self.viewport is not None:
             self.viewport.set_quality(settings.render_quality)
             self.viewport.use_avatar()  # re-reads the SMPL-X folder (env var, then settings)
+            self.viewport.recolour()    # the clothing colours
         return True
 
     # ------------------------------------------------------------ drops

@@ -89,6 +89,18 @@ class DefaultAvatar(SmplxSkeleton):
         return self._rest_vertices
 
     @property
+    def look_regions(self) -> np.ndarray:
+        """(V,) uint8 ``engine.body.appearance.Look`` of each vertex: skin, eyes with
+        iris and pupil, brows, lips, clothing (found on the mesh once, then kept)."""
+        if getattr(self, "_looks", None) is None:
+            from engine.body.appearance import appearance_regions
+
+            self._looks = appearance_regions(self._rest_vertices, self._weights,
+                                             self.vertex_region, self._rest_joints, self._faces)
+            self._looks.setflags(write=False)
+        return self._looks
+
+    @property
     def skin_weights(self) -> np.ndarray:
         """(V, 55) float32 dense skin weights, rows summing to 1."""
         return self._weights

@@ -4,8 +4,9 @@ What the file holds (glTF's own frame is Y up, models facing +Z, metres: the sam
 SMPL-X and the avatar, so nothing is converted):
 
 - one mesh: the avatar's rest vertices, normals, triangles split into one primitive per
-  ``vertex_region`` (skin, eyes, mouth) so each gets its own plain material (every viewer
-  honours materials; not all honour vertex colours). The primitives share the vertex
+  look (``engine.body.appearance``: skin, eye white, iris, pupil, brows, lips, mouth,
+  top, trousers, shoes) so each gets its own plain material (every viewer honours
+  materials; not all honour vertex colours). The primitives share the vertex
   accessors. ``JOINTS_0``/``WEIGHTS_0`` are the avatar's 4 skin influences.
 - 52 morph targets, the ARKit face blendshapes in ``engine.motion.face`` order, as
   sparse POSITION deltas (only ~3.5k of the 13.7k vertices move), named in
@@ -41,7 +42,8 @@ from engine.assets import asset_path
 from engine.atomic import atomic_output
 from engine.body.default_avatar import DEFAULT_AVATAR_FILE, default_avatar
 from engine.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
-from engine.export.render import REGION_COLOURS, vertex_normals
+from engine.body.appearance import Look, look_colours
+from engine.export.render import saved_clothing, vertex_normals
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.face import FACE_BLENDSHAPE_INDEX, FACE_BLENDSHAPE_NAMES
@@ -62,8 +64,8 @@ _NUMPY_TYPES = {_BYTE: np.int8, _UNSIGNED_BYTE: np.uint8, 5122: np.int16,
 _TYPE_SIZES = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
 _TYPE_BY_WIDTH = {1: "SCALAR", 3: "VEC3", 4: "VEC4", 16: "MAT4"}
 
-#: Names of the primitives / materials per ``vertex_region`` value (see the bake's meta).
-_REGION_NAMES = ("skin", "eyes", "mouth", "hair")
+#: Names of the primitives / materials per ``engine.body.appearance.Look`` value.
+_REGION_NAMES = tuple(look.name.lower() for look in Look)
 ANIMATION_NAME = "motion"
 MESH_NODE_NAME = "avatar"
 
@@ -185,8 +187,10 @@ def _avatar_arrays() -> dict[str, Any]:
 
     faces = np.asarray(avatar.faces)
     index_type = np.uint16 if len(positions) <= 0xFFFF else np.uint32
-    # A triangle's region is its first vertex's: the bake never mixes regions in a face.
-    face_region = avatar.vertex_region[faces[:, 0]]
+    # A triangle's look is the one two of its corners share (else its first corner's):
+    # the brows', lips' and clothing's edges cut through triangles.
+    corners = avatar.look_regions[faces]
+    face_region = np.where(corners[:, 1] == corners[:, 2], corners[:, 1], corners[:, 0])
     region_triangles = [(int(r), faces[face_region == r].astype(index_type))
                         for r in np.unique(face_region)]
 
@@ -224,7 +228,7 @@ def _build(motion: Motion) -> tuple[dict[str, Any], bytes]:
                for ids, deltas in avatar["morphs"]]
     materials, primitives = [], []
     for region, triangles in avatar["region_triangles"]:
-        colour = _srgb_to_linear(REGION_COLOURS[min(region, len(REGION_COLOURS) - 1)])
+        colour = _srgb_to_linear(look_colours(*saved_clothing())[region])
         materials.append({
             "name": _REGION_NAMES[region] if region < len(_REGION_NAMES) else f"region{region}",
             "pbrMetallicRoughness": {"baseColorFactor": [*map(float, colour), 1.0],

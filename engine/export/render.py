@@ -244,6 +244,34 @@ def aim_frames_sample(num_frames: int, span: tuple[int, int] | None = None,
     return np.unique(np.linspace(first, last, min(last - first + 1, limit)).round().astype(np.intp))
 
 
+def saved_clothing() -> tuple[str | None, str | None]:
+    """The clothing colours the user chose (settings ``top_colour``/``trousers_colour``),
+    shared by the viewport, video and stills; the defaults when unset or damaged (the
+    settings dialog and ``config show`` report a damaged value)."""
+    from engine.settings import clothing_colours, load_settings
+
+    try:
+        return clothing_colours(load_settings())
+    except ValueError:
+        return None, None
+
+
+def vertex_colours(body: BodyModel, clothing: tuple[str, str] | None = None) -> np.ndarray:
+    """(V, 3) uint8 sRGB colour of each vertex: the default avatar's looks (eyes with
+    iris and pupil, brows, lips, clothing in ``clothing`` = (top, trousers) "#rrggbb"
+    colours, None each for the default; by default the user's ``saved_clothing``),
+    else its baked regions, else skin (SMPL-X)."""
+    looks = getattr(body, "look_regions", None)
+    if looks is not None:
+        from engine.body.appearance import look_colours
+
+        return look_colours(*(clothing or saved_clothing()))[looks]
+    regions = getattr(body, "vertex_region", None)
+    if regions is not None:
+        return REGION_COLOURS[np.minimum(regions, len(REGION_COLOURS) - 1)]
+    return np.tile(SKIN_COLOUR, (body.num_vertices, 1))
+
+
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """(V, 3) unit normals: area-weighted mean of the adjacent triangles' normals."""
     vertices = np.asarray(vertices)
@@ -275,9 +303,10 @@ class OffscreenRenderer:
 
     def __init__(self, body: BodyModel, width: int = 640, height: int = 480,
                  background: tuple[int, int, int] = (255, 255, 255),
-                 anti_aliasing: str = "ssaa"):
-        """``anti_aliasing``: one of ``ANTI_ALIASING``. Costs per 1280x720 frame on
-        Mesa's llvmpipe (2 cores): "ssaa" ~140 ms, "msaa"
+                 anti_aliasing: str = "ssaa", clothing: tuple[str, str] | None = None):
+        """``clothing``: the default avatar's top and trousers colours ("#rrggbb"; None:
+        the defaults, ``vertex_colours``). ``anti_aliasing``: one of ``ANTI_ALIASING``.
+        Costs per 1280x720 frame on Mesa's llvmpipe (2 cores): "ssaa" ~140 ms, "msaa"
         (4 samples) ~55 ms, "none" ~17 ms. Stills use "ssaa"; video picks its own.
         """
         if anti_aliasing not in ANTI_ALIASING:
@@ -304,9 +333,7 @@ class OffscreenRenderer:
         cells = np.hstack([np.full((len(faces), 1), 3, np.int64), faces]).ravel()
         rest = np.zeros((body.num_vertices, 3), np.float32)
         self._mesh = pv.PolyData(rest, cells)
-        regions = getattr(body, "vertex_region", None)
-        colours = (REGION_COLOURS[np.minimum(regions, len(REGION_COLOURS) - 1)]
-                   if regions is not None else np.tile(SKIN_COLOUR, (body.num_vertices, 1)))
+        colours = vertex_colours(body, clothing)
         self._mesh.point_data["colour"] = colours
         self._faces = faces
         # Normals are ours (numpy) and set on this very dataset: pyvista's

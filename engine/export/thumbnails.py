@@ -29,7 +29,9 @@ _RIGHT_HAND = [JOINT_INDEX["right_wrist"]] + [
     JOINT_INDEX[f"right_{finger}{k}"] for finger in ("thumb", "index", "middle", "ring", "pinky")
     for k in (1, 2, 3)]
 # Bump when what a view looks like changes: cached embeddings are keyed by it.
-_RENDER_VERSION = 2
+# 3: the avatar's looks (sleeves, eyes); drawn in the default clothing colours, never
+# the user's, so a colour setting does not make the cache stale.
+_RENDER_VERSION = 3
 
 
 class HandThumbnails:
@@ -76,7 +78,8 @@ class HandThumbnails:
             from engine.export.render import OffscreenRenderer
 
             self._renderer = OffscreenRenderer(self.body, self.size, self.size,
-                                               anti_aliasing=self._anti_aliasing)
+                                               anti_aliasing=self._anti_aliasing,
+                                               clothing=(None, None))
         posed = self.body.forward(motion, np.asarray(frames))
         images = []
         for i in range(len(frames)):

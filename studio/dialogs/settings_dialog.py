@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QLabel, QLineEdit, QPushButton, QVBoxLayout,
 )
 
-from engine.settings import SIGNING_SPEED_RANGE, Settings, signing_speed
+from engine.settings import SIGNING_SPEED_RANGE, Settings, clothing_colours, signing_speed
 
 QUALITIES = ("draft", "high")
 
@@ -66,6 +66,13 @@ class SettingsDialog(QDialog):
             self.speed.setValue(signing_speed(settings))
         except ValueError:  # a damaged value: offer the default
             self.speed.setValue(1.0)
+        self.top_colour = QLineEdit(settings.top_colour)
+        self.top_colour.setPlaceholderText("#3a4150 (default, dark slate)")
+        self.trousers_colour = QLineEdit(settings.trousers_colour)
+        self.trousers_colour.setPlaceholderText("#26282e (default, dark)")
+        for box in (self.top_colour, self.trousers_colour):
+            box.setToolTip("Colour of the avatar's clothing as #rrggbb; plain and dark "
+                           "lets the hands stand out, as signers dress for video")
         self.lexicon = QLineEdit(settings.lexicon_path)
         self.lexicon.setPlaceholderText("default: the user data folder")
         self.problem = QLabel()
@@ -79,6 +86,8 @@ class SettingsDialog(QDialog):
         form.addRow("Default sign language", self.language)
         form.addRow("Render quality", self.quality)
         form.addRow("Signing speed", self.speed)
+        form.addRow("Top colour", self.top_colour)
+        form.addRow("Trousers colour", self.trousers_colour)
         form.addRow("Lexicon database", self.lexicon)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -100,10 +109,17 @@ class SettingsDialog(QDialog):
                                   default_language=self.language.currentData() or "ase",
                                   render_quality=self.quality.currentText(),
                                   lexicon_path=self.lexicon.text().strip(),
-                                  signing_speed=f"{self.speed.value():g}")
+                                  signing_speed=f"{self.speed.value():g}",
+                                  top_colour=self.top_colour.text().strip(),
+                                  trousers_colour=self.trousers_colour.text().strip())
 
     def _accept(self) -> None:
         problem = smplx_folder_problem(self.smplx_dir.text().strip())
+        if not problem:
+            try:
+                clothing_colours(self.settings())
+            except ValueError as error:
+                problem = str(error)
         if problem:
             self.problem.setText(problem)
             return

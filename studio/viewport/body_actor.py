@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from engine.export.render import REGION_COLOURS, SKIN_COLOUR
+from engine.export.render import vertex_colours
 
 
 class VertexNormals:
@@ -73,10 +73,7 @@ class BodyActor:
         self._normals = VertexNormals(faces, self.num_vertices)
         cells = np.hstack([np.full((len(faces), 1), 3, np.int64), faces]).ravel()
         self.mesh = pv.PolyData(np.zeros((self.num_vertices, 3), np.float32), cells)
-        regions = getattr(body, "vertex_region", None)
-        colours = (REGION_COLOURS[np.minimum(regions, len(REGION_COLOURS) - 1)]
-                   if regions is not None else np.tile(SKIN_COLOUR, (self.num_vertices, 1)))
-        self.mesh.point_data["colour"] = colours
+        self.mesh.point_data["colour"] = vertex_colours(body)
         self.mesh.point_data.set_array(np.zeros((self.num_vertices, 3), np.float32), "Normals")
         self.mesh.point_data.active_normals_name = "Normals"
         # Views onto the VTK arrays' own memory: writing into them is the whole update.
@@ -90,6 +87,11 @@ class BodyActor:
                                       interpolation="phong", specular=0.15, diffuse=0.85,
                                       ambient=0.2, reset_camera=False, name="body")
         self._plotter = plotter
+
+    def recolour(self) -> None:
+        """The body's colours again (``vertex_colours``: the saved clothing colours)."""
+        self.mesh.point_data["colour"] = vertex_colours(self.body)
+        self.mesh.Modified()
 
     def pose(self, vertices: np.ndarray) -> None:
         """Show ``vertices`` (V, 3) metres: copies them and their normals into VTK."""

@@ -317,6 +317,11 @@ class ViewportWidget(QWidget):
         self.body_changed.emit(getattr(body, "name", type(body).__name__))
         self._schedule()
 
+    def recolour(self) -> None:
+        """Colour the mesh again from the saved settings (the clothing colours)."""
+        self.actor.recolour()
+        self.plotter.update()
+
     def use_avatar(self, choice: AvatarChoice | str | None = None, smplx_dir=_UNSET) -> str:
         """Show the avatar ``choice`` ("default" or "smplx"; None = the project's).
 
