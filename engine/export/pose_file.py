@@ -24,13 +24,13 @@ orthographic front camera:
       nose tip, upper and lower lip, chin, mouth corners, eye corners, iris centres
       (front of each eyeball), ears, heels. The vertices move with the skinned mesh, so
       the eyes follow the eye joints and the lower lip and chin the jaw.
-* FACE_LANDMARKS: only 13 of the 478 Face Mesh points have a meaningful counterpart on
-  our mesh without a dense face correspondence: 1 (nose tip), 0 / 17 (upper / lower
-  lip, outer midline), 152 (chin), 61 / 291 (mouth corners, subject's right / left),
-  33 / 133 (right eye outer / inner corner), 263 / 362 (left eye outer / inner),
-  468 / 473 (right / left iris centre). The other 465 points have confidence 0 (masked,
-  position 0): "not provided", which readers treat as missing. Eye corners are the
-  eyeball's lateral extremes, an approximation of the lid corners (~0.5 cm).
+* FACE_LANDMARKS: on the default avatar all 478 Face Mesh points, each the point of the
+  posed mesh where MediaPipe finds it on the avatar (``assets/mediapipe_face_points.json``,
+  measured by tools/calibrate_face_points.py), so the exported face moves with the
+  blendshapes, the jaw and the eyes. A body without that correspondence (SMPL-X) gets
+  the 12 points the rules below can place (1 nose tip, 0 / 17 lips, 152 chin, 61 / 291
+  mouth corners, 33 / 133 and 263 / 362 eye corners, 468 / 473 iris centres); the
+  others have confidence 0 (masked, position 0): "not provided".
 * Confidence 1 for every placed point. A body without a skinned mesh (SMPL-X, whose mesh
   we cannot ship) gets fingertips and toe tips from the BVH end-site offsets, the eye
   landmarks from the eye joints, and confidence 0 on the other vertex-based points.
@@ -88,7 +88,7 @@ _FINGERS_MEDIAPIPE = (("thumb", "THUMB", ("CMC", "MCP", "IP", "TIP")),
 class PointSource:
     """Where one keypoint comes from: a joint, a mesh vertex, or a leaf joint's end site."""
 
-    kind: str  # "joint", "vertex" or "end_site"
+    kind: str  # "joint", "vertex", "end_site" or "surface" (a face point, by landmark)
     index: int
 
 
@@ -209,6 +209,9 @@ class HolisticRig:
                             (263, "left_eye_outer"), (362, "left_eye_inner"),
                             (468, "right_iris"), (473, "left_iris")):
             face[index] = vertex(name)
+        self.surface = _face_surface(body) if self.has_mesh else None
+        if self.surface is not None:
+            face = [PointSource("surface", index) for index in range(COMPONENT_SIZES["face"])]
         hands: dict[str, list[PointSource | None]] = {}
         for side in ("left", "right"):
             points = {"WRIST": joint(f"{side}_wrist")}
@@ -244,11 +247,31 @@ class HolisticRig:
                 points[:, i] = joints[:, source.index]
             elif source.kind == "vertex":
                 points[:, i] = vertices[:, source.index]
+            elif source.kind == "surface":
+                ids, weights = self.surface
+                points[:, i] = np.einsum("k,fkd->fd", weights[source.index],
+                                         vertices[:, ids[source.index]])
             else:  # the leaf's end site carried by its joint's world rotation
                 rotation = np.asarray(out.joint_rotations[:, source.index], np.float64)
                 points[:, i] = joints[:, source.index] + rotation @ ends[source.index]
             confidence[:, i] = 1.0
         return points, confidence
+
+
+def _face_surface(body) -> tuple[np.ndarray, np.ndarray] | None:
+    """(vertex ids (478, 3), barycentric weights (478, 3)) of MediaPipe's face points on
+    ``body`` when it is the default avatar (the asset is measured on its mesh), else None."""
+    if getattr(body, "look_regions", None) is None:
+        return None
+    import json
+
+    from engine.assets import asset_path
+
+    asset = json.loads(asset_path("mediapipe_face_points.json").read_text(encoding="utf-8"))
+    ids = np.array([p["vertices"] for p in asset["points"]], np.int64)
+    if ids.max() >= body.num_vertices:
+        return None
+    return ids, np.array([p["weights"] for p in asset["points"]], np.float64)
 
 
 def rest_vertical_centre(body) -> float:

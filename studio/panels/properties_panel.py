@@ -22,10 +22,12 @@ from engine.generate.key_edits import release_backend, set_key_edit, stretch_edi
 from engine.generate.retime import set_segment_hold
 from engine.motion.edits import ReplaceProject
 from engine.motion.errors import MotionError
+from engine.motion.face import FACE_BLENDSHAPE_INDEX
 from engine.motion.motion import Channel
 from engine.motion.project import Keyframe
 from engine.workflows.face import set_mouthing
 from studio.document import Document
+from studio.panels.face_panel import FacePanel
 from studio.panels.notation_panel import NotationPanel
 
 CHANNEL_LABELS = {Channel.ROOT: "Root", Channel.BODY: "Body", Channel.LEFT_HAND: "Left hand",
@@ -114,6 +116,10 @@ class PropertiesPanel(QWidget):
             self.angles.append(box)
             form.addRow(axis, box)
         layout.addWidget(rotation)
+
+        self.face = FacePanel()
+        self.face.weight_edited.connect(self.set_face_weight)
+        layout.addWidget(self.face)
 
         shapes = QGroupBox("Handshape preset (from the lexicon)")
         grid = QFormLayout(shapes)
@@ -208,6 +214,7 @@ class PropertiesPanel(QWidget):
                 for box, value in zip(self.angles, euler):
                     box.setValue(float(value))
                 self._show_closest_preset(key)
+                self.face.show_weights(key.pose.face_blendshapes[0])
             elif self._document.selected_segment is not None:
                 self.stack.setCurrentIndex(2)
                 segment = project.segments[self._document.selected_segment]
@@ -289,6 +296,21 @@ class PropertiesPanel(QWidget):
         name = _pretty(JOINT_NAMES[joint])
         self._apply(edit.op, f"Rotate {name} at frame {key.frame}",
                     f"pose@{key.frame}:{joint}" if merge else "")
+
+    def set_face_weight(self, name: str, weight: float) -> None:
+        """Set one ARKit weight (0..1) of the selected keyframe's face and regenerate
+        around it; the face channel becomes pinned. Slider steps on one shape merge
+        into one undo step."""
+        key = self._key()
+        if key is None:
+            return
+        face = key.pose.face_blendshapes.copy()
+        face[0, FACE_BLENDSHAPE_INDEX[name]] = weight
+        edited = Keyframe(key.frame, key.pose.replace(face_blendshapes=face),
+                          key.channels | {Channel.FACE})
+        edit = set_key_edit(self._document.committed_project, edited)
+        self._apply(edit.op, f"Face {name} at frame {key.frame}",
+                    f"face@{key.frame}:{name}")
 
     def _on_angle(self) -> None:
         euler = [box.value() for box in self.angles]

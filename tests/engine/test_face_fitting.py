@@ -165,3 +165,20 @@ def test_a_video_the_tests_make_shows_its_smile_in_the_fitted_face(tmp_path):
     smile = result.motion.face_blendshapes[:, FACE_BLENDSHAPE_INDEX["mouthSmileLeft"]]
     assert result.quality["face_frames"] == frames and "face_missing" not in result.quality
     assert smile[15:].mean() > smile[:10].mean() + 0.3, smile.round(2)
+
+
+def test_an_exported_pose_file_carries_a_face_the_fitter_reads_back(tmp_path):
+    """The .pose export places all 478 face points on the posed avatar: a smile written
+    out is found again by fitting the file's face."""
+    from engine.data.pose_reader import read_pose_file
+    from engine.export.motion_files import write_motion_file
+
+    face = np.zeros((24, 52), np.float32)
+    face[12:, FACE_BLENDSHAPE_INDEX["mouthSmileLeft"]] = 0.8
+    face[12:, FACE_BLENDSHAPE_INDEX["mouthSmileRight"]] = 0.8
+    motion = Motion.zeros(24, fps=25.0).replace(face_blendshapes=face)
+    sequence = read_pose_file(write_motion_file(motion, tmp_path / "smile.pose"))
+    assert (sequence.confidence["face"] > 0).all()
+    fit = fit_face(sequence.face, sequence.confidence["face"], sequence.fps)
+    smile = fit.weights[:, FACE_BLENDSHAPE_INDEX["mouthSmileLeft"]]
+    assert smile[14:].min() > smile[:10].max() + 0.5

@@ -355,7 +355,7 @@ def test_pose_file_reads_in_pose_format(tmp_path, pointing):
     assert pose.body.data.shape == (2, 1, 553, 3)
     conf = np.asarray(pose.body.confidence)[0, 0]
     face = conf[33:33 + 478]
-    assert face.sum() == 12  # the face points we can place (module docstring)
+    assert face.sum() == 478  # every Face Mesh point, on the default avatar
     assert conf[:33].all() and conf[33 + 478:].all()  # body and both hands complete
     # In image coordinates the subject's left eye (263) is right of the right eye (33),
     # the chin (152) below the nose (1), all inside the 512 x 512 frame.

@@ -1,6 +1,7 @@
 """The face in the studio, driven like a user: presets over the selected sign, marker
 blocks dragged and resized on the timeline's face rows (live preview, one undo step,
 Esc cancels), Delete, the mouthing word on the sign's properties page."""
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from engine.motion.markers import MarkerKind, Track
@@ -106,3 +107,25 @@ def test_a_blink_is_short_wherever_it_is_added(generated):
     blink = doc.project.markers[0]
     assert blink.start == doc.project.segments[1].start
     assert blink.end - blink.start == round(0.25 * doc.project.motion.fps)
+
+
+def test_the_face_sliders_set_a_keys_expression_in_one_undo_step(generated):
+    from engine.motion import FACE_BLENDSHAPE_INDEX, Channel
+
+    doc, face = generated.document, generated.properties.face
+    frame = doc.project.keyframes[2].frame
+    doc.select_key(frame)
+    face.region.setCurrentText("Mouth")
+    depth = doc.undo_stack.count()
+    face.sliders["mouthSmileLeft"].setValue(40)
+    face.sliders["mouthSmileLeft"].setValue(60)       # merges with the step before
+    key = doc.project.keyframe_at(frame)
+    smile = FACE_BLENDSHAPE_INDEX["mouthSmileLeft"]
+    assert key.pose.face_blendshapes[0, smile] == pytest.approx(0.6)
+    assert Channel.FACE in key.channels
+    assert doc.project.motion.face_blendshapes[frame, smile] == pytest.approx(0.6, abs=1e-3)
+    assert doc.undo_stack.count() == depth + 1
+    assert doc.undo_stack.undoText() == f"Face mouthSmileLeft at frame {frame}"
+    doc.undo_stack.undo()
+    assert doc.project.motion.face_blendshapes[frame, smile] == 0
+    assert face.sliders["mouthSmileLeft"].value() == 0
