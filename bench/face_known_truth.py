@@ -85,6 +85,19 @@ def main() -> None:
                           if FACE_BLENDSHAPE_NAMES[k] not in weights and fit.weights[index][k] > 0.2)
         print(f"{name:16s} error {error:.3f}  head {angle:4.1f} deg  set: {asked or '-'}"
               f"{'  also: ' + extra if extra else ''}")
+    # Per shape: the error where the shape was set, and over every case.
+    asked = sorted({k for weights, _ in CASES.values() for k in weights},
+                   key=FACE_BLENDSHAPE_INDEX.get)
+    truth = np.array([t[0] for t in truths])
+    per_shape = np.abs(fit.weights - truth).mean(axis=0)
+    for name in asked:
+        k = FACE_BLENDSHAPE_INDEX[name]
+        where = truth[:, k] > 0
+        print(f"  {name:18s} where set {np.abs(fit.weights[where, k] - truth[where, k]).mean():.2f}"
+              f"  over all cases {per_shape[k]:.3f}{'' if model.visible[k] else '  (not fitted)'}")
+    worst = [k for k in np.argsort(-per_shape) if FACE_BLENDSHAPE_NAMES[k] not in asked][:4]
+    print("  most spurious: " + ", ".join(f"{FACE_BLENDSHAPE_NAMES[k]} {per_shape[k]:.3f}"
+                                         for k in worst))
     print(f"within targets: weights {sum(e <= 0.1 for e in errors)}/{len(errors)} cases, "
           f"head {sum(a <= 5 for a in angles)}/{len(angles)}")
     print(f"face_weight_error: {np.mean(errors):.3f} (visible shapes)")
