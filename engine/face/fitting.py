@@ -24,8 +24,9 @@ A clip's own neutral: the signer's face is not the avatar's, and a weak-perspect
 camera bends a near face a little, so even a face at rest fits to small weights. Over a
 clip of ``BASELINE_MIN_FRAMES`` or more, each shape's ``BASELINE_PERCENTILE``th
 percentile is taken as that face at rest and subtracted (a face rests for most of a
-clip). A face that does not move at all (the package's recordings carry one mean face
-pasted on every frame) says nothing: it is left neutral and the body's head kept.
+clip). A face that does not move at all (one picture pasted on every frame) says
+nothing: it is left neutral and the body's head kept. (The package's recordings carry a
+mean face that turns with the head: ``lexicon build`` does not fit their faces at all.)
 """
 from __future__ import annotations
 

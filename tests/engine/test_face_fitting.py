@@ -182,3 +182,18 @@ def test_an_exported_pose_file_carries_a_face_the_fitter_reads_back(tmp_path):
     fit = fit_face(sequence.face, sequence.confidence["face"], sequence.fps)
     smile = fit.weights[:, FACE_BLENDSHAPE_INDEX["mouthSmileLeft"]]
     assert smile[14:].min() > smile[:10].max() + 0.5
+
+
+def test_the_package_clips_get_no_face_their_mean_face_would_be_read_as_expressions():
+    """spoken-to-signed replaced every signer's face by one mean face: fitted, its
+    proportions read as expressions (measured up to 1.0), so lexicon build leaves it."""
+    from engine.data.fingerspelling import load_index
+    from engine.data.lexicon_build import PACKAGE_FACE, _default_fit
+
+    index = load_index()
+    sequence = index.read(index.for_language("sgg")[0])
+    fitted = fit_face(sequence.face, sequence.confidence["face"], sequence.fps, use_z=False)
+    assert not fitted.still and fitted.weights.max() > 0.5   # what fitting it would give
+    result = _default_fit()(sequence, iterations=3)
+    assert result.quality["face"] == PACKAGE_FACE and "face_frames" not in result.quality
+    assert not result.motion.face_blendshapes.any()

@@ -59,7 +59,8 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
                   progress: Progress | None = None, cancel: CancelToken | None = None,
                   weights: FitWeights | None = None, learning_rate: float = LEARNING_RATE,
                   landmarks: str = DEFAULT_LANDMARKS, starts: int = 1,
-                  low_pass_hz: float | None = FITTED_CUTOFF_HZ) -> FitResult:
+                  low_pass_hz: float | None = FITTED_CUTOFF_HZ,
+                  face: bool | str = True) -> FitResult:
     """Fit SMPL-X joint rotations on ``body`` (default: the embedded avatar) to ``seq``.
 
     ``iterations``: Adam steps over all frames at once, after the initial pose.
@@ -75,7 +76,9 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
     1: the joint-centre grid), ``quality["starts"]`` how many ran, ``quality["loss"]``
     the final loss. ``low_pass_hz``: the fitted motion's jitter is then filtered out
     above this frequency (``engine.motion.filtering``; None: unfiltered), and
-    ``quality["low_pass_hz"]`` records it. Raises ``MotionError`` for a sequence that cannot be placed (no
+    ``quality["low_pass_hz"]`` records it. ``face``: True also fits the face
+    (``engine.face.fitting``); otherwise it stays neutral, and a text says why in
+    ``quality["face"]``. Raises ``MotionError`` for a sequence that cannot be placed (no
     shoulders) or is not in shoulder widths; ``ValueError`` for a bad ``landmarks``,
     ``starts`` or ``iterations``.
     """
@@ -128,21 +131,28 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
     if low_pass_hz is not None and low_pass_hz < seq.fps / 2:
         # The fit trembles from frame to frame; a signer's movement does not.
         motion = low_pass(motion, low_pass_hz)
-    progress(iterations, iterations, "fitting the face")
-    face = fit_face(seq.face, seq.confidence["face"], seq.fps, use_z=not seq.metadata.is_2d,
-                    cancel=cancel)
-    motion = with_fitted_face(motion, face)
+    fitted_face = None
+    if face is True:
+        progress(iterations, iterations, "fitting the face")
+        fitted_face = fit_face(seq.face, seq.confidence["face"], seq.fps,
+                               use_z=not seq.metadata.is_2d, cancel=cancel)
+        motion = with_fitted_face(motion, fitted_face)
     per_frame, quality, point_errors = hand_quality(seq, projected, sk, sizes, dims)
     quality.update(
         camera_scale=float(scales[0]), arm_scale=float(scales[1]), hand_scale=float(scales[2]),
         iterations=float(iterations), seconds=time.perf_counter() - started,
         frames=float(seq.num_frames), loss=float(loss), start=float(chosen),
-        starts=float(len(initial)), face_frames=float(face.found.sum()),
+        starts=float(len(initial)),
     )
-    if face.still:
-        quality["face"] = "a still face on every frame (not a recording of one): left neutral"
-    elif not face.found.all():
-        quality["face_missing"] = frame_ranges(face.missing_frames)
+    if isinstance(face, str):
+        quality["face"] = face
+    if fitted_face is not None:
+        quality["face_frames"] = float(fitted_face.found.sum())
+        if fitted_face.still:
+            quality["face"] = ("a still face on every frame (not a recording of one): "
+                               "left neutral")
+        elif not fitted_face.found.all():
+            quality["face_missing"] = frame_ranges(fitted_face.missing_frames)
     if low_pass_hz is not None and low_pass_hz < seq.fps / 2:
         quality["low_pass_hz"] = float(low_pass_hz)
     return FitResult(motion=motion, per_frame_error=per_frame, quality=quality,
