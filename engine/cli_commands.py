@@ -374,15 +374,24 @@ def cmd_face(args: argparse.Namespace) -> int:
     from engine.motion.markers import MarkerKind
     from engine.workflows import face
 
+    changes = (args.preset, args.marker, args.mouth, args.mouthing, args.clear,
+               args.save_preset, args.output)
     if args.list:
         for preset in all_presets():
             parts = ", ".join(f"{p.kind.value} {p.intensity:g}" for p in preset.parts)
             print(f"preset {preset.name}: {preset.label} ({parts})")
         print("markers: " + ", ".join(k.value for k in MarkerKind))
-        if not args.project:
+        if args.project:
+            for marker in load_project(args.project).markers:
+                print(f"{args.project}: {marker.kind.value} frames {marker.start}-{marker.end} "
+                      f"intensity {marker.intensity:g}")
+        if not any(changes):
             return 0
     if not args.project:
         raise UsageError("face: expected a project file (or --list)")
+    if not any(changes):
+        raise UsageError("face: nothing to change; give --preset, --marker, --mouth, "
+                         "--mouthing, --clear or --save-preset (--list shows what there is)")
     project = load_project(args.project)
     span = None
     if args.signs:
@@ -390,6 +399,9 @@ def cmd_face(args: argparse.Namespace) -> int:
         span = face.sign_span(project, first - 1, last - 1)
     elif args.frames:
         span = _range(args.frames, "--frames")
+        if not 0 <= span[0] < span[1]:
+            raise UsageError(f"--frames: expected START-END with 0 <= START < END, got "
+                             f"{args.frames}")
     if (args.preset or args.marker or args.save_preset) and span is None:
         raise UsageError("face: --preset, --marker and --save-preset need --signs or --frames")
     if args.clear:

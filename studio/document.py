@@ -127,22 +127,25 @@ class Document(QObject):
     def select_key(self, frame: int | None) -> None:
         if frame is not None and self.project.keyframe_at(frame) is None:
             raise ValueError(f"no keyframe at frame {frame}")
-        self.selected_key, self.selected_segment = frame, None
+        self.selected_key, self.selected_segment, self.selected_marker = frame, None, None
         self.selection_changed.emit()
 
     def select_marker(self, index: int | None) -> None:
-        """Select face marker ``index`` (its sign and keyframe selections stay: a marker
-        is edited over the signs, not instead of them)."""
+        """Select face marker ``index``. The selected sign stays selected (a preset or a
+        new marker goes over it); a selected keyframe does not, so Delete removes what
+        was clicked last."""
         if index is not None and not 0 <= index < len(self.project.markers):
             raise ValueError(f"no face marker {index}")
-        if index != self.selected_marker:
+        if index != self.selected_marker or (index is not None and self.selected_key is not None):
             self.selected_marker = index
+            if index is not None:
+                self.selected_key = None
             self.selection_changed.emit()
 
     def select_segment(self, index: int | None) -> None:
         if index is not None and not 0 <= index < len(self.project.segments):
             raise ValueError(f"no segment {index}")
-        self.selected_segment, self.selected_key = index, None
+        self.selected_segment, self.selected_key, self.selected_marker = index, None, None
         self.selection_changed.emit()
 
     # -------------------------------------------------------------------- files

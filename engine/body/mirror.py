@@ -8,10 +8,13 @@ to float precision) the mirrored pose's joints are exactly the mirrored joints.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from engine.body.skeleton import JOINT_NAMES
 from engine.motion.face import FACE_BLENDSHAPE_NAMES
+from engine.motion.markers import MarkerKind
 from engine.motion.motion import Channel, Motion
 from engine.motion.project import Keyframe, Project
 
@@ -65,8 +68,19 @@ def mirror_keyframe(key: Keyframe) -> Keyframe:
     return Keyframe(key.frame, mirror_motion(key.pose), _mirror_channels(key.channels))
 
 
+#: Face markers that have a side: a mirrored signer tilts and looks the other way.
+_MIRRORED_MARKERS = {
+    MarkerKind.GAZE_LEFT: MarkerKind.GAZE_RIGHT, MarkerKind.GAZE_RIGHT: MarkerKind.GAZE_LEFT,
+    MarkerKind.HEAD_TILT_LEFT: MarkerKind.HEAD_TILT_RIGHT,
+    MarkerKind.HEAD_TILT_RIGHT: MarkerKind.HEAD_TILT_LEFT,
+}
+
+
 def mirror_project(project: Project) -> Project:
-    """The whole project mirrored (a left-handed signer): motion and keyframes; the
-    signs, their timing and notation stay as they are."""
+    """The whole project mirrored (a left-handed signer): motion, keyframes and the face
+    markers that have a side; the signs, their timing and notation stay as they are."""
+    markers = tuple(dataclasses.replace(m, kind=_MIRRORED_MARKERS.get(m.kind, m.kind))
+                    for m in project.markers)
     return project.replace(motion=mirror_motion(project.motion),
-                           keyframes=tuple(mirror_keyframe(k) for k in project.keyframes))
+                           keyframes=tuple(mirror_keyframe(k) for k in project.keyframes),
+                           markers=markers)

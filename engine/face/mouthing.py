@@ -54,7 +54,9 @@ def viseme_timing(mouthing: Mouthing, frames: int, fps: float) -> VisemeTiming:
         return VisemeTiming((), np.zeros(0), tuple(unknown))
     start = frames * LEAD_IN
     span = max(frames * (1.0 - LEAD_IN - LEAD_OUT), 1.0)
-    unit = min(span / sum(units), MAX_PHONEME_S * fps)
+    # At least a frame a unit where the sign has the frames (a clip at a few fps would
+    # otherwise mouth its word between two frames).
+    unit = min(span / sum(units), max(MAX_PHONEME_S * fps, 1.0))
     edges = start + unit * np.concatenate([[0.0], np.cumsum(units)])
     return VisemeTiming(tuple(names), (edges[:-1] + edges[1:]) / 2.0, tuple(unknown))
 

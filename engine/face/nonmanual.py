@@ -84,10 +84,12 @@ def smoothstep(x: np.ndarray) -> np.ndarray:
 
 def envelope(marker: FaceMarker) -> np.ndarray:
     """(end - start,) the marker's strength per frame, 0..intensity: smooth ramps of
-    ``onset`` and ``offset`` frames around the apex (a ramp of 0 frames is a step)."""
-    frames = np.arange(marker.end - marker.start, dtype=np.float64) + 0.5
+    ``onset`` and ``offset`` frames around the apex (a ramp of 0 frames is a step). The
+    last frame of the onset and the first of the offset are at the full intensity, so
+    a marker made only of ramps (a short blink) still reaches it."""
+    frames = np.arange(marker.end - marker.start, dtype=np.float64)
     length = float(marker.end - marker.start)
-    rise = smoothstep(frames / marker.onset) if marker.onset else np.ones_like(frames)
+    rise = smoothstep((frames + 1) / marker.onset) if marker.onset else np.ones_like(frames)
     fall = smoothstep((length - frames) / marker.offset) if marker.offset else np.ones_like(frames)
     return marker.intensity * np.minimum(rise, fall)
 

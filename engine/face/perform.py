@@ -8,7 +8,7 @@ the joint's own (``R_layer @ R_base``, in the parent's frame).
 """
 from __future__ import annotations
 
-import weakref
+from functools import lru_cache
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -22,9 +22,6 @@ from engine.motion.face import FACE_BLENDSHAPE_INDEX
 from engine.motion.motion import Motion
 from engine.motion.project import Project
 
-_performed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def has_face_layers(project: Project) -> bool:
     return bool(project.markers) or (
         project.mouthing and any(s.mouthing is not None for s in project.segments))
@@ -32,15 +29,18 @@ def has_face_layers(project: Project) -> bool:
 
 def performed_motion(project: Project) -> Motion:
     """``project.motion`` with its markers and (when ``project.mouthing``) its mouthing
-    applied; the very same Motion object when there is nothing to apply. Cached per
-    project (projects are immutable; an edit makes a new one)."""
+    applied; the very same Motion object when there is nothing to apply. The last few
+    projects' results are kept (a project is immutable and hashed by identity; an edit
+    makes a new one): the viewport asks for every frame it draws, and keeping only a
+    few means an undo history of face edits does not also keep a performed copy each."""
     if not has_face_layers(project):
         return project.motion
-    cached = _performed.get(project)
-    if cached is None:
-        cached = _perform(project)
-        _performed[project] = cached
-    return cached
+    return _performed(project)
+
+
+@lru_cache(maxsize=4)
+def _performed(project: Project) -> Motion:
+    return _perform(project)
 
 
 def _perform(project: Project) -> Motion:
@@ -56,9 +56,13 @@ def _perform(project: Project) -> Motion:
         for segment in project.segments:
             if segment.mouthing is None:
                 continue
-            mouth, opening = mouthing_curves(segment.mouthing, segment.num_frames, fps)
-            weights[segment.start:segment.end] += mouth
-            jaw[segment.start:segment.end] += opening
+            # Over the sign's movement: its hold (the still end) is not mouthed.
+            moving = segment.num_frames - segment.hold
+            if moving < 1:
+                continue
+            mouth, opening = mouthing_curves(segment.mouthing, moving, fps)
+            weights[segment.start:segment.start + moving] += mouth
+            jaw[segment.start:segment.start + moving] += opening
     for marker in project.markers:
         effect = EFFECTS[marker.kind]
         strength = envelope(marker)

@@ -10,6 +10,7 @@ import threading
 from functools import cache
 
 from engine.motion.errors import UsageError
+from engine.motion.markers import MAX_MOUTHED_CHARACTERS as MAX_WORD_CHARACTERS
 
 #: sign language (ISO 639-3) -> espeak-ng voice of the spoken language it pairs with.
 #: DSGS is mouthed in (Swiss) German: espeak has no Swiss German voice, so Standard German.
@@ -19,8 +20,6 @@ SPOKEN_VOICE: dict[str, str] = {
     "psr": "pt", "sgg": "de", "ssp": "es", "svk": "sk", "swl": "sv", "tsm": "tr",
     "ukl": "uk",
 }
-#: Longest word phonemized: a mouthing is one word or a short phrase.
-MAX_WORD_CHARACTERS = 80
 _lock = threading.Lock()  # espeak-ng is one global C state: one caller at a time
 
 

@@ -20,6 +20,7 @@ from engine.motion.errors import UsageError
 from engine.motion.markers import FaceMarker, MarkerKind
 
 USER_PRESETS_FILE = "face_presets.json"
+MAX_RAMP_S = 10.0
 MAX_PRESETS_BYTES = 1 << 20
 
 
@@ -89,12 +90,19 @@ def load_user_presets(path: Path | None = None) -> tuple[GrammarPreset, ...]:
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise UsageError(f"{path}: not a presets file ({error})") from None
     try:
-        return tuple(
+        presets = tuple(
             GrammarPreset(str(e["name"]), str(e["label"]),
                           tuple(PresetPart(MarkerKind(p["kind"]), float(p["intensity"]),
                                            float(p["onset_s"]), float(p["offset_s"]))
                                 for p in e["parts"]))
             for e in entries)
+        for preset in presets:
+            for part in preset.parts:
+                if not (0.0 <= part.intensity <= 1.0 and 0.0 <= part.onset_s <= MAX_RAMP_S
+                        and 0.0 <= part.offset_s <= MAX_RAMP_S):
+                    raise ValueError(f"preset '{preset.name}': intensity 0..1 and ramps of "
+                                     f"0..{MAX_RAMP_S:g} s expected, got {part}")
+        return presets
     except (KeyError, TypeError, ValueError) as error:
         raise UsageError(f"{path}: a preset is damaged ({error!r}); expected a list of "
                          "{name, label, parts: [{kind, intensity, onset_s, offset_s}]}") from None
@@ -108,7 +116,14 @@ def all_presets(path: Path | None = None) -> tuple[GrammarPreset, ...]:
 
 
 def find_preset(name: str, path: Path | None = None) -> GrammarPreset:
-    presets = all_presets(path)
+    """The preset called ``name``; a built-in one is found even when the user's presets
+    file is damaged (that error is raised only for a name it would have held)."""
+    try:
+        presets = all_presets(path)
+    except UsageError:
+        presets = BUILT_IN
+        if name not in {p.name for p in BUILT_IN}:
+            raise
     for preset in presets:
         if preset.name == name:
             return preset

@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.generate.kf2p import regenerate
 from engine.motion.errors import MotionError
+from engine.motion.markers import retimed_markers
 from engine.motion.motion import Motion
 from engine.motion.project import Project, Segment
 from engine.motion.resample import sample_at
@@ -72,7 +73,13 @@ def set_segment_hold(project: Project, index: int, hold: int) -> Project:
         for key in project.keyframes if key.frame not in removed)
     segments = _retimed_segments(project, index,
                                  replace(segment, end=end + delta, hold=hold), delta)
-    return project.replace(motion=new_motion, keyframes=keyframes, segments=segments)
+
+    def warp(frame: int) -> int:  # frames after the hold move; removed ones close up
+        return frame + delta if frame >= end else min(frame, end + delta)
+
+    markers = retimed_markers(project.markers, warp, new_motion.num_frames)
+    return project.replace(motion=new_motion, keyframes=keyframes, segments=segments,
+                           markers=markers)
 
 
 # ------------------------------------------------------------------ time-stretch
@@ -166,7 +173,15 @@ def stretch_segment(project: Project, index: int, frames: int,
         keyframes.append(key)
     segments = _retimed_segments(project, index, replace(segment, end=segment.end + delta),
                                  delta)
-    result = project.replace(motion=new_motion, keyframes=tuple(keyframes), segments=segments)
+
+    def warp(frame: int) -> int:  # the movement scales, what follows it moves
+        if frame >= move_end:
+            return frame + delta
+        return start + round((frame - start) * frames / old) if frame > start else frame
+
+    markers = retimed_markers(project.markers, warp, new_motion.num_frames)
+    result = project.replace(motion=new_motion, keyframes=tuple(keyframes), segments=segments,
+                             markers=markers)
 
     # The transitions: the gaps between this segment and its neighbours.
     new_segments = result.segments

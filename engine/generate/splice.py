@@ -12,10 +12,13 @@ applies it as one undoable ``ReplaceProject``.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from engine.generate.assemble import clip_articulation_span, regenerate_in_place
 from engine.generate.timing import Timing
+from engine.motion.markers import retimed_markers
 from engine.motion.motion import Motion
 from engine.motion.project import Keyframe, Project, Segment, SegmentKind
 from engine.motion.resample import resample
@@ -90,10 +93,15 @@ def splice_sign(project: Project, start: int, stop: int, sign: Motion, *, gloss:
     keyframes.sort(key=lambda k: k.frame)
     segments = [s for s in project.segments if s.end <= start]
     segments.append(Segment(gloss, language, sign_start, sign_end, hold, kind, notation))
-    segments += [Segment(s.gloss, s.language, s.start + shift, s.end + shift, s.hold, s.kind,
-                         s.notation) for s in project.segments if s.start >= stop]
+    segments += [replace(s, start=s.start + shift, end=s.end + shift)
+                 for s in project.segments if s.start >= stop]
+
+    def warp(frame: int) -> int:  # what the new sign replaced closes up at its start
+        return frame if frame <= start else frame + shift if frame >= stop else start
+
+    markers = retimed_markers(project.markers, warp, motion.num_frames)
     return project.replace(motion=motion, keyframes=tuple(keyframes),
-                           segments=tuple(segments))
+                           segments=tuple(segments), markers=markers)
 
 
 def insertion_range(project: Project, frame: int) -> tuple[int, int]:

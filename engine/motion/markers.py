@@ -18,6 +18,14 @@ from dataclasses import dataclass
 from engine.motion.errors import MotionError
 
 
+#: The longest mouthed word or phrase, and the most phonemes one can have: a mouthing is
+#: a word, and a project file must not make the face layer allocate gigabytes.
+MAX_MOUTHED_CHARACTERS = 80
+MAX_MOUTHED_PHONEMES = 4 * MAX_MOUTHED_CHARACTERS
+#: The most markers a project holds (a marker a second for almost three hours).
+MAX_MARKERS = 10_000
+
+
 class Track(str, enum.Enum):
     """The timeline row a marker is shown and edited on."""
 
@@ -146,12 +154,30 @@ class Mouthing:
     phonemes: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if not isinstance(self.word, str) or not self.word.strip():
-            raise MotionError(f"Mouthing.word: expected a word, got {self.word!r}")
+        if not isinstance(self.word, str) or not self.word.strip() \
+                or len(self.word) > MAX_MOUTHED_CHARACTERS:
+            raise MotionError(f"Mouthing.word: expected a word of 1 to {MAX_MOUTHED_CHARACTERS} "
+                              f"characters, got {self.word[:40]!r}")
         if not isinstance(self.voice, str) or not self.voice:
             raise MotionError(f"Mouthing.voice: expected a voice such as 'de', got {self.voice!r}")
         phonemes = tuple(self.phonemes) if isinstance(self.phonemes, list | tuple) else None
-        if phonemes is None or not all(isinstance(p, str) and p for p in phonemes):
-            raise MotionError(f"Mouthing.phonemes: expected a list of IPA phonemes, got "
-                              f"{self.phonemes!r}")
+        if phonemes is None or len(phonemes) > MAX_MOUTHED_PHONEMES or not all(
+                isinstance(p, str) and 0 < len(p) <= 8 for p in phonemes):
+            raise MotionError(f"Mouthing.phonemes: expected a list of at most "
+                              f"{MAX_MOUTHED_PHONEMES} IPA phonemes, got {str(self.phonemes)[:60]}")
         object.__setattr__(self, "phonemes", phonemes)
+
+
+def retimed_markers(markers: tuple[FaceMarker, ...], warp, num_frames: int
+                    ) -> tuple[FaceMarker, ...]:
+    """``markers`` carried through a re-timing of the motion: ``warp(frame)`` gives
+    where an old frame boundary lands (a sign's hold grown, a sign stretched, a sign
+    spliced in), so a marker over a sign stays over it and stretches with it. Markers
+    are clipped to the new ``num_frames``; one squeezed to nothing is dropped."""
+    out = []
+    for marker in markers:
+        start = min(max(int(warp(marker.start)), 0), num_frames)
+        end = min(max(int(warp(marker.end)), 0), num_frames)
+        if end > start:
+            out.append(marker.spanning(start, end))
+    return tuple(out)

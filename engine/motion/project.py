@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from engine.motion.errors import MotionError
-from engine.motion.markers import FaceMarker, Mouthing
+from engine.motion.markers import MAX_MARKERS, FaceMarker, Mouthing
 from engine.motion.motion import ALL_CHANNELS, Channel, Motion
 
 #: Bumped whenever the saved layout changes; loaders refuse files from the future.
@@ -189,10 +189,14 @@ class Project:
                     f"Project.segments: '{segment.gloss}' ends at frame {segment.end}, past the "
                     f"motion's {self.motion.num_frames} frames"
                 )
+        if len(self.markers) > MAX_MARKERS:
+            raise MotionError(f"Project.markers: at most {MAX_MARKERS:,} markers, got "
+                              f"{len(self.markers):,}")
+        for marker in self.markers:
+            if not isinstance(marker, FaceMarker):
+                raise MotionError(f"Project.markers: expected FaceMarkers, got {marker!r:.60}")
         markers = tuple(sorted(self.markers, key=lambda m: (m.start, m.track.value, m.end)))
         for marker in markers:
-            if not isinstance(marker, FaceMarker):
-                raise MotionError(f"Project.markers: expected FaceMarkers, got {marker!r}")
             if marker.end > self.motion.num_frames:
                 raise MotionError(
                     f"Project.markers: '{marker.kind.label}' ends at frame {marker.end}, past "

@@ -9,7 +9,7 @@ Format (schema version 2), a ZIP archive holding:
   "phonemes"})}], "origin" (only when generated: {"text", "language", "fps",
   "signing_speed"}), "markers": [{"kind", "start", "end", "intensity", "onset",
   "offset"}], "mouthing": true/false}``. Schema 1 files (no markers, no mouthing) load
-  with none and mouthing on.
+  with none and mouthing on; a project without face data is written as schema 1.
 - ``motion/<field>.npy``: each Motion field (``engine.motion.motion.FRAME_FIELDS`` and
   ``betas``), float32, frame-major.
 - ``keyposes/<field>.npy``: the keyframes' pinned poses stacked in keyframe order
@@ -39,7 +39,7 @@ from engine.motion.array_files import (
     read_npz_arrays,
 )
 from engine.motion.errors import MotionError, ProjectFileError
-from engine.motion.markers import FaceMarker, Mouthing
+from engine.motion.markers import MAX_MARKERS, FaceMarker, Mouthing
 from engine.motion.motion import FRAME_FIELDS, Motion
 from engine.motion.project import PROJECT_SCHEMA_VERSION, Keyframe, Origin, Project, Segment
 
@@ -119,9 +119,16 @@ def save_project(project: Project, path: str | Path,
     saved to it); if the file has changed since (another window, another program),
     ``ProjectChangedOnDisk`` is raised and nothing is written. None: no check.
     """
+    # A project without face data is written as schema 1, so a Sign Studio from before
+    # faces can still open it.
+    has_face = bool(project.markers) or not project.mouthing or any(
+        s.mouthing is not None for s in project.segments)
+    face = ({"markers": [{**dataclasses.asdict(m), "kind": m.kind.value}
+                         for m in project.markers], "mouthing": project.mouthing}
+            if has_face else {})
     header = {
         "format": FORMAT_NAME,
-        "schema_version": PROJECT_SCHEMA_VERSION,
+        "schema_version": PROJECT_SCHEMA_VERSION if has_face else 1,
         "app_version": engine.__version__,
         "title": project.title,
         "avatar": project.avatar.value,
@@ -132,8 +139,7 @@ def save_project(project: Project, path: str | Path,
             for i, k in enumerate(project.keyframes)
         ],
         "segments": [_segment_entry(s) for s in project.segments],
-        "markers": [{**dataclasses.asdict(m), "kind": m.kind.value} for m in project.markers],
-        "mouthing": project.mouthing,
+        **face,
     }
     def unchanged_since_opened() -> None:
         now = FileStamp.of(path)  # None: deleted or moved away, so nobody's work is lost
@@ -164,7 +170,9 @@ def _segment_entry(segment: Segment) -> dict:
     return entry
 
 
-def _segment_from(entry: dict) -> Segment:
+def _segment_from(entry: object) -> Segment:
+    if not isinstance(entry, dict):
+        raise MotionError(f"a segment: expected an object, got {entry!r:.60}")
     mouthing = entry.get("mouthing")
     if mouthing is not None:
         if not isinstance(mouthing, dict):
@@ -256,7 +264,12 @@ def load_project(path: str | Path) -> Project:
                                               channels=frozenset(entry["channels"])))
                 segments = [_segment_from(entry)
                             for entry in _require(header, "segments", list, path)]
-                markers = [FaceMarker(**entry) for entry in header.get("markers", [])]
+                markers = header.get("markers", [])
+                if not isinstance(markers, list) or len(markers) > MAX_MARKERS \
+                        or not all(isinstance(entry, dict) for entry in markers):
+                    raise MotionError(f"project.json field 'markers': expected a list of at "
+                                      f"most {MAX_MARKERS:,} objects")
+                markers = [FaceMarker(**entry) for entry in markers]
                 origin = header.get("origin")
                 if origin is not None and not isinstance(origin, dict):
                     raise MotionError(f"project.json field 'origin': expected an object, "

@@ -1,6 +1,5 @@
 """The signing face: markers and mouthing as layers over a project's motion, saved with
 it, applied when it is shown or exported, and left alone by body edits."""
-import io
 import json
 import zipfile
 
@@ -103,6 +102,13 @@ def test_gloss_words():
 
 
 # ------------------------------------------------------------------ markers
+def test_a_marker_made_only_of_ramps_still_reaches_its_intensity():
+    for length in (2, 4, 8):
+        strength = envelope(FaceMarker(MarkerKind.BLINK, 0, length, 1.0, length // 2,
+                                       length // 2))
+        assert strength.max() == pytest.approx(1.0), length
+
+
 def test_envelope_ramps_to_the_intensity_and_back():
     strength = envelope(FaceMarker(MarkerKind.BROWS_RAISE, 10, 40, 0.5, 6, 6))
     assert strength.shape == (30,)
@@ -130,21 +136,21 @@ def test_markers_move_the_face_where_they_say(signed):
 
 def test_a_tilt_left_shrug_and_left_gaze_go_the_signers_way(signed):
     base = default_avatar().joints(signed.motion)[0]
-    for kind, joint, axis, sign in ((MarkerKind.HEAD_TILT_LEFT, "head", 0, +1),
-                                    (MarkerKind.SHOULDERS_RAISE, "left_shoulder", 1, +1),
-                                    (MarkerKind.SHOULDERS_RAISE, "right_shoulder", 1, +1)):
-        shown = performed_motion(signed.replace(markers=(FaceMarker(kind, 0, 60),), mouthing=False))
-        moved = default_avatar().joints(shown)[10]
-        top = moved[JOINT_INDEX[joint]] - base[JOINT_INDEX[joint]]
-        if kind is MarkerKind.HEAD_TILT_LEFT:  # the crown goes to the signer's left (+x)
-            crown = shown.body_pose[10, JOINT_INDEX["head"] - 1]
-            assert crown[2] < 0
-            continue
-        assert sign * top[axis] > 0.005, kind
+    avatar = default_avatar()
+    crown = int(np.argmax(avatar.rest_vertices[:, 1]))
+    tilted = performed_motion(signed.replace(
+        markers=(FaceMarker(MarkerKind.HEAD_TILT_LEFT, 0, 60),), mouthing=False))
+    moved = avatar.forward(tilted, np.array([10])).vertices[0, crown]
+    assert moved[0] - avatar.rest_vertices[crown, 0] > 0.02   # the crown goes to +x
+    shrug = performed_motion(signed.replace(
+        markers=(FaceMarker(MarkerKind.SHOULDERS_RAISE, 0, 60),), mouthing=False))
+    lifted = avatar.joints(shrug)[10]
+    for side in ("left", "right"):
+        shoulder, elbow = JOINT_INDEX[f"{side}_shoulder"], JOINT_INDEX[f"{side}_elbow"]
+        assert lifted[shoulder, 1] - base[shoulder, 1] > 0.005, side
         # a shrug lifts the shoulder and keeps the arm hanging as it was
-        arm = moved[JOINT_INDEX["left_elbow"]] - moved[JOINT_INDEX["left_shoulder"]]
-        rest = base[JOINT_INDEX["left_elbow"]] - base[JOINT_INDEX["left_shoulder"]]
-        assert np.allclose(arm, rest, atol=1e-4)
+        assert np.allclose(lifted[elbow] - lifted[shoulder], base[elbow] - base[shoulder],
+                           atol=1e-4), side
     gaze = performed_motion(signed.replace(markers=(FaceMarker(MarkerKind.GAZE_LEFT, 0, 60),),
                                            mouthing=False))
     from scipy.spatial.transform import Rotation
@@ -216,32 +222,29 @@ def test_markers_and_mouthing_round_trip_through_the_project_file(signed, tmp_pa
 def test_a_schema_1_file_opens_without_markers_and_with_mouthing_on(signed, tmp_path):
     path = tmp_path / "old.signstudio"
     save_project(signed.replace(segments=(Segment("A", "ase", 0, 10),)), path)
+    header = rewrite_header(path, lambda h: None)
+    assert header["schema_version"] == 1 and "markers" not in header  # no face data
+    loaded = load_project(path)
+    assert loaded.markers == () and loaded.mouthing is True
+
+
+def rewrite_header(path, change) -> dict:
+    """Apply ``change`` to the project.json of the project file at ``path``, in place."""
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     header = json.loads(members["project.json"])
-    header.update(schema_version=1)
-    del header["markers"], header["mouthing"]
+    change(header)
     members["project.json"] = json.dumps(header).encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
-    path.write_bytes(buffer.getvalue())
-    loaded = load_project(path)
-    assert loaded.markers == () and loaded.mouthing is True
+    return header
 
 
 def test_a_damaged_marker_names_the_file(signed, tmp_path):
     path = tmp_path / "bad.signstudio"
     save_project(signed.replace(markers=(FaceMarker(MarkerKind.BLINK, 0, 5),)), path)
-    with zipfile.ZipFile(path) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    header = json.loads(members["project.json"])
-    header["markers"][0]["intensity"] = 7
-    members["project.json"] = json.dumps(header).encode()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    rewrite_header(path, lambda h: h["markers"][0].update(intensity=7))
     with pytest.raises(ProjectFileError, match=r"bad.signstudio: .*intensity"):
         load_project(path)
 
@@ -313,3 +316,77 @@ def test_cli_face_applies_presets_markers_and_mouthing(signed, tmp_path, capsys)
     error = capsys.readouterr().err
     assert "need --signs or --frames" in error and "past the motion's 60 frames" in error
     assert load_project(path).equals(project)                        # failures changed nothing
+
+
+# ------------------------------------------------------------------ edits keep the face
+def test_retiming_and_splicing_carry_markers_and_mouthing_with_their_signs(signed):
+    from engine.generate.retime import set_segment_hold, stretch_segment
+    from engine.generate.splice import insert_sign
+
+    project = signed.replace(markers=(FaceMarker(MarkerKind.HEAD_SHAKE, 30, 55, 1.0, 3, 3),
+                                      FaceMarker(MarkerKind.BROWS_RAISE, 5, 30, 1.0, 3, 3)))
+    held = set_segment_hold(project, 0, 10)                 # sign 1 grows by 10 frames
+    shake = next(m for m in held.markers if m.kind is MarkerKind.HEAD_SHAKE)
+    brows = next(m for m in held.markers if m.kind is MarkerKind.BROWS_RAISE)
+    assert (shake.start, shake.end) == (held.segments[1].start, held.segments[1].end)
+    assert (brows.start, brows.end) == (5, held.segments[0].end)
+    shorter = set_segment_hold(held, 1, 0)                  # and the last sign shrinks
+    assert shorter.markers and max(m.end for m in shorter.markers) <= shorter.motion.num_frames
+    stretched = stretch_segment(project, 1, 40, backend="slerp")
+    shake = next(m for m in stretched.markers if m.kind is MarkerKind.HEAD_SHAKE)
+    assert (shake.start, shake.end) == (stretched.segments[1].start, stretched.segments[1].end)
+    inserted = insert_sign(project, 58, Motion.zeros(20, fps=FPS), gloss="NEU", language="sgg")
+    assert [s.mouthing.word if s.mouthing else None for s in inserted.segments][:2] == ["Haus", None]
+    assert inserted.markers == project.markers              # before the insertion: unmoved
+
+
+def test_mirroring_the_project_mirrors_sided_markers(signed):
+    from engine.body.mirror import mirror_project
+
+    project = signed.replace(markers=(FaceMarker(MarkerKind.GAZE_LEFT, 0, 10),
+                                      FaceMarker(MarkerKind.HEAD_TILT_RIGHT, 0, 10),
+                                      FaceMarker(MarkerKind.BLINK, 0, 10)))
+    kinds = {m.kind for m in mirror_project(project).markers}
+    assert kinds == {MarkerKind.GAZE_RIGHT, MarkerKind.HEAD_TILT_LEFT, MarkerKind.BLINK}
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda h: h.update(segments=["x"]), "a segment: expected an object"),
+    (lambda h: h.update(markers="brows"), "'markers': expected a list"),
+    (lambda h: h.update(markers=[{"kind": "blink"}] * 10_001), "'markers': expected a list"),
+    (lambda h: h["segments"][0]["mouthing"].update(phonemes=["a"] * 100_000),
+     "Mouthing.phonemes: expected a list of at most"),
+    (lambda h: h["segments"][0]["mouthing"].update(word="w" * 5000), "Mouthing.word"),
+])
+def test_damaged_face_data_names_the_file_and_what_was_expected(signed, tmp_path, change,
+                                                                expected):
+    path = tmp_path / "bad.signstudio"
+    save_project(signed, path)
+    rewrite_header(path, change)
+    with pytest.raises(ProjectFileError, match=rf"bad.signstudio: .*{expected}"):
+        load_project(path)
+
+
+def test_a_damaged_presets_file_still_lets_built_ins_apply(signed, tmp_path):
+    path = tmp_path / "face_presets.json"
+    path.write_text('[{"name": "x", "label": "X", "parts": [{"kind": "blink", '
+                    '"intensity": 1, "onset_s": Infinity, "offset_s": 0}]}]')
+    with pytest.raises(UsageError, match="ramps of 0..10 s expected"):
+        load_user_presets(path)
+    assert find_preset("negation", path).name == "negation"
+    with pytest.raises(UsageError, match="face_presets.json"):
+        find_preset("x", path)
+
+
+def test_the_cli_checks_a_frame_span_and_does_not_rewrite_to_list(signed, tmp_path, capsys):
+    from engine.cli import main
+
+    path = tmp_path / "p.signstudio"
+    save_project(signed, path)
+    before = path.stat().st_mtime_ns
+    assert main(["face", str(path), "--list"]) == 0
+    assert main(["face", str(path)]) == 2
+    assert main(["face", str(path), "--marker", "blink", "--frames", "46-40"]) == 2
+    error = capsys.readouterr().err
+    assert "nothing to change" in error and "START < END, got 46-40" in error
+    assert path.stat().st_mtime_ns == before

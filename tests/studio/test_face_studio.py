@@ -129,3 +129,18 @@ def test_the_face_sliders_set_a_keys_expression_in_one_undo_step(generated):
     doc.undo_stack.undo()
     assert doc.project.motion.face_blendshapes[frame, smile] == 0
     assert face.sliders["mouthSmileLeft"].value() == 0
+
+
+def test_delete_acts_on_what_was_selected_last(generated):
+    doc = generated.document
+    doc.select_segment(0)
+    generated.face_actions.add_marker(MarkerKind.CHEEKS_PUFF)   # the marker is selected
+    frame = doc.project.keyframes[1].frame
+    doc.select_key(frame)                                      # then a keyframe is clicked
+    assert doc.selected_marker is None
+    assert not generated.face_actions.delete_selected_marker()
+    doc.select_marker(0)
+    assert doc.selected_key is None                            # the marker was clicked last
+    doc.select_segment(0)
+    doc.select_marker(0)
+    assert doc.selected_segment == 0                           # its sign stays selected
