@@ -473,7 +473,8 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
     # the head, neck and trunk, a contact left on the surface.
     motion = resolve_penetration(Motion(**arrays, betas=betas, fps=fps), progress=progress,
                                  cancel=cancel)
-    keyframes = tuple(Keyframe.from_motion(motion, f) for f in sorted(set(keyframe_frames)))
+    keyframes = tuple(Keyframe.from_motion(motion, f, generated=True)
+                      for f in sorted(set(keyframe_frames)))
     return Project(motion=motion, keyframes=keyframes, segments=tuple(segments), title=title)
 
 def transition_ranges(project: Project) -> list[tuple[int, int]]:

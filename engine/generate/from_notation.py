@@ -35,7 +35,8 @@ def project_from_notation(written: str, *, gloss: str = "", language: str = "sgg
     text = hamnosys_text(written)
     sign = synthesise(parse_sign(text), body, timing)
     motion = sign.motion
-    keyframes = tuple(Keyframe.from_motion(motion, frame) for frame in sign.key_frames)
+    keyframes = tuple(Keyframe.from_motion(motion, frame, generated=True)
+                      for frame in sign.key_frames)
     # The segment is the sign itself, as in an assembled sentence: the rise from rest
     # before it and the drop after it are outside, so a sign inserted next replaces them.
     start, stop = clip_articulation_span(motion)

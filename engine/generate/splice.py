@@ -83,13 +83,13 @@ def splice_sign(project: Project, start: int, stop: int, sign: Motion, *, gloss:
     motion = Motion(**arrays, betas=motion.betas, fps=fps)
     shift = cursor - stop  # frames after the range move by this much
     keyframes = [k for k in project.keyframes if k.frame < start]
-    keyframes += [Keyframe(k.frame + shift, k.pose, k.channels) for k in project.keyframes
+    keyframes += [replace(k, frame=k.frame + shift) for k in project.keyframes
                   if k.frame >= stop]
     # The sign's postures, and where its clip begins and ends inside the range (a rest
     # frame at the project's start or end); kept keys lie outside [start, cursor).
     wanted = {clip_start + k - first for k in keys_in_sign if first <= k < last}
     wanted |= {sign_start, sign_end - 1}
-    keyframes += [Keyframe.from_motion(motion, frame) for frame in sorted(wanted)]
+    keyframes += [Keyframe.from_motion(motion, frame, generated=True) for frame in sorted(wanted)]
     keyframes.sort(key=lambda k: k.frame)
     segments = [s for s in project.segments if s.end <= start]
     segments.append(Segment(gloss, language, sign_start, sign_end, hold, kind, notation))

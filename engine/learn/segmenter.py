@@ -219,7 +219,8 @@ def place_keyframes(motion: Motion, spans: Sequence[Span],
             raise ValueError(f"spans[{index}]: expected 0 <= start < stop <= {motion.num_frames}, "
                              f"got {tuple(span)}")
         frames.update((start, (start + stop - 1) // 2, stop - 1))
-    return [Keyframe.from_motion(motion, frame, channels) for frame in sorted(frames)]
+    return [Keyframe.from_motion(motion, frame, channels, generated=True)
+            for frame in sorted(frames)]
 
 
 # ---------------------------------------------------------------- loading / using

@@ -21,12 +21,15 @@ class Keyframe:
 
     ``pose`` is a 1-frame Motion holding the pinned values, so a keyframe keeps its pose
     when it is moved in time or pasted elsewhere. Channels outside ``channels`` are
-    free: generation may change them at this frame.
+    free: generation may change them at this frame. ``generated``: placed by a
+    generator (a sign's onset, middle and end; a recording's sign boundaries), not by
+    the user; the timeline draws it lighter, and editing its pose makes it the user's.
     """
 
     frame: int
     pose: Motion
     channels: frozenset[Channel] = ALL_CHANNELS
+    generated: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.frame, bool) or not isinstance(self.frame, int) or self.frame < 0:
@@ -41,20 +44,24 @@ class Keyframe:
             ) from None
         if not channels:
             raise MotionError("Keyframe.channels: expected at least one channel, got none")
+        if not isinstance(self.generated, bool):
+            raise MotionError(f"Keyframe.generated: expected true or false, got {self.generated!r}")
         object.__setattr__(self, "channels", channels)
 
     @classmethod
     def from_motion(cls, motion: Motion, frame: int,
-                    channels: Iterable[Channel] = ALL_CHANNELS) -> Keyframe:
+                    channels: Iterable[Channel] = ALL_CHANNELS,
+                    generated: bool = False) -> Keyframe:
         """Pin the motion's own pose at ``frame``."""
-        return cls(frame=frame, pose=motion.frame(frame), channels=frozenset(channels))
+        return cls(frame=frame, pose=motion.frame(frame), channels=frozenset(channels),
+                   generated=generated)
 
     def moved_to(self, frame: int) -> Keyframe:
         return dataclasses.replace(self, frame=frame)
 
     def equals(self, other: Keyframe) -> bool:
         return (self.frame == other.frame and self.channels == other.channels
-                and self.pose.equals(other.pose))
+                and self.generated == other.generated and self.pose.equals(other.pose))
 
 
 class SegmentKind(str, enum.Enum):

@@ -4,12 +4,13 @@ Format (schema version 2), a ZIP archive holding:
 
 - ``project.json``: ``{"format": "signstudio-project", "schema_version": 2,
   "app_version", "title", "avatar", "fps", "keyframes": [{"frame", "channels",
-  "pose_index"}], "segments": [{"gloss", "language", "start", "end", "hold", "kind",
-  "notation" (only when not empty), "mouthing" (only when mouthed: {"word", "voice",
-  "phonemes"})}], "origin" (only when generated: {"text", "language", "fps",
-  "signing_speed"}), "markers": [{"kind", "start", "end", "intensity", "onset",
-  "offset"}], "mouthing": true/false}``. Schema 1 files (no markers, no mouthing) load
-  with none and mouthing on; a project without face data is written as schema 1.
+  "pose_index", "generated" (only when placed by a generator)}], "segments": [{"gloss",
+  "language", "start", "end", "hold", "kind", "notation" (only when not empty),
+  "mouthing" (only when mouthed: {"word", "voice", "phonemes"})}], "origin" (only
+  when generated: {"text", "language", "fps", "signing_speed"}), "markers": [{"kind",
+  "start", "end", "intensity", "onset", "offset"}], "mouthing": true/false}``.
+  Schema 1 files (no markers, no mouthing) load with none and mouthing on; a project
+  without face data is written as schema 1.
 - ``motion/<field>.npy``: each Motion field (``engine.motion.motion.FRAME_FIELDS`` and
   ``betas``), float32, frame-major.
 - ``keyposes/<field>.npy``: the keyframes' pinned poses stacked in keyframe order
@@ -135,7 +136,8 @@ def save_project(project: Project, path: str | Path,
         **({"origin": dataclasses.asdict(project.origin)} if project.origin else {}),
         "fps": project.motion.fps,
         "keyframes": [
-            {"frame": k.frame, "channels": sorted(c.value for c in k.channels), "pose_index": i}
+            {"frame": k.frame, "channels": sorted(c.value for c in k.channels), "pose_index": i,
+             **({"generated": True} if k.generated else {})}
             for i, k in enumerate(project.keyframes)
         ],
         "segments": [_segment_entry(s) for s in project.segments],
@@ -260,7 +262,12 @@ def load_project(path: str | Path) -> Project:
                     index = entry["pose_index"]
                     if not 0 <= index < keyposes.num_frames:
                         raise MotionError(f"keyframe pose_index {index} outside the stored poses")
+                    generated = entry.get("generated", False)
+                    if not isinstance(generated, bool):
+                        raise MotionError(f"keyframe 'generated': expected true or false, "
+                                          f"got {generated!r:.40}")
                     keyframes.append(Keyframe(frame=entry["frame"], pose=keyposes.frame(index),
+                                              generated=generated,
                                               channels=frozenset(entry["channels"])))
                 segments = [_segment_from(entry)
                             for entry in _require(header, "segments", list, path)]

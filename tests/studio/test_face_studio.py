@@ -144,3 +144,24 @@ def test_delete_acts_on_what_was_selected_last(generated):
     doc.select_segment(0)
     doc.select_marker(0)
     assert doc.selected_segment == 0                           # its sign stays selected
+
+
+def test_the_generators_keys_are_drawn_lighter_than_the_users(generated):
+    from engine.generate.key_edits import set_key_edit
+    from engine.motion import Keyframe
+    from studio.timeline.timeline_view import GENERATED_KEY_COLOUR, KEY_COLOUR
+
+    doc, view = generated.document, generated.timeline
+    assert all(k.generated for k in doc.project.keyframes)
+    key = doc.project.keyframes[2]
+    doc.apply_edit(set_key_edit(doc.committed_project,
+                                Keyframe(key.frame, key.pose, key.channels)).op, "Own it")
+    doc.select_key(None)
+    fills = {}
+    for item in view.scene().items():
+        if hasattr(item, "polygon") and item.polygon().count() == 4:
+            x = item.polygon().boundingRect().center().x()
+            fills.setdefault(round(x), set()).add(item.brush().color().name())
+    assert fills[round(view.x_of(key.frame))] == {KEY_COLOUR.name()}
+    other = doc.project.keyframes[1].frame
+    assert fills[round(view.x_of(other))] == {GENERATED_KEY_COLOUR.name()}
