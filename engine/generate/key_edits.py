@@ -12,7 +12,7 @@ that span, so every other frame stays bit-identical (the KF2P contract).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -88,12 +88,59 @@ def affected_range(project: Project, frames: tuple[int, ...],
     return start, stop
 
 
+#: A key's interpolation -> the in-betweener of the span after it ("auto": the edit's).
+_SPAN_BACKENDS = {"linear": "slerp", "spline": "smooth"}
+
+
 def _regenerate(edited: Project, frame_range: tuple[int, int], backend) -> tuple[Project, Op]:
+    """``frame_range`` regenerated: in one piece with ``backend`` when every key that
+    governs a part of it interpolates "auto", else span by span (a span runs from a key,
+    or the range's start after the key before it, to the next key) with each span's
+    own interpolation."""
+    start, stop = frame_range
+    keys = {k.frame: k for k in edited.keyframes}
+    cuts = [start] + [f for f in sorted(keys) if start < f < stop] + [stop]
+    spans = []
+    for a, b in zip(cuts, cuts[1:]):
+        governing = keys.get(a) or keys.get(a - 1)
+        spans.append((a, b, governing.interpolation if governing else "auto"))
     # The labels tell the learned model which sign it is in-betweening (it measures
     # better with them, see engine.generate.flow_backend); the baselines ignore them.
-    candidate = regenerate(edited.motion, edited.keyframes, frame_range, backend=backend,
-                           labels=edited.frame_labels())[0]
-    return edited.replace(motion=candidate), as_edit(candidate, frame_range)
+    labels = edited.frame_labels()
+    if all(mode == "auto" for *_, mode in spans):
+        candidate = regenerate(edited.motion, edited.keyframes, frame_range,
+                               backend=backend, labels=labels)[0]
+        return edited.replace(motion=candidate), as_edit(candidate, frame_range)
+    motion = edited.motion
+    for a, b, mode in spans:
+        span_backend = (release_backend() if mode == "learned"
+                        else _SPAN_BACKENDS.get(mode, backend))
+        motion = regenerate(motion, edited.keyframes, (a, b), backend=span_backend,
+                            labels=labels)[0]
+        if mode == "hold":  # the key's frame repeated up to the next key
+            held = a if a in keys else a - 1
+            arrays = {name: array.copy() for name, array in motion.frame_arrays().items()}
+            for array in arrays.values():
+                array[held + 1:b] = array[held]
+            motion = motion.replace(**arrays)
+    return edited.replace(motion=motion), as_edit(motion, frame_range)
+
+
+def interpolation_edit(project: Project, frame: int, mode: str) -> KeyEdit:
+    """The key at ``frame`` interpolating to the next key as ``mode``
+    (``engine.motion.project.INTERPOLATIONS``); only its span is regenerated, one
+    ``Macro(SetKey, ReplaceRange)``. Raises ``MotionError`` for no key there or a bad
+    mode."""
+    key = project.keyframe_at(frame)
+    if key is None:
+        raise MotionError(f"interpolation: there is no keyframe at frame {frame}")
+    changed = replace(key, interpolation=mode)
+    set_key = SetKey(changed)
+    edited, _ = apply(set_key, project)
+    after = [k.frame for k in project.keyframes if k.frame > frame]
+    span = (frame, after[0] if after else project.motion.num_frames)
+    result, replace_op = _regenerate(edited, span, release_backend())
+    return KeyEdit(Macro((set_key, replace_op)), result, span)
 
 
 def move_key_edit(project: Project, from_frame: int, to_frame: int,

@@ -15,6 +15,12 @@ from engine.motion.motion import ALL_CHANNELS, Channel, Motion
 PROJECT_SCHEMA_VERSION = 2
 
 
+#: How the motion goes from a key to the next: "auto" (the edit's in-betweener), "hold"
+#: (the key's pose until the next key, then a cut), "linear" (slerp), "spline" (the C2
+#: smooth baseline), "learned" (the learned in-betweener when shipped).
+INTERPOLATIONS = ("auto", "hold", "linear", "spline", "learned")
+
+
 @dataclass(frozen=True, eq=False)
 class Keyframe:
     """A constraint: at ``frame`` the motion must equal ``pose`` on ``channels``.
@@ -24,12 +30,15 @@ class Keyframe:
     free: generation may change them at this frame. ``generated``: placed by a
     generator (a sign's onset, middle and end; a recording's sign boundaries), not by
     the user; the timeline draws it lighter, and editing its pose makes it the user's.
+    ``interpolation``: how the motion goes from this key to the next (``INTERPOLATIONS``;
+    "auto": with the in-betweener the edit uses).
     """
 
     frame: int
     pose: Motion
     channels: frozenset[Channel] = ALL_CHANNELS
     generated: bool = False
+    interpolation: str = "auto"
 
     def __post_init__(self) -> None:
         if isinstance(self.frame, bool) or not isinstance(self.frame, int) or self.frame < 0:
@@ -44,6 +53,9 @@ class Keyframe:
             ) from None
         if not channels:
             raise MotionError("Keyframe.channels: expected at least one channel, got none")
+        if self.interpolation not in INTERPOLATIONS:
+            raise MotionError(f"Keyframe.interpolation: expected one of {INTERPOLATIONS}, "
+                              f"got {self.interpolation!r:.40}")
         if not isinstance(self.generated, bool):
             raise MotionError(f"Keyframe.generated: expected true or false, got {self.generated!r}")
         object.__setattr__(self, "channels", channels)
@@ -61,7 +73,8 @@ class Keyframe:
 
     def equals(self, other: Keyframe) -> bool:
         return (self.frame == other.frame and self.channels == other.channels
-                and self.generated == other.generated and self.pose.equals(other.pose))
+                and self.generated == other.generated
+                and self.interpolation == other.interpolation and self.pose.equals(other.pose))
 
 
 class SegmentKind(str, enum.Enum):

@@ -4,7 +4,8 @@ Format (schema version 2), a ZIP archive holding:
 
 - ``project.json``: ``{"format": "signstudio-project", "schema_version": 2,
   "app_version", "title", "avatar", "fps", "keyframes": [{"frame", "channels",
-  "pose_index", "generated" (only when placed by a generator)}], "segments": [{"gloss",
+  "pose_index", "generated" (only when placed by a generator), "interpolation" (only
+  when not "auto")}], "segments": [{"gloss",
   "language", "start", "end", "hold", "kind", "notation" (only when not empty),
   "mouthing" (only when mouthed: {"word", "voice", "phonemes"})}], "origin" (only
   when generated: {"text", "language", "fps", "signing_speed"}), "markers": [{"kind",
@@ -137,7 +138,8 @@ def save_project(project: Project, path: str | Path,
         "fps": project.motion.fps,
         "keyframes": [
             {"frame": k.frame, "channels": sorted(c.value for c in k.channels), "pose_index": i,
-             **({"generated": True} if k.generated else {})}
+             **({"generated": True} if k.generated else {}),
+             **({"interpolation": k.interpolation} if k.interpolation != "auto" else {})}
             for i, k in enumerate(project.keyframes)
         ],
         "segments": [_segment_entry(s) for s in project.segments],
@@ -268,6 +270,7 @@ def load_project(path: str | Path) -> Project:
                                           f"got {generated!r:.40}")
                     keyframes.append(Keyframe(frame=entry["frame"], pose=keyposes.frame(index),
                                               generated=generated,
+                                              interpolation=entry.get("interpolation", "auto"),
                                               channels=frozenset(entry["channels"])))
                 segments = [_segment_from(entry)
                             for entry in _require(header, "segments", list, path)]

@@ -18,7 +18,9 @@ from scipy.spatial.transform import Rotation
 
 from engine.body.reference_poses import mirror_hand_pose
 from engine.body.skeleton import JOINT_NAMES
-from engine.generate.key_edits import release_backend, set_key_edit, stretch_edit, with_handshape
+from engine.generate.key_edits import (
+    interpolation_edit, release_backend, set_key_edit, stretch_edit, with_handshape,
+)
 from engine.generate.retime import set_segment_hold
 from engine.motion.edits import ReplaceProject
 from engine.motion.errors import MotionError
@@ -48,6 +50,17 @@ def joint_channel(joint: int) -> Channel:
 
 def _pretty(name: str) -> str:
     return name.replace("_smplhf", "").replace("_", " ")
+
+
+#: The interpolations a key offers (``engine.motion.project.INTERPOLATIONS``) and what
+#: each does, shown as the choice's tooltip.
+INTERPOLATION_TIPS = {
+    "auto": "whichever in-betweener the edit uses (the default)",
+    "hold": "keep this key's pose until the next key, then cut to it",
+    "linear": "turn each joint at a constant speed (slerp)",
+    "spline": "a smooth curve through the keys (C2 spline)",
+    "learned": "the learned in-betweener (flow matching), when shipped",
+}
 
 
 class PropertiesPanel(QWidget):
@@ -92,6 +105,17 @@ class PropertiesPanel(QWidget):
             self.channel_boxes[channel] = box
             row.addWidget(box)
         layout.addWidget(channels)
+        self.interpolation = QComboBox()
+        for mode, tip in INTERPOLATION_TIPS.items():
+            self.interpolation.addItem(mode, mode)
+            self.interpolation.setItemData(self.interpolation.count() - 1, tip,
+                                           Qt.ItemDataRole.ToolTipRole)
+        self.interpolation.setToolTip("How the motion goes from this key to the next one; "
+                                      "changing it regenerates only that span")
+        self.interpolation.currentIndexChanged.connect(self._on_interpolation)
+        row = QFormLayout()
+        row.addRow("To the next key", self.interpolation)
+        layout.addLayout(row)
 
         rotation = QGroupBox("Joint rotation (degrees, XYZ)")
         form = QFormLayout(rotation)
@@ -200,6 +224,7 @@ class PropertiesPanel(QWidget):
         widgets = [*self.channel_boxes.values(), *self.angles, self.hold, self.movement]
         for widget in widgets:
             widget.blockSignals(True)
+        self.interpolation.blockSignals(True)
         try:
             if key is not None:
                 self.stack.setCurrentIndex(1)
@@ -215,6 +240,7 @@ class PropertiesPanel(QWidget):
                     box.setValue(float(value))
                 self._show_closest_preset(key)
                 self.face.show_weights(key.pose.face_blendshapes[0])
+                self.interpolation.setCurrentIndex(self.interpolation.findData(key.interpolation))
             elif self._document.selected_segment is not None:
                 self.stack.setCurrentIndex(2)
                 segment = project.segments[self._document.selected_segment]
@@ -242,6 +268,7 @@ class PropertiesPanel(QWidget):
         finally:
             for widget in widgets:
                 widget.blockSignals(False)
+        self.interpolation.blockSignals(False)
 
     def _show_closest_preset(self, key: Keyframe) -> None:
         """Select the preset nearest the key's hand and say how near it is, so the box
@@ -296,6 +323,14 @@ class PropertiesPanel(QWidget):
         name = _pretty(JOINT_NAMES[joint])
         self._apply(edit.op, f"Rotate {name} at frame {key.frame}",
                     f"pose@{key.frame}:{joint}" if merge else "")
+
+    def _on_interpolation(self) -> None:
+        key = self._key()
+        mode = self.interpolation.currentData()
+        if key is None or mode == key.interpolation:
+            return
+        edit = interpolation_edit(self._document.committed_project, key.frame, mode)
+        self._apply(edit.op, f"Interpolation {mode} after frame {key.frame}")
 
     def set_face_weight(self, name: str, weight: float) -> None:
         """Set one ARKit weight (0..1) of the selected keyframe's face and regenerate

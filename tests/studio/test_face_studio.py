@@ -165,3 +165,22 @@ def test_the_generators_keys_are_drawn_lighter_than_the_users(generated):
     assert fills[round(view.x_of(key.frame))] == {KEY_COLOUR.name()}
     other = doc.project.keyframes[1].frame
     assert fills[round(view.x_of(other))] == {GENERATED_KEY_COLOUR.name()}
+
+
+def test_a_keys_interpolation_is_chosen_on_its_page_and_shown_on_its_glyph(generated):
+    doc, view, panel = generated.document, generated.timeline, generated.properties
+    frame = doc.project.keyframes[2].frame
+    doc.select_key(frame)
+    depth = doc.undo_stack.count()
+    panel.interpolation.setCurrentIndex(panel.interpolation.findData("hold"))
+    assert doc.project.keyframe_at(frame).interpolation == "hold"
+    assert doc.undo_stack.count() == depth + 1
+    x = view.x_of(frame)
+    glyphs = [item for item in view.scene().items() if hasattr(item, "polygon")
+              and abs(item.polygon().boundingRect().center().x() - x) < 0.5]
+    # a square: its corners share x and y pairwise (a diamond's do not)
+    square = glyphs[0].polygon()
+    assert {round(square.at(i).x(), 3) for i in range(4)} == {round(x - 0.8 * (6 + 1.5), 3),
+                                                              round(x + 0.8 * (6 + 1.5), 3)}
+    doc.undo_stack.undo()
+    assert doc.project.keyframe_at(frame).interpolation == "auto"
