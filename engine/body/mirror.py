@@ -64,9 +64,10 @@ def _mirror_channels(channels: frozenset[Channel]) -> frozenset[Channel]:
 
 
 def mirror_keyframe(key: Keyframe) -> Keyframe:
-    """The key's pose mirrored; a key pinning one hand pins the other one after."""
-    return Keyframe(key.frame, mirror_motion(key.pose), _mirror_channels(key.channels),
-                    key.generated)
+    """The key's pose mirrored; a key pinning one hand pins the other one after. Who
+    placed it and how it interpolates stay."""
+    return dataclasses.replace(key, pose=mirror_motion(key.pose),
+                               channels=_mirror_channels(key.channels))
 
 
 #: Face markers that have a side: a mirrored signer tilts and looks the other way.

@@ -8,6 +8,7 @@ regenerated frames flash on the timeline when the edit lands.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from engine.generate.key_edits import KeyEdit, delete_key_edit, pasted_key, set_key_edit
 from engine.motion.edits import ReplaceProject, SetKey
@@ -121,7 +122,8 @@ class EditActions:
 
         return self._edits.submit(f"Mirror keyframe at {key.frame}",
                                   f"Mirror keyframe at {key.frame}", set_key_edit,
-                                  mirror_keyframe(key), on_landed=landed)
+                                  replace(mirror_keyframe(key), generated=False),  # now the user's
+                                  on_landed=landed)
 
     def mirror_project(self) -> None:
         """The whole project mirrored, for a left-handed signer (one undo step)."""

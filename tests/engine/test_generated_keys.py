@@ -50,3 +50,17 @@ def test_a_keys_interpolation_regenerates_only_its_span_and_undoes_exactly(tmp_p
     path = tmp_path / "p.signstudio"
     save_project(linear, path)
     assert load_project(path).keyframe_at(key.frame).interpolation == "linear"
+
+
+def test_mirroring_keeps_who_placed_a_key_and_how_it_interpolates():
+    from engine.body.mirror import mirror_keyframe, mirror_project
+    from engine.generate.key_edits import interpolation_edit
+
+    project = sign_from_notation("flathand extfingeru palml chest touch",
+                                 NotationOptions(gloss="HAUS"))
+    frame = project.keyframes[1].frame
+    project = interpolation_edit(project, frame, "spline").project
+    mirrored = mirror_project(project)
+    key = mirrored.keyframe_at(frame)
+    assert key.interpolation == "spline" and key.generated
+    assert mirror_keyframe(key).interpolation == "spline"
