@@ -22,7 +22,8 @@ for the hands:
    like the tongue, not at all): the fitter scales each shape's deltas by its gain.
 
 The asset lists, per landmark, three vertex ids and their weights, and how far the views
-disagreed (mm). Deterministic (fixed views, CPU MediaPipe). Takes about 10 s.
+disagreed (mm). Deterministic (fixed views, CPU MediaPipe, the default clothing
+colours, and no earlier asset read: ``calibrate`` says how). Takes about 15 s.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.body import default_avatar
+from engine.body.appearance import appearance_regions, look_colours
 from engine.export.render import (
     CAMERA_PRESETS, OffscreenRenderer, camera_view, pinhole_camera,
 )
@@ -76,19 +78,7 @@ def first_hits(origin: np.ndarray, rays: np.ndarray, vertices: np.ndarray,
     return triangles, weights
 
 
-def vtk_gap(renderer, camera, points: np.ndarray) -> float:
-    """Largest pixel disagreement between ``camera.project`` and VTK's own camera matrix
-    (the renderer's private plotter: a one-off check in a tool, so a change of the
-    renderer's conventions cannot skew the calibration silently)."""
-    matrix = renderer._plotter.camera.GetCompositeProjectionTransformMatrix(1.0, -1.0, 1.0)
-    m = np.array([[matrix.GetElement(i, j) for j in range(4)] for i in range(4)])
-    h = np.c_[points, np.ones(len(points))] @ m.T
-    ndc = h[:, :2] / h[:, 3:4]
-    pixels = np.stack([(ndc[:, 0] + 1) * SIZE / 2, (1 - ndc[:, 1]) * SIZE / 2], -1)
-    return float(np.abs(pixels - camera.project(points)).max())
-
-
-def read_views() -> dict[str, np.ndarray]:
+def read_views(colours: np.ndarray) -> dict[str, np.ndarray]:
     """Per view, the (478, 2) landmark pixels MediaPipe finds on the neutral avatar."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     import mediapipe as mp
@@ -96,13 +86,13 @@ def read_views() -> dict[str, np.ndarray]:
     avatar = default_avatar()
     posed = avatar.forward(Motion.zeros(1))
     found = {}
-    with OffscreenRenderer(avatar, SIZE, SIZE) as renderer, mp.solutions.face_mesh.FaceMesh(
+    with OffscreenRenderer(avatar, SIZE, SIZE, colours=colours) as renderer, mp.solutions.face_mesh.FaceMesh(
             static_image_mode=True, refine_landmarks=True, max_num_faces=1) as mesh:
         focus, _, height = camera_view("face", posed.joints, 1.0)
         for name, direction in VIEWS.items():
             renderer.look_at(focus, direction, height)
-            gap = vtk_gap(renderer, pinhole_camera(focus, direction, height, SIZE, SIZE),
-                          posed.joints[0])
+            gap = renderer.camera_gap(pinhole_camera(focus, direction, height, SIZE, SIZE),
+                                      posed.joints[0])
             if gap > 0.5:
                 raise RuntimeError(f"our camera disagrees with VTK's by {gap:.2f} px")
             result = mesh.process(renderer.render(posed.vertices[0]))
@@ -113,7 +103,7 @@ def read_views() -> dict[str, np.ndarray]:
     return found
 
 
-def shape_gains(points: list[dict]) -> list[float]:
+def shape_gains(points: list[dict], colours: np.ndarray) -> list[float]:
     """Per ARKit shape, how much of its geometric movement at the landmarks MediaPipe
     reports: the shape at weight 1 rendered from the front, MediaPipe's landmarks
     aligned to the neutral reading on the points the shape leaves alone, and the
@@ -133,7 +123,7 @@ def shape_gains(points: list[dict]) -> list[float]:
     focus, height = camera_args[0], camera_args[2]
     camera = pinhole_camera(focus, VIEWS["front"], height, SIZE, SIZE)
     gains = []
-    with OffscreenRenderer(avatar, SIZE, SIZE) as renderer, mp.solutions.face_mesh.FaceMesh(
+    with OffscreenRenderer(avatar, SIZE, SIZE, colours=colours) as renderer, mp.solutions.face_mesh.FaceMesh(
             static_image_mode=True, refine_landmarks=True, max_num_faces=1) as mesh:
         renderer.look_at(focus, VIEWS["front"], height)
 
@@ -166,11 +156,41 @@ def shape_gains(points: list[dict]) -> list[float]:
 
 
 def calibrate() -> dict:
+    """Two passes, so the result depends on the code and the mesh only, never on an
+    earlier asset or on the user's clothing colours: the avatar's brows and lips are
+    outlined by the very points measured here, so the first pass reads a face without
+    them, and the second reads the face those first points outline (the look the
+    avatar has), for the points and the gains that are kept."""
+    avatar = default_avatar()
+    rest = avatar.rest_vertices.astype(np.float64)
+
+    def colours(landmarks):
+        looks = appearance_regions(rest, avatar.skin_weights, avatar.vertex_region,
+                                   avatar.rest_joints, landmarks)
+        return look_colours(None, None)[looks]
+
+    first, _ = locate(colours(None))
+    ids = np.array([p["vertices"] for p in first])
+    weights = np.array([p["weights"] for p in first])
+    outlined = colours(np.einsum("nk,nkd->nd", weights, rest[ids]))
+    entries, spread = locate(outlined)
+    return {"format": "signstudio-face-points", "version": 1,
+            "what": "MediaPipe Face Mesh (refined, 478) landmarks as points on the default "
+                    "avatar's rest mesh: three vertex ids and barycentric weights each",
+            "command": "python tools/calibrate_face_points.py",
+            "views": list(VIEWS), "camera_height_m": CAMERA_PRESETS["face"].height,
+            "points": entries, "view_spread_mm": spread,
+            "shape_gains": shape_gains(entries, outlined)}
+
+
+def locate(colours: np.ndarray) -> tuple[list[dict], list[float]]:
+    """Each landmark on the mesh rendered in ``colours`` (V, 3): (entries of vertex ids
+    and weights, how far the views disagreed in mm), steps 1 to 4 of the module."""
     avatar = default_avatar()
     vertices = avatar.forward(Motion.zeros(1)).vertices[0].astype(np.float64)
     faces = np.asarray(avatar.faces)
     focus, _, height = camera_view("face", avatar.forward(Motion.zeros(1)).joints, 1.0)
-    readings = read_views()
+    readings = read_views(colours)
     points, choices = [], []
     for name, pixels in readings.items():
         camera = pinhole_camera(focus, VIEWS[name], height, SIZE, SIZE)
@@ -194,13 +214,7 @@ def calibrate() -> dict:
         entries.append({"vertices": ids, "weights": [round(float(w), 6) for w in weights[landmark]]})
         seen = distance[:, landmark][np.isfinite(distance[:, landmark])]
         spread.append(round(float(np.median(seen)) * 1000, 2))
-    return {"format": "signstudio-face-points", "version": 1,
-            "what": "MediaPipe Face Mesh (refined, 478) landmarks as points on the default "
-                    "avatar's rest mesh: three vertex ids and barycentric weights each",
-            "command": "python tools/calibrate_face_points.py",
-            "views": list(VIEWS), "camera_height_m": CAMERA_PRESETS["face"].height,
-            "points": entries, "view_spread_mm": spread,
-            "shape_gains": shape_gains(entries)}
+    return entries, spread
 
 
 def main() -> None:

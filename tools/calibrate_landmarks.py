@@ -74,7 +74,6 @@ VIEWS: dict[str, tuple[tuple[float, float, float], float]] = {
     "side_right": ((-1.0, 0.05, 0.2), 1.05),
 }
 SIZE = 640
-VIEW_ANGLE = 30.0  # OffscreenRenderer.look_at's vertical view angle (degrees)
 
 
 def random_right_hand(rng: np.random.Generator, skeleton: FitSkeleton) -> np.ndarray:
@@ -121,47 +120,6 @@ def random_motion(rng: np.random.Generator, skeleton: FitSkeleton) -> Motion:
     return motion.replace(body_pose=body, right_hand_pose=random_right_hand(rng, skeleton)[None])
 
 
-def camera(focus: np.ndarray, direction, height: float) -> dict[str, np.ndarray]:
-    """The perspective camera ``OffscreenRenderer.look_at`` sets up, as numpy.
-
-    Returns position (3,), rotation (3, 3) whose rows are the image right, image up and
-    viewing direction (world), and the focal length in pixels.
-    """
-    direction = np.asarray(direction, np.float64)
-    direction /= np.linalg.norm(direction)
-    distance = height / 2 / np.tan(np.radians(VIEW_ANGLE / 2))
-    position = np.asarray(focus, np.float64) + distance * direction
-    forward = -direction
-    right = np.cross(forward, [0.0, 1.0, 0.0])
-    right /= np.linalg.norm(right)
-    up = np.cross(right, forward)
-    focal = SIZE / 2 / np.tan(np.radians(VIEW_ANGLE / 2))
-    return {"position": position, "rotation": np.stack([right, up, forward]), "focal": np.array(focal)}
-
-
-def project(points: np.ndarray, cam: dict[str, np.ndarray]) -> np.ndarray:
-    """(..., 3) world metres -> (..., 2) pixels (x right, y down) in the SIZE x SIZE image."""
-    local = (points - cam["position"]) @ cam["rotation"].T
-    depth = local[..., 2:3]
-    xy = cam["focal"] * local[..., :2] / depth
-    return np.stack([SIZE / 2 + xy[..., 0], SIZE / 2 - xy[..., 1]], -1)
-
-
-def _check_against_vtk(renderer, cam: dict[str, np.ndarray], points: np.ndarray) -> float:
-    """Largest pixel disagreement between ``project`` and VTK's own camera matrix.
-
-    Reads the renderer's private plotter: this is a one-off check in a tool, so that a
-    change of the renderer's camera conventions cannot silently skew the calibration.
-    """
-    vtk_camera = renderer._plotter.camera
-    matrix = vtk_camera.GetCompositeProjectionTransformMatrix(1.0, -1.0, 1.0)
-    m = np.array([[matrix.GetElement(i, j) for j in range(4)] for i in range(4)])
-    h = np.c_[points, np.ones(len(points))] @ m.T
-    ndc = h[:, :2] / h[:, 3:4]
-    pixels = np.stack([(ndc[:, 0] + 1) * SIZE / 2, (1 - ndc[:, 1]) * SIZE / 2], -1)
-    return float(np.abs(pixels - project(points, cam)).max())
-
-
 def render_and_read(num_poses: int, seed: int) -> dict[str, np.ndarray]:
     """Render ``num_poses`` random poses from every view and read them with MediaPipe.
 
@@ -171,7 +129,7 @@ def render_and_read(num_poses: int, seed: int) -> dict[str, np.ndarray]:
     os.environ.setdefault("GLOG_minloglevel", "2")
     import mediapipe as mp
 
-    from engine.export.render import OffscreenRenderer, focus_point
+    from engine.export.render import OffscreenRenderer, focus_point, pinhole_camera
 
     avatar = default_avatar()
     skeleton = FitSkeleton(avatar)
@@ -186,7 +144,8 @@ def render_and_read(num_poses: int, seed: int) -> dict[str, np.ndarray]:
             for v, (direction, height) in enumerate(VIEWS.values()):
                 renderer.look_at(focus, direction, height)
                 if i == 0 and v == 0:
-                    gap = _check_against_vtk(renderer, camera(focus, direction, height), posed.joints[0])
+                    gap = renderer.camera_gap(pinhole_camera(focus, direction, height, SIZE, SIZE),
+                                              posed.joints[0])
                     if gap > 0.5:
                         raise RuntimeError(f"projection disagrees with VTK's by {gap:.2f} px")
                 image = renderer.render(posed.vertices[0])
@@ -208,7 +167,7 @@ def render_and_read(num_poses: int, seed: int) -> dict[str, np.ndarray]:
 def posed_frames(data: dict[str, np.ndarray]):
     """World joints (N, 55, 3), rotations (N, 55, 3, 3) and cameras for the readings."""
     avatar = default_avatar()
-    from engine.export.render import focus_point
+    from engine.export.render import focus_point, pinhole_camera
 
     motion = signing_pose("flat")
     body = np.repeat(motion.body_pose, len(data["view"]), 0)
@@ -216,14 +175,14 @@ def posed_frames(data: dict[str, np.ndarray]):
     motions = Motion.zeros(len(body)).replace(body_pose=body, right_hand_pose=data["hand_pose"])
     posed = avatar.forward(motions)
     views = list(VIEWS.values())
-    cams = [camera(focus_point(posed.joints[n], "upper_body"), *views[data["view"][n]])
-            for n in range(len(body))]
+    cams = [pinhole_camera(focus_point(posed.joints[n], "upper_body"), *views[data["view"][n]],
+                           SIZE, SIZE) for n in range(len(body))]
     return np.asarray(posed.joints, np.float64), np.asarray(posed.joint_rotations, np.float64), cams
 
 
 def _predict(offset: np.ndarray, joints, rotations, cams, parent: int) -> np.ndarray:
     points = joints[:, parent] + np.einsum("nab,b->na", rotations[:, parent], offset)
-    return np.stack([project(points[n], cams[n]) for n in range(len(points))])
+    return np.stack([cams[n].project(points[n]) for n in range(len(points))])
 
 
 def solve(data, joints, rotations, cams, train: np.ndarray, hand_size: np.ndarray,
@@ -311,8 +270,9 @@ def main() -> None:
     joints, rotations, cams = posed_frames(data)
     # Hand size per reading: the projected avatar's wrist -> middle knuckle distance (px),
     # the same measure the fitter normalises by, but free of MediaPipe's noise.
-    wrist = np.stack([project(joints[n, JOINT_INDEX["right_wrist"]], cams[n]) for n in range(len(cams))])
-    middle = np.stack([project(joints[n, JOINT_INDEX["right_middle1"]], cams[n]) for n in range(len(cams))])
+    wrist = np.stack([cams[n].project(joints[n, JOINT_INDEX["right_wrist"]]) for n in range(len(cams))])
+    middle = np.stack([cams[n].project(joints[n, JOINT_INDEX["right_middle1"]])
+                       for n in range(len(cams))])
     hand_size = np.linalg.norm(wrist - middle, axis=-1)
     # Discard readings where MediaPipe missed the hand or read something else (its wrist
     # more than half a hand from ours), and foreshortened hands (edge-on, size tiny).

@@ -20,11 +20,9 @@ mouth blendshapes move.
 from __future__ import annotations
 
 import enum
-import json
 
 import numpy as np
 
-from engine.assets import asset_path
 from engine.body.skeleton import JOINT_INDEX
 
 
@@ -84,8 +82,11 @@ def _inside(points: np.ndarray, outline: np.ndarray) -> np.ndarray:
 
 def appearance_regions(rest_vertices: np.ndarray, skin_weights: np.ndarray,
                        vertex_region: np.ndarray, rest_joints: np.ndarray,
-                       faces: np.ndarray) -> np.ndarray:
-    """(V,) uint8 ``Look`` of every vertex of the default avatar (see the module)."""
+                       landmarks: np.ndarray | None) -> np.ndarray:
+    """(V,) uint8 ``Look`` of every vertex of the default avatar (see the module).
+    ``landmarks``: (478, 3) MediaPipe's face points on the rest mesh, which outline the
+    brows and lips (``engine.body.face_points``); None: no brows or lips (how
+    tools/calibrate_face_points.py first renders the face, before it knows them)."""
     looks = np.asarray(vertex_region, np.uint8).copy()
     skin = looks == Look.SKIN
     dominant = np.argmax(skin_weights, axis=1)
@@ -106,8 +107,8 @@ def appearance_regions(rest_vertices: np.ndarray, skin_weights: np.ndarray,
     near_neck = skin & np.isin(dominant, [JOINT_INDEX[n] for n in
                                           ("neck", "spine3", "left_collar", "right_collar")])
     head = rest_joints[JOINT_INDEX["head"]]
-    front = np.clip((rest_vertices[:, 2] - head[2]) / 0.06, 0.0, 1.0)
-    line = head[1] - NECKLINE_M - NECKLINE_DIP_M * front
+    forward = np.clip((rest_vertices[:, 2] - head[2]) / 0.06, 0.0, 1.0)
+    line = head[1] - NECKLINE_M - NECKLINE_DIP_M * forward
     neck_joint = rest_joints[JOINT_INDEX["neck"]]
     around = np.hypot(rest_vertices[:, 0] - neck_joint[0], rest_vertices[:, 2] - neck_joint[2])
     bare = (rest_vertices[:, 1] >= line) & (around < NECK_OPENING_M)
@@ -125,11 +126,9 @@ def appearance_regions(rest_vertices: np.ndarray, skin_weights: np.ndarray,
         ids = np.flatnonzero(ball)
         looks[ids[angle <= IRIS_DEG]] = Look.IRIS
         looks[ids[angle <= PUPIL_DEG]] = Look.PUPIL
+    if landmarks is None:
+        return looks
     # Brows and lips: inside MediaPipe's outlines, on the front of the face.
-    asset = json.loads(asset_path("mediapipe_face_points.json").read_text(encoding="utf-8"))
-    ids = np.array([p["vertices"] for p in asset["points"]])
-    weights = np.array([p["weights"] for p in asset["points"]])
-    landmarks = np.einsum("nk,nkd->nd", weights, rest_vertices[ids])
     front = skin & (rest_vertices[:, 2] > rest_joints[JOINT_INDEX["head"], 2])
     for outline, look in ((LEFT_BROW, Look.BROWS), (RIGHT_BROW, Look.BROWS),
                           (OUTER_LIPS, Look.LIPS)):

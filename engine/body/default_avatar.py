@@ -94,9 +94,11 @@ class DefaultAvatar(SmplxSkeleton):
         iris and pupil, brows, lips, clothing (found on the mesh once, then kept)."""
         if getattr(self, "_looks", None) is None:
             from engine.body.appearance import appearance_regions
+            from engine.body.face_points import face_points_on
 
             self._looks = appearance_regions(self._rest_vertices, self._weights,
-                                             self.vertex_region, self._rest_joints, self._faces)
+                                             self.vertex_region, self._rest_joints,
+                                             face_points_on(self._rest_vertices))
             self._looks.setflags(write=False)
         return self._looks
 

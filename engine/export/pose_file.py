@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.atomic import atomic_output
+from engine.body.face_points import face_point_surface, face_points_on
 from engine.body.skeleton import JOINT_INDEX
 from engine.body.tips import end_site_offsets, leaf_tip_vertices
 from engine.data.keypoints import BODY_POINT_NAMES, COMPONENT_SIZES, HAND_POINT_NAMES
@@ -209,8 +210,7 @@ class HolisticRig:
                             (263, "left_eye_outer"), (362, "left_eye_inner"),
                             (468, "right_iris"), (473, "left_iris")):
             face[index] = vertex(name)
-        self.surface = _face_surface(body) if self.has_mesh else None
-        if self.surface is not None:
+        if self.has_mesh and _has_face_points(body):
             face = [PointSource("surface", index) for index in range(COMPONENT_SIZES["face"])]
         hands: dict[str, list[PointSource | None]] = {}
         for side in ("left", "right"):
@@ -238,6 +238,9 @@ class HolisticRig:
         vertices = out.vertices
         ends = end_site_offsets(self.body)
         sources = [s for _, ours, _ in HOLISTIC_LAYOUT for s in self.sources[ours]]
+        # All 478 face points in one product, when they are placed on the mesh.
+        face = (face_points_on(vertices)
+                if any(s is not None and s.kind == "surface" for s in sources) else None)
         points = np.zeros((motion.num_frames, len(sources), 3))
         confidence = np.zeros((motion.num_frames, len(sources)), np.float32)
         for i, source in enumerate(sources):
@@ -248,9 +251,7 @@ class HolisticRig:
             elif source.kind == "vertex":
                 points[:, i] = vertices[:, source.index]
             elif source.kind == "surface":
-                ids, weights = self.surface
-                points[:, i] = np.einsum("k,fkd->fd", weights[source.index],
-                                         vertices[:, ids[source.index]])
+                points[:, i] = face[:, source.index]
             else:  # the leaf's end site carried by its joint's world rotation
                 rotation = np.asarray(out.joint_rotations[:, source.index], np.float64)
                 points[:, i] = joints[:, source.index] + rotation @ ends[source.index]
@@ -258,20 +259,13 @@ class HolisticRig:
         return points, confidence
 
 
-def _face_surface(body) -> tuple[np.ndarray, np.ndarray] | None:
-    """(vertex ids (478, 3), barycentric weights (478, 3)) of MediaPipe's face points on
-    ``body`` when it is the default avatar (the asset is measured on its mesh), else None."""
+def _has_face_points(body) -> bool:
+    """Whether MediaPipe's face points are known on ``body``'s mesh: the default avatar,
+    on which the asset was measured."""
     if getattr(body, "look_regions", None) is None:
-        return None
-    import json
-
-    from engine.assets import asset_path
-
-    asset = json.loads(asset_path("mediapipe_face_points.json").read_text(encoding="utf-8"))
-    ids = np.array([p["vertices"] for p in asset["points"]], np.int64)
-    if ids.max() >= body.num_vertices:
-        return None
-    return ids, np.array([p["weights"] for p in asset["points"]], np.float64)
+        return False
+    ids, _ = face_point_surface()
+    return int(ids.max()) < body.num_vertices
 
 
 def rest_vertical_centre(body) -> float:

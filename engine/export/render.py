@@ -303,11 +303,14 @@ class OffscreenRenderer:
 
     def __init__(self, body: BodyModel, width: int = 640, height: int = 480,
                  background: tuple[int, int, int] = (255, 255, 255),
-                 anti_aliasing: str = "ssaa", clothing: tuple[str, str] | None = None):
+                 anti_aliasing: str = "ssaa", clothing: tuple[str, str] | None = None,
+                 colours: np.ndarray | None = None):
         """``clothing``: the default avatar's top and trousers colours ("#rrggbb"; None:
-        the defaults, ``vertex_colours``). ``anti_aliasing``: one of ``ANTI_ALIASING``.
-        Costs per 1280x720 frame on Mesa's llvmpipe (2 cores): "ssaa" ~140 ms, "msaa"
-        (4 samples) ~55 ms, "none" ~17 ms. Stills use "ssaa"; video picks its own.
+        the defaults, ``vertex_colours``); ``colours``: (V, 3) uint8 per-vertex colours
+        instead (a calibration that must not depend on what it measures).
+        ``anti_aliasing``: one of ``ANTI_ALIASING``. Costs per 1280x720 frame on Mesa's
+        llvmpipe (2 cores): "ssaa" ~140 ms, "msaa" (4 samples) ~55 ms, "none" ~17 ms.
+        Stills use "ssaa"; video picks its own.
         """
         if anti_aliasing not in ANTI_ALIASING:
             raise ValueError(f"anti_aliasing: expected one of {ANTI_ALIASING}, "
@@ -333,7 +336,7 @@ class OffscreenRenderer:
         cells = np.hstack([np.full((len(faces), 1), 3, np.int64), faces]).ravel()
         rest = np.zeros((body.num_vertices, 3), np.float32)
         self._mesh = pv.PolyData(rest, cells)
-        colours = vertex_colours(body, clothing)
+        colours = vertex_colours(body, clothing) if colours is None else colours
         self._mesh.point_data["colour"] = colours
         self._faces = faces
         # Normals are ours (numpy) and set on this very dataset: pyvista's
@@ -355,6 +358,19 @@ class OffscreenRenderer:
         """Aim a camera preset (see ``CAMERA_PRESETS``) at ``joints`` (F or 1 frames)."""
         focus, direction, height = camera_view(preset, joints, self.width / self.height)
         self.look_at(focus, direction, height)
+
+    def camera_gap(self, camera: PinholeCamera, points: np.ndarray) -> float:
+        """Largest pixel disagreement between ``camera.project(points)`` (N, 3) and VTK's
+        own projection of them through the current camera: the calibration tools check
+        that ``pinhole_camera`` still matches the renderer before trusting it."""
+        matrix = self._plotter.camera.GetCompositeProjectionTransformMatrix(
+            self.width / self.height, -1.0, 1.0)
+        m = np.array([[matrix.GetElement(i, j) for j in range(4)] for i in range(4)])
+        h = np.c_[points, np.ones(len(points))] @ m.T
+        ndc = h[:, :2] / h[:, 3:4]
+        pixels = np.stack([(ndc[:, 0] + 1) * self.width / 2, (1 - ndc[:, 1]) * self.height / 2],
+                          -1)
+        return float(np.abs(pixels - camera.project(points)).max())
 
     def look_at(self, focus: np.ndarray, direction, height: float,
                 up=(0.0, 1.0, 0.0)) -> None:

@@ -30,7 +30,6 @@ mean face that turns with the head: ``lexicon build`` does not fit their faces a
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,13 +39,12 @@ from scipy.optimize import lsq_linear
 from scipy.signal import butter, filtfilt
 from scipy.spatial.transform import Rotation
 
-from engine.assets import asset_path
+from engine.body.face_points import face_points_asset, face_points_on
 from engine.body.skeleton import JOINT_INDEX
 from engine.face.nonmanual import HEAD, NECK, NECK_SHARE
 from engine.motion.face import FACE_BLENDSHAPE_NAMES, NUM_FACE_BLENDSHAPES
 from engine.motion.motion import Motion
 
-FACE_POINTS_FILE = "mediapipe_face_points.json"
 NUM_FACE_POINTS = 478
 #: Points that no blendshape moves by more than this (metres) place the head.
 RIGID_MOTION_M = 0.0015
@@ -88,21 +86,15 @@ def face_model() -> FaceModel:
     from engine.body.default_avatar import default_avatar
 
     avatar = default_avatar()
-    asset = json.loads(asset_path(FACE_POINTS_FILE).read_text(encoding="utf-8"))
-    ids = np.array([p["vertices"] for p in asset["points"]], np.int64)      # (478, 3)
-    weights = np.array([p["weights"] for p in asset["points"]], np.float64)  # (478, 3)
     head = avatar.rest_joints[JOINT_INDEX["head"]].astype(np.float64)
-    rest = np.einsum("nk,nkd->nd", weights, avatar.rest_vertices[ids].astype(np.float64)) - head
-    row = np.full(avatar.num_vertices, -1)
-    shape_ids = avatar._shape_vertex_ids
-    row[shape_ids] = np.arange(len(shape_ids))
+    rest = face_points_on(avatar.rest_vertices.astype(np.float64)) - head
     per_vertex = np.zeros((NUM_FACE_BLENDSHAPES, avatar.num_vertices, 3))
-    per_vertex[:, shape_ids] = avatar._shape_deltas
-    deltas = np.einsum("nk,snkd->snd", weights, per_vertex[:, ids])
+    per_vertex[:, avatar._shape_vertex_ids] = avatar._shape_deltas
+    deltas = face_points_on(per_vertex)                                 # (52, 478, 3)
     rigid = np.linalg.norm(deltas, axis=-1).max(axis=0) < RIGID_MOTION_M
     # One render per shape measured each gain: the left and right shape of a pair
     # share the mean of theirs (the face is symmetric; the readings are not quite).
-    gains = np.array(asset["shape_gains"], np.float64)
+    gains = np.array(face_points_asset()["shape_gains"], np.float64)
     names = list(FACE_BLENDSHAPE_NAMES)
     for index, name in enumerate(names):
         if name.endswith("Left") and name[:-4] + "Right" in names:

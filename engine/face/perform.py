@@ -22,6 +22,7 @@ from engine.motion.face import FACE_BLENDSHAPE_INDEX
 from engine.motion.motion import Motion
 from engine.motion.project import Project
 
+
 def has_face_layers(project: Project) -> bool:
     return bool(project.markers) or (
         project.mouthing and any(s.mouthing is not None for s in project.segments))
@@ -35,14 +36,10 @@ def performed_motion(project: Project) -> Motion:
     few means an undo history of face edits does not also keep a performed copy each."""
     if not has_face_layers(project):
         return project.motion
-    return _performed(project)
-
-
-@lru_cache(maxsize=4)
-def _performed(project: Project) -> Motion:
     return _perform(project)
 
 
+@lru_cache(maxsize=4)
 def _perform(project: Project) -> Motion:
     motion = project.motion
     frames, fps = motion.num_frames, motion.fps

@@ -12,9 +12,8 @@ from engine.assets import asset_path
 from engine.body import default_avatar
 from engine.body.lbs import forward_kinematics
 from engine.body.skeleton import JOINT_INDEX, PARENTS
-from engine.face.fitting import (
-    FACE_POINTS_FILE, face_model, fit_face, frame_ranges, with_fitted_face,
-)
+from engine.body.face_points import FACE_POINTS_FILE
+from engine.face.fitting import face_model, fit_face, frame_ranges, with_fitted_face
 from engine.motion import FACE_BLENDSHAPE_INDEX, Motion
 
 HEAD = JOINT_INDEX["head"]
