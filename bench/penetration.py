@@ -8,7 +8,11 @@ the default 5; the lexicon needs their letters: ``signstudio-cli lexicon build -
 L --db LEXICON``), and every DSGS notation sign of the ``signwriting`` package that
 synthesises (or the first ``--signs``). For each it counts the frames in which a palm
 or finger capsule is more than 5 mm inside the head, neck or trunk capsules, once as
-the product makes them and once with the keep-out step switched off.
+the product makes them and once with the keep-out step switched off; and, beside it,
+the frames in which a forearm is more than 5 mm inside them, and the frames in which
+the two arms are more than 5 mm further inside each other than the contacts written
+there allow (``engine.body.hands_apart``: a notation sign's hands placed together, a
+recorded sign's own frames).
 
 Last line: ``penetrating_frames: <count> frames``.
 """
@@ -19,8 +23,12 @@ import contextlib
 import os
 import time
 
+import numpy as np
+
 from engine.body import penetration as keep_out
+from engine.body.capsules import penetration
 from engine.body.default_avatar import default_avatar
+from engine.body.hands_apart import count_passing_through
 from engine.body.penetration import count_penetrating_frames
 from engine.data.lexicon import LexiconStore
 from engine.generate import assemble as assembly
@@ -47,20 +55,35 @@ def keep_out_switched_off():
     def unchanged(motion, *args, **kwargs):
         return motion
 
-    saved = (assembly.resolve_penetration, sign_motion.resolve_penetration, kf2p._kept_out)
+    saved = (assembly.resolve_penetration, sign_motion.resolve_penetration, kf2p._kept_out,
+             assembly.kept_apart, sign_motion.keep_hands_apart)
     assembly.resolve_penetration = unchanged
     sign_motion.resolve_penetration = unchanged
     kf2p._kept_out = lambda candidate, *args: candidate
+    assembly.kept_apart = unchanged
+    sign_motion.keep_hands_apart = unchanged
     try:
         yield
     finally:
-        assembly.resolve_penetration, sign_motion.resolve_penetration, kf2p._kept_out = saved
+        (assembly.resolve_penetration, sign_motion.resolve_penetration, kf2p._kept_out,
+         assembly.kept_apart, sign_motion.keep_hands_apart) = saved
+
+
+def _arm_counts(avatar, motion, written) -> tuple[int, int]:
+    """(frames with a forearm more than 5 mm inside the body, frames with the arms more
+    than 5 mm further inside each other than ``written`` allows)."""
+    found = penetration(avatar, motion)
+    forearms = [i for i, name in enumerate(found.limb_names) if name.endswith("forearm")]
+    forearm_frames = int(np.count_nonzero(
+        (found.depth[:, forearms] > keep_out.COUNT_DEPTH_M).any(axis=1)))
+    return forearm_frames, count_passing_through(avatar, motion, written)
 
 
 def measure(store: LexiconStore, languages: list[str], signs: int) -> dict[str, int]:
     avatar = default_avatar()
     counts = {"sentences": 0, "sentence_frames": 0, "signs": 0, "sign_frames": 0,
-              "penetrating_sentence_frames": 0, "penetrating_sign_frames": 0}
+              "penetrating_sentence_frames": 0, "penetrating_sign_frames": 0,
+              "forearm_frames": 0, "arms_through_each_other": 0}
     for language in languages:
         for sentence in SENTENCES:
             try:
@@ -71,14 +94,24 @@ def measure(store: LexiconStore, languages: list[str], signs: int) -> dict[str, 
             counts["sentences"] += 1
             counts["sentence_frames"] += project.motion.num_frames
             counts["penetrating_sentence_frames"] += count_penetrating_frames(avatar, project.motion)
+            recorded = np.ones(project.motion.num_frames, bool)
+            for start, stop in assembly.transition_ranges(project):
+                recorded[start:stop] = False
+            forearm, through = _arm_counts(avatar, project.motion, recorded)
+            counts["forearm_frames"] += forearm
+            counts["arms_through_each_other"] += through
     for entry in notation_entries()[:signs]:
         try:
-            motion = synthesise(entry.hamnosys[0]).motion
+            sign = synthesise(entry.hamnosys[0])
         except (UnsupportedNotation, NotationError):
             continue
+        motion = sign.motion
         counts["signs"] += 1
         counts["sign_frames"] += motion.num_frames
         counts["penetrating_sign_frames"] += count_penetrating_frames(avatar, motion)
+        forearm, through = _arm_counts(avatar, motion, sign.hands_together)
+        counts["forearm_frames"] += forearm
+        counts["arms_through_each_other"] += through
     return counts
 
 
@@ -103,7 +136,9 @@ def main() -> None:
                   f"{counts['penetrating_sentence_frames']} more than "
                   f"{keep_out.COUNT_DEPTH_M * 1000:.0f} mm inside; {counts['signs']} notation "
                   f"signs, {counts['sign_frames']} frames, "
-                  f"{counts['penetrating_sign_frames']} inside")
+                  f"{counts['penetrating_sign_frames']} inside; forearms inside in "
+                  f"{counts['forearm_frames']} frames; arms through each other in "
+                  f"{counts['arms_through_each_other']}")
     final = results["with it (the product)"]
     print(f"penetrating_frames: "
           f"{final['penetrating_sentence_frames'] + final['penetrating_sign_frames']} frames")

@@ -9,8 +9,9 @@ vertices nearest to it.
 - the body (``BODY_CAPSULES``): head, neck, and the trunk as two upright capsules side
   by side (a trunk is half again as wide as it is deep; one capsule as wide would
   stick out a hand's width in front of the chest);
-- each hand and forearm (``LIMB_CAPSULES``): forearm, palm, and the three phalanges of
-  every finger, the last one to the fingertip.
+- each hand and forearm (``LIMB_CAPSULES``): the forearm's elbow half (``forearm``) and
+  wrist half (``wrist_forearm``), palm, and the three phalanges of every finger, the
+  last one to the fingertip.
 
 ``penetration`` says how deep, per frame, a limb capsule is inside a body capsule;
 ``engine.body.penetration`` pushes the hands back out.
@@ -117,8 +118,15 @@ def _measured(rest_joints: np.ndarray, rest_vertices: np.ndarray) -> tuple[Capsu
                       _ends(rest, "head", np.array([j["head"][0], max(top, bottom), head_z]))))
 
     for side in ("left", "right"):
+        # The forearm in two halves: it tapers from elbow to wrist (one capsule as thick
+        # as its middle stood 2 cm proud of the wrist, deeper in the body than the palm
+        # beside it).
+        middle = (j[f"{side}_elbow"] + j[f"{side}_wrist"]) / 2
         limb_names.append(f"{side}_forearm")
         limb_ends.append((_ends(rest, f"{side}_elbow", j[f"{side}_elbow"]),
+                          _ends(rest, f"{side}_elbow", middle)))
+        limb_names.append(f"{side}_wrist_forearm")
+        limb_ends.append((_ends(rest, f"{side}_elbow", middle),
                           _ends(rest, f"{side}_wrist", j[f"{side}_wrist"])))
         limb_names.append(f"{side}_palm")
         limb_ends.append((_ends(rest, f"{side}_wrist", j[f"{side}_wrist"]),
@@ -138,8 +146,18 @@ def _measured(rest_joints: np.ndarray, rest_vertices: np.ndarray) -> tuple[Capsu
     stops = np.array([rest[b] + ob for _, (b, ob) in ends])
     distances = _segment_distances(vertices, starts, stops)
     nearest = distances.argmin(axis=1)
-    radii = np.array([np.percentile(distances[nearest == n, n], RADIUS_PERCENTILE)
-                      if np.any(nearest == n) else 0.01 for n in range(len(names))])
+    # The forearm's elbow half is measured on the vertices beside it, not beyond its
+    # elbow end: the upper arm has no capsule, and its vertices made the half 5 cm thick.
+    along = np.einsum("pnk,nk->pn", vertices[:, None] - starts[None], stops - starts) / \
+        np.maximum(np.einsum("nk,nk->n", stops - starts, stops - starts), 1e-12)
+    beside = np.ones_like(distances, bool)
+    for n, name in enumerate(names):
+        if name.endswith("_forearm") and not name.endswith("wrist_forearm"):
+            beside[:, n] = along[:, n] >= 0.0
+    radii = np.array([np.percentile(distances[(nearest == n) & beside[:, n], n],
+                                    RADIUS_PERCENTILE)
+                      if np.any((nearest == n) & beside[:, n]) else 0.01
+                      for n in range(len(names))])
     # The body's capsules lie inside the skin: each one's radius is the distance to its
     # axis that only BODY_INSIDE_PERCENTILE of its band's surface comes closer than
     # (the bands above; nearest-segment shares would give the neck the chin). A body

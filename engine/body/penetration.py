@@ -58,6 +58,48 @@ def _hand_capsules(names: tuple[str, ...], side: str) -> np.ndarray:
                      if name.startswith(f"{side}_") and not name.endswith("forearm")], np.intp)
 
 
+#: The least share of a forearm's length from the elbow counted for its deepest point.
+MIN_FOREARM_SHARE = 0.3
+
+
+def _share_from_elbow(found, side: str, forearm: int) -> np.ndarray:
+    """(F,) where the forearm's deepest point lies between elbow (0) and wrist (1)."""
+    elbow = found.joints[:, JOINT_INDEX[f"{side}_elbow"]]
+    wrist = found.joints[:, JOINT_INDEX[f"{side}_wrist"]]
+    along = wrist - elbow
+    share = np.einsum("fk,fk->f", found.point[:, forearm] - elbow, along) / np.maximum(
+        np.einsum("fk,fk->f", along, along), 1e-12)
+    return np.clip(share, MIN_FOREARM_SHARE, 1.0)
+
+
+#: Radians the elbow may swivel in one pass to take the forearm out of the body.
+MAX_SWIVEL_RAD = 0.5
+
+
+def _elbow_swivels(found, side: str, allowed: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """(F,) radians that swivel ``side``'s elbow about the shoulder-to-wrist line so its
+    forearm comes out of the body (0 where it is out, or the line gives no leverage).
+    The hand stays where it is, so a written contact holds while the elbow makes room
+    (pushing the wrist out took a palm off the chest it was written on). A swivel moves
+    the forearm's deepest point no further than ``budget`` (F,) metres."""
+    forearm = found.limb_names.index(f"{side}_forearm")
+    depth = found.depth[:, forearm]
+    inside = (depth > 0) & allowed
+    swivels = np.zeros(len(depth))
+    if not inside.any():
+        return swivels
+    shoulder = found.joints[:, JOINT_INDEX[f"{side}_shoulder"]]
+    line = found.joints[:, JOINT_INDEX[f"{side}_wrist"]] - shoulder
+    line /= np.maximum(np.linalg.norm(line, axis=1, keepdims=True), 1e-12)
+    # A small swivel moves the point by angle * (line x radius): its share along the way out.
+    lever = np.einsum("fk,fk->f", np.cross(line, found.point[:, forearm] - shoulder),
+                      found.normal[:, forearm])
+    usable = inside & (np.abs(lever) > MIN_LEVER_M)
+    wanted = np.minimum(depth + MARGIN_M, budget) / np.where(usable, lever, 1.0)
+    swivels[usable] = np.clip(wanted, -MAX_SWIVEL_RAD, MAX_SWIVEL_RAD)[usable]
+    return swivels
+
+
 def hand_depths(body, motion: Motion) -> np.ndarray:
     """(F, 2) metres the deepest palm or finger capsule of each hand (left, right) is
     inside the head, neck or trunk (<= 0: outside)."""
@@ -136,11 +178,22 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
             depth = found.depth[:, hands]
             deepest = depth.argmax(axis=1)
             amount = depth[np.arange(frames), deepest]
-            inside = (amount > 0) & allowed
-            if not inside.any():
-                continue
             rows = np.arange(frames)
             direction = found.normal[rows, hands[deepest]]
+            swivels = _elbow_swivels(found, side, allowed, budget[side])
+            # A forearm inside near its wrist end (where a swivel has no leverage), its
+            # hand off the body: the wrist goes out, by as much more as the deepest
+            # point is nearer the elbow, which stays.
+            forearm = found.limb_names.index(f"{side}_wrist_forearm")
+            reach_in = found.depth[:, forearm] / _share_from_elbow(found, side, forearm)
+            by_forearm = ((found.depth[:, forearm] > 0) & (reach_in > amount)
+                          & (amount < -CONTACT_M) & (swivels == 0))
+            amount = np.where(by_forearm, reach_in, amount)
+            direction = np.where(by_forearm[:, None], found.normal[:, forearm], direction)
+            inside = (amount > 0) & allowed
+            changed = inside | (swivels != 0)
+            if not changed.any():
+                continue
             step = np.minimum(amount + MARGIN_M, budget[side])
             budget[side] -= np.where(inside, step, 0.0)
             push = np.where(inside[:, None], direction * step[:, None], 0.0)
@@ -169,9 +222,9 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
                 turn = Rotation.from_rotvec(axis / lever_length[frame] * angle)
                 turns[frame] = turn.as_rotvec()
                 push[frame] = pivot + turn.apply(wrist[frame] - pivot) - wrist[frame]
-            shifted = shift_wrist(motion, rest_joints, parents, side, push, turns)
+            shifted = shift_wrist(motion, rest_joints, parents, side, push, turns, swivels)
             body_pose = motion.body_pose.copy()
-            body_pose[inside] = shifted.body_pose[inside]
+            body_pose[changed] = shifted.body_pose[changed]
             motion = motion.replace(body_pose=body_pose)
             moved = True
         if not moved:

@@ -50,14 +50,17 @@ def _turn_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def shift_wrist(motion: Motion, rest_joints: np.ndarray, parents: np.ndarray, side: str,
-                offsets: np.ndarray, turns: np.ndarray | None = None) -> Motion:
+                offsets: np.ndarray, turns: np.ndarray | None = None,
+                swivels: np.ndarray | None = None) -> Motion:
     """``motion`` with the ``side`` ("left"/"right") wrist moved by ``offsets``.
 
     ``offsets``: (F, 3) or (3,) metres in world space (y up, the avatar faces +z);
     ``rest_joints`` (55, 3) and ``parents`` (55,) of the body the motion is posed on.
     Only that arm's shoulder, elbow and wrist rotations change; the hand keeps its world
     orientation, or turns by ``turns`` ((F, 3) world axis-angle, applied after it). A
-    target beyond the arm's reach stretches the arm straight toward it.
+    target beyond the arm's reach stretches the arm straight toward it. ``swivels``
+    ((F,) radians) then turn the elbow about the shoulder-to-wrist line, right-handed
+    about the direction toward the wrist: the wrist and the hand stay where they are.
     """
     offsets = np.broadcast_to(np.asarray(offsets, np.float64), (motion.num_frames, 3))
     rotations, positions = forward_kinematics(motion.full_pose(), rest_joints, parents)
@@ -88,6 +91,10 @@ def shift_wrist(motion: Motion, rest_joints: np.ndarray, parents: np.ndarray, si
     # 2. Turn the whole arm at the shoulder toward the target.
     turn = _turn_between(moved_wrist - s, target - s)
 
+    if swivels is not None:
+        line = target - s
+        line /= np.maximum(np.linalg.norm(line, axis=1, keepdims=True), 1e-12)
+        turn = _rotation_matrices(line * np.asarray(swivels, np.float64)[:, None]) @ turn
     shoulder_world = turn @ rotations[:, shoulder]
     elbow_world = turn @ bend @ rotations[:, elbow]
     hand_world = rotations[:, wrist]

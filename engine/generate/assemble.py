@@ -44,7 +44,7 @@ from engine.generate.fluency import (
     MOVING_PATH_M, bounce_offsets, bridge, form_window, lead_hands, outside_path, played_frames,
     settled_span, signing_sides, stillness, straighten, transition_frames, word_offsets,
 )
-from engine.generate.kf2p import regenerate
+from engine.generate.kf2p import kept_apart, regenerate
 from engine.body.penetration import resolve_penetration
 from engine.generate.text import Token, TokenKind
 from engine.generate.timing import PieceTiming, Timing, double_letter_mark
@@ -469,10 +469,15 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
         lead_hands(arrays, rest_legs[0], pieces[0].clip.sides)
     for array in arrays.values():
         array.setflags(write=False)  # so Motion takes the arrays as they are, uncopied
+    motion = Motion(**arrays, betas=betas, fps=fps)
+    # The two arms out of each other in the transitions (the signs' own contacts kept),
+    # when any sign uses both (one-handed signing leaves the other hand at rest).
+    two_handed = any(len(piece.clip.sides) == 2 for piece in pieces)
+    for (start, stop), _ in gaps if two_handed else ():
+        motion = kept_apart(motion, start, stop, np.ones(stop - start, bool))
     # Once over the whole utterance (transitions and recordings alike): the hands out of
     # the head, neck and trunk, a contact left on the surface.
-    motion = resolve_penetration(Motion(**arrays, betas=betas, fps=fps), progress=progress,
-                                 cancel=cancel)
+    motion = resolve_penetration(motion, progress=progress, cancel=cancel)
     keyframes = tuple(Keyframe.from_motion(motion, f, generated=True)
                       for f in sorted(set(keyframe_frames)))
     return Project(motion=motion, keyframes=keyframes, segments=tuple(segments), title=title)

@@ -121,6 +121,8 @@ def meet_hands(states: dict[str, HandState], point: np.ndarray, gap: float,
                                  gap / 2, None, context)
     states["left"] = place_hand(states["left"], "left", Anchor(point, np.array([1.0, 0, 0])),
                                 gap / 2, None, context)
+    for side in ("right", "left"):
+        states[side].against_other = True
 
 
 def neutral_anchor(side: str, context: SynthesisContext, two: bool) -> Anchor:

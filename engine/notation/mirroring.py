@@ -26,7 +26,7 @@ def as_right_hand(fingers: np.ndarray, side: str) -> np.ndarray:
 def mirror_state(state: HandState) -> HandState:
     """The same hand state mirrored across the midline, as the other hand."""
     return HandState(state.position * MIRROR, mirrored(state.rotation),
-                     mirror_hand_pose(state.fingers), state.shape)
+                     mirror_hand_pose(state.fingers), state.shape, state.against_other)
 
 
 def mirror_anchor(anchor: Anchor) -> Anchor:

@@ -147,6 +147,7 @@ def _move_to_location(names: Sequence[str], states: dict[str, HandState],
     # own; alone in a two-handed sign they are the other hand's.
     own_parts = parts if (anchor is not None or not two) else None
     right = states["right"].copy()
+    right.against_other = False  # unless it ends at the other hand (below)
     if straight is not None:
         right.position = right.position + straight
     if brushing:
@@ -165,9 +166,14 @@ def _move_to_location(names: Sequence[str], states: dict[str, HandState],
             anchor = location_anchor(sites, context, "right", spread=True)
         right = place_hand(right, "right", anchor, distance if distance is not None
                            else site_distance(sites, (), context), own_parts, context)
+    elif parts is not None and two and context.symmetry:
+        # Both hands move (the other mirrors this one): the parts meet in the middle.
+        # Aimed at where the other hand starts, the two would pass through each other.
+        right = _meet_in_middle(right, distance or 0.0, None, context)
     elif parts is not None and two:
         target = hand_part_anchor(states["left"], "left", parts, context)
         right = place_hand(right, "right", target, distance or 0.0, None, context)
+        right.against_other = True
     elif distance is not None:
         right = _contact_end(right, distance, states, context, own_parts)
     ends = {"right": right}
@@ -206,15 +212,26 @@ def _contact_end(end: HandState, distance: float, states: dict[str, HandState],
     touches, when written)."""
     if "left" in states and context.two_handed and not context.symmetry:
         target = hand_part_anchor(states["left"], "left", None, context, toward=end)
-        return place_hand(end, "right", target, distance, None, context)
+        placed = place_hand(end, "right", target, distance, None, context)
+        placed.against_other = True
+        return placed
     if "left" in states and context.symmetry and context.initial_site is None:
-        # A symmetric sign's hands meet in the middle (the other hand mirrors this one)
-        centre = end.position + end.rotation @ context.hands.centre_of("right")
-        middle = Anchor(np.array([0.0, centre[1], centre[2]]), np.array([-1.0, 0.0, 0.0]))
-        return place_hand(end, "right", middle, distance / 2, parts, context)
+        return _meet_in_middle(end, distance, parts, context)
     if context.initial_site is None:
         raise UnsupportedNotation("contact at the end of a movement with no site to touch")
     return place_hand(end, "right", context.initial_site, distance, parts, context)
+
+
+def _meet_in_middle(end: HandState, distance: float, parts: tuple[Part, ...] | None,
+                    context: SynthesisContext) -> HandState:
+    """The dominant hand of a symmetric sign placed with its part (``parts``, or the
+    part facing the midline) ``distance / 2`` from the body's midline: the other hand
+    mirrors it, so the two meet ``distance`` apart."""
+    centre = end.position + end.rotation @ context.hands.centre_of("right")
+    middle = Anchor(np.array([0.0, centre[1], centre[2]]), np.array([-1.0, 0.0, 0.0]))
+    placed = place_hand(end, "right", middle, distance / 2, parts, context)
+    placed.against_other = True
+    return placed
 
 
 def _straight(movement: Movement, states: dict[str, HandState],

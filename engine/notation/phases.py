@@ -71,16 +71,19 @@ def timing_for(settings, fps: float = 30.0) -> NotationTiming:
 @dataclass
 class HandState:
     """One hand at one instant: wrist ``position`` (3,) m, world ``rotation`` (3, 3),
-    ``fingers`` (15, 3) axis-angles, and the ``shape`` it is in."""
+    ``fingers`` (15, 3) axis-angles, the ``shape`` it is in, and whether the notation
+    placed it ``against_other`` hand (touching, close, interlocked: the two may overlap
+    there, ``engine.body.hands_apart``)."""
 
     position: np.ndarray
     rotation: np.ndarray
     fingers: np.ndarray
     shape: Handshape | None
+    against_other: bool = False
 
     def copy(self) -> HandState:
         return HandState(self.position.copy(), self.rotation.copy(), self.fingers.copy(),
-                         self.shape)
+                         self.shape, self.against_other)
 
 
 #: A path: s in [0, 1] (F,) -> wrist offsets (F, 3) from the straight line's point.

@@ -166,6 +166,8 @@ class Torso:
         return np.where(within, np.maximum(0.0, 1.0 - radial), 0.0)
 
 
+#: Share of the trunk's half-width from the midline an elbow keeps to on its own side.
+ELBOW_OWN_SIDE = 0.5
 #: Swivel angles (radians about the shoulder-wrist line) the elbow may take from its
 #: preferred place, tried to keep it and the forearm out of the trunk.
 _SWIVELS = np.radians(np.linspace(-120, 120, 25))
@@ -281,6 +283,15 @@ class ArmSolver:
         elbows = elbows.reshape(frames, count, 3)
         middles = (elbows + wrist[:, None]) / 2
         inside = self.torso.inside(elbows) + self.torso.inside(middles)
+        # Out of reach whatever the trunk's height: an elbow across the body's midline
+        # or behind its back (a hand held above its own shoulder swung the elbow behind
+        # the neck; a hand close in front of the chest put it across the midline, where
+        # the other forearm is).
+        outward = -1.0 if side == "right" else 1.0
+        torso = self.torso
+        across = np.maximum(0.0, ELBOW_OWN_SIDE * torso.half_width - outward * elbows[..., 0])
+        behind = np.maximum(0.0, torso.centre_z - torso.half_depth - elbows[..., 2])
+        inside = inside + (across / torso.half_width + behind / torso.half_depth) * 2.0
         cost = (inside * 50.0 + np.abs(_SWIVELS)[None] * 0.3
                 + np.maximum(0.0, bent - WRIST_COMFORT) * 2.0)
         best = _SWIVELS[np.argmin(cost, axis=1)]

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from engine.body.reference_poses import ARM_DOWN_RADIANS, arms_down, mirror_hand_pose
+from engine.body.hands_apart import keep_hands_apart
 from engine.body.penetration import resolve_penetration
 from engine.body.skeleton import JOINT_INDEX
 from engine.motion.motion import Motion
@@ -18,12 +19,15 @@ from engine.notation.placement import WRIST_LIMIT, ArmSolver
 
 @dataclass(frozen=True)
 class SignMotion:
-    """A synthesised sign: ``motion`` (rest -> sign -> rest) and ``key_frames``, the
-    frame of every posture (the rest frames at both ends included)."""
+    """A synthesised sign: ``motion`` (rest -> sign -> rest), ``key_frames``, the
+    frame of every posture (the rest frames at both ends included), and
+    ``hands_together`` (F,) bool, the frames whose hands the notation puts against each
+    other (where they may overlap: ``engine.body.hands_apart``)."""
 
     motion: Motion
     key_frames: tuple[int, ...]
     text: str
+    hands_together: np.ndarray | None = None
 
 
 def _smooth(s: np.ndarray) -> np.ndarray:
@@ -91,14 +95,19 @@ def motion_from_phases(phases: list[Phase], text: str, body, timing: NotationTim
         tracks[side].append((state.position[None], state.rotation[None], state.fingers[None]))
     count = 1
     key_frames.append(0)
+    together = [False]
     head = [np.zeros((1, 3))]
     head_now = np.zeros(3)
     for phase in phases:
+        was_together = _together(current)
         for side in sides:
             sampled = sample_phase(phase, side, current[side])
             tracks[side].append(sampled)
             if side in phase.tracks:
                 current[side] = phase.tracks[side].end
+        # Together through the phase when together at both ends, else at its end only.
+        now_together = _together(current)
+        together.extend([was_together and now_together] * (phase.frames - 1) + [now_together])
         if phase.head is not None:
             s = _smooth(np.arange(1, phase.frames + 1) / phase.frames)[:, None]
             head.append((1 - s) * phase.head[0] + s * phase.head[1])
@@ -139,10 +148,20 @@ def motion_from_phases(phases: list[Phase], text: str, body, timing: NotationTim
     # The arm that made room may not fold a wrist past its limit either; a wrist held
     # back at its limit can leave the hand in again, so out once more (keeping the
     # hand's orientation, which a wrist within its limit allows).
+    # The two hands are kept out of each other too, except where they are written
+    # together.
+    hands_together = np.array(together)
     for turn in (True, False, False):
+        if len(sides) == 2:
+            signing = keep_hands_apart(signing, body, hands_together)
         signing = _within_wrist_limits(
             resolve_penetration(signing, body, turn_about_touches=turn), sides)
-    return SignMotion(signing, tuple(key_frames), text)
+    return SignMotion(signing, tuple(key_frames), text, hands_together)
+
+
+def _together(states: dict[str, HandState]) -> bool:
+    """Whether the dominant hand is placed against the other one."""
+    return "left" in states and states["right"].against_other
 
 
 def _within_wrist_limits(motion: Motion, sides) -> Motion:

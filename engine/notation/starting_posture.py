@@ -110,6 +110,7 @@ def initial_states(part: SignPart, context: SynthesisContext) -> dict[str, HandS
         target = hand_part_anchor(states["left"], "left", part_named, context)
         context.initial_site = target
         states["right"] = place_hand(states["right"], "right", target, distance, None, context)
+        states["right"].against_other = True
         return states
     if contact:
         # Contact alone: the hands touch each other in front of the body.
@@ -152,4 +153,5 @@ def _pair_location(location: LocationPair, states: dict[str, HandState],
     target = hand_part_anchor(states["left"], "left", other_part, context, toward=states["right"])
     distance = contact_distance(contact, context, context.timing.close)
     states["right"] = place_hand(states["right"], "right", target, distance, dominant_part, context)
+    states["right"].against_other = True
     return states

@@ -1,0 +1,160 @@
+"""Keeping the two arms out of each other, except where the hands are written together.
+
+Symmetric movements, crossing paths and transitions can pass one hand, its fingers or
+its forearm through the other arm (on 380 DSGS signs, 4,499 of 28,859 frames had the
+arms' capsules more than 5 mm inside each other: docs/fluency.md). Two hands also
+touch, interlock and cross on purpose, and there the capsules overlap too (palm
+capsules are rounder than palms: two palms flat together overlap by about 2 cm), so
+a plain overlap count cannot tell a mistake from a written contact.
+
+The rule here: frames whose hands are written together (``written``: a notation
+posture placing one hand against the other, a key the user set, a recording) may keep
+the overlap they have; around each of them the allowance fades at ``FADE_M_PER_S``, so
+hands may approach and leave a contact but not pass through each other on the way;
+elsewhere nothing is allowed. Frames past their allowance have both wrists pushed
+apart along the way out of the deepest pair, half each, hand orientation kept
+(``engine.body.reach.shift_wrist``), measured again, a few passes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.body.capsules import body_capsules, closest_between_segments, rest_joints_for
+from engine.body.lbs import forward_kinematics
+from engine.body.reach import shift_wrist
+from engine.body.skeleton import JOINT_INDEX, PARENTS
+from engine.motion.motion import Motion
+
+#: Metres per second a written contact's overlap allowance fades with the time from it:
+#: a hand leaving the other at this speed or faster is never pushed.
+FADE_M_PER_S = 0.5
+#: Depth (metres) past the allowance counted as passing through.
+COUNT_DEPTH_M = 0.005
+#: Metres beyond the allowance a pushed pair ends apart.
+MARGIN_M = 0.002
+#: Passes of measure-and-push.
+MAX_PASSES = 6
+#: Frames measured at a time (17 x 17 capsule pairs a frame).
+BLOCK_FRAMES = 500
+
+
+@dataclass(frozen=True)
+class HandsOverlap:
+    """Per frame: ``depth`` (F,) metres the deepest pair of the two arms' capsules
+    (forearm, palm, finger phalanges) are inside each other (<= 0: apart), and
+    ``normal`` (F, 3) the unit direction that takes the right arm's capsule out of the
+    left's."""
+
+    depth: np.ndarray
+    normal: np.ndarray
+
+
+def _arm_indices(names: tuple[str, ...], side: str) -> np.ndarray:
+    return np.array([i for i, name in enumerate(names) if name.startswith(f"{side}_")], np.intp)
+
+
+def hands_overlap(body, motion: Motion) -> HandsOverlap:
+    """How deep the left and right arms' capsules are inside each other, per frame."""
+    _, limbs = body_capsules(body)
+    left, right = _arm_indices(limbs.names, "left"), _arm_indices(limbs.names, "right")
+    rest = rest_joints_for(body, motion.betas)
+    pose = motion.full_pose()
+    depths, normals = [], []
+    for low in range(0, motion.num_frames, BLOCK_FRAMES):
+        high = min(low + BLOCK_FRAMES, motion.num_frames)
+        rotations, positions = forward_kinematics(pose[low:high], rest, PARENTS)
+        segments = limbs.segments(rotations.astype(np.float64), positions.astype(np.float64))
+        a, b = segments[:, left][:, :, None], segments[:, right][:, None]
+        on_left, on_right = closest_between_segments(a[..., 0, :], a[..., 1, :],
+                                                     b[..., 0, :], b[..., 1, :])
+        gap = (on_right - on_left).reshape(high - low, -1, 3)          # (F, L*R, 3)
+        distance = np.linalg.norm(gap, axis=-1)
+        depth = (limbs.radii[left][:, None] + limbs.radii[right][None]).reshape(-1)[None] - distance
+        deepest = depth.argmax(axis=1)
+        rows = np.arange(high - low)
+        best_gap, length = gap[rows, deepest], distance[rows, deepest][:, None]
+        # Axes that cross exactly have no way out: the right hand goes to its own side.
+        normals.append(np.where(length > 1e-9, best_gap / np.maximum(length, 1e-9),
+                                [-1.0, 0.0, 0.0]))
+        depths.append(depth[rows, deepest])
+    if not depths:
+        return HandsOverlap(np.zeros(0), np.zeros((0, 3)))
+    return HandsOverlap(np.concatenate(depths), np.concatenate(normals))
+
+
+def allowed_overlap(depth: np.ndarray, written: np.ndarray | None, fps: float) -> np.ndarray:
+    """(F,) metres of overlap each frame may have: a ``written`` frame its own
+    ``depth``, the frames around it that less ``FADE_M_PER_S`` per second from it, the
+    most of any written frame; 0 far from all of them."""
+    frames = len(depth)
+    allowed = np.zeros(frames)
+    if written is None or not np.any(written):
+        return allowed
+    fade = FADE_M_PER_S / fps
+    index = np.arange(frames)
+    for frame in np.flatnonzero(written):
+        allowed = np.maximum(allowed, depth[frame] - fade * np.abs(index - frame))
+    return allowed
+
+
+def count_passing_through(body, motion: Motion, written: np.ndarray | None = None,
+                          depth: float = COUNT_DEPTH_M) -> int:
+    """Frames in which the arms are more than ``depth`` metres further inside each other
+    than the written contacts allow (``allowed_overlap``)."""
+    found = hands_overlap(body, motion)
+    excess = found.depth - allowed_overlap(found.depth, written, motion.fps)
+    return int(np.count_nonzero(excess > depth))
+
+
+def keep_hands_apart(motion: Motion, body=None, written: np.ndarray | None = None,
+                     changeable: np.ndarray | None = None) -> Motion:
+    """``motion`` with the arms pushed apart wherever they are further inside each
+    other than ``written`` ((F,) bool, the frames whose hands are written together)
+    allows. ``changeable`` ((F,) bool, default all): the frames that may move; written
+    frames never do. Frames that need no push are kept bit for bit."""
+    if body is None:
+        from engine.body.default_avatar import default_avatar
+
+        body = default_avatar()
+    frames = motion.num_frames
+    allowed_frames = np.ones(frames, bool) if changeable is None else np.asarray(changeable, bool)
+    if written is not None:
+        allowed_frames = allowed_frames & ~np.asarray(written, bool)
+    rest_joints = rest_joints_for(body, motion.betas)
+    parents = np.asarray(body.parents)
+    found = hands_overlap(body, motion)
+    allowance = allowed_overlap(found.depth, written, motion.fps)  # before anything moves
+    depth, normal = found.depth, found.normal
+    active = np.arange(frames)  # the frames measured this pass: those pushed in the last
+    for _ in range(MAX_PASSES):
+        pushed = active[((depth - allowance[active]) > 0) & allowed_frames[active]]
+        if not len(pushed):
+            break
+        inside = np.isin(active, pushed)
+        step = ((depth[inside] - allowance[pushed] + MARGIN_M) / 2)[:, None] * normal[inside]
+        # Only the frames pushed are shifted and measured again (the rest are final).
+        some = _frames(motion, pushed)
+        body_pose = motion.body_pose.copy()
+        for side, way in (("right", 1.0), ("left", -1.0)):
+            shifted = shift_wrist(some, rest_joints, parents, side, way * step)
+            columns = _side_columns(side)
+            body_pose[np.ix_(pushed, columns)] = shifted.body_pose[:, columns]
+        motion = motion.replace(body_pose=body_pose)
+        again = hands_overlap(body, _frames(motion, pushed))
+        active, depth, normal = pushed, again.depth, again.normal
+    return motion
+
+
+def _frames(motion: Motion, frames: np.ndarray) -> Motion:
+    """The ``frames`` (indices) of ``motion`` as a motion of their own."""
+    return motion.replace(**{name: array[frames] for name, array in motion.frame_arrays().items()})
+
+
+def _side_columns(side: str) -> np.ndarray:
+    """(21,) bool: the body-pose joints ``shift_wrist`` turns for ``side``'s arm."""
+    columns = np.zeros(21, bool)
+    for name in ("shoulder", "elbow", "wrist"):
+        columns[JOINT_INDEX[f"{side}_{name}"] - 1] = True
+    return columns
