@@ -56,17 +56,18 @@ def keep_out_switched_off():
         return motion
 
     saved = (assembly.resolve_penetration, sign_motion.resolve_penetration, kf2p._kept_out,
-             assembly.kept_apart, sign_motion.keep_hands_apart)
+             assembly.kept_apart, sign_motion.keep_hands_apart, sign_motion.swing_out)
     assembly.resolve_penetration = unchanged
     sign_motion.resolve_penetration = unchanged
     kf2p._kept_out = lambda candidate, *args: candidate
     assembly.kept_apart = unchanged
     sign_motion.keep_hands_apart = unchanged
+    sign_motion.swing_out = unchanged
     try:
         yield
     finally:
         (assembly.resolve_penetration, sign_motion.resolve_penetration, kf2p._kept_out,
-         assembly.kept_apart, sign_motion.keep_hands_apart) = saved
+         assembly.kept_apart, sign_motion.keep_hands_apart, sign_motion.swing_out) = saved
 
 
 def _arm_counts(avatar, motion, written) -> tuple[int, int]:

@@ -175,6 +175,12 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
         moved = False
         for side in ("left", "right"):
             hands = _hand_capsules(found.limb_names, side)
+            if turn_about_touches:
+                # Where contacts are written, the wrist end of the forearm goes with the
+                # hand: a hand touching the body with its wrist dipping in turns about
+                # the touch and lifts it. (Elsewhere a push of the whole hand by the
+                # forearm's depth would take a recorded touch off the body.)
+                hands = np.append(hands, found.limb_names.index(f"{side}_wrist_forearm"))
             depth = found.depth[:, hands]
             deepest = depth.argmax(axis=1)
             amount = depth[np.arange(frames), deepest]
@@ -229,4 +235,50 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
             moved = True
         if not moved:
             break
+    return motion
+
+
+def swing_out(motion: Motion, body, passes: int = 3) -> Motion:
+    """``motion`` with each hand still inside the body turned out about its shoulder:
+    the shoulder alone turns, so the elbow and wrist keep their angles (for a wrist
+    ``resolve_penetration`` could not use because it is at its limit, where keeping
+    the hand's orientation would bend it further); the hand's orientation turns by the
+    same few degrees. Frames with nothing inside are kept bit for bit."""
+    from engine.body.lbs import forward_kinematics
+
+    rest_joints = rest_joints_for(body, motion.betas)
+    for _ in range(passes):
+        found = penetration(body, motion)
+        if not (found.depth > 0).any():
+            break
+        rotations, _ = forward_kinematics(motion.full_pose(), rest_joints, np.asarray(body.parents))
+        body_pose = motion.body_pose.copy()
+        moved = False
+        for side in ("left", "right"):
+            hands = _hand_capsules(found.limb_names, side)
+            depth = found.depth[:, hands]
+            deepest = depth.argmax(axis=1)
+            rows = np.arange(len(depth))
+            amount = depth[rows, deepest]
+            inside = np.flatnonzero(amount > 0)
+            if not len(inside):
+                continue
+            shoulder = JOINT_INDEX[f"{side}_shoulder"]
+            collar = JOINT_INDEX[f"{side}_collar"]
+            point = found.point[inside, hands[deepest[inside]]]
+            normal = found.normal[inside, hands[deepest[inside]]]
+            radius = point - found.joints[inside, shoulder]
+            axis = np.cross(radius, normal)
+            lever = np.linalg.norm(axis, axis=1)
+            usable = lever > MIN_LEVER_M
+            angle = (amount[inside] + MARGIN_M) / np.maximum(lever, 1e-9)
+            turn = Rotation.from_rotvec(np.where(usable[:, None], axis / np.maximum(
+                lever, 1e-9)[:, None] * np.minimum(angle, MAX_TURN_RAD)[:, None], 0.0))
+            world = turn.as_matrix() @ rotations[inside, shoulder].astype(np.float64)
+            local = np.transpose(rotations[inside, collar], (0, 2, 1)).astype(np.float64) @ world
+            body_pose[inside, shoulder - 1] = Rotation.from_matrix(local).as_rotvec()
+            moved = True
+        if not moved:
+            break
+        motion = motion.replace(body_pose=body_pose)
     return motion

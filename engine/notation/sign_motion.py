@@ -9,7 +9,7 @@ from scipy.spatial.transform import Rotation, Slerp
 
 from engine.body.reference_poses import ARM_DOWN_RADIANS, arms_down, mirror_hand_pose
 from engine.body.hands_apart import keep_hands_apart
-from engine.body.penetration import resolve_penetration
+from engine.body.penetration import resolve_penetration, swing_out
 from engine.body.skeleton import JOINT_INDEX
 from engine.motion.motion import Motion
 from engine.notation.anchors import BodyAnchors
@@ -156,6 +156,8 @@ def motion_from_phases(phases: list[Phase], text: str, body, timing: NotationTim
             signing = keep_hands_apart(signing, body, hands_together)
         signing = _within_wrist_limits(
             resolve_penetration(signing, body, turn_about_touches=turn), sides)
+    # What a wrist at its limit left inside: the arm turns out at the shoulder.
+    signing = swing_out(signing, body)
     return SignMotion(signing, tuple(key_frames), text, hands_together)
 
 

@@ -140,3 +140,20 @@ def test_kf2p_keeps_the_arms_out_of_each_other_between_keys(avatar):
         assert kept.frame(key.frame).equals(key.pose)
     assert kept.slice(0, 2).equals(motion.slice(0, 2))
     assert kept.slice(10, 12).equals(motion.slice(10, 12))
+
+
+def test_a_hand_left_inside_turns_out_at_the_shoulder_with_elbow_and_wrist_kept(avatar):
+    """What a wrist at its limit leaves inside the chest (the synthesiser's last step):
+    the arm turns out at the shoulder alone, elbow and wrist angles as they were."""
+    from engine.body.penetration import MARGIN_M, hand_depths, swing_out
+    from tests.engine.test_penetration import _hand_into_chest
+
+    inside = _hand_into_chest(avatar, 0.012)
+    out = swing_out(Motion.concatenate([signing_pose("flat"), inside]), avatar)
+    assert hand_depths(avatar, out)[1, 1] <= MARGIN_M
+    assert out.frame(0).equals(signing_pose("flat"))           # nothing inside: untouched
+    for joint in ("right_elbow", "right_wrist"):
+        column = JOINT_INDEX[joint] - 1
+        assert np.array_equal(out.body_pose[1, column], inside.body_pose[0, column])
+    assert not np.array_equal(out.body_pose[1, JOINT_INDEX["right_shoulder"] - 1],
+                              inside.body_pose[0, JOINT_INDEX["right_shoulder"] - 1])
