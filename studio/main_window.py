@@ -143,6 +143,11 @@ class MainWindow(QMainWindow):
         self.properties.error_raised.connect(self.status_message)
         if self.viewport is not None:
             self.viewport.avatar_message.connect(self.status_message)
+            # The trails cover what the timeline shows, and follow its scrolling.
+            self.viewport.visible_frames = self.timeline.visible_frames
+            self.timeline.horizontalScrollBar().valueChanged.connect(
+                lambda _value: self.viewport.refresh_guides())
+            self.timeline.zoomed.connect(self.viewport.refresh_guides)
         self.drag.rejected.connect(self.status_message)
         self.edits.rejected.connect(self.status_message)
 

@@ -82,6 +82,7 @@ class TimelineView(QGraphicsView):
     marker_drag_finished = Signal(int, int, int)
     marker_drag_cancelled = Signal()
     face_menu_requested = Signal(str, int, QPoint)  # track, frame, global position
+    zoomed = Signal()                     # the frames shown changed with the zoom
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -122,6 +123,14 @@ class TimelineView(QGraphicsView):
         frame = int((x - LABEL_WIDTH) // self.pixels_per_frame)
         return max(0, min(frame, self._document.project.motion.num_frames - 1))
 
+    def visible_frames(self) -> tuple[int, int]:
+        """(first, last) frames the view shows now (the viewport's trails cover them)."""
+        rect = self.viewport().rect()
+        left = self.mapToScene(rect.topLeft()).x()
+        right = self.mapToScene(rect.topRight()).x()
+        first = self.frame_at(max(left, LABEL_WIDTH))
+        return first, max(first, self.frame_at(right))
+
     @staticmethod
     def track_y(index: int) -> float:
         """Scene y of the middle of keyframe track ``index`` (see ``TRACKS``)."""
@@ -145,6 +154,7 @@ class TimelineView(QGraphicsView):
     def set_zoom(self, pixels_per_frame: float) -> None:
         self.pixels_per_frame = max(1.0, min(40.0, float(pixels_per_frame)))
         self.rebuild()
+        self.zoomed.emit()
 
     def fit_to_width(self) -> None:
         frames = self._document.project.motion.num_frames

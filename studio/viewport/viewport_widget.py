@@ -44,6 +44,7 @@ from engine.face.perform import performed_motion
 from engine.motion.project import AvatarChoice
 from studio.document import Document
 from studio.viewport.body_actor import BodyActor
+from studio.viewport.motion_guides import MotionGuides
 
 #: Buttons shown over the view: label -> preset name in CAMERA_PRESETS.
 CAMERA_BUTTONS = {"Front": "front", "3/4": "three_quarter", "Side": "side", "Hands": "hands",
@@ -116,6 +117,10 @@ class ViewportWidget(QWidget):
         renderer.add_light(pv.Light(light_type="headlight", intensity=0.35))
         self.plotter.add_axes(interactive=False)
         self.actor = BodyActor(self.plotter, body)
+        self.guides = MotionGuides(self.plotter)
+        #: () -> (first, last) frames the trails cover (the timeline's visible frames);
+        #: None: the whole motion.
+        self.visible_frames = None
 
         self._shown: tuple[object, object, int] | None = None  # (actor, motion, frame)
         self._dirty = True
@@ -189,6 +194,8 @@ class ViewportWidget(QWidget):
             # still be connecting avatar_message.
             self._avatar_sync.start()
         self._schedule()
+        if self.guides.trails_on or self.guides.onion_on:
+            self.refresh_guides()   # new keys move the onion skin even on the same frame
 
     def _schedule(self, *_: object) -> None:
         self._dirty = True
@@ -223,6 +230,7 @@ class ViewportWidget(QWidget):
             self._pose_failed(error)
             return None
         self._joints = np.asarray(output.joints[0])
+        self._update_guides(motion, frame)
         if not self._aimed:
             self._aimed = True
             self._aim(self.camera_preset)
@@ -250,6 +258,33 @@ class ViewportWidget(QWidget):
             finally:
                 torch.set_num_threads(threads)
         return body.forward(motion, frames=frames)
+
+    # ------------------------------------------------------------ motion guides
+    def set_guides(self, *, trails: bool | None = None, onion: bool | None = None) -> None:
+        """Switch the wrist and fingertip trails and the onion skin of the neighbouring
+        keys on or off (None: as they are)."""
+        if trails is not None:
+            self.guides.trails_on = bool(trails)
+        if onion is not None:
+            self.guides.onion_on = bool(onion)
+        self.refresh_guides()
+
+    def refresh_guides(self) -> None:
+        """Redraw the guides for the project and range as they are now (the timeline
+        scrolled or zoomed, say)."""
+        motion = performed_motion(self._document.project)
+        if self._update_guides(motion, min(self._document.frame, motion.num_frames - 1)):
+            self.plotter.update()
+
+    def _update_guides(self, motion, frame: int) -> bool:
+        visible = self.visible_frames() if self.visible_frames is not None else (
+            0, motion.num_frames - 1)
+        keys = [key.frame for key in self._document.project.keyframes]
+        try:
+            return self.guides.update(self.actor.body, motion, frame, visible, keys)
+        except Exception as error:  # a guide is an aid: its failure never stops the view
+            self.avatar_message.emit(f"Could not draw the motion guides: {error}")
+            return False
 
     def _pose_failed(self, error: Exception) -> None:
         name = getattr(self.actor.body, "name", "the avatar")

@@ -102,6 +102,20 @@ def build_menus(window) -> None:
                                    ("Face close-up", "face", "5")):
             add_action(view, window, f"Camera: {label}",
                        lambda p=preset: window.viewport.set_camera(p), key)
+        view.addSeparator()
+        viewport, guides = window.viewport, window.viewport.guides
+        trails = add_action(view, window, "Motion &trails",
+                            lambda: viewport.set_guides(trails=not guides.trails_on), "T",
+                            "The paths of the wrists and index fingertips over the frames "
+                            "the timeline shows")
+        onion = add_action(view, window, "&Onion skin",
+                           lambda: viewport.set_guides(onion=not guides.onion_on), "O",
+                           "Faint copies of the avatar at the keys before and after the "
+                           "playhead")
+        for action in (trails, onion):
+            action.setCheckable(True)
+        view.aboutToShow.connect(lambda: (trails.setChecked(guides.trails_on),
+                                          onion.setChecked(guides.onion_on)))
 
     help_menu = menus.addMenu("&Help")
     add_action(help_menu, window, "&Keyboard shortcuts", lambda: show_help(window, "shortcuts"),
