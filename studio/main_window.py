@@ -39,6 +39,7 @@ from studio.panels.transport_bar import TransportBar
 from studio.playback import PlaybackController
 from studio.recovery import RecoveryStore
 from studio.timeline import TimelineView
+from studio.timeline.curve_view import CurveView
 from studio.window.context import WindowContext
 from studio.window.edit_actions import EditActions
 from studio.window.job_status import JobStatus
@@ -111,6 +112,8 @@ class MainWindow(QMainWindow):
         self.browser = LexiconBrowser()
         self.properties = PropertiesPanel(self.document)
         self.timeline = TimelineView(self.document)
+        self.curves = CurveView(self.document)
+        self.curves.follow_timeline(self.timeline)
         self.transport = TransportBar(self.document, self.playback)
         if with_viewport is None:
             with_viewport = gl_available()
@@ -122,7 +125,8 @@ class MainWindow(QMainWindow):
                                            quality=self.settings.render_quality)
         self.setCentralWidget(main_layout(
             prompt=self.prompt, browser=self.browser, viewport=self.viewport,
-            transport=self.transport, properties=self.properties, timeline=self.timeline))
+            transport=self.transport, properties=self.properties, timeline=self.timeline,
+            curves=self.curves))
 
     def _build_parts(self, recovery: RecoveryStore, autosave_seconds: float) -> None:
         ctx = WindowContext(self, self.document, self.runner, self.playback, self.drag,
@@ -141,6 +145,9 @@ class MainWindow(QMainWindow):
         self.document.file_changed.connect(self._update_title)
         self.document.project_changed.connect(self._update_title)
         self.properties.error_raised.connect(self.status_message)
+        # The curve view draws the joint the key page's Joint box edits.
+        self.properties.joint.currentIndexChanged.connect(
+            lambda _index: self.curves.set_joint(self.properties.joint.currentData()))
         if self.viewport is not None:
             self.viewport.avatar_message.connect(self.status_message)
             # The trails cover what the timeline shows, and follow its scrolling.

@@ -22,6 +22,7 @@ from engine.generate.key_edits import (
     interpolation_edit, release_backend, set_key_edit, stretch_edit, with_handshape,
 )
 from engine.generate.retime import set_segment_hold
+from engine.motion.curves import EULER_ORDER, joint_channel
 from engine.motion.edits import ReplaceProject
 from engine.motion.errors import MotionError
 from engine.motion.face import FACE_BLENDSHAPE_INDEX
@@ -34,18 +35,6 @@ from studio.panels.notation_panel import NotationPanel
 
 CHANNEL_LABELS = {Channel.ROOT: "Root", Channel.BODY: "Body", Channel.LEFT_HAND: "Left hand",
                   Channel.RIGHT_HAND: "Right hand", Channel.FACE: "Face"}
-EULER_ORDER = "XYZ"  # intrinsic X then Y then Z, in the joint's parent frame
-
-
-def joint_channel(joint: int) -> Channel:
-    """The channel group that owns skeleton joint ``joint`` (0..54)."""
-    if joint == 0:
-        return Channel.ROOT
-    if joint <= 21:
-        return Channel.BODY
-    if joint <= 24:
-        return Channel.FACE
-    return Channel.LEFT_HAND if joint <= 39 else Channel.RIGHT_HAND
 
 
 def _pretty(name: str) -> str:

@@ -18,8 +18,10 @@ def no_viewport_placeholder() -> QLabel:
 
 
 def main_layout(*, prompt: QWidget, browser: QWidget, viewport: QWidget | None,
-                transport: QWidget, properties: QWidget, timeline: QWidget) -> QSplitter:
-    """The window's central widget holding every panel (``viewport`` None: a note)."""
+                transport: QWidget, properties: QWidget, timeline: QWidget,
+                curves: QWidget | None = None) -> QSplitter:
+    """The window's central widget holding every panel (``viewport`` None: a note);
+    ``curves`` (the curve view) under the timeline, hidden until the user shows it."""
     centre = QWidget()
     column = QVBoxLayout(centre)
     column.setContentsMargins(0, 0, 0, 0)
@@ -42,4 +44,7 @@ def main_layout(*, prompt: QWidget, browser: QWidget, viewport: QWidget | None,
     split.addWidget(timeline)
     split.setStretchFactor(0, 1)
     split.setSizes([640, 200])
+    if curves is not None:
+        split.addWidget(curves)
+        curves.hide()
     return split

@@ -94,6 +94,12 @@ def build_menus(window) -> None:
     add_action(view, window, "Zoom timeline out",
                lambda: timeline.set_zoom(timeline.pixels_per_frame * 0.8), "Ctrl+-")
     add_action(view, window, "Fit timeline", timeline.fit_to_width, "Ctrl+0")
+    curves = add_action(view, window, "&Curve view",
+                        lambda: window.curves.setVisible(not window.curves.isVisible()), "C",
+                        "The selected joint's rotation over time with its keys, under the "
+                        "timeline (the Joint box on a key's page chooses the joint)")
+    curves.setCheckable(True)
+    view.aboutToShow.connect(lambda: curves.setChecked(window.curves.isVisible()))
     if window.viewport is not None:
         view.addSeparator()
         for label, preset, key in (("Front", "front", "1"), ("Side", "side", "2"),
