@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QInputDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox
 
 from engine.settings import Settings
 from studio.dialogs.export_dialog import ExportDialog
@@ -37,6 +37,7 @@ from studio.panels.prompt_panel import PromptPanel
 from studio.panels.properties_panel import PropertiesPanel
 from studio.panels.transport_bar import TransportBar
 from studio.playback import PlaybackController
+from studio.panels.reference_panel import ReferencePanel
 from studio.recovery import RecoveryStore
 from studio.timeline import TimelineView
 from studio.timeline.curve_view import CurveView
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineView(self.document)
         self.curves = CurveView(self.document)
         self.curves.follow_timeline(self.timeline)
+        self.reference = ReferencePanel(self.document, self.runner)
         self.transport = TransportBar(self.document, self.playback)
         if with_viewport is None:
             with_viewport = gl_available()
@@ -126,7 +128,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(main_layout(
             prompt=self.prompt, browser=self.browser, viewport=self.viewport,
             transport=self.transport, properties=self.properties, timeline=self.timeline,
-            curves=self.curves))
+            curves=self.curves, reference=self.reference))
 
     def _build_parts(self, recovery: RecoveryStore, autosave_seconds: float) -> None:
         ctx = WindowContext(self, self.document, self.runner, self.playback, self.drag,
@@ -145,6 +147,7 @@ class MainWindow(QMainWindow):
         self.document.file_changed.connect(self._update_title)
         self.document.project_changed.connect(self._update_title)
         self.properties.error_raised.connect(self.status_message)
+        self.reference.error_raised.connect(self.show_error)
         # The curve view draws the joint the key page's Joint box edits.
         self.properties.joint.currentIndexChanged.connect(
             lambda _index: self.curves.set_joint(self.properties.joint.currentData()))
@@ -183,6 +186,17 @@ class MainWindow(QMainWindow):
                                           self.files.folder(), self)
         self.export_dialog.open()
         return self.export_dialog
+
+    def open_reference_video(self, path: str | None = None):
+        """Show a recording beside the viewport, synced to the timeline (``path`` or one
+        the user picks); returns the reading job's handle, None when nothing was picked."""
+        if path is None:
+            from engine.io import Kind, dialog_filter
+
+            path, _ = QFileDialog.getOpenFileName(self, "Reference video",
+                                                  str(self.files.folder()),
+                                                  dialog_filter(Kind.VIDEO, "read"))
+        return self.reference.load(path) if path else None
 
     def open_settings(self) -> SettingsDialog:
         """Show the settings dialog (window-modal, not blocking); OK saves and applies."""

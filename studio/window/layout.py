@@ -19,14 +19,24 @@ def no_viewport_placeholder() -> QLabel:
 
 def main_layout(*, prompt: QWidget, browser: QWidget, viewport: QWidget | None,
                 transport: QWidget, properties: QWidget, timeline: QWidget,
-                curves: QWidget | None = None) -> QSplitter:
+                curves: QWidget | None = None, reference: QWidget | None = None
+                ) -> QSplitter:
     """The window's central widget holding every panel (``viewport`` None: a note);
-    ``curves`` (the curve view) under the timeline, hidden until the user shows it."""
+    ``curves`` (the curve view) under the timeline, hidden until the user shows it;
+    ``reference`` (a reference video) beside the viewport, hidden until one is opened."""
     centre = QWidget()
     column = QVBoxLayout(centre)
     column.setContentsMargins(0, 0, 0, 0)
     column.setSpacing(2)
-    column.addWidget(viewport if viewport is not None else no_viewport_placeholder(), 1)
+    view = viewport if viewport is not None else no_viewport_placeholder()
+    if reference is not None:
+        beside = QSplitter(Qt.Orientation.Horizontal)
+        beside.addWidget(view)
+        beside.addWidget(reference)
+        beside.setStretchFactor(0, 2)
+        beside.setStretchFactor(1, 1)
+        view = beside
+    column.addWidget(view, 1)
     column.addWidget(transport)
     top = QSplitter(Qt.Orientation.Horizontal)
     left_tabs = QTabWidget()

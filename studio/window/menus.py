@@ -100,6 +100,8 @@ def build_menus(window) -> None:
                         "timeline (the Joint box on a key's page chooses the joint)")
     curves.setCheckable(True)
     view.aboutToShow.connect(lambda: curves.setChecked(window.curves.isVisible()))
+    add_action(view, window, "&Reference video…", window.open_reference_video, "Ctrl+R",
+               "A recording beside the viewport, showing the frame at the playhead's time")
     if window.viewport is not None:
         view.addSeparator()
         for label, preset, key in (("Front", "front", "1"), ("Side", "side", "2"),

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
-from engine.io import Kind, dialog_filter
+from engine.io import Kind, dialog_filter, format_for
 from engine.motion.edits import ReplaceProject
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.project_io import PROJECT_SUFFIX, ProjectChangedOnDisk
@@ -138,6 +138,8 @@ class ProjectFiles(QObject):
             self._ctx.document.new(project)
             self.recovery.discard()
             self._ctx.timeline.fit_to_width()
+            if format_for(path).kind is Kind.VIDEO:  # the recording beside the avatar
+                self._ctx.host.open_reference_video(str(path))
             signs = len(project.keyframes) // 3
             self._ctx.host.status_message(
                 f"Imported {name}: {project.motion.num_frames} frames, {len(project.keyframes)} "
