@@ -49,6 +49,7 @@ from studio.window.lexicon_actions import LexiconActions
 from studio.window.menus import build_menus
 from studio.window.project_files import ProjectFiles
 from studio.window.face_actions import FaceActions
+from studio.window.takes import TakePicker
 from studio.window.timeline_drags import TimelineDrags
 
 
@@ -140,6 +141,8 @@ class MainWindow(QMainWindow):
             browser=self.browser, properties=self.properties)
         self.timeline_drags = TimelineDrags(ctx, self.edits, self.statusBar())
         self.face_actions = FaceActions(ctx, self)
+        self.takes = TakePicker(ctx)
+        self.statusBar().addPermanentWidget(self.takes)
         self.edit_actions = EditActions(ctx, self.edits, self.properties.notation,
                                         settings=lambda: self.settings, body=self.body)
 

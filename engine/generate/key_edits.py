@@ -205,3 +205,38 @@ def pasted_key(copied: Keyframe, frame: int, project: Project) -> Keyframe:
         raise MotionError(f"paste: frame {frame} is outside the motion "
                           f"(0..{project.motion.num_frames - 1})")
     return copied.moved_to(frame)
+
+
+#: How many takes ``span_takes`` draws by default.
+TAKES = 4
+
+
+def span_around(project: Project, frame: int) -> tuple[int, int]:
+    """The frames between the keys either side of ``frame`` (half-open; from a key at
+    ``frame``, the span after it): what a new take of the motion there may change."""
+    keys = sorted(k.frame for k in project.keyframes)
+    before = [k for k in keys if k <= frame]
+    after = [k for k in keys if k > frame]
+    start = before[-1] + 1 if before else 0
+    stop = after[0] if after else project.motion.num_frames
+    if start >= stop:
+        raise MotionError(f"frame {frame}: no frames between its keys to draw again")
+    return start, stop
+
+
+def span_takes(project: Project, frame: int, count: int = TAKES, seed: int = 0,
+               backend=None, *, progress=None, cancel=None) -> list[KeyEdit]:
+    """``count`` takes of the span around ``frame`` (``span_around``) drawn by the
+    learned in-betweener (``backend``, default ``release_backend()``) from different
+    noise: each a ``KeyEdit`` replacing only that span, keys and every other frame kept.
+    A deterministic backend (the splines) draws the same take each time."""
+    frame_range = span_around(project, frame)
+    if progress is not None:
+        progress(0, 1, f"drawing {count} takes of frames {frame_range[0]}–{frame_range[1] - 1}")
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    candidates = regenerate(project.motion, project.keyframes, frame_range,
+                            backend=backend or release_backend(), num_candidates=count,
+                            seed=seed, labels=project.frame_labels())
+    return [KeyEdit(as_edit(candidate, frame_range), project.replace(motion=candidate),
+                    frame_range) for candidate in candidates]

@@ -61,6 +61,9 @@ def build_menus(window) -> None:
     edit.addSeparator()
     add_action(edit, window, "&Mirror keyframe left ↔ right", edits.mirror_selected_key, "M",
                "The selected key's pose as its mirror image: the other hand signs it")
+    add_action(edit, window, "Other &takes of this span…", window.takes.draw, "Ctrl+T",
+               "The learned in-betweener draws the motion between the keys around the "
+               "playhead again, several ways: step through them and keep one")
     add_action(edit, window, "Mirror the whole project (left-handed signer)",
                edits.mirror_project, tip="Every frame and key mirrored left ↔ right")
 
