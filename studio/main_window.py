@@ -142,6 +142,12 @@ class MainWindow(QMainWindow):
         self.timeline_drags = TimelineDrags(ctx, self.edits, self.statusBar())
         self.face_actions = FaceActions(ctx, self)
         self.takes = TakePicker(ctx)
+        self.hand_drag = None
+        if self.viewport is not None:
+            from studio.viewport.hand_drag import HandDrag
+
+            self.hand_drag = HandDrag(self.viewport, self.document, self.edits, parent=self)
+            self.hand_drag.message.connect(lambda text: self.status_message(text, 0))
         self.statusBar().addPermanentWidget(self.takes)
         self.edit_actions = EditActions(ctx, self.edits, self.properties.notation,
                                         settings=lambda: self.settings, body=self.body)

@@ -49,6 +49,29 @@ def trail_points(body, motion: Motion, first: int, last: int) -> dict[str, np.nd
     return trails
 
 
+#: The points of a hand a user can grab to pose it: the wrist and the five fingertips.
+GRAB_POINTS = ("wrist", "thumb", "index", "middle", "ring", "pinky")
+
+
+def grab_points(body, motion: Motion, frame: int) -> dict[tuple[str, str], np.ndarray]:
+    """{(side, point): (3,) metres} of each hand's wrist and fingertips at ``frame``
+    (``GRAB_POINTS``; a fingertip is its last joint's end site)."""
+    rotations, positions = forward_kinematics(motion.full_pose()[frame:frame + 1],
+                                              rest_joints_for(body, motion.betas), PARENTS)
+    positions = positions[0].astype(np.float64) + motion.transl[frame]
+    rotations = rotations[0].astype(np.float64)
+    offsets = end_site_offsets(body)
+    points = {}
+    for side in ("left", "right"):
+        for name in GRAB_POINTS:
+            if name == "wrist":
+                points[(side, name)] = positions[JOINT_INDEX[f"{side}_wrist"]]
+                continue
+            joint = JOINT_INDEX[f"{side}_{name}3"]
+            points[(side, name)] = positions[joint] + rotations[joint] @ offsets[joint]
+    return points
+
+
 def neighbour_keys(key_frames: Sequence[int], frame: int) -> tuple[int | None, int | None]:
     """The nearest key frame before ``frame`` and the nearest after it (None where there
     is none): the poses an onion skin shows."""

@@ -72,6 +72,27 @@ def with_handshape(key: Keyframe, shape: np.ndarray, left: bool = False,
     return Keyframe(key.frame, resolved, channels)
 
 
+def hand_moved_key(project: Project, frame: int, side: str, offset: np.ndarray,
+                   body=None) -> Keyframe:
+    """The key at ``frame`` (made from the motion there, or the key already there) with
+    ``side``'s wrist moved by ``offset`` (3,) metres: the hand keeps its shape and its
+    orientation in space while the arm follows (``engine.body.reach.shift_wrist``), and
+    the key pins the body. What dragging a hand in the viewport sets on release."""
+    from engine.body.capsules import rest_joints_for
+    from engine.body.default_avatar import default_avatar
+    from engine.body.reach import shift_wrist
+
+    body = default_avatar() if body is None else body
+    current = project.motion.frame(frame)
+    moved = shift_wrist(current, rest_joints_for(body, current.betas), np.asarray(body.parents),
+                        side, np.asarray(offset, np.float64))
+    existing = project.keyframe_at(frame)
+    if existing is None:
+        return Keyframe(frame, moved, frozenset({Channel.BODY}))
+    return replace(existing, pose=moved, channels=existing.channels | {Channel.BODY},
+                   generated=False)
+
+
 def affected_range(project: Project, frames: tuple[int, ...],
                    ignore: tuple[int, ...] = ()) -> tuple[int, int]:
     """Half-open frame range between the keyframes that bracket ``frames``.

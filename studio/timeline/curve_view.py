@@ -125,9 +125,16 @@ class CurveView(QWidget):
         rect = self._plot_rect()
         curves = self.curves()
         low, high = self._range()
-        painter.setPen(QColor("#333333"))
-        painter.drawText(QPointF(6, 15), f"{JOINT_NAMES[self.joint].replace('_', ' ')}: "
-                                         "rotation X / Y / Z, degrees")
+        # The title is the legend: each axis named in its curve's colour.
+        x = 6.0
+        metrics = painter.fontMetrics()
+        for text, colour in ((f"{JOINT_NAMES[self.joint].replace('_', ' ')}: rotation ",
+                              "#333333"), ("X", AXIS_COLOURS[0]), (" / ", "#333333"),
+                             ("Y", AXIS_COLOURS[1]), (" / ", "#333333"),
+                             ("Z", AXIS_COLOURS[2]), (", degrees", "#333333")):
+            painter.setPen(QColor(colour))
+            painter.drawText(QPointF(x, 15), text)
+            x += metrics.horizontalAdvance(text)
         grid = QPen(QColor("#e3e6eb"))
         step = _nice_step((high - low) / 5)
         value = np.ceil(low / step) * step

@@ -52,19 +52,22 @@ class MotionGuides:
                key_frames) -> bool:
         """Draw what is switched on for ``motion`` (as shown, on ``body``) at ``frame``,
         trails over the ``visible`` frames (first, last); True when anything changed."""
-        changed = self._update_trails(body, motion, visible)
+        changed = self._update_trails(body, motion, visible, tuple(key_frames))
         return self._update_onion(body, motion, frame, tuple(key_frames)) or changed
 
-    def _update_trails(self, body, motion, visible) -> bool:
-        key = (id(body), motion, tuple(visible)) if self.trails_on else None
+    def _update_trails(self, body, motion, visible, key_frames: tuple) -> bool:
+        key = (id(body), motion, tuple(visible), key_frames) if self.trails_on else None
         if key == self._trail_key:
             return False
         self._trail_key = key
         for name in list(self.trails):
             self._plotter.remove_actor(f"trail_{name}", reset_camera=False)
+            self._plotter.remove_actor(f"trail_{name}_keys", reset_camera=False)
         self.trails = trail_points(body, motion, *visible) if self.trails_on else {}
         import pyvista as pv
 
+        first, last = visible
+        keys = np.array([k for k in key_frames if first <= k <= last], np.intp)
         for name, points in self.trails.items():
             if len(points) < 2:
                 continue
@@ -72,6 +75,15 @@ class MotionGuides:
             self._plotter.add_mesh(pv.lines_from_points(points), color=TRAIL_COLOURS[name],
                                    line_width=2 if tip else 3, name=f"trail_{name}",
                                    reset_camera=False, pickable=False, lighting=False)
+            if len(keys) and not tip:
+                # The keys as beads on the wrist's path (the trail spreads its points
+                # evenly over the range: the nearest one to each key).
+                at = np.round((keys - first) / max(last - first, 1) * (len(points) - 1))
+                self._plotter.add_mesh(pv.PolyData(points[at.astype(np.intp)]),
+                                       color=TRAIL_COLOURS[name], point_size=9,
+                                       render_points_as_spheres=True,
+                                       name=f"trail_{name}_keys", reset_camera=False,
+                                       pickable=False)
         return True
 
     def _update_onion(self, body, motion, frame: int, key_frames: tuple) -> bool:
