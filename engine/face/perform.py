@@ -19,7 +19,7 @@ from engine.face.nonmanual import (
     envelope, head_curve,
 )
 from engine.motion.face import FACE_BLENDSHAPE_INDEX
-from engine.motion.motion import Motion
+from engine.motion.motion import CHANNEL_FIELDS, Motion
 from engine.motion.project import Project
 
 
@@ -30,17 +30,27 @@ def has_face_layers(project: Project) -> bool:
 
 def performed_motion(project: Project) -> Motion:
     """``project.motion`` with its markers and (when ``project.mouthing``) its mouthing
-    applied; the very same Motion object when there is nothing to apply. The last few
+    applied, and its muted tracks at rest (zero rotations, a neutral face: the markers
+    and mouthing too when the face is muted); the very same Motion object when there is
+    nothing to apply. The last few
     projects' results are kept (a project is immutable and hashed by identity; an edit
     makes a new one): the viewport asks for every frame it draws, and keeping only a
     few means an undo history of face edits does not also keep a performed copy each."""
-    if not has_face_layers(project):
+    if not has_face_layers(project) and not project.muted:
         return project.motion
     return _perform(project)
 
 
 @lru_cache(maxsize=4)
 def _perform(project: Project) -> Motion:
+    motion = _with_face_layers(project) if has_face_layers(project) else project.motion
+    if not project.muted:
+        return motion
+    return motion.replace(**{name: np.zeros_like(getattr(motion, name))
+                             for channel in project.muted for name in CHANNEL_FIELDS[channel]})
+
+
+def _with_face_layers(project: Project) -> Motion:
     motion = project.motion
     frames, fps = motion.num_frames, motion.fps
     weights = np.zeros((frames, motion.face_blendshapes.shape[1]))

@@ -113,6 +113,26 @@ def affected_range(project: Project, frames: tuple[int, ...],
 _SPAN_BACKENDS = {"linear": "slerp", "spline": "smooth"}
 
 
+def kept_locked(edited: Project, motion: Motion, frame_range: tuple[int, int]) -> Motion:
+    """``motion`` (a regeneration of ``frame_range`` of ``edited``) with the locked
+    tracks' frames put back as they were: a locked track is never redrawn. Raises
+    ``MotionError`` naming the tracks when a key in the range would change one (a key
+    moved, set or posed on a locked track)."""
+    if not edited.locked:
+        return motion
+    start, stop = frame_range
+    motion = motion.with_frames(start, edited.motion.slice(start, stop), channels=edited.locked)
+    for key in edited.keyframes:
+        clash = key.channels & edited.locked
+        if start <= key.frame < stop and clash and not all(
+                np.array_equal(getattr(key.pose, name)[0], getattr(motion, name)[key.frame])
+                for channel in clash for name in CHANNEL_FIELDS[channel]):
+            names = ", ".join(sorted(channel.value.replace("_", " ") for channel in clash))
+            raise MotionError(f"the {names} track is locked: unlock it (the lock beside its "
+                              f"name on the timeline) to change it at frame {key.frame}")
+    return motion
+
+
 def _regenerate(edited: Project, frame_range: tuple[int, int], backend) -> tuple[Project, Op]:
     """``frame_range`` regenerated: in one piece with ``backend`` when every key that
     governs a part of it interpolates "auto", else span by span (a span runs from a key,
@@ -129,8 +149,9 @@ def _regenerate(edited: Project, frame_range: tuple[int, int], backend) -> tuple
     # better with them, see engine.generate.flow_backend); the baselines ignore them.
     labels = edited.frame_labels()
     if all(mode == "auto" for *_, mode in spans):
-        candidate = regenerate(edited.motion, edited.keyframes, frame_range,
-                               backend=backend, labels=labels)[0]
+        candidate = kept_locked(edited, regenerate(edited.motion, edited.keyframes, frame_range,
+                                                   backend=backend, labels=labels)[0],
+                                frame_range)
         return edited.replace(motion=candidate), as_edit(candidate, frame_range)
     motion = edited.motion
     for a, b, mode in spans:
@@ -144,6 +165,7 @@ def _regenerate(edited: Project, frame_range: tuple[int, int], backend) -> tuple
             for array in arrays.values():
                 array[held + 1:b] = array[held]
             motion = motion.replace(**arrays)
+    motion = kept_locked(edited, motion, frame_range)
     return edited.replace(motion=motion), as_edit(motion, frame_range)
 
 
@@ -259,5 +281,6 @@ def span_takes(project: Project, frame: int, count: int = TAKES, seed: int = 0,
     candidates = regenerate(project.motion, project.keyframes, frame_range,
                             backend=backend or release_backend(), num_candidates=count,
                             seed=seed, labels=project.frame_labels())
+    candidates = [kept_locked(project, candidate, frame_range) for candidate in candidates]
     return [KeyEdit(as_edit(candidate, frame_range), project.replace(motion=candidate),
                     frame_range) for candidate in candidates]

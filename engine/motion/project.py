@@ -173,7 +173,9 @@ class Origin:
 @dataclass(frozen=True, eq=False)
 class Project:
     """Everything a user saves: the motion, its keyframes and segments, the avatar, the
-    face's markers and whether the signs' mouthing plays (``engine.motion.markers``).
+    face's markers and whether the signs' mouthing plays (``engine.motion.markers``),
+    and the channel tracks the user ``locked`` (key edits may not change them) or
+    ``muted`` (shown and rendered at rest, ``engine.face.perform``).
 
     Keyframes are kept sorted by frame, at most one per frame; markers by (start, track).
     Invariant checked here: every keyframe, segment and marker lies inside the motion.
@@ -187,8 +189,19 @@ class Project:
     origin: Origin | None = None
     markers: tuple[FaceMarker, ...] = ()
     mouthing: bool = True
+    locked: frozenset[Channel] = frozenset()
+    muted: frozenset[Channel] = frozenset()
 
     def __post_init__(self) -> None:
+        for name in ("locked", "muted"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, Iterable):
+                raise MotionError(f"Project.{name}: expected a list of channels, got {value!r:.60}")
+            try:
+                object.__setattr__(self, name, frozenset(Channel(c) for c in value))
+            except ValueError as error:
+                raise MotionError(f"Project.{name}: {error}; expected some of "
+                                  f"{[c.value for c in Channel]}") from None
         if not isinstance(self.motion, Motion):
             raise MotionError(f"Project.motion: expected a Motion, got {type(self.motion).__name__}")
         keyframes = tuple(sorted(self.keyframes, key=lambda k: k.frame))
@@ -274,6 +287,8 @@ class Project:
             and self.origin == other.origin
             and self.markers == other.markers
             and self.mouthing == other.mouthing
+            and self.locked == other.locked
+            and self.muted == other.muted
         )
 
 

@@ -9,7 +9,8 @@ Format (schema version 2), a ZIP archive holding:
   "language", "start", "end", "hold", "kind", "notation" (only when not empty),
   "mouthing" (only when mouthed: {"word", "voice", "phonemes"})}], "origin" (only
   when generated: {"text", "language", "fps", "signing_speed"}), "markers": [{"kind",
-  "start", "end", "intensity", "onset", "offset"}], "mouthing": true/false}``.
+  "start", "end", "intensity", "onset", "offset"}], "mouthing": true/false,
+  "tracks" (only when any: {"locked": [channel, ...], "muted": [channel, ...]})}``.
   Schema 1 files (no markers, no mouthing) load with none and mouthing on; a project
   without face data is written as schema 1.
 - ``motion/<field>.npy``: each Motion field (``engine.motion.motion.FRAME_FIELDS`` and
@@ -121,16 +122,20 @@ def save_project(project: Project, path: str | Path,
     saved to it); if the file has changed since (another window, another program),
     ``ProjectChangedOnDisk`` is raised and nothing is written. None: no check.
     """
-    # A project without face data is written as schema 1, so a Sign Studio from before
-    # faces can still open it.
+    # A project without face data or track states is written as schema 1, so a Sign
+    # Studio from before them can still open it.
     has_face = bool(project.markers) or not project.mouthing or any(
         s.mouthing is not None for s in project.segments)
-    face = ({"markers": [{**dataclasses.asdict(m), "kind": m.kind.value}
-                         for m in project.markers], "mouthing": project.mouthing}
-            if has_face else {})
+    layers = ({"markers": [{**dataclasses.asdict(m), "kind": m.kind.value}
+                           for m in project.markers], "mouthing": project.mouthing}
+              if has_face else {})
+    has_tracks = bool(project.locked or project.muted)
+    if has_tracks:
+        layers["tracks"] = {"locked": sorted(c.value for c in project.locked),
+                            "muted": sorted(c.value for c in project.muted)}
     header = {
         "format": FORMAT_NAME,
-        "schema_version": PROJECT_SCHEMA_VERSION if has_face else 1,
+        "schema_version": PROJECT_SCHEMA_VERSION if has_face or has_tracks else 1,
         "app_version": engine.__version__,
         "title": project.title,
         "avatar": project.avatar.value,
@@ -143,7 +148,7 @@ def save_project(project: Project, path: str | Path,
             for i, k in enumerate(project.keyframes)
         ],
         "segments": [_segment_entry(s) for s in project.segments],
-        **face,
+        **layers,
     }
     def unchanged_since_opened() -> None:
         now = FileStamp.of(path)  # None: deleted or moved away, so nobody's work is lost
@@ -280,6 +285,11 @@ def load_project(path: str | Path) -> Project:
                     raise MotionError(f"project.json field 'markers': expected a list of at "
                                       f"most {MAX_MARKERS:,} objects")
                 markers = [FaceMarker(**entry) for entry in markers]
+                tracks = header.get("tracks", {})
+                if not isinstance(tracks, dict) or not all(
+                        isinstance(tracks.get(name, []), list) for name in ("locked", "muted")):
+                    raise MotionError(f"project.json field 'tracks': expected "
+                                      f"{{\"locked\": [...], \"muted\": [...]}}, got {tracks!r:.60}")
                 origin = header.get("origin")
                 if origin is not None and not isinstance(origin, dict):
                     raise MotionError(f"project.json field 'origin': expected an object, "
@@ -289,6 +299,7 @@ def load_project(path: str | Path) -> Project:
                     avatar=header.get("avatar", "default"), title=header.get("title", ""),
                     origin=Origin(**origin) if origin is not None else None,
                     markers=tuple(markers), mouthing=header.get("mouthing", True),
+                    locked=tracks.get("locked", []), muted=tracks.get("muted", []),
                 )
             except (MotionError, KeyError, TypeError) as error:
                 raise ProjectFileError(path, f"invalid project content: {error}") from None

@@ -283,6 +283,17 @@ class PropertiesPanel(QWidget):
             self.error_raised.emit(str(error))
             self.refresh()
 
+    def _set_key(self, keyframe: Keyframe, text: str, merge_key: str = "") -> None:
+        """Set ``keyframe`` and regenerate around it, one undo step; a refused edit (a
+        locked track, say) is reported and changes nothing."""
+        try:
+            edit = set_key_edit(self._document.committed_project, keyframe)
+        except MotionError as error:
+            self.error_raised.emit(str(error))
+            self.refresh()
+            return
+        self._apply(edit.op, text, merge_key)
+
     def _on_channels(self) -> None:
         key = self._key()
         if key is None:
@@ -294,9 +305,8 @@ class PropertiesPanel(QWidget):
             return
         # Regenerated like a pose edit: a newly pinned channel must be met at the key,
         # a freed one is re-interpolated from its neighbours.
-        edit = set_key_edit(self._document.committed_project,
-                            Keyframe(key.frame, key.pose, channels))
-        self._apply(edit.op, f"Pinned channels at frame {key.frame}")
+        self._set_key(Keyframe(key.frame, key.pose, channels),
+                      f"Pinned channels at frame {key.frame}")
 
     def set_joint_rotation(self, joint: int, rotvec: np.ndarray, merge: bool = True) -> None:
         """Set one joint of the selected keyframe (axis-angle radians, (3,)) and
@@ -308,17 +318,21 @@ class PropertiesPanel(QWidget):
         full[0, joint] = rotvec
         pose = key.pose.with_full_pose(full)
         edited = Keyframe(key.frame, pose, key.channels | {joint_channel(joint)})
-        edit = set_key_edit(self._document.committed_project, edited)
         name = _pretty(JOINT_NAMES[joint])
-        self._apply(edit.op, f"Rotate {name} at frame {key.frame}",
-                    f"pose@{key.frame}:{joint}" if merge else "")
+        self._set_key(edited, f"Rotate {name} at frame {key.frame}",
+                      f"pose@{key.frame}:{joint}" if merge else "")
 
     def _on_interpolation(self) -> None:
         key = self._key()
         mode = self.interpolation.currentData()
         if key is None or mode == key.interpolation:
             return
-        edit = interpolation_edit(self._document.committed_project, key.frame, mode)
+        try:
+            edit = interpolation_edit(self._document.committed_project, key.frame, mode)
+        except MotionError as error:
+            self.error_raised.emit(str(error))
+            self.refresh()
+            return
         self._apply(edit.op, f"Interpolation {mode} after frame {key.frame}")
 
     def set_face_weight(self, name: str, weight: float) -> None:
@@ -332,9 +346,7 @@ class PropertiesPanel(QWidget):
         face[0, FACE_BLENDSHAPE_INDEX[name]] = weight
         edited = Keyframe(key.frame, key.pose.replace(face_blendshapes=face),
                           key.channels | {Channel.FACE})
-        edit = set_key_edit(self._document.committed_project, edited)
-        self._apply(edit.op, f"Face {name} at frame {key.frame}",
-                    f"face@{key.frame}:{name}")
+        self._set_key(edited, f"Face {name} at frame {key.frame}", f"face@{key.frame}:{name}")
 
     def _on_angle(self) -> None:
         euler = [box.value() for box in self.angles]
@@ -347,8 +359,7 @@ class PropertiesPanel(QWidget):
             return
         edited = with_handshape(key, self._presets[name], left,
                                 self._document.project.motion.frame(key.frame))
-        edit = set_key_edit(self._document.committed_project, edited)
-        self._apply(edit.op, f"Handshape {name} at frame {key.frame}")
+        self._set_key(edited, f"Handshape {name} at frame {key.frame}")
 
     def _on_preset(self) -> None:
         self.apply_handshape(self.preset.currentText(), self.preset_hand.currentIndex() == 1)

@@ -16,9 +16,10 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from engine.body.skeleton import JOINT_NAMES
 from engine.motion.curves import joint_channel, rotation_curves
 from studio.document import Document
+from studio.timeline.timeline_view import LABEL_WIDTH
 
 AXIS_COLOURS = ("#d0453a", "#3a9a4a", "#3a6fd0")
-LEFT_MARGIN = 84     # pixels for the degree labels (the timeline's label column)
+LEFT_MARGIN = LABEL_WIDTH   # the degree labels, as wide as the timeline's label column
 TOP_MARGIN = 22      # the title
 BOTTOM_MARGIN = 8
 #: Pixels from a key's dot a click still selects the key.

@@ -23,9 +23,13 @@ from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView
 
 from engine.generate.retime import movement_frames
 from engine.motion.motion import Channel
-from engine.motion.project import SegmentKind
 from studio.document import Document
+from studio.timeline import track_states
 from studio.timeline.face_tracks import MARKER_HINT, FaceRows, dragged_span
+from studio.timeline.style import (
+    GENERATED_KEY_COLOUR, HOLD_EDGE_HINT, KEY_COLOUR, KEY_HINT, PLAYHEAD_COLOUR,
+    SEGMENT_COLOURS, SELECTED_COLOUR, STRETCH_EDGE_HINT,
+)
 
 #: (label, channels shown in that track)
 TRACKS: tuple[tuple[str, frozenset[Channel]], ...] = (
@@ -35,7 +39,7 @@ TRACKS: tuple[tuple[str, frozenset[Channel]], ...] = (
     ("Face", frozenset({Channel.FACE})),
 )
 
-LABEL_WIDTH = 84      # px: the fixed column of row names
+LABEL_WIDTH = 116     # px: the fixed column of row names and track toggles
 RULER_HEIGHT = 28
 SEGMENT_TOP, SEGMENT_HEIGHT = 32, 28
 TRACK_TOP, TRACK_HEIGHT = 66, 24
@@ -43,28 +47,6 @@ FACE_TOP = TRACK_TOP + len(TRACKS) * TRACK_HEIGHT + 6  # the face rows, below th
 KEY_RADIUS = 6
 EDGE_GRAB = 5         # px either side of a block edge that grabs it
 DRAG_THRESHOLD = 3    # px before a press on a key becomes a drag (else it is a click)
-
-SEGMENT_COLOURS = {
-    SegmentKind.FINGERSPELLED: QColor(92, 142, 204),
-    SegmentKind.LEXICON: QColor(96, 170, 120),
-    SegmentKind.TRANSITION: QColor(160, 160, 160),
-    SegmentKind.RECORDED: QColor(196, 140, 80),
-    SegmentKind.MANUAL: QColor(150, 120, 190),
-    SegmentKind.NOTATION: QColor(64, 160, 170),  # made from notation: teal
-}
-KEY_COLOUR = QColor(70, 80, 100)
-GENERATED_KEY_COLOUR = QColor(168, 176, 192)  # a generator's key: lighter than the user's
-SELECTED_COLOUR = QColor(255, 150, 30)
-PLAYHEAD_COLOUR = QColor(220, 40, 40)
-
-#: What the pointer does over each part of the timeline: tooltip and status-bar hint.
-HOLD_EDGE_HINT = ("Drag the right edge of '{gloss}' to change its hold (how long its last "
-                  "pose stays still; now {hold} frames). Later signs shift. Esc cancels.")
-STRETCH_EDGE_HINT = ("Drag the left edge of '{gloss}' to stretch its movement in time: "
-                     "outwards (left) plays it slower, inwards (right) faster; now {frames} "
-                     "frames. The sign keeps its start, later signs shift. Esc cancels.")
-KEY_HINT = ("Keyframe at frame {frame}: click to select, drag to move it in time "
-            "(Esc cancels), Delete removes it; the motion around it is regenerated.{origin}")
 
 
 class TimelineView(QGraphicsView):
@@ -83,6 +65,7 @@ class TimelineView(QGraphicsView):
     marker_drag_cancelled = Signal()
     face_menu_requested = Signal(str, int, QPoint)  # track, frame, global position
     zoomed = Signal()                     # the frames shown changed with the zoom
+    track_toggled = Signal(int, str)      # track row, "mute" or "lock"
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -173,6 +156,7 @@ class TimelineView(QGraphicsView):
         scene.setSceneRect(0, 0, width, height)
         self._draw_ruler(frames, project.motion.fps)
 
+        track_states.draw_track_tints(scene, project, self._track_rows(0), LABEL_WIDTH, width)
         grid = QPen(QColor(215, 215, 220))
         for index in range(len(TRACKS) + 1):
             y = TRACK_TOP + index * TRACK_HEIGHT
@@ -372,7 +356,14 @@ class TimelineView(QGraphicsView):
         for name, y, h in rows:
             painter.drawText(QRectF(6, top + y, LABEL_WIDTH - 8, h),
                              int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), name)
+        track_states.draw_toggles(painter, self._document.project, LABEL_WIDTH,
+                                  self._track_rows(top))
         painter.restore()
+
+    def _track_rows(self, top: float) -> list[tuple[float, float, frozenset]]:
+        """(top, height, channels) of each keyframe track, ``top`` the scene's origin."""
+        return [(top + TRACK_TOP + i * TRACK_HEIGHT, TRACK_HEIGHT, channels)
+                for i, (_, channels) in enumerate(TRACKS)]
 
     # ------------------------------------------------------------ hit tests
     def _key_near(self, pos: QPointF) -> int | None:
@@ -412,6 +403,11 @@ class TimelineView(QGraphicsView):
 
     def _hint_at(self, pos: QPointF) -> tuple[str, Qt.CursorShape]:
         """The status-bar hint and the cursor for the pointer at scene ``pos``."""
+        toggle = track_states.toggle_at(QPointF(self.mapFromScene(pos)), LABEL_WIDTH,
+                                        self._track_rows(self.mapFromScene(QPointF(0, 0)).y()))
+        if toggle is not None:
+            text = track_states.TOGGLE_HINT[toggle[1]].format(name=TRACKS[toggle[0]][0])
+            return text, Qt.CursorShape.PointingHandCursor
         if SEGMENT_TOP <= pos.y() < SEGMENT_TOP + SEGMENT_HEIGHT:
             index, edge = self._segment_hit(pos)
             if index is not None and edge is not None:
@@ -447,6 +443,11 @@ class TimelineView(QGraphicsView):
 
     # ------------------------------------------------------------ mouse and keys
     def mousePressEvent(self, event) -> None:
+        top = self.mapFromScene(QPointF(0, 0)).y()
+        toggle = track_states.toggle_at(event.position(), LABEL_WIDTH, self._track_rows(top))
+        if toggle is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.track_toggled.emit(*toggle)
+            return
         pos = self.mapToScene(event.position().toPoint())
         track = self.face_rows.track_at(pos.y())
         if event.button() == Qt.MouseButton.RightButton and track is not None:

@@ -32,10 +32,30 @@ class TimelineDrags:
         for intent in ("key_drag_started", "key_drag_moved", "key_drag_finished",
                        "key_drag_cancelled", "hold_drag_moved", "hold_drag_finished",
                        "stretch_drag_moved", "stretch_drag_finished",
-                       "stretch_drag_cancelled"):
+                       "stretch_drag_cancelled", "track_toggled"):
             getattr(ctx.timeline, intent).connect(getattr(self, intent))
         ctx.timeline.hold_drag_cancelled.connect(ctx.document.cancel_preview)
         ctx.drag.landed.connect(self.key_drag_landed)
+
+    def track_toggled(self, row: int, which: str) -> None:
+        """Lock or mute (``which``) the keyframe track ``row`` on or off: one undo step."""
+        from engine.motion.edits import ReplaceProject
+        from studio.timeline import TRACKS
+        from studio.timeline.track_states import is_on, toggled
+
+        doc = self._ctx.document
+        if doc.in_preview:
+            self._ctx.host.status_message("Finish the drag first (or Esc), then lock or mute")
+            return
+        name, channels = TRACKS[row]
+        project = doc.committed_project
+        verb = {("mute", False): "Mute", ("mute", True): "Unmute",
+                ("lock", False): "Lock", ("lock", True): "Unlock"}[
+            (which, is_on(project, channels, which))]
+        doc.apply_edit(ReplaceProject(toggled(project, channels, which)),
+                       f"{verb} the {name} track")
+        self._ctx.host.status_message(f"{verb}ed the {name} track" if verb.endswith("k")
+                                      else f"{verb}d the {name} track")
 
     def _select_key_if_there(self, frame: int | None) -> None:
         if frame is not None and self._ctx.document.project.keyframe_at(frame) is not None:
