@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     if files:
         QTimer.singleShot(0, lambda: window.files.open_project(files[0]))
     else:
-        QTimer.singleShot(0, window.files.offer_recovery)
+        from studio.dialogs.welcome_dialog import maybe_welcome
+
+        # Unsaved work from a crash comes first; a first launch has none.
+        QTimer.singleShot(0, lambda: window.files.offer_recovery() or maybe_welcome(window))
     return app.exec()
 
 

@@ -133,7 +133,15 @@ def build_menus(window) -> None:
                Keys.HelpContents, "Every command that has a key, read from these menus")
     add_action(help_menu, window, "&Read me", lambda: show_help(window, "readme"),
                tip="The README: what Sign Studio does and how to use it")
+    add_action(help_menu, window, "&Welcome…", lambda: show_welcome(window),
+               tip="What Sign Studio can do, and an example to open")
     add_action(help_menu, window, "&About Sign Studio", lambda: show_help(window, "about"))
+
+
+def show_welcome(window):
+    from studio.dialogs.welcome_dialog import show_welcome as open_welcome
+
+    return open_welcome(window)
 
 
 def show_help(window, page: str):
