@@ -7,6 +7,11 @@ points (joints plus fingertip end sites). Both are reduced to a view-invariant
 descriptor: the bend angle at each of the 15 finger joints, the spread between
 neighbouring fingers, and the thumb tip's distance to each fingertip in hand sizes.
 A photo can be taken from any side, so 2D shapes would not compare; joint angles do.
+Beside the shape, how the hand is held (where it points, which way the palm faces, as
+a frontal camera sees it) is weighed too: letters of one shape held differently (ASL
+H, U and N; K and P) are otherwise a tie. On the studio's own hands close-ups of the
+83 letters of ASL, DGS and Libras it lifted the right letter in the first three from 76 %
+to 92 % (``bench/find_sign.py``, docs/studio.md).
 
 Handedness: MediaPipe labels hands as if the image were a mirrored selfie, so in an
 ordinary photo its "Left" is the person's right hand. ``mirrored=True`` says the image
@@ -52,6 +57,33 @@ def hand_descriptor(points: np.ndarray) -> np.ndarray:
     reach = [np.linalg.norm(p[4] - p[0]) / size] + [np.linalg.norm(p[4] - p[t]) / size
                                                       for t in _TIPS[1:]]
     return np.asarray(bends + spreads + reach, np.float64)
+
+
+#: Weight of the hand's orientation (where the palm points and faces, unit vectors in
+#: the avatar's frame) beside its shape. Letters that share a shape and differ in how the
+#: hand is held (ASL H/U/N, K/P, G/Q) are told apart by it; small enough that the shape
+#: still decides between different shapes seen from an odd angle.
+ORIENTATION_WEIGHT = 1.0
+#: MediaPipe's world landmarks (x right, y down, z away from the camera) in the avatar's
+#: frame as a frontal camera sees it (x to the avatar's left, y up, z toward the camera).
+MEDIAPIPE_TO_AVATAR = np.array([1.0, -1.0, -1.0])
+
+
+def hand_orientation(points: np.ndarray) -> np.ndarray:
+    """(6,) where the hand points (wrist to middle knuckle) and which way its palm
+    faces (the normal of wrist, index and pinky knuckles), unit vectors."""
+    p = np.asarray(points, np.float64)
+    along = p[9] - p[0]
+    normal = np.cross(p[5] - p[0], p[17] - p[0])
+    return np.concatenate([along / max(np.linalg.norm(along), 1e-12),
+                           normal / max(np.linalg.norm(normal), 1e-12)])
+
+
+def oriented_descriptor(points: np.ndarray) -> np.ndarray:
+    """(30,) ``hand_descriptor`` and the weighted ``hand_orientation`` of ``points``
+    (21, 3) in the avatar's frame."""
+    return np.concatenate([hand_descriptor(points),
+                           ORIENTATION_WEIGHT * hand_orientation(points)])
 
 
 @dataclass(frozen=True)
@@ -139,11 +171,12 @@ class HandshapeIndex:
         descriptors = []
         for summary in self.entries:
             hand = hand_points(body, store.get(summary.id).motion, "right")
-            descriptors.append(hand_descriptor(hand[steadiest_frame(hand)]))
+            descriptors.append(oriented_descriptor(hand[steadiest_frame(hand)]))
         self.descriptors = np.asarray(descriptors)
 
     def match(self, hand_points: np.ndarray, top: int = 5) -> list[ImageMatch]:
-        query = hand_descriptor(hand_points)
+        """The ``top`` entries nearest ``hand_points`` (21, 3), in the avatar's frame."""
+        query = oriented_descriptor(hand_points)
         distance = np.sqrt(((self.descriptors - query) ** 2).mean(axis=1))
         order = np.argsort(distance)[:top]
         return [ImageMatch(self.entries[i], float(distance[i]),
@@ -154,4 +187,4 @@ def match_image(path: str | Path, store: LexiconStore, language: str, *, top: in
                 mirrored: bool = False, index: HandshapeIndex | None = None) -> list[ImageMatch]:
     """The ``top`` lexicon entries whose handshape best matches the image's hand."""
     index = index or HandshapeIndex(store, language)
-    return index.match(image_hand_points(path, mirrored), top)
+    return index.match(image_hand_points(path, mirrored) * MEDIAPIPE_TO_AVATAR, top)

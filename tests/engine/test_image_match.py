@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from engine.body import default_avatar
-from engine.body.reference_poses import RIGHT_HAND_SHAPES
+from engine.body.reference_poses import RIGHT_HAND_SHAPES, signing_pose
 from engine.body.skeleton import JOINT_INDEX as J
 from engine.data.lexicon import LexiconEntry, LexiconStore
 from engine.generate.image_match import HandshapeIndex, ImageQueryError, hand_descriptor, match_image
@@ -77,3 +77,34 @@ def test_empty_lexicon_says_what_to_do(tmp_path):
     with LexiconStore(tmp_path / "empty.sqlite") as empty:
         with pytest.raises(ValueError, match="no entries for 'ase'.*lexicon build"):
             HandshapeIndex(empty, "ase")
+
+
+@pytest.mark.slow
+@pytest.mark.gl
+def test_letters_of_one_shape_are_told_apart_by_how_the_hand_is_held(tmp_path):
+    """ASL U and H share a handshape (index and middle together, extended) and differ in
+    orientation (up, sideways): a frontal render of each finds itself first, where a
+    shape-only descriptor ties them (the studio's renders put H first for U)."""
+    from engine.motion.project import Project
+    from engine.workflows.export import ExportOptions, render_frame
+
+    up = signing_pose("asl_v")
+    turned = up.body_pose.copy()
+    turned[0, J["right_wrist"] - 1] = [0.0, 0.0, -1.0]  # the fingers toward the side
+    sideways = up.replace(body_pose=turned)
+    poses = {"U": up, "H": sideways}
+    with LexiconStore(tmp_path / "lex.sqlite") as lexicon:
+        for letter, pose in poses.items():
+            lexicon.add(LexiconEntry(gloss=letter, language="ase", words=(letter,),
+                                     motion=Motion.concatenate([pose] * 8), source_kind="manual",
+                                     source="-", source_hash=letter, licence="test",
+                                     kind="letter"))
+        index = HandshapeIndex(lexicon, "ase")
+        assert np.allclose(index.descriptors[0][:24], index.descriptors[1][:24], atol=0.05)
+        for letter, pose in poses.items():
+            path = tmp_path / f"{letter}.png"
+            render_frame(Project(motion=pose), 0, path,
+                         ExportOptions(camera="hands", width=512, height=512))
+            matches = match_image(path, lexicon, "ase", index=index)
+            assert matches[0].entry.gloss == letter, [(m.entry.gloss, m.distance)
+                                                       for m in matches]
