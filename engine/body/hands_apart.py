@@ -86,16 +86,22 @@ def hands_overlap(body, motion: Motion) -> HandsOverlap:
 
 def allowed_overlap(depth: np.ndarray, written: np.ndarray | None, fps: float) -> np.ndarray:
     """(F,) metres of overlap each frame may have: a ``written`` frame its own
-    ``depth``, the frames around it that less ``FADE_M_PER_S`` per second from it, the
-    most of any written frame; 0 far from all of them."""
+    ``depth``; a frame between two written ones what lies on the straight line between
+    theirs (hands held together from one to the other stay together); around a written
+    frame its depth less ``FADE_M_PER_S`` per second from it; the most of these; 0 far
+    from all written frames."""
     frames = len(depth)
     allowed = np.zeros(frames)
     if written is None or not np.any(written):
         return allowed
     fade = FADE_M_PER_S / fps
     index = np.arange(frames)
-    for frame in np.flatnonzero(written):
+    anchors = np.flatnonzero(written)
+    for frame in anchors:
         allowed = np.maximum(allowed, depth[frame] - fade * np.abs(index - frame))
+    between = (index > anchors[0]) & (index < anchors[-1])
+    allowed[between] = np.maximum(allowed[between], np.interp(
+        index[between], anchors, np.maximum(depth[anchors], 0.0)))
     return allowed
 
 
@@ -112,8 +118,10 @@ def keep_hands_apart(motion: Motion, body=None, written: np.ndarray | None = Non
                      changeable: np.ndarray | None = None) -> Motion:
     """``motion`` with the arms pushed apart wherever they are further inside each
     other than ``written`` ((F,) bool, the frames whose hands are written together)
-    allows. ``changeable`` ((F,) bool, default all): the frames that may move; written
-    frames never do. Frames that need no push are kept bit for bit."""
+    allows by more than ``COUNT_DEPTH_M`` (then to within ``MARGIN_M`` of it).
+    ``changeable`` ((F,) bool, default all): the frames that may move; written frames
+    never do; next to them the allowance (``allowed_overlap``) eases the push in.
+    Frames that need no push are kept bit for bit."""
     if body is None:
         from engine.body.default_avatar import default_avatar
 
@@ -128,10 +136,12 @@ def keep_hands_apart(motion: Motion, body=None, written: np.ndarray | None = Non
     allowance = allowed_overlap(found.depth, written, motion.fps)  # before anything moves
     depth, normal = found.depth, found.normal
     active = np.arange(frames)  # the frames measured this pass: those pushed in the last
+    threshold = COUNT_DEPTH_M   # the first pass pushes only what the measure would count
     for _ in range(MAX_PASSES):
-        pushed = active[((depth - allowance[active]) > 0) & allowed_frames[active]]
+        pushed = active[((depth - allowance[active]) > threshold) & allowed_frames[active]]
         if not len(pushed):
             break
+        threshold = 0.0
         inside = np.isin(active, pushed)
         step = ((depth[inside] - allowance[pushed] + MARGIN_M) / 2)[:, None] * normal[inside]
         # Only the frames pushed are shifted and measured again (the rest are final).

@@ -128,7 +128,8 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
     ``changeable``: (F,) bool, the frames that may change (default all): a KF2P range
     without its keyframes, say. Frames that need no push, or may not change, are kept
     bit for bit. ``body``: the body measured on (default: the embedded avatar).
-    ``turn_about_touches``: a hand that touches the body with one part while another is
+    ``turn_about_touches``: (written postures) the forearms are kept out too, and a
+    hand that touches the body with one part while another is
     inside turns about the touch (for postures whose contacts are written, as in
     notation signs); otherwise it is pushed out, keeping its orientation.
     ``fixed_ends``: the frames just before and after ``motion`` cannot change either (a
@@ -186,16 +187,21 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
             amount = depth[np.arange(frames), deepest]
             rows = np.arange(frames)
             direction = found.normal[rows, hands[deepest]]
-            swivels = _elbow_swivels(found, side, allowed, budget[side])
-            # A forearm inside near its wrist end (where a swivel has no leverage), its
-            # hand off the body: the wrist goes out, by as much more as the deepest
-            # point is nearer the elbow, which stays.
-            forearm = found.limb_names.index(f"{side}_wrist_forearm")
-            reach_in = found.depth[:, forearm] / _share_from_elbow(found, side, forearm)
-            by_forearm = ((found.depth[:, forearm] > 0) & (reach_in > amount)
-                          & (amount < -CONTACT_M) & (swivels == 0))
-            amount = np.where(by_forearm, reach_in, amount)
-            direction = np.where(by_forearm[:, None], found.normal[:, forearm], direction)
+            swivels = np.zeros(frames)
+            if turn_about_touches:
+                # Written postures only: the elbow makes room for a forearm in the trunk.
+                # (In KF2P results and recordings, moving an arm the user did not pin
+                # broke KF2P's contract: free channels hold, no jump at the borders.)
+                swivels = _elbow_swivels(found, side, allowed, budget[side])
+                # A forearm inside near its wrist end (where a swivel has no leverage),
+                # its hand off the body: the wrist goes out, by as much more as the
+                # deepest point is nearer the elbow, which stays.
+                forearm = found.limb_names.index(f"{side}_wrist_forearm")
+                reach_in = found.depth[:, forearm] / _share_from_elbow(found, side, forearm)
+                by_forearm = ((found.depth[:, forearm] > 0) & (reach_in > amount)
+                              & (amount < -CONTACT_M) & (swivels == 0))
+                amount = np.where(by_forearm, reach_in, amount)
+                direction = np.where(by_forearm[:, None], found.normal[:, forearm], direction)
             inside = (amount > 0) & allowed
             changed = inside | (swivels != 0)
             if not changed.any():

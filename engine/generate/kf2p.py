@@ -219,18 +219,19 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
         if Channel.BODY in key.channels:
             changeable[key.frame - start] = False
     resolved = resolve_penetration(window, changeable=changeable, fixed_ends=True)
-    if resolved is not window:
-        body_pose = candidate.body_pose.copy()
-        body_pose[start:stop] = resolved.body_pose
-        candidate = candidate.replace(body_pose=body_pose)
-    return kept_apart(candidate, start, stop, changeable)
+    if resolved is window:
+        return candidate
+    body_pose = candidate.body_pose.copy()
+    body_pose[start:stop] = resolved.body_pose
+    return candidate.replace(body_pose=body_pose)
 
 
 def kept_apart(motion: Motion, start: int, stop: int, changeable: np.ndarray) -> Motion:
     """``motion`` with the two arms kept out of each other in ``[start, stop)``: the
     frames that may not change (``changeable`` (stop - start,) bool False) and the
     frame either side are as written, and the overlap they have may fade in and out
-    (``engine.body.hands_apart``)."""
+    (``engine.body.hands_apart``). Assembly's transitions use it; a KF2P result does
+    not (on random motions the push broke KF2P's no-jump-at-the-borders contract)."""
     from engine.body.hands_apart import keep_hands_apart
 
     low, high = max(0, start - 1), min(motion.num_frames, stop + 1)
