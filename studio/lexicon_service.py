@@ -110,6 +110,12 @@ class LexiconService:
             progress(number, len(letters), gloss)
         return presets
 
+    def candidate_thumbnails(self, entry_ids, *, progress, cancel) -> dict[int, bytes]:
+        """PNG close-ups of the entries' right hands (find-sign's candidates)."""
+        from engine.workflows.find_sign import candidate_thumbnails
+
+        return candidate_thumbnails(self._open(), entry_ids, progress=progress, cancel=cancel)
+
     def add_video(self, video: str | Path, gloss: str, language: str, *, progress,
                   cancel) -> int:
         """Reconstruct a recorded sign into the lexicon (keypoints, then fitting)."""

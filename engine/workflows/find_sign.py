@@ -126,3 +126,33 @@ class SignFinder:
                                  f"{self._clip_index.cache_path}")
         return match_image_clip(query, language, self._store, encoder, None, options.top,
                                 index=self._clip_index)
+
+
+def candidate_thumbnails(store, entry_ids, size: int = 64, *, progress: Progress = no_progress,
+                         cancel: CancelToken | None = None) -> dict[int, bytes]:
+    """{entry id: PNG bytes} of each entry's right hand at its steadiest frame, a
+    ``size`` pixels square close-up: what a list of find-sign's candidates shows beside
+    each gloss, so a user sees the handshape, not only its name."""
+    import io
+
+    from PIL import Image
+
+    from engine.body import default_avatar
+    from engine.body.tips import hand_points
+    from engine.export.thumbnails import HandThumbnails
+    from engine.generate.image_match import steadiest_frame
+
+    body = default_avatar()
+    wanted = list(dict.fromkeys(entry_ids))
+    pictures: dict[int, bytes] = {}
+    with HandThumbnails(body, size=size) as render:
+        for number, entry_id in enumerate(wanted, start=1):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            motion = store.get(entry_id).motion
+            frame = steadiest_frame(hand_points(body, motion, "right"))
+            buffer = io.BytesIO()
+            Image.fromarray(render(motion, [frame])[0]).save(buffer, format="PNG")
+            pictures[entry_id] = buffer.getvalue()
+            progress(number, len(wanted), f"picture {number} of {len(wanted)}")
+    return pictures

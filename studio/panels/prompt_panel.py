@@ -127,6 +127,10 @@ class PromptPanel(QWidget):
     def show_report(self, report: dict) -> None:
         self.report.setHtml(coverage_html(report))
 
+    def show_html(self, text: str) -> None:
+        """A report already in HTML (e.g. find-sign's candidates with their pictures)."""
+        self.report.setHtml(text)
+
     def show_message(self, text: str) -> None:
         # One paragraph per line, so multi-line reports (e.g. two image routes) stay apart.
         self.report.setHtml("".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines()))

@@ -43,6 +43,7 @@ class LexiconActions(QObject):
         self.languages: list[str] = []
         self.last_generation: Generation | None = None
         self._first_setup: JobHandle | None = None  # the first launch's lexicon setup
+        self.thumbnails: JobHandle | None = None    # pictures of find-sign's candidates
         # What the last Generate made: a project that differs from it (and is not saved)
         # holds the user's edits, and a new Generate asks before replacing them.
         self._generated: Project | None = None
@@ -237,12 +238,44 @@ class LexiconActions(QObject):
     def image_dropped(self, path: str) -> JobHandle:
         """Find the lexicon signs whose handshape matches a dropped photo."""
         language = self._dropped_file_language()
-        handle = self._ctx.runner.submit(f"Find a sign for {Path(path).name}",
+        name = Path(path).name
+        handle = self._ctx.runner.submit(f"Find a sign for {name}",
                                          self.lexicon.match_image, path, language)
-        handle.finished.connect(lambda matches: self._prompt.show_message(
-            image_match_text(Path(path).name, language_label(language), matches)))
+
+        def found(matches) -> None:
+            self._prompt.show_message(image_match_text(name, language_label(language), matches))
+            if not matches:
+                return
+            # Then the candidates' hands, as pictures beside their glosses.
+            self.thumbnails = self._ctx.runner.submit(
+                "Pictures of the candidates", self.lexicon.candidate_thumbnails,
+                [match.entry.id for match in matches])
+            self.thumbnails.finished.connect(lambda pictures: self._prompt.show_html(
+                image_match_html(name, language_label(language), matches, pictures)))
+
+        handle.finished.connect(found)
         handle.failed.connect(self._prompt.show_message)
         return handle
+
+
+def image_match_html(name: str, language: str, matches, pictures: dict[int, bytes]) -> str:
+    """``image_match_text`` with each candidate's hand pictured before its gloss."""
+    import base64
+    import html
+
+    routes: dict[str, list[str]] = {}
+    for match in matches:
+        picture = pictures.get(match.entry.id)
+        image = (f'<img src="data:image/png;base64,{base64.b64encode(picture).decode()}" '
+                 f'width="56" height="56"> ' if picture else "")
+        routes.setdefault(getattr(match, "route", "mediapipe"), []).append(
+            f"{image}<b>{html.escape(match.entry.gloss)}</b> ({match.score:.2f})")
+    return "".join(f"<p>{html.escape(name)}, {_ROUTE_TITLES.get(route, route)} in "
+                   f"{html.escape(language)}:<br>{' &nbsp; '.join(found)}</p>"
+                   for route, found in routes.items())
+
+
+_ROUTE_TITLES = {"mediapipe": "closest handshapes", "clip": "closest by CLIP image similarity"}
 
 
 def image_match_text(name: str, language: str, matches) -> str:
@@ -252,7 +285,6 @@ def image_match_text(name: str, language: str, matches) -> str:
     for match in matches:
         routes.setdefault(getattr(match, "route", "mediapipe"), []).append(
             f"{match.entry.gloss} ({match.score:.2f})")
-    titles = {"mediapipe": "closest handshapes", "clip": "closest by CLIP image similarity"}
-    lines = [f"{name}, {titles.get(route, route)} in {language}: " + ", ".join(found)
+    lines = [f"{name}, {_ROUTE_TITLES.get(route, route)} in {language}: " + ", ".join(found)
              for route, found in routes.items()]
     return "\n".join(lines) if lines else f"{name}: no matching sign found in {language}"

@@ -311,6 +311,11 @@ def test_dropping_a_photo_of_a_handshape_finds_its_letter(make_window, qtbot, tm
     fist_letters = {letter for letter, shape in LETTER_SHAPES.items() if shape == "fist"}
     assert "closest handshapes in" in report
     assert report.split(": ", 1)[1].split(" (")[0] in fist_letters, report
+    # Then each candidate's hand is pictured beside its gloss.
+    qtbot.waitUntil(lambda: "data:image/png" in window.prompt.report.toHtml(), timeout=30000)
+    html = window.prompt.report.toHtml()
+    assert html.count("data:image/png;base64,") >= 3
+    assert "closest handshapes in" in window.prompt.report.toPlainText()
 
 
 def test_tracks_cover_every_channel():
