@@ -24,7 +24,7 @@ import numpy as np
 from engine.body.capsules import body_capsules, closest_between_segments, rest_joints_for
 from engine.body.lbs import forward_kinematics
 from engine.body.reach import shift_wrist
-from engine.body.skeleton import JOINT_INDEX, PARENTS
+from engine.body.skeleton import PARENTS
 from engine.motion.motion import Motion
 
 #: Metres per second a written contact's overlap allowance fades with the time from it:
@@ -145,26 +145,34 @@ def keep_hands_apart(motion: Motion, body=None, written: np.ndarray | None = Non
         inside = np.isin(active, pushed)
         step = ((depth[inside] - allowance[pushed] + MARGIN_M) / 2)[:, None] * normal[inside]
         # Only the frames pushed are shifted and measured again (the rest are final).
-        some = _frames(motion, pushed)
+        # Each arm's shift turns only that arm's joints, so one after the other is both.
+        shifted = shift_wrist(_frames(motion, pushed), rest_joints, parents, "right", step)
+        shifted = shift_wrist(shifted, rest_joints, parents, "left", -step)
         body_pose = motion.body_pose.copy()
-        for side, way in (("right", 1.0), ("left", -1.0)):
-            shifted = shift_wrist(some, rest_joints, parents, side, way * step)
-            columns = _side_columns(side)
-            body_pose[np.ix_(pushed, columns)] = shifted.body_pose[:, columns]
+        body_pose[pushed] = shifted.body_pose
         motion = motion.replace(body_pose=body_pose)
         again = hands_overlap(body, _frames(motion, pushed))
         active, depth, normal = pushed, again.depth, again.normal
     return motion
 
 
+def kept_apart(motion: Motion, start: int, stop: int) -> Motion:
+    """``motion`` with the two arms kept out of each other in frames ``[start, stop)``
+    (a transition assembly drew): the frame either side is as written, and the overlap
+    it has may fade in and out (``keep_hands_apart``); every other frame is kept."""
+    low, high = max(0, start - 1), min(motion.num_frames, stop + 1)
+    movable = np.zeros(high - low, bool)
+    movable[start - low:stop - low] = True
+    window = motion.slice(low, high)
+    apart = keep_hands_apart(window, written=~movable, changeable=movable)
+    if apart is window:
+        return motion
+    body_pose = motion.body_pose.copy()
+    body_pose[low:high] = apart.body_pose
+    return motion.replace(body_pose=body_pose)
+
+
 def _frames(motion: Motion, frames: np.ndarray) -> Motion:
     """The ``frames`` (indices) of ``motion`` as a motion of their own."""
     return motion.replace(**{name: array[frames] for name, array in motion.frame_arrays().items()})
 
-
-def _side_columns(side: str) -> np.ndarray:
-    """(21,) bool: the body-pose joints ``shift_wrist`` turns for ``side``'s arm."""
-    columns = np.zeros(21, bool)
-    for name in ("shoulder", "elbow", "wrist"):
-        columns[JOINT_INDEX[f"{side}_{name}"] - 1] = True
-    return columns

@@ -27,6 +27,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from engine.body.capsules import penetration, rest_joints_for
+from engine.body.lbs import forward_kinematics
 from engine.body.reach import shift_wrist
 from engine.body.skeleton import JOINT_INDEX
 from engine.motion.motion import Motion
@@ -98,6 +99,13 @@ def _elbow_swivels(found, side: str, allowed: np.ndarray, budget: np.ndarray) ->
     wanted = np.minimum(depth + MARGIN_M, budget) / np.where(usable, lever, 1.0)
     swivels[usable] = np.clip(wanted, -MAX_SWIVEL_RAD, MAX_SWIVEL_RAD)[usable]
     return swivels
+
+
+def _deepest_part(found, hands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(deepest (F,) index into ``hands``, amount (F,) metres it is inside) per frame."""
+    depth = found.depth[:, hands]
+    deepest = depth.argmax(axis=1)
+    return deepest, depth[np.arange(len(depth)), deepest]
 
 
 def hand_depths(body, motion: Motion) -> np.ndarray:
@@ -183,8 +191,7 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
                 # forearm's depth would take a recorded touch off the body.)
                 hands = np.append(hands, found.limb_names.index(f"{side}_wrist_forearm"))
             depth = found.depth[:, hands]
-            deepest = depth.argmax(axis=1)
-            amount = depth[np.arange(frames), deepest]
+            deepest, amount = _deepest_part(found, hands)
             rows = np.arange(frames)
             direction = found.normal[rows, hands[deepest]]
             swivels = np.zeros(frames)
@@ -250,8 +257,6 @@ def swing_out(motion: Motion, body, passes: int = 3) -> Motion:
     ``resolve_penetration`` could not use because it is at its limit, where keeping
     the hand's orientation would bend it further); the hand's orientation turns by the
     same few degrees. Frames with nothing inside are kept bit for bit."""
-    from engine.body.lbs import forward_kinematics
-
     rest_joints = rest_joints_for(body, motion.betas)
     for _ in range(passes):
         found = penetration(body, motion)
@@ -262,10 +267,7 @@ def swing_out(motion: Motion, body, passes: int = 3) -> Motion:
         moved = False
         for side in ("left", "right"):
             hands = _hand_capsules(found.limb_names, side)
-            depth = found.depth[:, hands]
-            deepest = depth.argmax(axis=1)
-            rows = np.arange(len(depth))
-            amount = depth[rows, deepest]
+            deepest, amount = _deepest_part(found, hands)
             inside = np.flatnonzero(amount > 0)
             if not len(inside):
                 continue

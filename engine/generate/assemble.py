@@ -44,7 +44,8 @@ from engine.generate.fluency import (
     MOVING_PATH_M, bounce_offsets, bridge, form_window, lead_hands, outside_path, played_frames,
     settled_span, signing_sides, stillness, straighten, transition_frames, word_offsets,
 )
-from engine.generate.kf2p import kept_apart, regenerate
+from engine.generate.kf2p import regenerate
+from engine.body.hands_apart import kept_apart
 from engine.body.penetration import resolve_penetration
 from engine.generate.text import Token, TokenKind
 from engine.generate.timing import PieceTiming, Timing, double_letter_mark
@@ -474,7 +475,7 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
     # when any sign uses both (one-handed signing leaves the other hand at rest).
     two_handed = any(len(piece.clip.sides) == 2 for piece in pieces)
     for (start, stop), _ in gaps if two_handed else ():
-        motion = kept_apart(motion, start, stop, np.ones(stop - start, bool))
+        motion = kept_apart(motion, start, stop)
     # Once over the whole utterance (transitions and recordings alike): the hands out of
     # the head, neck and trunk, a contact left on the surface.
     motion = resolve_penetration(motion, progress=progress, cancel=cancel)

@@ -226,26 +226,6 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
     return candidate.replace(body_pose=body_pose)
 
 
-def kept_apart(motion: Motion, start: int, stop: int, changeable: np.ndarray) -> Motion:
-    """``motion`` with the two arms kept out of each other in ``[start, stop)``: the
-    frames that may not change (``changeable`` (stop - start,) bool False) and the
-    frame either side are as written, and the overlap they have may fade in and out
-    (``engine.body.hands_apart``). Assembly's transitions use it; a KF2P result does
-    not (on random motions the push broke KF2P's no-jump-at-the-borders contract)."""
-    from engine.body.hands_apart import keep_hands_apart
-
-    low, high = max(0, start - 1), min(motion.num_frames, stop + 1)
-    movable = np.zeros(high - low, bool)
-    movable[start - low:stop - low] = changeable
-    window = motion.slice(low, high)
-    apart = keep_hands_apart(window, written=~movable, changeable=movable)
-    if apart is window:
-        return motion
-    body_pose = motion.body_pose.copy()
-    body_pose[low:high] = apart.body_pose
-    return motion.replace(body_pose=body_pose)
-
-
 def _enforce_contract(motion: Motion, candidate: Motion, keys: Sequence[Keyframe],
                       start: int, stop: int) -> Motion:
     """Splice a backend's range into the input, re-pin keys, clip blendshapes.

@@ -8,6 +8,7 @@ from engine.body.capsules import body_capsules, penetration
 from engine.body.default_avatar import default_avatar
 from engine.body.hands_apart import (
     COUNT_DEPTH_M, allowed_overlap, count_passing_through, hands_overlap, keep_hands_apart,
+    kept_apart,
 )
 from engine.body.reach import shift_wrist
 from engine.body.reference_poses import signing_pose
@@ -115,16 +116,14 @@ def test_forearms_stay_out_of_the_trunk_and_a_palm_stays_on_the_chest(avatar):
 
 
 def test_a_transition_keeps_the_arms_apart_and_its_borders_as_they_were(avatar):
-    """What assembly does to each transition (``kf2p.kept_apart``): a drawn transition
+    """What assembly does to each transition (``kept_apart``): a drawn transition
     that drives the right hand through the left is pushed apart, and the frames either
     side stay exactly as they were."""
-    from engine.generate.kf2p import kept_apart
-
     apart = _two_hands(avatar)
     inside = _right_into_left(avatar, apart, 0.04)
     motion = Motion.concatenate([apart] * 2 + [inside] * 8 + [apart] * 2)
     assert count_passing_through(avatar, motion) >= 6
-    kept = kept_apart(motion, 2, 10, np.ones(8, bool))
+    kept = kept_apart(motion, 2, 10)
     assert count_passing_through(avatar, kept) == 0
     assert kept.slice(0, 2).equals(motion.slice(0, 2))
     assert kept.slice(10, 12).equals(motion.slice(10, 12))
