@@ -9,7 +9,7 @@ import numpy as np
 from engine.body.capsules import rest_joints_for
 from engine.body.lbs import forward_kinematics
 from engine.body.skeleton import JOINT_INDEX, PARENTS, wrist_heights_above_waist
-from engine.body.tips import end_site_offsets
+from engine.body.tips import end_site_offsets, hand_points
 from engine.motion.motion import Motion
 
 #: The points a trail follows, by name: each wrist and each index fingertip.
@@ -53,22 +53,19 @@ def trail_points(body, motion: Motion, first: int, last: int) -> dict[str, np.nd
 GRAB_POINTS = ("wrist", "thumb", "index", "middle", "ring", "pinky")
 
 
+#: Where each of ``GRAB_POINTS`` is among a hand's 21 MediaPipe-order points.
+_GRAB_INDEX = {"wrist": 0, "thumb": 4, "index": 8, "middle": 12, "ring": 16, "pinky": 20}
+
+
 def grab_points(body, motion: Motion, frame: int) -> dict[tuple[str, str], np.ndarray]:
     """{(side, point): (3,) metres} of each hand's wrist and fingertips at ``frame``
-    (``GRAB_POINTS``; a fingertip is its last joint's end site)."""
-    rotations, positions = forward_kinematics(motion.full_pose()[frame:frame + 1],
-                                              rest_joints_for(body, motion.betas), PARENTS)
-    positions = positions[0].astype(np.float64) + motion.transl[frame]
-    rotations = rotations[0].astype(np.float64)
-    offsets = end_site_offsets(body)
+    (``GRAB_POINTS``; a fingertip is its last joint's end site: ``tips.hand_points``)."""
+    one = motion.slice(frame, frame + 1)
     points = {}
     for side in ("left", "right"):
+        hand = hand_points(body, one, side)[0]
         for name in GRAB_POINTS:
-            if name == "wrist":
-                points[(side, name)] = positions[JOINT_INDEX[f"{side}_wrist"]]
-                continue
-            joint = JOINT_INDEX[f"{side}_{name}3"]
-            points[(side, name)] = positions[joint] + rotations[joint] @ offsets[joint]
+            points[(side, name)] = hand[_GRAB_INDEX[name]]
     return points
 
 
