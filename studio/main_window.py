@@ -35,9 +35,9 @@ from studio.lexicon_service import LexiconService
 from studio.panels.lexicon_browser import LexiconBrowser
 from studio.panels.prompt_panel import PromptPanel
 from studio.panels.properties_panel import PropertiesPanel
+from studio.panels.reference_panel import ReferencePanel
 from studio.panels.transport_bar import TransportBar
 from studio.playback import PlaybackController
-from studio.panels.reference_panel import ReferencePanel
 from studio.recovery import RecoveryStore
 from studio.timeline import TimelineView
 from studio.timeline.curve_view import CurveView
@@ -142,13 +142,13 @@ class MainWindow(QMainWindow):
         self.timeline_drags = TimelineDrags(ctx, self.edits, self.statusBar())
         self.face_actions = FaceActions(ctx, self)
         self.takes = TakePicker(ctx)
+        self.statusBar().addPermanentWidget(self.takes)
         self.hand_drag = None
         if self.viewport is not None:
             from studio.viewport.hand_drag import HandDrag
 
             self.hand_drag = HandDrag(self.viewport, self.document, self.edits, parent=self)
             self.hand_drag.message.connect(lambda text: self.status_message(text, 0))
-        self.statusBar().addPermanentWidget(self.takes)
         self.edit_actions = EditActions(ctx, self.edits, self.properties.notation,
                                         settings=lambda: self.settings, body=self.body)
 

@@ -3,12 +3,11 @@ dot selects it, clicking elsewhere moves the playhead (real mouse events)."""
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
+from tests.studio.menus import menu_action
+
 
 def _shown_curves(window, qtbot):
-    action = next(a for a in next(m.menu() for m in window.menuBar().actions()
-                                  if m.text() == "&View").actions()
-                  if a.text() == "&Curve view")
-    action.trigger()
+    menu_action(window, "&View", "&Curve view").trigger()
     qtbot.waitUntil(lambda: window.curves.isVisible(), timeout=3000)
     return window.curves
 

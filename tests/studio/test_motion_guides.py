@@ -6,17 +6,14 @@ import os
 import numpy as np
 import pytest
 
+from tests.studio.menus import menu_action
+
 pytestmark = [
     pytest.mark.gl,
     pytest.mark.skipif(not os.environ.get("DISPLAY"),
                        reason="the pyvistaqt viewport needs an X display: run under "
                               "xvfb-run -a -s '-screen 0 1280x1024x24' python -m pytest"),
 ]
-
-
-def _view_action(window, text):
-    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
-    return next(a for a in view.actions() if a.text() == text)
 
 
 def test_trails_follow_the_hand_over_the_frames_the_timeline_shows(make_window, qtbot):
@@ -35,7 +32,7 @@ def test_trails_follow_the_hand_over_the_frames_the_timeline_shows(make_window, 
     viewport.show_frame()
     plain = viewport.screenshot()
 
-    _view_action(window, "Motion &trails").trigger()
+    menu_action(window, "&View", "Motion &trails").trigger()
     trails = viewport.guides.trails
     # The signing (right) hand's wrist and fingertip; the resting left hand draws none.
     assert set(trails) == {"right_wrist", "right_index_tip"}
@@ -55,7 +52,7 @@ def test_trails_follow_the_hand_over_the_frames_the_timeline_shows(make_window, 
     window.timeline.horizontalScrollBar().setValue(0)
     first, last = window.timeline.visible_frames()
     assert len(viewport.guides.trails["right_wrist"]) == last - first + 1
-    _view_action(window, "Motion &trails").trigger()
+    menu_action(window, "&View", "Motion &trails").trigger()
     assert viewport.guides.trails == {}
     assert not any(name.startswith("trail_") for name in viewport.plotter.renderer.actors)
 
@@ -73,7 +70,7 @@ def test_onion_skin_shows_the_keys_either_side_and_follows_the_playhead(make_win
     between = (keys[1] + keys[2]) // 2 if keys[2] - keys[1] > 1 else keys[1] + 1
     window.document.set_frame(between)
     viewport.show_frame()
-    _view_action(window, "&Onion skin").trigger()
+    menu_action(window, "&View", "&Onion skin").trigger()
     assert viewport.guides.onion_frames == {"before": max(k for k in keys if k < between),
                                             "after": min(k for k in keys if k > between)}
     actors = viewport.plotter.renderer.actors
@@ -92,5 +89,5 @@ def test_onion_skin_shows_the_keys_either_side_and_follows_the_playhead(make_win
         window.document.set_frame(0)
     assert "before" not in viewport.guides.onion_frames
     assert "onion_before" not in viewport.plotter.renderer.actors
-    _view_action(window, "&Onion skin").trigger()
+    menu_action(window, "&View", "&Onion skin").trigger()
     assert viewport.guides.onion_frames == {}

@@ -4,13 +4,12 @@ keys and frames outside the span never change."""
 import numpy as np
 from PySide6.QtCore import Qt
 
+from tests.studio.menus import menu_action
+
 
 def _draw_takes(window, qtbot, frame):
     window.document.set_frame(frame)
-    action = next(a for a in next(m.menu() for m in window.menuBar().actions()
-                                  if m.text() == "&Edit").actions()
-                  if a.text() == "Other &takes of this span…")
-    action.trigger()
+    menu_action(window, "&Edit", "Other &takes of this span…").trigger()
     qtbot.waitUntil(lambda: window.takes.active, timeout=20000)
     return window.takes
 

@@ -2,6 +2,8 @@
 in ASL in the window (real click); Help > Welcome shows it again."""
 from PySide6.QtCore import Qt
 
+from tests.studio.menus import menu_action
+
 
 def test_the_first_launch_welcomes_and_signs_an_example(make_window, qtbot):
     from studio.dialogs.welcome_dialog import maybe_welcome
@@ -22,9 +24,7 @@ def test_the_first_launch_welcomes_and_signs_an_example(make_window, qtbot):
 def test_help_shows_the_welcome_again_and_empty_closes_it(make_window, qtbot):
     window = make_window()
     window.qsettings.setValue("welcome/shown", True)
-    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
-    action = next(a for a in help_menu.actions() if a.text() == "&Welcome…")
-    action.trigger()
+    menu_action(window, "&Help", "&Welcome…").trigger()
     from studio.dialogs.welcome_dialog import WelcomeDialog
 
     dialog = next(d for d in window.findChildren(WelcomeDialog) if d.isVisible())
