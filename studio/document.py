@@ -40,6 +40,9 @@ class Document(QObject):
         self._preview: Project | None = None
         self._frame = 0
         self.selected_key: int | None = None       # frame of the selected keyframe
+        # Every selected keyframe (the timeline's multi-selection); holds selected_key,
+        # the one clicked last, which the properties panel shows.
+        self.selected_keys: frozenset[int] = frozenset()
         self.selected_segment: int | None = None   # index into project.segments
         self.selected_marker: int | None = None    # index into project.markers
         self.path: Path | None = None
@@ -106,8 +109,11 @@ class Document(QObject):
         if self._frame > last:
             self._frame = last
             self.frame_changed.emit(self._frame)
-        if self.selected_key is not None and project.keyframe_at(self.selected_key) is None:
-            self.selected_key = None
+        present = frozenset(f for f in self.selected_keys if project.keyframe_at(f) is not None)
+        if present != self.selected_keys:
+            self.selected_keys = present
+            if self.selected_key not in present:
+                self.selected_key = max(present) if present else None
             self.selection_changed.emit()
         if self.selected_segment is not None and self.selected_segment >= len(project.segments):
             self.selected_segment = None
@@ -128,7 +134,28 @@ class Document(QObject):
         if frame is not None and self.project.keyframe_at(frame) is None:
             raise ValueError(f"no keyframe at frame {frame}")
         self.selected_key, self.selected_segment, self.selected_marker = frame, None, None
+        self.selected_keys = frozenset() if frame is None else frozenset({frame})
         self.selection_changed.emit()
+
+    def select_keys(self, frames, primary: int | None = None) -> None:
+        """Select the keyframes at ``frames``; ``primary`` (default: the last of them) is
+        the one the properties panel shows."""
+        frames = frozenset(int(f) for f in frames)
+        missing = sorted(f for f in frames if self.project.keyframe_at(f) is None)
+        if missing:
+            raise ValueError(f"no keyframe at frame {missing[0]}")
+        self.selected_keys = frames
+        self.selected_key = primary if primary in frames else (max(frames) if frames else None)
+        self.selected_segment = self.selected_marker = None
+        self.selection_changed.emit()
+
+    def toggle_key(self, frame: int) -> None:
+        """Shift+click: add the keyframe at ``frame`` to the selection, or take it out."""
+        if frame in self.selected_keys:
+            rest = self.selected_keys - {frame}
+            self.select_keys(rest, self.selected_key if self.selected_key != frame else None)
+        else:
+            self.select_keys(self.selected_keys | {frame}, frame)
 
     def select_marker(self, index: int | None) -> None:
         """Select face marker ``index``. The selected sign stays selected (a preset or a
@@ -139,13 +166,14 @@ class Document(QObject):
         if index != self.selected_marker or (index is not None and self.selected_key is not None):
             self.selected_marker = index
             if index is not None:
-                self.selected_key = None
+                self.selected_key, self.selected_keys = None, frozenset()
             self.selection_changed.emit()
 
     def select_segment(self, index: int | None) -> None:
         if index is not None and not 0 <= index < len(self.project.segments):
             raise ValueError(f"no segment {index}")
         self.selected_segment, self.selected_key, self.selected_marker = index, None, None
+        self.selected_keys = frozenset()
         self.selection_changed.emit()
 
     # -------------------------------------------------------------------- files
@@ -194,6 +222,7 @@ class Document(QObject):
         self._stamp: FileStamp | None = None
         self._frame = 0
         self.selected_key = self.selected_segment = self.selected_marker = None
+        self.selected_keys = frozenset()
         self.frame_changed.emit(0)
         self.selection_changed.emit()
         self.project_changed.emit()

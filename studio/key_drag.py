@@ -22,16 +22,26 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from engine.generate.key_edits import PREVIEW_BACKEND, KeyEdit, move_key_edit, release_backend
+from engine.generate.key_selection import shift_keys_edit
 from engine.motion.errors import MotionError
 from engine.motion.project import Project
 from studio.document import Document
 from studio.jobs import JobHandle, JobRunner
 
 
-def _move_job(project: Project, from_frame: int, to_frame: int, backend, *, progress,
-              cancel) -> KeyEdit:
+def _moved(project: Project, group: tuple[int, ...], from_frame: int, to_frame: int,
+           backend) -> KeyEdit:
+    """One key moved (it may pass over others), or a selection of several moved by the
+    same number of frames, carrying the motion between them."""
+    if len(group) > 1:
+        return shift_keys_edit(project, group, to_frame - from_frame, backend)
+    return move_key_edit(project, from_frame, to_frame, backend)
+
+
+def _move_job(project: Project, group: tuple[int, ...], from_frame: int, to_frame: int,
+              backend, *, progress, cancel) -> KeyEdit:
     progress(0, 1, f"regenerating around frame {to_frame}")
-    edit = move_key_edit(project, from_frame, to_frame, backend)
+    edit = _moved(project, group, from_frame, to_frame, backend)
     cancel.raise_if_cancelled()
     progress(1, 1, "done")
     return edit
@@ -51,6 +61,7 @@ class KeyDragController(QObject):
         self._snapshot: Project | None = None
         self._from: int | None = None
         self._to: int | None = None
+        self.group: tuple[int, ...] = ()  # every key the drag moves (the grabbed one among them)
         self.pending: JobHandle | None = None
         self.last_range: tuple[int, int] | None = None  # frames the last landing regenerated
 
@@ -68,11 +79,13 @@ class KeyDragController(QObject):
         """Where the dragged key is previewed now: the last frame it could go to."""
         return self._to if self._snapshot is not None else None
 
-    def begin(self, frame: int) -> None:
+    def begin(self, frame: int, group: tuple[int, ...] = ()) -> None:
+        """Grab the key at ``frame``; ``group``: the selected keys that move with it."""
         if self._document.committed_project.keyframe_at(frame) is None:
             raise ValueError(f"no keyframe at frame {frame} to drag")
         self._snapshot = self._document.committed_project
         self._from = self._to = frame
+        self.group = tuple(sorted(set(group) | {frame}))
 
     def update(self, to_frame: int) -> None:
         """Preview the key at ``to_frame`` (clamped to the motion). Landing on another
@@ -87,7 +100,8 @@ class KeyDragController(QObject):
             self._document.set_preview(self._snapshot)
             return
         try:
-            edit = move_key_edit(self._snapshot, self._from, to_frame, self.preview_backend)
+            edit = _moved(self._snapshot, self.group, self._from, to_frame,
+                          self.preview_backend)
         except MotionError:
             return
         self._to = to_frame
@@ -104,8 +118,11 @@ class KeyDragController(QObject):
         if target == from_frame:
             self._document.cancel_preview()
             return None
-        handle = self._runner.submit(f"Move keyframe {from_frame} to {target}", _move_job,
-                                     snapshot, from_frame, target, self.backend)
+        group = self.group
+        title = (f"Move keyframe {from_frame} to {target}" if len(group) == 1 else
+                 f"Move {len(group)} keyframes by {target - from_frame:+d} frames")
+        handle = self._runner.submit(title, _move_job, snapshot, group, from_frame, target,
+                                     self.backend)
         self.pending = handle
 
         def land(edit: KeyEdit) -> None:
@@ -116,7 +133,8 @@ class KeyDragController(QObject):
                 self._document.cancel_preview()
                 self.rejected.emit("keyframe move discarded: the project changed meanwhile")
                 return
-            self._document.commit_preview(edit.op, f"Move keyframe {from_frame} → {target}")
+            self._document.commit_preview(edit.op, f"Move keyframe {from_frame} → {target}"
+                                          if len(group) == 1 else title)
             self.last_range = edit.frame_range
             self.landed.emit(from_frame, target)
 

@@ -133,11 +133,13 @@ def kept_locked(edited: Project, motion: Motion, frame_range: tuple[int, int]) -
     return motion
 
 
-def _regenerate(edited: Project, frame_range: tuple[int, int], backend) -> tuple[Project, Op]:
-    """``frame_range`` regenerated: in one piece with ``backend`` when every key that
-    governs a part of it interpolates "auto", else span by span (a span runs from a key,
-    or the range's start after the key before it, to the next key) with each span's
-    own interpolation."""
+def regenerated_range(edited: Project, frame_range: tuple[int, int],
+                      backend) -> tuple[Project, Op]:
+    """``frame_range`` of ``edited`` (its keys already changed) regenerated, locked
+    tracks kept, with the ``ReplaceRange`` op that lands it. In one piece with
+    ``backend`` when every key that governs a part of it interpolates "auto", else span
+    by span (a span runs from a key, or the range's start after the key before it, to
+    the next key) with each span's own interpolation."""
     start, stop = frame_range
     keys = {k.frame: k for k in edited.keyframes}
     cuts = [start] + [f for f in sorted(keys) if start < f < stop] + [stop]
@@ -182,7 +184,7 @@ def interpolation_edit(project: Project, frame: int, mode: str) -> KeyEdit:
     edited, _ = apply(set_key, project)
     after = [k.frame for k in project.keyframes if k.frame > frame]
     span = (frame, after[0] if after else project.motion.num_frames)
-    result, replace_op = _regenerate(edited, span, release_backend())
+    result, replace_op = regenerated_range(edited, span, release_backend())
     return KeyEdit(Macro((set_key, replace_op)), result, span)
 
 
@@ -197,7 +199,7 @@ def move_key_edit(project: Project, from_frame: int, to_frame: int,
     move = MoveKey(from_frame, to_frame)
     moved, _ = apply(move, project)
     frame_range = affected_range(project, (from_frame, to_frame), ignore=(from_frame,))
-    result, replace = _regenerate(moved, frame_range, backend)
+    result, replace = regenerated_range(moved, frame_range, backend)
     return KeyEdit(Macro((move, replace)), result, frame_range)
 
 
@@ -207,7 +209,7 @@ def set_key_edit(project: Project, keyframe: Keyframe, backend=PREVIEW_BACKEND) 
     set_key = SetKey(keyframe)
     edited, _ = apply(set_key, project)
     frame_range = affected_range(project, (keyframe.frame,), ignore=(keyframe.frame,))
-    result, replace = _regenerate(edited, frame_range, backend)
+    result, replace = regenerated_range(edited, frame_range, backend)
     return KeyEdit(Macro((set_key, replace)), result, frame_range)
 
 
@@ -219,7 +221,7 @@ def delete_key_edit(project: Project, frame: int, backend=PREVIEW_BACKEND) -> Ke
     delete = DeleteKey(frame)
     edited, _ = apply(delete, project)
     frame_range = affected_range(project, (frame,), ignore=(frame,))
-    result, replace = _regenerate(edited, frame_range, backend)
+    result, replace = regenerated_range(edited, frame_range, backend)
     return KeyEdit(Macro((delete, replace)), result, frame_range)
 
 

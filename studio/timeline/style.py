@@ -22,5 +22,6 @@ HOLD_EDGE_HINT = ("Drag the right edge of '{gloss}' to change its hold (how long
 STRETCH_EDGE_HINT = ("Drag the left edge of '{gloss}' to stretch its movement in time: "
                      "outwards (left) plays it slower, inwards (right) faster; now {frames} "
                      "frames. The sign keeps its start, later signs shift. Esc cancels.")
-KEY_HINT = ("Keyframe at frame {frame}: click to select, drag to move it in time "
-            "(Esc cancels), Delete removes it; the motion around it is regenerated.{origin}")
+KEY_HINT = ("Keyframe at frame {frame}: click to select (Shift+click: add to the selection), "
+            "drag to move it (a selection moves together; Esc cancels), Delete removes it; "
+            "the motion around it is regenerated.{origin}")

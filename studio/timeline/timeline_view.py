@@ -16,37 +16,25 @@ drag that is the live preview, so the diamond follows the mouse through the Docu
 """
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF, QStatusTipEvent
+from PySide6.QtGui import (
+    QBrush, QColor, QFont, QKeySequence, QPainter, QPen, QStatusTipEvent,
+)
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView
 
 from engine.generate.retime import movement_frames
-from engine.motion.motion import Channel
 from studio.document import Document
-from studio.timeline import track_states
+from studio.timeline import painting, selection_box, track_states
 from studio.timeline.face_tracks import MARKER_HINT, FaceRows, dragged_span
+from studio.timeline.layout import (
+    DRAG_THRESHOLD, EDGE_GRAB, FACE_TOP, KEY_RADIUS, LABEL_WIDTH, RULER_HEIGHT, SEGMENT_HEIGHT,
+    SEGMENT_TOP, TRACK_HEIGHT, TRACK_TOP, TRACKS,
+)
 from studio.timeline.style import (
     GENERATED_KEY_COLOUR, HOLD_EDGE_HINT, KEY_COLOUR, KEY_HINT, PLAYHEAD_COLOUR,
     SEGMENT_COLOURS, SELECTED_COLOUR, STRETCH_EDGE_HINT,
 )
 
-#: (label, channels shown in that track)
-TRACKS: tuple[tuple[str, frozenset[Channel]], ...] = (
-    ("Body", frozenset({Channel.ROOT, Channel.BODY})),
-    ("Left hand", frozenset({Channel.LEFT_HAND})),
-    ("Right hand", frozenset({Channel.RIGHT_HAND})),
-    ("Face", frozenset({Channel.FACE})),
-)
-
-LABEL_WIDTH = 116     # px: the fixed column of row names and track toggles
-RULER_HEIGHT = 28
-SEGMENT_TOP, SEGMENT_HEIGHT = 32, 28
-TRACK_TOP, TRACK_HEIGHT = 66, 24
-FACE_TOP = TRACK_TOP + len(TRACKS) * TRACK_HEIGHT + 6  # the face rows, below the key tracks
-KEY_RADIUS = 6
-EDGE_GRAB = 5         # px either side of a block edge that grabs it
-DRAG_THRESHOLD = 3    # px before a press on a key becomes a drag (else it is a click)
 
 
 class TimelineView(QGraphicsView):
@@ -54,6 +42,9 @@ class TimelineView(QGraphicsView):
     key_drag_moved = Signal(int)          # frame under the mouse
     key_drag_finished = Signal(int)       # frame where it was released
     key_drag_cancelled = Signal()
+    keys_scale_moved = Signal(int, float)     # pivot frame, factor: the selection scaled
+    keys_scale_finished = Signal(int, float)
+    keys_scale_cancelled = Signal()
     hold_drag_moved = Signal(int, int)    # segment index, hold in frames
     hold_drag_finished = Signal(int, int)
     hold_drag_cancelled = Signal()
@@ -79,9 +70,11 @@ class TimelineView(QGraphicsView):
         self.face_rows = FaceRows(FACE_TOP, LABEL_WIDTH)
         self.setMinimumHeight(int(FACE_TOP + self.face_rows.height) + 24)
         self.setToolTip("Click a diamond to select a keyframe, drag it to move it in time "
-                        "(Esc cancels). Drag the right edge of a sign to change its hold, "
-                        "its left edge to stretch it in time. Click the ruler to scrub; "
-                        "Ctrl+wheel zooms.")
+                        "(Esc cancels); Shift+click or a drag over empty tracks selects "
+                        "several, which move together, and the ends of their bracket scale "
+                        "them in time (Ctrl+A selects all). Drag the right edge of a sign to "
+                        "change its hold, its left edge to stretch it in time. Click the "
+                        "ruler to scrub; Ctrl+wheel zooms.")
         self._hint = ""
         self._flash: tuple[int, int] | None = None
         self._flash_timer = QTimer(self)
@@ -134,6 +127,11 @@ class TimelineView(QGraphicsView):
         x = LABEL_WIDTH + segment.start * self.pixels_per_frame
         return self.mapFromScene(QPointF(x + 1, SEGMENT_TOP + SEGMENT_HEIGHT / 2))
 
+    def scale_handle_point(self, side: str) -> QPoint:
+        """Viewport point on the selection bracket's "left" or "right" handle."""
+        left, right = selection_box.handle_xs(sorted(self._document.selected_keys), self.x_of)
+        return self.mapFromScene(QPointF(left if side == "left" else right, self.track_y(0)))
+
     def set_zoom(self, pixels_per_frame: float) -> None:
         self.pixels_per_frame = max(1.0, min(40.0, float(pixels_per_frame)))
         self.rebuild()
@@ -154,7 +152,7 @@ class TimelineView(QGraphicsView):
         width = LABEL_WIDTH + frames * ppf + 40
         height = FACE_TOP + self.face_rows.height + 8
         scene.setSceneRect(0, 0, width, height)
-        self._draw_ruler(frames, project.motion.fps)
+        painting.draw_ruler(scene, frames, project.motion.fps, ppf)
 
         track_states.draw_track_tints(scene, project, self._track_rows(0), LABEL_WIDTH, width)
         grid = QPen(QColor(215, 215, 220))
@@ -192,77 +190,35 @@ class TimelineView(QGraphicsView):
             else:
                 text.setVisible(False)
 
+        selection = sorted(self._document.selected_keys)
+        selection_box.draw_bracket(scene, selection, self.x_of)
         for key in project.keyframes:
-            selected = key.frame == self._document.selected_key
+            selected = key.frame in self._document.selected_keys
             colour = (SELECTED_COLOUR if selected
                       else GENERATED_KEY_COLOUR if key.generated else KEY_COLOUR)
             for index, (_, channels) in enumerate(TRACKS):
                 if key.channels & channels:
-                    self._diamond(self.x_of(key.frame), self.track_y(index), colour, selected,
-                                  small=key.generated and not selected,
-                                  interpolation=key.interpolation)
+                    painting.draw_key_glyph(scene, self.x_of(key.frame), self.track_y(index),
+                                            colour, selected,
+                                            small=key.generated and not selected,
+                                            interpolation=key.interpolation)
 
         self.face_rows.draw(scene, project, ppf, width, self._document.selected_marker)
         if self._flash is not None:
-            self._draw_flash(frames)
+            painting.draw_flash(scene, *self._flash, frames, ppf)
         drag = self._drag
-        if drag is not None and drag["kind"] == "stretch" and drag["value"] is not None:
-            self._draw_stretch(drag)
-        if drag is not None and drag["kind"] == "key" and drag["started"]:
-            # Where the key came from: a hollow ghost, so a drag shows its distance.
-            ghost = QPen(SELECTED_COLOUR, 1.5, Qt.PenStyle.DashLine)
-            for index in range(len(TRACKS)):
-                x, y, r = self.x_of(drag["frame"]), self.track_y(index), KEY_RADIUS
-                self.scene().addPolygon(QPolygonF([QPointF(x, y - r), QPointF(x + r, y),
-                                                   QPointF(x, y + r), QPointF(x - r, y)]),
-                                        ghost, QBrush(Qt.BrushStyle.NoBrush))
+        if (drag is not None and drag["kind"] == "stretch" and drag["value"] is not None
+                and drag["index"] < len(project.segments)):
+            painting.draw_stretch_band(scene, project.segments[drag["index"]], drag, ppf)
+        if drag is not None and (drag["kind"] == "key" and drag["started"]
+                                 or drag["kind"] == "scale" and drag["value"] is not None):
+            for frame in drag["group"]:
+                painting.draw_key_ghost(scene, self.x_of(frame))
+        if drag is not None and drag["kind"] == "box" and drag["box"] is not None:
+            selection_box.draw_box(scene, drag["box"])
         self._playhead = scene.addLine(0, 0, 0, height, QPen(PLAYHEAD_COLOUR, 1.5))
         self._playhead.setZValue(10)
         self._move_playhead(self._document.frame)
-
-    def _draw_stretch(self, drag: dict) -> None:
-        """During a left-edge drag: a dashed ghost of the block's extent before the drag
-        (so the growth or shrink shows against it, as the hollow diamond does for a key
-        drag), a thin arrow from the pointer to the grabbed edge (how far it was pulled)
-        and a label with the new length and speed. The block keeps its start."""
-        scene = self.scene()
-        index = drag["index"]
-        segments = self._document.project.segments
-        if index >= len(segments):
-            return
-        segment = segments[index]
-        ppf = self.pixels_per_frame
-        x0 = LABEL_WIDTH + segment.start * ppf
-        ghost_x1 = x0 + drag["total"] * ppf
-        ghost = scene.addRect(QRectF(x0, SEGMENT_TOP - 2, ghost_x1 - x0, SEGMENT_HEIGHT + 4),
-                              QPen(SELECTED_COLOUR, 1.5, Qt.PenStyle.DashLine),
-                              QBrush(Qt.BrushStyle.NoBrush))
-        ghost.setZValue(3)
-        pointer, y = drag["pointer"], SEGMENT_TOP + SEGMENT_HEIGHT / 2
-        if abs(pointer - x0) >= 2:
-            pen = QPen(SELECTED_COLOUR, 2)
-            scene.addLine(pointer, y, x0, y, pen).setZValue(4)
-            scene.addLine(pointer, SEGMENT_TOP + 4, pointer,
-                          SEGMENT_TOP + SEGMENT_HEIGHT - 4, pen).setZValue(4)
-        was, now = drag["frames"], drag["value"]
-        speed = was / now
-        label = scene.addSimpleText(
-            f"{segment.gloss}: {was} → {now} frames  ×{speed:.2f} "
-            f"{'slower' if speed < 1 else 'faster' if speed > 1 else 'speed'}")
-        font = QFont()
-        font.setPointSizeF(8.5)
-        font.setBold(True)
-        label.setFont(font)
-        label.setBrush(QBrush(QColor(40, 40, 50)))
-        rect = label.boundingRect()
-        # On the ruler row, not below the block: the diamonds under it are what the
-        # user watches move during a stretch.
-        top = (RULER_HEIGHT - rect.height()) / 2 - 1
-        back = scene.addRect(QRectF(x0 + 4, top, rect.width() + 8, rect.height() + 2),
-                             QPen(SELECTED_COLOUR), QBrush(QColor(255, 248, 235)))
-        back.setZValue(11)
-        label.setPos(x0 + 8, top + 1)
-        label.setZValue(12)
 
     def flash_range(self, start: int, stop: int, seconds: float = 4.0) -> None:
         """Shade frames ``[start, stop)`` across the keyframe tracks for a few seconds:
@@ -278,65 +234,6 @@ class TimelineView(QGraphicsView):
     def _clear_flash(self) -> None:
         self._flash = None
         self.rebuild()
-
-    def _draw_flash(self, frames: int) -> None:
-        start, stop = self._flash
-        start, stop = max(0, start), min(stop, frames)
-        if stop <= start:
-            return
-        ppf = self.pixels_per_frame
-        shade = QColor(255, 200, 60, 60)
-        item = self.scene().addRect(
-            QRectF(LABEL_WIDTH + start * ppf, TRACK_TOP, (stop - start) * ppf,
-                   len(TRACKS) * TRACK_HEIGHT),
-            QPen(QColor(230, 160, 30), 1, Qt.PenStyle.DotLine), QBrush(shade))
-        item.setZValue(1)
-        item.setToolTip(f"Regenerated by the last edit: frames {start}–{stop - 1}")
-
-    def _diamond(self, x: float, y: float, colour: QColor, selected: bool,
-                 small: bool = False, interpolation: str = "auto") -> None:
-        """A key's glyph, shaped by how it interpolates to the next key: a diamond
-        ("auto"; "learned" with a white dot), a square (hold), a triangle (linear), a
-        circle (spline). ``small``: a generator's key, lighter and smaller than the
-        user's, so the keys a user set stand out."""
-        r = KEY_RADIUS + (1.5 if selected else 0) - (1.5 if small else 0)
-        if interpolation == "hold":
-            corners = [(-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)]
-        elif interpolation == "linear":
-            corners = [(0.0, -1.0), (1.0, 0.8), (-1.0, 0.8)]
-        elif interpolation == "spline":
-            corners = [(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 12, False)]
-        else:
-            corners = [(0.0, -1.0), (1.0, 0.0), (0.0, 1.0), (-1.0, 0.0)]
-        polygon = QPolygonF([QPointF(x + r * cx, y + r * cy) for cx, cy in corners])
-        item = self.scene().addPolygon(polygon, QPen(colour.darker(150)), QBrush(colour))
-        item.setZValue(5)
-        if interpolation == "learned":
-            dot = self.scene().addEllipse(x - 1.5, y - 1.5, 3, 3, QPen(Qt.PenStyle.NoPen),
-                                          QBrush(QColor(255, 255, 255)))
-            dot.setZValue(6)
-
-    def _draw_ruler(self, frames: int, fps: float) -> None:
-        scene = self.scene()
-        ppf = self.pixels_per_frame
-        scene.addRect(QRectF(LABEL_WIDTH, 0, frames * ppf, RULER_HEIGHT),
-                      QPen(Qt.PenStyle.NoPen), QBrush(QColor(238, 238, 242)))
-        # A label every `step` frames, at least ~70 px apart, on round numbers.
-        step = next((s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1200)
-                     if s * ppf >= 70), 3000)
-        minor = max(1, step // 5)
-        pen = QPen(QColor(120, 120, 130))
-        font = QFont()
-        font.setPointSizeF(8)
-        for frame in range(0, frames + 1, minor):
-            x = LABEL_WIDTH + frame * ppf
-            major = frame % step == 0
-            scene.addLine(x, RULER_HEIGHT - (10 if major else 4), x, RULER_HEIGHT, pen)
-            if major:
-                label = scene.addSimpleText(f"{frame}  {frame / fps:.1f}s")
-                label.setFont(font)
-                label.setBrush(QBrush(QColor(60, 60, 70)))
-                label.setPos(x + 2, 1)
 
     def _move_playhead(self, frame: int) -> None:
         if self._playhead is not None:
@@ -426,6 +323,12 @@ class TimelineView(QGraphicsView):
                 return text, (Qt.CursorShape.OpenHandCursor if edge == "body"
                               else Qt.CursorShape.SizeHorCursor)
         elif pos.y() >= TRACK_TOP:
+            selection = sorted(self._document.selected_keys)
+            handle = selection_box.handle_at(pos, selection, self.x_of)
+            if handle is not None:
+                pivot, _ = selection_box.scale_ends(selection, handle)
+                return (selection_box.SCALE_HINT.format(count=len(selection), pivot=pivot),
+                        Qt.CursorShape.SizeHorCursor)
             frame = self._key_near(pos)
             if frame is not None:
                 key = self._document.project.keyframe_at(frame)
@@ -491,18 +394,41 @@ class TimelineView(QGraphicsView):
                 else:  # the sign's body: the playhead goes where it was clicked, as a scrub
                     self._document.set_frame(self.frame_at(pos.x()))
         else:
-            frame = self._key_near(pos)
-            if frame is not None:
-                self._document.select_key(frame)
-                self._document.set_frame(frame)
-                self._drag = {"kind": "key", "frame": frame, "x": pos.x(), "started": False,
-                              "to": frame}
-                self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
-            else:
-                self._document.select_key(None)
-                self._document.set_frame(self.frame_at(pos.x()))
-                self._drag = {"kind": "scrub"}
+            self._press_on_keys(pos, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
         event.accept()
+
+    def _press_on_keys(self, pos: QPointF, shift: bool) -> None:
+        """A press on the key tracks: a selection's scale handle, a key (Shift: add it
+        to the selection or take it out; a key of a selection drags them all), or empty
+        track (the playhead goes there; a drag draws a selection box)."""
+        document = self._document
+        selection = sorted(document.selected_keys)
+        handle = selection_box.handle_at(pos, selection, self.x_of)
+        if handle is not None:
+            pivot, end = selection_box.scale_ends(selection, handle)
+            self._drag = {"kind": "scale", "pivot": pivot, "end": end, "x": pos.x(),
+                          "value": None, "group": tuple(selection)}
+            self.viewport().setCursor(Qt.CursorShape.SizeHorCursor)
+            return
+        frame = self._key_near(pos)
+        if frame is not None and shift:
+            document.toggle_key(frame)
+            return
+        if frame is not None:
+            if frame in document.selected_keys:
+                document.select_keys(document.selected_keys, frame)
+            else:
+                document.select_key(frame)
+            document.set_frame(frame)
+            self._drag = {"kind": "key", "frame": frame, "x": pos.x(), "started": False,
+                          "to": frame, "group": tuple(sorted(document.selected_keys))}
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        base = document.selected_keys if shift else frozenset()
+        if not shift:
+            document.select_key(None)
+        document.set_frame(self.frame_at(pos.x()))
+        self._drag = {"kind": "box", "origin": pos, "box": None, "base": base}
 
     def mouseMoveEvent(self, event) -> None:
         drag = self._drag
@@ -523,6 +449,22 @@ class TimelineView(QGraphicsView):
                 if to != drag["to"]:
                     drag["to"] = to
                     self.key_drag_moved.emit(to)
+        elif drag["kind"] == "box":
+            box = QRectF(drag["origin"], pos).normalized()
+            if drag["box"] is not None or max(box.width(), box.height()) >= DRAG_THRESHOLD:
+                drag["box"] = box
+                inside = selection_box.keys_in_box(self._document.project, box, self.x_of)
+                if drag["base"] | inside != self._document.selected_keys:
+                    self._document.select_keys(drag["base"] | inside)
+                else:
+                    self.rebuild()  # the box follows the pointer
+        elif drag["kind"] == "scale":
+            # Relative to the press: the grabbed end follows the pointer's movement.
+            to = drag["end"] + round((pos.x() - drag["x"]) / self.pixels_per_frame)
+            factor = selection_box.scale_factor(drag["pivot"], drag["end"], to)
+            if factor is not None and factor != drag["value"]:
+                drag["value"] = factor
+                self.keys_scale_moved.emit(drag["pivot"], factor)
         elif drag["kind"] == "marker":
             project = self._document.committed_project
             if drag["index"] < len(project.markers):
@@ -561,6 +503,10 @@ class TimelineView(QGraphicsView):
             self.hold_drag_finished.emit(drag["index"], drag["value"])
         elif drag["kind"] == "marker" and drag["value"] is not None:
             self.marker_drag_finished.emit(drag["index"], *drag["value"])
+        elif drag["kind"] == "scale" and drag["value"] is not None:
+            self.keys_scale_finished.emit(drag["pivot"], drag["value"])
+        elif drag["kind"] == "box" and drag["box"] is not None:
+            self.rebuild()  # drop the box
         elif drag["kind"] == "stretch":
             if drag["value"] is not None:
                 self.stretch_drag_finished.emit(drag["index"], drag["value"])
@@ -576,11 +522,19 @@ class TimelineView(QGraphicsView):
                 self.hold_drag_cancelled.emit()
             elif drag["kind"] == "marker" and drag["value"] is not None:
                 self.marker_drag_cancelled.emit()
+            elif drag["kind"] == "scale" and drag["value"] is not None:
+                self.keys_scale_cancelled.emit()
+            elif drag["kind"] == "box":
+                self._document.select_keys(drag["base"])
             elif drag["kind"] == "stretch":
                 if drag["value"] is not None:
                     self.stretch_drag_cancelled.emit()
                 self.rebuild()
             self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+            event.accept()
+            return
+        if event.matches(QKeySequence.StandardKey.SelectAll):
+            self._document.select_keys(k.frame for k in self._document.project.keyframes)
             event.accept()
             return
         super().keyPressEvent(event)

@@ -1,5 +1,6 @@
-"""The Edit menu's keyframe commands (add, delete, copy, paste) and the notation edit
-from the properties panel, each landing as one undo step.
+"""The Edit menu's keyframe commands (add, delete, copy, paste; on one key or on the
+timeline's selection of several) and the notation edit from the properties panel,
+each landing as one undo step.
 
 Deleting and pasting a keyframe change what pins the motion, so the span between the
 neighbouring keys is regenerated with KF2P on the job lane first (``EditLane``); the
@@ -11,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from engine.generate.key_edits import KeyEdit, delete_key_edit, pasted_key, set_key_edit
+from engine.generate.key_selection import (
+    KeyBlock, copy_keys, delete_keys_edit, paste_keys_edit,
+)
 from engine.motion.edits import ReplaceProject, SetKey
 from engine.motion.errors import MotionError
 from engine.motion.project import Keyframe
@@ -35,7 +39,8 @@ class EditActions:
         self._notation = notation
         self._settings = settings
         self._body = body
-        self._clipboard: Keyframe | None = None
+        # One copied key (pasted as a pose), or a copied selection with its motion.
+        self._clipboard: Keyframe | KeyBlock | None = None
         notation.submitted.connect(self.edit_notation)
 
     def _report_regenerated(self, what: str, edit: KeyEdit, how: str) -> None:
@@ -63,6 +68,15 @@ class EditActions:
         if frame is None:
             self._ctx.host.status_message("Select a keyframe to delete (click a diamond)")
             return None
+        selection = sorted(self._ctx.document.selected_keys)
+        if len(selection) > 1:
+            def landed_all(edit: KeyEdit) -> None:
+                self._report_regenerated(f"Deleted {len(selection)} keyframes", edit,
+                                         "between the keys that stay")
+
+            text = f"Delete {len(selection)} keyframes ({selection[0]}–{selection[-1]})"
+            return self._edits.submit(text, text, delete_keys_edit, selection,
+                                      on_landed=landed_all)
 
         def landed(edit: KeyEdit) -> None:
             self._report_regenerated(f"Deleted the keyframe at frame {frame}", edit,
@@ -72,10 +86,20 @@ class EditActions:
                                   delete_key_edit, frame, on_landed=landed)
 
     def copy_key(self) -> None:
-        frame = self._ctx.document.selected_key
-        key = None if frame is None else self._ctx.document.project.keyframe_at(frame)
+        """Copy the selected key's pose, or (several selected) the keys with the motion
+        from the first to the last of them."""
+        doc = self._ctx.document
+        frame = doc.selected_key
+        key = None if frame is None else doc.project.keyframe_at(frame)
         if key is None:
             self._ctx.host.status_message("Select a keyframe to copy")
+            return
+        selection = sorted(doc.selected_keys)
+        if len(selection) > 1:
+            self._clipboard = copy_keys(doc.project, selection)
+            self._ctx.host.status_message(
+                f"Copied {len(selection)} keyframes with frames {selection[0]}–{selection[-1]}"
+                f" ({self._clipboard.length} frames); Ctrl+V pastes them at the playhead")
             return
         self._clipboard = key
         self._ctx.host.status_message(f"Copied the keyframe at {frame}")
@@ -87,6 +111,8 @@ class EditActions:
             self._ctx.host.status_message("Nothing to paste: copy a keyframe first")
             return None
         doc = self._ctx.document
+        if isinstance(self._clipboard, KeyBlock):
+            return self._paste_block(self._clipboard, doc.frame)
         try:
             key = pasted_key(self._clipboard, doc.frame, doc.committed_project)
         except MotionError as error:
@@ -102,6 +128,27 @@ class EditActions:
         return self._edits.submit(f"Paste keyframe at {key.frame}",
                                   f"Paste keyframe at {key.frame}", set_key_edit, key,
                                   on_landed=landed)
+
+    def _paste_block(self, block: KeyBlock, at: int) -> JobHandle | None:
+        """Copied keys and their motion written from frame ``at``; keys already there are
+        replaced, the gaps to the keys around are regenerated (one undo step)."""
+        doc = self._ctx.document
+        last = at + block.length - 1
+        if last >= doc.committed_project.motion.num_frames:
+            self._ctx.host.status_message(
+                f"The copied {block.length} frames do not fit from frame {at}: move the "
+                f"playhead to frame {doc.committed_project.motion.num_frames - block.length} "
+                "or earlier")
+            return None
+        frames = [at + k.frame for k in block.keys]
+
+        def landed(edit: KeyEdit) -> None:
+            doc.select_keys(frames)
+            self._report_regenerated(f"Pasted {len(frames)} keyframes at frames {at}–{last}",
+                                     edit, "around them")
+
+        text = f"Paste {len(frames)} keyframes at {at}–{last}"
+        return self._edits.submit(text, text, paste_keys_edit, block, at, on_landed=landed)
 
     def mirror_selected_key(self) -> JobHandle | None:
         """The selected key's pose mirrored left <-> right (what the right hand did, the

@@ -56,8 +56,13 @@ def build_menus(window) -> None:
     add_action(edit, window, "&Delete keyframe or face marker",
                lambda: window.face_actions.delete_selected_marker() or edits.delete_selected_key(),
                Keys.Delete)
-    add_action(edit, window, "&Copy keyframe", edits.copy_key, Keys.Copy)
-    add_action(edit, window, "&Paste keyframe at playhead", edits.paste_key, Keys.Paste)
+    add_action(edit, window, "&Copy keyframes", edits.copy_key, Keys.Copy,
+               "The selected key's pose; several selected: the keys with their motion")
+    add_action(edit, window, "&Paste keyframes at playhead", edits.paste_key, Keys.Paste)
+    add_action(edit, window, "Select &all keyframes",
+               lambda: doc.select_keys(k.frame for k in doc.project.keyframes),
+               "Ctrl+Shift+A", "Shift+click adds a key to the selection; a drag over empty "
+               "tracks selects the keys in the box; the bracket's ends scale the selection")
     edit.addSeparator()
     add_action(edit, window, "&Mirror keyframe left ↔ right", edits.mirror_selected_key, "M",
                "The selected key's pose as its mirror image: the other hand signs it")

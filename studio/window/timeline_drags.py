@@ -1,5 +1,6 @@
-"""The timeline's drags turned into edits: a keyframe moved in time, a sign's hold (its
-block's right edge) and a time-stretch of its movement (the left edge).
+"""The timeline's drags turned into edits: a keyframe (or a selection of them) moved in
+time, a selection scaled in time (its bracket's handles), a sign's hold (its block's
+right edge) and a time-stretch of its movement (the left edge).
 
 The timeline only emits intents ("key 12 dragged to 20"). While the mouse moves, each
 drag shows a live preview on the Document with no history; on release it lands as one
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QStatusBar
 
-from engine.generate.key_edits import KeyEdit, stretch_edit
+from engine.generate.key_edits import PREVIEW_BACKEND, KeyEdit, stretch_edit
+from engine.generate.key_selection import scale_keys_edit, scaled_frames
 from engine.generate.retime import movement_frames, set_segment_hold, stretch_segment
 from engine.motion.edits import ReplaceProject
 from engine.motion.errors import MotionError
@@ -27,12 +29,15 @@ class TimelineDrags:
         self._edits = edits
         self._status_bar = status_bar
         self._stretch_valid: tuple[int, int] | None = None  # last previewable stretch
+        self._scale_group: tuple[int, ...] = ()              # the keys a scale drag spreads
+        self._scale_valid: tuple[int, float] | None = None   # last previewable (pivot, factor)
         # Each intent goes to the method of the same name; a hold drag's preview
         # needs nothing but dropping.
         for intent in ("key_drag_started", "key_drag_moved", "key_drag_finished",
                        "key_drag_cancelled", "hold_drag_moved", "hold_drag_finished",
                        "stretch_drag_moved", "stretch_drag_finished",
-                       "stretch_drag_cancelled", "track_toggled"):
+                       "stretch_drag_cancelled", "track_toggled", "keys_scale_moved",
+                       "keys_scale_finished", "keys_scale_cancelled"):
             getattr(ctx.timeline, intent).connect(getattr(self, intent))
         ctx.timeline.hold_drag_cancelled.connect(ctx.document.cancel_preview)
         ctx.drag.landed.connect(self.key_drag_landed)
@@ -67,7 +72,16 @@ class TimelineDrags:
         if self._ctx.drag.pending is not None:
             self._ctx.host.status_message("Still landing the previous move; try again in a moment")
             return
-        self._ctx.drag.begin(frame)
+        selection = self._ctx.document.selected_keys
+        self._ctx.drag.begin(frame, tuple(selection) if frame in selection else ())
+
+    def _select_group(self, group: tuple[int, ...], grabbed: int, offset: int) -> None:
+        """Keep a dragged selection (``group``, the key ``grabbed`` among it) selected
+        where its keys are shown now, ``offset`` frames from where they were."""
+        if len(group) > 1:
+            frames = [f + offset for f in group]
+            if all(self._ctx.document.project.keyframe_at(f) is not None for f in frames):
+                self._ctx.document.select_keys(frames, grabbed + offset)
 
     def key_drag_moved(self, to_frame: int) -> None:
         drag, doc = self._ctx.drag, self._ctx.document
@@ -77,7 +91,16 @@ class TimelineDrags:
         # The playhead follows the key, to where it would land (never onto another key).
         landing = drag.to_frame
         doc.set_frame(landing)
-        if to_frame != drag.from_frame and doc.committed_project.keyframe_at(to_frame):
+        self._select_group(drag.group, drag.from_frame, landing - drag.from_frame)
+        if len(drag.group) > 1:
+            self._ctx.host.status_message(
+                f"Moving {len(drag.group)} keyframes by {landing - drag.from_frame:+d} frames "
+                "with the motion between them: release to regenerate the gaps around them, "
+                "Esc to cancel" + ("" if landing == to_frame else
+                                   f" (they cannot go to {to_frame - drag.from_frame:+d}: "
+                                   "a selection never lands on or passes over another key)"),
+                0)
+        elif to_frame != drag.from_frame and doc.committed_project.keyframe_at(to_frame):
             self._ctx.host.status_message(
                 f"Frame {to_frame} already has a keyframe: the key stays at frame {landing}; "
                 "release to move it there, Esc to cancel", 0)
@@ -92,15 +115,21 @@ class TimelineDrags:
             self._ctx.drag.finish(to_frame)
 
     def key_drag_cancelled(self) -> None:
-        frame = self._ctx.drag.from_frame
+        frame, group = self._ctx.drag.from_frame, self._ctx.drag.group
         self._ctx.drag.cancel()
         self._select_key_if_there(frame)
+        self._select_group(group, frame, 0)
         self._ctx.host.status_message("Move cancelled")
 
     def key_drag_landed(self, from_frame: int, to_frame: int) -> None:
         self._select_key_if_there(to_frame)
-        self._ctx.host.status_message(f"Keyframe moved {from_frame} → {to_frame}; the motion "
-                                      "around it was regenerated (Ctrl+Z undoes)")
+        group = self._ctx.drag.group
+        self._select_group(group, from_frame, to_frame - from_frame)
+        self._ctx.host.status_message(
+            (f"Keyframe moved {from_frame} → {to_frame}; the motion around it was "
+             if len(group) == 1 else
+             f"{len(group)} keyframes moved by {to_frame - from_frame:+d} frames with their "
+             "motion; the gaps around them were ") + "regenerated (Ctrl+Z undoes)")
         if self._ctx.drag.last_range is not None:
             self._ctx.timeline.flash_range(*self._ctx.drag.last_range)
 
@@ -181,3 +210,54 @@ class TimelineDrags:
         self._stretch_valid = None
         self._ctx.document.cancel_preview()
         self._ctx.host.status_message("Stretch cancelled")
+
+    # ------------------------------------------------------------ scaling a selection
+    def keys_scale_moved(self, pivot: int, factor: float) -> None:
+        doc = self._ctx.document
+        self._ctx.playback.pause()
+        if not self._scale_group:
+            self._scale_group = tuple(sorted(doc.selected_keys))
+        try:
+            edit = scale_keys_edit(doc.committed_project, self._scale_group, pivot, factor,
+                                   PREVIEW_BACKEND)
+        except MotionError as error:
+            self._ctx.host.status_message(f"{error} (release keeps the last scale shown)", 0)
+            return
+        self._scale_valid = (pivot, factor)
+        doc.set_preview(edit.project)
+        doc.select_keys(scaled_frames(self._scale_group, pivot, factor).values())
+        self._ctx.host.status_message(
+            f"Scaling {len(self._scale_group)} keyframes ×{factor:.2f} about frame {pivot}: "
+            "release to apply, Esc to cancel", 0)
+
+    def keys_scale_finished(self, pivot: int, factor: float) -> JobHandle | None:
+        group, valid = self._scale_group, self._scale_valid
+        self._scale_group, self._scale_valid = (), None
+        if valid is None:
+            self._restore_selection(group)
+            return None
+        pivot, factor = valid
+        text = f"Scale {len(group)} keyframes ×{factor:.2f} in time about frame {pivot}"
+        new_frames = list(scaled_frames(group, pivot, factor).values())
+
+        def landed(edit: KeyEdit) -> None:
+            self._ctx.document.select_keys(new_frames)
+            self._ctx.host.status_message(f"{text}; the gaps around them were regenerated "
+                                          "(Ctrl+Z undoes)")
+            self._ctx.timeline.flash_range(*edit.frame_range)
+
+        handle = self._edits.submit(text, text, scale_keys_edit, group, pivot, factor,
+                                    ends_preview=True, on_landed=landed)
+        handle.failed.connect(lambda *_: self._restore_selection(group))
+        handle.cancelled.connect(lambda: self._restore_selection(group))
+        return handle
+
+    def keys_scale_cancelled(self) -> None:
+        group, self._scale_group, self._scale_valid = self._scale_group, (), None
+        self._ctx.document.cancel_preview()
+        self._restore_selection(group)
+        self._ctx.host.status_message("Scale cancelled")
+
+    def _restore_selection(self, frames: tuple[int, ...]) -> None:
+        project = self._ctx.document.project
+        self._ctx.document.select_keys(f for f in frames if project.keyframe_at(f) is not None)
