@@ -143,12 +143,19 @@ class MainWindow(QMainWindow):
         self.face_actions = FaceActions(ctx, self)
         self.takes = TakePicker(ctx)
         self.statusBar().addPermanentWidget(self.takes)
-        self.hand_drag = None
+        self.hand_drag = self.rotate_gizmo = None
         if self.viewport is not None:
             from studio.viewport.hand_drag import HandDrag
 
             self.hand_drag = HandDrag(self.viewport, self.document, self.edits, parent=self)
             self.hand_drag.message.connect(lambda text: self.status_message(text, 0))
+            from studio.viewport.rotate_gizmo import RotateGizmo
+
+            # Installed after the hand drag: its rings take a press before the hands do.
+            self.rotate_gizmo = RotateGizmo(self.viewport, self.document, self.edits,
+                                            joint=self.properties.joint.currentData, parent=self)
+            self.rotate_gizmo.message.connect(lambda text: self.status_message(text, 0))
+            self.properties.joint.currentIndexChanged.connect(self.rotate_gizmo.refresh)
         self.edit_actions = EditActions(ctx, self.edits, self.properties.notation,
                                         settings=lambda: self.settings, body=self.body)
 

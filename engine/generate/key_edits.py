@@ -93,6 +93,24 @@ def hand_moved_key(project: Project, frame: int, side: str, offset: np.ndarray,
                    generated=False)
 
 
+def joint_turned_key(project: Project, frame: int, joint: int, axis: int,
+                     angle: float) -> Keyframe:
+    """The key at ``frame`` (made from the motion there, or the key already there) with
+    skeleton joint ``joint`` turned ``angle`` radians about its parent's axis ``axis``
+    (``engine.body.joint_turn.turned``), the joint's channel pinned. What the viewport's
+    rotate gizmo sets on release."""
+    from engine.body.joint_turn import turned
+    from engine.motion.curves import joint_channel
+
+    moved = turned(project.motion.frame(frame), joint, axis, angle)
+    channel = joint_channel(joint)
+    existing = project.keyframe_at(frame)
+    if existing is None:
+        return Keyframe(frame, moved, frozenset({channel}))
+    return replace(existing, pose=moved, channels=existing.channels | {channel},
+                   generated=False)
+
+
 def affected_range(project: Project, frames: tuple[int, ...],
                    ignore: tuple[int, ...] = ()) -> tuple[int, int]:
     """Half-open frame range between the keyframes that bracket ``frames``.

@@ -11,19 +11,21 @@ during the drag puts the hand back.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import Signal
 
 from engine.body.capsules import rest_joints_for
 from engine.body.reach import shift_wrist
 from engine.body.trails import grab_points
 from engine.face.perform import performed_motion
 from engine.generate.key_edits import hand_moved_key, set_key_edit
+from studio.viewport.screen import screen_of, world_at
+from studio.viewport.viewport_drag import ViewportDrag
 
 #: Pixels from a wrist or fingertip on screen within which a press grabs that hand.
 GRAB_PIXELS = 16
 
 
-class HandDrag(QObject):
+class HandDrag(ViewportDrag):
     """Turns presses and drags on ``viewport`` into hand poses of ``document``'s
     project, landed through ``edits`` (the window's ``EditLane``)."""
 
@@ -42,31 +44,9 @@ class HandDrag(QObject):
             "let go); drag elsewhere to orbit, the middle button to pan, the wheel to zoom")
 
     # ------------------------------------------------------------ geometry
-    def _renderer(self):
-        return self._viewport.plotter.renderer
-
-    def _scale(self) -> float:
-        return float(self._viewport.plotter.interactor.devicePixelRatioF())
-
     def screen_of(self, point: np.ndarray) -> tuple[float, float, float]:
         """(x, y, depth) of world ``point`` in the interactor's Qt pixels (y down)."""
-        renderer = self._renderer()
-        renderer.SetWorldPoint(*np.asarray(point, np.float64), 1.0)
-        renderer.WorldToDisplay()
-        x, y, depth = renderer.GetDisplayPoint()
-        height = renderer.GetRenderWindow().GetSize()[1]
-        scale = self._scale()
-        return x / scale, (height - y) / scale, depth
-
-    def world_at(self, x: float, y: float, depth: float) -> np.ndarray:
-        """The world point under Qt pixel (x, y) at display ``depth``."""
-        renderer = self._renderer()
-        scale = self._scale()
-        height = renderer.GetRenderWindow().GetSize()[1]
-        renderer.SetDisplayPoint(x * scale, height - y * scale, depth)
-        renderer.DisplayToWorld()
-        wx, wy, wz, w = renderer.GetWorldPoint()
-        return np.array([wx, wy, wz]) / (w if w else 1.0)
+        return screen_of(self._viewport.plotter, point)
 
     def hand_at(self, x: float, y: float) -> tuple[str, str, np.ndarray] | None:
         """(side, point, world position) of the wrist or fingertip nearest Qt pixel
@@ -82,22 +62,6 @@ class HandDrag(QObject):
         return best
 
     # ------------------------------------------------------------ events
-    def eventFilter(self, watched, event) -> bool:
-        kind = event.type()
-        if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
-            return self._press(event.position().x(), event.position().y())
-        if kind == QEvent.Type.MouseMove and self._drag is not None:
-            self._move(event.position().x(), event.position().y())
-            return True
-        if kind == QEvent.Type.MouseButtonRelease and self._drag is not None:
-            self._release()
-            return True
-        if kind == QEvent.Type.KeyPress and self._drag is not None \
-                and event.key() == Qt.Key.Key_Escape:
-            self.cancel()
-            return True
-        return False
-
     def _press(self, x: float, y: float) -> bool:
         if self._document.in_preview:
             return False   # a key drag or a take is showing: leave it be
@@ -116,7 +80,7 @@ class HandDrag(QObject):
 
     def _move(self, x: float, y: float) -> None:
         drag = self._drag
-        offset = self.world_at(x, y, drag["depth"]) - drag["start"]
+        offset = world_at(self._viewport.plotter, x, y, drag["depth"]) - drag["start"]
         drag["offset"] = offset
         project, frame = drag["project"], drag["frame"]
         body = self._viewport.body
@@ -138,13 +102,3 @@ class HandDrag(QObject):
                            f"Move the {drag['side']} hand {centimetres:.0f} cm at frame {frame}",
                            set_key_edit, key, ends_preview=True,
                            on_landed=lambda _edit: self._document.select_key(frame))
-
-    def cancel(self) -> None:
-        """Drop a drag in progress: the hand goes back."""
-        if self._drag is not None:
-            self._drag = None
-            self._document.cancel_preview()
-
-    @property
-    def dragging(self) -> bool:
-        return self._drag is not None

@@ -128,10 +128,15 @@ def build_menus(window) -> None:
                            lambda: viewport.set_guides(onion=not guides.onion_on), "O",
                            "Faint copies of the avatar at the keys before and after the "
                            "playhead")
-        for action in (trails, onion):
+        gizmo = window.rotate_gizmo
+        rings = add_action(view, window, "&Rotate gizmo", lambda: gizmo.set_on(not gizmo.on),
+                           "R", "Rings around the joint chosen in the properties panel: drag "
+                           "one to turn the joint about that axis (a key is set on release)")
+        for action in (trails, onion, rings):
             action.setCheckable(True)
         view.aboutToShow.connect(lambda: (trails.setChecked(guides.trails_on),
-                                          onion.setChecked(guides.onion_on)))
+                                          onion.setChecked(guides.onion_on),
+                                          rings.setChecked(gizmo.on)))
 
     help_menu = menus.addMenu("&Help")
     add_action(help_menu, window, "&Keyboard shortcuts", lambda: show_help(window, "shortcuts"),

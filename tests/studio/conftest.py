@@ -53,3 +53,35 @@ def generated(make_window, qtbot):
         pass
     qtbot.waitUntil(lambda: window.lexicon_actions.last_generation is not None, timeout=5000)
     return window
+
+
+@pytest.fixture
+def posed(make_window, qtbot):
+    """A window showing a one-handed notation sign at a frame between two keys."""
+    from engine.workflows.notation import sign_from_notation
+
+    window = make_window(with_viewport=True)
+    window.resize(1200, 900)
+    with qtbot.waitSignal(window.viewport.frame_shown, timeout=10000):
+        window.document.new(sign_from_notation("flathand extfingeru palml chest touch moveo"))
+    keys = sorted(k.frame for k in window.document.project.keyframes)
+    frame = (keys[2] + keys[3]) // 2
+    with qtbot.waitSignal(window.viewport.frame_shown, timeout=5000):
+        window.document.set_frame(frame)
+    window.viewport.show_frame()
+    return window, frame
+
+
+def released_key(qtbot, window, frame, to):
+    """Release the left button over the viewport at ``to`` and wait for the edit to
+    land: the user's key it set at ``frame``, pinning the body (checked)."""
+    from PySide6.QtCore import Qt
+
+    steps = window.document.undo_stack.count()
+    with qtbot.waitSignal(window.edits.landed, timeout=20000):
+        qtbot.mouseRelease(window.viewport.plotter.interactor, Qt.MouseButton.LeftButton,
+                           pos=to)
+    assert window.document.undo_stack.count() == steps + 1
+    key = window.document.committed_project.keyframe_at(frame)
+    assert key is not None and "body" in key.channels and not key.generated
+    return key

@@ -7,29 +7,15 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from studio.viewport.screen import world_at
+from tests.studio.conftest import released_key
+
 pytestmark = [
     pytest.mark.gl,
     pytest.mark.skipif(not os.environ.get("DISPLAY"),
                        reason="the pyvistaqt viewport needs an X display: run under "
                               "xvfb-run -a -s '-screen 0 1280x1024x24' python -m pytest"),
 ]
-
-
-@pytest.fixture
-def posed(make_window, qtbot):
-    """A window showing a one-handed notation sign at a frame between two keys."""
-    from engine.workflows.notation import sign_from_notation
-
-    window = make_window(with_viewport=True)
-    window.resize(1200, 900)
-    with qtbot.waitSignal(window.viewport.frame_shown, timeout=10000):
-        window.document.new(sign_from_notation("flathand extfingeru palml chest touch moveo"))
-    keys = sorted(k.frame for k in window.document.project.keyframes)
-    frame = (keys[2] + keys[3]) // 2
-    with qtbot.waitSignal(window.viewport.frame_shown, timeout=5000):
-        window.document.set_frame(frame)
-    window.viewport.show_frame()
-    return window, frame
 
 
 def _wrist(window, project, frame):
@@ -49,19 +35,14 @@ def test_dragging_the_wrist_moves_the_arm_and_sets_a_key_on_release(posed, qtbot
     qtbot.mousePress(interactor, Qt.MouseButton.LeftButton, pos=grab)
     assert drag.dragging
     qtbot.mouseMove(interactor, to)
-    target = drag.world_at(to.x(), to.y(), drag.screen_of(start)[2])
+    plotter, depth = window.viewport.plotter, drag.screen_of(start)[2]
+    target = world_at(plotter, to.x(), to.y(), depth)
     # The preview shows the wrist under the mouse, the hand's orientation kept.
     np.testing.assert_allclose(_wrist(window, doc.project, frame),
-                               start + target - drag.world_at(grab.x(), grab.y(),
-                                                              drag.screen_of(start)[2]),
+                               start + target - world_at(plotter, grab.x(), grab.y(), depth),
                                atol=2e-3)
-    steps = doc.undo_stack.count()
-    with qtbot.waitSignal(window.edits.landed, timeout=20000):
-        qtbot.mouseRelease(interactor, Qt.MouseButton.LeftButton, pos=to)
+    released_key(qtbot, window, frame, to)
     committed = doc.committed_project
-    key = committed.keyframe_at(frame)
-    assert key is not None and "body" in key.channels and not key.generated
-    assert doc.undo_stack.count() == steps + 1
     moved = _wrist(window, committed, frame) - start
     assert np.linalg.norm(moved) > 0.02                       # the hand went where dragged
     assert doc.selected_key == frame
