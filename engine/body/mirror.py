@@ -80,9 +80,12 @@ _MIRRORED_MARKERS = {
 
 def mirror_project(project: Project) -> Project:
     """The whole project mirrored (a left-handed signer): motion, keyframes and the face
-    markers that have a side; the signs, their timing and notation stay as they are."""
+    markers that have a side, and the contact locks (the other hand on the same site);
+    the signs, their timing and notation stay as they are."""
     markers = tuple(dataclasses.replace(m, kind=_MIRRORED_MARKERS.get(m.kind, m.kind))
                     for m in project.markers)
+    other = {"left": "right", "right": "left"}
+    contacts = tuple(dataclasses.replace(c, side=other[c.side]) for c in project.contacts)
     return project.replace(motion=mirror_motion(project.motion),
                            keyframes=tuple(mirror_keyframe(k) for k in project.keyframes),
-                           markers=markers)
+                           markers=markers, contacts=contacts)

@@ -169,10 +169,9 @@ def regenerated_range(edited: Project, frame_range: tuple[int, int],
     # better with them, see engine.generate.flow_backend); the baselines ignore them.
     labels = edited.frame_labels()
     if all(mode == "auto" for *_, mode in spans):
-        candidate = kept_locked(edited, regenerate(edited.motion, edited.keyframes, frame_range,
-                                                   backend=backend, labels=labels)[0],
-                                frame_range)
-        return edited.replace(motion=candidate), as_edit(candidate, frame_range)
+        motion = regenerate(edited.motion, edited.keyframes, frame_range, backend=backend,
+                            labels=labels)[0]
+        return _finished(edited, motion, frame_range)
     motion = edited.motion
     for a, b, mode in spans:
         span_backend = (release_backend() if mode == "learned"
@@ -185,6 +184,19 @@ def regenerated_range(edited: Project, frame_range: tuple[int, int],
             for array in arrays.values():
                 array[held + 1:b] = array[held]
             motion = motion.replace(**arrays)
+    return _finished(edited, motion, frame_range)
+
+
+def _finished(edited: Project, motion: Motion, frame_range: tuple[int, int]
+              ) -> tuple[Project, Op]:
+    """A regeneration of ``frame_range`` with the project's contact locks held again
+    (``engine.notation.contact_hold``, on the default avatar's proportions) and then its
+    locked tracks put back: a lock never overrides a locked track."""
+    if edited.contacts:
+        from engine.notation.contact_hold import held
+        from engine.body.default_avatar import default_avatar
+
+        motion = held(edited.replace(motion=motion), default_avatar(), frame_range)
     motion = kept_locked(edited, motion, frame_range)
     return edited.replace(motion=motion), as_edit(motion, frame_range)
 
@@ -301,6 +313,7 @@ def span_takes(project: Project, frame: int, count: int = TAKES, seed: int = 0,
     candidates = regenerate(project.motion, project.keyframes, frame_range,
                             backend=backend or release_backend(), num_candidates=count,
                             seed=seed, labels=project.frame_labels())
-    candidates = [kept_locked(project, candidate, frame_range) for candidate in candidates]
+    candidates = [_finished(project, candidate, frame_range)[0].motion
+                  for candidate in candidates]
     return [KeyEdit(as_edit(candidate, frame_range), project.replace(motion=candidate),
                     frame_range) for candidate in candidates]

@@ -13,7 +13,7 @@ import numpy as np
 
 from engine.generate.kf2p import regenerate
 from engine.motion.errors import MotionError
-from engine.motion.markers import retimed_markers
+from engine.motion.markers import retimed_spans
 from engine.motion.motion import Motion
 from engine.motion.project import Project, Segment
 from engine.motion.resample import sample_at
@@ -77,9 +77,10 @@ def set_segment_hold(project: Project, index: int, hold: int) -> Project:
     def warp(frame: int) -> int:  # frames after the hold move; removed ones close up
         return frame + delta if frame >= end else min(frame, end + delta)
 
-    markers = retimed_markers(project.markers, warp, new_motion.num_frames)
+    markers = retimed_spans(project.markers, warp, new_motion.num_frames)
+    contacts = retimed_spans(project.contacts, warp, new_motion.num_frames)
     return project.replace(motion=new_motion, keyframes=keyframes, segments=segments,
-                           markers=markers)
+                           markers=markers, contacts=contacts)
 
 
 # ------------------------------------------------------------------ time-stretch
@@ -179,9 +180,10 @@ def stretch_segment(project: Project, index: int, frames: int,
             return frame + delta
         return start + round((frame - start) * frames / old) if frame > start else frame
 
-    markers = retimed_markers(project.markers, warp, new_motion.num_frames)
+    markers = retimed_spans(project.markers, warp, new_motion.num_frames)
+    contacts = retimed_spans(project.contacts, warp, new_motion.num_frames)
     result = project.replace(motion=new_motion, keyframes=tuple(keyframes), segments=segments,
-                             markers=markers)
+                             markers=markers, contacts=contacts)
 
     # The transitions: the gaps between this segment and its neighbours.
     new_segments = result.segments

@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.generate.assemble import clip_articulation_span, regenerate_in_place
 from engine.generate.timing import Timing
-from engine.motion.markers import retimed_markers
+from engine.motion.markers import retimed_spans
 from engine.motion.motion import Motion
 from engine.motion.project import Keyframe, Project, Segment, SegmentKind
 from engine.motion.resample import resample
@@ -99,9 +99,10 @@ def splice_sign(project: Project, start: int, stop: int, sign: Motion, *, gloss:
     def warp(frame: int) -> int:  # what the new sign replaced closes up at its start
         return frame if frame <= start else frame + shift if frame >= stop else start
 
-    markers = retimed_markers(project.markers, warp, motion.num_frames)
+    markers = retimed_spans(project.markers, warp, motion.num_frames)
+    contacts = retimed_spans(project.contacts, warp, motion.num_frames)
     return project.replace(motion=motion, keyframes=tuple(keyframes),
-                           segments=tuple(segments), markers=markers)
+                           segments=tuple(segments), markers=markers, contacts=contacts)
 
 
 def insertion_range(project: Project, frame: int) -> tuple[int, int]:

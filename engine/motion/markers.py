@@ -168,16 +168,16 @@ class Mouthing:
         object.__setattr__(self, "phonemes", phonemes)
 
 
-def retimed_markers(markers: tuple[FaceMarker, ...], warp, num_frames: int
-                    ) -> tuple[FaceMarker, ...]:
-    """``markers`` carried through a re-timing of the motion: ``warp(frame)`` gives
+def retimed_spans(spans: tuple, warp, num_frames: int) -> tuple:
+    """Face markers or contact locks (anything with ``start``, ``end`` and
+    ``spanning``) carried through a re-timing of the motion: ``warp(frame)`` gives
     where an old frame boundary lands (a sign's hold grown, a sign stretched, a sign
-    spliced in), so a marker over a sign stays over it and stretches with it. Markers
-    are clipped to the new ``num_frames``; one squeezed to nothing is dropped."""
+    spliced in), so a span over a sign stays over it and stretches with it. Spans are
+    clipped to the new ``num_frames``; one squeezed to nothing is dropped."""
     out = []
-    for marker in markers:
-        start = min(max(int(warp(marker.start)), 0), num_frames)
-        end = min(max(int(warp(marker.end)), 0), num_frames)
+    for span in spans:
+        start = min(max(int(warp(span.start)), 0), num_frames)
+        end = min(max(int(warp(span.end)), 0), num_frames)
         if end > start:
-            out.append(marker.spanning(start, end))
+            out.append(span.spanning(start, end))
     return tuple(out)

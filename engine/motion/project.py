@@ -6,13 +6,15 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from engine.motion.contacts import MAX_CONTACTS, ContactLock
 from engine.motion.errors import MotionError
 from engine.motion.markers import MAX_MARKERS, FaceMarker, Mouthing
 from engine.motion.motion import ALL_CHANNELS, Channel, Motion
 
 #: Bumped whenever the saved layout changes; loaders refuse files from the future.
 #: 2: face markers, segments' mouthing and the project's mouthing switch.
-PROJECT_SCHEMA_VERSION = 2
+#: 3: contact locks.
+PROJECT_SCHEMA_VERSION = 3
 
 
 #: How the motion goes from a key to the next: "auto" (the edit's in-betweener), "hold"
@@ -174,8 +176,9 @@ class Origin:
 class Project:
     """Everything a user saves: the motion, its keyframes and segments, the avatar, the
     face's markers and whether the signs' mouthing plays (``engine.motion.markers``),
-    and the channel tracks the user ``locked`` (key edits may not change them) or
-    ``muted`` (shown and rendered at rest, ``engine.face.perform``).
+    the channel tracks the user ``locked`` (key edits may not change them) or
+    ``muted`` (shown and rendered at rest, ``engine.face.perform``), and the
+    ``contacts`` that hold a hand on the body over a span (``engine.motion.contacts``).
 
     Keyframes are kept sorted by frame, at most one per frame; markers by (start, track).
     Invariant checked here: every keyframe, segment and marker lies inside the motion.
@@ -191,6 +194,7 @@ class Project:
     mouthing: bool = True
     locked: frozenset[Channel] = frozenset()
     muted: frozenset[Channel] = frozenset()
+    contacts: tuple[ContactLock, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("locked", "muted"):
@@ -234,6 +238,16 @@ class Project:
                 raise MotionError(
                     f"Project.markers: '{marker.kind.label}' ends at frame {marker.end}, past "
                     f"the motion's {self.motion.num_frames} frames")
+        if len(self.contacts) > MAX_CONTACTS or not all(
+                isinstance(lock, ContactLock) for lock in self.contacts):
+            raise MotionError(f"Project.contacts: expected at most {MAX_CONTACTS:,} "
+                              f"ContactLocks, got {self.contacts!r:.60}")
+        contacts = tuple(sorted(self.contacts, key=lambda c: (c.start, c.side, c.point)))
+        for lock in contacts:
+            if lock.end > self.motion.num_frames:
+                raise MotionError(
+                    f"Project.contacts: '{lock.label}' ends at frame {lock.end}, past the "
+                    f"motion's {self.motion.num_frames} frames")
         if not isinstance(self.mouthing, bool):
             raise MotionError(f"Project.mouthing: expected true or false, got {self.mouthing!r}")
         try:
@@ -246,6 +260,7 @@ class Project:
         object.__setattr__(self, "keyframes", keyframes)
         object.__setattr__(self, "segments", segments)
         object.__setattr__(self, "markers", markers)
+        object.__setattr__(self, "contacts", contacts)
         object.__setattr__(self, "avatar", avatar)
 
     def replace(self, **changes: object) -> Project:
@@ -289,6 +304,7 @@ class Project:
             and self.mouthing == other.mouthing
             and self.locked == other.locked
             and self.muted == other.muted
+            and self.contacts == other.contacts
         )
 
 

@@ -1,8 +1,8 @@
 """Saving and loading projects: one ``.signstudio`` file, written atomically.
 
-Format (schema version 2), a ZIP archive holding:
+Format (schema version 3), a ZIP archive holding:
 
-- ``project.json``: ``{"format": "signstudio-project", "schema_version": 2,
+- ``project.json``: ``{"format": "signstudio-project", "schema_version": 3,
   "app_version", "title", "avatar", "fps", "keyframes": [{"frame", "channels",
   "pose_index", "generated" (only when placed by a generator), "interpolation" (only
   when not "auto")}], "segments": [{"gloss",
@@ -10,9 +10,11 @@ Format (schema version 2), a ZIP archive holding:
   "mouthing" (only when mouthed: {"word", "voice", "phonemes"})}], "origin" (only
   when generated: {"text", "language", "fps", "signing_speed"}), "markers": [{"kind",
   "start", "end", "intensity", "onset", "offset"}], "mouthing": true/false,
-  "tracks" (only when any: {"locked": [channel, ...], "muted": [channel, ...]})}``.
-  Schema 1 files (no markers, no mouthing) load with none and mouthing on; a project
-  without face data is written as schema 1.
+  "tracks" (only when any: {"locked": [channel, ...], "muted": [channel, ...]}),
+  "contacts" (only when any: [{"side", "point", "site", "start", "end"}])}``.
+  Schema 1 files (no markers, no mouthing) load with none and mouthing on. A project
+  is written with the oldest schema that holds it (1 without face data, track states
+  or contacts; 2 without contacts), so an older Sign Studio still opens it.
 - ``motion/<field>.npy``: each Motion field (``engine.motion.motion.FRAME_FIELDS`` and
   ``betas``), float32, frame-major.
 - ``keyposes/<field>.npy``: the keyframes' pinned poses stacked in keyframe order
@@ -42,6 +44,7 @@ from engine.motion.array_files import (
     read_npz_arrays,
 )
 from engine.motion.errors import MotionError, ProjectFileError
+from engine.motion.contacts import MAX_CONTACTS, ContactLock
 from engine.motion.markers import MAX_MARKERS, FaceMarker, Mouthing
 from engine.motion.motion import FRAME_FIELDS, Motion
 from engine.motion.project import PROJECT_SCHEMA_VERSION, Keyframe, Origin, Project, Segment
@@ -133,9 +136,13 @@ def save_project(project: Project, path: str | Path,
     if has_tracks:
         layers["tracks"] = {"locked": sorted(c.value for c in project.locked),
                             "muted": sorted(c.value for c in project.muted)}
+    if project.contacts:
+        layers["contacts"] = [dataclasses.asdict(lock) for lock in project.contacts]
+    # The oldest schema that holds what the project has: 3 for contact locks.
+    schema = 3 if project.contacts else 2 if has_face or has_tracks else 1
     header = {
         "format": FORMAT_NAME,
-        "schema_version": PROJECT_SCHEMA_VERSION if has_face or has_tracks else 1,
+        "schema_version": schema,
         "app_version": engine.__version__,
         "title": project.title,
         "avatar": project.avatar.value,
@@ -222,6 +229,17 @@ def _require(header: dict, key: str, kind: type | tuple[type, ...], path: Path):
     return value
 
 
+def _objects(header: dict, field: str, limit: int) -> list[dict]:
+    """The optional list of objects ``header[field]`` (at most ``limit``; [] when
+    absent); raises ``MotionError`` naming the field when it is anything else."""
+    entries = header.get(field, [])
+    if not isinstance(entries, list) or len(entries) > limit \
+            or not all(isinstance(entry, dict) for entry in entries):
+        raise MotionError(f"project.json field '{field}': expected a list of at most "
+                          f"{limit:,} objects")
+    return entries
+
+
 def load_project(path: str | Path) -> Project:
     """Read a ``.signstudio`` file; raise ``ProjectFileError`` on any problem."""
     path = Path(path)
@@ -279,17 +297,15 @@ def load_project(path: str | Path) -> Project:
                                               channels=frozenset(entry["channels"])))
                 segments = [_segment_from(entry)
                             for entry in _require(header, "segments", list, path)]
-                markers = header.get("markers", [])
-                if not isinstance(markers, list) or len(markers) > MAX_MARKERS \
-                        or not all(isinstance(entry, dict) for entry in markers):
-                    raise MotionError(f"project.json field 'markers': expected a list of at "
-                                      f"most {MAX_MARKERS:,} objects")
-                markers = [FaceMarker(**entry) for entry in markers]
+                markers = [FaceMarker(**entry)
+                           for entry in _objects(header, "markers", MAX_MARKERS)]
                 tracks = header.get("tracks", {})
                 if not isinstance(tracks, dict) or not all(
                         isinstance(tracks.get(name, []), list) for name in ("locked", "muted")):
                     raise MotionError(f"project.json field 'tracks': expected "
                                       f"{{\"locked\": [...], \"muted\": [...]}}, got {tracks!r:.60}")
+                contacts = [ContactLock(**entry)
+                            for entry in _objects(header, "contacts", MAX_CONTACTS)]
                 origin = header.get("origin")
                 if origin is not None and not isinstance(origin, dict):
                     raise MotionError(f"project.json field 'origin': expected an object, "
@@ -300,6 +316,7 @@ def load_project(path: str | Path) -> Project:
                     origin=Origin(**origin) if origin is not None else None,
                     markers=tuple(markers), mouthing=header.get("mouthing", True),
                     locked=tracks.get("locked", []), muted=tracks.get("muted", []),
+                    contacts=tuple(contacts),
                 )
             except (MotionError, KeyError, TypeError) as error:
                 raise ProjectFileError(path, f"invalid project content: {error}") from None

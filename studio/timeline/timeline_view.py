@@ -203,6 +203,7 @@ class TimelineView(QGraphicsView):
                                             small=key.generated and not selected,
                                             interpolation=key.interpolation)
 
+        painting.draw_contacts(scene, project, ppf)
         self.face_rows.draw(scene, project, ppf, width, self._document.selected_marker)
         if self._flash is not None:
             painting.draw_flash(scene, *self._flash, frames, ppf)

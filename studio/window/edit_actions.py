@@ -16,9 +16,11 @@ from engine.generate.key_selection import (
     KeyBlock, copy_keys, delete_keys_edit, paste_keys_edit,
 )
 from engine.motion.edits import ReplaceProject, SetKey
+from engine.motion.contacts import ContactLock
 from engine.motion.errors import MotionError
 from engine.motion.project import Keyframe
 from engine.settings import Settings
+from studio.dialogs.contact_dialog import ContactDialog
 from studio.jobs import JobHandle
 from studio.key_drag import EditLane
 from studio.panels.notation_panel import NotationPanel
@@ -41,6 +43,7 @@ class EditActions:
         self._body = body
         # One copied key (pasted as a pose), or a copied selection with its motion.
         self._clipboard: Keyframe | KeyBlock | None = None
+        self.contact_dialog: ContactDialog | None = None
         notation.submitted.connect(self.edit_notation)
 
     def _report_regenerated(self, what: str, edit: KeyEdit, how: str) -> None:
@@ -181,6 +184,58 @@ class EditActions:
                        "Mirror the project left ↔ right")
         self._ctx.host.status_message("Mirrored the whole project: the left hand now signs "
                                       "what the right hand did (Ctrl+Z undoes)")
+
+    # ------------------------------------------------------------ contact locks
+    def hold_contact(self) -> ContactDialog:
+        """Ask which point of which hand to hold on which site, over the selected keys,
+        the selected sign or the playhead's next half second (window-modal, not
+        blocking); OK holds it (one undo step)."""
+        doc = self._ctx.document
+        project = doc.committed_project
+        last = project.motion.num_frames - 1
+        if len(doc.selected_keys) > 1:
+            span = (min(doc.selected_keys), max(doc.selected_keys))
+        elif doc.selected_segment is not None:
+            segment = project.segments[doc.selected_segment]
+            span = (segment.start, segment.end - 1)
+        else:
+            span = (doc.frame, min(doc.frame + 15, last))
+        dialog = ContactDialog(project.motion.num_frames, span, self._ctx.host)
+        dialog.accepted.connect(lambda: self.add_contact(dialog.lock()))
+        self.contact_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def add_contact(self, lock: ContactLock) -> bool:
+        """Hold ``lock`` from now on: the arm moves over its span (one undo step)."""
+        from engine.notation.contact_hold import locked_project
+
+        doc = self._ctx.document
+        try:
+            held = locked_project(doc.committed_project, lock, self._body)
+        except MotionError as error:
+            self._ctx.host.status_message(f"Could not hold the {lock.label}: {error}")
+            return False
+        frames = f"frames {lock.start}–{lock.end - 1}"
+        doc.apply_edit(ReplaceProject(held), f"Hold the {lock.label}, {frames}")
+        self._ctx.host.status_message(f"Holding the {lock.label} over {frames}; edits keep "
+                                      "it there (Ctrl+Z undoes)")
+        self._ctx.timeline.flash_range(lock.start, lock.end)
+        return True
+
+    def release_contacts(self) -> None:
+        """Stop holding the contacts that cover the playhead; the motion stays as it is
+        now (one undo step)."""
+        doc = self._ctx.document
+        project = doc.committed_project
+        here = [c for c in project.contacts if c.start <= doc.frame < c.end]
+        if not here:
+            self._ctx.host.status_message(f"No hand is held on the body at frame {doc.frame}")
+            return
+        names = ", ".join(c.label for c in here)
+        doc.apply_edit(ReplaceProject(project.replace(
+            contacts=tuple(c for c in project.contacts if c not in here))), f"Release the {names}")
+        self._ctx.host.status_message(f"Released the {names}: later edits no longer hold it")
 
     # ------------------------------------------------------------ notation
     def edit_notation(self, index: int, written: str) -> bool:

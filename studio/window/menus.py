@@ -69,6 +69,11 @@ def build_menus(window) -> None:
     add_action(edit, window, "Other &takes of this span…", window.takes.draw, "Ctrl+T",
                "The learned in-betweener draws the motion between the keys around the "
                "playhead again, several ways: step through them and keep one")
+    add_action(edit, window, "&Hold a hand on the body…", edits.hold_contact, "Ctrl+H",
+               "Keep a fingertip or the wrist on a body site (chin, chest …) over a span of "
+               "frames: the arm moves to keep it there through every later edit")
+    add_action(edit, window, "Release hand holds at the playhead", edits.release_contacts,
+               tip="Stop holding the contacts that cover the playhead's frame")
     add_action(edit, window, "Mirror the whole project (left-handed signer)",
                edits.mirror_project, tip="Every frame and key mirrored left ↔ right")
 

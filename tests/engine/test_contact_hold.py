@@ -1,0 +1,120 @@
+"""Contact locks (``engine.motion.contacts``, ``engine.notation.contact_hold``): the locked
+point of a hand sits on its body site over the span, follows the site when the head
+moves, survives regeneration around it, retiming and saving, and nothing outside the
+span and its ease changes."""
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from engine.notation.contact_hold import (
+    EASE_FRAMES, LEAN, locked_project, point_track, site_frames, site_track,
+)
+from engine.body.default_avatar import default_avatar
+from engine.body.mirror import mirror_project
+from engine.body.skeleton import JOINT_INDEX
+from engine.generate.key_edits import delete_key_edit
+from engine.generate.retime import set_segment_hold
+from engine.motion import MotionError, ProjectFileError, load_project, save_project
+from engine.motion.contacts import CONTACT_SITES, ContactLock
+from engine.notation.anchors import BODY_SITES
+from engine.workflows.notation import sign_from_notation
+from tests.engine.test_project_io import _rewrite
+
+BODY = default_avatar()
+
+
+@pytest.fixture(scope="module")
+def sign():
+    """A one-handed notation sign, keys at 0 14 18 30 39 53 (54 frames)."""
+    return sign_from_notation("flathand extfingeru palml chest touch moveo")
+
+
+def gap_mm(project, lock):
+    return 1000 * np.linalg.norm(site_track(BODY, project.motion, lock)
+                                 - point_track(BODY, project.motion, lock.side, lock.point),
+                                 axis=1)
+
+
+def test_the_sites_are_the_notations():
+    assert CONTACT_SITES == BODY_SITES
+
+
+def test_a_locked_fingertip_sits_on_the_site_over_the_span_only(sign):
+    lock = ContactLock("right", "index", "chin", 10, 25)
+    held = locked_project(sign, lock, BODY)
+    gap = gap_mm(held, lock)
+    assert gap[10:25].max() < 1.0
+    assert gap[:10].min() > 1.0 and gap[25] < gap[26] < gap[27]   # it arrives and leaves
+    before, after = sign.motion.full_pose(), held.motion.full_pose()
+    outside = [f for f in range(54) if not 10 - EASE_FRAMES <= f < 25 + EASE_FRAMES]
+    assert all(np.array_equal(before[f], after[f]) for f in outside)
+    for key in held.keyframes:                                  # keys inside hold it too
+        if 10 <= key.frame < 25:
+            assert key.pose.equals(held.motion.frame(key.frame)) and not key.generated
+    assert held.contacts == (lock,)
+    # The hand comes to the chin from outside: its wrist out along the site's normal
+    # (held at the orientation it had, it lay inside the face).
+    _, normal = site_frames(BODY, held.motion, lock)
+    tip = point_track(BODY, held.motion, "right", "index")
+    back = point_track(BODY, held.motion, "right", "wrist") - tip
+    lean = np.einsum("na,na->n", back / np.linalg.norm(back, axis=1, keepdims=True), normal)
+    assert lean[10:25].min() > LEAN - 0.01
+
+
+def test_the_site_carries_the_hand_through_a_nod(sign):
+    frames = sign.motion.num_frames
+    pose = sign.motion.full_pose().copy()
+    nod = np.radians(20) * np.sin(np.linspace(0, np.pi, frames))
+    pose[:, JOINT_INDEX["head"]] = Rotation.from_rotvec(
+        np.outer(nod, [1.0, 0.0, 0.0])).as_rotvec()
+    nodding = sign.replace(motion=sign.motion.with_full_pose(pose.astype(np.float32)))
+    lock = ContactLock("right", "index", "chin", 5, 45)
+    held = locked_project(nodding, lock, BODY)
+    chin = site_track(BODY, held.motion, lock)
+    assert np.ptp(chin[5:45, 1]) > 0.01                   # the chin moved a centimetre+
+    assert gap_mm(held, lock)[5:45].max() < 1.0         # and the fingertip with it
+
+
+def test_regenerating_around_a_lock_keeps_the_contact(sign):
+    lock = ContactLock("right", "thumb", "cheek", 12, 28)
+    held = locked_project(sign, lock, BODY)
+    edit = delete_key_edit(held, 18)                      # KF2P redraws 15..29
+    assert edit.frame_range[0] < 18 < edit.frame_range[1]
+    assert gap_mm(edit.project, lock)[12:28].max() < 1.0
+
+
+def test_locks_move_with_retiming_save_and_mirror(tmp_path, sign):
+    lock = ContactLock("right", "index", "chin", 40, 50)
+    held = locked_project(sign, lock, BODY)
+    segment = held.segments[0]
+    longer = set_segment_hold(held, 0, segment.hold + 4)
+    assert longer.contacts[0].start in (40, 44) and longer.contacts[0].end == 54
+    path = tmp_path / "p.signstudio"
+    save_project(held, path)
+    assert load_project(path).equals(held)
+    with zipfile.ZipFile(path) as archive:
+        assert json.loads(archive.read("project.json"))["schema_version"] == 3
+    assert mirror_project(held).contacts[0].side == "left"
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"site": "elbow"}, "ContactLock.site: expected one of head"),
+    ({"point": "knuckle"}, "ContactLock.point"),
+    ({"start": 9, "end": 9}, "expected start < end"),
+    ({"end": 99}, "ends at frame 99, past the motion's 54 frames"),
+])
+def test_bad_locks_are_refused_with_the_field(tmp_path, sign, fields, words):
+    good = {"side": "right", "point": "index", "site": "chin", "start": 10, "end": 20}
+    path = tmp_path / "bad.signstudio"
+    save_project(sign.replace(contacts=(ContactLock(**good),)), path)
+    with zipfile.ZipFile(path) as archive:
+        header = json.loads(archive.read("project.json"))
+    header["contacts"][0].update(fields)
+    _rewrite(path, "project.json", json.dumps(header).encode())
+    with pytest.raises(ProjectFileError, match=words):
+        load_project(path)
+    with pytest.raises(MotionError, match=words):
+        sign.replace(contacts=(ContactLock(**{**good, **fields}),))
