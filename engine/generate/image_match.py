@@ -123,25 +123,135 @@ def read_query_image(image: str | Path | np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array[..., :3])
 
 
-def image_hand_points(path: str | Path, mirrored: bool = False) -> np.ndarray:
-    """(21, 3) metres: the dominant (right, else left mirrored) hand in the image."""
-    image = read_query_image(path)
-    os.environ.setdefault("GLOG_minloglevel", "2")
+#: MediaPipe Pose landmarks: (wrist, index knuckle) of the signer's right and left hand,
+#: and the two shoulders.
+_POSE_HAND = {"right": (16, 20), "left": (15, 19)}
+_POSE_SHOULDERS = (11, 12)   # left, right
+#: The crop around a hand the pose found, in shoulder widths, and the size it is scaled
+#: to: a hand in an upper-body picture is ~60 px, where the hand model's landmarks are
+#: rough or missing.
+CROP_SHOULDERS = 0.9
+CROP_PIXELS = 320
+
+
+@dataclass(frozen=True)
+class BodyView:
+    """How the signer's body is seen: ``facing`` (radians) is how far the shoulders are
+    turned from facing the camera about the vertical (MediaPipe's camera axes), and
+    ``hands`` the pixel (x, y) of each hand's wrist and index knuckle."""
+
+    facing: float
+    shoulder_pixels: float
+    hands: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def body_view(image: np.ndarray) -> BodyView | None:
+    """The signer's body in ``image`` (MediaPipe Pose), or None where no upper body
+    shows (a close-up of the hands)."""
+    import mediapipe as mp
+
+    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose:
+        result = pose.process(image)
+    if result.pose_landmarks is None or result.pose_world_landmarks is None:
+        return None
+    pixels = np.array([[m.x * image.shape[1], m.y * image.shape[0]]
+                       for m in result.pose_landmarks.landmark])
+    seen = np.array([m.visibility for m in result.pose_landmarks.landmark])
+    world = np.array([[m.x, m.y, m.z] for m in result.pose_world_landmarks.landmark])
+    left, right = _POSE_SHOULDERS
+    if min(seen[left], seen[right]) < 0.5:
+        return None
+    across = world[left] - world[right]            # toward the signer's left
+    hands = {side: (pixels[wrist], pixels[knuckle]) for side, (wrist, knuckle)
+             in _POSE_HAND.items() if min(seen[wrist], seen[knuckle]) >= 0.5}
+    return BodyView(float(np.arctan2(across[2], across[0])),
+                    float(np.linalg.norm(pixels[left] - pixels[right])), hands)
+
+
+def facing_the_camera(points: np.ndarray, facing: float) -> np.ndarray:
+    """(21, 3) hand points (MediaPipe camera axes) turned about the vertical by the
+    body's ``facing``: as a camera square in front of the signer would see them, the
+    frame the lexicon's descriptors are in."""
+    c, s = np.cos(facing), np.sin(facing)
+    x, y, z = np.asarray(points, np.float64).T
+    return np.stack([x * c + z * s, y, -x * s + z * c], axis=1)
+
+
+def _hands_in(image: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(side, (21, 2) pixel points, (21, 3) world points) of each hand MediaPipe Hands
+    finds; ``side`` is the signer's (the image is not mirrored)."""
     import mediapipe as mp
 
     with mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=2,
                                   model_complexity=1) as hands:
         result = hands.process(image)
-    if not result.multi_hand_world_landmarks:
-        raise ImageQueryError(path, "no hand found in the image")
+    found = []
+    for pixel, world, handedness in zip(result.multi_hand_landmarks or (),
+                                        result.multi_hand_world_landmarks or (),
+                                        result.multi_handedness or ()):
+        label = handedness.classification[0].label  # named as if the image were mirrored
+        found.append(("right" if label == "Left" else "left",
+                      np.array([[m.x * image.shape[1], m.y * image.shape[0]]
+                                for m in pixel.landmark]),
+                      np.array([[m.x, m.y, m.z] for m in world.landmark])))
+    return found
+
+
+def _hand_near(image: np.ndarray, view: BodyView, side: str) -> np.ndarray | None:
+    """(21, 3) world points of the hand at ``side``'s wrist in ``view``, found in a crop
+    around it scaled up to ``CROP_PIXELS``; None when the crop shows no hand there."""
+    wrist, knuckle = view.hands[side]
+    centre = (wrist + knuckle) / 2
+    half = max(24.0, CROP_SHOULDERS * view.shoulder_pixels / 2)
+    top, left = (int(max(0, centre[1] - half)), int(max(0, centre[0] - half)))
+    bottom = int(min(image.shape[0], centre[1] + half))
+    right = int(min(image.shape[1], centre[0] + half))
+    if bottom - top < 16 or right - left < 16:
+        return None
+    import PIL.Image
+
+    crop = np.asarray(PIL.Image.fromarray(image[top:bottom, left:right]).resize(
+        (CROP_PIXELS, CROP_PIXELS), PIL.Image.Resampling.BICUBIC))
+    scale = np.array([(right - left) / CROP_PIXELS, (bottom - top) / CROP_PIXELS])
+    best, best_distance = None, half
+    for _, pixels, world in _hands_in(crop):
+        distance = np.linalg.norm(pixels[0] * scale + [left, top] - wrist)
+        if distance < best_distance:
+            best, best_distance = world, distance
+    return best
+
+
+def image_hand_points(path: str | Path, mirrored: bool = False) -> np.ndarray:
+    """(21, 3) metres: the dominant (right, else left mirrored) hand in the image, as a
+    camera square in front of the signer would see it.
+
+    Where the signer's upper body shows, MediaPipe Pose finds it first, and the hand is
+    turned by how far the shoulders face away from the camera (a three-quarter view).
+    A hand the hand model misses in the whole picture is looked for again in a close
+    crop around the wrist the pose found (in an upper-body picture a hand is small);
+    the crop is only a fallback: where both find the hand, the whole picture's
+    landmarks matched better on our renders (docs/studio.md). A close-up of the hands
+    is read as seen. ``mirrored``: a selfie, flipped back first."""
+    image = read_query_image(path)
+    if mirrored:
+        image = np.ascontiguousarray(image[:, ::-1])
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    view = body_view(image)
     found = {}
-    for world, handedness in zip(result.multi_hand_world_landmarks, result.multi_handedness):
-        label = handedness.classification[0].label  # as if mirrored
-        side = label.lower() if mirrored else ("right" if label == "Left" else "left")
-        found.setdefault(side, np.array([[m.x, m.y, m.z] for m in world.landmark]))
+    for side, _, world in _hands_in(image):
+        found.setdefault(side, world)
+    for side in ("right", "left"):
+        if side not in found and not found and view is not None and side in view.hands:
+            points = _hand_near(image, view, side)
+            if points is not None:
+                found[side] = points
+    if not found:
+        raise ImageQueryError(path, "no hand found in the image")
+    turn = view.facing if view is not None else 0.0
     if "right" in found:
-        return found["right"]
-    return found["left"] * [-1.0, 1.0, 1.0]  # mirror a left hand into a right hand
+        return facing_the_camera(found["right"], turn)
+    # A left hand mirrored into a right hand.
+    return facing_the_camera(found["left"], turn) * [-1.0, 1.0, 1.0]
 
 
 def steadiest_frame(right_hand_points: np.ndarray) -> int:

@@ -108,3 +108,35 @@ def test_letters_of_one_shape_are_told_apart_by_how_the_hand_is_held(tmp_path):
             matches = match_image(path, lexicon, "ase", index=index)
             assert matches[0].entry.gloss == letter, [(m.entry.gloss, m.distance)
                                                        for m in matches]
+
+
+def test_a_three_quarter_view_is_turned_back_to_the_front(tmp_path):
+    """MediaPipe sees the hand in the camera's axes; the lexicon's descriptors are in the
+    avatar's, as a frontal camera sees them. In an upper-body picture from three
+    quarters the pose's shoulders say how far the signer is turned, and the hand is
+    turned back: where it points and which way the palm faces come out nearer the
+    frontal picture's than uncorrected."""
+    import imageio.v3 as iio
+
+    from engine.generate.image_match import (
+        MEDIAPIPE_TO_AVATAR, body_view, facing_the_camera, hand_orientation, image_hand_points,
+    )
+    from engine.motion.project import Project
+    from engine.workflows.export import ExportOptions, render_frame
+
+    pose = signing_pose("asl_v")
+    orientation = {}
+    for camera in ("front", "three_quarter"):
+        path = tmp_path / f"{camera}.png"
+        render_frame(Project(motion=pose), 0, path,
+                     ExportOptions(camera=camera, width=512, height=512))
+        view = body_view(iio.imread(path)[..., :3])
+        assert view is not None and "right" in view.hands
+        points = image_hand_points(path)
+        raw = facing_the_camera(points, -view.facing)        # as MediaPipe saw it
+        orientation[camera] = (hand_orientation(points * MEDIAPIPE_TO_AVATAR),
+                               hand_orientation(raw * MEDIAPIPE_TO_AVATAR), view.facing)
+    front, _, facing_front = orientation["front"]
+    turned, seen, facing = orientation["three_quarter"]
+    assert abs(np.degrees(facing_front)) < 12 and np.degrees(facing) < -12
+    assert np.linalg.norm(turned - front) < np.linalg.norm(seen - front)
