@@ -6,6 +6,9 @@ milliseconds for a 300-frame span (bench/kf2p.py), which keeps the drag live wit
 queue of stale jobs. On release the same edit is computed again as a job on the lane
 (a learned backend would take longer) and lands as ONE ``Macro(MoveKey, ReplaceRange)``
 command. Esc cancels: the preview is dropped and the committed project shows again.
+A key grabbed among several selected ones drags them all by the same number of frames
+(``engine.generate.key_selection.shift_keys_edit``: they carry the motion between
+them), and never onto or past a key that is not selected.
 
 ``EditLane`` does the same landing for one-shot edits that need KF2P (deleting or
 pasting a keyframe, a time-stretch): the edit is computed as a job from a snapshot of
