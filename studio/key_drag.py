@@ -65,6 +65,7 @@ class KeyDragController(QObject):
         self._from: int | None = None
         self._to: int | None = None
         self.group: tuple[int, ...] = ()  # every key the drag moves (the grabbed one among them)
+        self.refusal = ""                 # why the last frame asked for could not be shown
         self.pending: JobHandle | None = None
         self.last_range: tuple[int, int] | None = None  # frames the last landing regenerated
 
@@ -89,6 +90,7 @@ class KeyDragController(QObject):
         self._snapshot = self._document.committed_project
         self._from = self._to = frame
         self.group = tuple(sorted(set(group) | {frame}))
+        self.refusal = ""
 
     def update(self, to_frame: int) -> None:
         """Preview the key at ``to_frame`` (clamped to the motion). Landing on another
@@ -105,8 +107,10 @@ class KeyDragController(QObject):
         try:
             edit = _moved(self._snapshot, self.group, self._from, to_frame,
                           self.preview_backend)
-        except MotionError:
+        except MotionError as error:
+            self.refusal = str(error)
             return
+        self.refusal = ""
         self._to = to_frame
         self._document.set_preview(edit.project)
 

@@ -137,8 +137,9 @@ CROP_PIXELS = 320
 @dataclass(frozen=True)
 class BodyView:
     """How the signer's body is seen: ``facing`` (radians) is how far the shoulders are
-    turned from facing the camera about the vertical (MediaPipe's camera axes), and
-    ``hands`` the pixel (x, y) of each hand's wrist and index knuckle."""
+    turned from facing the camera about the vertical (MediaPipe's camera axes),
+    ``shoulder_pixels`` the shoulders' distance apart in the picture, and ``hands`` the
+    pixel (x, y) of each hand's wrist and index knuckle that the pose saw."""
 
     facing: float
     shoulder_pixels: float

@@ -151,10 +151,12 @@ def kept_locked(edited: Project, motion: Motion, frame_range: tuple[int, int]) -
     return motion
 
 
-def regenerated_range(edited: Project, frame_range: tuple[int, int],
-                      backend) -> tuple[Project, Op]:
-    """``frame_range`` of ``edited`` (its keys already changed) regenerated, locked
-    tracks kept, with the ``ReplaceRange`` op that lands it. In one piece with
+def regenerated_range(edited: Project, frame_range: tuple[int, int], backend,
+                      finish: bool = True) -> tuple[Project, Op]:
+    """``frame_range`` of ``edited`` (its keys already changed) regenerated and
+    finished (``finished_range``: contacts held, locked tracks kept; ``finish`` False:
+    neither, for a caller that finishes a larger range itself), with the op that lands
+    it. In one piece with
     ``backend`` when every key that governs a part of it interpolates "auto", else span
     by span (a span runs from a key, or the range's start after the key before it, to
     the next key) with each span's own interpolation."""
@@ -171,7 +173,8 @@ def regenerated_range(edited: Project, frame_range: tuple[int, int],
     if all(mode == "auto" for *_, mode in spans):
         motion = regenerate(edited.motion, edited.keyframes, frame_range, backend=backend,
                             labels=labels)[0]
-        return _finished(edited, motion, frame_range)
+        return (finished_range(edited, motion, frame_range) if finish
+                else (edited.replace(motion=motion), as_edit(motion, frame_range)))
     motion = edited.motion
     for a, b, mode in spans:
         span_backend = (release_backend() if mode == "learned"
@@ -184,21 +187,30 @@ def regenerated_range(edited: Project, frame_range: tuple[int, int],
             for array in arrays.values():
                 array[held + 1:b] = array[held]
             motion = motion.replace(**arrays)
-    return _finished(edited, motion, frame_range)
+    return (finished_range(edited, motion, frame_range) if finish
+            else (edited.replace(motion=motion), as_edit(motion, frame_range)))
 
 
-def _finished(edited: Project, motion: Motion, frame_range: tuple[int, int]
-              ) -> tuple[Project, Op]:
-    """A regeneration of ``frame_range`` with the project's contact locks held again
-    (``engine.notation.contact_hold``, on the default avatar's proportions) and then its
-    locked tracks put back: a lock never overrides a locked track."""
+def finished_range(edited: Project, motion: Motion, frame_range: tuple[int, int]
+                   ) -> tuple[Project, Op]:
+    """``motion`` (``frame_range`` of ``edited`` redrawn) with the project's contact
+    locks held there (``engine.notation.contact_hold``, on the default avatar's
+    proportions; body keys there take the held pose) and its locked tracks put back,
+    and the op that lands it: the range, plus the keys the holding changed."""
+    project = edited.replace(motion=motion)
     if edited.contacts:
-        from engine.notation.contact_hold import held
         from engine.body.default_avatar import default_avatar
+        from engine.notation.contact_hold import held
 
-        motion = held(edited.replace(motion=motion), default_avatar(), frame_range)
-    motion = kept_locked(edited, motion, frame_range)
-    return edited.replace(motion=motion), as_edit(motion, frame_range)
+        project = held(project, default_avatar(), frame_range)
+    # The locked tracks come back from the motion as it was before the redraw.
+    motion = kept_locked(edited.replace(keyframes=project.keyframes), project.motion,
+                         frame_range)
+    held_keys = [SetKey(k) for k, old in zip(project.keyframes, edited.keyframes)
+                 if k is not old]
+    replace_op = as_edit(motion, frame_range)
+    return (project.replace(motion=motion),
+            Macro((*held_keys, replace_op)) if held_keys else replace_op)
 
 
 def interpolation_edit(project: Project, frame: int, mode: str) -> KeyEdit:
@@ -313,7 +325,5 @@ def span_takes(project: Project, frame: int, count: int = TAKES, seed: int = 0,
     candidates = regenerate(project.motion, project.keyframes, frame_range,
                             backend=backend or release_backend(), num_candidates=count,
                             seed=seed, labels=project.frame_labels())
-    candidates = [_finished(project, candidate, frame_range)[0].motion
-                  for candidate in candidates]
-    return [KeyEdit(as_edit(candidate, frame_range), project.replace(motion=candidate),
-                    frame_range) for candidate in candidates]
+    finished = [finished_range(project, candidate, frame_range) for candidate in candidates]
+    return [KeyEdit(op, result, frame_range) for result, op in finished]

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.generate.key_edits import (
-    PREVIEW_BACKEND, KeyEdit, affected_range, kept_locked, regenerated_range,
+    PREVIEW_BACKEND, KeyEdit, affected_range, finished_range, regenerated_range,
 )
-from engine.generate.kf2p import as_edit
 from engine.motion.edits import DeleteKey, Macro, SetKey, apply_all
 from engine.motion.errors import MotionError
 from engine.motion.motion import Motion
@@ -82,7 +81,7 @@ def _fill_gaps(project: Project, region: tuple[int, int], fixed: list[tuple[int,
             gap_start = offset
         elif done and gap_start is not None:
             gap = (region[0] + gap_start, region[0] + offset)
-            project, _ = regenerated_range(project, gap, backend)
+            project, _ = regenerated_range(project, gap, backend, finish=False)
             gap_start = None
     return project
 
@@ -136,16 +135,17 @@ def retime_keys_edit(project: Project, mapping: dict[int, int], what: str = "mov
     region = _neighbours(others, min(selected[0], targets[0]), max(selected[-1], targets[-1]),
                          count)
     result = _fill_gaps(edited.replace(motion=motion), region, fixed, backend)
-    return _landed(edited, result, key_ops, region)
+    return _landed(edited, result.motion, key_ops, region)
 
 
-def _landed(edited: Project, result: Project, key_ops: list,
+def _landed(edited: Project, motion: Motion, key_ops: list,
             region: tuple[int, int]) -> KeyEdit:
-    """The key ops and ``region`` of ``result``'s motion as one edit; locked tracks
-    (``key_edits.kept_locked``) keep their frames."""
-    motion = kept_locked(edited, result.motion, region)
-    result = result.replace(motion=motion)
-    return KeyEdit(Macro((*key_ops, as_edit(motion, region))), result, region)
+    """The key ops (``edited``: the project with them applied, its motion as it was)
+    and ``region`` of ``motion`` as one edit, finished once over the whole region
+    (``key_edits.finished_range``): contacts held again on carried and regenerated
+    frames alike, locked tracks put back as they were."""
+    final, op = finished_range(edited, motion, region)
+    return KeyEdit(Macro((*key_ops, op)), final, region)
 
 
 def shift_keys_edit(project: Project, frames: Iterable[int], offset: int,
@@ -174,10 +174,13 @@ def scale_keys_edit(project: Project, frames: Iterable[int], pivot: int, factor:
 def paste_keys_edit(project: Project, block: KeyBlock, at: int,
                     backend=PREVIEW_BACKEND) -> KeyEdit:
     """``block``'s keys and motion written from frame ``at``: keys already inside the
-    pasted frames are replaced, and the motion is regenerated from the keys before and
-    after it into the pasted frames."""
+    pasted frames are replaced, and the gaps between the pasted frames and the keys
+    before and after them are regenerated."""
     count = project.motion.num_frames
     stop = at + block.length
+    if block.length > count:
+        raise MotionError(f"paste: the copied {block.length} frames are longer than this "
+                          f"project's {count}")
     if at < 0 or stop > count:
         raise MotionError(f"paste: {block.length} frames from frame {at} would run past the "
                           f"last frame {count - 1}; move the playhead to frame "
@@ -194,7 +197,7 @@ def paste_keys_edit(project: Project, block: KeyBlock, at: int,
     others = [k.frame for k in project.keyframes if not at <= k.frame < stop]
     region = _neighbours(others, at, stop - 1, count)
     result = _fill_gaps(edited.replace(motion=motion), region, [(at, stop)], backend)
-    return _landed(edited, result, key_ops, region)
+    return _landed(edited, result.motion, key_ops, region)
 
 
 def delete_keys_edit(project: Project, frames: Iterable[int],
@@ -205,5 +208,5 @@ def delete_keys_edit(project: Project, frames: Iterable[int],
     key_ops = [DeleteKey(f) for f in chosen]
     edited, _ = apply_all(key_ops, project)
     region = affected_range(project, tuple(chosen), ignore=tuple(chosen))
-    result, _ = regenerated_range(edited, region, backend)
-    return _landed(edited, result, key_ops, region)
+    result, _ = regenerated_range(edited, region, backend, finish=False)
+    return _landed(edited, result.motion, key_ops, region)

@@ -12,7 +12,8 @@ and the hand turns about that fingertip until it comes to the site from outside
 Around the span the correction fades in and out over ``EASE_FRAMES`` frames, so the
 hand arrives at the contact and leaves it instead of jumping.
 
-A key that pins the body keeps its arm at its own frame: a user's key there wins.
+A key that pins the body inside a span is held too, and takes the held pose: the lock
+wins over a key, and the motion still meets every key exactly.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from engine.body.reach import shift_wrist
 from engine.body.skeleton import JOINT_INDEX, PARENTS
 from engine.body.tips import end_site_offsets
 from engine.motion.contacts import ContactLock
+from engine.motion.errors import MotionError
 from engine.motion.motion import Channel, Motion
 from engine.motion.project import Project
 from engine.notation.anchors import body_anchors
@@ -100,51 +102,60 @@ def _weights(lock: ContactLock, frames: np.ndarray) -> np.ndarray:
     return 1.0 - distance * distance * (3 - 2 * distance)
 
 
-def held(project: Project, body, frame_range: tuple[int, int] | None = None) -> Motion:
-    """``project.motion`` with every contact lock held on the frames of ``frame_range``
-    (default: all) that its span or its ease covers; other frames, and frames of keys
-    that pin the body, are returned bit for bit."""
+def held(project: Project, body, frame_range: tuple[int, int] | None = None,
+         locks: tuple[ContactLock, ...] | None = None) -> Project:
+    """``project`` with its contact locks (or ``locks``) held on the frames of
+    ``frame_range`` (default: all) that a span or its ease covers; the keys on those
+    frames that pin the body take the held pose, so the motion still meets its keys
+    (a key set inside a span is held too). Other frames are returned bit for bit.
+    Nothing moves while the Body track is locked."""
+    locks = project.contacts if locks is None else locks
+    if not locks or Channel.BODY in project.locked:
+        return project
     motion = project.motion
     count = motion.num_frames
     low, high = frame_range if frame_range is not None else (0, count)
-    keyed = {k.frame for k in project.keyframes if Channel.BODY in k.channels}
     rest_joints = rest_joints_for(body, motion.betas)
-    for lock in project.contacts:
+    for lock in locks:
         frames = np.arange(max(low, lock.start - EASE_FRAMES),
                            min(high, lock.end + EASE_FRAMES, count))
-        frames = frames[~np.isin(frames, list(keyed))]
         if not len(frames):
             continue
         arrays = motion.frame_arrays()
         part = motion.replace(**{name: array[frames] for name, array in arrays.items()})
         weights = _weights(lock, frames)[:, None]
-        # Twice: the first shift's arm may not reach exactly (the elbow's bend limits).
-        for _ in range(2):
-            site, normal = site_frames(body, part, lock)
-            tip = point_track(body, part, lock.side, lock.point)
-            wrist = point_track(body, part, lock.side, "wrist")
-            turns = (np.zeros_like(tip) if lock.point == "wrist"
-                     else _turns_out(tip, wrist, normal) * weights)
-            # The wrist goes where the turned hand puts it with its tip on the site.
-            target = tip + (site - tip) * weights
-            turned_back = Rotation.from_rotvec(turns).apply(wrist - tip)
-            part = shift_wrist(part, rest_joints, PARENTS, lock.side,
-                               target + turned_back - wrist, turns)
+        site, normal = site_frames(body, part, lock)
+        tip = point_track(body, part, lock.side, lock.point)
+        wrist = point_track(body, part, lock.side, "wrist")
+        turns = (np.zeros_like(tip) if lock.point == "wrist"
+                 else _turns_out(tip, wrist, normal) * weights)
+        # Where the point goes: on the site inside the span, part of the way in the
+        # ease. The wrist goes where the turned hand puts it with its point there.
+        goal = tip + (site - tip) * weights
+        turned_back = Rotation.from_rotvec(turns).apply(wrist - tip)
+        part = shift_wrist(part, rest_joints, PARENTS, lock.side,
+                           goal + turned_back - wrist, turns)
+        # Once more toward the same goal, position only: the first shift may fall
+        # short where the elbow's bend limits it.
+        tip = point_track(body, part, lock.side, lock.point)
+        part = shift_wrist(part, rest_joints, PARENTS, lock.side, goal - tip)
         written = {name: array.copy() for name, array in arrays.items()}
         for name, array in written.items():
             array[frames] = getattr(part, name)
         motion = motion.replace(**written)
-    return motion
+    keys = tuple(
+        dataclasses.replace(k, pose=motion.frame(k.frame))
+        if Channel.BODY in k.channels and low <= k.frame < high
+        and not np.array_equal(motion.body_pose[k.frame], project.motion.body_pose[k.frame])
+        else k for k in project.keyframes)
+    return project.replace(motion=motion, keyframes=keys)
 
 
 def locked_project(project: Project, lock: ContactLock, body) -> Project:
-    """``project`` with ``lock`` added and held; the body keys inside its span take the
-    held pose (so regenerating around them keeps the contact)."""
+    """``project`` with ``lock`` added and held (``held``). Raises ``MotionError`` when
+    the Body track is locked: the arm could not move."""
+    if Channel.BODY in project.locked:
+        raise MotionError("the body track is locked: unlock it (the lock beside its name "
+                          "on the timeline) to hold a hand on the body")
     added = project.replace(contacts=project.contacts + (lock,))
-    keys_inside = [k for k in added.keyframes
-                   if lock.start <= k.frame < lock.end and Channel.BODY in k.channels]
-    unpinned = added.replace(keyframes=tuple(k for k in added.keyframes if k not in keys_inside))
-    motion = held(unpinned.replace(contacts=(lock,)), body)
-    keys = [dataclasses.replace(k, pose=motion.frame(k.frame), generated=False)
-            if k in keys_inside else k for k in added.keyframes]
-    return added.replace(motion=motion, keyframes=tuple(keys))
+    return held(added, body, locks=(lock,))

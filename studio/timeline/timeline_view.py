@@ -45,6 +45,7 @@ class TimelineView(QGraphicsView):
     keys_scale_moved = Signal(int, float)     # pivot frame, factor: the selection scaled
     keys_scale_finished = Signal(int, float)
     keys_scale_cancelled = Signal()
+    keys_scale_refused = Signal(int)          # pivot: the handle went onto or past it
     hold_drag_moved = Signal(int, int)    # segment index, hold in frames
     hold_drag_finished = Signal(int, int)
     hold_drag_cancelled = Signal()
@@ -454,7 +455,10 @@ class TimelineView(QGraphicsView):
             box = QRectF(drag["origin"], pos).normalized()
             if drag["box"] is not None or max(box.width(), box.height()) >= DRAG_THRESHOLD:
                 drag["box"] = box
-                inside = selection_box.keys_in_box(self._document.project, box, self.x_of)
+                project = self._document.project
+                # An edit may have landed since the press: only keys that are there.
+                drag["base"] = frozenset(f for f in drag["base"] if project.keyframe_at(f))
+                inside = selection_box.keys_in_box(project, box, self.x_of)
                 if drag["base"] | inside != self._document.selected_keys:
                     self._document.select_keys(drag["base"] | inside)
                 else:
@@ -463,7 +467,9 @@ class TimelineView(QGraphicsView):
             # Relative to the press: the grabbed end follows the pointer's movement.
             to = drag["end"] + round((pos.x() - drag["x"]) / self.pixels_per_frame)
             factor = selection_box.scale_factor(drag["pivot"], drag["end"], to)
-            if factor is not None and factor != drag["value"]:
+            if factor is None:
+                self.keys_scale_refused.emit(drag["pivot"])
+            elif factor != drag["value"]:
                 drag["value"] = factor
                 self.keys_scale_moved.emit(drag["pivot"], factor)
         elif drag["kind"] == "marker":
@@ -500,6 +506,9 @@ class TimelineView(QGraphicsView):
         self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
         if drag["kind"] == "key" and drag["started"]:
             self.key_drag_finished.emit(drag["to"])
+        elif drag["kind"] == "key" and len(drag["group"]) > 1 and \
+                self._document.project.keyframe_at(drag["frame"]) is not None:
+            self._document.select_key(drag["frame"])   # a click, not a drag: just this key
         elif drag["kind"] == "hold" and drag["value"] is not None:
             self.hold_drag_finished.emit(drag["index"], drag["value"])
         elif drag["kind"] == "marker" and drag["value"] is not None:
@@ -526,7 +535,8 @@ class TimelineView(QGraphicsView):
             elif drag["kind"] == "scale" and drag["value"] is not None:
                 self.keys_scale_cancelled.emit()
             elif drag["kind"] == "box":
-                self._document.select_keys(drag["base"])
+                project = self._document.project
+                self._document.select_keys(f for f in drag["base"] if project.keyframe_at(f))
             elif drag["kind"] == "stretch":
                 if drag["value"] is not None:
                     self.stretch_drag_cancelled.emit()

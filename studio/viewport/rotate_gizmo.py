@@ -147,16 +147,19 @@ class RotateGizmo(ViewportDrag):
         self._drag = {"axis": axis, "frame": frame, "project": project, "joint": self._joint(),
                       "centre_screen": screen_of(self._viewport.plotter, self.centre),
                       "facing": facing, "angle": None}
-        self._drag["start"] = self._screen_angle(x, y)
+        self._drag["last"], self._drag["swept"] = self._screen_angle(x, y), 0.0
         self.message.emit(f"Turning the {self.joint_name()} about {AXIS_NAMES[axis]} at frame "
                           f"{frame}: release to set a key there, Esc puts it back")
         return True
 
     def _move(self, x: float, y: float) -> None:
         drag = self._drag
-        swept = self._screen_angle(x, y) - drag["start"]
-        swept = (swept + np.pi) % (2 * np.pi) - np.pi
-        drag["angle"] = -drag["facing"] * swept
+        # Summed move by move, each step wrapped: a drag round the ring more than half a
+        # turn keeps turning instead of jumping from +180 to -180 degrees.
+        now = self._screen_angle(x, y)
+        step = (now - drag["last"] + np.pi) % (2 * np.pi) - np.pi
+        drag["last"], drag["swept"] = now, drag["swept"] + step
+        drag["angle"] = -drag["facing"] * drag["swept"]
         project, frame = drag["project"], drag["frame"]
         pose = turned(project.motion.frame(frame), drag["joint"], drag["axis"], drag["angle"])
         self._document.set_preview(project.replace(motion=project.motion.with_frames(frame, pose)))

@@ -137,7 +137,13 @@ class EditActions:
         replaced, the gaps to the keys around are regenerated (one undo step)."""
         doc = self._ctx.document
         last = at + block.length - 1
-        if last >= doc.committed_project.motion.num_frames:
+        frames_here = doc.committed_project.motion.num_frames
+        if block.length > frames_here:
+            self._ctx.host.status_message(
+                f"The copied {block.length} frames are longer than this project's "
+                f"{frames_here}: nothing was pasted")
+            return None
+        if last >= frames_here:
             self._ctx.host.status_message(
                 f"The copied {block.length} frames do not fit from frame {at}: move the "
                 f"playhead to frame {doc.committed_project.motion.num_frames - block.length} "
@@ -199,7 +205,7 @@ class EditActions:
             segment = project.segments[doc.selected_segment]
             span = (segment.start, segment.end - 1)
         else:
-            span = (doc.frame, min(doc.frame + 15, last))
+            span = (doc.frame, min(doc.frame + round(project.motion.fps / 2), last))
         dialog = ContactDialog(project.motion.num_frames, span, self._ctx.host)
         dialog.accepted.connect(lambda: self.add_contact(dialog.lock()))
         self.contact_dialog = dialog

@@ -37,7 +37,7 @@ class TimelineDrags:
                        "key_drag_cancelled", "hold_drag_moved", "hold_drag_finished",
                        "stretch_drag_moved", "stretch_drag_finished",
                        "stretch_drag_cancelled", "track_toggled", "keys_scale_moved",
-                       "keys_scale_finished", "keys_scale_cancelled"):
+                       "keys_scale_finished", "keys_scale_cancelled", "keys_scale_refused"):
             getattr(ctx.timeline, intent).connect(getattr(self, intent))
         ctx.timeline.hold_drag_cancelled.connect(ctx.document.cancel_preview)
         ctx.drag.landed.connect(self.key_drag_landed)
@@ -96,9 +96,8 @@ class TimelineDrags:
             self._ctx.host.status_message(
                 f"Moving {len(drag.group)} keyframes by {landing - drag.from_frame:+d} frames "
                 "with the motion between them: release to regenerate the gaps around them, "
-                "Esc to cancel" + ("" if landing == to_frame else
-                                   f" (they cannot go to {to_frame - drag.from_frame:+d}: "
-                                   "a selection never lands on or passes over another key)"),
+                "Esc to cancel" + ("" if landing == to_frame or not drag.refusal else
+                                   f" (not {to_frame - drag.from_frame:+d}: {drag.refusal})"),
                 0)
         elif to_frame != drag.from_frame and doc.committed_project.keyframe_at(to_frame):
             self._ctx.host.status_message(
@@ -212,6 +211,12 @@ class TimelineDrags:
         self._ctx.host.status_message("Stretch cancelled")
 
     # ------------------------------------------------------------ scaling a selection
+    def keys_scale_refused(self, pivot: int) -> None:
+        """The handle went onto or past the pivot: say so; the last scale stays."""
+        self._ctx.host.status_message(
+            f"A scale cannot turn the keys round frame {pivot}: drag the handle back "
+            "(release keeps the last scale shown, Esc cancels)", 0)
+
     def keys_scale_moved(self, pivot: int, factor: float) -> None:
         doc = self._ctx.document
         self._ctx.playback.pause()
@@ -233,8 +238,12 @@ class TimelineDrags:
     def keys_scale_finished(self, pivot: int, factor: float) -> JobHandle | None:
         group, valid = self._scale_group, self._scale_valid
         self._scale_group, self._scale_valid = (), None
-        if valid is None:
+        if valid is None or all(f == t for f, t in scaled_frames(group, *valid).items()):
+            # Back where it started: nothing to land (a x1.00 step would still redraw
+            # the gaps around the keys).
+            self._ctx.document.cancel_preview()
             self._restore_selection(group)
+            self._status_bar.clearMessage()
             return None
         pivot, factor = valid
         text = f"Scale {len(group)} keyframes ×{factor:.2f} in time about frame {pivot}"

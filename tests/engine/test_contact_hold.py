@@ -53,7 +53,7 @@ def test_a_locked_fingertip_sits_on_the_site_over_the_span_only(sign):
     assert all(np.array_equal(before[f], after[f]) for f in outside)
     for key in held.keyframes:                                  # keys inside hold it too
         if 10 <= key.frame < 25:
-            assert key.pose.equals(held.motion.frame(key.frame)) and not key.generated
+            assert key.pose.equals(held.motion.frame(key.frame))
     assert held.contacts == (lock,)
     # The hand comes to the chin from outside: its wrist out along the site's normal
     # (held at the orientation it had, it lay inside the face).
@@ -118,3 +118,41 @@ def test_bad_locks_are_refused_with_the_field(tmp_path, sign, fields, words):
         load_project(path)
     with pytest.raises(MotionError, match=words):
         sign.replace(contacts=(ContactLock(**{**good, **fields}),))
+
+
+def test_moved_keys_and_a_key_set_inside_the_span_keep_the_contact(sign):
+    """Keys moved around a lock (their frames carried with them) and a key set inside
+    its span (a head turned with the gizmo): the fingertip stays on the site on every
+    frame of the span, keys included, and the motion still meets every key."""
+    from engine.body.skeleton import JOINT_INDEX as J
+    from engine.generate.key_edits import joint_turned_key, set_key_edit
+    from engine.generate.key_selection import shift_keys_edit
+
+    lock = ContactLock("right", "index", "chin", 20, 36)
+    held = locked_project(sign, lock, BODY)
+    moved = shift_keys_edit(held, (14, 18, 30, 39), 4).project
+    assert gap_mm(moved, lock)[20:36].max() < 1.0
+    turned = set_key_edit(moved, joint_turned_key(moved, 27, J["head"], 0, np.radians(20)))
+    result = turned.project
+    assert gap_mm(result, lock)[20:36].max() < 1.0
+    for key in result.keyframes:
+        assert key.pose.equals(result.motion.frame(key.frame)), key.frame
+
+
+def test_the_ease_moves_the_point_part_of_the_way(sign):
+    lock = ContactLock("right", "index", "chin", 20, 36)
+    before, after = gap_mm(sign, lock), gap_mm(locked_project(sign, lock, BODY), lock)
+    from engine.notation.contact_hold import _weights
+
+    frames = np.arange(20 - EASE_FRAMES, 20)
+    expected = (1 - _weights(lock, frames)) * before[frames]
+    np.testing.assert_allclose(after[frames], expected, atol=1.5)
+
+
+def test_a_locked_body_track_is_not_moved(sign):
+    lock = ContactLock("right", "index", "chin", 20, 36)
+    held = locked_project(sign, lock, BODY).replace(locked=frozenset({"body"}))
+    with pytest.raises(MotionError, match="body track is locked"):
+        locked_project(held, ContactLock("left", "index", "chest", 5, 9), BODY)
+    edit = delete_key_edit(held, 30)                  # regenerating holds nothing there
+    assert edit.project.motion.body_pose.tobytes() == held.motion.body_pose.tobytes()

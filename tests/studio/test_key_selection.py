@@ -137,3 +137,31 @@ def test_copy_paste_and_delete_work_on_the_whole_selection(generated, qtbot, act
     assert after.equals(expected.project)
     assert doc.selected_keys == selected
     undo_restores(doc, before, after)
+
+
+def test_a_scale_back_to_where_it_started_lands_nothing(generated, qtbot):
+    window, doc, view = generated, generated.document, generated.timeline
+    before = doc.project
+    group = group_with_room(before)
+    select_by_shift_click(qtbot, view, group)
+    start = view.scale_handle_point("right")
+    pull(qtbot, view, start, 2, release=False)
+    assert doc.in_preview
+    qtbot.mouseMove(view.viewport(), pos=start)                  # back to x1.00
+    # ...and past the pivot: refused with a word, the last scale kept.
+    past = view.view_point(group[0] - 2, view.track_y(TRACK))
+    qtbot.mouseMove(view.viewport(), pos=past)
+    assert "cannot turn the keys round" in window.statusBar().currentMessage()
+    qtbot.mouseMove(view.viewport(), pos=start)
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.wait(200)
+    assert not doc.in_preview and doc.project is before and doc.undo_stack.count() == 1
+    assert doc.selected_keys == set(group)
+
+
+def test_a_click_on_a_key_of_a_selection_selects_just_that_key(generated, qtbot):
+    doc, view = generated.document, generated.timeline
+    group = group_with_room(doc.project)
+    select_by_shift_click(qtbot, view, group)
+    click_key(qtbot, view, group[1])
+    assert doc.selected_keys == {group[1]} and doc.selected_key == group[1]
