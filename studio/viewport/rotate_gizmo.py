@@ -48,6 +48,7 @@ class RotateGizmo(ViewportDrag):
         self._drag: dict | None = None
         self._overlay = None      # the renderer the rings are drawn in, made when first on
         self._actors: list = []
+        self.hovered: int | None = None       # the ring under the pointer, drawn thicker
         viewport.plotter.interactor.installEventFilter(self)
         document.frame_changed.connect(self.refresh)
         document.project_changed.connect(self.refresh)
@@ -86,6 +87,7 @@ class RotateGizmo(ViewportDrag):
             self._overlay.RemoveActor(actor)
         self._actors = []
         self.rings = []
+        self.hovered = None
         if not self.on:
             plotter.update()
             return
@@ -112,6 +114,23 @@ class RotateGizmo(ViewportDrag):
             self._overlay_renderer().AddActor(actor)
             self._actors.append(actor)
         plotter.update()
+
+    def _hover(self, x: float, y: float) -> None:
+        """A ring under the pointer is drawn thicker and the status bar says what
+        dragging it does."""
+        if not self.on or not self._actors:
+            return
+        found = self.ring_at(x, y)
+        axis = None if found is None else found[0]
+        if axis == self.hovered:
+            return
+        self.hovered = axis
+        for index, actor in enumerate(self._actors):
+            actor.GetProperty().SetLineWidth(6 if index == axis else 3)
+        self._viewport.plotter.update()
+        if axis is not None:
+            self.message.emit(f"Drag the {AXIS_NAMES[axis]} ring to turn the "
+                              f"{self.joint_name()} about its {AXIS_NAMES[axis]} axis")
 
     def ring_at(self, x: float, y: float) -> tuple[int, np.ndarray] | None:
         """(axis, world point on its ring) of the ring nearest Qt pixel (x, y) within

@@ -21,6 +21,9 @@ class ViewportDrag(QObject):
         if kind == QEvent.Type.MouseMove and self._drag is not None:
             self._move(event.position().x(), event.position().y())
             return True
+        if kind == QEvent.Type.MouseMove and not event.buttons():
+            self._hover(event.position().x(), event.position().y())
+            return False
         if kind == QEvent.Type.MouseButtonRelease and self._drag is not None:
             self._release()
             return True
@@ -29,6 +32,9 @@ class ViewportDrag(QObject):
             self.cancel()
             return True
         return False
+
+    def _hover(self, x: float, y: float) -> None:
+        """The pointer moved with no button down (to show what a press would grab)."""
 
     def cancel(self) -> None:
         """Drop a drag in progress: what it moved goes back."""

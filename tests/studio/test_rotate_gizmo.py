@@ -54,6 +54,10 @@ def test_dragging_a_ring_turns_the_joint_that_way_and_sets_a_key(posed, qtbot):
     before = doc.committed_project
     axis, grab, to, grabbed = face_on_ring(window)
     interactor = window.viewport.plotter.interactor
+    qtbot.mouseMove(interactor, grab)                     # hovering shows what it grabs
+    assert gizmo.hovered == axis
+    assert f"to turn the right elbow about its {'XYZ'[axis]} axis" in \
+        window.statusBar().currentMessage()
     qtbot.mousePress(interactor, Qt.MouseButton.LeftButton, pos=grab)
     assert gizmo.dragging and not window.hand_drag.dragging
     qtbot.mouseMove(interactor, to)
