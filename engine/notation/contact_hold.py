@@ -35,6 +35,7 @@ from engine.notation.anchors import body_anchors
 
 SKIN = 0.008           # metres: a fingertip's centre this far out from the surface
 LEAN = 0.5             # cosine: the hand comes in at most 60 degrees off the site's normal
+REACH_ROUNDS = 4       # arm moves with the wrist's bend put back (see ``held``)
 EASE_FRAMES = 6        # frames either side of a span over which the correction fades
 
 #: The joint each body site moves with.
@@ -126,19 +127,29 @@ def held(project: Project, body, frame_range: tuple[int, int] | None = None,
         weights = _weights(lock, frames)[:, None]
         site, normal = site_frames(body, part, lock)
         tip = point_track(body, part, lock.side, lock.point)
+        # Where the point goes: on the site inside the span, part of the way in the ease.
+        goal = tip + (site - tip) * weights
+        # The arm reaches with the wrist bent as the sign bends it: the wrist is moved
+        # (the hand keeping its orientation), its own bend put back, and again, until
+        # the point arrives. Kept at its orientation in space instead, a hand raised
+        # from the chest to the chin bent the wrist past 100 degrees.
+        wrist_pose = JOINT_INDEX[f"{lock.side}_wrist"] - 1   # body_pose skips the root
+        bend = part.body_pose[:, wrist_pose].copy()
+        for _ in range(REACH_ROUNDS):
+            part = shift_wrist(part, rest_joints, PARENTS, lock.side,
+                               goal - point_track(body, part, lock.side, lock.point))
+            body_pose = part.body_pose.copy()
+            body_pose[:, wrist_pose] = bend
+            part = part.replace(body_pose=body_pose)
+        tip = point_track(body, part, lock.side, lock.point)
         wrist = point_track(body, part, lock.side, "wrist")
         turns = (np.zeros_like(tip) if lock.point == "wrist"
                  else _turns_out(tip, wrist, normal) * weights)
-        # Where the point goes: on the site inside the span, part of the way in the
-        # ease. The wrist goes where the turned hand puts it with its point there.
-        goal = tip + (site - tip) * weights
+        # The last step lands the point exactly, the hand turned about it where it would
+        # still come to the site from inside the body.
         turned_back = Rotation.from_rotvec(turns).apply(wrist - tip)
         part = shift_wrist(part, rest_joints, PARENTS, lock.side,
                            goal + turned_back - wrist, turns)
-        # Once more toward the same goal, position only: the first shift may fall
-        # short where the elbow's bend limits it.
-        tip = point_track(body, part, lock.side, lock.point)
-        part = shift_wrist(part, rest_joints, PARENTS, lock.side, goal - tip)
         written = {name: array.copy() for name, array in arrays.items()}
         for name, array in written.items():
             array[frames] = getattr(part, name)

@@ -58,7 +58,8 @@ class RotateGizmo(ViewportDrag):
         self.refresh()
         if self.on:
             self.message.emit(f"Rotate gizmo on the {self.joint_name()}: drag a ring to turn "
-                              "it (choose the joint in the properties panel; R hides it)")
+                              "it (a selected keyframe's Joint box in the properties panel "
+                              "chooses the joint; R hides the rings)")
 
     def joint_name(self) -> str:
         return JOINT_NAMES[self._joint()].replace("_", " ")
@@ -108,7 +109,9 @@ class RotateGizmo(ViewportDrag):
             actor = vtk.vtkActor()
             actor.SetMapper(mapper)
             actor.GetProperty().SetColor(pv.Color(AXIS_COLOURS[axis]).float_rgb)
-            actor.GetProperty().SetLineWidth(3)
+            # The ring being dragged stays thick while the preview redraws the rings.
+            dragged = self._drag is not None and self._drag["axis"] == axis
+            actor.GetProperty().SetLineWidth(6 if dragged else 3)
             actor.GetProperty().LightingOff()
             actor.PickableOff()
             self._overlay_renderer().AddActor(actor)

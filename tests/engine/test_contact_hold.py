@@ -156,3 +156,20 @@ def test_a_locked_body_track_is_not_moved(sign):
         locked_project(held, ContactLock("left", "index", "chest", 5, 9), BODY)
     edit = delete_key_edit(held, 30)                  # regenerating holds nothing there
     assert edit.project.motion.body_pose.tobytes() == held.motion.body_pose.tobytes()
+
+
+@pytest.mark.parametrize("site, point", [("chin", "index"), ("cheek", "thumb"),
+                                         ("forehead", "middle"), ("chest", "index")])
+def test_the_arm_reaches_with_the_wrist_bent_as_the_sign_bends_it(sign, site, point):
+    """The shoulder and elbow bring the point to the site; the wrist keeps about the
+    bend the sign gave it (a hand kept at its orientation in space instead bent the
+    wrist past 100 degrees when raised from the chest to the chin)."""
+    wrist = JOINT_INDEX["right_wrist"] - 1
+    lock = ContactLock("right", point, site, 10, 25)
+    held = locked_project(sign, lock, BODY)
+    assert gap_mm(held, lock)[10:25].max() < 1.0
+
+    def bend(project):
+        return np.degrees(np.linalg.norm(project.motion.body_pose[10:25, wrist], axis=1))
+
+    assert bend(held).max() < bend(sign).max() + 10
