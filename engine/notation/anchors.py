@@ -54,7 +54,7 @@ class BodyAnchors:
     """Anchors of one body (see the module docstring). ``reach``: shoulder to wrist
     length of the arm (metres), the unit of the distances the notation implies."""
 
-    def __init__(self, vertices: np.ndarray, joints: np.ndarray, chin: np.ndarray | None):
+    def __init__(self, vertices: np.ndarray, joints: np.ndarray):
         self._vertices = np.asarray(vertices, np.float64)
         joints = np.asarray(joints, np.float64)
         self.joints = joints
@@ -64,8 +64,8 @@ class BodyAnchors:
         eyes = (at["left_eye_smplhf"] + at["right_eye_smplhf"]) / 2
         midline = np.abs(self._vertices[:, 0]) < 0.05
         top = float(self._vertices[midline, 1].max())
-        chin_y = float(chin[1]) if chin is not None else float(at["jaw"][1] - 0.04)
-        face = eyes[1] - chin_y  # eyes to chin, metres
+        chin_y = self._chin_bottom(eyes, float(at["jaw"][1]))
+        face = eyes[1] - chin_y  # eyes to the bottom of the chin, metres
         head_half = float(np.abs(self._vertices[np.abs(self._vertices[:, 1] - eyes[1]) < 0.01, 0]
                                  ).max())
         shoulder_x = float(abs(at["right_shoulder"][0]))
@@ -79,14 +79,17 @@ class BodyAnchors:
             "forehead": _Site(0.0, eyes[1] + 0.35 * (top - eyes[1]), forward, head_half * 0.6),
             "eyebrows": _Site(0.0, eyes[1] + 0.12 * (top - eyes[1]), forward, head_half * 0.5),
             "eyes": _Site(0.0, eyes[1], forward, abs(at["right_eye_smplhf"][0])),
-            "nose": _Site(0.0, eyes[1] - 0.45 * face, forward, head_half * 0.3),
-            "nostrils": _Site(0.0, eyes[1] - 0.55 * face, forward, head_half * 0.2),
-            "lips": _Site(0.0, eyes[1] - 0.78 * face, forward, head_half * 0.35),
-            "tongue": _Site(0.0, eyes[1] - 0.78 * face, forward, head_half * 0.2),
-            "teeth": _Site(0.0, eyes[1] - 0.78 * face, forward, head_half * 0.3),
+            # Down the face from the eyes, in eyes-to-chin lengths, near where MediaPipe's
+            # face landmarks lie on the default avatar (nose tip 0.36, subnasale 0.42,
+            # the lips' middle 0.62, the chin's front 0.88).
+            "nose": _Site(0.0, eyes[1] - 0.30 * face, forward, head_half * 0.3),
+            "nostrils": _Site(0.0, eyes[1] - 0.42 * face, forward, head_half * 0.2),
+            "lips": _Site(0.0, eyes[1] - 0.65 * face, forward, head_half * 0.35),
+            "tongue": _Site(0.0, eyes[1] - 0.65 * face, forward, head_half * 0.2),
+            "teeth": _Site(0.0, eyes[1] - 0.65 * face, forward, head_half * 0.3),
             "chin": _Site(0.0, chin_y + 0.1 * face, forward, head_half * 0.35),
             "underchin": _Site(0.0, chin_y - 0.005, (0.0, -0.7, 0.7), head_half * 0.3),
-            "cheek": _Site(head_half * 0.62, eyes[1] - 0.5 * face, (-0.6, 0.0, 0.8),
+            "cheek": _Site(head_half * 0.62, eyes[1] - 0.35 * face, (-0.6, 0.0, 0.8),
                            head_half * 0.62),
             "ear": _Site(head_half * 0.98, eyes[1] - 0.1 * face, (-1.0, 0.0, 0.0), head_half),
             "earlobe": _Site(head_half * 0.95, eyes[1] - 0.45 * face, (-1.0, 0.0, 0.0),
@@ -109,6 +112,20 @@ class BodyAnchors:
         self.neutral = np.array([0.0, (chest_y + at["spine2"][1]) / 2,
                                  self._front_z(0.0, (chest_y + at["spine2"][1]) / 2)
                                  + 0.37 * self.reach])
+
+    def _chin_bottom(self, eyes: np.ndarray, jaw_y: float) -> float:
+        """Height (metres) of the bottom of the chin: the lowest point of the face's
+        midline profile that still stands forward (within 3.5 cm of the nose tip's
+        depth) before the profile falls back to the neck. (The jaw bone's end vertex,
+        used before, lay at the lips: every site below the nose was 1 to 3 cm high.)"""
+        v = self._vertices
+        midline = np.abs(v[:, 0]) < 0.01
+        nose = midline & (v[:, 1] < eyes[1]) & (v[:, 1] > eyes[1] - 0.08)
+        if not nose.any():
+            return jaw_y - 0.04
+        forward = (midline & (v[:, 1] < eyes[1] - 0.03) & (v[:, 1] > eyes[1] - 0.16)
+                   & (v[:, 2] >= v[nose, 2].max() - 0.035))
+        return float(v[forward, 1].min()) if forward.any() else jaw_y - 0.04
 
     def _front_z(self, x: float, y: float, radius: float = 0.012) -> float:
         """The frontmost surface (largest z) of the mesh near (x, y), within the trunk
@@ -159,12 +176,8 @@ class BodyAnchors:
 
 
 def _measure(body) -> BodyAnchors:
-    from engine.body.tips import leaf_tip_vertices
-
     out = body.forward(Motion.zeros(1))
-    tips = leaf_tip_vertices(body)
-    chin = out.vertices[0][tips[JOINT_INDEX["jaw"]]] if tips else None
-    return BodyAnchors(out.vertices[0], out.joints[0], chin)
+    return BodyAnchors(out.vertices[0], out.joints[0])
 
 
 _MEASURED: dict[bytes, BodyAnchors] = {}

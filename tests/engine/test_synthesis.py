@@ -386,3 +386,23 @@ def test_the_version_digest_reads_every_module_the_synthesiser_runs():
     loaded = {Path(module.__file__).resolve() for name, module in list(sys.modules.items())
               if name.startswith("engine.notation.") and getattr(module, "__file__", None)}
     assert len(loaded) >= 10 and loaded <= read
+
+
+@pytest.mark.parametrize("site, landmarks", [
+    ("nostrils", (2,)),            # subnasale
+    ("lips", (13, 14)),            # the inner lips' middle
+    ("chin", (199, 175)),          # the chin's front
+    ("underchin", (152,)),         # the bottom of the chin
+])
+def test_face_sites_lie_where_the_face_does(site, landmarks):
+    """The sites below the nose, on the default avatar, within a centimetre of where
+    MediaPipe's face landmarks lie on its mesh (an independent measurement,
+    assets/mediapipe_face_points.json). The jaw bone's end vertex, used before to find
+    the chin, lay at the lips: the chin site was 3 cm high, on the upper lip."""
+    from engine.body.face_points import face_points_on
+    from engine.motion import Motion
+
+    body = default_avatar()
+    face = face_points_on(body.forward(Motion.zeros(1)).vertices[0])
+    expected = face[list(landmarks)].mean(axis=0)
+    assert abs(body_anchors(body).site(site).position[1] - expected[1]) < 0.01
