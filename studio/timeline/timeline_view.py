@@ -216,6 +216,8 @@ class TimelineView(QGraphicsView):
                                  or drag["kind"] == "scale" and drag["value"] is not None):
             for frame in drag["group"]:
                 painting.draw_key_ghost(scene, self.x_of(frame))
+            if drag["kind"] == "scale":
+                painting.draw_pivot(scene, self.x_of(drag["pivot"]))
         if drag is not None and drag["kind"] == "box" and drag["box"] is not None:
             selection_box.draw_box(scene, drag["box"])
         self._playhead = scene.addLine(0, 0, 0, height, QPen(PLAYHEAD_COLOUR, 1.5))
