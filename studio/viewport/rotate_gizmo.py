@@ -17,6 +17,7 @@ from PySide6.QtCore import Signal
 
 from engine.body.joint_turn import joint_axes, turned
 from engine.body.skeleton import JOINT_NAMES
+from engine.data.fit.ranges import range_problem
 from engine.face.perform import performed_motion
 from engine.generate.key_edits import joint_turned_key, set_key_edit
 from studio.viewport.screen import screen_of
@@ -185,8 +186,13 @@ class RotateGizmo(ViewportDrag):
         project, frame = drag["project"], drag["frame"]
         pose = turned(project.motion.frame(frame), drag["joint"], drag["axis"], drag["angle"])
         self._document.set_preview(project.replace(motion=project.motion.with_frames(frame, pose)))
-        self.message.emit(f"{self.joint_name()} {np.degrees(drag['angle']):+.0f}° about "
-                          f"{AXIS_NAMES[drag['axis']]}: release to set a key, Esc cancels")
+        text = (f"{self.joint_name()} {np.degrees(drag['angle']):+.0f}° about "
+                f"{AXIS_NAMES[drag['axis']]}: release to set a key, Esc cancels")
+        # Past what a body can do: said, not stopped (a sign may want it; the animator
+        # decides).
+        problem = range_problem(self._viewport.body, drag["joint"],
+                                pose.full_pose()[0, drag["joint"]])
+        self.message.emit(text if problem is None else f"{text}. Careful: {problem}")
 
     def _release(self) -> None:
         drag, self._drag = self._drag, None
