@@ -15,7 +15,9 @@ from PySide6.QtCore import Signal
 
 from engine.body.capsules import rest_joints_for
 from engine.body.reach import shift_wrist
+from engine.body.skeleton import JOINT_INDEX
 from engine.body.trails import grab_points
+from engine.data.fit.ranges import range_problem
 from engine.face.perform import performed_motion
 from engine.generate.key_edits import hand_moved_key, set_key_edit
 from studio.viewport.screen import screen_of, world_at
@@ -88,6 +90,17 @@ class HandDrag(ViewportDrag):
         moved = shift_wrist(current, rest_joints_for(body, current.betas),
                             np.asarray(body.parents), drag["side"], offset)
         self._document.set_preview(project.replace(motion=project.motion.with_frames(frame, moved)))
+        # The arm follows the hand, and the wrist keeps the hand's orientation: far
+        # enough, that bends the elbow or the wrist past what a body can do. Said, not
+        # stopped.
+        side, pose = drag["side"], moved.full_pose()[0]
+        problem = next((found for joint in (f"{side}_elbow", f"{side}_wrist")
+                        if (found := range_problem(body, JOINT_INDEX[joint],
+                                                   pose[JOINT_INDEX[joint]])) is not None), None)
+        centimetres = np.linalg.norm(offset) * 100
+        self.message.emit(f"Dragging the {side} hand {centimetres:.0f} cm at frame {frame}: "
+                          "release to set a key there, Esc puts it back"
+                          + ("" if problem is None else f". Careful: {problem}"))
 
     def _release(self) -> None:
         drag, self._drag = self._drag, None

@@ -35,6 +35,8 @@ def test_dragging_the_wrist_moves_the_arm_and_sets_a_key_on_release(posed, qtbot
     qtbot.mousePress(interactor, Qt.MouseButton.LeftButton, pos=grab)
     assert drag.dragging
     qtbot.mouseMove(interactor, to)
+    message = window.statusBar().currentMessage()      # how far, live
+    assert message.startswith("Dragging the right hand ") and f"cm at frame {frame}" in message
     plotter, depth = window.viewport.plotter, drag.screen_of(start)[2]
     target = world_at(plotter, to.x(), to.y(), depth)
     # The preview shows the wrist under the mouse, the hand's orientation kept.
@@ -69,4 +71,8 @@ def test_a_press_away_from_the_hands_orbits_and_esc_puts_a_dragged_hand_back(pos
     assert doc.in_preview
     qtbot.keyClick(interactor, Qt.Key.Key_Escape)
     assert not drag.dragging and not doc.in_preview
+    assert doc.project is before
+    # The button comes up (QTest keeps it down for the next test's moves otherwise).
+    qtbot.mouseRelease(interactor, Qt.MouseButton.LeftButton, pos=QPoint(round(x) - 30,
+                                                                         round(y) + 20))
     assert doc.project is before
