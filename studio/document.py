@@ -109,7 +109,7 @@ class Document(QObject):
         if self._frame > last:
             self._frame = last
             self.frame_changed.emit(self._frame)
-        present = frozenset(f for f in self.selected_keys if project.keyframe_at(f) is not None)
+        present = self.existing_keys(self.selected_keys)
         if present != self.selected_keys:
             self.selected_keys = present
             if self.selected_key not in present:
@@ -148,6 +148,15 @@ class Document(QObject):
         self.selected_key = primary if primary in frames else (max(frames) if frames else None)
         self.selected_segment = self.selected_marker = None
         self.selection_changed.emit()
+
+    def existing_keys(self, frames) -> frozenset[int]:
+        """Those of ``frames`` that have a keyframe in the project shown now (a selection
+        remembered across an edit that deleted or moved some of its keys)."""
+        project = self.project
+        return frozenset(f for f in frames if project.keyframe_at(f) is not None)
+
+    def select_all_keys(self) -> None:
+        self.select_keys(k.frame for k in self.project.keyframes)
 
     def toggle_key(self, frame: int) -> None:
         """Shift+click: add the keyframe at ``frame`` to the selection, or take it out."""

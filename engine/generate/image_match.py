@@ -241,11 +241,12 @@ def image_hand_points(path: str | Path, mirrored: bool = False) -> np.ndarray:
     found = {}
     for side, _, world in _hands_in(image):
         found.setdefault(side, world)
-    for side in ("right", "left"):
-        if side not in found and not found and view is not None and side in view.hands:
-            points = _hand_near(image, view, side)
+    if not found and view is not None:
+        for side in ("right", "left"):   # the first the crop finds, the dominant first
+            points = _hand_near(image, view, side) if side in view.hands else None
             if points is not None:
                 found[side] = points
+                break
     if not found:
         raise ImageQueryError(path, "no hand found in the image")
     turn = view.facing if view is not None else 0.0

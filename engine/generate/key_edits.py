@@ -86,11 +86,7 @@ def hand_moved_key(project: Project, frame: int, side: str, offset: np.ndarray,
     current = project.motion.frame(frame)
     moved = shift_wrist(current, rest_joints_for(body, current.betas), np.asarray(body.parents),
                         side, np.asarray(offset, np.float64))
-    existing = project.keyframe_at(frame)
-    if existing is None:
-        return Keyframe(frame, moved, frozenset({Channel.BODY}))
-    return replace(existing, pose=moved, channels=existing.channels | {Channel.BODY},
-                   generated=False)
+    return _posed_key(project, frame, moved, Channel.BODY)
 
 
 def joint_turned_key(project: Project, frame: int, joint: int, axis: int,
@@ -103,11 +99,16 @@ def joint_turned_key(project: Project, frame: int, joint: int, axis: int,
     from engine.motion.curves import joint_channel
 
     moved = turned(project.motion.frame(frame), joint, axis, angle)
-    channel = joint_channel(joint)
+    return _posed_key(project, frame, moved, joint_channel(joint))
+
+
+def _posed_key(project: Project, frame: int, pose: Motion, channel: Channel) -> Keyframe:
+    """A pose made in the viewport as the user's key at ``frame``: the key already there
+    (its channels kept, ``channel`` added) or a new one pinning ``channel``."""
     existing = project.keyframe_at(frame)
     if existing is None:
-        return Keyframe(frame, moved, frozenset({channel}))
-    return replace(existing, pose=moved, channels=existing.channels | {channel},
+        return Keyframe(frame, pose, frozenset({channel}))
+    return replace(existing, pose=pose, channels=existing.channels | {channel},
                    generated=False)
 
 
@@ -156,10 +157,9 @@ def regenerated_range(edited: Project, frame_range: tuple[int, int], backend,
     """``frame_range`` of ``edited`` (its keys already changed) regenerated and
     finished (``finished_range``: contacts held, locked tracks kept; ``finish`` False:
     neither, for a caller that finishes a larger range itself), with the op that lands
-    it. In one piece with
-    ``backend`` when every key that governs a part of it interpolates "auto", else span
-    by span (a span runs from a key, or the range's start after the key before it, to
-    the next key) with each span's own interpolation."""
+    it. In one piece with ``backend`` when every key that governs a part of it
+    interpolates "auto", else span by span (a span runs from a key, or the range's start
+    after the key before it, to the next key) with each span's own interpolation."""
     start, stop = frame_range
     keys = {k.frame: k for k in edited.keyframes}
     cuts = [start] + [f for f in sorted(keys) if start < f < stop] + [stop]
@@ -173,22 +173,22 @@ def regenerated_range(edited: Project, frame_range: tuple[int, int], backend,
     if all(mode == "auto" for *_, mode in spans):
         motion = regenerate(edited.motion, edited.keyframes, frame_range, backend=backend,
                             labels=labels)[0]
-        return (finished_range(edited, motion, frame_range) if finish
-                else (edited.replace(motion=motion), as_edit(motion, frame_range)))
-    motion = edited.motion
-    for a, b, mode in spans:
-        span_backend = (release_backend() if mode == "learned"
-                        else _SPAN_BACKENDS.get(mode, backend))
-        motion = regenerate(motion, edited.keyframes, (a, b), backend=span_backend,
-                            labels=labels)[0]
-        if mode == "hold":  # the key's frame repeated up to the next key
-            held = a if a in keys else a - 1
-            arrays = {name: array.copy() for name, array in motion.frame_arrays().items()}
-            for array in arrays.values():
-                array[held + 1:b] = array[held]
-            motion = motion.replace(**arrays)
-    return (finished_range(edited, motion, frame_range) if finish
-            else (edited.replace(motion=motion), as_edit(motion, frame_range)))
+    else:
+        motion = edited.motion
+        for a, b, mode in spans:
+            span_backend = (release_backend() if mode == "learned"
+                            else _SPAN_BACKENDS.get(mode, backend))
+            motion = regenerate(motion, edited.keyframes, (a, b), backend=span_backend,
+                                labels=labels)[0]
+            if mode == "hold":  # the key's frame repeated up to the next key
+                held = a if a in keys else a - 1
+                arrays = {name: array.copy() for name, array in motion.frame_arrays().items()}
+                for array in arrays.values():
+                    array[held + 1:b] = array[held]
+                motion = motion.replace(**arrays)
+    if finish:
+        return finished_range(edited, motion, frame_range)
+    return edited.replace(motion=motion), as_edit(motion, frame_range)
 
 
 def finished_range(edited: Project, motion: Motion, frame_range: tuple[int, int]

@@ -61,13 +61,6 @@ def copy_keys(project: Project, frames: Iterable[int]) -> KeyBlock:
     return KeyBlock(keys, project.motion.slice(first, last + 1))
 
 
-def _neighbours(others: list[int], low: int, high: int, frames: int) -> tuple[int, int]:
-    """The half-open range between the unselected keys around ``[low, high]``."""
-    before = [f for f in others if f < low]
-    after = [f for f in others if f > high]
-    return (before[-1] + 1 if before else 0), (after[0] if after else frames)
-
-
 def _fill_gaps(project: Project, region: tuple[int, int], fixed: list[tuple[int, int]],
                backend) -> Project:
     """``project`` with every frame of ``region`` outside the ``fixed`` (start, stop)
@@ -132,8 +125,8 @@ def retime_keys_edit(project: Project, mapping: dict[int, int], what: str = "mov
     moved = [project.keyframe_at(f).moved_to(t) for f, t in zip(selected, targets)]
     key_ops = [DeleteKey(f) for f in selected] + [SetKey(k) for k in moved]
     edited, _ = apply_all(key_ops, project)
-    region = _neighbours(others, min(selected[0], targets[0]), max(selected[-1], targets[-1]),
-                         count)
+    region = affected_range(project, (min(selected[0], targets[0]),
+                                      max(selected[-1], targets[-1])), ignore=tuple(selected))
     result = _fill_gaps(edited.replace(motion=motion), region, fixed, backend)
     return _landed(edited, result.motion, key_ops, region)
 
@@ -194,8 +187,7 @@ def paste_keys_edit(project: Project, block: KeyBlock, at: int,
     key_ops = [DeleteKey(f) for f in covered] + [SetKey(k.moved_to(at + k.frame))
                                                  for k in block.keys]
     edited, _ = apply_all(key_ops, project)
-    others = [k.frame for k in project.keyframes if not at <= k.frame < stop]
-    region = _neighbours(others, at, stop - 1, count)
+    region = affected_range(project, (at, stop - 1), ignore=tuple(covered))
     result = _fill_gaps(edited.replace(motion=motion), region, [(at, stop)], backend)
     return _landed(edited, result.motion, key_ops, region)
 

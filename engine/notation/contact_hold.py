@@ -1,14 +1,14 @@
 """Holding contact locks (``engine.motion.contacts``): on every frame of a lock's span
-the arm moves (``engine.body.reach.shift_wrist``: the hand keeps its shape and its
-orientation in space) so that the locked point of the hand sits on the body site.
+the arm moves (``engine.body.reach.shift_wrist``, the wrist keeping the bend the sign
+gave it) so that the locked point of the hand sits on the body site.
 
 The site follows the body: it is the notation's anchor (``engine.notation.anchors``,
 measured on the rest pose) carried by the joint it lies on (the head for the face
 sites, the neck, the upper or lower spine for the trunk), so a lock on the chin stays
 on the chin through a nod. A fingertip's centre sits ``SKIN`` metres out along the
 site's normal, the finger's half thickness, so the skin touches rather than sinks in,
-and the hand turns about that fingertip until it comes to the site from outside
-(``LEAN``): a hand kept at the orientation it had elsewhere lay inside the face.
+and where the hand would still come to the site from inside the body it turns about
+that fingertip until it comes from outside (``LEAN``).
 Around the span the correction fades in and out over ``EASE_FRAMES`` frames, so the
 hand arrives at the contact and leaves it instead of jumping.
 
@@ -122,8 +122,8 @@ def held(project: Project, body, frame_range: tuple[int, int] | None = None,
                            min(high, lock.end + EASE_FRAMES, count))
         if not len(frames):
             continue
-        arrays = motion.frame_arrays()
-        part = motion.replace(**{name: array[frames] for name, array in arrays.items()})
+        part = motion.replace(**{name: array[frames]
+                                 for name, array in motion.frame_arrays().items()})
         weights = _weights(lock, frames)[:, None]
         site, normal = site_frames(body, part, lock)
         tip = point_track(body, part, lock.side, lock.point)
@@ -150,10 +150,9 @@ def held(project: Project, body, frame_range: tuple[int, int] | None = None,
         turned_back = Rotation.from_rotvec(turns).apply(wrist - tip)
         part = shift_wrist(part, rest_joints, PARENTS, lock.side,
                            goal + turned_back - wrist, turns)
-        written = {name: array.copy() for name, array in arrays.items()}
-        for name, array in written.items():
-            array[frames] = getattr(part, name)
-        motion = motion.replace(**written)
+        body_pose = motion.body_pose.copy()       # shift_wrist turns the arm joints only
+        body_pose[frames] = part.body_pose
+        motion = motion.replace(body_pose=body_pose)
     keys = tuple(
         dataclasses.replace(k, pose=motion.frame(k.frame))
         if Channel.BODY in k.channels and low <= k.frame < high

@@ -457,10 +457,9 @@ class TimelineView(QGraphicsView):
             box = QRectF(drag["origin"], pos).normalized()
             if drag["box"] is not None or max(box.width(), box.height()) >= DRAG_THRESHOLD:
                 drag["box"] = box
-                project = self._document.project
                 # An edit may have landed since the press: only keys that are there.
-                drag["base"] = frozenset(f for f in drag["base"] if project.keyframe_at(f))
-                inside = selection_box.keys_in_box(project, box, self.x_of)
+                drag["base"] = self._document.existing_keys(drag["base"])
+                inside = selection_box.keys_in_box(self._document.project, box, self.x_of)
                 if drag["base"] | inside != self._document.selected_keys:
                     self._document.select_keys(drag["base"] | inside)
                 else:
@@ -537,8 +536,7 @@ class TimelineView(QGraphicsView):
             elif drag["kind"] == "scale" and drag["value"] is not None:
                 self.keys_scale_cancelled.emit()
             elif drag["kind"] == "box":
-                project = self._document.project
-                self._document.select_keys(f for f in drag["base"] if project.keyframe_at(f))
+                self._document.select_keys(self._document.existing_keys(drag["base"]))
             elif drag["kind"] == "stretch":
                 if drag["value"] is not None:
                     self.stretch_drag_cancelled.emit()
@@ -547,7 +545,7 @@ class TimelineView(QGraphicsView):
             event.accept()
             return
         if event.matches(QKeySequence.StandardKey.SelectAll):
-            self._document.select_keys(k.frame for k in self._document.project.keyframes)
+            self._document.select_all_keys()
             event.accept()
             return
         super().keyPressEvent(event)

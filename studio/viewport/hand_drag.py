@@ -13,8 +13,6 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Signal
 
-from engine.body.capsules import rest_joints_for
-from engine.body.reach import shift_wrist
 from engine.body.skeleton import JOINT_INDEX
 from engine.body.trails import grab_points
 from engine.data.fit.ranges import range_problem
@@ -84,19 +82,20 @@ class HandDrag(ViewportDrag):
         drag = self._drag
         offset = world_at(self._viewport.plotter, x, y, drag["depth"]) - drag["start"]
         drag["offset"] = offset
-        project, frame = drag["project"], drag["frame"]
+        project, frame, side = drag["project"], drag["frame"], drag["side"]
         body = self._viewport.body
-        current = project.motion.frame(frame)
-        moved = shift_wrist(current, rest_joints_for(body, current.betas),
-                            np.asarray(body.parents), drag["side"], offset)
+        # The key a release sets, shown now: the preview is exactly what lands.
+        drag["key"] = hand_moved_key(project, frame, side, offset, body)
+        moved = drag["key"].pose
         self._document.set_preview(project.replace(motion=project.motion.with_frames(frame, moved)))
         # The arm follows the hand, and the wrist keeps the hand's orientation: far
         # enough, that bends the elbow or the wrist past what a body can do. Said, not
         # stopped.
-        side, pose = drag["side"], moved.full_pose()[0]
-        problem = next((found for joint in (f"{side}_elbow", f"{side}_wrist")
-                        if (found := range_problem(body, JOINT_INDEX[joint],
-                                                   pose[JOINT_INDEX[joint]])) is not None), None)
+        pose = moved.full_pose()[0]
+        problems = [range_problem(body, JOINT_INDEX[f"{side}_{joint}"],
+                                  pose[JOINT_INDEX[f"{side}_{joint}"]])
+                    for joint in ("elbow", "wrist")]
+        problem = next((found for found in problems if found is not None), None)
         centimetres = np.linalg.norm(offset) * 100
         self.message.emit(f"Dragging the {side} hand {centimetres:.0f} cm at frame {frame}: "
                           "release to set a key there, Esc puts it back"
@@ -107,8 +106,7 @@ class HandDrag(ViewportDrag):
         if drag["offset"] is None or np.linalg.norm(drag["offset"]) < 1e-4:
             self._document.cancel_preview()
             return
-        key = hand_moved_key(drag["project"], drag["frame"], drag["side"], drag["offset"],
-                             self._viewport.body)
+        key = drag["key"]
         centimetres = np.linalg.norm(drag["offset"]) * 100
         frame = drag["frame"]
         self._edits.submit(f"Pose the {drag['side']} hand",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import Signal
 
-from engine.body.joint_turn import joint_axes, turned
+from engine.body.joint_turn import joint_axes
 from engine.body.skeleton import JOINT_NAMES
 from engine.data.fit.ranges import range_problem
 from engine.face.perform import performed_motion
@@ -184,7 +184,10 @@ class RotateGizmo(ViewportDrag):
         drag["last"], drag["swept"] = now, drag["swept"] + step
         drag["angle"] = -drag["facing"] * drag["swept"]
         project, frame = drag["project"], drag["frame"]
-        pose = turned(project.motion.frame(frame), drag["joint"], drag["axis"], drag["angle"])
+        # The key a release sets, shown now: the preview is exactly what lands.
+        drag["key"] = joint_turned_key(project, frame, drag["joint"], drag["axis"],
+                                       drag["angle"])
+        pose = drag["key"].pose
         self._document.set_preview(project.replace(motion=project.motion.with_frames(frame, pose)))
         text = (f"{self.joint_name()} {np.degrees(drag['angle']):+.0f}° about "
                 f"{AXIS_NAMES[drag['axis']]}: release to set a key, Esc cancels")
@@ -199,9 +202,7 @@ class RotateGizmo(ViewportDrag):
         if drag["angle"] is None or abs(np.degrees(drag["angle"])) < 0.2:
             self._document.cancel_preview()
             return
-        frame = drag["frame"]
-        key = joint_turned_key(drag["project"], frame, drag["joint"], drag["axis"],
-                               drag["angle"])
+        frame, key = drag["frame"], drag["key"]
         text = (f"Turn the {JOINT_NAMES[drag['joint']].replace('_', ' ')} "
                 f"{np.degrees(drag['angle']):+.0f}° about {AXIS_NAMES[drag['axis']]} "
                 f"at frame {frame}")

@@ -60,7 +60,7 @@ def build_menus(window) -> None:
                "The selected key's pose; several selected: the keys with their motion")
     add_action(edit, window, "&Paste keyframes at playhead", edits.paste_key, Keys.Paste)
     add_action(edit, window, "Select &all keyframes",
-               lambda: doc.select_keys(k.frame for k in doc.project.keyframes),
+               doc.select_all_keys,
                "Ctrl+Shift+A", "Shift+click adds a key to the selection; a drag over empty "
                "tracks selects the keys in the box; the bracket's ends scale the selection")
     edit.addSeparator()

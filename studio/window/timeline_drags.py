@@ -44,7 +44,6 @@ class TimelineDrags:
 
     def track_toggled(self, row: int, which: str) -> None:
         """Lock or mute (``which``) the keyframe track ``row`` on or off: one undo step."""
-        from engine.motion.edits import ReplaceProject
         from studio.timeline import TRACKS
         from studio.timeline.track_states import is_on, toggled
 
@@ -268,5 +267,4 @@ class TimelineDrags:
         self._ctx.host.status_message("Scale cancelled")
 
     def _restore_selection(self, frames: tuple[int, ...]) -> None:
-        project = self._ctx.document.project
-        self._ctx.document.select_keys(f for f in frames if project.keyframe_at(f) is not None)
+        self._ctx.document.select_keys(self._ctx.document.existing_keys(frames))
