@@ -8,6 +8,7 @@ the body, so betas change its proportions but not its bone directions.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +19,35 @@ NUM_VERTICES = 10475  # SMPL-X's count: smplx selects extra joints by vertex id
 NUM_FACES = 20908
 
 
-def write_synthetic_smplx(path: Path, rest_joints: np.ndarray, seed: int = 0) -> Path:
+@dataclass(frozen=True)
+class SyntheticFace:
+    """A head surface for the synthetic model: ``vertices`` (N, 3) metres, ``joints``
+    (N,) the joint each is skinned to, ``expression_dirs`` (N, 3, 10) its movement per
+    expression coefficient. The model's other vertices then stay off the head joints."""
+
+    vertices: np.ndarray
+    joints: np.ndarray
+    expression_dirs: np.ndarray
+
+
+HEAD_JOINTS = (15, 22, 23, 24)
+
+
+def write_synthetic_smplx(path: Path, rest_joints: np.ndarray, seed: int = 0,
+                          face: SyntheticFace | None = None) -> Path:
     rng = np.random.default_rng(seed)
     rest_joints = np.asarray(rest_joints, np.float32)
     extra = NUM_VERTICES - 55
     owner = rng.integers(0, 55, extra)
+    if face is not None:
+        body_joints = np.setdiff1d(np.arange(55), HEAD_JOINTS)
+        owner = body_joints[rng.integers(0, len(body_joints), extra)]
     v_template = np.concatenate(
         [rest_joints, rest_joints[owner] + rng.normal(0, 0.02, (extra, 3))]).astype(np.float32)
+    if face is not None:
+        head = slice(55, 55 + len(face.vertices))
+        v_template[head] = face.vertices
+        owner[: len(face.vertices)] = face.joints
     weights = np.zeros((NUM_VERTICES, 55), np.float32)
     weights[np.arange(55), np.arange(55)] = 1.0
     weights[55 + np.arange(extra), owner] = 1.0
@@ -41,6 +64,9 @@ def write_synthetic_smplx(path: Path, rest_joints: np.ndarray, seed: int = 0) ->
     # not); the other shape components only move the surface, not the joints.
     shapedirs[:55, :, 1:10] = 0.0
     shapedirs[:, :, 0] = 0.05 * v_template
+    if face is not None:
+        shapedirs[:, :, 10:] = 0.0
+        shapedirs[head, :, 10:] = face.expression_dirs
     arrays = dict(
         v_template=v_template, f=faces, J_regressor=regressor, weights=weights,
         kintree_table=kintree,

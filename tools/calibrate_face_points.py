@@ -112,7 +112,7 @@ def shape_gains(points: list[dict], colours: np.ndarray) -> list[float]:
     os.environ.setdefault("GLOG_minloglevel", "2")
     import mediapipe as mp
 
-    from engine.face.fitting import similarity
+    from engine.motion.rotations import similarity
     from engine.motion.face import NUM_FACE_BLENDSHAPES
 
     avatar = default_avatar()

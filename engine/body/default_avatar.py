@@ -103,6 +103,12 @@ class DefaultAvatar(SmplxSkeleton):
         return self._looks
 
     @property
+    def blendshapes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(vertex ids (K,), deltas (52, K, 3) metres): each ARKit shape's movement at
+        full weight, in the Motion's ARKit order (zeros for a shape the avatar lacks)."""
+        return self._shape_vertex_ids, self._shape_deltas
+
+    @property
     def skin_weights(self) -> np.ndarray:
         """(V, 55) float32 dense skin weights, rows summing to 1."""
         return self._weights

@@ -8,7 +8,9 @@ or the ``SIGNSTUDIO_SMPLX_DIR`` environment variable). Accepted layouts:
 Hands are created with ``flat_hand_mean=True`` so that a zero hand pose is the flat
 hand, the same rest pose as the default avatar; with smplx's default (False) a zero
 would mean MANO's relaxed mean hand and the two models would disagree.
-``face_blendshapes`` (ARKit) have no SMPL-X counterpart and are not shown here.
+``face_blendshapes`` (ARKit) have no SMPL-X counterpart: they are turned into SMPL-X's
+own jaw turn and expression coefficients by a map measured from the user's model file
+(``engine.body.smplx_face``), so the face shows on SMPL-X too and exports carry it.
 
 The folder is the user's, filled with files from the internet, so nothing in it is ever
 unpickled: ``read_smplx_model_file`` reads the numeric members only and names the rest,
@@ -149,7 +151,8 @@ class SmplxBody(SmplxSkeleton):
         self._loadable_file = numeric_copy(checked)
         del checked
         self.name = f"SMPL-X ({gender})"
-        self._models: dict[tuple[int, int], object] = {}
+        #: smplx models per (betas, expression) size, and face maps per ("face", size).
+        self._models: dict[tuple, object] = {}
         rest = self._model(10, 10)
         self._faces = np.asarray(rest.faces, dtype=np.int32)
         self._faces.setflags(write=False)
@@ -195,10 +198,35 @@ class SmplxBody(SmplxSkeleton):
         """(55, 3) rest joints for zero betas."""
         return self._template_rest_joints
 
+    def face_retarget(self, expression_dims: int):
+        """The ``FaceRetarget`` from the default avatar's ARKit shapes to this model's
+        jaw and first ``expression_dims`` expression coefficients (made once per size)."""
+        key = ("face", expression_dims)
+        if key not in self._models:
+            from engine.body.default_avatar import default_avatar
+            from engine.body.smplx_face import retarget_face
+
+            model = self._model(10, expression_dims)
+            avatar = default_avatar()
+            vertex_ids, deltas = avatar.blendshapes
+            self._models[key] = retarget_face(
+                model.v_template.numpy(), model.lbs_weights.numpy(), self._template_rest_joints,
+                model.expr_dirs.numpy(), avatar.rest_vertices, avatar.skin_weights,
+                avatar.rest_joints, vertex_ids, deltas)
+        return self._models[key]
+
+    def with_face(self, motion: Motion) -> Motion:
+        """``motion`` with its ARKit face weights folded into ``expression`` and
+        ``jaw_pose``: the SMPL-X parameters that show the same face on this model."""
+        if not motion.face_blendshapes.any():
+            return motion
+        return self.face_retarget(motion.expression_dims).apply(motion)
+
     def forward(self, motion: Motion, frames: slice | np.ndarray | None = None) -> BodyOutput:
         import torch
 
         frames = slice(None) if frames is None else frames
+        motion = self.with_face(motion)
         model = self._model(len(motion.betas), motion.expression_dims)
 
         def tensor(array: np.ndarray, width: int) -> torch.Tensor:

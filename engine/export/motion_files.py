@@ -32,7 +32,10 @@ SMPL-X ``.npz``, AMASS-style (``write_npz`` / ``read_npz``)
 
     plus our extras, so our own round trip is lossless: ``expression`` (F, E),
     ``face_blendshapes`` (F, 52) in [0, 1], ``face_blendshape_names`` (52,) ARKit names,
-    ``signstudio_npz_version`` (). Strings are numpy unicode arrays, never pickles: the
+    ``signstudio_npz_version`` (). Written for an SMPL-X body, ``pose_jaw`` and
+    ``expression`` also carry the ARKit face in SMPL-X's terms, and
+    ``signstudio_pose_jaw`` (F, 3) and ``signstudio_expression`` (F, E) keep the
+    motion's own. Strings are numpy unicode arrays, never pickles: the
     file loads with ``allow_pickle=False``, and so do we. Reading accepts real AMASS
     files without our extras (face zeros, expression zeros) and SMPL-H ones (``poses``
     (F, 156): no jaw or eyes), and ``mocap_framerate`` (AMASS's SMPL-H spelling).
@@ -41,8 +44,8 @@ Meshcapade ``.smpl`` (``write_smpl`` / ``read_smpl``), through the ``smplcodec``
     SMPL-X version, neutral gender; ``bodyPose`` (F, 22, 3) is the pelvis then the 21
     body joints, ``headPose`` (F, 3, 3) jaw, left eye, right eye, hand poses (F, 15, 3),
     ``bodyTranslation``, ``shapeParameters``, ``expressionParameters``, ``frameRate``.
-    The format has no place for ARKit face blendshapes: they are not written, and read
-    back as zeros.
+    The format has no place for ARKit face blendshapes: written for an SMPL-X body they
+    go into the jaw and expression; they read back as zeros.
 
 BVH: see ``engine.export.bvh``. ``.pose`` (write only): see ``engine.export.pose_file``;
 a ``.pose`` is keypoints, turned back into a Motion by the lexicon's fitting, not here.
@@ -57,6 +60,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.atomic import atomic_output
+from engine.body.skeleton import JOINT_INDEX
 from engine.motion.array_files import MAX_ARCHIVE_BYTES, read_bounded, read_npz_arrays
 from engine.motion.errors import MotionError, ProjectFileError
 from engine.motion.face import FACE_BLENDSHAPE_INDEX, FACE_BLENDSHAPE_NAMES
@@ -148,8 +152,29 @@ def _motion_or_file_error(path: Path, build) -> Motion:
 
 # --- SMPL-X .npz (AMASS-style) ------------------------------------------------------
 
-def npz_arrays(motion: Motion) -> dict[str, np.ndarray]:
+def on_smplx(motion: Motion, body=None) -> Motion:
+    """``motion`` as SMPL-X parameters alone: with an SMPL-X ``body``, its ARKit face
+    folded into ``jaw_pose`` and ``expression`` (``SmplxBody.with_face``), so tools that
+    know only SMPL-X show the face; otherwise ``motion`` (that needs the licensed model's
+    expression space)."""
+    from engine.body.smplx_model import SmplxBody
+
+    return body.with_face(motion) if isinstance(body, SmplxBody) else motion
+
+
+def npz_arrays(motion: Motion, body=None) -> dict[str, np.ndarray]:
     """The arrays ``write_npz`` stores (see the module docstring for keys and shapes)."""
+    smplx = on_smplx(motion, body)
+    arrays = _npz_arrays(smplx)
+    if smplx is not motion:
+        # pose_jaw and expression now carry the face for SMPL-X tools; our reader takes
+        # the motion's own channels back from these, so our round trip stays lossless.
+        arrays["signstudio_pose_jaw"] = motion.jaw_pose
+        arrays["signstudio_expression"] = motion.expression
+    return arrays
+
+
+def _npz_arrays(motion: Motion) -> dict[str, np.ndarray]:
     f = motion.num_frames
     poses = motion.full_pose().reshape(f, NUM_POSE_VALUES)
     return {
@@ -173,10 +198,11 @@ def npz_arrays(motion: Motion) -> dict[str, np.ndarray]:
     }
 
 
-def write_npz(motion: Motion, path: str | Path) -> Path:
-    """Write an AMASS-style SMPL-X ``.npz`` (compressed), atomically."""
+def write_npz(motion: Motion, path: str | Path, body=None) -> Path:
+    """Write an AMASS-style SMPL-X ``.npz`` (compressed), atomically; with an SMPL-X
+    ``body`` the face is also written as SMPL-X's own parameters (``on_smplx``)."""
     path = Path(path)
-    arrays = npz_arrays(motion)
+    arrays = npz_arrays(motion, body)
     with atomic_output(path) as temp:
         with open(temp, "wb") as handle:  # a handle: savez would append ".npz" to a name
             np.savez_compressed(handle, **arrays)
@@ -290,6 +316,10 @@ def read_npz(path: str | Path) -> Motion:
         betas = betas.astype(np.float32)
     expression = (_get(data, path, "expression", (None, None), f) if "expression" in data
                   else np.zeros((f, 10), np.float32))
+    if "signstudio_expression" in data:  # written for an SMPL-X body: see npz_arrays
+        expression = _get(data, path, "signstudio_expression", (None, None), f)
+        full_pose = full_pose.copy()
+        full_pose[:, JOINT_INDEX["jaw"]] = _get(data, path, "signstudio_pose_jaw", (None, 3), f)
     blendshapes = _blendshapes_from_npz(data, path, f)
 
     def build() -> Motion:
@@ -302,10 +332,12 @@ def read_npz(path: str | Path) -> Motion:
 
 # --- Meshcapade .smpl ---------------------------------------------------------------
 
-def smpl_codec(motion: Motion):
-    """The ``smplcodec.SMPLCodec`` holding ``motion`` (validated by smplcodec itself)."""
+def smpl_codec(motion: Motion, body=None):
+    """The ``smplcodec.SMPLCodec`` holding ``motion`` (validated by smplcodec itself);
+    with an SMPL-X ``body`` the face is folded into jaw and expression (``on_smplx``)."""
     from smplcodec import SMPLCodec, SMPLGender, SMPLVersion  # lazy: only .smpl users
 
+    motion = on_smplx(motion, body)
     full = motion.full_pose()
     f = motion.num_frames
     return SMPLCodec(
@@ -323,13 +355,14 @@ def smpl_codec(motion: Motion):
     )
 
 
-def write_smpl(motion: Motion, path: str | Path) -> Path:
+def write_smpl(motion: Motion, path: str | Path, body=None) -> Path:
     """Write a Meshcapade ``.smpl`` file with smplcodec, atomically.
 
-    Face blendshapes are not part of the format and are not written.
+    Face blendshapes are not part of the format: with an SMPL-X ``body`` the face goes
+    into its jaw and expression parameters; otherwise it is not written.
     """
     path = Path(path)
-    codec = smpl_codec(motion)
+    codec = smpl_codec(motion, body)
     with atomic_output(path) as temp:
         codec.write(temp)
     return path

@@ -44,6 +44,7 @@ from engine.body.skeleton import JOINT_INDEX
 from engine.face.nonmanual import HEAD, NECK, NECK_SHARE
 from engine.motion.face import FACE_BLENDSHAPE_NAMES, NUM_FACE_BLENDSHAPES
 from engine.motion.motion import Motion
+from engine.motion.rotations import similarity
 
 NUM_FACE_POINTS = 478
 #: Points that no blendshape moves by more than this (metres) place the head.
@@ -106,21 +107,6 @@ def face_model() -> FaceModel:
     for array in (rest, deltas, rigid, visible):
         array.setflags(write=False)
     return FaceModel(rest, deltas, rigid, visible)
-
-
-def similarity(source: np.ndarray, target: np.ndarray, weights: np.ndarray
-               ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Weighted Umeyama: (s, R (3, 3), t (3,)) minimising sum w |s R source + t - target|^2."""
-    w = weights / weights.sum()
-    mu_s, mu_t = w @ source, w @ target
-    a, b = source - mu_s, target - mu_t
-    cov = (b * w[:, None]).T @ a
-    u, sigma, vt = np.linalg.svd(cov)
-    flip = np.sign(np.linalg.det(u @ vt)) or 1.0
-    d = np.array([1.0, 1.0, flip])
-    rotation = u @ np.diag(d) @ vt
-    scale = float((sigma * d).sum() / (w @ (a * a).sum(axis=1)))
-    return scale, rotation, mu_t - scale * rotation @ mu_s
 
 
 @dataclass(frozen=True)

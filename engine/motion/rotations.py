@@ -186,3 +186,18 @@ def slerp_along(rotvecs: np.ndarray, positions: np.ndarray) -> np.ndarray:
     exact = alpha == 0.0  # keep source frames bit for bit where no interpolation happens
     out[exact] = rotvecs[lower[exact]]
     return out
+
+
+def similarity(source: np.ndarray, target: np.ndarray, weights: np.ndarray
+               ) -> tuple[float, np.ndarray, np.ndarray]:
+    """Weighted Umeyama: (s, R (3, 3), t (3,)) minimising sum w |s R source + t - target|^2."""
+    w = weights / weights.sum()
+    mu_s, mu_t = w @ source, w @ target
+    a, b = source - mu_s, target - mu_t
+    cov = (b * w[:, None]).T @ a
+    u, sigma, vt = np.linalg.svd(cov)
+    flip = np.sign(np.linalg.det(u @ vt)) or 1.0
+    d = np.array([1.0, 1.0, flip])
+    rotation = u @ np.diag(d) @ vt
+    scale = float((sigma * d).sum() / (w @ (a * a).sum(axis=1)))
+    return scale, rotation, mu_t - scale * rotation @ mu_s

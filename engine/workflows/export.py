@@ -86,6 +86,11 @@ class ExportResult:
     notes: tuple[str, ...] = field(default=())
 
 
+#: Motion files whose SMPL-X jaw and expression carry the face when the avatar is SMPL-X
+#: (``engine.export.motion_files.on_smplx``): its expression space is in the model file.
+FACE_AS_SMPLX_PARAMETERS = (".npz", ".smpl")
+
+
 def export_body(project: Project, options: ExportOptions = ExportOptions()):
     """(body, note): the avatar the options or the project ask for, or the default one
     and a note saying why SMPL-X is not used."""
@@ -146,10 +151,15 @@ def export_project(project: Project, path: str | Path, options: ExportOptions = 
 
             motion = resample(motion, options.fps)
         context = {"progress": progress, "cancel": cancel}
-        if fmt.takes("body"):  # BVH's skeleton and .pose's keypoints are the avatar's
+        on_smplx = (options.avatar or project.avatar) != AvatarChoice.DEFAULT
+        if fmt.suffix in FACE_AS_SMPLX_PARAMETERS:
+            if on_smplx and motion.face_blendshapes.any():
+                context["body"], note = export_body(project, options)
+                notes += [f"{note}; the face is written as ARKit weights only"] if note else []
+        elif fmt.takes("body"):  # BVH's skeleton and .pose's keypoints are the avatar's
             context["body"], note = export_body(project, options)
             notes += [note] if note else []
-        elif (options.avatar or project.avatar) != AvatarChoice.DEFAULT and fmt.suffix == ".glb":
+        elif on_smplx and fmt.suffix == ".glb":
             notes.append(f"{path}: a glTF file carries the default avatar (the SMPL-X mesh "
                          "may not be redistributed)")
         progress(0, 1, f"writing {path.name}")

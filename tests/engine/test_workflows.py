@@ -55,9 +55,15 @@ def test_a_missing_smplx_falls_back_to_the_default_avatar_and_says_so(tmp_path):
     assert len(result.notes) == 1 and "SMPL-X is not available" in result.notes[0]
     export_project(project.replace(avatar="default"), tmp_path / "default.bvh")
     assert np.allclose(_bvh_offsets(tmp_path / "clip.bvh"), _bvh_offsets(tmp_path / "default.bvh"))
-    # A motion file that carries no body needs no avatar, so nothing is said.
+    # A motion file that carries no body needs no avatar, so nothing is said...
     assert export_project(project, tmp_path / "clip.npz",
                           ExportOptions(smplx_dir=str(tmp_path / "nowhere"))).notes == ()
+    # ...unless it has a face to write in SMPL-X's terms.
+    smiling = project.replace(motion=project.motion.replace(
+        face_blendshapes=np.full((3, 52), 0.2, np.float32)))
+    notes = export_project(smiling, tmp_path / "face.npz",
+                           ExportOptions(smplx_dir=str(tmp_path / "nowhere"))).notes
+    assert len(notes) == 1 and notes[0].endswith("the face is written as ARKit weights only")
 
 
 def test_a_frame_rate_resamples_motion_files_and_is_refused_for_a_project(tmp_path):
