@@ -6,7 +6,8 @@ Renders the default avatar with known ARKit weights and head rotations (neutral,
 brows up, mouth open, puffed cheeks, blink, head tilt, turn and nod, a smile with a
 tilt), 640 x 640 through the "face" camera widened 1.3x, reads each with MediaPipe Face
 Mesh (refined, static image), and fits them as one clip with ``fit_face`` (x and y:
-depth from the model, as for a video). Per case it prints the mean absolute weight error
+depth from the model, as for a video; the image's centre and size given, its view angle
+found by the fit). Per case it prints the mean absolute weight error
 over the shapes the fitter can see (``FaceModel.visible``), the weights that were set
 and what came back, and the head's angle error. Targets: mean error <= 0.1, head
 within 5 degrees.
@@ -22,7 +23,8 @@ from scipy.spatial.transform import Rotation
 
 from engine.body import default_avatar
 from engine.body.skeleton import JOINT_INDEX
-from engine.face.fitting import face_model, fit_face
+from engine.export.render import VIEW_ANGLE_DEG
+from engine.face.fitting import ImageFrame, face_model, fit_face
 from engine.motion import FACE_BLENDSHAPE_INDEX, FACE_BLENDSHAPE_NAMES, Motion
 
 CASES = {
@@ -69,8 +71,12 @@ def main() -> None:
     hidden = [n for n, v in zip(FACE_BLENDSHAPE_NAMES, model.visible) if not v]
     print(f"shapes the fitter can see: {int(model.visible.sum())} of 52; not: {', '.join(hidden)}")
     start = time.perf_counter()
-    fit = fit_face(points, np.ones(points.shape[:2]), fps=25.0, use_z=False)
-    print(f"fit: {1000 * (time.perf_counter() - start) / len(points):.1f} ms a frame")
+    # The image's centre and height in the landmarks' units (x right, y up, image
+    # heights); its view angle (30 degrees) is left for the fit to find, as for a video.
+    image = ImageFrame(centre=(0.5, -0.5), height=1.0)
+    fit = fit_face(points, np.ones(points.shape[:2]), fps=25.0, use_z=False, image=image)
+    print(f"fit: {1000 * (time.perf_counter() - start) / len(points):.1f} ms a frame, view "
+          f"angle found: {fit.view_angle:g} deg (rendered at {VIEW_ANGLE_DEG:g})")
     errors, angles = [], []
     for index, (name, (weights, _)) in enumerate(CASES.items()):
         truth, turn = truths[index]

@@ -37,11 +37,12 @@ def main() -> None:
     face_model()  # read once per process, like the MediaPipe models
     start = time.perf_counter()
     fit = fit_face(sequence.face, sequence.confidence["face"], sequence.fps,
-                   use_z=not sequence.metadata.is_2d)
+                   use_z=not sequence.metadata.is_2d, image=sequence.metadata.image_frame())
     face = time.perf_counter() - start
     print(f"{FRAMES} frames in {total:.2f} s (includes ~1 s of model loading)")
     print(f"face fit: {face:.2f} s ({1000 * face / FRAMES:.1f} ms a frame, face on "
-          f"{int(fit.found.sum())} frames), {100 * face / total:.0f} % of the keypoint step")
+          f"{int(fit.found.sum())} frames, view angle found {fit.view_angle} deg), "
+          f"{100 * face / total:.0f} % of the keypoint step")
     print(f"video_import: {FRAMES / total:.1f} frames/s")
 
 

@@ -161,6 +161,9 @@ class KeypointMetadata:
     ``source_origin``, ``source_scale``: how to go back to the file's own (image-style:
     x right, y down, z away from the camera) units, for overlays on the source video:
     ``source = source_origin + source_scale * (X, -Y, -Z)`` (before any mirroring).
+    ``image_centre`` (X, Y), ``image_height``: the source image's centre and height in
+    this frame's units (mirrored with the points), where the source had an image size;
+    the face fit models the camera's perspective from them.
     """
 
     source: str | None = None
@@ -171,6 +174,16 @@ class KeypointMetadata:
     notes: tuple[str, ...] = ()
     source_origin: tuple[float, float, float] | None = None
     source_scale: float | None = None
+    image_centre: tuple[float, float] | None = None
+    image_height: float | None = None
+
+    def image_frame(self):
+        """The source image as ``engine.face.fitting.ImageFrame`` (None where unknown)."""
+        if self.image_centre is None or not self.image_height:
+            return None
+        from engine.face.fitting import ImageFrame
+
+        return ImageFrame(self.image_centre, self.image_height)
 
     def with_note(self, note: str) -> KeypointMetadata:
         return dataclasses.replace(self, notes=self.notes + (note,))
@@ -382,6 +395,9 @@ class KeypointSequence:
         if self.body_world is not None:
             changes["body_world"] = reflect(self.body_world, BODY_MIRROR)
             conf["body_world"] = self.confidence["body_world"][:, BODY_MIRROR]
+        if self.metadata.image_centre is not None:
+            x, y = self.metadata.image_centre
+            changes["metadata"] = dataclasses.replace(self.metadata, image_centre=(-x + 0.0, y))
         return self.replace(**changes, confidence=conf)
 
     def slice(self, start: int | None = None, stop: int | None = None) -> KeypointSequence:

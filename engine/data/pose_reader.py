@@ -30,6 +30,8 @@ visibility (continuous in [0, 1]); hand and face confidence are 0/1 presence fla
 """
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -413,10 +415,12 @@ def read_pose_file(path: str | Path, *, sign_language: str | None = None, gloss:
 
     points = {name: data[:, idx] for name, idx in layout.items()}
     confidence = {name: conf[:, idx] for name, idx in layout.items()}
+    dims = pose.header.dimensions
     return sequence_from_holistic(points, confidence, fps, path, notes,
                                   units=describe_source_units_for(pose.header),
                                   sign_language=sign_language, gloss=gloss,
-                                  mirror_left_dominant=mirror_left_dominant)
+                                  mirror_left_dominant=mirror_left_dominant,
+                                  image_size=(dims.width, dims.height))
 
 
 def sequence_from_holistic(points: dict[str, np.ndarray], confidence: dict[str, np.ndarray],
@@ -424,7 +428,8 @@ def sequence_from_holistic(points: dict[str, np.ndarray], confidence: dict[str, 
                            units=None, sign_language: str | None = None,
                            gloss: str | None = None,
                            mirror_left_dominant: bool = True,
-                           depth_unreliable: str | None = None) -> KeypointSequence:
+                           depth_unreliable: str | None = None,
+                           image_size: tuple[float, float] | None = None) -> KeypointSequence:
     """Normalise raw Holistic components (image-like units, y down) to a sequence.
 
     ``depth_unreliable``: a reason to treat z as unreliable whatever its spread (the
@@ -433,6 +438,7 @@ def sequence_from_holistic(points: dict[str, np.ndarray], confidence: dict[str, 
     Shared by the ``.pose`` reader and the video importer, so both give the same frame.
     ``points``: component -> (F, N, 3); ``confidence``: component -> (F, N).
     ``units``: callable(origin, scale) -> a note describing the source units.
+    ``image_size``: (width, height) of the source image in its units, if known.
     """
     path = Path(path)
     notes = list(notes)
@@ -466,6 +472,11 @@ def sequence_from_holistic(points: dict[str, np.ndarray], confidence: dict[str, 
         source=str(path), sign_language=sign_language, gloss=gloss, is_2d=is_2d,
         notes=tuple(notes), source_origin=tuple(float(v) for v in origin), source_scale=scale,
     )
+    if image_size is not None and min(image_size) > 0:
+        width, height = (float(v) for v in image_size)
+        metadata = dataclasses.replace(
+            metadata, image_centre=((width / 2 - origin[0]) / scale, -(height / 2 - origin[1]) / scale),
+            image_height=height / scale)
     try:
         sequence = KeypointSequence(fps=fps, confidence=confidence, metadata=metadata, **points)
     except KeypointError as exc:

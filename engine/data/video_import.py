@@ -110,4 +110,5 @@ def read_video_keypoints(path: str | Path, *, sign_language: str | None = None,
         sign_language=sign_language, gloss=gloss, mirror_left_dominant=False,
         # MediaPipe's image-space z is a relative depth guess per landmark group, not a
         # measurement; fitting with it tilted heads and collars (bench/known_truth.py).
-        depth_unreliable="MediaPipe image z is a relative, noisy depth estimate")
+        depth_unreliable="MediaPipe image z is a relative, noisy depth estimate",
+        image_size=(width, height))

@@ -8,17 +8,27 @@ metres, D (478 * 3, 52). Per frame, alternately:
 
 1. the head's pose: the similarity ``s R X(w) + t`` nearest the landmarks (Umeyama's
    closed form, weighted by confidence), first on the points no blendshape moves much
-   (nose bridge, temples: the rigid part of a face), then on all of them;
+   (nose bridge, temples: the rigid part of a face), then on every point, since the
+   face the current weights make explains the moving ones too;
 2. the weights: with the pose fixed the model is linear in ``w``, so ``w`` is a bounded
    linear least-squares problem (``scipy.optimize.lsq_linear``, bounds [0, 1]) with a
    small ridge that shares an expression between look-alike shapes instead of
    piling it onto one.
 
-When depth is unreliable (``use_z=False``: 2D keypoints), the landmarks' z is filled in
-from the fitted face each round (the usual way to fit a 3D model to 2D points with a
-similarity camera). Afterwards the weights are low-passed over time (``FACE_CUTOFF_HZ``)
-and clipped to [0, 1]. Frames without a face keep a neutral face and the body's own
-head, and are reported.
+When depth is unreliable (``use_z=False``: 2D keypoints), the pose is first solved in
+closed form for a weak-perspective camera (the best affine map, then the nearest scaled
+rotation) and then polished with the similarity, the landmarks' z filled in from the
+fitted face (the usual way to fit a 3D model to 2D points; alone it converges slowly).
+
+Perspective: a face filmed from 0.5 m is 10 % nearer at the nose than at the ears, and a
+weak-perspective camera reads that as expression and as extra head turn (a 20-degree
+turn came back 26). Given the source ``ImageFrame`` (its centre and height, which any
+video has), each landmark is scaled to where a weak-perspective camera at the head's
+depth would have seen it, from the current pose and a pinhole camera. The lens's view
+angle is seldom known, so the clip chooses it: the angle whose camera leaves the
+smallest residual over a few frames (``estimate_view_angle``). Afterwards the weights
+are low-passed over time (``FACE_CUTOFF_HZ``) and clipped to [0, 1]. Frames without a
+face keep a neutral face and the body's own head, and are reported.
 
 A clip's own neutral: the signer's face is not the avatar's, and a weak-perspective
 camera bends a near face a little, so even a face at rest fits to small weights. Over a
@@ -54,7 +64,17 @@ RIDGE = 0.1
 #: Faces move faster than arms (a blink takes 0.1 to 0.4 s): a higher cut-off than the
 #: body's 6 Hz (``engine.motion.filtering.FITTED_CUTOFF_HZ``).
 FACE_CUTOFF_HZ = 10.0
-ROUNDS = 3
+ROUNDS = 2
+#: Similarity steps per round: with depth filled in from the fit, each step moves the
+#: pose part of the way to the 2D optimum.
+POSE_STEPS = 3
+CLOSED_FORM_STEPS = 2
+#: The view angles (vertical, degrees) a clip's camera is chosen from, from a long lens
+#: (10, nearly weak perspective) to a phone held at arm's length (65), and how many of
+#: the clip's frames choose it.
+VIEW_ANGLES = (10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 65.0)
+VIEW_ANGLE_FRAMES = 6
+VIEW_ANGLE_ROUNDS = 1
 BASELINE_PERCENTILE = 10
 BASELINE_MIN_FRAMES = 10
 #: Landmarks (in face heights, after aligning each frame) that vary less than this over
@@ -110,18 +130,42 @@ def face_model() -> FaceModel:
 
 
 @dataclass(frozen=True)
+class FaceCamera:
+    """A pinhole camera in the landmarks' own units (+Y up): ``centre`` (x, y) where the
+    optical axis meets the image, ``focal`` the focal length."""
+
+    centre: tuple[float, float]
+    focal: float
+
+
+@dataclass(frozen=True)
+class ImageFrame:
+    """The source image in the landmarks' own units (+Y up): its ``centre`` (x, y) and
+    ``height``. Any video or picture gives these; its lens's view angle it does not."""
+
+    centre: tuple[float, float]
+    height: float
+
+    def camera(self, view_angle: float) -> FaceCamera:
+        """The camera whose image height spans ``view_angle`` degrees."""
+        return FaceCamera(self.centre, self.height / 2 / np.tan(np.radians(view_angle / 2)))
+
+
+@dataclass(frozen=True)
 class FaceFit:
     """``weights`` (F, 52) ARKit weights in [0, 1]; ``head`` (F, 3) the head's rotation
     (axis-angle, radians) in the landmarks' frame; ``found`` (F,) bool: a face was
     seen; ``error`` (F,) the landmarks' mean distance from the fitted face, in face
     heights (0 where not found); ``still``: the face never moved (see the module
-    docstring), so nothing was taken from it."""
+    docstring), so nothing was taken from it; ``view_angle``: the camera's vertical view
+    angle in degrees the fit used (None: no image frame given, weak perspective)."""
 
     weights: np.ndarray
     head: np.ndarray
     found: np.ndarray
     error: np.ndarray
     still: bool = False
+    view_angle: float | None = None
 
     @property
     def missing_frames(self) -> np.ndarray:
@@ -129,33 +173,67 @@ class FaceFit:
 
 
 def fit_face(points: np.ndarray, confidence: np.ndarray, fps: float, use_z: bool = True,
-             model: FaceModel | None = None, cancel=None) -> FaceFit:
+             model: FaceModel | None = None, cancel=None, image: ImageFrame | None = None,
+             view_angle: float | None = None) -> FaceFit:
     """Fit every frame of ``points`` (F, 478, 3) (+Y up, +Z toward the camera, any unit)
     with ``confidence`` (F, 478); a frame whose face has fewer than 3 rigid points seen
-    is not found. ``cancel``: checked every frame."""
+    is not found. ``cancel``: checked every frame. With the source's ``image`` frame the
+    camera's perspective is modelled, with ``view_angle`` (vertical, degrees) or, when
+    that is not known, the one that explains the clip best (``estimate_view_angle``)."""
     model = model or face_model()
     frames = len(points)
     weights = np.zeros((frames, NUM_FACE_BLENDSHAPES))
     head = np.zeros((frames, 3))
-    found = np.zeros(frames, bool)
     error = np.zeros(frames)
-    for frame in range(frames):
+    found = np.array([_findable(points[f], confidence[f], model) for f in range(frames)], bool)
+    if image is not None and view_angle is None and found.any():
+        view_angle = estimate_view_angle(points[found], confidence[found], use_z, model,
+                                         image, cancel)
+    camera = image.camera(view_angle) if image is not None and view_angle else None
+    for frame in np.flatnonzero(found):
         if cancel is not None:
             cancel.raise_if_cancelled()
         seen = confidence[frame, :NUM_FACE_POINTS] > 0
-        if (seen & model.rigid).sum() < 3 or not np.isfinite(points[frame]).all():
-            continue
         weights[frame], rotation, error[frame] = _fit_frame(
-            points[frame, :NUM_FACE_POINTS].astype(np.float64), seen, use_z, model)
+            points[frame, :NUM_FACE_POINTS].astype(np.float64), seen, use_z, model, camera)
         head[frame] = Rotation.from_matrix(rotation).as_rotvec()
-        found[frame] = True
+    angle = view_angle if camera is not None else None
     if found.sum() >= 2 and _still(points[found], confidence[found], model):
         return FaceFit(np.zeros((frames, NUM_FACE_BLENDSHAPES), np.float32), head * 0,
-                       found, error, still=True)
+                       found, error, still=True, view_angle=angle)
     if found.sum() >= BASELINE_MIN_FRAMES:
         weights[found] -= np.percentile(weights[found], BASELINE_PERCENTILE, axis=0)
     weights = _smooth(np.clip(weights, 0.0, 1.0), found, fps)
-    return FaceFit(weights.astype(np.float32), head, found, error)
+    return FaceFit(weights.astype(np.float32), head, found, error, view_angle=angle)
+
+
+def _findable(points: np.ndarray, confidence: np.ndarray, model: FaceModel) -> bool:
+    """Whether one frame's face can be fitted: 3 rigid points seen, all finite."""
+    seen = confidence[:NUM_FACE_POINTS] > 0
+    return bool((seen & model.rigid).sum() >= 3 and np.isfinite(points).all())
+
+
+def estimate_view_angle(points: np.ndarray, confidence: np.ndarray, use_z: bool,
+                        model: FaceModel, image: ImageFrame, cancel=None) -> float:
+    """The vertical view angle (degrees, one of ``VIEW_ANGLES``) whose camera fits up
+    to ``VIEW_ANGLE_FRAMES`` of these frames (spread over the clip) with the smallest
+    mean residual. A face's own depth shows the camera's distance: a near camera makes
+    the nose large against the cheeks, and a turned head's near side large against its
+    far side. On the known-truth renders (30 degrees) the residual is least at 25 and
+    the head errors are within 5 degrees from 20 to 30 (docs/faces.md)."""
+    picked = np.unique(np.linspace(0, len(points) - 1, VIEW_ANGLE_FRAMES).round().astype(int))
+    best = (np.inf, VIEW_ANGLES[0])
+    for angle in VIEW_ANGLES:
+        camera = image.camera(angle)
+        residual = 0.0
+        for frame in picked:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            seen = confidence[frame, :NUM_FACE_POINTS] > 0
+            residual += _fit_frame(points[frame, :NUM_FACE_POINTS].astype(np.float64), seen,
+                                   use_z, model, camera, VIEW_ANGLE_ROUNDS)[2]
+        best = min(best, (residual, angle))
+    return float(best[1])
 
 
 def _still(points: np.ndarray, confidence: np.ndarray, model: FaceModel) -> bool:
@@ -172,30 +250,49 @@ def _still(points: np.ndarray, confidence: np.ndarray, model: FaceModel) -> bool
     return float(np.std(np.array(aligned), axis=0).max()) / height < STILL_FACE
 
 
-def _fit_frame(observed: np.ndarray, seen: np.ndarray, use_z: bool, model: FaceModel
+def _fit_frame(observed: np.ndarray, seen: np.ndarray, use_z: bool, model: FaceModel,
+               camera: FaceCamera | None = None, rounds: int = ROUNDS
                ) -> tuple[np.ndarray, np.ndarray, float]:
     """One frame: (weights (52,), head rotation (3, 3), mean residual in face heights).
 
     The pose uses z where it is trusted (a head turn shows most in depth); the weights
     always fit x and y only: MediaPipe's z is a regressed relative depth, noisier than
-    its image position by far, and a blendshape's few millimetres drown in it."""
+    its image position by far, and a blendshape's few millimetres drown in it.
+
+    Each round solves the pose (``POSE_STEPS`` similarity steps, cheap) and then the
+    weights (the bounded solve, the expensive part). The first round places the head on
+    the rigid points; later ones on every point, because the face the current weights
+    make explains the moving points too (a turn read only off the nose bridge and
+    temples came back 6 degrees too far). With a ``camera``, each landmark is moved to
+    where a weak-perspective camera at the head's depth would have seen it (scaled by
+    its depth in front of the head), so a face 0.6 m away is not bent by its own depth.
+    """
     rest, deltas = model.rest, model.deltas
     flat = deltas.reshape(NUM_FACE_BLENDSHAPES, -1).T            # (478 * 3, 52)
     w = np.zeros(NUM_FACE_BLENDSHAPES)
     target = observed.copy()
     confidence = seen.astype(np.float64)
     place = seen & model.rigid
+    shown = deltas[model.visible][:, seen]                                  # (k, n, 3)
     scale, rotation, shift = similarity(rest[place], target[place], confidence[place])
-    for round_ in range(ROUNDS):
+    for round_ in range(rounds):
         face = rest + (flat @ w).reshape(-1, 3)
-        if not use_z:  # depth from the current fit; x and y are the data
-            target[:, 2] = (scale * face @ rotation.T + shift)[:, 2]
-        if round_ > 0:
-            scale, rotation, shift = similarity(face[place], target[place], confidence[place])
-        # observed_xy = s R[:2] (rest + D w) + t_xy, linear in w.
-        shown = deltas[model.visible][:, seen]                              # (k, n, 3)
-        a = np.einsum("ij,knj->nik", rotation[:2], shown).reshape(-1, len(shown))
-        b = (observed[:, :2] - shift[:2]) / scale - rest @ rotation[:2].T
+        use = place if round_ == 0 else seen
+        for step in range(POSE_STEPS):
+            turned = face @ rotation.T
+            if camera is not None:
+                nearer = 1.0 - scale * turned[:, 2] / camera.focal
+                target[:, :2] = camera.centre + (observed[:, :2] - camera.centre) * nearer[:, None]
+            if not use_z and step < CLOSED_FORM_STEPS:
+                scale, rotation, shift = _scaled_orthographic(face[use], target[use, :2],
+                                                              confidence[use])
+                turned = face @ rotation.T
+            if not use_z:  # depth from the current fit; x and y are the data
+                target[:, 2] = scale * turned[:, 2] + shift[2]
+            scale, rotation, shift = similarity(face[use], target[use], confidence[use])
+        # target_xy = s R[:2] (rest + D w) + t_xy, linear in w.
+        a = (shown.reshape(-1, 3) @ rotation[:2].T).reshape(len(shown), -1).T   # (2n, k)
+        b = (target[:, :2] - shift[:2]) / scale - rest @ rotation[:2].T
         b = b[seen].reshape(-1)
         # The bounded solver gets the k x k Cholesky factor of the normal equations
         # (ridge included) instead of the ~950-row system: |a w - b|^2 + ridge |w|^2
@@ -207,10 +304,32 @@ def _fit_frame(observed: np.ndarray, seen: np.ndarray, use_z: bool, model: FaceM
         w[model.visible] = lsq_linear(lower.T, solve_triangular(lower, a.T @ b, lower=True),
                                       bounds=(0.0, 1.0), method="bvls").x
     face = rest + (flat @ w).reshape(-1, 3)
-    fitted = scale * face @ rotation.T + shift
+    turned = face @ rotation.T
+    fitted = (scale * turned + shift)[:, :2]
+    if camera is not None:  # back through the pinhole: the residual is in the image
+        nearer = 1.0 - scale * turned[:, 2] / camera.focal
+        fitted = camera.centre + (fitted - camera.centre) / nearer[:, None]
     height = np.ptp(rest[:, 1]) * scale
-    residual = np.linalg.norm((fitted - observed)[seen][:, :2], axis=1).mean() / height
+    residual = np.linalg.norm((fitted - observed[:, :2])[seen], axis=1).mean() / height
     return w, rotation, float(residual)
+
+
+def _scaled_orthographic(points: np.ndarray, image: np.ndarray, weights: np.ndarray
+                         ) -> tuple[float, np.ndarray, np.ndarray]:
+    """(s, R (3, 3), t (3,), t_z = 0): the weak-perspective pose taking 3D ``points``
+    (N, 3) to 2D ``image`` (N, 2) in closed form: the best affine map, then the nearest
+    pair of orthonormal rows of one scale (SVD), the third row their cross product."""
+    w = weights / weights.sum()
+    centred = points - w @ points
+    root = np.sqrt(w)[:, None]
+    affine = np.linalg.lstsq(centred * root, (image - w @ image) * root, rcond=None)[0].T
+    u, sigma, vt = np.linalg.svd(affine, full_matrices=False)             # (2,2) (2,) (2,3)
+    rows = u @ vt
+    rotation = np.vstack([rows, np.cross(rows[0], rows[1])])
+    scale = float(sigma.mean())
+    shift = np.zeros(3)
+    shift[:2] = w @ image - scale * rows @ (w @ points)
+    return scale, rotation, shift
 
 
 def _smooth(weights: np.ndarray, found: np.ndarray, fps: float) -> np.ndarray:

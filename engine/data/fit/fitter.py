@@ -135,7 +135,8 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
     if face is True:
         progress(iterations, iterations, "fitting the face")
         fitted_face = fit_face(seq.face, seq.confidence["face"], seq.fps,
-                               use_z=not seq.metadata.is_2d, cancel=cancel)
+                               use_z=not seq.metadata.is_2d, cancel=cancel,
+                               image=seq.metadata.image_frame())
         motion = with_fitted_face(motion, fitted_face)
     per_frame, quality, point_errors = hand_quality(seq, projected, sk, sizes, dims)
     quality.update(
@@ -148,6 +149,8 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
         quality["face"] = face
     if fitted_face is not None:
         quality["face_frames"] = float(fitted_face.found.sum())
+        if fitted_face.view_angle is not None:
+            quality["face_view_angle"] = float(fitted_face.view_angle)
         if fitted_face.still:
             quality["face"] = ("a still face on every frame (not a recording of one): "
                                "left neutral")
