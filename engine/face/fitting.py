@@ -65,6 +65,9 @@ RIDGE = 0.1
 #: body's 6 Hz (``engine.motion.filtering.FITTED_CUTOFF_HZ``).
 FACE_CUTOFF_HZ = 10.0
 ROUNDS = 2
+#: A landmark whose place on the mesh the calibration's five views disagreed on by this
+#: much (mm) counts half: MediaPipe slides it with the view (the face's outline most).
+VIEW_SPREAD_MM = 2.0
 #: Similarity steps per round: with depth filled in from the fit, each step moves the
 #: pose part of the way to the 2D optimum.
 POSE_STEPS = 3
@@ -93,12 +96,14 @@ class FaceModel:
     (the mesh's own movement times the shape's measured gain); ``rigid`` (478,) bool;
     ``visible`` (52,) bool: the shapes the landmarks can show. The others (the tongue,
     the eyelids and gaze on this avatar's blank eyes: gain near 0) are not fitted and
-    stay 0."""
+    stay 0. ``reliability`` (478,) in (0, 1]: each landmark's weight in the fit, from how
+    well the calibration's views agreed on it (``VIEW_SPREAD_MM``)."""
 
     rest: np.ndarray
     deltas: np.ndarray
     rigid: np.ndarray
     visible: np.ndarray
+    reliability: np.ndarray
 
 
 @lru_cache(maxsize=1)
@@ -124,9 +129,11 @@ def face_model() -> FaceModel:
     reach = np.linalg.norm(deltas, axis=-1).max(axis=1) * gains
     visible = (gains >= MIN_GAIN) & (reach >= MIN_REACH_M)
     deltas = deltas * (gains * visible)[:, None, None]
-    for array in (rest, deltas, rigid, visible):
+    spread = np.array(face_points_asset()["view_spread_mm"], np.float64)
+    reliability = 1.0 / (1.0 + (spread / VIEW_SPREAD_MM) ** 2)
+    for array in (rest, deltas, rigid, visible, reliability):
         array.setflags(write=False)
-    return FaceModel(rest, deltas, rigid, visible)
+    return FaceModel(rest, deltas, rigid, visible, reliability)
 
 
 @dataclass(frozen=True)
@@ -271,7 +278,7 @@ def _fit_frame(observed: np.ndarray, seen: np.ndarray, use_z: bool, model: FaceM
     flat = deltas.reshape(NUM_FACE_BLENDSHAPES, -1).T            # (478 * 3, 52)
     w = np.zeros(NUM_FACE_BLENDSHAPES)
     target = observed.copy()
-    confidence = seen.astype(np.float64)
+    confidence = seen * model.reliability
     place = seen & model.rigid
     shown = deltas[model.visible][:, seen]                                  # (k, n, 3)
     scale, rotation, shift = similarity(rest[place], target[place], confidence[place])
@@ -294,6 +301,9 @@ def _fit_frame(observed: np.ndarray, seen: np.ndarray, use_z: bool, model: FaceM
         a = (shown.reshape(-1, 3) @ rotation[:2].T).reshape(len(shown), -1).T   # (2n, k)
         b = (target[:, :2] - shift[:2]) / scale - rest @ rotation[:2].T
         b = b[seen].reshape(-1)
+        root = np.repeat(np.sqrt(confidence[seen]), 2)
+        a = a * root[:, None]
+        b = b * root
         # The bounded solver gets the k x k Cholesky factor of the normal equations
         # (ridge included) instead of the ~950-row system: |a w - b|^2 + ridge |w|^2
         # equals |L'w - L^-1 a'b|^2 plus a constant, so the answer is the same, 5x faster.
