@@ -70,7 +70,7 @@ def _outputs_help(kinds) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from engine.io import Kind, suffixes
-    from engine.workflows.export import ANTI_ALIASING, CAMERAS, EXPORT_KINDS, ExportOptions
+    from engine.workflows.export import ANTI_ALIASING, CAMERAS, EXPORT_KINDS, RENDERERS, ExportOptions
     from engine.workflows.recording import RECORDING_KINDS
 
     defaults = ExportOptions()
@@ -223,11 +223,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--anti-aliasing", choices=ANTI_ALIASING, default=defaults.anti_aliasing,
                    help="smoother edges, slower (none is real time at 720p)")
     avatar_options(p, default=None)
+    p.add_argument("--renderer", choices=RENDERERS, default=defaults.renderer,
+                   help="who a video shows: the avatar, or you as a photoreal model learned "
+                        "you (`train pgmm`)")
+    p.add_argument("--model", dest="photoreal_model",
+                   help="(--renderer photoreal) the checkpoint `train pgmm` wrote")
+    p.add_argument("--side-by-side", action="store_true", default=None,
+                   help="(--renderer photoreal) the avatar beside the drawn signer")
     p.set_defaults(func=cmd_export)
 
     from engine.workflows.train import EVAL_PARTS, TRAINERS
 
-    p = sub.add_parser("train", help="train a learned model on the lexicon (resumable)")
+    p = sub.add_parser("train", help="train a learned model on the lexicon, or (pgmm) on "
+                       "videos of you (resumable)")
     p.add_argument("model", choices=sorted(TRAINERS))
     p.add_argument("--out", required=True, help="checkpoint to write (<out>.resume.pt while training)")
     p.add_argument("--steps", type=int, help="training steps, train.steps (default: the model's own)")
@@ -238,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "by hash (split.held_out_fraction)")
     p.add_argument("--clip-weights", help="(cvae) condition through CLIP with these weights")
     p.add_argument("--clip-model", help="(cvae) open_clip architecture (default ViT-B-32)")
+    p.add_argument("--video", action="append", metavar="VIDEO",
+                   help="(pgmm) a recording of yourself signing, to learn to draw you "
+                        "(repeatable; one signer)")
     p.add_argument("--set", action="append", metavar="PATH=VALUE",
                    help="any field of the trainer's config by its dotted path, e.g. "
                         "train.lr=0.0005 or sampling.mean_first=true (repeatable; the "

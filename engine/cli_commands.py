@@ -453,7 +453,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             steps=args.steps, seed=args.seed,
             held_out_languages=tuple(x for x in (args.held_out_langs or "").split(",") if x),
             resume=args.resume, clip_weights=Path(args.clip_weights) if args.clip_weights else None,
-            clip_model=args.clip_model or "ViT-B-32")
+            clip_model=args.clip_model or "ViT-B-32",
+            videos=tuple(Path(v) for v in args.video or ()))
         result = train_model(options, progress=bar)
     except KeyboardInterrupt:
         print("\ninterrupted; resume with the same command plus --resume", file=sys.stderr)

@@ -20,6 +20,8 @@ from engine.motion.motion import MIN_FPS
 from engine.motion.project import AvatarChoice, Project
 
 CAMERAS = tuple(CAMERA_PRESETS)
+#: Who a video shows: the avatar, or a recorded signer drawn by a photoreal model.
+RENDERERS = ("avatar", "photoreal")
 #: Pixels per side a video may have.
 VIDEO_PIXELS = (MIN_SIZE, MAX_SIZE)
 #: Frames per second a result may have.
@@ -34,7 +36,9 @@ class ExportOptions:
     in the CLI and the studio). ``fps``: the rate of a video or motion file (None: the
     motion's; a project keeps its own frames). ``avatar``: the body to show or to
     measure keypoints and the BVH skeleton on (None: the project's). ``smplx_dir``: the
-    SMPL-X model folder for that avatar (None: the configured one)."""
+    SMPL-X model folder for that avatar (None: the configured one). ``renderer``: who
+    appears in a video, ``"avatar"`` or ``"photoreal"`` (the signer a PGMM model learned,
+    ``photoreal_model``, at the model's size; ``side_by_side`` puts the avatar beside)."""
 
     width: int = 1280
     height: int = 720
@@ -45,8 +49,17 @@ class ExportOptions:
     background: tuple[int, int, int] = (255, 255, 255)
     avatar: str | None = None
     smplx_dir: str | None = None
+    renderer: str = "avatar"
+    photoreal_model: str | None = None
+    side_by_side: bool = False
 
     def __post_init__(self):
+        if self.renderer not in RENDERERS:
+            raise UsageError(f"renderer: expected one of {', '.join(RENDERERS)}, got "
+                             f"{self.renderer!r}")
+        if (self.renderer == "photoreal") != (self.photoreal_model is not None):
+            raise UsageError("--renderer photoreal and --model go together: the model is the "
+                             "checkpoint `signstudio-cli train pgmm` wrote")
         low, high = VIDEO_PIXELS
         for name in ("width", "height"):
             value = getattr(self, name)
@@ -133,6 +146,18 @@ def export_project(project: Project, path: str | Path, options: ExportOptions = 
         if missing:
             notes.append(f"{path}: {len(missing)} signs have no notation and were left out: "
                          + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""))
+    elif fmt.kind is Kind.VIDEO and options.renderer == "photoreal":
+        from engine.export.photoreal import export_photoreal
+
+        motion = performed_motion(project)
+        if options.fps is not None and abs(options.fps - motion.fps) > 1e-9:
+            from engine.motion.resample import resample
+
+            motion = resample(motion, options.fps)
+        export_photoreal(motion, path, options.photoreal_model,
+                         side_by_side=options.side_by_side, progress=progress, cancel=cancel)
+        notes.append(f"{path}: drawn by the photoreal model at its own size; --width, "
+                     "--height, --camera and captions apply to avatar videos")
     elif fmt.kind is Kind.VIDEO:
         from engine.export.video import captions_from_segments, signs_span
 

@@ -24,7 +24,10 @@ TRAINERS = {
     "cvae": ("engine.learn.train_cvae", "train_cvae", "CvaeTrainConfig"),
     "recognizer": ("engine.learn.train_recognizer", "train_recognizer", "RecognizerTrainConfig"),
     "segmenter": ("engine.learn.train_segmenter", "train_segmenter", "SegmenterTrainConfig"),
+    "pgmm": ("engine.learn.train_pgmm", "train_pgmm", "PgmmTrainConfig"),
 }
+#: Models that learn from the user's videos of themselves, not from the lexicon.
+FROM_VIDEOS = ("pgmm",)
 
 #: What ``evaluate_models`` can evaluate, in the order it does.
 EVAL_PARTS = ("kf2p", "generation", "segmenter")
@@ -42,6 +45,7 @@ class TrainOptions:
     ``split.held_out_languages`` (languages never trained on; the other languages'
     clips are still split by hash, ``SplitConfig``). ``resume``: continue from the
     resume file. ``clip_weights`` / ``clip_model``: condition the CVAE through CLIP.
+    ``videos``: the recordings of one signer a photoreal model (``pgmm``) learns from.
     """
 
     model: str
@@ -54,11 +58,24 @@ class TrainOptions:
     resume: bool = False
     clip_weights: Path | None = None
     clip_model: str = "ViT-B-32"
+    videos: tuple[Path, ...] = ()
 
     def __post_init__(self):
         if self.model not in TRAINERS:
             raise UsageError(f"model: expected one of {', '.join(sorted(TRAINERS))}, "
                              f"got {self.model!r}")
+        if self.model in FROM_VIDEOS:
+            if not self.videos:
+                raise UsageError(f"{self.model}: give --video (one or more recordings of "
+                                 "yourself signing); it learns to draw that signer")
+            missing = [str(v) for v in self.videos if not Path(v).is_file()]
+            if missing:
+                raise UsageError(f"--video: no such file: {', '.join(missing)}")
+            if self.held_out_languages:
+                raise UsageError(f"--held-out-langs: {self.model} learns from videos, not "
+                                 "from the lexicon's languages")
+        elif self.videos:
+            raise UsageError(f"--video: only {', '.join(FROM_VIDEOS)} learns from videos")
         if self.clip_weights is not None and self.model != "cvae":
             raise UsageError("--clip-weights: only the cvae is conditioned through CLIP")
 
@@ -123,6 +140,7 @@ def train_model(options: TrainOptions, progress: Progress | None = None,
                 cancel: CancelToken | None = None):
     """Train ``options.model`` on the lexicon and write ``options.out``.
 
+    Models in ``FROM_VIDEOS`` learn from ``options.videos`` instead of the lexicon.
     Returns the trainer's ``TrainResult`` (path, steps, per-step losses); the
     checkpoint's manifest records the whole config under ``training``. Raises
     FileNotFoundError for a missing lexicon, UsageError for a bad setting, ``Cancelled`` when cancelled
@@ -131,6 +149,11 @@ def train_model(options: TrainOptions, progress: Progress | None = None,
     from engine.data.lexicon import default_lexicon_path
 
     config = training_config(options)
+    if options.model in FROM_VIDEOS:
+        module_name, function_name, _ = TRAINERS[options.model]
+        trainer = getattr(importlib.import_module(module_name), function_name)
+        return trainer([str(v) for v in options.videos], options.out, config,
+                       resume=options.resume, progress=progress or no_progress, cancel=cancel)
     lexicon = options.lexicon or default_lexicon_path()
     if not Path(lexicon).is_file():
         raise FileNotFoundError(f"{lexicon}: no lexicon database; run `signstudio-cli lexicon "

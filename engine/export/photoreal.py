@@ -1,0 +1,105 @@
+"""Photoreal export: any Sign Studio motion drawn as the signer a PGMM model learned.
+
+The motion's keypoints are those the ``.pose`` export projects (the avatar's front view,
+``engine.export.pose_file``), moved and scaled so the avatar's rest shoulders sit where
+the recorded signer's do in the model's crop (``driving_points``): the model sees
+poses placed as in its training frames. Each frame is drawn from the model's source
+frame (``engine.learn.pgmm``), in batches, and streamed to ffmpeg; with
+``side_by_side`` the avatar's render at the same size stands on the left.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from engine.atomic import atomic_output
+from engine.jobs import CancelToken, Progress, no_progress
+from engine.learn.pgmm_data import BODY_POINTS, LEFT_SHOULDER, RIGHT_SHOULDER, Framing
+from engine.motion.motion import Motion
+
+#: Frames drawn per batch: the model's memory grows with it, its speed hardly.
+BATCH = 8
+#: Holistic layout offsets of the hands in ``HolisticRig.world_points`` (33 body points,
+#: 478 face points, then the left hand's 21 and the right hand's 21).
+LEFT_HAND, RIGHT_HAND = 33 + 478, 33 + 478 + 21
+
+
+def driving_points(motion: Motion, framing: Framing, body=None) -> tuple[np.ndarray, np.ndarray]:
+    """The motion's keypoints (F, K, 2) in the model's crop units and seen (F, K), the
+    avatar's rest shoulders placed at the signer's (see the module docstring)."""
+    from engine.body.default_avatar import default_avatar
+    from engine.export.pose_file import HolisticRig
+
+    rig = HolisticRig(body or default_avatar())
+    layout = (list(BODY_POINTS) + list(range(LEFT_HAND, LEFT_HAND + 21))
+              + list(range(RIGHT_HAND, RIGHT_HAND + 21)))
+    world, confidence = rig.world_points(motion)
+    rest = rig.world_points(Motion.zeros(1))[0][0, layout]
+    world, confidence = world[:, layout], confidence[:, layout]
+    middle = (rest[LEFT_SHOULDER] + rest[RIGHT_SHOULDER]) / 2
+    span = float(np.linalg.norm((rest[LEFT_SHOULDER] - rest[RIGHT_SHOULDER])[:2]))
+    scale = framing.shoulder_width / span
+    u = framing.shoulder_centre[0] + (world[..., 0] - middle[0]) * scale
+    v = framing.shoulder_centre[1] - (world[..., 1] - middle[1]) * scale
+    return np.stack([u, v], -1).astype(np.float32), (confidence > 0).astype(np.float32)
+
+
+def export_photoreal(motion: Motion, path: str | Path, model_path: str | Path, *,
+                     side_by_side: bool = False, body=None, progress: Progress = no_progress,
+                     cancel: CancelToken | None = None) -> Path:
+    """Write ``motion`` as a video of the model's signer (``.mp4``, ``.webm``, ``.gif``),
+    at the model's size (twice as wide with ``side_by_side``), atomically.
+
+    Raises ``CheckpointError`` naming the model file when it is not a photoreal model."""
+    import torch
+
+    from engine.export.video_pipeline import Encoder
+    from engine.learn.train_pgmm import load_pgmm
+
+    path = Path(path)
+    model = load_pgmm(model_path)
+    size = model.config.size
+    points, seen = driving_points(motion, Framing.from_array(model.framing.numpy()), body)
+    both = torch.from_numpy(seen) * model.source_seen[None]
+    total = motion.num_frames
+    avatar = _avatar_frames(motion, size, body) if side_by_side else None
+    width = 2 * size if side_by_side else size
+
+    def compose(index: int, image: np.ndarray) -> np.ndarray:
+        return np.concatenate([avatar(index), image], 1) if avatar else image
+
+    with atomic_output(path) as temp_path:
+        encoder = Encoder(temp_path, width, size, motion.fps, compose)
+        try:
+            with torch.no_grad():
+                for start in range(0, total, BATCH):
+                    if cancel is not None:
+                        cancel.raise_if_cancelled()
+                    stop = min(total, start + BATCH)
+                    count = stop - start
+                    drawn = model(model.source_image[None].expand(count, -1, -1, -1),
+                                  model.source_points[None].expand(count, -1, -1),
+                                  torch.from_numpy(points[start:stop]), both[start:stop])["image"]
+                    frames = (drawn.permute(0, 2, 3, 1) * 255).round().clamp(0, 255)
+                    for offset, frame in enumerate(frames.to(torch.uint8).numpy()):
+                        encoder.put(start + offset, frame)
+                    progress(stop, total, f"drawing frame {stop}/{total}")
+            encoder.finish()
+        except BaseException:
+            encoder.abort()
+            raise
+    return path
+
+
+def _avatar_frames(motion: Motion, size: int, body=None):
+    """index -> (size, size, 3) render of the avatar from the front (side-by-side)."""
+    from engine.body.default_avatar import default_avatar
+    from engine.export.render import OffscreenRenderer
+
+    body = body or default_avatar()
+    posed = body.forward(motion)
+    with OffscreenRenderer(body, size, size) as renderer:
+        renderer.set_camera("front", posed.joints)
+        images = [renderer.render(vertices) for vertices in posed.vertices]
+    return lambda index: images[index]
