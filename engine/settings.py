@@ -42,6 +42,7 @@ class Settings:
     signing_speed: str = "1"       # tempo of generated signing (0.5 half, 2 double)
     top_colour: str = ""           # the default avatar's top, "#rrggbb" ("" = dark grey-blue)
     trousers_colour: str = ""      # and trousers ("" = near black)
+    photoreal_model: str = ""      # a photoreal model `train pgmm` wrote ("" = none)
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -198,8 +198,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ dialogs
     def open_export_dialog(self) -> ExportDialog:
+        from engine.settings import load_settings
+
         self.export_dialog = ExportDialog(self.document.committed_project, self.runner,
-                                          self.files.folder(), self)
+                                          self.files.folder(), self,
+                                          photoreal_model=load_settings().photoreal_model or None)
         self.export_dialog.open()
         return self.export_dialog
 

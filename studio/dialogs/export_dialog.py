@@ -26,7 +26,9 @@ EXPORT_KINDS = (Kind.VIDEO, Kind.MOTION, Kind.KEYPOINTS, Kind.NOTATION)
 
 class ExportDialog(QDialog):
     def __init__(self, project: Project, runner, default_folder: Path | None = None,
-                 parent=None):
+                 parent=None, photoreal_model: str | None = None):
+        """``photoreal_model``: the Settings' photoreal model; when given, a video can show
+        the signer it learned instead of the avatar."""
         super().__init__(parent)
         self.setWindowTitle("Export")
         self._project = project
@@ -69,6 +71,19 @@ class ExportDialog(QDialog):
         video.addRow("Camera", self.camera)
         video.addRow("Anti-aliasing", self.anti_aliasing)
         video.addRow(self.captions)
+        self._photoreal_model = photoreal_model
+        self.signer = QComboBox()
+        self.signer.addItem("The avatar", "avatar")
+        self.side_by_side = QCheckBox("Side by side with the avatar")
+        if photoreal_model:
+            self.signer.addItem(f"You, drawn by {Path(photoreal_model).name}", "photoreal")
+            self.signer.setToolTip("The photoreal model draws at its own size (128 x 128 by "
+                                   "default); width, height, camera and captions are the "
+                                   "avatar's")
+            video.addRow("Who signs", self.signer)
+            video.addRow(self.side_by_side)
+            self.signer.currentIndexChanged.connect(self._signer_changed)
+        self._signer_changed()
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
@@ -117,11 +132,22 @@ class ExportDialog(QDialog):
         if name:
             self.path.setText(name if name.endswith(fmt) else f"{name}{fmt}")
 
+    def _signer_changed(self) -> None:
+        photoreal = self.signer.currentData() == "photoreal"
+        self.side_by_side.setEnabled(photoreal)
+        for box in (self.width_box, self.height_box, self.camera, self.anti_aliasing,
+                    self.captions):
+            box.setEnabled(not photoreal)
+
     def options(self) -> ExportOptions:
+        photoreal = self.signer.currentData() == "photoreal"
         return ExportOptions(width=self.width_box.value(), height=self.height_box.value(),
                              camera=self.camera.currentText(),
                              captions=self.captions.isChecked(),
-                             anti_aliasing=self.anti_aliasing.currentText())
+                             anti_aliasing=self.anti_aliasing.currentText(),
+                             renderer="photoreal" if photoreal else "avatar",
+                             photoreal_model=self._photoreal_model if photoreal else None,
+                             side_by_side=photoreal and self.side_by_side.isChecked())
 
     def start(self):
         """Start the export job; returns its JobHandle (None when the path is empty)."""

@@ -75,6 +75,10 @@ class SettingsDialog(QDialog):
                            "lets the hands stand out, as signers dress for video")
         self.lexicon = QLineEdit(settings.lexicon_path)
         self.lexicon.setPlaceholderText("default: the user data folder")
+        self.photoreal_model = QLineEdit(settings.photoreal_model)
+        self.photoreal_model.setPlaceholderText("none: videos show the avatar")
+        self.photoreal_model.setToolTip("A model of you from `signstudio-cli train pgmm "
+                                        "--video ...`: Export can then draw you signing")
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #c62828")
         self.problem.setWordWrap(True)
@@ -89,6 +93,7 @@ class SettingsDialog(QDialog):
         form.addRow("Top colour", self.top_colour)
         form.addRow("Trousers colour", self.trousers_colour)
         form.addRow("Lexicon database", self.lexicon)
+        form.addRow("Photoreal model", self.photoreal_model)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._accept)
@@ -111,7 +116,8 @@ class SettingsDialog(QDialog):
                                   lexicon_path=self.lexicon.text().strip(),
                                   signing_speed=f"{self.speed.value():g}",
                                   top_colour=self.top_colour.text().strip(),
-                                  trousers_colour=self.trousers_colour.text().strip())
+                                  trousers_colour=self.trousers_colour.text().strip(),
+                                  photoreal_model=self.photoreal_model.text().strip())
 
     def _accept(self) -> None:
         problem = smplx_folder_problem(self.smplx_dir.text().strip())

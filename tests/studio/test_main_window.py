@@ -542,3 +542,26 @@ def test_save_over_a_file_changed_elsewhere_asks_before_overwriting(make_window,
     assert window.files.save()  # overwrite
     assert asked == ["File changed on disk"] * 2
     assert load_project(path).title == "mine" and not window.document.dirty
+
+
+def test_the_export_dialog_offers_the_photoreal_signer_only_with_a_model(qtbot, tmp_path):
+    from engine.motion import Motion
+    from engine.motion.project import Project
+    from studio.dialogs.export_dialog import ExportDialog
+
+    plain = ExportDialog(Project(motion=Motion.zeros(3)), runner=None)
+    qtbot.addWidget(plain)
+    assert plain.signer.count() == 1 and plain.options().renderer == "avatar"
+
+    model = str(tmp_path / "me.pt")
+    dialog = ExportDialog(Project(motion=Motion.zeros(3)), runner=None, photoreal_model=model)
+    qtbot.addWidget(dialog)
+    assert dialog.signer.count() == 2 and not dialog.side_by_side.isEnabled()
+    dialog.signer.setCurrentIndex(dialog.signer.findData("photoreal"))
+    dialog.side_by_side.setChecked(True)
+    assert not dialog.width_box.isEnabled()          # the model draws at its own size
+    options = dialog.options()
+    assert (options.renderer, options.photoreal_model, options.side_by_side) == (
+        "photoreal", model, True)
+    dialog.signer.setCurrentIndex(dialog.signer.findData("avatar"))
+    assert dialog.options().photoreal_model is None and dialog.width_box.isEnabled()

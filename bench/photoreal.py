@@ -1,0 +1,113 @@
+"""Benchmark: the photoreal model (PGMM) trained on the CPU for a bounded time (issue 21).
+
+    python bench/photoreal.py [--minutes 10] [--frames 500] [--out FOLDER]
+
+No human recording ships with Sign Studio, so the "signer" is the default avatar
+rendered moving its arms and hands over a textured background (``tests/signer_recording``),
+256 x 256, cropped to the model's 128. It trains with the default config for about
+``--minutes``, then scores the held-out end of the recording (L1, SSIM, TCD at the
+paper's T = 0.5 and at 0.1) beside the two baselines, and draws an unseen motion side by
+side with the avatar (``--out``: the video and three frames as PNG).
+Last line: ``photoreal_l1: <held-out L1 of the model>``.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--frames", type=int, default=500)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("GLOG_minloglevel", "2")
+
+    import imageio.v3 as iio
+    import numpy as np
+    import torch
+
+    from engine.export.photoreal import export_photoreal
+    from engine.learn.pgmm_data import signer_frames
+    from engine.learn.train_pgmm import (
+        PgmmTrainConfig, evaluate_pgmm, load_pgmm, pgmm_losses, tcd, train_pgmm,
+    )
+    from tests.signer_recording import signing_motion, write_signer_video
+
+    print(f"load average: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
+    out = Path(args.out or tempfile.mkdtemp(prefix="photoreal-"))
+    out.mkdir(parents=True, exist_ok=True)
+    video = write_signer_video(out / "signer.mp4", frames=args.frames, size=256, seed=1)
+    started = time.perf_counter()
+    frames = signer_frames([video])
+    print(f"recording: {len(frames.images)} frames, {int(frames.held_out.sum())} held out; "
+          f"read and cropped in {time.perf_counter() - started:.1f} s")
+
+    config = PgmmTrainConfig()
+    torch.set_num_threads(config.threads)
+    probe = train_pgmm([], out / "probe.pt", dataclasses.replace(
+        config, train=dataclasses.replace(config.train, steps=3)), frames=frames)
+    started = time.perf_counter()
+    train_pgmm([], out / "probe.pt", dataclasses.replace(
+        config, train=dataclasses.replace(config.train, steps=3)), frames=frames)
+    step_seconds = (time.perf_counter() - started) / 3
+    steps = max(10, int(args.minutes * 60 / step_seconds))
+    del probe
+    print(f"one step (batch {config.train.batch_size}, 128 x 128): {step_seconds:.2f} s; "
+          f"training {steps} steps")
+    config = dataclasses.replace(config, train=dataclasses.replace(
+        config.train, steps=steps, checkpoint_every=max(steps, 1)))
+    started = time.perf_counter()
+    result = train_pgmm([], out / "signer.pt", config, frames=frames)
+    print(f"trained in {(time.perf_counter() - started) / 60:.1f} min; loss "
+          f"{np.mean(result.losses[:20]):.4f} -> {np.mean(result.losses[-20:]):.4f}")
+
+    model = load_pgmm(result.path)
+    report = evaluate_pgmm(model, frames)
+    held = np.flatnonzero(frames.held_out)
+    real = torch.from_numpy(frames.images[held]).float() / 255
+    print(f"{'held-out frames':24s} {'L1':>7s} {'SSIM':>7s} {'TCD(0.5)':>9s}")
+    for name, scores in report.items():
+        print(f"{name:24s} {scores['l1']:7.4f} {scores['ssim']:7.4f} {scores['tcd']:9.4f}")
+    print(f"(the real frames' own TCD at 0.1: {tcd(real, real, 0.1):.4f})")
+    with torch.no_grad():
+        _, points, seen = (torch.from_numpy(frames.images[held]).float() / 255,
+                           torch.from_numpy(frames.points[held]),
+                           torch.from_numpy(frames.seen[held]))
+        count = len(held)
+        drawn = model(model.source_image[None].expand(count, -1, -1, -1),
+                      model.source_points[None].expand(count, -1, -1), points,
+                      seen * model.source_seen[None])["image"]
+        terms = pgmm_losses(model, model.source_image[None].expand(count, -1, -1, -1),
+                            model.source_points[None].expand(count, -1, -1), real, points,
+                            seen * model.source_seen[None], config)
+    print(f"model TCD at 0.1: {tcd(drawn, real, 0.1):.4f}; held-out pose distance "
+          f"{float(terms['pose_distance']):.5f}")
+    strip = [np.concatenate([frames.images[i].transpose(1, 2, 0),
+                             (drawn[k].permute(1, 2, 0) * 255).byte().numpy()], 0)
+             for k, i in enumerate(held[:: max(1, len(held) // 4)][:4])]
+    iio.imwrite(out / "held_out_real_over_drawn.png", np.concatenate(strip, 1))
+
+    started = time.perf_counter()
+    unseen = signing_motion(250, seed=7)
+    clip = export_photoreal(unseen, out / "unseen_side_by_side.mp4", result.path,
+                            side_by_side=True)
+    seconds = time.perf_counter() - started
+    print(f"drew an unseen 10 s motion side by side in {seconds:.1f} s "
+          f"({250 / seconds:.1f} frames/s; issue target: 10 s at 128 x 128 under 2 min)")
+    video = iio.imread(clip, plugin="pyav")
+    iio.imwrite(out / "unseen_frames.png", np.concatenate([video[i] for i in (0, 125, 249)], 0))
+    print(f"files in {out}")
+    print(f"photoreal_l1: {report['model']['l1']:.4f}")
+
+
+if __name__ == "__main__":
+    main()
