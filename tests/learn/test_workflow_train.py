@@ -9,7 +9,9 @@ from engine.learn.checkpoint import load_checkpoint
 from engine.learn.config import SplitConfig
 from engine.learn.dataset import data_version, load_clips, split_records
 from engine.motion.errors import UsageError
-from engine.workflows.train import TRAINERS, EvalOptions, TrainOptions, evaluate_models, train_model
+from engine.workflows.train import (
+    FROM_VIDEOS, TRAINERS, EvalOptions, TrainOptions, evaluate_models, train_model,
+)
 from tests.conftest import tiny_lexicon
 
 LANGUAGES = ("ase", "gsg", "fsl", "bfi")
@@ -34,7 +36,7 @@ def lexicon(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("model", sorted(TRAINERS))
+@pytest.mark.parametrize("model", sorted(set(TRAINERS) - set(FROM_VIDEOS)))
 def test_every_trainer_holds_out_the_same_clips_for_held_out_languages(model, lexicon, tmp_path):
     """A held-out language is never trained on, and every trainer trains on exactly the
     same clips for the same split: their manifests record the same data version."""
@@ -91,3 +93,14 @@ def test_evaluate_models_reports_each_part_and_writes_the_json(lexicon, tmp_path
     cancel.cancel()
     with pytest.raises(Cancelled):
         evaluate_models(options, cancel=cancel)
+
+
+def test_a_model_that_learns_from_videos_refuses_lexicon_options(tmp_path):
+    """pgmm learns from the user's videos (tests/engine/test_pgmm.py trains it)."""
+    video = tmp_path / "me.mp4"
+    video.write_bytes(b"")
+    with pytest.raises(UsageError, match="held-out-langs"):
+        TrainOptions(model="pgmm", out=tmp_path / "m.pt", videos=(video,),
+                     held_out_languages=("bfi",))
+    with pytest.raises(UsageError, match="only pgmm learns from videos"):
+        TrainOptions(model="flow", out=tmp_path / "m.pt", videos=(video,))
