@@ -15,7 +15,8 @@ that file (once per model and expression size, a fraction of a second):
    joint, weighted by its own jaw skin weights) plus the expression coefficients that best
    reproduce the shape's avatar deltas at the corresponding vertices (ridge least
    squares). Vertices a shape does not move count too: they keep SMPL-X from moving
-   what the shape leaves still.
+   what the shape leaves still. Coefficients are bounded, and a shape SMPL-X's space
+   cannot show (``UNSHOWABLE``) is not mapped.
 
 Weights then map linearly: ``expression += w @ expression_map``, ``jaw_pose += w @
 jaw_map``. Adding axis-angles is exact for turns about one axis (opening the jaw, which
@@ -42,9 +43,17 @@ JAW = JOINT_INDEX["jaw"]
 #: Farther than this from any avatar vertex after alignment, a SMPL-X vertex is not used.
 MAX_MATCH_M = 0.01
 ICP_ROUNDS = 6
-#: Ridge on the expression coefficients, relative to the mean diagonal of the normal
-#: equations: keeps coefficients the face does not need near zero.
-RIDGE = 1e-6
+#: Ridge on each coefficient, relative to its own column's weight in the normal
+#: equations: a shape SMPL-X can show exactly comes out 0.1 % short, one it cannot show
+#: does not borrow huge coefficients from directions that barely help.
+RIDGE = 1e-3
+#: Per unit ARKit weight, no expression coefficient beyond this (SMPL-X's coefficients
+#: stay within about +-3 in its own fits) and no jaw turn beyond this (radians).
+EXPRESSION_LIMIT = 3.0
+JAW_LIMIT = 0.6
+#: A shape whose movement SMPL-X's space leaves this much of unexplained (a tongue, a
+#: gaze the mesh has no eyes for) is not mapped at all: a fraction of it would be noise.
+UNSHOWABLE = 0.9
 
 
 @dataclass(frozen=True)
@@ -137,8 +146,7 @@ def retarget_face(smplx_rest: np.ndarray, smplx_skin: np.ndarray, smplx_joints: 
     design = design.reshape(-1, design.shape[-1]).astype(np.float64)   # (3N, 3 + E)
     normal = design.T @ design
     # (+ a tiny absolute ridge: a head that matches nowhere maps every shape to nothing)
-    ridge = RIDGE * np.trace(normal) / len(normal) + 1e-12
-    normal[np.diag_indices(len(normal))] += ridge
+    normal[np.diag_indices(len(normal))] += RIDGE * np.diag(normal) + 1e-12
     rhs = design.T @ targets.reshape(len(targets), -1).T               # (3 + E, 52)
     solution = np.linalg.solve(normal, rhs).T                          # (52, 3 + E)
     left = targets.reshape(len(targets), -1) - solution @ design.T
@@ -147,7 +155,10 @@ def retarget_face(smplx_rest: np.ndarray, smplx_skin: np.ndarray, smplx_joints: 
         unexplained = np.where(size > 0, np.linalg.norm(left, axis=1) / size, np.nan)
     if len(solution) != NUM_FACE_BLENDSHAPES:
         raise ValueError(f"expected {NUM_FACE_BLENDSHAPES} shapes, got {len(solution)}")
-    maps = [np.asarray(a, np.float32) for a in (solution[:, :3], solution[:, 3:], unexplained)]
+    solution[~(unexplained < UNSHOWABLE)] = 0.0    # NaN (a shape that moves nothing) too
+    jaw = np.clip(solution[:, :3], -JAW_LIMIT, JAW_LIMIT)
+    expression = np.clip(solution[:, 3:], -EXPRESSION_LIMIT, EXPRESSION_LIMIT)
+    maps = [np.asarray(a, np.float32) for a in (jaw, expression, unexplained)]
     for array in maps:
         array.setflags(write=False)
     return FaceRetarget(*maps)

@@ -29,7 +29,7 @@ import numpy as np
 from engine.atomic import atomic_output
 from engine.body.base import BodyOutput, SmplxSkeleton
 from engine.body.lbs import forward_kinematics
-from engine.body.skeleton import PARENTS
+from engine.body.skeleton import JOINT_INDEX, PARENTS
 from engine.motion.array_files import MAX_ARCHIVE_BYTES, read_bounded, read_npz
 from engine.motion.errors import ProjectFileError
 from engine.motion.motion import Motion
@@ -226,12 +226,23 @@ class SmplxBody(SmplxSkeleton):
         import torch
 
         frames = slice(None) if frames is None else frames
-        motion = self.with_face(motion)
         model = self._model(len(motion.betas), motion.expression_dims)
+        # The face folds into the jaw and expression of the frames asked for only: the
+        # viewport poses one frame of a long motion at a time.
+        weights = motion.face_blendshapes[frames]
+        expression, jaw = motion.expression[frames], motion.jaw_pose[frames]
+        if weights.any():
+            face = self.face_retarget(motion.expression_dims)
+            expression = expression + weights @ face.expression_map
+            jaw = jaw + weights @ face.jaw_map
+        full_pose = np.array(motion.full_pose()[frames], np.float32)
+        full_pose[:, JOINT_INDEX["jaw"]] = jaw
+        own = {"expression": expression, "jaw_pose": jaw}
 
-        def tensor(array: np.ndarray, width: int) -> torch.Tensor:
+        def tensor(array: np.ndarray | str, width: int) -> torch.Tensor:
+            values = own[array] if isinstance(array, str) else array[frames]
             # A copy: torch warns on (and must never write into) our read-only arrays.
-            return torch.from_numpy(np.array(array[frames], np.float32).reshape(-1, width))
+            return torch.from_numpy(np.array(values, np.float32).reshape(-1, width))
 
         count = len(motion.global_orient[frames])
         with torch.no_grad():
@@ -241,17 +252,17 @@ class SmplxBody(SmplxSkeleton):
                 body_pose=tensor(motion.body_pose, 63),
                 left_hand_pose=tensor(motion.left_hand_pose, 45),
                 right_hand_pose=tensor(motion.right_hand_pose, 45),
-                jaw_pose=tensor(motion.jaw_pose, 3),
+                jaw_pose=tensor("jaw_pose", 3),
                 leye_pose=tensor(motion.leye_pose, 3),
                 reye_pose=tensor(motion.reye_pose, 3),
-                expression=tensor(motion.expression, motion.expression_dims),
+                expression=tensor("expression", motion.expression_dims),
                 transl=tensor(motion.transl, 3),
                 return_verts=True,
             )
         # Joint frames come from our own FK on SMPL-X's shaped rest joints; the tests
         # check that its positions equal smplx's, so both paths agree.
         rest_joints = self._rest_joints_for(motion.betas)
-        rotations, _ = forward_kinematics(motion.full_pose()[frames], rest_joints, PARENTS)
+        rotations, _ = forward_kinematics(full_pose, rest_joints, PARENTS)
         return BodyOutput(
             vertices=output.vertices.numpy().astype(np.float32),
             joints=output.joints[:, :55].numpy().astype(np.float32),

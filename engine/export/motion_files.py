@@ -35,7 +35,8 @@ SMPL-X ``.npz``, AMASS-style (``write_npz`` / ``read_npz``)
     ``signstudio_npz_version`` (). Written for an SMPL-X body, ``pose_jaw`` and
     ``expression`` also carry the ARKit face in SMPL-X's terms, and
     ``signstudio_pose_jaw`` (F, 3) and ``signstudio_expression`` (F, E) keep the
-    motion's own. Strings are numpy unicode arrays, never pickles: the
+    motion's own; our reader prefers those, so another tool that edits ``pose_jaw`` or
+    ``expression`` of such a file should drop them. Strings are numpy unicode arrays, never pickles: the
     file loads with ``allow_pickle=False``, and so do we. Reading accepts real AMASS
     files without our extras (face zeros, expression zeros) and SMPL-H ones (``poses``
     (F, 156): no jaw or eyes), and ``mocap_framerate`` (AMASS's SMPL-H spelling).
@@ -82,7 +83,8 @@ def write_motion_file(motion: Motion, path: str | Path, body=None) -> Path:
     """Write ``motion`` to ``path`` in the motion or keypoint format its extension names.
 
     ``body`` (a BodyModel, default: the default avatar) gives the BVH skeleton and the
-    geometry the .pose keypoints are projected from; the other formats ignore it.
+    geometry the .pose keypoints are projected from; on SMPL-X, ``.npz`` and ``.smpl``
+    also carry the face in its jaw and expression (``on_smplx``); glTF ignores it.
     Raises ``ValueError`` for an unknown extension, listing the supported ones.
     """
     from engine.io import Kind, UnknownFormat, format_for

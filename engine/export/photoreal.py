@@ -9,6 +9,7 @@ frame (``engine.learn.pgmm``), in batches, and streamed to ffmpeg; with
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,8 @@ def export_photoreal(motion: Motion, path: str | Path, model_path: str | Path, *
                      side_by_side: bool = False, body=None, progress: Progress = no_progress,
                      cancel: CancelToken | None = None) -> Path:
     """Write ``motion`` as a video of the model's signer (``.mp4``, ``.webm``, ``.gif``),
-    at the model's size (twice as wide with ``side_by_side``), atomically.
+    at the model's size (twice as wide with ``side_by_side``: ``body``, default the
+    default avatar, rendered beside it batch by batch), atomically.
 
     Raises ``CheckpointError`` naming the model file when it is not a photoreal model."""
     import torch
@@ -60,17 +62,22 @@ def export_photoreal(motion: Motion, path: str | Path, model_path: str | Path, *
     path = Path(path)
     model = load_pgmm(model_path)
     size = model.config.size
-    points, seen = driving_points(motion, Framing.from_array(model.framing.numpy()), body)
+    points, seen = driving_points(motion, Framing.from_array(model.framing.numpy()))
     both = torch.from_numpy(seen) * model.source_seen[None]
     total = motion.num_frames
-    avatar = _avatar_frames(motion, size, body) if side_by_side else None
     width = 2 * size if side_by_side else size
+    with contextlib.ExitStack() as stack:
+        renderer = None
+        if side_by_side:
+            from engine.body.default_avatar import default_avatar
+            from engine.export.render import OffscreenRenderer
 
-    def compose(index: int, image: np.ndarray) -> np.ndarray:
-        return np.concatenate([avatar(index), image], 1) if avatar else image
-
-    with atomic_output(path) as temp_path:
-        encoder = Encoder(temp_path, width, size, motion.fps, compose)
+            body = body or default_avatar()
+            renderer = stack.enter_context(OffscreenRenderer(body, size, size))
+            aim = np.unique(np.linspace(0, total - 1, min(total, 64)).round().astype(int))
+            renderer.set_camera("front", body.forward(motion, aim).joints)
+        temp_path = stack.enter_context(atomic_output(path))
+        encoder = Encoder(temp_path, width, size, motion.fps, lambda index, image: image)
         try:
             with torch.no_grad():
                 for start in range(0, total, BATCH):
@@ -82,7 +89,12 @@ def export_photoreal(motion: Motion, path: str | Path, model_path: str | Path, *
                                   model.source_points[None].expand(count, -1, -1),
                                   torch.from_numpy(points[start:stop]), both[start:stop])["image"]
                     frames = (drawn.permute(0, 2, 3, 1) * 255).round().clamp(0, 255)
-                    for offset, frame in enumerate(frames.to(torch.uint8).numpy()):
+                    frames = frames.to(torch.uint8).numpy()
+                    if renderer is not None:
+                        avatar = body.forward(motion, slice(start, stop)).vertices
+                        frames = [np.concatenate([renderer.render(v), f], 1)
+                                  for v, f in zip(avatar, frames)]
+                    for offset, frame in enumerate(frames):
                         encoder.put(start + offset, frame)
                     progress(stop, total, f"drawing frame {stop}/{total}")
             encoder.finish()
@@ -90,16 +102,3 @@ def export_photoreal(motion: Motion, path: str | Path, model_path: str | Path, *
             encoder.abort()
             raise
     return path
-
-
-def _avatar_frames(motion: Motion, size: int, body=None):
-    """index -> (size, size, 3) render of the avatar from the front (side-by-side)."""
-    from engine.body.default_avatar import default_avatar
-    from engine.export.render import OffscreenRenderer
-
-    body = body or default_avatar()
-    posed = body.forward(motion)
-    with OffscreenRenderer(body, size, size) as renderer:
-        renderer.set_camera("front", posed.joints)
-        images = [renderer.render(vertices) for vertices in posed.vertices]
-    return lambda index: images[index]

@@ -78,6 +78,9 @@ CLOSED_FORM_STEPS = 2
 VIEW_ANGLES = (10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 65.0)
 VIEW_ANGLE_FRAMES = 6
 VIEW_ANGLE_ROUNDS = 1
+#: A landmark is never taken nearer than this share of the head's distance from the
+#: camera: a wide candidate angle on a big face would put it behind the lens.
+MIN_NEARER = 0.2
 BASELINE_PERCENTILE = 10
 BASELINE_MIN_FRAMES = 10
 #: Landmarks (in face heights, after aligning each frame) that vary less than this over
@@ -288,7 +291,7 @@ def _fit_frame(observed: np.ndarray, seen: np.ndarray, use_z: bool, model: FaceM
         for step in range(POSE_STEPS):
             turned = face @ rotation.T
             if camera is not None:
-                nearer = 1.0 - scale * turned[:, 2] / camera.focal
+                nearer = np.maximum(1.0 - scale * turned[:, 2] / camera.focal, MIN_NEARER)
                 target[:, :2] = camera.centre + (observed[:, :2] - camera.centre) * nearer[:, None]
             if not use_z and step < CLOSED_FORM_STEPS:
                 scale, rotation, shift = _scaled_orthographic(face[use], target[use, :2],
@@ -317,7 +320,7 @@ def _fit_frame(observed: np.ndarray, seen: np.ndarray, use_z: bool, model: FaceM
     turned = face @ rotation.T
     fitted = (scale * turned + shift)[:, :2]
     if camera is not None:  # back through the pinhole: the residual is in the image
-        nearer = 1.0 - scale * turned[:, 2] / camera.focal
+        nearer = np.maximum(1.0 - scale * turned[:, 2] / camera.focal, MIN_NEARER)
         fitted = camera.centre + (fitted - camera.centre) / nearer[:, None]
     height = np.ptp(rest[:, 1]) * scale
     residual = np.linalg.norm((fitted - observed[:, :2])[seen], axis=1).mean() / height

@@ -39,12 +39,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.learn.pgmm_data import NUM_KEYPOINTS
+
 KIND = "pgmm"
 
 
 @dataclass(frozen=True)
 class PgmmConfig:
-    """``size``: frame side in pixels (a power of two, 64 or more); ``channels``:
+    """``size``: frame side in pixels (a power of two, 16 or more); ``channels``:
     features at full size (doubling per scale, at most ``max_channels``); ``keypoints``:
     heatmap channels (``engine.learn.pgmm_data.NUM_KEYPOINTS``); ``scales``: down-sampling
     blocks; ``attention_max_size``: the largest feature map (pixels a side) the PFM
@@ -64,9 +66,12 @@ class PgmmConfig:
         if not 1 <= self.scales <= 5 or self.size >> self.scales < 4:
             raise ValueError(f"model.scales: expected 1 to 5 leaving 4 pixels or more, got "
                              f"{self.scales}")
-        for name in ("channels", "max_channels", "keypoints", "attention_max_size"):
+        for name in ("channels", "max_channels", "attention_max_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"model.{name}: expected >= 1, got {getattr(self, name)}")
+        if self.keypoints != NUM_KEYPOINTS:
+            raise ValueError(f"model.keypoints: expected {NUM_KEYPOINTS} (the points "
+                             f"engine.learn.pgmm_data reads), got {self.keypoints}")
         if not 0 < self.sigma < 0.5:
             raise ValueError(f"model.sigma: expected between 0 and 0.5, got {self.sigma}")
 

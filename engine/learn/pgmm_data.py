@@ -25,6 +25,8 @@ from engine.jobs import CancelToken, Progress, no_progress
 BODY_POINTS = (0, 2, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 23, 24)
 NUM_KEYPOINTS = len(BODY_POINTS) + 2 * 21
 LEFT_SHOULDER, RIGHT_SHOULDER = BODY_POINTS.index(11), BODY_POINTS.index(12)
+#: A keypoint counts as seen above this confidence (MediaPipe Pose's visibility).
+SEEN_CONFIDENCE = 0.5
 #: How far the crop reaches past where the signer goes (a share of its side).
 CROP_MARGIN = 0.12
 
@@ -81,7 +83,8 @@ def sequence_pixels(sequence) -> tuple[np.ndarray, np.ndarray]:
              (sequence.left_hand, sequence.confidence["left_hand"]),
              (sequence.right_hand, sequence.confidence["right_hand"])]
     points = np.concatenate([p[..., :2] for p, _ in parts], 1).astype(np.float64)
-    seen = np.concatenate([c for _, c in parts], 1) > 0
+    # Pose visibility is continuous: a wrist MediaPipe guesses off the picture is not seen.
+    seen = np.concatenate([c for _, c in parts], 1) > SEEN_CONFIDENCE
     pixels = origin + scale * np.stack([points[..., 0], -points[..., 1]], -1)
     return pixels, seen
 
@@ -144,23 +147,31 @@ def signer_frames(videos: list[str | Path], size: int = 128, held_out_fraction: 
 
         sequence = read_video_keypoints(video, progress=part, cancel=cancel)
         pixels, seen = sequence_pixels(sequence)
-        frames = list(iio.imiter(video, plugin="pyav"))
-        if len(frames) != len(pixels):
-            frames = frames[:len(pixels)]
-        height, width = frames[0].shape[:2]
-        framing = framing_of(pixels, seen, width, height)
-        count = len(frames)
+        # Decoded again, one frame at a time: a recording at full size would not fit in
+        # memory (a minute of 1080p is 11 GB), its crops do (a minute is 88 MB).
+        crops, framing = [], None
+        for index, frame in enumerate(iio.imiter(video, plugin="pyav")):
+            if index >= len(pixels):
+                break
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            if framing is None:
+                try:
+                    framing = framing_of(pixels, seen, frame.shape[1], frame.shape[0])
+                except ValueError as error:
+                    raise ValueError(f"{video}: {error}; the signer must be in the picture "
+                                     "with both shoulders") from None
+            crops.append(crop_frame(frame, framing, size))
+            if index % 10 == 0:
+                progress(number * 2 * len(pixels) + len(pixels) + index,
+                         2 * len(videos) * len(pixels), f"{Path(video).name}: frame {index + 1}")
+        count = len(crops)  # a second decode may give fewer frames than the first
+        pixels, seen = pixels[:count], seen[:count]
         keep = int(round(count * held_out_fraction))
         if held_out_fraction > 0 and (keep < 1 or count - keep < 2):
             raise ValueError(f"{video}: {count} frames are too few to hold out "
                              f"{held_out_fraction:.0%} for validation")
-        for index, frame in enumerate(frames):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            images.append(crop_frame(frame, framing, size))
-            if index % 10 == 0:
-                progress(number * 2 * count + count + index, 2 * len(videos) * count,
-                         f"{Path(video).name}: frame {index + 1}")
+        images.extend(crops)
         crop = (pixels - np.asarray(framing.centre)) / (framing.side / 2)
         points.append(crop.astype(np.float32))
         seens.append(seen.astype(np.float32))

@@ -13,7 +13,7 @@ keypoints. The loss (``pgmm_losses``):
 - feature alignment: the encoder's coarsest features of the drawn frame against the
   real frame's.
 
-``evaluate_pgmm`` scores held-out frames (the end of each video) with L1, SSIM and TCD,
+``evaluate_pgmm`` scores the held-out end of the first video with L1, SSIM and TCD,
 beside two baselines in the same run: the nearest training frame by pose, and the
 source warped by the keypoints' moves alone (no learning, no pose fusion).
 """
@@ -67,14 +67,12 @@ def _tensors(frames: SignerFrames, index: np.ndarray) -> tuple[torch.Tensor, ...
     return images, torch.from_numpy(frames.points[index]), torch.from_numpy(frames.seen[index])
 
 
-def sample_pairs(frames: SignerFrames, batch: int, generator: torch.Generator,
-                 held_out: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """``batch`` (source, driving) frame indices, each pair from one video, from the
-    training frames (or the held-out ones, with a training frame of the same video as
-    the source)."""
+def sample_pairs(frames: SignerFrames, batch: int, generator: torch.Generator
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``batch`` (source, driving) training-frame indices, each pair from one video."""
     sources, drivings = [], []
     train_frames = np.flatnonzero(~frames.held_out)
-    pool = np.flatnonzero(frames.held_out) if held_out else train_frames
+    pool = train_frames
     for _ in range(batch):
         driving = pool[int(torch.randint(len(pool), (1,), generator=generator))]
         same = train_frames[frames.video[train_frames] == frames.video[driving]]
@@ -94,18 +92,29 @@ def pgmm_losses(model: Pgmm, source: torch.Tensor, source_points: torch.Tensor,
             F.avg_pool2d(drawn, factor), F.avg_pool2d(target, factor))
     wanted = model.maps(driving_points, seen, model.config.size // 2)
     terms["pose_head"] = F.mse_loss(model.read_pose(target), wanted)
-    terms["pose_distance"] = F.mse_loss(model.read_pose(drawn), wanted)
+    # The judges of the drawn frame (the pose head, the encoder) see it through frozen
+    # weights: these two terms teach the generator, not the judges to go easy on it.
+    terms["pose_distance"] = F.mse_loss(_frozen(model.pose_head, drawn), wanted)
     with torch.no_grad():
         real = model.encoder(target)[-1]
-    terms["alignment"] = F.l1_loss(model.encoder(drawn)[-1], real)
+    terms["alignment"] = F.l1_loss(_frozen(model.encoder, drawn)[-1], real)
     terms["total"] = (terms["reconstruction"] + config.pose_weight * (
         terms["pose_head"] + terms["pose_distance"]) + config.align_weight * terms["alignment"])
     return terms
 
 
+def _frozen(module: torch.nn.Module, *inputs):
+    """``module(*inputs)`` with its parameters detached: gradients reach the inputs only."""
+    from torch.func import functional_call
+
+    state = {name: value.detach() for name, value in module.named_parameters()}
+    state.update(dict(module.named_buffers()))
+    return functional_call(module, state, inputs)
+
+
 def neutral_frame(frames: SignerFrames) -> int:
-    """The training frame the model draws from: the one whose hands are lowest and
-    closest together (the signer at rest, hands seen), else the first."""
+    """The training frame of the first video the model draws from: the one whose wrists
+    are lowest on average (the signer nearest to rest)."""
     train_frames = np.flatnonzero(~frames.held_out & (frames.video == 0))
     wrists = frames.points[train_frames][:, [11, 12], 1].mean(axis=1)  # body points 15, 16
     return int(train_frames[int(np.argmax(wrists))])

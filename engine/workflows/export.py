@@ -60,6 +60,9 @@ class ExportOptions:
         if (self.renderer == "photoreal") != (self.photoreal_model is not None):
             raise UsageError("--renderer photoreal and --model go together: the model is the "
                              "checkpoint `signstudio-cli train pgmm` wrote")
+        if self.side_by_side and self.renderer != "photoreal":
+            raise UsageError("--side-by-side: puts the avatar beside the photoreal signer; "
+                             "give --renderer photoreal and --model too")
         low, high = VIDEO_PIXELS
         for name in ("width", "height"):
             value = getattr(self, name)
@@ -126,6 +129,9 @@ def export_project(project: Project, path: str | Path, options: ExportOptions = 
     """
     path = Path(path)
     fmt = export_format(path)
+    if options.renderer == "photoreal" and fmt.kind is not Kind.VIDEO:
+        raise UsageError(f"{path}: the photoreal model draws videos; a {fmt.description} "
+                         "file carries the motion itself (leave the renderer at avatar)")
     cancel = cancel or CancelToken()
     cancel.raise_if_cancelled()
     notes: list[str] = []
@@ -154,10 +160,14 @@ def export_project(project: Project, path: str | Path, options: ExportOptions = 
             from engine.motion.resample import resample
 
             motion = resample(motion, options.fps)
-        export_photoreal(motion, path, options.photoreal_model,
-                         side_by_side=options.side_by_side, progress=progress, cancel=cancel)
-        notes.append(f"{path}: drawn by the photoreal model at its own size; --width, "
-                     "--height, --camera and captions apply to avatar videos")
+        body = None
+        if options.side_by_side:
+            body, note = export_body(project, options)
+            notes += [note] if note else []
+        export_photoreal(motion, path, options.photoreal_model, side_by_side=options.side_by_side,
+                         body=body, progress=progress, cancel=cancel)
+        notes.append(f"{path}: drawn by the photoreal model at its own size; the video size, "
+                     "camera and captions are for videos of the avatar")
     elif fmt.kind is Kind.VIDEO:
         from engine.export.video import captions_from_segments, signs_span
 

@@ -148,6 +148,21 @@ def test_export_draws_a_motion_end_to_end(tmp_path, frames):
     assert not (tmp_path / "bad.mp4").exists()
 
 
+def test_export_options_that_do_not_go_together_are_refused(tmp_path):
+    from engine.motion.errors import UsageError
+    from engine.motion.project import Project
+    from engine.workflows.export import ExportOptions, export_project
+
+    with pytest.raises(UsageError, match="--side-by-side"):
+        ExportOptions(side_by_side=True)
+    with pytest.raises(UsageError, match="go together"):
+        ExportOptions(renderer="photoreal")
+    options = ExportOptions(renderer="photoreal", photoreal_model=str(tmp_path / "me.pt"))
+    with pytest.raises(UsageError, match="draws videos"):
+        export_project(Project(motion=Motion.zeros(3)), tmp_path / "clip.npz", options)
+    assert not (tmp_path / "clip.npz").exists()
+
+
 def test_the_motion_is_placed_where_the_signer_stands():
     from engine.export.photoreal import driving_points
     from engine.learn.pgmm_data import LEFT_SHOULDER, RIGHT_SHOULDER

@@ -139,3 +139,14 @@ def test_smpl_on_smplx_carries_the_face(tmp_path, smplx_body):
     assert back.expression[1, SHAPES.index("cheekPuff")] == pytest.approx(0.9, abs=0.02)
     assert back.expression[0].tolist() == [0.0] * 10
     assert np.abs(back.jaw_pose).max() < 0.01  # a puff leaves the jaw where it is
+
+
+def test_a_shape_smplx_cannot_show_maps_to_nothing_and_maps_stay_bounded(smplx_body):
+    from engine.body.smplx_face import EXPRESSION_LIMIT, JAW_LIMIT, UNSHOWABLE
+
+    face = smplx_body.face_retarget(10)
+    tongue = FACE_BLENDSHAPE_INDEX["tongueOut"]    # the ten components have no tongue
+    assert face.unexplained[tongue] >= UNSHOWABLE
+    assert not face.expression_map[tongue].any() and not face.jaw_map[tongue].any()
+    assert np.abs(face.expression_map).max() <= EXPRESSION_LIMIT
+    assert np.abs(face.jaw_map).max() <= JAW_LIMIT

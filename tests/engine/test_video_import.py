@@ -37,6 +37,23 @@ def avatar_video(tmp_path_factory):
                                raise_left_arm=True)
 
 
+def test_the_sequence_knows_where_its_image_is_and_mirrors_it(avatar_video):
+    """The image's centre and height, in the sequence's units, for the face fit's camera."""
+    from engine.data.video_import import read_video_keypoints
+
+    seq = read_video_keypoints(avatar_video)
+    meta = seq.metadata
+    origin, scale = np.array(meta.source_origin[:2]), meta.source_scale
+    centre_x, centre_y = meta.image_centre
+    # Back to the file's pixels (x right, y down): the 480 x 480 video's middle.
+    assert origin + scale * np.array([centre_x, -centre_y]) == pytest.approx([240, 240])
+    assert meta.image_height * scale == pytest.approx(480)
+    assert meta.image_frame().centre == meta.image_centre
+    mirrored = seq.mirrored().metadata
+    assert mirrored.image_centre == pytest.approx((-centre_x, centre_y))
+    assert mirrored.image_height == meta.image_height
+
+
 def test_video_gives_keypoints_with_the_right_sides(avatar_video):
     from engine.data.video_import import read_video_keypoints
 
