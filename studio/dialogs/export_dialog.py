@@ -66,11 +66,6 @@ class ExportDialog(QDialog):
         self.anti_aliasing.setToolTip("Smoother edges, slower: none keeps 720p real time")
         self.captions = QCheckBox("Captions (the glosses)")
         self.captions.setChecked(defaults.captions)
-        video.addRow("Width", self.width_box)
-        video.addRow("Height", self.height_box)
-        video.addRow("Camera", self.camera)
-        video.addRow("Anti-aliasing", self.anti_aliasing)
-        video.addRow(self.captions)
         self._photoreal_model = photoreal_model
         self.signer = QComboBox()
         self.signer.addItem("The avatar", "avatar")
@@ -80,9 +75,15 @@ class ExportDialog(QDialog):
             self.signer.setToolTip("The photoreal model draws at its own size (128 x 128 by "
                                    "default); width, height, camera and captions are the "
                                    "avatar's")
+            # First: the choice decides which of the options below apply.
             video.addRow("Who signs", self.signer)
             video.addRow(self.side_by_side)
             self.signer.currentIndexChanged.connect(self._signer_changed)
+        video.addRow("Width", self.width_box)
+        video.addRow("Height", self.height_box)
+        video.addRow("Camera", self.camera)
+        video.addRow("Anti-aliasing", self.anti_aliasing)
+        video.addRow(self.captions)
         self._signer_changed()
 
         self.progress = QProgressBar()
