@@ -471,17 +471,22 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
     for array in arrays.values():
         array.setflags(write=False)  # so Motion takes the arrays as they are, uncopied
     motion = Motion(**arrays, betas=betas, fps=fps)
-    # The two arms out of each other in the transitions (the signs' own contacts kept),
-    # when any sign uses both (one-handed signing leaves the other hand at rest).
-    two_handed = any(len(piece.clip.sides) == 2 for piece in pieces)
-    for (start, stop), _ in gaps if two_handed else ():
-        motion = kept_apart(motion, start, stop)
     # Once over the whole utterance (transitions and recordings alike): the hands out of
     # the head, neck and trunk, a contact left on the surface.
     motion = resolve_penetration(motion, progress=progress, cancel=cancel)
+    # Then the two arms out of each other in the transitions (the signs' own contacts
+    # kept), when any sign uses both (one-handed signing leaves the other hand at rest).
+    # After the trunk's keep-out, not before: its pushes put arms back into each other
+    # (8 transition frames of Croatian letters, 5 to 11 mm), and the arms' push apart
+    # puts no hand into the trunk (bench/penetration.py: 0 either way).
+    two_handed = any(len(piece.clip.sides) == 2 for piece in pieces)
+    for (start, stop), _ in gaps if two_handed else ():
+        motion = kept_apart(motion, start, stop)
     keyframes = tuple(Keyframe.from_motion(motion, f, generated=True)
                       for f in sorted(set(keyframe_frames)))
     return Project(motion=motion, keyframes=keyframes, segments=tuple(segments), title=title)
+
+
 
 def transition_ranges(project: Project) -> list[tuple[int, int]]:
     """The generated (between-segment) frame ranges of an assembled project."""
