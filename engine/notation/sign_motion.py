@@ -149,9 +149,12 @@ def motion_from_phases(phases: list[Phase], text: str, body, timing: NotationTim
     # back at its limit can leave the hand in again, so out once more (keeping the
     # hand's orientation, which a wrist within its limit allows).
     # The two hands are kept out of each other too, except where they are written
-    # together.
+    # together. The two steps push against each other where both hands are written at
+    # one body site, so they take turns: four turns left 59 frames of the arms in each
+    # other on 380 DSGS signs, three left 77 (five: 56), the hands out of the body in
+    # each case, for 3 % more time.
     hands_together = np.array(together)
-    for turn in (True, False, False):
+    for turn in (True, False, False, False):
         if len(sides) == 2:
             signing = keep_hands_apart(signing, body, hands_together)
         signing = _within_wrist_limits(
