@@ -1,6 +1,8 @@
 """Benchmark: the photoreal model (PGMM) trained on the CPU for a bounded time (issue 21).
 
     python bench/photoreal.py [--minutes 10] [--frames 500] [--out FOLDER]
+                              [--save-frames F.npz | --from-frames F.npz] [--device cuda]
+                              [--batch N] [--attention N] [--no-export]
 
 No human recording ships with Sign Studio, so the "signer" is the default avatar
 rendered moving its arms and hands over a textured background (``tests/signer_recording``),
@@ -28,6 +30,13 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--frames", type=int, default=500)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--save-frames", help="keep the cropped recording here (.npz)")
+    parser.add_argument("--from-frames", help="train on a recording kept by --save-frames")
+    parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda if seen)")
+    parser.add_argument("--batch", type=int, default=None, help="pairs a step (default 4)")
+    parser.add_argument("--attention", type=int, default=None,
+                        help="model.attention_max_size (default 16)")
+    parser.add_argument("--no-export", action="store_true", help="skip the unseen motion")
     args = parser.parse_args()
     os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -35,38 +44,51 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from engine.export.photoreal import export_photoreal
-    from engine.learn.pgmm_data import signer_frames
     from engine.learn.train_pgmm import (
         PgmmTrainConfig, evaluate_pgmm, load_pgmm, pgmm_losses, tcd, train_pgmm,
     )
-    from tests.signer_recording import signing_motion, write_signer_video
 
-    print(f"load average: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
+    where = f"GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "CPU"
+    print(f"load average: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores); torch "
+          f"{torch.__version__}, {where}")
     out = Path(args.out or tempfile.mkdtemp(prefix="photoreal-"))
     out.mkdir(parents=True, exist_ok=True)
-    video = write_signer_video(out / "signer.mp4", frames=args.frames, size=256, seed=1)
     started = time.perf_counter()
-    frames = signer_frames([video])
+    if args.from_frames:
+        frames = load_frames(args.from_frames)
+    else:
+        from engine.learn.pgmm_data import signer_frames
+        from tests.signer_recording import write_signer_video
+
+        video = write_signer_video(out / "signer.mp4", frames=args.frames, size=256, seed=1)
+        frames = signer_frames([video])
+        if args.save_frames:
+            save_frames(frames, args.save_frames)
     print(f"recording: {len(frames.images)} frames, {int(frames.held_out.sum())} held out; "
-          f"read and cropped in {time.perf_counter() - started:.1f} s")
+          f"read in {time.perf_counter() - started:.1f} s")
 
     config = PgmmTrainConfig()
+    if args.batch:
+        config = dataclasses.replace(config, train=dataclasses.replace(
+            config.train, batch_size=args.batch))
+    if args.attention:
+        config = dataclasses.replace(config, model=dataclasses.replace(
+            config.model, attention_max_size=args.attention))
     torch.set_num_threads(config.threads)
-    probe = train_pgmm([], out / "probe.pt", dataclasses.replace(
-        config, train=dataclasses.replace(config.train, steps=3)), frames=frames)
+    probe = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=5))
+    train_pgmm([], out / "probe.pt", probe, frames=frames, device=args.device)  # warm-up
     started = time.perf_counter()
-    train_pgmm([], out / "probe.pt", dataclasses.replace(
-        config, train=dataclasses.replace(config.train, steps=3)), frames=frames)
-    step_seconds = (time.perf_counter() - started) / 3
+    train_pgmm([], out / "probe.pt", probe, frames=frames, device=args.device)
+    step_seconds = (time.perf_counter() - started) / 5
+    (out / "probe.pt").unlink(missing_ok=True)
     steps = max(10, int(args.minutes * 60 / step_seconds))
-    del probe
-    print(f"one step (batch {config.train.batch_size}, 128 x 128): {step_seconds:.2f} s; "
-          f"training {steps} steps")
+    print(f"one step (batch {config.train.batch_size}, {config.model.size} x "
+          f"{config.model.size}, attention to {config.model.attention_max_size}): "
+          f"{step_seconds:.3f} s; training {steps} steps")
     config = dataclasses.replace(config, train=dataclasses.replace(
         config.train, steps=steps, checkpoint_every=max(steps, 1)))
     started = time.perf_counter()
-    result = train_pgmm([], out / "signer.pt", config, frames=frames)
+    result = train_pgmm([], out / "signer.pt", config, frames=frames, device=args.device)
     print(f"trained in {(time.perf_counter() - started) / 60:.1f} min; loss "
           f"{np.mean(result.losses[:20]):.4f} -> {np.mean(result.losses[-20:]):.4f}")
 
@@ -96,6 +118,12 @@ def main() -> None:
              for k, i in enumerate(held[:: max(1, len(held) // 4)][:4])]
     iio.imwrite(out / "held_out_real_over_drawn.png", np.concatenate(strip, 1))
 
+    if args.no_export:
+        print(f"photoreal_l1: {report['model']['l1']:.4f}")
+        return
+    from engine.export.photoreal import export_photoreal
+    from tests.signer_recording import signing_motion
+
     started = time.perf_counter()
     unseen = signing_motion(250, seed=7)
     clip = export_photoreal(unseen, out / "unseen_side_by_side.mp4", result.path,
@@ -107,6 +135,27 @@ def main() -> None:
     iio.imwrite(out / "unseen_frames.png", np.concatenate([video[i] for i in (0, 125, 249)], 0))
     print(f"files in {out}")
     print(f"photoreal_l1: {report['model']['l1']:.4f}")
+
+
+def save_frames(frames, path) -> None:
+    import numpy as np
+
+    np.savez(path, images=frames.images, points=frames.points, seen=frames.seen,
+             video=frames.video, held_out=frames.held_out,
+             framings=np.stack([f.as_array() for f in frames.framings]),
+             fps=np.array(frames.fps), sources=np.array(frames.sources))
+
+
+def load_frames(path):
+    import numpy as np
+
+    from engine.learn.pgmm_data import Framing, SignerFrames
+
+    with np.load(path, allow_pickle=False) as data:
+        return SignerFrames(data["images"], data["points"], data["seen"], data["video"],
+                            data["held_out"], tuple(Framing.from_array(f) for f in data["framings"]),
+                            tuple(float(x) for x in data["fps"]),
+                            tuple(str(x) for x in data["sources"]))
 
 
 if __name__ == "__main__":

@@ -124,10 +124,13 @@ def neutral_frame(frames: SignerFrames) -> int:
 def train_pgmm(videos: list[str | Path], out_path: str | Path,
                config: PgmmTrainConfig = PgmmTrainConfig(), *, resume: bool = False,
                progress: Progress = no_progress, cancel: CancelToken | None = None,
-               frames: SignerFrames | None = None) -> TrainResult:
+               frames: SignerFrames | None = None, device: str | None = None) -> TrainResult:
     """Train on ``videos`` (one signer) and write ``out_path`` (see the module
-    docstring). ``frames``: already-read data (tests, benches) instead of reading."""
+    docstring). ``frames``: already-read data (tests, benches) instead of reading.
+    ``device``: where the network trains (default: a CUDA GPU when torch sees one, else
+    the CPU); the checkpoint is the same either way (weights saved on the CPU)."""
     torch.set_num_threads(config.threads)
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if frames is None:
         frames = signer_frames(videos, config.model.size, config.held_out_fraction,
                                progress=progress, cancel=cancel)
@@ -138,11 +141,12 @@ def train_pgmm(videos: list[str | Path], out_path: str | Path,
     source = neutral_frame(frames)
     image, points, seen = _tensors(frames, np.array([source]))
     model.set_source(image[0], points[0], seen[0], torch.from_numpy(frames.framings[0].as_array()))
+    model.to(device)
 
     def step_loss(net: Pgmm, generator: torch.Generator) -> torch.Tensor:
         sources, drivings = sample_pairs(frames, config.train.batch_size, generator)
-        src, src_points, src_seen = _tensors(frames, sources)
-        tgt, tgt_points, tgt_seen = _tensors(frames, drivings)
+        src, src_points, src_seen = (t.to(device) for t in _tensors(frames, sources))
+        tgt, tgt_points, tgt_seen = (t.to(device) for t in _tensors(frames, drivings))
         return pgmm_losses(net, src, src_points, tgt, tgt_points, src_seen * tgt_seen,
                            config)["total"]
 
