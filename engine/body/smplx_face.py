@@ -74,12 +74,16 @@ class FaceRetarget:
         if motion.expression_dims != self.expression_map.shape[1]:
             raise ValueError(f"expression has {motion.expression_dims} coefficients, the "
                              f"face map {self.expression_map.shape[1]}")
-        weights = motion.face_blendshapes
-        if not weights.any():
+        if not motion.face_blendshapes.any():
             return motion
-        return motion.replace(
-            expression=(motion.expression + weights @ self.expression_map).astype(np.float32),
-            jaw_pose=(motion.jaw_pose + weights @ self.jaw_map).astype(np.float32))
+        expression, jaw = self.fold(motion.face_blendshapes, motion.expression, motion.jaw_pose)
+        return motion.replace(expression=expression, jaw_pose=jaw)
+
+    def fold(self, weights: np.ndarray, expression: np.ndarray, jaw_pose: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """(expression (F, E), jaw_pose (F, 3)) float32 with ``weights`` (F, 52) added."""
+        return ((expression + weights @ self.expression_map).astype(np.float32),
+                (jaw_pose + weights @ self.jaw_map).astype(np.float32))
 
 
 def _head_vertices(skin_weights: np.ndarray) -> np.ndarray:

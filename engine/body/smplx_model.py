@@ -232,9 +232,8 @@ class SmplxBody(SmplxSkeleton):
         weights = motion.face_blendshapes[frames]
         expression, jaw = motion.expression[frames], motion.jaw_pose[frames]
         if weights.any():
-            face = self.face_retarget(motion.expression_dims)
-            expression = expression + weights @ face.expression_map
-            jaw = jaw + weights @ face.jaw_map
+            expression, jaw = self.face_retarget(motion.expression_dims).fold(
+                weights, expression, jaw)
         full_pose = np.array(motion.full_pose()[frames], np.float32)
         full_pose[:, JOINT_INDEX["jaw"]] = jaw
         own = {"expression": expression, "jaw_pose": jaw}

@@ -27,12 +27,16 @@ import torch
 import torch.nn.functional as F
 
 from engine.jobs import CancelToken, Progress, no_progress
-from engine.learn.checkpoint import build_checked, build_manifest, load_checkpoint
-from engine.learn.config import TrainConfig, from_dict
+from engine.learn.checkpoint import (
+    build_checked, build_manifest, checked_config, load_checkpoint,
+)
+from engine.learn.config import TrainConfig
 from engine.learn.pgmm import KIND, Pgmm, PgmmConfig, keypoint_flow_warp
-from engine.learn.pgmm_data import SignerFrames, signer_frames
+from engine.learn.pgmm_data import BODY_POINTS, SignerFrames, signer_frames
 from engine.learn.training import TrainResult, restores_torch_threads, train
 
+#: MediaPipe Pose's wrists, in ``pgmm_data``'s keypoint order.
+WRISTS = (BODY_POINTS.index(15), BODY_POINTS.index(16))
 #: TCD's threshold (the paper's T), on pixel differences in [0, 1].
 TCD_THRESHOLD = 0.5
 
@@ -72,9 +76,8 @@ def sample_pairs(frames: SignerFrames, batch: int, generator: torch.Generator
     """``batch`` (source, driving) training-frame indices, each pair from one video."""
     sources, drivings = [], []
     train_frames = np.flatnonzero(~frames.held_out)
-    pool = train_frames
     for _ in range(batch):
-        driving = pool[int(torch.randint(len(pool), (1,), generator=generator))]
+        driving = train_frames[int(torch.randint(len(train_frames), (1,), generator=generator))]
         same = train_frames[frames.video[train_frames] == frames.video[driving]]
         sources.append(same[int(torch.randint(len(same), (1,), generator=generator))])
         drivings.append(driving)
@@ -116,7 +119,7 @@ def neutral_frame(frames: SignerFrames) -> int:
     """The training frame of the first video the model draws from: the one whose wrists
     are lowest on average (the signer nearest to rest)."""
     train_frames = np.flatnonzero(~frames.held_out & (frames.video == 0))
-    wrists = frames.points[train_frames][:, [11, 12], 1].mean(axis=1)  # body points 15, 16
+    wrists = frames.points[train_frames][:, list(WRISTS), 1].mean(axis=1)
     return int(train_frames[int(np.argmax(wrists))])
 
 
@@ -165,8 +168,6 @@ def train_pgmm(videos: list[str | Path], out_path: str | Path,
 def load_pgmm(path: str | Path) -> Pgmm:
     """A trained photoreal model, checked (``CheckpointError`` naming the file)."""
     checkpoint = load_checkpoint(path, kind=KIND)
-    from engine.learn.checkpoint import checked_config
-
     config = checked_config(checkpoint, PgmmConfig, checkpoint.config)
     model = build_checked(checkpoint, lambda: Pgmm(config))
     return model.eval()
@@ -219,6 +220,3 @@ def evaluate_pgmm(model: Pgmm, frames: SignerFrames, batch: int = 8) -> dict[str
                    "tcd": tcd(torch.cat(images), real)}
             for name, images in drawn.items()}
 
-
-def recorded_config(manifest: dict) -> PgmmTrainConfig:
-    return from_dict(PgmmTrainConfig, manifest["training"])

@@ -118,6 +118,15 @@ def export_body(project: Project, options: ExportOptions = ExportOptions()):
         return default_avatar(), f"SMPL-X is not available ({error}); used the default avatar"
 
 
+def _at_export_rate(motion, options: ExportOptions):
+    """``motion`` resampled to ``options.fps`` when one is asked and differs."""
+    if options.fps is None or abs(options.fps - motion.fps) <= 1e-9:
+        return motion
+    from engine.motion.resample import resample
+
+    return resample(motion, options.fps)
+
+
 def export_project(project: Project, path: str | Path, options: ExportOptions = ExportOptions(),
                    *, progress: Progress = no_progress,
                    cancel: CancelToken | None = None) -> ExportResult:
@@ -155,11 +164,7 @@ def export_project(project: Project, path: str | Path, options: ExportOptions = 
     elif fmt.kind is Kind.VIDEO and options.renderer == "photoreal":
         from engine.export.photoreal import export_photoreal
 
-        motion = performed_motion(project)
-        if options.fps is not None and abs(options.fps - motion.fps) > 1e-9:
-            from engine.motion.resample import resample
-
-            motion = resample(motion, options.fps)
+        motion = _at_export_rate(performed_motion(project), options)
         body = None
         if options.side_by_side:
             body, note = export_body(project, options)
@@ -180,11 +185,7 @@ def export_project(project: Project, path: str | Path, options: ExportOptions = 
                   anti_aliasing=options.anti_aliasing, aim_frames=signs_span(project.segments),
                   progress=progress, cancel=cancel)
     else:  # motion and keypoint files: the face as performed (markers, mouthing)
-        motion = performed_motion(project)
-        if options.fps is not None and abs(options.fps - motion.fps) > 1e-9:
-            from engine.motion.resample import resample
-
-            motion = resample(motion, options.fps)
+        motion = _at_export_rate(performed_motion(project), options)
         context = {"progress": progress, "cancel": cancel}
         on_smplx = (options.avatar or project.avatar) != AvatarChoice.DEFAULT
         if fmt.suffix in FACE_AS_SMPLX_PARAMETERS:
