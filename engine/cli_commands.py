@@ -465,6 +465,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         bar.close()
     print(f"wrote {result.path} after {result.steps} steps "
           f"(loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f})")
+    for note in result.notes:
+        print(note)
     return 0
 
 

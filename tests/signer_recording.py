@@ -43,14 +43,20 @@ def textured_background(height: int, width: int) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def write_signer_video(path: Path, frames: int = 40, size: int = 160, seed: int = 0) -> Path:
+def write_signer_video(path: Path, frames: int = 40, size: int = 160, seed: int = 0,
+                       motion=None) -> Path:
+    """The avatar doing ``motion`` (default ``signing_motion(frames, seed)``) over the
+    textured background, at the motion's frame rate."""
     import imageio.v3 as iio
 
     from engine.body import default_avatar
     from engine.export.render import OffscreenRenderer
 
     avatar = default_avatar()
-    posed = avatar.forward(signing_motion(frames, seed))
+    # signing_motion's sines are timed at 25 frames a second
+    rate = 25 if motion is None else round(motion.fps)
+    motion = signing_motion(frames, seed) if motion is None else motion
+    posed = avatar.forward(motion)
     background = textured_background(size, size)
     images = []
     with OffscreenRenderer(avatar, size, size, background=KEY, anti_aliasing="none") as renderer:
@@ -59,5 +65,5 @@ def write_signer_video(path: Path, frames: int = 40, size: int = 160, seed: int 
             image = renderer.render(vertices)
             keyed = (np.abs(image.astype(int) - KEY).sum(-1) < 60)[..., None]
             images.append(np.where(keyed, background, image))
-    iio.imwrite(path, np.stack(images), fps=25, codec="libx264", plugin="pyav")
+    iio.imwrite(path, np.stack(images), fps=rate, codec="libx264", plugin="pyav")
     return path

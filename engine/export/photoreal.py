@@ -1,11 +1,12 @@
 """Photoreal export: any Sign Studio motion drawn as the signer a PGMM model learned.
 
 The motion's keypoints are those the ``.pose`` export projects (the avatar's front view,
-``engine.export.pose_file``), moved and scaled so the avatar's rest shoulders sit where
-the recorded signer's do in the model's crop (``driving_points``): the model sees
-poses placed as in its training frames. Each frame is drawn from the model's source
-frame (``engine.learn.pgmm``), in batches, and streamed to ffmpeg; with
-``side_by_side`` the avatar's render at the same size stands on the left.
+``engine.export.pose_file``), with the arms stretched or shortened to the recorded
+signer's lengths where they were measured, then moved and scaled so the avatar's rest
+shoulders sit where the signer's do in the model's crop (``driving_points``): the model
+sees poses placed, sized and reaching as in its training frames. Each frame is drawn
+from the model's source frame (``engine.learn.pgmm``), in batches, and streamed to
+ffmpeg; with ``side_by_side`` the avatar's render at the same size stands on the left.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from engine.atomic import atomic_output
 from engine.jobs import CancelToken, Progress, no_progress
-from engine.learn.pgmm_data import BODY_POINTS, LEFT_SHOULDER, RIGHT_SHOULDER, Framing
+from engine.learn.pgmm_data import ARMS, BODY_POINTS, LEFT_SHOULDER, RIGHT_SHOULDER, Framing
 from engine.motion.motion import Motion
 
 #: Frames drawn per batch: the model's memory grows with it, its speed hardly.
@@ -37,13 +38,33 @@ def driving_points(motion: Motion, framing: Framing, body=None) -> tuple[np.ndar
               + list(range(RIGHT_HAND, RIGHT_HAND + 21)))
     world, confidence = rig.world_points(motion)
     rest = rig.world_points(Motion.zeros(1))[0][0, layout]
-    world, confidence = world[:, layout], confidence[:, layout]
+    world, confidence = with_signers_arms(world[:, layout], rest, framing), confidence[:, layout]
     middle = (rest[LEFT_SHOULDER] + rest[RIGHT_SHOULDER]) / 2
     span = float(np.linalg.norm((rest[LEFT_SHOULDER] - rest[RIGHT_SHOULDER])[:2]))
     scale = framing.shoulder_width / span
     u = framing.shoulder_centre[0] + (world[..., 0] - middle[0]) * scale
     v = framing.shoulder_centre[1] - (world[..., 1] - middle[1]) * scale
     return np.stack([u, v], -1).astype(np.float32), (confidence > 0).astype(np.float32)
+
+
+def with_signers_arms(world: np.ndarray, rest: np.ndarray, framing: Framing) -> np.ndarray:
+    """``world`` (F, K, 3) keypoints with each arm's segments scaled, in 3D about its
+    shoulder and elbow, from the avatar's lengths (``rest`` (K, 3), in shoulder widths)
+    to the signer's, the hand carried with its wrist; unchanged where not measured."""
+    if not (framing.upper_arm > 0 and framing.forearm > 0):
+        return world
+    world = world.copy()
+    width = np.linalg.norm(rest[LEFT_SHOULDER] - rest[RIGHT_SHOULDER])
+    hands = (slice(len(BODY_POINTS), len(BODY_POINTS) + 21), slice(len(BODY_POINTS) + 21, None))
+    for (shoulder, elbow, wrist), hand in zip(ARMS, hands):
+        s, e, w = (BODY_POINTS.index(i) for i in (shoulder, elbow, wrist))
+        upper = framing.upper_arm * width / np.linalg.norm(rest[e] - rest[s])
+        fore = framing.forearm * width / np.linalg.norm(rest[w] - rest[e])
+        elbows = world[:, s] + (world[:, e] - world[:, s]) * upper
+        wrists = elbows + (world[:, w] - world[:, e]) * fore
+        world[:, hand] += (wrists - world[:, w])[:, None]
+        world[:, e], world[:, w] = elbows, wrists
+    return world
 
 
 def export_photoreal(motion: Motion, path: str | Path, model_path: str | Path, *,

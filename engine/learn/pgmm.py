@@ -241,8 +241,8 @@ class Pgmm(nn.Module):
         self.register_buffer("source_image", torch.zeros(3, config.size, config.size))
         self.register_buffer("source_points", torch.zeros(config.keypoints, 2))
         self.register_buffer("source_seen", torch.zeros(config.keypoints))
-        #: The framing the model learned, as ``pgmm_data.Framing.as_tensor`` gives it.
-        self.register_buffer("framing", torch.zeros(6))
+        #: The framing the model learned, as ``pgmm_data.Framing.as_array`` gives it.
+        self.register_buffer("framing", torch.zeros(8))
 
     def set_source(self, image: torch.Tensor, points: torch.Tensor, seen: torch.Tensor,
                    framing: torch.Tensor) -> None:

@@ -7,9 +7,13 @@ MediaPipe Holistic's keypoints on the same frames (``engine.data.video_import``)
 points (nose, eyes, ears, mouth corners, shoulders, elbows, wrists, hips) and both
 hands' 21, in the crop's coordinates (-1 to 1, x right, y down: ``grid_sample``'s).
 
-``Framing`` records where the signer stands in the crop (shoulders' midpoint and width),
-so a Sign Studio motion can be drawn at the same place and size
-(``engine.export.photoreal.driving_points``).
+``Framing`` records where the signer stands in the crop (shoulders' midpoint and width)
+and how long their arms are, so a Sign Studio motion can be drawn at the same place,
+size and reach (``engine.export.photoreal.driving_points``). The arms are measured where
+they hang at rest, upper arm and forearm within ``HANGING_DEGREES`` of straight down:
+there they lie across the picture, where anywhere else an image length may be a
+foreshortened one (a forearm pointing at the camera). MediaPipe's 3D "world" landmarks
+were tried for this and read the avatar's own arms short (``docs/photoreal.md``).
 Frames are held out by time: the last ``held_out_fraction`` of each video validates.
 """
 from __future__ import annotations
@@ -29,27 +33,37 @@ LEFT_SHOULDER, RIGHT_SHOULDER = BODY_POINTS.index(11), BODY_POINTS.index(12)
 SEEN_CONFIDENCE = 0.5
 #: How far the crop reaches past where the signer goes (a share of its side).
 CROP_MARGIN = 0.12
+#: An arm hangs when both its segments point within this of straight down.
+HANGING_DEGREES = 30.0
+#: Hanging frames (both arms together) needed before arm lengths count as measured.
+MIN_HANGING_FRAMES = 10
+#: MediaPipe Pose indices of (shoulder, elbow, wrist), the signer's left arm then right.
+ARMS = ((11, 13, 15), (12, 14, 16))
 
 
 @dataclass(frozen=True)
 class Framing:
-    """Where the crop is in the video (pixels: ``centre`` x, y and ``side``) and where
+    """Where the crop is in the video (pixels: ``centre`` x, y and ``side``), where
     the signer stands in it (crop units: shoulders' ``shoulder_centre`` u, v and
-    ``shoulder_width``, medians over the clip)."""
+    ``shoulder_width``, medians over the clip) and the signer's ``upper_arm`` and
+    ``forearm`` lengths in shoulder widths (0: not measured, the avatar's are used)."""
 
     centre: tuple[float, float]
     side: float
     shoulder_centre: tuple[float, float]
     shoulder_width: float
+    upper_arm: float = 0.0
+    forearm: float = 0.0
 
     def as_array(self) -> np.ndarray:
-        return np.array([*self.centre, self.side, *self.shoulder_centre, self.shoulder_width],
-                        np.float32)
+        return np.array([*self.centre, self.side, *self.shoulder_centre, self.shoulder_width,
+                         self.upper_arm, self.forearm], np.float32)
 
     @staticmethod
     def from_array(values) -> Framing:
-        v = [float(x) for x in values]
-        return Framing((v[0], v[1]), v[2], (v[3], v[4]), v[5])
+        """From ``as_array``'s 8 values, or the first 6 (arms not measured)."""
+        v = [float(x) for x in values] + [0.0] * (8 - len(values))
+        return Framing((v[0], v[1]), v[2], (v[3], v[4]), v[5], v[6], v[7])
 
 
 @dataclass(frozen=True)
@@ -104,8 +118,32 @@ def framing_of(pixels: np.ndarray, seen: np.ndarray, width: int, height: int) ->
     crop = (pixels - centre) / (side / 2)
     middle = np.median((crop[both, LEFT_SHOULDER] + crop[both, RIGHT_SHOULDER]) / 2, axis=0)
     span = np.median(np.linalg.norm(crop[both, LEFT_SHOULDER] - crop[both, RIGHT_SHOULDER], axis=1))
+    upper_arm, forearm = hanging_arm_lengths(pixels, seen)
     return Framing((float(centre[0]), float(centre[1])), side,
-                   (float(middle[0]), float(middle[1])), float(span))
+                   (float(middle[0]), float(middle[1])), float(span), upper_arm, forearm)
+
+
+def hanging_arm_lengths(pixels: np.ndarray, seen: np.ndarray) -> tuple[float, float]:
+    """(upper arm, forearm) in shoulder widths: medians over the frames where an arm
+    hangs (module docstring), both arms pooled; (0, 0) with fewer than
+    ``MIN_HANGING_FRAMES`` such frames. ``pixels`` (F, K, 2) y down, ``seen`` (F, K)."""
+    at = {index: BODY_POINTS.index(index) for arm in ARMS for index in arm}
+    width = np.linalg.norm(pixels[:, LEFT_SHOULDER] - pixels[:, RIGHT_SHOULDER], axis=-1)
+    shoulders = seen[:, LEFT_SHOULDER] & seen[:, RIGHT_SHOULDER] & (width > 0)
+    cosine = np.cos(np.radians(HANGING_DEGREES))
+    uppers, forearms = [], []
+    for shoulder, elbow, wrist in ARMS:
+        upper = pixels[:, at[elbow]] - pixels[:, at[shoulder]]
+        fore = pixels[:, at[wrist]] - pixels[:, at[elbow]]
+        up_length, fore_length = np.linalg.norm(upper, axis=-1), np.linalg.norm(fore, axis=-1)
+        hangs = (shoulders & seen[:, at[elbow]] & seen[:, at[wrist]]
+                 & (upper[:, 1] > cosine * up_length) & (fore[:, 1] > cosine * fore_length))
+        uppers.append(up_length[hangs] / width[hangs])
+        forearms.append(fore_length[hangs] / width[hangs])
+    uppers, forearms = np.concatenate(uppers), np.concatenate(forearms)
+    if len(uppers) < MIN_HANGING_FRAMES:
+        return 0.0, 0.0
+    return float(np.median(uppers)), float(np.median(forearms))
 
 
 def crop_frame(frame: np.ndarray, framing: Framing, size: int) -> np.ndarray:

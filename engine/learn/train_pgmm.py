@@ -14,12 +14,13 @@ keypoints. The loss (``pgmm_losses``):
   real frame's.
 
 ``evaluate_pgmm`` scores the held-out end of the first video with L1, SSIM and TCD,
+and L1 over the hands alone (a few per cent of the picture, where a signer looks first),
 beside two baselines in the same run: the nearest training frame by pose, and the
 source warped by the keypoints' moves alone (no learning, no pose fusion).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from engine.learn.checkpoint import (
 )
 from engine.learn.config import TrainConfig
 from engine.learn.pgmm import KIND, Pgmm, PgmmConfig, keypoint_flow_warp
-from engine.learn.pgmm_data import BODY_POINTS, SignerFrames, signer_frames
+from engine.learn.pgmm_data import BODY_POINTS, Framing, SignerFrames, signer_frames
 from engine.learn.training import TrainResult, restores_torch_threads, train
 
 #: MediaPipe Pose's wrists, in ``pgmm_data``'s keypoint order.
@@ -159,15 +160,32 @@ def train_pgmm(videos: list[str | Path], out_path: str | Path,
             data_licence="the user's own recording of themselves", seed=config.train.seed,
             step=step, metrics={"final_loss": float(np.mean(losses[-20:])) if losses else None},
             extra={"training": asdict(config), "frames": int(len(frames.images)),
-                   "held_out_frames": int(frames.held_out.sum())})
+                   "held_out_frames": int(frames.held_out.sum()),
+                   "arms": {"upper_arm": frames.framings[0].upper_arm,
+                            "forearm": frames.framings[0].forearm}})
 
-    return train(model, step_loss, manifest, out_path, config.train, resume=resume,
-                 progress=progress, cancel=cancel)
+    result = train(model, step_loss, manifest, out_path, config.train, resume=resume,
+                   progress=progress, cancel=cancel)
+    return replace(result, notes=(arms_note(frames.framings[0]),))
+
+
+def arms_note(framing: Framing) -> str:
+    """How the signer's arms were measured (``pgmm_data.hanging_arm_lengths``)."""
+    if framing.upper_arm > 0:
+        return (f"arms measured where they hang: upper arm {framing.upper_arm:.2f}, forearm "
+                f"{framing.forearm:.2f} shoulder widths; exports reach as far")
+    return ("arms not measured (they never hang at rest in the recording): exports reach "
+            "as far as the avatar's; let the arms hang for a second in a recording to "
+            "measure them")
 
 
 def load_pgmm(path: str | Path) -> Pgmm:
     """A trained photoreal model, checked (``CheckpointError`` naming the file)."""
     checkpoint = load_checkpoint(path, kind=KIND)
+    framing = checkpoint.state_dict.get("framing")
+    if framing is not None and tuple(framing.shape) == (6,):
+        # trained before the arms were measured: their lengths read "not measured"
+        checkpoint.state_dict["framing"] = torch.cat([framing, framing.new_zeros(2)])
     config = checked_config(checkpoint, PgmmConfig, checkpoint.config)
     model = build_checked(checkpoint, lambda: Pgmm(config))
     return model.eval()
@@ -192,10 +210,31 @@ def tcd(drawn: torch.Tensor, real: torch.Tensor, threshold: float = TCD_THRESHOL
     return float((difference > threshold).float().mean())
 
 
+def hand_boxes(points: np.ndarray, seen: np.ndarray, size: int, margin: float = 0.25,
+               smallest: int = 6) -> torch.Tensor:
+    """(N, 1, size, size) float 0/1: where each frame's seen hands are, a box around
+    each hand's keypoints (``points`` (N, K, 2) crop units, ``seen`` (N, K)) grown by
+    ``margin`` of its side on each side and at least ``smallest`` pixels wide."""
+    boxes = torch.zeros(len(points), 1, size, size)
+    hands = (slice(len(BODY_POINTS), len(BODY_POINTS) + 21), slice(len(BODY_POINTS) + 21, None))
+    for frame in range(len(points)):
+        for hand in hands:
+            found = points[frame, hand][seen[frame, hand] > 0]
+            if len(found) == 0:
+                continue
+            low, high = (found.min(0) + 1) * size / 2, (found.max(0) + 1) * size / 2
+            grow = np.maximum((high - low) * margin, (smallest - (high - low)) / 2)
+            x0, y0 = np.clip(np.floor(low - grow), 0, size).astype(int)
+            x1, y1 = np.clip(np.ceil(high + grow), 0, size).astype(int)
+            boxes[frame, 0, y0:y1, x0:x1] = 1
+    return boxes
+
+
 @torch.no_grad()
 def evaluate_pgmm(model: Pgmm, frames: SignerFrames, batch: int = 8) -> dict[str, dict[str, float]]:
-    """L1, SSIM and TCD on every held-out frame of the first video, drawn from the
-    model's source frame, for the model and the two baselines (module docstring)."""
+    """L1, SSIM, TCD and the hands' L1 (``hand_boxes``; 0 when no hand is seen) on
+    every held-out frame of the first video, drawn from the model's source frame, for
+    the model and the two baselines (module docstring)."""
     held = np.flatnonzero(frames.held_out & (frames.video == 0))
     if len(held) < 3:
         raise ValueError("evaluation needs 3 held-out frames or more")
@@ -215,8 +254,12 @@ def evaluate_pgmm(model: Pgmm, frames: SignerFrames, batch: int = 8) -> dict[str
         nearest = train_frames[gap.argmin(axis=1)]
         drawn["nearest training frame"].append(_tensors(frames, nearest)[0])
     real = _tensors(frames, held)[0]
+    hands = hand_boxes(frames.points[held], frames.seen[held], frames.size)
+    hand_pixels = max(float(hands.sum()) * 3, 1.0)
     return {name: {"l1": float((torch.cat(images) - real).abs().mean()),
                    "ssim": ssim(torch.cat(images), real),
-                   "tcd": tcd(torch.cat(images), real)}
+                   "tcd": tcd(torch.cat(images), real),
+                   "hands_l1": float(((torch.cat(images) - real).abs() * hands).sum()
+                                     / hand_pixels)}
             for name, images in drawn.items()}
 

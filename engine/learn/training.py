@@ -29,11 +29,13 @@ from engine.learn.config import TrainConfig
 
 @dataclass
 class TrainResult:
-    """``losses``: the loss at every step, resumed steps included."""
+    """``losses``: the loss at every step, resumed steps included; ``notes``: what the
+    user should know about the data or the model, one line each."""
 
     path: Path
     steps: int
     losses: list[float] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
 
 

@@ -107,14 +107,44 @@ def test_a_tampered_checkpoint_is_refused(tmp_path, frames):
         load_pgmm(path)
 
 
+def test_a_model_trained_before_arms_were_measured_still_loads(tmp_path, frames):
+    import json
+
+    from engine.learn.checkpoint import save_checkpoint
+
+    path = train_pgmm([], tmp_path / "me.pt", tiny_config(2), frames=frames).path
+    saved = torch.load(path, weights_only=True)
+    saved["state_dict"]["framing"] = saved["state_dict"]["framing"][:6]   # the old layout
+    save_checkpoint(path, saved["state_dict"], json.loads(saved["manifest"]))
+    framing = Framing.from_array(load_pgmm(path).framing.numpy())
+    assert framing.shoulder_width == pytest.approx(frames.framings[0].shoulder_width)
+    assert (framing.upper_arm, framing.forearm) == (0.0, 0.0)             # not measured
+
+
 def test_evaluation_scores_the_model_and_both_baselines(tmp_path, frames):
     model = load_pgmm(train_pgmm([], tmp_path / "me.pt", tiny_config(4), frames=frames).path)
     report = evaluate_pgmm(model, frames)
     assert set(report) == {"model", "nearest training frame", "keypoint warp"}
     for scores in report.values():
         assert 0 <= scores["l1"] <= 1 and -1 <= scores["ssim"] <= 1 and 0 <= scores["tcd"] <= 1
+        assert 0 < scores["hands_l1"] <= 1
     # The nearest training frame is a real frame of the same signer: close already.
     assert report["nearest training frame"]["l1"] < 0.1
+
+
+def test_the_hands_are_scored_where_they_are():
+    from engine.learn.train_pgmm import hand_boxes
+
+    points = np.zeros((2, NUM_KEYPOINTS, 2), np.float32)
+    seen = np.zeros((2, NUM_KEYPOINTS), np.float32)
+    right = slice(NUM_KEYPOINTS - 21, NUM_KEYPOINTS)
+    points[0, right] = np.linspace([0.0, 0.0], [0.5, 0.25], 21)  # pixels 16-24 x, 16-20 y
+    seen[0, right] = 1
+    boxes = hand_boxes(points, seen, 32)
+    assert boxes.shape == (2, 1, 32, 32)
+    ys, xs = np.nonzero(boxes[0, 0].numpy())
+    assert (xs.min(), xs.max(), ys.min(), ys.max()) == (14, 25, 15, 20)   # grown a quarter
+    assert float(boxes[1].sum()) == 0                                    # no hand seen
 
 
 def test_tcd_counts_pixels_that_break_from_their_neighbours():
@@ -177,6 +207,61 @@ def test_the_motion_is_placed_where_the_signer_stands():
     assert points[0, 0, 1] < middle[1]                                 # the nose above (y down)
 
 
+def _hanging_and_raised(hanging: int, raised: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels (F, K, 2) of a signer 100 px across the shoulders whose arms (80 px upper,
+    70 px fore) hang 12 degrees out for ``hanging`` frames and then point at the camera,
+    foreshortened to a third, for ``raised`` frames; and all seen."""
+    from engine.learn.pgmm_data import ARMS, BODY_POINTS
+
+    frames = hanging + raised
+    pixels = np.zeros((frames, NUM_KEYPOINTS, 2))
+    seen = np.ones((frames, NUM_KEYPOINTS), bool)
+    for (shoulder, elbow, wrist), out in zip(ARMS, (1, -1)):   # the left arm: image right
+        s, e, w = (BODY_POINTS.index(i) for i in (shoulder, elbow, wrist))
+        pixels[:, s] = [50 * out, 0]
+        down = np.array([np.sin(np.radians(12)) * out, np.cos(np.radians(12))])
+        shortened = np.array([0.3 * out, 0.2]) / np.hypot(0.3, 0.2) / 3
+        direction = np.where(np.arange(frames)[:, None] < hanging, down, shortened)
+        pixels[:, e] = pixels[:, s] + 80 * direction
+        pixels[:, w] = pixels[:, e] + 70 * direction
+    return pixels, seen
+
+
+def test_the_arms_are_measured_where_they_hang():
+    from engine.learn.pgmm_data import hanging_arm_lengths
+
+    # most frames foreshortened: only the hanging ones give the lengths
+    assert hanging_arm_lengths(*_hanging_and_raised(6, 40)) == pytest.approx((0.8, 0.7))
+    # too few hanging frames to trust: not measured
+    assert hanging_arm_lengths(*_hanging_and_raised(4, 40)) == (0.0, 0.0)
+
+
+def test_the_motion_reaches_as_far_as_the_signer():
+    from engine.export.photoreal import driving_points
+    from engine.learn.pgmm_data import BODY_POINTS, RIGHT_SHOULDER
+
+    elbow, wrist, tip = BODY_POINTS.index(14), BODY_POINTS.index(16), NUM_KEYPOINTS - 21 + 12
+    raised = Motion.zeros(1)
+    body = raised.body_pose.copy()
+    body[0, 16, 2] = 0.9                      # the right arm out to the side
+    raised = raised.replace(body_pose=body)
+    avatars = driving_points(raised, Framing((0, 0), 100, (0, -0.3), 0.5))[0][0]
+    lengths = np.linalg.norm(avatars[[elbow, wrist]] - avatars[[RIGHT_SHOULDER, elbow]], axis=1)
+    upper, fore = lengths / 0.5               # the avatar's, in shoulder widths
+
+    longer = Framing((0, 0), 100, (0, -0.3), 0.5, upper_arm=1.2 * upper, forearm=0.9 * fore)
+    signers = driving_points(raised, longer)[0][0]
+    assert np.linalg.norm(signers[elbow] - signers[RIGHT_SHOULDER]) == pytest.approx(
+        1.2 * upper * 0.5, rel=0.03)
+    assert np.linalg.norm(signers[wrist] - signers[elbow]) == pytest.approx(
+        0.9 * fore * 0.5, rel=0.03)
+    # the hand travels with its wrist, its own shape unchanged
+    np.testing.assert_allclose(signers[tip] - signers[wrist], avatars[tip] - avatars[wrist],
+                               atol=1e-5)
+    np.testing.assert_allclose(signers[:BODY_POINTS.index(11)], avatars[:BODY_POINTS.index(11)],
+                               atol=1e-6)           # the face where it was
+
+
 def test_the_command_line_trains_on_a_video_and_refuses_without_one(tmp_path, recording,
                                                                    capsys):
     from engine.cli import main
@@ -191,3 +276,5 @@ def test_the_command_line_trains_on_a_video_and_refuses_without_one(tmp_path, re
     args = ["train", "pgmm", "--video", str(recording), "--out", str(out), "--steps", "3"]
     assert main(args + [x for s in settings for x in ("--set", s)]) == 0
     assert load_pgmm(out).config.size == 32
+    # the recording sways its arms and never lets them hang: the user is told
+    assert "arms not measured" in capsys.readouterr().out
