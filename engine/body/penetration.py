@@ -18,6 +18,10 @@ contact stays. (An earlier version eased
 each push over its neighbours; that moved the frames of a contact next to a rise that
 crossed the chest, and a fingertip written on the sternum ended 9 cm in front of it.)
 
+Forearms in assembled recordings (a letter signed close to the chest on a body
+proportioned unlike the signer's) come out by ``keep_forearms_out``: the elbow alone
+swings out, eased over the frames around, and the hand does not move at all.
+
 The body capsules lie inside the skin (``engine.body.capsules``), so a touch is not a
 penetration; a pushed hand ends ``MARGIN_M`` outside its capsule.
 """
@@ -248,6 +252,77 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
             moved = True
         if not moved:
             break
+    return motion
+
+
+#: The furthest an elbow swivels to keep its forearm out (radians): past it the arm
+#: reads as a wing, and what is left inside stays.
+MAX_TOTAL_SWIVEL_RAD = 0.6
+#: How fast a swivel comes and goes (radians a second), so the elbow eases out before
+#: the forearm would go in and back after.
+SWIVEL_RATE_RAD_S = 3.0
+
+
+def eased_swivels(needed: np.ndarray, per_frame: float) -> np.ndarray:
+    """(F,) swivels changing by at most ``per_frame`` radians a frame, at least as large
+    as ``needed`` (F,) wherever that turns the way its stretch does: each frame takes the
+    largest of its neighbours' needs less ``per_frame`` per frame between them. Needs
+    closer together than their ramps form one stretch that turns one way, the way most
+    of its need is (the way out can flip from one frame to the next where the forearm
+    crosses the shoulder-to-wrist line; following it swung the elbow across in a frame);
+    frames needing the other way get none."""
+    eased = np.zeros(len(needed))
+    reach = int(np.ceil(np.abs(needed).max(initial=0.0) / per_frame))
+    needed = np.array(needed, np.float64)
+    frames = np.flatnonzero(needed)
+    for stretch in np.split(frames, np.flatnonzero(np.diff(frames) > 2 * reach) + 1):
+        if len(stretch):
+            way = np.sign(needed[stretch].sum()) or 1.0
+            needed[stretch] = np.where(np.sign(needed[stretch]) == way, needed[stretch], 0.0)
+    for offset in range(-reach, reach + 1):
+        shifted = np.zeros(len(needed))
+        low, high = max(0, offset), min(len(needed), len(needed) + offset)
+        shifted[low:high] = needed[low - offset:high - offset]
+        candidate = np.sign(shifted) * np.maximum(np.abs(shifted) - per_frame * abs(offset), 0)
+        eased = np.where(np.abs(candidate) > np.abs(eased), candidate, eased)
+    return eased
+
+
+def keep_forearms_out(motion: Motion, body=None, passes: int = 3) -> Motion:
+    """``motion`` with each forearm taken out of the head, neck and trunk by swivelling
+    its elbow about the shoulder-to-wrist line: the hands stay exactly where they are
+    (a recorded letter's hand is its meaning). The swivel each frame needs (measured
+    again after each of ``passes``, at most ``MAX_TOTAL_SWIVEL_RAD``) is eased in and
+    out at ``SWIVEL_RATE_RAD_S`` (``eased_swivels``), so the elbow moves smoothly; a
+    per-frame swivel jumped the elbow by up to 40 cm between frames. Frames no swivel
+    reaches are kept bit for bit."""
+    if body is None:
+        from engine.body.default_avatar import default_avatar
+
+        body = default_avatar()
+    rest_joints = rest_joints_for(body, motion.betas)
+    parents = np.asarray(body.parents)
+    still = np.zeros((motion.num_frames, 3))
+    everywhere, unbounded = np.ones(motion.num_frames, bool), np.full(motion.num_frames, np.inf)
+    first = penetration(body, motion)  # one measure for both sides: most motions need none
+    for side in ("left", "right"):
+        total = np.zeros(motion.num_frames)
+        found = first
+        for _ in range(passes):
+            needed = _elbow_swivels(found, side, everywhere, unbounded)
+            if not needed.any():
+                break
+            total = np.clip(total + needed, -MAX_TOTAL_SWIVEL_RAD, MAX_TOTAL_SWIVEL_RAD)
+            found = penetration(body, shift_wrist(motion, rest_joints, parents, side, still,
+                                                  swivels=total))
+        if not total.any():
+            continue
+        swivels = eased_swivels(total, SWIVEL_RATE_RAD_S / motion.fps)
+        changed = swivels != 0
+        shifted = shift_wrist(motion, rest_joints, parents, side, still, swivels=swivels)
+        body_pose = motion.body_pose.copy()
+        body_pose[changed] = shifted.body_pose[changed]
+        motion = motion.replace(body_pose=body_pose)
     return motion
 
 

@@ -46,7 +46,7 @@ from engine.generate.fluency import (
 )
 from engine.generate.kf2p import regenerate
 from engine.body.hands_apart import kept_apart
-from engine.body.penetration import resolve_penetration
+from engine.body.penetration import keep_forearms_out, resolve_penetration
 from engine.generate.text import Token, TokenKind
 from engine.generate.timing import PieceTiming, Timing, double_letter_mark
 from engine.jobs import CancelToken, Progress, no_progress
@@ -471,8 +471,10 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
     for array in arrays.values():
         array.setflags(write=False)  # so Motion takes the arrays as they are, uncopied
     motion = Motion(**arrays, betas=betas, fps=fps)
-    # Once over the whole utterance (transitions and recordings alike): the hands out of
-    # the head, neck and trunk, a contact left on the surface.
+    # Once over the whole utterance (transitions and recordings alike): the forearms out
+    # of the body by the elbows alone (the hands stay), then the hands out of the head,
+    # neck and trunk, a contact left on the surface.
+    motion = keep_forearms_out(motion)
     motion = resolve_penetration(motion, progress=progress, cancel=cancel)
     # Then the two arms out of each other in the transitions (the signs' own contacts
     # kept), when any sign uses both (one-handed signing leaves the other hand at rest).

@@ -5,8 +5,10 @@ import pytest
 
 from engine.body.capsules import body_capsules
 from engine.body.default_avatar import default_avatar
+from engine.body.capsules import penetration
 from engine.body.penetration import (
-    COUNT_DEPTH_M, MARGIN_M, hand_depths, resolve_penetration,
+    COUNT_DEPTH_M, MARGIN_M, SWIVEL_RATE_RAD_S, eased_swivels, hand_depths, keep_forearms_out,
+    resolve_penetration,
 )
 from engine.body.reach import shift_wrist
 from engine.body.reference_poses import signing_pose
@@ -187,3 +189,46 @@ def test_capsules_are_measured_on_whichever_body_signs(tmp_path, avatar):
                          - large.forward(signing_pose("flat")).joints[0, WRIST])
     assert depths_on(large, inside).max() > COUNT_DEPTH_M
     assert depths_on(large, resolve_penetration(inside, large)).max() <= COUNT_DEPTH_M
+
+
+def test_swivels_ease_in_and_out_and_turn_one_way():
+    needed = np.array([0, 0, 0, 0.3, 0.3, 0, 0, 0, 0, 0])
+    eased = eased_swivels(needed, 0.1)
+    np.testing.assert_allclose(eased, [0, 0.1, 0.2, 0.3, 0.3, 0.2, 0.1, 0, 0, 0], atol=1e-12)
+    # the way out flips where the forearm crosses the line: one stretch turns one way
+    flipping = np.array([0, 0.4, 0.5, -0.2, -0.2, 0, 0])
+    eased = eased_swivels(flipping, 0.1)
+    assert (eased >= 0).all() and eased[2] == pytest.approx(0.5)
+    assert np.abs(np.diff(eased)).max() <= 0.1 + 1e-12
+
+
+def test_forearms_leave_the_trunk_by_the_elbow_and_the_hands_stay(avatar):
+    """A hand 6 cm before the chest while its elbow swings in and back out over 40
+    frames, taking the forearm 4 cm into the trunk: the elbow is swung back out, eased
+    over the frames around, and the hand does not move."""
+    near = _hand_into_chest(avatar, -0.06)
+    swing = 0.5 * np.sin(np.linspace(0, np.pi, 40))
+    motion = shift_wrist(Motion.concatenate([near] * 40), avatar.rest_joints, avatar.parents,
+                         "right", np.zeros((40, 3)), swivels=swing)
+
+    def forearm_depths(m):
+        found = penetration(avatar, m)
+        return found.depth[:, found.limb_names.index("right_forearm")]
+
+    assert forearm_depths(motion).max() > 0.03
+    out = keep_forearms_out(motion, avatar)
+    assert forearm_depths(out).max() <= COUNT_DEPTH_M
+    before, after = avatar.forward(motion).joints, avatar.forward(out).joints
+    hand = [i for name, i in JOINT_INDEX.items() if name.startswith("right_")
+            and not name.endswith(("shoulder", "elbow", "collar"))]
+    np.testing.assert_allclose(after[:, hand], before[:, hand], atol=1e-5)
+    elbow = JOINT_INDEX["right_elbow"]
+    assert np.abs(after[:, elbow] - before[:, elbow]).max() > 0.02       # the elbow moved
+    # eased: no frame's elbow moves further than the rate allows on top of the input's
+    step = np.linalg.norm(np.diff(after[:, elbow], axis=0), axis=1)
+    lever = np.linalg.norm(before[:, elbow] - before[:, JOINT_INDEX["right_shoulder"]], axis=1)
+    assert step.max() <= np.linalg.norm(np.diff(before[:, elbow], axis=0), axis=1).max() \
+        + SWIVEL_RATE_RAD_S / motion.fps * lever.max()
+    # frames whose forearm was out and no ease reaches are kept bit for bit
+    assert np.array_equal(out.body_pose[0], motion.body_pose[0])
+    assert np.array_equal(out.body_pose[-1], motion.body_pose[-1])
