@@ -81,14 +81,16 @@ def _share_from_elbow(found, side: str, forearm: int) -> np.ndarray:
 MAX_SWIVEL_RAD = 0.5
 
 
-def _elbow_swivels(found, side: str, allowed: np.ndarray, budget: np.ndarray) -> np.ndarray:
+def _elbow_swivels(found, side: str, allowed: np.ndarray, budget: np.ndarray,
+                   tolerated: np.ndarray | float = 0.0) -> np.ndarray:
     """(F,) radians that swivel ``side``'s elbow about the shoulder-to-wrist line so its
     forearm comes out of the body (0 where it is out, or the line gives no leverage).
     The hand stays where it is, so a written contact holds while the elbow makes room
     (pushing the wrist out took a palm off the chest it was written on). A swivel moves
-    the forearm's deepest point no further than ``budget`` (F,) metres."""
+    the forearm's deepest point no further than ``budget`` (F,) metres, and leaves it
+    ``tolerated`` (F,) metres inside."""
     forearm = found.limb_names.index(f"{side}_forearm")
-    depth = found.depth[:, forearm]
+    depth = found.depth[:, forearm] - tolerated
     inside = (depth > 0) & allowed
     swivels = np.zeros(len(depth))
     if not inside.any():
@@ -288,28 +290,46 @@ def eased_swivels(needed: np.ndarray, per_frame: float) -> np.ndarray:
     return eased
 
 
-def keep_forearms_out(motion: Motion, body=None, passes: int = 3) -> Motion:
+def keep_forearms_out(motion: Motion, body=None, passes: int = 3, *,
+                      changeable: np.ndarray | None = None, fixed_ends: bool = False,
+                      tolerated: np.ndarray | None = None) -> Motion:
     """``motion`` with each forearm taken out of the head, neck and trunk by swivelling
     its elbow about the shoulder-to-wrist line: the hands stay exactly where they are
     (a recorded letter's hand is its meaning). The swivel each frame needs (measured
     again after each of ``passes``, at most ``MAX_TOTAL_SWIVEL_RAD``) is eased in and
     out at ``SWIVEL_RATE_RAD_S`` (``eased_swivels``), so the elbow moves smoothly; a
     per-frame swivel jumped the elbow by up to 40 cm between frames. Frames no swivel
-    reaches are kept bit for bit."""
+    reaches are kept bit for bit.
+
+    For a KF2P range: ``changeable`` (F,) bool, the frames that may change; with
+    ``fixed_ends`` the frames just outside cannot either. A swivel grows from those
+    frames at the same rate, so the elbow leaves a key, or the range's border, without
+    a jump. ``tolerated`` (F, 2) metres each forearm (left, right) may stay inside: what
+    the motion around already had, so only what a generator put in is taken out."""
     if body is None:
         from engine.body.default_avatar import default_avatar
 
         body = default_avatar()
+    frames = motion.num_frames
+    per_frame = SWIVEL_RATE_RAD_S / motion.fps
+    allowed = np.ones(frames, bool) if changeable is None else np.asarray(changeable, bool)
+    anchors = np.flatnonzero(~allowed)
+    if fixed_ends:
+        anchors = np.concatenate([[-1], anchors, [frames]])
+    limit = np.full(frames, np.inf)
+    if len(anchors):
+        limit = per_frame * np.abs(np.arange(frames)[:, None] - anchors[None]).min(axis=1)
+    tolerated = np.zeros((frames, 2)) if tolerated is None else np.asarray(tolerated)
     rest_joints = rest_joints_for(body, motion.betas)
     parents = np.asarray(body.parents)
-    still = np.zeros((motion.num_frames, 3))
-    everywhere, unbounded = np.ones(motion.num_frames, bool), np.full(motion.num_frames, np.inf)
+    still = np.zeros((frames, 3))
+    unbounded = np.full(frames, np.inf)
     first = penetration(body, motion)  # one measure for both sides: most motions need none
-    for side in ("left", "right"):
-        total = np.zeros(motion.num_frames)
+    for column, side in enumerate(("left", "right")):
+        total = np.zeros(frames)
         found = first
         for _ in range(passes):
-            needed = _elbow_swivels(found, side, everywhere, unbounded)
+            needed = _elbow_swivels(found, side, allowed, unbounded, tolerated[:, column])
             if not needed.any():
                 break
             total = np.clip(total + needed, -MAX_TOTAL_SWIVEL_RAD, MAX_TOTAL_SWIVEL_RAD)
@@ -317,7 +337,8 @@ def keep_forearms_out(motion: Motion, body=None, passes: int = 3) -> Motion:
                                                   swivels=total))
         if not total.any():
             continue
-        swivels = eased_swivels(total, SWIVEL_RATE_RAD_S / motion.fps)
+        swivels = eased_swivels(total, per_frame)
+        swivels = np.sign(swivels) * np.minimum(np.abs(swivels), limit)
         changed = swivels != 0
         shifted = shift_wrist(motion, rest_joints, parents, side, still, swivels=swivels)
         body_pose = motion.body_pose.copy()

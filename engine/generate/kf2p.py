@@ -208,18 +208,36 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
 
 
 def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int) -> Motion:
-    """``candidate`` with the hands moved out of the body inside ``[start, stop)``
-    (keyframes and every frame outside the range kept as they are)."""
-    from engine.body.penetration import resolve_penetration
+    """``candidate`` with the forearms swung and the hands moved out of the body inside
+    ``[start, stop)`` (keyframes and every frame outside the range kept as they are).
 
-    window = candidate.slice(start, stop)
+    A forearm may stay as deep as the frames around the range have it (the depth at the
+    border frames, interpolated across): only what the generator put in is taken out.
+    So a free channel still holds where the borders agree, and a user's own pose with
+    a forearm against the chest is theirs to change."""
+    from engine.body.capsules import penetration
+    from engine.body.default_avatar import default_avatar
+    from engine.body.penetration import keep_forearms_out, resolve_penetration
+
+    window = original = candidate.slice(start, stop)
     changeable = np.ones(stop - start, bool)
     for key in keys:
         # The push moves only the arm: a key that does not pin the body lets it move.
         if Channel.BODY in key.channels:
             changeable[key.frame - start] = False
+    borders = [f for f in (start - 1, stop) if 0 <= f < candidate.num_frames]
+    tolerated = np.zeros((stop - start, 2))
+    if borders:
+        found = penetration(default_avatar(), Motion.concatenate(
+            [candidate.frame(f) for f in borders]))
+        sides = [found.limb_names.index(f"{side}_forearm") for side in ("left", "right")]
+        depth = np.maximum(found.depth[:, sides], 0.0)           # (borders, 2)
+        share = (np.arange(stop - start) + 1) / (stop - start + 1)
+        tolerated = depth[0] + share[:, None] * (depth[-1] - depth[0])
+    window = keep_forearms_out(window, changeable=changeable, fixed_ends=True,
+                               tolerated=tolerated)
     resolved = resolve_penetration(window, changeable=changeable, fixed_ends=True)
-    if resolved is window:
+    if resolved is original:
         return candidate
     body_pose = candidate.body_pose.copy()
     body_pose[start:stop] = resolved.body_pose

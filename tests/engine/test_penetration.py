@@ -232,3 +232,38 @@ def test_forearms_leave_the_trunk_by_the_elbow_and_the_hands_stay(avatar):
     # frames whose forearm was out and no ease reaches are kept bit for bit
     assert np.array_equal(out.body_pose[0], motion.body_pose[0])
     assert np.array_equal(out.body_pose[-1], motion.body_pose[-1])
+
+
+def test_kf2p_swings_out_a_forearm_the_generator_put_in_and_leaves_the_users(avatar):
+    """A generator that swings the elbow in, the forearm 4 cm into the trunk, over a
+    KF2P range: the result swings it back out, eased from the range's borders, and the
+    hand stays where the generator put it. A forearm the user's own frames already had
+    inside, on both sides of the range, is theirs: left as it is."""
+    near = _hand_into_chest(avatar, -0.06)
+    swung_in = shift_wrist(near, avatar.rest_joints, avatar.parents, "right",
+                           np.zeros((1, 3)), swivels=np.array([0.5]))
+
+    def generator_swinging_in(motion, keys, frame_range, num_candidates=1, seed=None):
+        body_pose = motion.body_pose.copy()
+        body_pose[frame_range[0]:frame_range[1]] = swung_in.body_pose[0]
+        return [motion.replace(body_pose=body_pose)] * num_candidates
+
+    def forearm_depths(m):
+        found = penetration(avatar, m)
+        return found.depth[:, found.limb_names.index("right_forearm")]
+
+    motion = Motion.concatenate([near] * 24)
+    plain = regenerate(motion, [], (2, 22), generator_swinging_in, keep_out=False)[0]
+    kept = regenerate(motion, [], (2, 22), generator_swinging_in)[0]
+    assert (forearm_depths(plain)[2:22] > 0.03).all()
+    assert forearm_depths(kept)[8:16].max() <= COUNT_DEPTH_M   # out, away from the borders
+    assert kept.slice(0, 2).equals(motion.slice(0, 2))
+    assert kept.slice(22, 24).equals(motion.slice(22, 24))
+    hand = [i for name, i in JOINT_INDEX.items() if name.startswith("right_")
+            and not name.endswith(("shoulder", "elbow", "collar"))]
+    np.testing.assert_allclose(avatar.forward(kept).joints[:, hand],
+                               avatar.forward(plain).joints[:, hand], atol=1e-5)
+
+    users = Motion.concatenate([swung_in] * 24)       # the user's pose, forearm in
+    held = regenerate(users, [], (2, 22), generator_swinging_in)[0]
+    assert np.array_equal(held.body_pose, users.body_pose)
