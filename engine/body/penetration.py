@@ -274,7 +274,7 @@ def eased_swivels(needed: np.ndarray, per_frame: float) -> np.ndarray:
     crosses the shoulder-to-wrist line; following it swung the elbow across in a frame);
     frames needing the other way get none."""
     eased = np.zeros(len(needed))
-    reach = int(np.ceil(np.abs(needed).max(initial=0.0) / per_frame))
+    reach = min(int(np.ceil(np.abs(needed).max(initial=0.0) / per_frame)), len(needed) - 1)
     needed = np.array(needed, np.float64)
     frames = np.flatnonzero(needed)
     for stretch in np.split(frames, np.flatnonzero(np.diff(frames) > 2 * reach) + 1):

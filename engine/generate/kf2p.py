@@ -208,8 +208,9 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
 
 
 def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int) -> Motion:
-    """``candidate`` with the forearms swung and the hands moved out of the body inside
-    ``[start, stop)`` (keyframes and every frame outside the range kept as they are).
+    """``candidate`` with the forearms swung and the hands moved out of the body, then
+    the two arms out of each other, inside ``[start, stop)`` (keyframes that pin the
+    body and every frame outside the range kept as they are).
 
     A forearm may stay as deep as the frames around the range have it (the depth at the
     border frames, interpolated across): only what the generator put in is taken out.
@@ -217,6 +218,7 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
     a forearm against the chest is theirs to change."""
     from engine.body.capsules import penetration
     from engine.body.default_avatar import default_avatar
+    from engine.body.hands_apart import keep_hands_apart
     from engine.body.penetration import keep_forearms_out, resolve_penetration
 
     window = original = candidate.slice(start, stop)
@@ -237,10 +239,21 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
     window = keep_forearms_out(window, changeable=changeable, fixed_ends=True,
                                tolerated=tolerated)
     resolved = resolve_penetration(window, changeable=changeable, fixed_ends=True)
-    if resolved is original:
+    # Then the two arms out of each other, as in assembly's transitions: the frames
+    # either side of the range and the keys that pin the body are as written, and the
+    # overlap they have may stay (on the line between them) and fade.
+    low, high = max(0, start - 1), min(candidate.num_frames, stop + 1)
+    movable = np.zeros(high - low, bool)
+    movable[start - low:stop - low] = changeable
+    around = candidate.slice(low, high)
+    around_pose = around.body_pose.copy()
+    around_pose[start - low:stop - low] = resolved.body_pose
+    around = around.replace(body_pose=around_pose)
+    apart = keep_hands_apart(around, written=~movable, changeable=movable)
+    if resolved is original and apart is around:
         return candidate
     body_pose = candidate.body_pose.copy()
-    body_pose[start:stop] = resolved.body_pose
+    body_pose[low:high] = apart.body_pose
     return candidate.replace(body_pose=body_pose)
 
 

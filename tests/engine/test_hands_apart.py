@@ -144,3 +144,32 @@ def test_a_hand_left_inside_turns_out_at_the_shoulder_with_elbow_and_wrist_kept(
         assert np.array_equal(out.body_pose[1, column], inside.body_pose[0, column])
     assert not np.array_equal(out.body_pose[1, JOINT_INDEX["right_shoulder"] - 1],
                               inside.body_pose[0, JOINT_INDEX["right_shoulder"] - 1])
+
+
+def test_kf2p_keeps_apart_arms_the_generator_put_through_each_other(avatar):
+    """A generator that puts the right hand 3 cm into the left arm over a KF2P range:
+    the result has them apart away from the borders; frames outside the range are
+    untouched; and hands the user's own frames hold together on both sides of the
+    range stay together in it."""
+    from engine.generate.kf2p import regenerate
+
+    apart = _two_hands(avatar)
+    inside = _right_into_left(avatar, apart, 0.03)
+
+    def generator_into_each_other(motion, keys, frame_range, num_candidates=1, seed=None):
+        body_pose = motion.body_pose.copy()
+        body_pose[frame_range[0]:frame_range[1]] = inside.body_pose[0]
+        return [motion.replace(body_pose=body_pose)] * num_candidates
+
+    motion = Motion.concatenate([apart] * 20)
+    plain = regenerate(motion, [], (2, 18), generator_into_each_other, keep_out=False)[0]
+    kept = regenerate(motion, [], (2, 18), generator_into_each_other)[0]
+    assert (hands_overlap(avatar, plain).depth[2:18] > 0.025).all()
+    # the allowance fades from the borders at FADE_M_PER_S: 3 cm is gone 2 frames in
+    assert hands_overlap(avatar, kept).depth[5:15].max() <= COUNT_DEPTH_M
+    assert kept.slice(0, 2).equals(motion.slice(0, 2))
+    assert kept.slice(18, 20).equals(motion.slice(18, 20))
+
+    together = Motion.concatenate([inside] * 20)            # the user's own contact
+    held = regenerate(together, [], (2, 18), generator_into_each_other)[0]
+    assert np.array_equal(held.body_pose, together.body_pose)

@@ -171,7 +171,9 @@ def test_free_channels_hold_when_the_borders_agree(backend, seed, length, data):
 def test_slerp_free_channels_follow_the_geodesic_between_borders(seed, length):
     motion = sine_motion(seed, length + 4, speed=0.5)
     start, stop = 2, 2 + length
-    (out,) = regenerate(motion, [], (start, stop), backend="slerp")
+    # The backend's own path: the keep-out steps bend it where it would cross the body
+    # (one seed in a few hundred at this speed).
+    (out,) = regenerate(motion, [], (start, stop), backend="slerp", keep_out=False)
     t = (np.arange(start, stop) - (start - 1)) / (stop - (start - 1))
     a, b = motion.frame(start - 1), motion.frame(stop)
     for name in FRAME_FIELDS:

@@ -200,6 +200,7 @@ def test_swivels_ease_in_and_out_and_turn_one_way():
     eased = eased_swivels(flipping, 0.1)
     assert (eased >= 0).all() and eased[2] == pytest.approx(0.5)
     assert np.abs(np.diff(eased)).max() <= 0.1 + 1e-12
+    assert eased_swivels(np.array([0.5]), 0.1) == pytest.approx([0.5])   # a one-frame range
 
 
 def test_forearms_leave_the_trunk_by_the_elbow_and_the_hands_stay(avatar):
