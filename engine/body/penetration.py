@@ -82,16 +82,18 @@ MAX_SWIVEL_RAD = 0.5
 
 
 def _elbow_swivels(found, side: str, allowed: np.ndarray, budget: np.ndarray,
-                   tolerated: np.ndarray | float = 0.0) -> np.ndarray:
+                   tolerated: np.ndarray | float = 0.0,
+                   deeper_than: float = 0.0) -> np.ndarray:
     """(F,) radians that swivel ``side``'s elbow about the shoulder-to-wrist line so its
     forearm comes out of the body (0 where it is out, or the line gives no leverage).
     The hand stays where it is, so a written contact holds while the elbow makes room
     (pushing the wrist out took a palm off the chest it was written on). A swivel moves
-    the forearm's deepest point no further than ``budget`` (F,) metres, and leaves it
-    ``tolerated`` (F,) metres inside."""
+    the forearm's deepest point no further than ``budget`` (F,) metres, and takes it to
+    ``MARGIN_M`` short of ``tolerated`` (F,) metres inside; only frames more than
+    ``deeper_than`` metres past ``tolerated`` swivel."""
     forearm = found.limb_names.index(f"{side}_forearm")
     depth = found.depth[:, forearm] - tolerated
-    inside = (depth > 0) & allowed
+    inside = (depth > deeper_than) & allowed
     swivels = np.zeros(len(depth))
     if not inside.any():
         return swivels
@@ -327,11 +329,16 @@ def keep_forearms_out(motion: Motion, body=None, passes: int = 3, *,
     first = penetration(body, motion)  # one measure for both sides: most motions need none
     for column, side in enumerate(("left", "right")):
         total = np.zeros(frames)
-        found = first
+        found, chosen, deeper_than = first, allowed, COUNT_DEPTH_M
         for _ in range(passes):
-            needed = _elbow_swivels(found, side, allowed, unbounded, tolerated[:, column])
+            # The first pass takes only what the count would see (a forearm grazing the
+            # capsule is left alone); later passes finish those frames.
+            needed = _elbow_swivels(found, side, chosen, unbounded, tolerated[:, column],
+                                    deeper_than)
             if not needed.any():
                 break
+            if deeper_than:
+                chosen, deeper_than = chosen & (needed != 0), 0.0
             total = np.clip(total + needed, -MAX_TOTAL_SWIVEL_RAD, MAX_TOTAL_SWIVEL_RAD)
             found = penetration(body, shift_wrist(motion, rest_joints, parents, side, still,
                                                   swivels=total))

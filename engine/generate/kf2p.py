@@ -165,10 +165,11 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
         labels: what is signed at each frame, F entries of ``"<language>:<gloss>"`` or
             None (``Project.frame_labels()``); given to a backend that declares a
             ``labels`` parameter (module docstring), ignored by the others.
-        keep_out: move the hands out of the head, neck and trunk where the result put
-            them there (``engine.body.penetration``), on the range's frames (a
-            keyframe that pins the body keeps its arm; the push eases toward it and
-            toward the range's borders).
+        keep_out: swing the forearms and move the hands out of the head, neck and
+            trunk, and keep the two arms out of each other, where the result put them
+            there (``engine.body.penetration``, ``engine.body.hands_apart``), on the
+            range's frames (a keyframe that pins the body keeps its arm; each step
+            eases toward it and toward the range's borders; ``_kept_out``).
 
     Returns:
         ``num_candidates`` Motions of F frames each, honouring the module's contract.
@@ -212,10 +213,11 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
     the two arms out of each other, inside ``[start, stop)`` (keyframes that pin the
     body and every frame outside the range kept as they are).
 
-    A forearm may stay as deep as the frames around the range have it (the depth at the
-    border frames, interpolated across): only what the generator put in is taken out.
-    So a free channel still holds where the borders agree, and a user's own pose with
-    a forearm against the chest is theirs to change."""
+    A forearm may stay as deep as the written frames have it (the border frames and the
+    keys that pin the body; interpolated between them, held past the last): only what
+    the generator put in is taken out. So a free channel still holds where the borders
+    agree, and a user's own pose with a forearm against the chest is theirs to change.
+    The hands are kept out of the body once more after the arms are pushed apart."""
     from engine.body.capsules import penetration
     from engine.body.default_avatar import default_avatar
     from engine.body.hands_apart import keep_hands_apart
@@ -227,15 +229,18 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
         # The push moves only the arm: a key that does not pin the body lets it move.
         if Channel.BODY in key.channels:
             changeable[key.frame - start] = False
-    borders = [f for f in (start - 1, stop) if 0 <= f < candidate.num_frames]
+    # As written: the border frames and the keys that pin the body.
+    written = sorted({f for f in (start - 1, stop) if 0 <= f < candidate.num_frames}
+                     | {start + int(f) for f in np.flatnonzero(~changeable)})
     tolerated = np.zeros((stop - start, 2))
-    if borders:
+    if written:
         found = penetration(default_avatar(), Motion.concatenate(
-            [candidate.frame(f) for f in borders]))
+            [candidate.frame(f) for f in written]))
         sides = [found.limb_names.index(f"{side}_forearm") for side in ("left", "right")]
-        depth = np.maximum(found.depth[:, sides], 0.0)           # (borders, 2)
-        share = (np.arange(stop - start) + 1) / (stop - start + 1)
-        tolerated = depth[0] + share[:, None] * (depth[-1] - depth[0])
+        depth = np.maximum(found.depth[:, sides], 0.0)           # (written, 2)
+        frames = np.arange(start, stop)
+        tolerated = np.stack([np.interp(frames, written, depth[:, column])
+                              for column in range(2)], axis=1)
     window = keep_forearms_out(window, changeable=changeable, fixed_ends=True,
                                tolerated=tolerated)
     resolved = resolve_penetration(window, changeable=changeable, fixed_ends=True)
@@ -250,6 +255,8 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
     around_pose[start - low:stop - low] = resolved.body_pose
     around = around.replace(body_pose=around_pose)
     apart = keep_hands_apart(around, written=~movable, changeable=movable)
+    if apart is not around:  # a push apart can put a hand back into the trunk
+        apart = resolve_penetration(apart, changeable=movable)
     if resolved is original and apart is around:
         return candidate
     body_pose = candidate.body_pose.copy()

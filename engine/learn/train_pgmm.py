@@ -144,7 +144,8 @@ def train_pgmm(videos: list[str | Path], out_path: str | Path,
     model = Pgmm(config.model)
     source = neutral_frame(frames)
     image, points, seen = _tensors(frames, np.array([source]))
-    model.set_source(image[0], points[0], seen[0], torch.from_numpy(frames.framings[0].as_array()))
+    framing = signers_framing(frames.framings)
+    model.set_source(image[0], points[0], seen[0], torch.from_numpy(framing.as_array()))
     model.to(device)
 
     def step_loss(net: Pgmm, generator: torch.Generator) -> torch.Tensor:
@@ -161,12 +162,21 @@ def train_pgmm(videos: list[str | Path], out_path: str | Path,
             step=step, metrics={"final_loss": float(np.mean(losses[-20:])) if losses else None},
             extra={"training": asdict(config), "frames": int(len(frames.images)),
                    "held_out_frames": int(frames.held_out.sum()),
-                   "arms": {"upper_arm": frames.framings[0].upper_arm,
-                            "forearm": frames.framings[0].forearm}})
+                   "arms": {"upper_arm": framing.upper_arm, "forearm": framing.forearm}})
 
     result = train(model, step_loss, manifest, out_path, config.train, resume=resume,
                    progress=progress, cancel=cancel)
-    return replace(result, notes=(arms_note(frames.framings[0]),))
+    return replace(result, notes=(arms_note(framing),))
+
+
+def signers_framing(framings: tuple[Framing, ...]) -> Framing:
+    """The first video's framing (the model draws from its frames) with the arm lengths
+    of every video that measured them (medians): the arms may hang in any of them."""
+    measured = [f for f in framings if f.upper_arm > 0]
+    if not measured:
+        return framings[0]
+    return replace(framings[0], upper_arm=float(np.median([f.upper_arm for f in measured])),
+                   forearm=float(np.median([f.forearm for f in measured])))
 
 
 def arms_note(framing: Framing) -> str:

@@ -167,6 +167,8 @@ def test_kf2p_keeps_apart_arms_the_generator_put_through_each_other(avatar):
     assert (hands_overlap(avatar, plain).depth[2:18] > 0.025).all()
     # the allowance fades from the borders at FADE_M_PER_S: 3 cm is gone 2 frames in
     assert hands_overlap(avatar, kept).depth[5:15].max() <= COUNT_DEPTH_M
+    from engine.body.penetration import hand_depths
+    assert hand_depths(avatar, kept).max() <= COUNT_DEPTH_M             # none into the trunk
     assert kept.slice(0, 2).equals(motion.slice(0, 2))
     assert kept.slice(18, 20).equals(motion.slice(18, 20))
 

@@ -3,9 +3,8 @@ assembly, KF2P, presets and notation signs; contacts stay contacts."""
 import numpy as np
 import pytest
 
-from engine.body.capsules import body_capsules
 from engine.body.default_avatar import default_avatar
-from engine.body.capsules import penetration
+from engine.body.capsules import body_capsules, penetration
 from engine.body.penetration import (
     COUNT_DEPTH_M, MARGIN_M, SWIVEL_RATE_RAD_S, eased_swivels, hand_depths, keep_forearms_out,
     resolve_penetration,
@@ -268,3 +267,13 @@ def test_kf2p_swings_out_a_forearm_the_generator_put_in_and_leaves_the_users(ava
     users = Motion.concatenate([swung_in] * 24)       # the user's pose, forearm in
     held = regenerate(users, [], (2, 22), generator_swinging_in)[0]
     assert np.array_equal(held.body_pose, users.body_pose)
+
+    # a key of the user's that pins the body with its forearm in: the frames beside it
+    # may keep about as much (only the excess the generator added comes out)
+    key = Keyframe(12, swung_in, frozenset({"body"}))
+    around_key = regenerate(motion, [key], (2, 22), generator_swinging_in)[0]
+    elbow = JOINT_INDEX["right_elbow"]
+    moved = np.linalg.norm(avatar.forward(around_key).joints[:, elbow]
+                           - avatar.forward(plain).joints[:, elbow], axis=1)
+    assert around_key.frame(12).equals(swung_in)
+    assert moved[[11, 13]].max() < 0.01 and moved[[6, 18]].min() > 0.02

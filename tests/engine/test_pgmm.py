@@ -236,6 +236,17 @@ def test_the_arms_are_measured_where_they_hang():
     assert hanging_arm_lengths(*_hanging_and_raised(4, 40)) == (0.0, 0.0)
 
 
+def test_the_arms_may_hang_in_any_of_the_videos():
+    from engine.learn.train_pgmm import signers_framing
+
+    first = Framing((10, 20), 100, (0.1, -0.3), 0.5)                  # arms never hang
+    others = (Framing((0, 0), 90, (0, 0), 0.4, 0.8, 0.7), Framing((0, 0), 90, (0, 0), 0.4, 0.9, 0.6))
+    pooled = signers_framing((first, *others))
+    assert pooled.centre == (10, 20) and pooled.shoulder_width == 0.5   # the first's crop
+    assert (pooled.upper_arm, pooled.forearm) == pytest.approx((0.85, 0.65))
+    assert signers_framing((first,)) == first
+
+
 def test_the_motion_reaches_as_far_as_the_signer():
     from engine.export.photoreal import driving_points
     from engine.learn.pgmm_data import BODY_POINTS, RIGHT_SHOULDER
