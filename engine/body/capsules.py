@@ -237,21 +237,27 @@ def rest_joints_for(body, betas: np.ndarray) -> np.ndarray:
     return np.asarray(body.rest_joints if shaped is None else shaped(betas), np.float64)
 
 
-def penetration(body, motion: Motion, frames: slice | np.ndarray | None = None) -> Penetration:
-    """How far each hand and forearm capsule is inside the head, neck or trunk."""
+def penetration(body, motion: Motion, frames: slice | np.ndarray | None = None,
+                limbs: tuple[str, ...] | None = None) -> Penetration:
+    """How far each hand and forearm capsule (or only those named in ``limbs``) is
+    inside the head, neck or trunk."""
     body_set, limb_set = body_capsules(body)
+    chosen = (slice(None) if limbs is None
+              else np.array([limb_set.names.index(name) for name in limbs]))
     frames = slice(None) if frames is None else frames
     rotations, positions = forward_kinematics(motion.full_pose()[frames],
                                               rest_joints_for(body, motion.betas), PARENTS)
     rotations = rotations.astype(np.float64)
     positions = positions.astype(np.float64) + motion.transl[frames][:, None, :]
-    limbs = limb_set.segments(rotations, positions)       # (F, L, 2, 3)
+    radii = limb_set.radii[chosen]
+    segments = limb_set.segments(rotations, positions)[:, chosen]   # (F, L, 2, 3)
     bodies = body_set.segments(rotations, positions)      # (F, B, 2, 3)
     on_limb, on_body = closest_between_segments(
-        limbs[:, :, None, 0], limbs[:, :, None, 1], bodies[:, None, :, 0], bodies[:, None, :, 1])
+        segments[:, :, None, 0], segments[:, :, None, 1], bodies[:, None, :, 0],
+        bodies[:, None, :, 1])
     gap = on_limb - on_body                                # (F, L, B, 3)
     distance = np.linalg.norm(gap, axis=-1)
-    depth = limb_set.radii[None, :, None] + body_set.radii[None, None, :] - distance
+    depth = radii[None, :, None] + body_set.radii[None, None, :] - distance
     deepest = depth.argmax(axis=2)                         # (F, L)
     pick = np.take_along_axis
     best_depth = pick(depth, deepest[..., None], axis=2)[..., 0]
@@ -260,5 +266,6 @@ def penetration(body, motion: Motion, frames: slice | np.ndarray | None = None) 
     # A limb exactly on the body's axis has no direction out: forward (+z) it goes.
     normal = np.where(length > 1e-9, best_gap / np.maximum(length, 1e-9), [0.0, 0.0, 1.0])
     axis_point = pick(on_limb, deepest[..., None, None], axis=2)[:, :, 0]
-    point = axis_point - normal * limb_set.radii[None, :, None]
-    return Penetration(best_depth, normal, point, limb_set.names, positions)
+    point = axis_point - normal * radii[None, :, None]
+    names = limb_set.names if limbs is None else tuple(limbs)
+    return Penetration(best_depth, normal, point, names, positions)

@@ -326,7 +326,9 @@ def keep_forearms_out(motion: Motion, body=None, passes: int = 3, *,
     parents = np.asarray(body.parents)
     still = np.zeros((frames, 3))
     unbounded = np.full(frames, np.inf)
-    first = penetration(body, motion)  # one measure for both sides: most motions need none
+    forearms = ("left_forearm", "right_forearm")
+    # one measure for both sides (most motions need none), of the forearms alone
+    first = penetration(body, motion, limbs=forearms)
     for column, side in enumerate(("left", "right")):
         total = np.zeros(frames)
         found, chosen, deeper_than = first, allowed, COUNT_DEPTH_M
@@ -341,7 +343,7 @@ def keep_forearms_out(motion: Motion, body=None, passes: int = 3, *,
                 chosen, deeper_than = chosen & (needed != 0), 0.0
             total = np.clip(total + needed, -MAX_TOTAL_SWIVEL_RAD, MAX_TOTAL_SWIVEL_RAD)
             found = penetration(body, shift_wrist(motion, rest_joints, parents, side, still,
-                                                  swivels=total))
+                                                  swivels=total), limbs=forearms)
         if not total.any():
             continue
         swivels = eased_swivels(total, per_frame)

@@ -277,3 +277,14 @@ def test_kf2p_swings_out_a_forearm_the_generator_put_in_and_leaves_the_users(ava
                            - avatar.forward(plain).joints[:, elbow], axis=1)
     assert around_key.frame(12).equals(swung_in)
     assert moved[[11, 13]].max() < 0.01 and moved[[6, 18]].min() > 0.02
+
+
+def test_a_few_limbs_are_measured_as_the_whole_set_measures_them(avatar):
+    motion = _hand_into_chest(avatar, 0.03, frames=2)
+    every, some = penetration(avatar, motion), penetration(avatar, motion,
+                                                           limbs=("right_palm", "left_forearm"))
+    assert some.limb_names == ("right_palm", "left_forearm")
+    columns = [every.limb_names.index(name) for name in some.limb_names]
+    np.testing.assert_allclose(some.depth, every.depth[:, columns])
+    np.testing.assert_allclose(some.point, every.point[:, columns])
+    assert some.depth[:, 0].max() >= 0.03                               # the palm, in
