@@ -102,35 +102,23 @@ def training_readings(store, avatar, languages: list[str], samples: int, seed: i
 def letter_readings(store, avatar):
     """(names, truths (L, 15, 3), readings (L, 21, 3) image-style, fits (L, 15, 3)) of
     the static ASL letters, rendered and read as bench/known_truth.py does."""
-    import imageio.v3 as iio
-
+    from bench.known_truth import read_render, truths
     from engine.data.fit import fit_keypoints
-    from engine.data.video_import import read_video_keypoints
     from engine.export.render import OffscreenRenderer
-    from engine.motion import Motion
 
-    poses = letter_frames(store, avatar, "ase")
-    names, truths, readings, fits = [], [], [], []
+    names, truths_found, readings, fits = [], [], [], []
     with tempfile.TemporaryDirectory() as folder, OffscreenRenderer(avatar, 640, 640) as renderer:
-        for letter in STATIC_LETTERS:
-            if letter not in poses:
-                raise SystemExit(f"hand_reader: the lexicon has no ASL {letter!r}")
-            truth = Motion.concatenate([poses[letter]] * 6)
-            posed = avatar.forward(truth)
-            renderer.set_camera("front", posed.joints)
-            video = Path(folder) / f"{letter}.mp4"
-            iio.imwrite(video, np.stack([renderer.render(v) for v in posed.vertices]), fps=25,
-                        codec="libx264", plugin="pyav")
-            sequence = read_video_keypoints(video)
+        for letter, truth in truths(store, avatar, STATIC_LETTERS, []).items():
+            sequence, _ = read_render(renderer, avatar, truth, Path(folder) / f"{letter}.mp4")
             if not (sequence.confidence["right_hand"][3] > 0).any():
                 print(f"  {letter}: MediaPipe found no right hand")
                 continue
             # the sequence's frame has y and z negated: back to image-style
             readings.append(sequence.right_hand[3] * np.array([1.0, -1.0, -1.0]))
-            truths.append(truth.right_hand_pose[3])
+            truths_found.append(truth.right_hand_pose[3])
             fits.append(fit_keypoints(sequence).motion.right_hand_pose[3])
             names.append(letter)
-    return names, np.array(truths), np.array(readings), np.array(fits)
+    return names, np.array(truths_found), np.array(readings), np.array(fits)
 
 
 def train_reader(features: np.ndarray, poses: np.ndarray, steps: int = 4000, seed: int = 0):
@@ -153,13 +141,6 @@ def train_reader(features: np.ndarray, poses: np.ndarray, steps: int = 4000, see
     return lambda f: net(torch.from_numpy(f)).detach().numpy().reshape(len(f), 15, 3)
 
 
-def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    from scipy.spatial.transform import Rotation
-
-    relative = Rotation.from_rotvec(a.reshape(-1, 3)).inv() * Rotation.from_rotvec(b.reshape(-1, 3))
-    return np.degrees(relative.magnitude()).reshape(a.shape[:-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -171,6 +152,7 @@ def main() -> None:
     os.environ.setdefault("GLOG_minloglevel", "2")
     import torch
 
+    from bench.known_truth import angle_deg
     from engine.body.default_avatar import default_avatar
     from engine.data.lexicon import LexiconStore
 

@@ -85,6 +85,18 @@ def truths(store: LexiconStore, avatar, letters: str, shapes: list[str]) -> dict
     return out
 
 
+def read_render(renderer, avatar, truth: Motion, video: Path):
+    """``truth`` rendered from the front camera, written as ``video`` and read by
+    MediaPipe Holistic: (its KeypointSequence, the posed body)."""
+    import imageio.v3 as iio
+
+    posed = avatar.forward(truth)
+    renderer.set_camera("front", posed.joints)
+    images = np.stack([renderer.render(v) for v in posed.vertices])
+    iio.imwrite(video, images, fps=25, codec="libx264", plugin="pyav")
+    return read_video_keypoints(video), posed
+
+
 def main() -> None:
     import imageio.v3 as iio
 
@@ -115,12 +127,8 @@ def main() -> None:
             OffscreenRenderer(avatar, 640, 640) as renderer:
         cases = truths(store, avatar, args.letters, shapes)
         for name, truth in cases.items():
-            posed = avatar.forward(truth)
-            renderer.set_camera("front", posed.joints)
-            video = Path(tmp) / f"{name.replace(':', '_')}.mp4"
-            images = np.stack([renderer.render(v) for v in posed.vertices])
-            iio.imwrite(video, images, fps=25, codec="libx264", plugin="pyav")
-            sequence = read_video_keypoints(video)
+            sequence, posed = read_render(renderer, avatar, truth,
+                                          Path(tmp) / f"{name.replace(':', '_')}.mp4")
             if not (sequence.confidence["right_hand"] > 0).any():
                 print(f"{name}: MediaPipe found no right hand in the render")
                 continue

@@ -136,6 +136,22 @@ RAMP_M_PER_FRAME = 0.01
 BLOCK_FRAMES = 2000
 
 
+def frames_from_fixed(changeable: np.ndarray, fixed_ends: bool) -> np.ndarray:
+    """(F,) frames from each frame to the nearest one that may not change (``changeable``
+    (F,) False; with ``fixed_ends``, also the frames just before and after), inf when
+    there is none: how far a change may have grown, eased in from those frames."""
+    frames = len(changeable)
+    anchors = np.flatnonzero(~np.asarray(changeable, bool))
+    if fixed_ends:
+        anchors = np.concatenate([[-1], anchors, [frames]])
+    if not len(anchors):
+        return np.full(frames, np.inf)
+    index = np.arange(frames)
+    after = np.clip(np.searchsorted(anchors, index), 0, len(anchors) - 1)
+    before = np.clip(after - 1, 0, len(anchors) - 1)
+    return np.minimum(np.abs(index - anchors[after]), np.abs(index - anchors[before])).astype(float)
+
+
 def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None = None,
                         turn_about_touches: bool = False, fixed_ends: bool = False, *,
                         progress=None, cancel=None) -> Motion:
@@ -175,16 +191,7 @@ def resolve_penetration(motion: Motion, body=None, changeable: np.ndarray | None
     frames = motion.num_frames
     allowed = np.ones(frames, bool) if changeable is None else np.asarray(changeable, bool)
     rest_joints = rest_joints_for(body, motion.betas)
-    anchors = np.flatnonzero(~allowed)
-    if fixed_ends:
-        anchors = np.concatenate([[-1], anchors, [frames]])
-    reach = np.full(frames, np.inf)
-    if len(anchors):
-        index = np.arange(frames)
-        after = np.clip(np.searchsorted(anchors, index), 0, len(anchors) - 1)
-        before = np.clip(after - 1, 0, len(anchors) - 1)
-        reach = RAMP_M_PER_FRAME * np.minimum(np.abs(index - anchors[after]),
-                                              np.abs(index - anchors[before]))
+    reach = RAMP_M_PER_FRAME * frames_from_fixed(allowed, fixed_ends)
     parents = np.asarray(body.parents)
     budget = {side: reach.copy() for side in ("left", "right")}  # metres each may still go
     for _ in range(MAX_PASSES):
@@ -315,12 +322,7 @@ def keep_forearms_out(motion: Motion, body=None, passes: int = 3, *,
     frames = motion.num_frames
     per_frame = SWIVEL_RATE_RAD_S / motion.fps
     allowed = np.ones(frames, bool) if changeable is None else np.asarray(changeable, bool)
-    anchors = np.flatnonzero(~allowed)
-    if fixed_ends:
-        anchors = np.concatenate([[-1], anchors, [frames]])
-    limit = np.full(frames, np.inf)
-    if len(anchors):
-        limit = per_frame * np.abs(np.arange(frames)[:, None] - anchors[None]).min(axis=1)
+    limit = per_frame * frames_from_fixed(allowed, fixed_ends)
     tolerated = np.zeros((frames, 2)) if tolerated is None else np.asarray(tolerated)
     rest_joints = rest_joints_for(body, motion.betas)
     parents = np.asarray(body.parents)

@@ -236,26 +236,26 @@ class SmplxBody(SmplxSkeleton):
                 weights, expression, jaw)
         full_pose = np.array(motion.full_pose()[frames], np.float32)
         full_pose[:, JOINT_INDEX["jaw"]] = jaw
-        own = {"expression": expression, "jaw_pose": jaw}
+        posed = {name: array[frames] for name, array in motion.frame_arrays().items()}
+        posed.update(expression=expression, jaw_pose=jaw)
 
-        def tensor(array: np.ndarray | str, width: int) -> torch.Tensor:
-            values = own[array] if isinstance(array, str) else array[frames]
+        def tensor(name: str, width: int) -> torch.Tensor:
             # A copy: torch warns on (and must never write into) our read-only arrays.
-            return torch.from_numpy(np.array(values, np.float32).reshape(-1, width))
+            return torch.from_numpy(np.array(posed[name], np.float32).reshape(-1, width))
 
-        count = len(motion.global_orient[frames])
+        count = len(full_pose)
         with torch.no_grad():
             output = model(
                 betas=torch.as_tensor(motion.betas.copy())[None].expand(count, -1),
-                global_orient=tensor(motion.global_orient, 3),
-                body_pose=tensor(motion.body_pose, 63),
-                left_hand_pose=tensor(motion.left_hand_pose, 45),
-                right_hand_pose=tensor(motion.right_hand_pose, 45),
+                global_orient=tensor("global_orient", 3),
+                body_pose=tensor("body_pose", 63),
+                left_hand_pose=tensor("left_hand_pose", 45),
+                right_hand_pose=tensor("right_hand_pose", 45),
                 jaw_pose=tensor("jaw_pose", 3),
-                leye_pose=tensor(motion.leye_pose, 3),
-                reye_pose=tensor(motion.reye_pose, 3),
+                leye_pose=tensor("leye_pose", 3),
+                reye_pose=tensor("reye_pose", 3),
                 expression=tensor("expression", motion.expression_dims),
-                transl=tensor(motion.transl, 3),
+                transl=tensor("transl", 3),
                 return_verts=True,
             )
         # Joint frames come from our own FK on SMPL-X's shaped rest joints; the tests

@@ -489,7 +489,6 @@ def assemble(tokens: Iterable[Token], store: LexiconStore, language: str,
     return Project(motion=motion, keyframes=keyframes, segments=tuple(segments), title=title)
 
 
-
 def transition_ranges(project: Project) -> list[tuple[int, int]]:
     """The generated (between-segment) frame ranges of an assembled project."""
     ranges = []

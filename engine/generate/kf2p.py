@@ -234,10 +234,9 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
                      | {start + int(f) for f in np.flatnonzero(~changeable)})
     tolerated = np.zeros((stop - start, 2))
     if written:
-        found = penetration(default_avatar(), Motion.concatenate(
-            [candidate.frame(f) for f in written]))
-        sides = [found.limb_names.index(f"{side}_forearm") for side in ("left", "right")]
-        depth = np.maximum(found.depth[:, sides], 0.0)           # (written, 2)
+        found = penetration(default_avatar(), candidate, frames=np.array(written),
+                            limbs=("left_forearm", "right_forearm"))
+        depth = np.maximum(found.depth, 0.0)                     # (written, 2)
         frames = np.arange(start, stop)
         tolerated = np.stack([np.interp(frames, written, depth[:, column])
                               for column in range(2)], axis=1)
