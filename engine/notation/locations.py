@@ -36,10 +36,17 @@ def contact_distance(contact: Sequence[str], context: SynthesisContext, default:
 
 
 def location_anchor(names: Sequence[str], context: SynthesisContext, side: str,
-                    spread: bool = False) -> Anchor | None:
+                    spread: bool = False, written_from: str | None = None) -> Anchor | None:
     """The anchor of a run of location names (sites, laterality, between) or None when
     it names no body site. ``spread``: a site written without laterality is taken at
-    the hand's own side of it (each hand of a symmetric sign at its own side)."""
+    the hand's own side of it (each hand of a symmetric sign at its own side).
+    ``written_from``: the hand whose sides the written laterality names (default
+    ``side``). A mirrored hand reads its laterality from its own side; the
+    non-dominant hand's own location in a location pair is written from the signer's
+    (the dominant hand's): "lrbeside chest" there is beside the chest on the
+    non-dominant side (ZIMMERMANN, EINLADEN: read from the left hand, it put that hand
+    beside the right of the chest, the arm through the trunk)."""
+    written_from = written_from or side
     points: list[Anchor] = []
     index = 0
     names = list(names)
@@ -53,7 +60,7 @@ def location_anchor(names: Sequence[str], context: SynthesisContext, side: str,
             laterality = names[index + 1] if after else names[index - 1] if before else None
             # Written after the site: the dominant hand's own side; before: the other.
             lateral = (side if spread else None) if laterality is None else (
-                side if after else _OTHER[side])
+                written_from if after else _OTHER[written_from])
             points.append(context.anchors.site(name, lateral, laterality == "lrbeside",
                                                hand=side))
             index += 2 if after else 1

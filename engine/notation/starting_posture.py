@@ -127,9 +127,11 @@ def _pair_location(location: LocationPair, states: dict[str, HandState],
         raise UnsupportedNotation("a location per hand in a one-handed sign")
     after_sites = [n for n in location.after.names if SYMBOLS[BY_NAME[n]].kind is not Kind.CONTACT]
     contact = location.after.contact + location.dominant.contact + location.nondominant.contact
-    # Each hand at its own side of a site written without laterality.
+    # Each hand at its own side of a site written without laterality; a written one
+    # names the signer's sides (the dominant hand's), for either hand.
     dominant_anchor = location_anchor(location.dominant.names, context, "right", spread=True)
-    other_anchor = location_anchor(location.nondominant.names, context, "left", spread=True)
+    other_anchor = location_anchor(location.nondominant.names, context, "left", spread=True,
+                                   written_from="right")
     if dominant_anchor is not None or other_anchor is not None:
         # Each hand at its own body site.
         distance = contact_distance(contact, context, context.timing.unspecified)

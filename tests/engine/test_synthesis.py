@@ -243,6 +243,22 @@ def test_hand_touches_the_back_of_the_other_wrist():
     assert contact_distance(out.vertices[0][_hand_vertices("right")], back) < 0.02
 
 
+@pytest.mark.parametrize("laterality, signer_side", [("lrbeside chest", 1.0),
+                                                      ("chest lrbeside", -1.0)])
+def test_a_location_pair_names_the_signers_sides_for_the_other_hand(laterality, signer_side):
+    # ZIMMERMANN: the right hand at the chest, the left "lrbeside chest". Written before
+    # the site it is the non-dominant (left, +x) side; read from the left hand's own
+    # point of view it went beside the right of the chest, its arm through the trunk.
+    sign = synthesise(from_names("parbegin flathand extfingero palmd plus flathand extfingero "
+                                 f"palmu parend parbegin chest plus {laterality} parend"))
+    out = BODY.forward(sign.motion, np.array([sign.key_frames[1]]))
+    left_wrist = out.joints[0, JOINT_INDEX["left_wrist"]]
+    anchors = body_anchors(BODY)
+    beside = anchors.site("chest", "left" if signer_side > 0 else "right", beside=True)
+    assert np.sign(left_wrist[0]) == signer_side
+    assert abs(left_wrist[0]) > abs(beside.position[0]) - 0.05
+
+
 def test_interlocked_hands_reach_into_each_other():
     sign = synthesise(from_names("symmpar parbegin flathand fingerbendmod extfingerol palmd plus "
                                  "flathand fingerbendmod extfingeror palmu parend palm interlock"))
