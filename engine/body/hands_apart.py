@@ -146,12 +146,12 @@ def keep_hands_apart(motion: Motion, body=None, written: np.ndarray | None = Non
         step = ((depth[inside] - allowance[pushed] + MARGIN_M) / 2)[:, None] * normal[inside]
         # Only the frames pushed are shifted and measured again (the rest are final).
         # Each arm's shift turns only that arm's joints, so one after the other is both.
-        shifted = shift_wrist(_frames(motion, pushed), rest_joints, parents, "right", step)
+        shifted = shift_wrist(motion.take(pushed), rest_joints, parents, "right", step)
         shifted = shift_wrist(shifted, rest_joints, parents, "left", -step)
         body_pose = motion.body_pose.copy()
         body_pose[pushed] = shifted.body_pose
         motion = motion.replace(body_pose=body_pose)
-        again = hands_overlap(body, _frames(motion, pushed))
+        again = hands_overlap(body, motion.take(pushed))
         active, depth, normal = pushed, again.depth, again.normal
     return motion
 
@@ -170,9 +170,3 @@ def kept_apart(motion: Motion, start: int, stop: int) -> Motion:
     body_pose = motion.body_pose.copy()
     body_pose[low:high] = apart.body_pose
     return motion.replace(body_pose=body_pose)
-
-
-def _frames(motion: Motion, frames: np.ndarray) -> Motion:
-    """The ``frames`` (indices) of ``motion`` as a motion of their own."""
-    return motion.replace(**{name: array[frames] for name, array in motion.frame_arrays().items()})
-

@@ -30,7 +30,7 @@ Fitter = Callable[..., object]
 #: What the default fitter does, as far as its result is concerned: a change here makes
 #: ``lexicon build`` fit the package clips again (and replace their old fits), and only
 #: those whose fit it changes. Bump it whenever fitting changes a result.
-FITTER_VERSION = "2026-12-04: 6 Hz low-pass of the fitted motion"
+FITTER_VERSION = "2026-12-05: forearms kept out of the body while fitting"
 
 
 def fitted_hash(path) -> str:

@@ -292,6 +292,14 @@ class Motion:
             )
         return self.replace(**{k: v[start:stop] for k, v in self.frame_arrays().items()})
 
+    def take(self, frames: np.ndarray) -> Motion:
+        """The ``frames`` (F',) indices, in the order given, as a new Motion (same fps
+        and betas): the frames a step changed, measured without the rest."""
+        frames = np.asarray(frames, np.intp)
+        if not len(frames) or frames.min() < -self.num_frames or frames.max() >= self.num_frames:
+            raise MotionError(f"Motion.take: expected frame indices in 0..{self.num_frames - 1}")
+        return self.replace(**{k: v[frames] for k, v in self.frame_arrays().items()})
+
     def frame(self, index: int) -> Motion:
         """One frame as a 1-frame Motion (the pose container keyframes use)."""
         if not -self.num_frames <= index < self.num_frames:

@@ -7,8 +7,9 @@ import torch
 
 from engine.data.fit.constants import DIP_PER_PIP, FitWeights
 from engine.data.fit.losses import (
-    acceleration_term, collision_term, contact_term, hand_pose_prior, keypoint_term,
-    offset_prior_term, pose_prior_term, scale_prior_term, sphere_centres, velocity_term,
+    acceleration_term, capsule_ends, collision_term, contact_term, hand_pose_prior,
+    inside_body_term, keypoint_term, offset_prior_term, pose_prior_term, scale_prior_term,
+    sphere_centres, velocity_term,
 )
 from engine.data.fit.optimise import learning_rate_factor
 
@@ -119,3 +120,32 @@ def test_learning_rate_warms_up_then_decays():
     assert factors[69] == 1.0
     assert factors[70] == pytest.approx(0.3) and factors[-1] == pytest.approx(0.3)
     assert learning_rate_factor(0, 5) == 1.0  # fewer steps than a warm-up: none
+
+
+def test_inside_body_term_is_zero_outside_and_quadratic_in_the_depth():
+    trunk = torch.tensor([[[[0.0, 0.0, 0.0], [0.0, 0.5, 0.0]]]])  # (F=1, B=1, 2, 3)
+    trunk_radius, arm_radius, width = torch.tensor([0.1]), torch.tensor([0.03]), 0.4
+
+    def term(z):  # a forearm across the trunk, its axis ``z`` metres in front
+        arm = torch.tensor([[[[-0.2, 0.25, z], [0.2, 0.25, z]]]])
+        return float(inside_body_term(arm, arm_radius, trunk, trunk_radius, width))
+
+    assert term(0.14) == 0.0 and term(0.13) == 0.0       # touching is not inside
+    assert term(0.11) == pytest.approx((0.02 / width) ** 2, rel=1e-4)
+    assert term(0.09) == pytest.approx(4 * term(0.11), rel=1e-4)
+    # the gradient takes it out: toward +z
+    z = torch.tensor(0.11, requires_grad=True)
+    arm = torch.stack([torch.stack([torch.tensor(-0.2), torch.tensor(0.25), z]),
+                       torch.stack([torch.tensor(0.2), torch.tensor(0.25), z])])[None, None]
+    inside_body_term(arm, arm_radius, trunk, trunk_radius, width).backward()
+    assert z.grad < 0
+
+
+def test_capsule_ends_follow_their_joints_rotation_and_position():
+    rotations = torch.eye(3).repeat(1, 2, 1, 1)
+    rotations[0, 1] = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    positions = torch.tensor([[[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]])
+    joints = torch.tensor([[0, 1]])
+    offsets = torch.tensor([[[0.1, 0.0, 0.0], [0.1, 0.0, 0.0]]])
+    ends = capsule_ends(rotations, positions, joints, offsets)
+    assert torch.allclose(ends[0, 0], torch.tensor([[0.1, 0.0, 0.0], [1.0, 2.1, 3.0]]))

@@ -114,6 +114,8 @@ class FitWeights:
     offset: float = 0.1            # on the camera offset^2 (shoulder widths)
     collision: float = 20.0        # per (overlap / finger thickness)^2 of hand spheres
     contact: float = 10.0          # per (gap / finger thickness)^2 of 2D-touching tips
+    inside_body: float = 100.0     # per (depth / shoulder width)^2 of a forearm capsule
+    #                                inside the trunk, neck or head
     # Hand-pose prior (``losses.hand_pose_prior``), per radian^2. DIP coupling 0.02 is
     # about what a 0.03 hand-size shift of one fingertip costs the data term, so it
     # decides only what 2D leaves open (docs/fitting.md, "Hand-pose prior").

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from engine.body.capsules import closest_between_segments
 from engine.data.fit.constants import DIP_PER_PIP, PIP_PER_MCP, FitWeights
 
 
@@ -121,3 +122,29 @@ def hand_pose_prior(euler: torch.Tensor, slots: torch.Tensor, weights: FitWeight
     loss = loss + weights.couple_pip * ((pip - PIP_PER_MCP * mcp) ** 2).sum()
     curl = ((mcp + pip + dip) / 3).reshape(len(euler), -1, 4)
     return loss + weights.couple_adjacent * ((curl[..., 1:] - curl[..., :-1]) ** 2).sum()
+
+
+def capsule_ends(rotations: torch.Tensor, positions: torch.Tensor, joints: torch.Tensor,
+                 offsets: torch.Tensor) -> torch.Tensor:
+    """(F, N, 2, 3) world ends of N capsules fixed to joints (``CapsuleSet``): world
+    joint ``rotations`` (F, 55, 3, 3), ``positions`` (F, 55, 3) metres, ``joints`` (N, 2)
+    indices, ``offsets`` (N, 2, 3) metres in each joint's rest frame."""
+    return torch.einsum("fnkab,nkb->fnka", rotations[:, joints], offsets) + positions[:, joints]
+
+
+def inside_body_term(limbs: torch.Tensor, limb_radii: torch.Tensor, bodies: torch.Tensor,
+                     body_radii: torch.Tensor, width: float) -> torch.Tensor:
+    """Squared depth, in shoulder widths (``width`` metres), of each limb capsule inside
+    each body capsule, summed over frames.
+
+    ``limbs``: (F, L, 2, 3) and ``bodies``: (F, B, 2, 3) capsule ends, metres; radii
+    (L,) and (B,) metres. 0 while every limb is outside. Resolves depth the way the hand
+    volume does for fingers: a forearm seen across the chest lies in front of it, not
+    through it (fitted Croatian letters had forearms 11 cm inside the trunk).
+    """
+    on_limb, on_body = closest_between_segments(
+        limbs[:, :, None, 0], limbs[:, :, None, 1], bodies[:, None, :, 0], bodies[:, None, :, 1])
+    # sqrt with a floor: the norm's gradient at a zero gap would be NaN
+    distance = (((on_limb - on_body) ** 2).sum(-1) + 1e-12).sqrt()
+    depth = limb_radii[None, :, None] + body_radii[None, None, :] - distance
+    return ((torch.relu(depth) / width) ** 2).sum()

@@ -21,8 +21,9 @@ from engine.data.fit.constants import (
 from engine.data.fit.hand_volume import hand_volume
 from engine.data.fit.kinematics import SkeletonForward, euler_angles, inverse_sigmoid
 from engine.data.fit.losses import (
-    acceleration_term, collision_term, contact_term, hand_pose_prior, keypoint_term,
-    offset_prior_term, pose_prior_term, scale_prior_term, sphere_centres, velocity_term,
+    acceleration_term, capsule_ends, collision_term, contact_term,
+    hand_pose_prior, inside_body_term, keypoint_term, offset_prior_term, pose_prior_term,
+    scale_prior_term, sphere_centres, velocity_term,
 )
 from engine.data.fit.skeleton import FitSkeleton
 from engine.data.fit.targets import Targets, contact_mask
@@ -57,6 +58,13 @@ class FitProblem:
     contact_thumb: torch.Tensor
     contact_other: torch.Tensor
     coupling_slots: torch.Tensor
+    #: Capsules (``engine.body.capsules``) as (joints (N, 2), offsets (N, 2, 3) metres,
+    #: radii (N,) metres): the forearms (both halves), and the trunk, neck and head
+    #: they are kept out of. Not the hands: held to the body's capsules, fingers that the
+    #: keypoints put on a signer's chest bent away from their keypoints (2D error up to
+    #: 14 % in a language), and assembly takes hands out of the body anyway.
+    limb_capsules: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    body_capsules: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
     @property
     def num_frames(self) -> int:
@@ -69,6 +77,13 @@ def fit_problem(seq: KeypointSequence, sk: FitSkeleton, targets: Targets, weight
     f = torch.float32
     prior_rotvec, prior_euler = sk.prior_weights(weights)
     volume = hand_volume(sk)
+    body_set, limb_set = sk.capsules
+    forearms = [i for i, name in enumerate(limb_set.names) if name.endswith("forearm")]
+
+    def capsules(joints, offsets, radii):
+        return (torch.tensor(joints, dtype=torch.int64), torch.tensor(offsets, dtype=f),
+                torch.tensor(radii, dtype=f))
+
     return FitProblem(
         dims=dims,
         target=torch.tensor(targets.points[..., :dims]),
@@ -88,6 +103,9 @@ def fit_problem(seq: KeypointSequence, sk: FitSkeleton, targets: Targets, weight
         contact_thumb=torch.tensor(volume.contact_thumb),
         contact_other=torch.tensor(volume.contact_other),
         coupling_slots=torch.tensor(sk.coupling_slots),
+        limb_capsules=capsules(limb_set.joints[forearms], limb_set.offsets[forearms],
+                               limb_set.radii[forearms]),
+        body_capsules=capsules(body_set.joints, body_set.offsets, body_set.radii),
     )
 
 
@@ -119,22 +137,22 @@ class FitParameters:
 
 
 def posed(params: FitParameters, problem: FitProblem, fk: SkeletonForward):
-    """(euler (F, E, 3) radians, points (F, P, 3) metres, projected (F, P, dims) in the
-    keypoint frame) of the current parameters."""
+    """(euler (F, E, 3) radians, world rotations (F, 55, 3, 3), points (F, P, 3) metres,
+    projected (F, P, dims) in the keypoint frame) of the current parameters."""
     euler = torch.where(problem.free, euler_angles(params.euler_u, fk.lo, fk.hi), torch.zeros(()))
     local = fk.local_rotations(params.rotvec, euler)
     bone_scale = torch.exp(torch.cat([torch.zeros(1), params.log_scale[1:]]))
-    _, points = fk(local, bone_scale)
+    rotations, points = fk(local, bone_scale)
     projected = (torch.exp(params.log_scale[0]) * (points[..., :problem.dims] - problem.centre)
                  / problem.width + params.offset)
-    return euler, points, projected
+    return euler, rotations, points, projected
 
 
 def total_loss(params: FitParameters, problem: FitProblem, fk: SkeletonForward,
                weights: FitWeights):
     """(loss, euler, projected): every ``losses`` term times its weight, the per-frame
     terms averaged over frames."""
-    euler, points, projected = posed(params, problem, fk)
+    euler, rotations, points, projected = posed(params, problem, fk)
     per_frame = 1.0 / problem.num_frames
     data = keypoint_term(projected[:, problem.model], problem.target, problem.weight)
     prior = pose_prior_term(params.rotvec, problem.relaxed_rotvec, problem.prior_rotvec,
@@ -154,6 +172,14 @@ def total_loss(params: FitParameters, problem: FitProblem, fk: SkeletonForward,
         points[:, problem.contact_thumb], points[:, problem.contact_other], problem.contact,
         thickness) * per_frame
     loss = loss + hand_pose_prior(euler, problem.coupling_slots, weights) * per_frame
+    if weights.inside_body:
+        joints = points[:, :rotations.shape[1]]
+        limb_joints, limb_offsets, limb_radii = problem.limb_capsules
+        body_joints, body_offsets, body_radii = problem.body_capsules
+        loss = loss + weights.inside_body * inside_body_term(
+            capsule_ends(rotations, joints, limb_joints, limb_offsets), limb_radii,
+            capsule_ends(rotations, joints, body_joints, body_offsets), body_radii,
+            problem.width) * per_frame
     return loss, euler, projected
 
 

@@ -19,6 +19,7 @@ from engine.data.fit.constants import (
     LONG_FINGERS, PINKY_MCP_LIMITS, RELAXED_ELBOW, RELAXED_FINGER, RELAXED_THUMB, RELAXED_WRIST,
     SIDES, THUMB_FLEXION_TARGET_DEPTH, THUMB_LIMITS, WRIST_LIMITS, D,
 )
+from engine.body.capsules import body_capsules
 from engine.data.keypoints import HAND_POINT_NAMES
 from engine.motion.errors import ProjectFileError
 from engine.motion.motion import Motion
@@ -136,6 +137,9 @@ class FitSkeleton:
             else body.forward(Motion.zeros(1)).vertices[0], np.float64)
         owner = _vertex_owner(body, rest_vertices)
         j = JOINT_INDEX
+        #: (body capsules, limb capsules) of ``body`` (``engine.body.capsules``) for the
+        #: loss that keeps forearms and palms out of the trunk, neck and head.
+        self.capsules = body_capsules(body)
         self.shoulder_mid = (rest[j["left_shoulder"]] + rest[j["right_shoulder"]]) / 2
         self.shoulder_width = float(np.linalg.norm(rest[j["left_shoulder"]] - rest[j["right_shoulder"]]))
 
