@@ -1,6 +1,8 @@
 """Body models: the embedded default avatar and SMPL-X, behind one BodyModel protocol."""
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 from engine.body.base import BodyModel, BodyOutput
@@ -25,7 +27,31 @@ def load_body_model(choice: AvatarChoice | str = AvatarChoice.DEFAULT,
     return default_avatar()
 
 
+@functools.lru_cache(maxsize=2)
+def _smplx_body(model_file: str, modified: float) -> SmplxBody:
+    """SMPL-X from ``model_file``, loaded once per version of the file (``modified``)."""
+    return SmplxBody(Path(model_file).parent)
+
+
+def shown_body(choice: AvatarChoice | str = AvatarChoice.DEFAULT) -> BodyModel:
+    """The body a project with avatar ``choice`` is shown on, for the steps that shape
+    its motion to that body (keeping the hands out of it): SMPL-X from the configured
+    folder, loaded once per model file, or the embedded avatar when that is the choice
+    or SMPL-X's files are missing or unusable (the viewport then shows it too)."""
+    if AvatarChoice(choice) is not AvatarChoice.SMPLX:
+        return default_avatar()
+    from engine.body.smplx_model import find_smplx_model_file
+    from engine.settings import resolve_smplx_dir
+
+    try:
+        model_file = find_smplx_model_file(resolve_smplx_dir(None), "neutral")
+        return _smplx_body(str(model_file), os.stat(model_file).st_mtime)
+    except (OSError, ValueError, KeyError, ImportError, RuntimeError):
+        return default_avatar()
+
+
 __all__ = [
     "BodyModel", "BodyOutput", "DefaultAvatar", "default_avatar", "JOINT_NAMES", "NUM_JOINTS",
     "PARENTS", "SMPLX_DIR_ENV", "SmplxBody", "SmplxModelNotFound", "load_body_model",
+    "shown_body",
 ]

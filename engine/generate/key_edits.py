@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from engine.body import shown_body
 from engine.generate.kf2p import as_edit, default_backend, regenerate
 from engine.generate.retime import stretch_segment
 from engine.motion.edits import DeleteKey, Macro, MoveKey, Op, ReplaceProject, SetKey, apply
@@ -47,13 +48,15 @@ class KeyEdit:
 
 
 def with_handshape(key: Keyframe, shape: np.ndarray, left: bool = False,
-                   current: Motion | None = None) -> Keyframe:
+                   current: Motion | None = None, body=None) -> Keyframe:
     """``key`` with its right (``left``: left, mirrored) hand given ``shape`` (15, 3)
     axis-angle, the hand's channel pinned; when the new shape puts fingers into the
     head, neck or trunk (DGS H at a key by the chin put the fingertips in the neck), the
     arm moves the hand out (``engine.body.penetration``) and the body channel is
     pinned too. ``current``: the motion's frame at the key (1 frame), whose channels the
-    key does not pin are what is shown there (the key's own copy of them may be old)."""
+    key does not pin are what is shown there (the key's own copy of them may be old).
+    ``body``: the body the hands are kept out of (None: the embedded avatar; the
+    studio passes the project's, ``engine.body.shown_body``)."""
     from engine.body.penetration import resolve_penetration
     from engine.body.reference_poses import mirror_hand_pose
 
@@ -65,7 +68,7 @@ def with_handshape(key: Keyframe, shape: np.ndarray, left: bool = False,
         pose = current.replace(**{name: getattr(key.pose, name) for pinned in key.channels
                                   for name in CHANNEL_FIELDS[pinned]})
     pose = pose.replace(**{field: np.asarray(values, np.float32).reshape(1, 15, 3)})
-    resolved = resolve_penetration(pose)
+    resolved = resolve_penetration(pose, body)
     channels = key.channels | {channel}
     if not np.array_equal(resolved.body_pose, pose.body_pose):
         channels |= {Channel.BODY}
@@ -170,16 +173,17 @@ def regenerated_range(edited: Project, frame_range: tuple[int, int], backend,
     # The labels tell the learned model which sign it is in-betweening (it measures
     # better with them, see engine.generate.flow_backend); the baselines ignore them.
     labels = edited.frame_labels()
+    body = shown_body(edited.avatar)  # the hands are kept out of the body shown
     if all(mode == "auto" for *_, mode in spans):
         motion = regenerate(edited.motion, edited.keyframes, frame_range, backend=backend,
-                            labels=labels)[0]
+                            labels=labels, body=body)[0]
     else:
         motion = edited.motion
         for a, b, mode in spans:
             span_backend = (release_backend() if mode == "learned"
                             else _SPAN_BACKENDS.get(mode, backend))
             motion = regenerate(motion, edited.keyframes, (a, b), backend=span_backend,
-                                labels=labels)[0]
+                                labels=labels, body=body)[0]
             if mode == "hold":  # the key's frame repeated up to the next key
                 held = a if a in keys else a - 1
                 arrays = {name: array.copy() for name, array in motion.frame_arrays().items()}
@@ -324,6 +328,7 @@ def span_takes(project: Project, frame: int, count: int = TAKES, seed: int = 0,
         cancel.raise_if_cancelled()
     candidates = regenerate(project.motion, project.keyframes, frame_range,
                             backend=backend or release_backend(), num_candidates=count,
-                            seed=seed, labels=project.frame_labels())
+                            seed=seed, labels=project.frame_labels(),
+                            body=shown_body(project.avatar))
     finished = [finished_range(project, candidate, frame_range) for candidate in candidates]
     return [KeyEdit(op, result, frame_range) for result, op in finished]

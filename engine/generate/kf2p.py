@@ -149,7 +149,7 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
                backend: str | Backend = "smooth", num_candidates: int = 1,
                seed: int | None = None,
                labels: Sequence[str | None] | None = None,
-               keep_out: bool = True) -> list[Motion]:
+               keep_out: bool = True, body=None) -> list[Motion]:
     """Regenerate frames ``[start, stop)`` of ``motion`` through ``keyframes``.
 
     Args:
@@ -170,6 +170,9 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
             there (``engine.body.penetration``, ``engine.body.hands_apart``), on the
             range's frames (a keyframe that pins the body keeps its arm; each step
             eases toward it and toward the range's borders; ``_kept_out``).
+        body: the body model whose capsules ``keep_out`` uses (None: the embedded
+            avatar); a project shown on SMPL-X passes that body
+            (``engine.generate.key_edits.keep_out_body``).
 
     Returns:
         ``num_candidates`` Motions of F frames each, honouring the module's contract.
@@ -204,11 +207,12 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
     if run not in (slerp_backend, smooth_backend):  # (those pin keys by construction)
         candidates = [_enforce_contract(motion, c, keys, start, stop) for c in candidates]
     if keep_out:
-        candidates = [_kept_out(c, keys, start, stop) for c in candidates]
+        candidates = [_kept_out(c, keys, start, stop, body) for c in candidates]
     return list(candidates)
 
 
-def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int) -> Motion:
+def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int,
+              body=None) -> Motion:
     """``candidate`` with the forearms swung and the hands moved out of the body, then
     the two arms out of each other, inside ``[start, stop)`` (keyframes that pin the
     body and every frame outside the range kept as they are).
@@ -223,6 +227,7 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
     from engine.body.hands_apart import keep_hands_apart
     from engine.body.penetration import keep_forearms_out, resolve_penetration
 
+    body = default_avatar() if body is None else body
     window = original = candidate.slice(start, stop)
     changeable = np.ones(stop - start, bool)
     for key in keys:
@@ -234,15 +239,15 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
                      | {start + int(f) for f in np.flatnonzero(~changeable)})
     tolerated = np.zeros((stop - start, 2))
     if written:
-        found = penetration(default_avatar(), candidate, frames=np.array(written),
+        found = penetration(body, candidate, frames=np.array(written),
                             limbs=("left_forearm", "right_forearm"))
         depth = np.maximum(found.depth, 0.0)                     # (written, 2)
         frames = np.arange(start, stop)
         tolerated = np.stack([np.interp(frames, written, depth[:, column])
                               for column in range(2)], axis=1)
-    window = keep_forearms_out(window, changeable=changeable, fixed_ends=True,
+    window = keep_forearms_out(window, body, changeable=changeable, fixed_ends=True,
                                tolerated=tolerated)
-    resolved = resolve_penetration(window, changeable=changeable, fixed_ends=True)
+    resolved = resolve_penetration(window, body, changeable=changeable, fixed_ends=True)
     # Then the two arms out of each other, as in assembly's transitions: the frames
     # either side of the range and the keys that pin the body are as written, and the
     # overlap they have may stay (on the line between them) and fade.
@@ -253,9 +258,9 @@ def _kept_out(candidate: Motion, keys: Sequence[Keyframe], start: int, stop: int
     around_pose = around.body_pose.copy()
     around_pose[start - low:stop - low] = resolved.body_pose
     around = around.replace(body_pose=around_pose)
-    apart = keep_hands_apart(around, written=~movable, changeable=movable)
+    apart = keep_hands_apart(around, body, written=~movable, changeable=movable)
     if apart is not around:  # a push apart can put a hand back into the trunk
-        apart = resolve_penetration(apart, changeable=movable)
+        apart = resolve_penetration(apart, body, changeable=movable)
     if resolved is original and apart is around:
         return candidate
     body_pose = candidate.body_pose.copy()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 from scipy.spatial.transform import Rotation
 
+from engine.body import shown_body
 from engine.body.reference_poses import mirror_hand_pose
 from engine.body.skeleton import JOINT_NAMES
 from engine.generate.key_edits import (
@@ -357,8 +358,9 @@ class PropertiesPanel(QWidget):
         key = self._key()
         if key is None or name not in self._presets:
             return
+        project = self._document.project
         edited = with_handshape(key, self._presets[name], left,
-                                self._document.project.motion.frame(key.frame))
+                                project.motion.frame(key.frame), shown_body(project.avatar))
         self._set_key(edited, f"Handshape {name} at frame {key.frame}")
 
     def _on_preset(self) -> None:

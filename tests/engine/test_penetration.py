@@ -36,7 +36,7 @@ def _hand_into_chest(avatar, depth: float, frames: int = 1) -> Motion:
         now = hand_depths(avatar, motion)[:, 1].max()
         if now >= depth:
             return motion
-        palm = avatar.joints(motion)[0, JOINT_INDEX["right_middle1"]]
+        palm = avatar.forward(motion).joints[0, JOINT_INDEX["right_middle1"]]
         step = chest - palm
         step *= min(1.0, max(0.002, depth - now) / np.linalg.norm(step))
         motion = shift_wrist(motion, avatar.rest_joints, avatar.parents, "right", step)
@@ -288,3 +288,44 @@ def test_a_few_limbs_are_measured_as_the_whole_set_measures_them(avatar):
     np.testing.assert_allclose(some.depth, every.depth[:, columns])
     np.testing.assert_allclose(some.point, every.point[:, columns])
     assert some.depth[:, 0].max() >= 0.03                               # the palm, in
+
+
+@pytest.mark.slow
+def test_kf2p_keeps_the_hands_out_of_the_body_the_project_is_shown_on(
+        tmp_path, monkeypatch, avatar):
+    """A project shown on SMPL-X (here a synthetic one, 15 % larger) has its KF2P results
+    kept out of that body's capsules, not the embedded avatar's; without SMPL-X's files
+    the embedded avatar is used, as the viewport shows it."""
+    from engine.body import SMPLX_DIR_ENV, SmplxBody, shown_body
+    from engine.generate.key_edits import regenerated_range
+    from engine.motion.project import AvatarChoice, Project
+    from tests.synthetic_smplx import write_synthetic_smplx
+
+    monkeypatch.setenv(SMPLX_DIR_ENV, str(tmp_path / "nowhere"))
+    assert shown_body(AvatarChoice.SMPLX) is avatar
+    folder = tmp_path / "models"
+    folder.mkdir()
+    write_synthetic_smplx(folder / "SMPLX_NEUTRAL.npz", avatar.rest_joints * 1.15)
+    monkeypatch.setenv(SMPLX_DIR_ENV, str(folder))
+    large = shown_body(AvatarChoice.SMPLX)
+    assert isinstance(large, SmplxBody) and shown_body("smplx") is large  # loaded once
+
+    inside = _hand_into_chest(large, 0.03)
+
+    def generator_into_the_chest(motion, keys, frame_range, num_candidates=1, seed=None):
+        body_pose = motion.body_pose.copy()
+        body_pose[10:19] = inside.body_pose[0]  # away from the range's borders
+        return [motion.replace(body_pose=body_pose)] * num_candidates
+
+    motion = Motion.concatenate([signing_pose("flat")] * 30)
+    results = {}
+    for choice, body in ((AvatarChoice.SMPLX, large), (AvatarChoice.DEFAULT, avatar)):
+        project = Project(motion=motion, avatar=choice)
+        edited, _ = regenerated_range(project, (2, 28), generator_into_the_chest)
+        depths = hand_depths(body, edited.motion)[:, 1]
+        assert depths.max() <= COUNT_DEPTH_M, choice
+        # out to that body's surface, not beyond: its own capsules moved it
+        assert depths[10:19].max() > -0.01, choice
+        results[choice] = edited.motion
+    assert not np.allclose(results[AvatarChoice.SMPLX].body_pose[10:19],
+                           results[AvatarChoice.DEFAULT].body_pose[10:19], atol=1e-3)
