@@ -27,10 +27,15 @@ def load_body_model(choice: AvatarChoice | str = AvatarChoice.DEFAULT,
     return default_avatar()
 
 
-@functools.lru_cache(maxsize=2)
-def _smplx_body(model_file: str, modified: float) -> SmplxBody:
-    """SMPL-X from ``model_file``, loaded once per version of the file (``modified``)."""
-    return SmplxBody(Path(model_file).parent)
+@functools.lru_cache(maxsize=4)
+def _smplx_body(model_file: str, modified_ns: int, size: int) -> SmplxBody | None:
+    """SMPL-X from ``model_file``, loaded once per version of the file (its time and
+    size), or None when it cannot be loaded: remembered too, so a broken file is not
+    read again on every edit."""
+    try:
+        return SmplxBody(Path(model_file).parent)
+    except (OSError, ValueError, KeyError, ImportError, RuntimeError):
+        return None
 
 
 def shown_body(choice: AvatarChoice | str = AvatarChoice.DEFAULT) -> BodyModel:
@@ -44,10 +49,12 @@ def shown_body(choice: AvatarChoice | str = AvatarChoice.DEFAULT) -> BodyModel:
     from engine.settings import resolve_smplx_dir
 
     try:
-        model_file = find_smplx_model_file(resolve_smplx_dir(None), "neutral")
-        return _smplx_body(str(model_file), os.stat(model_file).st_mtime)
-    except (OSError, ValueError, KeyError, ImportError, RuntimeError):
+        model_file = find_smplx_model_file(resolve_smplx_dir(None), "neutral").resolve()
+        stat = os.stat(model_file)
+    except (OSError, ValueError):
         return default_avatar()
+    body = _smplx_body(str(model_file), stat.st_mtime_ns, stat.st_size)
+    return default_avatar() if body is None else body
 
 
 __all__ = [

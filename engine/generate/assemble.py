@@ -520,7 +520,9 @@ def _arms_apart_in_transitions(motion: Motion, gaps: list[tuple[int, int]],
             break  # (the usual case: measuring the moved frames alone is cheap)
         low, high = np.flatnonzero(moved)[[0, -1]] + [0, 1]
         part = motion.slice(low, high)
-        out = resolve_penetration(part, changeable=moved[low:high])
+        # The frames either side are the signs' own: a push eases toward them.
+        out = resolve_penetration(part, changeable=moved[low:high], fixed_ends=True,
+                                  cancel=cancel)
         pushed = np.any(out.body_pose != part.body_pose, axis=(1, 2))
         if not pushed.any():
             break

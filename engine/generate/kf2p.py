@@ -172,7 +172,7 @@ def regenerate(motion: Motion, keyframes: Iterable[Keyframe], frame_range: tuple
             eases toward it and toward the range's borders; ``_kept_out``).
         body: the body model whose capsules ``keep_out`` uses (None: the embedded
             avatar); a project shown on SMPL-X passes that body
-            (``engine.generate.key_edits.keep_out_body``).
+            (``engine.body.shown_body``).
 
     Returns:
         ``num_candidates`` Motions of F frames each, honouring the module's contract.

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from engine.body import shown_body
 from engine.generate.kf2p import regenerate
 from engine.motion.errors import MotionError
 from engine.motion.markers import retimed_spans
@@ -194,7 +195,8 @@ def stretch_segment(project: Project, index: int, frames: int,
     if index + 1 < len(new_segments) and me.end < new_segments[index + 1].start:
         gaps.append((me.end, new_segments[index + 1].start))
     labels = result.frame_labels()  # a transition leads into the sign that follows it
+    body = shown_body(project.avatar)  # the hands are kept out of the body shown
     for gap in gaps:
         new_motion = regenerate(new_motion, result.keyframes, gap, backend=backend,
-                                labels=labels)[0]
+                                labels=labels, body=body)[0]
     return result.replace(motion=new_motion)

@@ -295,6 +295,9 @@ class Motion:
     def take(self, frames: np.ndarray) -> Motion:
         """The ``frames`` (F',) indices, in the order given, as a new Motion (same fps
         and betas): the frames a step changed, measured without the rest."""
+        if np.asarray(frames).dtype == bool:
+            raise MotionError("Motion.take: expected frame indices, got a boolean mask "
+                              "(np.flatnonzero turns one into indices)")
         frames = np.asarray(frames, np.intp)
         if not len(frames) or frames.min() < -self.num_frames or frames.max() >= self.num_frames:
             raise MotionError(f"Motion.take: expected frame indices in 0..{self.num_frames - 1}")

@@ -95,6 +95,16 @@ def test_slice_frame_concatenate(motion):
         motion.slice(5, 5)
 
 
+def test_take_picks_frames_in_the_order_given(motion):
+    taken = motion.take(np.array([6, 2, 2]))
+    assert taken.num_frames == 3
+    assert taken.frame(0).equals(motion.frame(6)) and taken.frame(2).equals(motion.frame(2))
+    with pytest.raises(MotionError, match="boolean mask"):
+        motion.take(np.arange(motion.num_frames) % 2 == 0)
+    with pytest.raises(MotionError, match="frame indices"):
+        motion.take(np.array([motion.num_frames]))
+
+
 def test_concatenate_refuses_mixed_fps(rng):
     with pytest.raises(MotionError, match="fps"):
         Motion.concatenate([random_motion(rng, fps=25), random_motion(rng, fps=30)])

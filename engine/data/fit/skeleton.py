@@ -138,7 +138,7 @@ class FitSkeleton:
         owner = _vertex_owner(body, rest_vertices)
         j = JOINT_INDEX
         #: (body capsules, limb capsules) of ``body`` (``engine.body.capsules``) for the
-        #: loss that keeps forearms and palms out of the trunk, neck and head.
+        #: loss that keeps the forearms out of the trunk, neck and head.
         self.capsules = body_capsules(body)
         self.shoulder_mid = (rest[j["left_shoulder"]] + rest[j["right_shoulder"]]) / 2
         self.shoulder_width = float(np.linalg.norm(rest[j["left_shoulder"]] - rest[j["right_shoulder"]]))
