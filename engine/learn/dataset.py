@@ -6,8 +6,8 @@ frame means the same time everywhere.
 
 Splits hold out WHOLE clips, never frames of a clip seen in training, because a clip's
 frames are nearly copies of each other and a frame-level split would flatter any model.
-``split_clips`` decides by a hash of the clip's source (stable across runs, machines and
-database orderings; adding a clip never moves another across the split).
+``split_clips`` decides by a hash of the clip's source (stable across runs, machines,
+database orderings and refits; adding a clip never moves another across the split).
 ``split_languages`` holds out whole sign languages, to see what transfers;
 ``split_records`` applies both as a trainer's ``SplitConfig`` says.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.data.fingerspelling import PACKAGE_SOURCE
-from engine.data.lexicon import LexiconStore
+from engine.data.fingerspelling import PACKAGE_SOURCE, lexicon_dir
+from engine.data.lexicon import LexiconStore, file_sha256
 from engine.learn.config import SplitConfig
 from engine.learn.features import FEATURE_VERSION, motion_to_features
 from engine.motion.motion import Motion
@@ -50,6 +50,8 @@ class ClipRecord:
     source_hash: str
     motion: Motion
     features: np.ndarray
+    #: What ``split_clips`` hashes (``split_key``; "" means ``source_hash``).
+    split_key: str = ""
 
     @property
     def num_frames(self) -> int:
@@ -59,6 +61,23 @@ class ClipRecord:
     def label(self) -> str:
         """The class a model conditions on: ``"<language>:<gloss>"``."""
         return f"{self.language}:{self.gloss}"
+
+
+def split_key(entry) -> str:
+    """What decides which side of the train/held-out split a lexicon entry falls on:
+    the recording or notation itself, never how it was fitted or made. A package
+    clip's source hash includes the fitter's version (so that a new fitter refits it)
+    and a notation sign's the synthesiser's, so keyed on those every fitter change
+    moved clips across the split, and a model trained before was scored on clips it
+    had trained on. A package clip's key is its file's hash, what its source hash was
+    when the shipped models were trained, so their held-out clips are those again."""
+    if entry.source_kind == "package":
+        path = lexicon_dir() / entry.source
+        if path.is_file():
+            return file_sha256(path)
+    if entry.source_kind == "notation":
+        return f"notation:{entry.language}:{entry.gloss}:{entry.notation}"
+    return entry.source_hash
 
 
 def load_clips(store: LexiconStore, languages: Iterable[str] | None = None,
@@ -79,7 +98,8 @@ def load_clips(store: LexiconStore, languages: Iterable[str] | None = None,
             continue
         records.append(ClipRecord(
             entry_id=summary.id, gloss=entry.gloss, language=entry.language, kind=entry.kind,
-            source_hash=entry.source_hash, motion=motion, features=motion_to_features(motion)))
+            source_hash=entry.source_hash, motion=motion, features=motion_to_features(motion),
+            split_key=split_key(entry)))
     return records
 
 
@@ -110,12 +130,14 @@ def _unit_hash(text: str) -> float:
 
 def split_clips(records: Sequence[ClipRecord], held_out_fraction: float = 0.15,
                 salt: str = "split-v1") -> tuple[list[ClipRecord], list[ClipRecord]]:
-    """(train, held_out): whole clips, chosen by a hash of each clip's source and ``salt``."""
+    """(train, held_out): whole clips, chosen by a hash of each clip's ``split_key``
+    (its source, not its fit) and ``salt``."""
     if not 0.0 < held_out_fraction < 1.0:
         raise ValueError(f"held_out_fraction: expected a value in (0, 1), got {held_out_fraction}")
     train, held = [], []
     for record in records:
-        (held if _unit_hash(salt + record.source_hash) < held_out_fraction else train).append(record)
+        key = record.split_key or record.source_hash
+        (held if _unit_hash(salt + key) < held_out_fraction else train).append(record)
     return train, held
 
 

@@ -172,3 +172,31 @@ def test_an_older_flow_manifest_samples_as_it_did(tmp_path):
     current = FlowKF2P.from_checkpoint(shipped_flow_with(tmp_path / "new", todays_shape))
     shipped = FlowKF2P.from_checkpoint()
     assert current.sampling == shipped.sampling and current.model.config == shipped.model.config
+
+
+def test_a_clip_keeps_its_side_of_the_split_when_it_is_refitted_or_remade():
+    """A package clip's source hash changes with the fitter's version and a notation
+    sign's with the synthesiser; the split must not, or a model trained before a refit
+    is scored on clips it trained on. A package clip is keyed by its file's own hash,
+    what the shipped models' split used."""
+    from types import SimpleNamespace
+
+    from engine.data.fingerspelling import lexicon_dir, load_index
+    from engine.data.lexicon import file_sha256
+    from engine.learn.dataset import split_key
+
+    index = load_index()
+    path = index.path_of(index.find("ase", "A"))
+    source = path.relative_to(lexicon_dir()).as_posix()
+
+    def entry(kind, source_hash, **more):
+        return SimpleNamespace(source_kind=kind, source=source, source_hash=source_hash,
+                               language="ase", gloss="A", notation="", **more)
+
+    assert {split_key(entry("package", "fit of 2026-12-04")),
+            split_key(entry("package", "fit of 2026-12-05"))} == {file_sha256(path)}
+    remade = [SimpleNamespace(source_kind="notation", source="DSGS sign 1", source_hash=h,
+                              language="sgg", gloss="HAUS", notation="\ue001\ue020")
+              for h in ("synthesiser 1", "synthesiser 2")]
+    assert split_key(remade[0]) == split_key(remade[1])
+    assert split_key(entry("video", "the video's bytes")) == "the video's bytes"
