@@ -55,6 +55,11 @@ class CapsuleSet:
         rot = rotations[:, self.joints]                     # (F, N, 2, 3, 3)
         return np.einsum("fnkab,nkb->fnka", rot, self.offsets) + positions[:, self.joints]
 
+    def subset(self, names) -> CapsuleSet:
+        """The capsules ``names`` (in that order) alone."""
+        rows = np.array([self.names.index(name) for name in names], np.intp)
+        return CapsuleSet(tuple(names), self.joints[rows], self.offsets[rows], self.radii[rows])
+
 
 def _ends(rest: np.ndarray, joint: str, point: np.ndarray) -> tuple[int, np.ndarray]:
     index = JOINT_INDEX[joint]
@@ -251,22 +256,21 @@ def penetration(body, motion: Motion, frames: slice | np.ndarray | None = None,
     """How far each hand and forearm capsule (or only those named in ``limbs``) is
     inside the head, neck or trunk."""
     body_set, limb_set = body_capsules(body)
-    chosen = (slice(None) if limbs is None
-              else np.array([limb_set.names.index(name) for name in limbs]))
+    if limbs is not None:
+        limb_set = limb_set.subset(limbs)
     frames = slice(None) if frames is None else frames
     rotations, positions = forward_kinematics(motion.full_pose()[frames],
                                               rest_joints_for(body, motion.betas), PARENTS)
     rotations = rotations.astype(np.float64)
     positions = positions.astype(np.float64) + motion.transl[frames][:, None, :]
-    radii = limb_set.radii[chosen]
-    segments = limb_set.segments(rotations, positions)[:, chosen]   # (F, L, 2, 3)
+    segments = limb_set.segments(rotations, positions)     # (F, L, 2, 3)
     bodies = body_set.segments(rotations, positions)      # (F, B, 2, 3)
     on_limb, on_body = closest_between_segments(
         segments[:, :, None, 0], segments[:, :, None, 1], bodies[:, None, :, 0],
         bodies[:, None, :, 1])
     gap = on_limb - on_body                                # (F, L, B, 3)
     distance = np.linalg.norm(gap, axis=-1)
-    depth = radii[None, :, None] + body_set.radii[None, None, :] - distance
+    depth = limb_set.radii[None, :, None] + body_set.radii[None, None, :] - distance
     deepest = depth.argmax(axis=2)                         # (F, L)
     pick = np.take_along_axis
     best_depth = pick(depth, deepest[..., None], axis=2)[..., 0]
@@ -275,6 +279,5 @@ def penetration(body, motion: Motion, frames: slice | np.ndarray | None = None,
     # A limb exactly on the body's axis has no direction out: forward (+z) it goes.
     normal = np.where(length > 1e-9, best_gap / np.maximum(length, 1e-9), [0.0, 0.0, 1.0])
     axis_point = pick(on_limb, deepest[..., None, None], axis=2)[:, :, 0]
-    point = axis_point - normal * radii[None, :, None]
-    names = limb_set.names if limbs is None else tuple(limbs)
-    return Penetration(best_depth, normal, point, names, positions)
+    point = axis_point - normal * limb_set.radii[None, :, None]
+    return Penetration(best_depth, normal, point, limb_set.names, positions)

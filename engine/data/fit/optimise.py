@@ -78,11 +78,11 @@ def fit_problem(seq: KeypointSequence, sk: FitSkeleton, targets: Targets, weight
     prior_rotvec, prior_euler = sk.prior_weights(weights)
     volume = hand_volume(sk)
     body_set, limb_set = sk.capsules
-    forearms = [i for i, name in enumerate(limb_set.names) if name.endswith("forearm")]
+    forearms = limb_set.subset([name for name in limb_set.names if name.endswith("forearm")])
 
-    def capsules(joints, offsets, radii):
-        return (torch.tensor(joints, dtype=torch.int64), torch.tensor(offsets, dtype=f),
-                torch.tensor(radii, dtype=f))
+    def capsules(capsule_set):
+        return (torch.tensor(capsule_set.joints, dtype=torch.int64),
+                torch.tensor(capsule_set.offsets, dtype=f), torch.tensor(capsule_set.radii, dtype=f))
 
     return FitProblem(
         dims=dims,
@@ -103,9 +103,8 @@ def fit_problem(seq: KeypointSequence, sk: FitSkeleton, targets: Targets, weight
         contact_thumb=torch.tensor(volume.contact_thumb),
         contact_other=torch.tensor(volume.contact_other),
         coupling_slots=torch.tensor(sk.coupling_slots),
-        limb_capsules=capsules(limb_set.joints[forearms], limb_set.offsets[forearms],
-                               limb_set.radii[forearms]),
-        body_capsules=capsules(body_set.joints, body_set.offsets, body_set.radii),
+        limb_capsules=capsules(forearms),
+        body_capsules=capsules(body_set),
     )
 
 
