@@ -499,9 +499,10 @@ def _arms_apart_in_transitions(motion: Motion, gaps: list[tuple[int, int]],
     into the trunk in turn (Croatian M's hand against the chest: 5 frames, 8 to 14 mm),
     so the hands are taken out of it again, as KF2P does, on the frames the push moved;
     a transition whose frames that moved is pushed apart again, up to
-    ``ARMS_APART_ROUNDS`` times. On the 100 sentences of bench/penetration.py that
-    leaves no hand in the body and one frame of arms in each other (one round left five
-    and a fourth changes nothing). Rounds stop early when nothing moved: rerunning every
+    ``ARMS_APART_ROUNDS`` times, each push easing toward the signs either side. On the
+    100 sentences of bench/penetration.py that leaves no hand in the body and two frames
+    of arms in each other (one round left five; pushing the frames next to a sign in
+    full, without the easing, left one). Rounds stop early when nothing moved: rerunning every
     step on every transition cost a 10-word sentence 95 ms."""
     avatar = default_avatar()
     pending = gaps
@@ -514,11 +515,12 @@ def _arms_apart_in_transitions(motion: Motion, gaps: list[tuple[int, int]],
             if apart is not motion:
                 moved[start:stop] = True
                 motion = apart
-        if not moved.any():
+        moved_frames = np.flatnonzero(moved)
+        if not len(moved_frames):
             break
-        if (hand_depths(avatar, motion.take(np.flatnonzero(moved))) <= 0).all():
+        if (hand_depths(avatar, motion.take(moved_frames)) <= 0).all():
             break  # (the usual case: measuring the moved frames alone is cheap)
-        low, high = np.flatnonzero(moved)[[0, -1]] + [0, 1]
+        low, high = moved_frames[0], moved_frames[-1] + 1
         part = motion.slice(low, high)
         # The frames either side are the signs' own: a push eases toward them.
         out = resolve_penetration(part, changeable=moved[low:high], fixed_ends=True,
