@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from engine.jobs import Cancelled, CancelToken, Progress, no_progress
-from engine.learn.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
+from engine.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
 from engine.learn.config import TrainConfig
 
 
@@ -77,7 +77,8 @@ def train(model: torch.nn.Module, step_loss: Callable[[torch.nn.Module, torch.Ge
     losses: list[float] = []
     step = 0
     if resume and resume_file.exists():
-        saved = load_checkpoint(resume_file)
+        # The file must be of this run's layout: the one its own manifests record.
+        saved = load_checkpoint(resume_file, feature_version=manifest(0, [])["feature_version"])
         if not isinstance(saved.training_state, dict):
             raise CheckpointError(resume_file, "not a resumable training checkpoint")
         load_into(model, saved)
