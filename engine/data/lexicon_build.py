@@ -30,13 +30,18 @@ Fitter = Callable[..., object]
 #: What the default fitter does, as far as its result is concerned: a change here makes
 #: ``lexicon build`` fit the package clips again (and replace their old fits), and only
 #: those whose fit it changes. Bump it whenever fitting changes a result.
-FITTER_VERSION = "2026-12-05: forearms kept out of the body while fitting"
+FITTER_VERSION = "2026-12-06: fingers pulled toward the learned hand reader's guess"
 
 
 def fitted_hash(path) -> str:
-    """The source hash of a package clip fitted by this fitter: its bytes and
-    ``FITTER_VERSION`` (a new fitter refits it; the same one skips it)."""
-    return hashlib.sha256(f"{file_sha256(path)}\n{FITTER_VERSION}".encode()).hexdigest()
+    """The source hash of a package clip fitted by this fitter: its bytes,
+    ``FITTER_VERSION`` and the shipped hand reader's bytes (a new fitter or reader
+    refits it; the same ones skip it)."""
+    from engine.data.fit.hand_reader import default_checkpoint_path
+
+    reader = default_checkpoint_path()
+    reader_hash = file_sha256(reader) if reader.is_file() else "no hand reader"
+    return hashlib.sha256(f"{file_sha256(path)}\n{FITTER_VERSION}\n{reader_hash}".encode()).hexdigest()
 
 
 #: Why the package's clips get no fitted face: their producer replaced every signer's

@@ -110,6 +110,8 @@ _BASES: dict[str, tuple[tuple[str, ...], Curl, str, bool]] = {
     "ceeall": (FOUR_FINGERS, CEE_CURL, "cee", False),
     "ceeopen": (("index",), CEE_CURL, "cee", True),
 }
+#: The base forms this synthesiser makes.
+BASE_FORMS = tuple(_BASES)
 _OPEN_OTHERS = {"pinch12open", "ceeopen"}  # the unselected fingers stay straight
 _THUMB_MODIFIERS = {"thumboutmod": "out", "thumbacrossmod": "across", "thumbopenmod": "open"}
 

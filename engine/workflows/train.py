@@ -25,9 +25,13 @@ TRAINERS = {
     "recognizer": ("engine.learn.train_recognizer", "train_recognizer", "RecognizerTrainConfig"),
     "segmenter": ("engine.learn.train_segmenter", "train_segmenter", "SegmenterTrainConfig"),
     "pgmm": ("engine.learn.train_pgmm", "train_pgmm", "PgmmTrainConfig"),
+    "hand_reader": ("engine.workflows.hand_reader", "train_hand_reader", "HandReaderTrainConfig"),
 }
 #: Models that learn from the user's videos of themselves, not from the lexicon.
 FROM_VIDEOS = ("pgmm",)
+#: Models that learn from renders of the lexicon's letters, not from its clips: they
+#: have no clip split (their held-out languages are letters never rendered).
+FROM_RENDERS = ("hand_reader",)
 
 #: What ``evaluate_models`` can evaluate, in the order it does.
 EVAL_PARTS = ("kf2p", "generation", "segmenter")
@@ -128,9 +132,12 @@ def training_config(options: TrainOptions):
     try:
         if loop:
             config = dataclasses.replace(config, train=dataclasses.replace(config.train, **loop))
-        if options.held_out_languages:
+        if options.held_out_languages and hasattr(config, "split"):
             config = dataclasses.replace(config, split=dataclasses.replace(
                 config.split, held_out_languages=tuple(options.held_out_languages)))
+        elif options.held_out_languages:  # the hand reader renders letters, not clips
+            config = dataclasses.replace(config,
+                                         held_out_languages=tuple(options.held_out_languages))
     except ValueError as error:
         raise UsageError(str(error)) from None
     return config

@@ -10,7 +10,7 @@ from engine.learn.config import SplitConfig
 from engine.learn.dataset import data_version, load_clips, split_records
 from engine.motion.errors import UsageError
 from engine.workflows.train import (
-    FROM_VIDEOS, TRAINERS, EvalOptions, TrainOptions, evaluate_models, train_model,
+    FROM_RENDERS, FROM_VIDEOS, TRAINERS, EvalOptions, TrainOptions, evaluate_models, train_model,
 )
 from tests.conftest import tiny_lexicon
 
@@ -36,7 +36,7 @@ def lexicon(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("model", sorted(set(TRAINERS) - set(FROM_VIDEOS)))
+@pytest.mark.parametrize("model", sorted(set(TRAINERS) - set(FROM_VIDEOS) - set(FROM_RENDERS)))
 def test_every_trainer_holds_out_the_same_clips_for_held_out_languages(model, lexicon, tmp_path):
     """A held-out language is never trained on, and every trainer trains on exactly the
     same clips for the same split: their manifests record the same data version."""

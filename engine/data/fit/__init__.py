@@ -1,7 +1,8 @@
 """Fitting SMPL-X joint rotations to MediaPipe-Holistic keypoints (``KeypointSequence``).
 
 ``fit_keypoints`` is the entry point. The stages (``initial_pose``, ``optimise``), the
-loss terms (``losses``), the skeleton model (``skeleton``) and every tuned number
+loss terms (``losses``), the skeleton model (``skeleton``), the learned reading of
+MediaPipe's hands the fingers are pulled toward (``hand_reader``) and every tuned number
 (``constants``) each have their module; the model and its measurements are in
 docs/fitting.md.
 

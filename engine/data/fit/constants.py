@@ -116,6 +116,11 @@ class FitWeights:
     contact: float = 10.0          # per (gap / finger thickness)^2 of 2D-touching tips
     inside_body: float = 100.0     # per (depth / shoulder width)^2 of a forearm capsule
     #                                inside the trunk, neck or head
+    # Pull of each seen hand's finger Euler angles toward the learned hand reader's guess
+    # (``hand_reader``), per radian^2: 50x the relaxed-pose prior, so it decides what the
+    # 2D points leave open (a curl or a bend toward the camera) and the points the rest
+    # (docs/fitting.md, "The learned hand reader in the fit").
+    reader_pull: float = 0.1
     # Hand-pose prior (``losses.hand_pose_prior``), per radian^2. DIP coupling 0.02 is
     # about what a 0.03 hand-size shift of one fingertip costs the data term, so it
     # decides only what 2D leaves open (docs/fitting.md, "Hand-pose prior").

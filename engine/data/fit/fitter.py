@@ -1,6 +1,7 @@
 """``fit_keypoints``: the whole fit of a keypoint sequence, stage by stage.
 
 1. targets: the keypoints in model-point order, the hand sizes, the thumb contacts;
+   the learned hand reader's guess at each seen hand's fingers (``hand_reader``);
 2. ``initial_pose``: arm inverse kinematics and the hand grid (one or two starts);
 3. ``optimise``: Adam over all frames from each start, keeping the lowest loss;
 4. the Motion and its hand reprojection error.
@@ -18,10 +19,11 @@ from engine.body.skeleton import JOINT_INDEX
 from engine.data.fit.constants import (
     DEFAULT_LANDMARKS, ITERATIONS, LANDMARK_MODELS, LEARNING_RATE, FitWeights,
 )
+from engine.data.fit.hand_reader import HandReader, euler_guess, shipped_hand_reader
 from engine.data.fit.initial_pose import initial_pose
 from engine.data.fit.kinematics import SkeletonForward
 from engine.data.fit.optimise import fit_problem, optimise
-from engine.data.fit.skeleton import skeleton_for
+from engine.data.fit.skeleton import FitSkeleton, skeleton_for
 from engine.data.fit.targets import check_sequence, gather_targets, hand_quality, hand_sizes
 from engine.data.keypoints import KeypointSequence
 from engine.face.fitting import fit_face, frame_ranges, with_fitted_face
@@ -43,7 +45,8 @@ class FitResult:
     ``hand_scale``), ``iterations``, ``frames`` and ``seconds``; the face
     (``engine.face.fitting``): ``face_frames`` (frames a face was seen on), and
     ``face_missing`` ("3-10, 40": the frames held neutral) when some were not, or
-    ``face`` saying why nothing was taken from it.
+    ``face`` saying why nothing was taken from it. ``hand_reader_frames``: hand
+    frames the learned hand reader guided, or ``hand_reader`` saying why none was.
     ``hand_point_errors``: (F, 2, 21) float32 per-point normalised errors (hands left,
     right; MediaPipe point order; NaN where the point is not seen), for aggregating
     over many clips.
@@ -60,7 +63,8 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
                   weights: FitWeights | None = None, learning_rate: float = LEARNING_RATE,
                   landmarks: str = DEFAULT_LANDMARKS, starts: int = 1,
                   low_pass_hz: float | None = FITTED_CUTOFF_HZ,
-                  face: bool | str = True) -> FitResult:
+                  face: bool | str = True,
+                  hand_reader: HandReader | None | str = "shipped") -> FitResult:
     """Fit SMPL-X joint rotations on ``body`` (default: the embedded avatar) to ``seq``.
 
     ``iterations``: Adam steps over all frames at once, after the initial pose.
@@ -78,9 +82,12 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
     above this frequency (``engine.motion.filtering``; None: unfiltered), and
     ``quality["low_pass_hz"]`` records it. ``face``: True also fits the face
     (``engine.face.fitting``); otherwise it stays neutral, and a text says why in
-    ``quality["face"]``. Raises ``MotionError`` for a sequence that cannot be placed (no
-    shoulders) or is not in shoulder widths; ``ValueError`` for a bad ``landmarks``,
-    ``starts`` or ``iterations``.
+    ``quality["face"]``. ``hand_reader``: the learned reading of MediaPipe's hands
+    that each seen hand's fingers are pulled toward (``FitWeights.reader_pull``):
+    "shipped" (default: the one in the assets, none when it is absent), a
+    ``HandReader``, or None (the 2D points alone). Raises ``MotionError`` for a sequence
+    that cannot be placed (no shoulders) or is not in shoulder widths; ``ValueError``
+    for a bad ``landmarks``, ``starts``, ``iterations`` or ``hand_reader``.
     """
     check_sequence(seq)
     if iterations < 1:
@@ -102,6 +109,8 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
     sizes = hand_sizes(seq)
     targets = gather_targets(seq, sk, weights, sizes)
     dims = 2 if seq.metadata.is_2d else 3
+    reader, reader_note = _chosen_reader(hand_reader)
+    guess = None if reader is None else hand_reader_guess(seq, sk, reader)
 
     with torch.enable_grad():
         initial = [initial_pose(seq, sk, fk, targets, dims)]
@@ -116,7 +125,7 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
                 initial.append(alt_pose)
         if cancel is not None:
             cancel.raise_if_cancelled()
-        problem = fit_problem(seq, sk, targets, weights, dims, sizes)
+        problem = fit_problem(seq, sk, targets, weights, dims, sizes, guess)
         best = None
         for n, (rotvec0, euler0) in enumerate(initial):
             def report(done, total, message, n=n):
@@ -147,6 +156,10 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
     )
     if isinstance(face, str):
         quality["face"] = face
+    if guess is not None:
+        quality["hand_reader_frames"] = float(guess[1].any(axis=1).sum())
+    else:
+        quality["hand_reader"] = reader_note
     if fitted_face is not None:
         quality["face_frames"] = float(fitted_face.found.sum())
         if fitted_face.view_angle is not None:
@@ -160,6 +173,38 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
         quality["low_pass_hz"] = float(low_pass_hz)
     return FitResult(motion=motion, per_frame_error=per_frame, quality=quality,
                      hand_point_errors=point_errors)
+
+
+def _chosen_reader(choice: HandReader | None | str) -> tuple[HandReader | None, str]:
+    """(the reader ``fit_keypoints(hand_reader=choice)`` uses, why none when None)."""
+    if choice is None:
+        return None, "not used: switched off"
+    if isinstance(choice, HandReader):
+        return choice, ""
+    if choice != "shipped":
+        raise ValueError(f"fit_keypoints: hand_reader must be 'shipped', a HandReader or None, "
+                         f"got {choice!r}")
+    reader = shipped_hand_reader()
+    return reader, "" if reader is not None else "not used: no hand reader in the assets"
+
+
+def hand_reader_guess(seq: KeypointSequence, skeleton: FitSkeleton, reader: HandReader
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The reader's guess at every seen hand's fingers: (Euler angles (F, E, 3)
+    radians, the relaxed pose where nothing is guessed; mask (F, E), 1.0 on the finger
+    slots of a hand seen on that frame)."""
+    angles = np.repeat(skeleton.euler_relaxed[None], seq.num_frames, 0)
+    mask = np.zeros(angles.shape[:2])
+    for side in ("left", "right"):
+        # A hand is read only where MediaPipe found all of it (a hand is found whole).
+        seen = (seq.confidence[f"{side}_hand"] > 0).all(axis=1)
+        if not seen.any():
+            continue
+        rotvec = reader.read(seq.points(f"{side}_hand")[seen], side)
+        for slot, guessed in euler_guess(skeleton, side, rotvec).items():
+            angles[seen, slot] = guessed
+            mask[seen, slot] = 1.0
+    return angles, mask
 
 
 def motion_from_pose(pose: np.ndarray, fps: float) -> Motion:

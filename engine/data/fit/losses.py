@@ -150,3 +150,9 @@ def inside_body_term(limbs: torch.Tensor, limb_radii: torch.Tensor, bodies: torc
     distance = (((on_limb - on_body) ** 2).sum(-1) + 1e-12).sqrt()
     depth = limb_radii[None, :, None] + body_radii[None, None, :] - distance
     return ((torch.relu(depth) / width) ** 2).sum()
+
+
+def reader_term(euler: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Squared distance (radians^2) of the masked Euler angles from the hand reader's
+    guess: ``euler``, ``target`` (F, E, 3); ``mask`` (F, E) 1 where pulled, else 0."""
+    return (mask[..., None] * (euler - target) ** 2).sum()

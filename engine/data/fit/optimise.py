@@ -23,7 +23,7 @@ from engine.data.fit.kinematics import SkeletonForward, euler_angles, inverse_si
 from engine.data.fit.losses import (
     acceleration_term, capsule_ends, collision_term, contact_term,
     hand_pose_prior, inside_body_term, keypoint_term, offset_prior_term, pose_prior_term,
-    scale_prior_term, sphere_centres, velocity_term,
+    reader_term, scale_prior_term, sphere_centres, velocity_term,
 )
 from engine.data.fit.skeleton import FitSkeleton
 from engine.data.fit.targets import Targets, contact_mask
@@ -65,6 +65,10 @@ class FitProblem:
     #: 14 % in a language), and assembly takes hands out of the body anyway.
     limb_capsules: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     body_capsules: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    #: The hand reader's guess (``hand_reader``): Euler angles (F, E, 3) radians, and
+    #: (F, E) 1 where a seen hand's finger joint is pulled toward it, else 0.
+    reader_target: torch.Tensor | None = None
+    reader_mask: torch.Tensor | None = None
 
     @property
     def num_frames(self) -> int:
@@ -72,8 +76,10 @@ class FitProblem:
 
 
 def fit_problem(seq: KeypointSequence, sk: FitSkeleton, targets: Targets, weights: FitWeights,
-                dims: int, sizes: Mapping[str, float]) -> FitProblem:
-    """Gather the tensors ``total_loss`` needs for ``seq`` on ``sk``."""
+                dims: int, sizes: Mapping[str, float],
+                reader_guess: tuple[np.ndarray, np.ndarray] | None = None) -> FitProblem:
+    """Gather the tensors ``total_loss`` needs for ``seq`` on ``sk``; ``reader_guess``:
+    (Euler angles (F, E, 3), mask (F, E)) of the hand reader (``hand_reader_guess``)."""
     f = torch.float32
     prior_rotvec, prior_euler = sk.prior_weights(weights)
     volume = hand_volume(sk)
@@ -105,6 +111,8 @@ def fit_problem(seq: KeypointSequence, sk: FitSkeleton, targets: Targets, weight
         coupling_slots=torch.tensor(sk.coupling_slots),
         limb_capsules=capsules(forearms),
         body_capsules=capsules(body_set),
+        reader_target=None if reader_guess is None else torch.tensor(reader_guess[0], dtype=f),
+        reader_mask=None if reader_guess is None else torch.tensor(reader_guess[1], dtype=f),
     )
 
 
@@ -171,6 +179,9 @@ def total_loss(params: FitParameters, problem: FitProblem, fk: SkeletonForward,
         points[:, problem.contact_thumb], points[:, problem.contact_other], problem.contact,
         thickness) * per_frame
     loss = loss + hand_pose_prior(euler, problem.coupling_slots, weights) * per_frame
+    if problem.reader_target is not None and weights.reader_pull:
+        loss = loss + weights.reader_pull * reader_term(
+            euler, problem.reader_target, problem.reader_mask) * per_frame
     if weights.inside_body:
         joints = points[:, :rotations.shape[1]]
         limb_joints, limb_offsets, limb_radii = problem.limb_capsules

@@ -1,0 +1,56 @@
+"""Train the fitter's hand reader: render the lexicon's letters, read them with
+MediaPipe (``engine.export.hand_readings``), learn the reading
+(``engine.learn.train_hand_reader``). ``signstudio-cli train hand_reader`` runs it.
+
+Rendering needs ``engine.export`` and training ``engine.learn``; this use case joins the
+two, which neither layer may do for the other.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.jobs import CancelToken, Progress, no_progress
+from engine.learn.train_hand_reader import HandReaderTrainConfig, fit_hand_reader
+
+__all__ = ["HandReaderTrainConfig", "train_hand_reader"]
+
+#: Share of the progress bar the rendering takes (it takes most of the time).
+RENDER_SHARE = 0.9
+
+
+def train_hand_reader(lexicon: str | Path, out: str | Path, config: HandReaderTrainConfig, *,
+                      resume: bool = False, progress: Progress = no_progress,
+                      cancel: CancelToken | None = None):
+    """Render and read ``config.renders`` hands posed in the letters of every lexicon
+    language but ``config.held_out_languages``, then train a reader on them and write
+    ``out``. Returns the ``TrainResult``. ValueError when the lexicon has no such
+    letters; ``Cancelled`` when cancelled (while training, the resume file is kept)."""
+    from engine.data.lexicon import LexiconStore
+    from engine.export.hand_readings import render_hand_readings
+
+    lexicon = Path(lexicon)
+    if not lexicon.is_file():
+        raise FileNotFoundError(f"{lexicon}: no such lexicon file")
+    total = 1000
+
+    def rendering(done: int, renders: int, message: str = "") -> None:
+        progress(int(RENDER_SHARE * total * done / renders), total, message)
+
+    def training(done: int, steps: int, message: str = "") -> None:
+        progress(int(total * (RENDER_SHARE + (1 - RENDER_SHARE) * done / steps)), total,
+                 f"training the hand reader: {message}")
+
+    with LexiconStore(lexicon, read_only=True) as store:
+        languages = sorted({entry.language for entry in store.list() if entry.kind == "letter"}
+                           - set(config.held_out_languages))
+        readings = render_hand_readings(
+            store, languages, config.renders, seed=config.render_seed,
+            finger_jitter=config.finger_jitter, wrist_jitter=config.wrist_jitter,
+            blend_share=config.blend_share, inventory_share=config.inventory_share,
+            progress=rendering, cancel=cancel)
+        used = set(readings.entries)
+        licence = "; ".join(sorted({entry.licence for entry in store.list() if entry.id in used}))
+    return fit_hand_reader(readings.keypoint_frame(), readings.poses, out, config,
+                           data_licence=f"renders of the default avatar posed in lexicon letters "
+                                        f"({licence})", resume=resume, progress=training,
+                           cancel=cancel)

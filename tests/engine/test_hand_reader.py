@@ -1,0 +1,230 @@
+"""The fitter's learned hand reader: its guess in the fitter's angles, its pull on the
+fit, the shipped checkpoint, and its training."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.body import default_avatar
+from engine.body.reference_poses import RIGHT_HAND_SHAPES
+from engine.body.tips import hand_points
+from engine.checkpoint import CheckpointError
+from engine.data.fit import fit_keypoints
+from engine.data.fit.hand_reader import (
+    FINGER_JOINTS, HandReader, HandReaderNet, default_checkpoint_path, euler_guess,
+    load_hand_reader, reading_features, shipped_hand_reader,
+)
+from engine.data.fit.skeleton import skeleton_for
+from engine.learn.train_hand_reader import HandReaderTrainConfig, fit_hand_reader, geodesic_degrees
+from tests.engine.test_fitting import _keypoints_from_motion, _raised_arms
+
+
+def synthetic_sequence(avatar, shape: str, frames: int):
+    """Both raised hands showing ``shape`` (the left one mirrored), projected from the
+    front as 2D keypoints: (the KeypointSequence, the Motion)."""
+    from engine.body.reference_poses import mirror_hand_pose
+
+    right = np.repeat(RIGHT_HAND_SHAPES[shape][None], frames, 0)
+    motion = _raised_arms(frames).replace(right_hand_pose=right,
+                                          left_hand_pose=mirror_hand_pose(right))
+    return _keypoints_from_motion(motion, skeleton_for(avatar), avatar), motion
+
+
+def _rotvec_of(skeleton, side, angles_by_slot, frames=1):
+    """Finger axis-angles (frames, 15, 3) of Euler angles {slot: (3,)} (R = R1 R2 R3)."""
+    from scipy.spatial.transform import Rotation
+
+    rotvec = np.zeros((frames, 15, 3))
+    for number, joint in enumerate(FINGER_JOINTS):
+        slot = skeleton.euler_slot(f"{side}_{joint}")
+        local = np.eye(3)
+        for axis, angle in zip(skeleton.euler_axes[slot], angles_by_slot[slot]):
+            local = local @ Rotation.from_rotvec(axis * angle).as_matrix()
+        rotvec[:, number] = Rotation.from_matrix(local).as_rotvec()
+    return rotvec
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_the_guess_is_given_back_in_the_fitters_own_angles(side):
+    skeleton = skeleton_for(default_avatar())
+    rng = np.random.default_rng(3)
+    angles = {}
+    for joint in FINGER_JOINTS:
+        slot = skeleton.euler_slot(f"{side}_{joint}")
+        lo, hi = skeleton.euler_limits[slot, :, 0], skeleton.euler_limits[slot, :, 1]
+        angles[slot] = lo + (hi - lo) * rng.uniform(0.1, 0.9, 3)
+    guess = euler_guess(skeleton, side, _rotvec_of(skeleton, side, angles))
+    for slot, expected in angles.items():
+        np.testing.assert_allclose(guess[slot][0], expected, atol=1e-6)
+
+
+def _fist_reader() -> HandReader:
+    """A reader that reads every hand as the reference fist, whatever it sees."""
+    net = HandReaderNet(width=4, layers=1)
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.zero_()
+        net.layers[-1].bias.copy_(torch.from_numpy(RIGHT_HAND_SHAPES["fist"].reshape(-1)))
+    return HandReader(net)
+
+
+def test_a_left_hand_is_read_as_the_mirror_of_a_right_hand():
+    reader = _fist_reader()
+    points = np.random.default_rng(0).normal(size=(2, 21, 3))
+    np.testing.assert_allclose(reader.read(points, "left"),
+                               reader.read(points, "right") * np.array([1.0, -1.0, -1.0]))
+    net = HandReaderNet(width=8, layers=2)
+    reader = HandReader(net)
+    mirrored = points * np.array([-1.0, 1.0, 1.0])
+    np.testing.assert_allclose(reader.read(mirrored, "left"),
+                               reader.read(points, "right") * np.array([1.0, -1.0, -1.0]),
+                               atol=1e-6)
+
+
+def test_features_are_wrist_relative_in_hand_lengths():
+    points = np.random.default_rng(1).normal(size=(3, 21, 3))
+    features = reading_features(points)
+    moved_and_scaled = reading_features(2.5 * points + np.array([4.0, -1.0, 7.0]))
+    np.testing.assert_allclose(features, moved_and_scaled, atol=1e-5)
+    assert features.shape == (3, 42)
+    np.testing.assert_allclose(np.linalg.norm(features.reshape(3, 21, 2)[:, 9], axis=-1), 1.0,
+                               atol=1e-5)
+
+
+def test_the_fit_is_pulled_toward_the_readers_guess_and_says_so():
+    """The same keypoints (a flat hand) fitted with and without a reader that reads a
+    fist: the reader's pull curls the fingers, and the quality says what guided it."""
+    avatar = default_avatar()
+    seq, truth = synthetic_sequence(avatar, shape="flat", frames=6)
+    plain = fit_keypoints(seq, iterations=60, hand_reader=None, face=False)
+    pulled = fit_keypoints(seq, iterations=60, hand_reader=_fist_reader(), face=False)
+    fist = RIGHT_HAND_SHAPES["fist"]
+    to_fist = [geodesic_degrees(result.motion.right_hand_pose,
+                                np.broadcast_to(fist, result.motion.right_hand_pose.shape)).mean()
+               for result in (plain, pulled)]
+    assert to_fist[1] < to_fist[0] - 5.0
+    assert plain.quality["hand_reader"] == "not used: switched off"
+    assert pulled.quality["hand_reader_frames"] == seq.num_frames
+    with pytest.raises(ValueError, match="hand_reader"):
+        fit_keypoints(seq, iterations=1, hand_reader="mine", face=False)
+
+
+def test_the_shipped_reader_is_read_from_the_assets_and_guides_the_default_fit():
+    reader = shipped_hand_reader()
+    assert reader is not None, default_checkpoint_path()
+    manifest = reader.manifest
+    assert manifest["kind"] == "hand_reader" and "ase" in manifest["training"]["held_out_languages"]
+    assert manifest["metrics"]["held_out_readings"] > 500
+    # The default training settings are the shipped reader's.
+    from dataclasses import asdict
+    default = asdict(HandReaderTrainConfig())
+    assert manifest["training"] == default | {"held_out_languages": list(default["held_out_languages"])}
+    avatar = default_avatar()
+    # It tells a flat hand from a fist in the points of both hands, seen from the front.
+    for shape, other in (("flat", "fist"), ("fist", "flat")):
+        seq, _ = synthetic_sequence(avatar, shape=shape, frames=1)
+        for side in ("right", "left"):
+            guess = reader.read(seq.points(f"{side}_hand"), side)[0]
+            if side == "left":
+                guess = guess * np.array([1.0, -1.0, -1.0])  # compare as a right hand
+            to = {name: geodesic_degrees(guess, RIGHT_HAND_SHAPES[name]).mean()
+                  for name in (shape, other)}
+            assert to[shape] < to[other], (shape, side, to)
+    seq, _ = synthetic_sequence(avatar, shape="fist", frames=4)
+    assert fit_keypoints(seq, iterations=5, face=False).quality["hand_reader_frames"] == 4
+
+
+def test_a_damaged_reader_file_is_refused_by_name(tmp_path):
+    damaged = tmp_path / "hand_reader.pt"
+    damaged.write_bytes(default_checkpoint_path().read_bytes()[:-200])
+    with pytest.raises(CheckpointError, match="hand_reader.pt"):
+        load_hand_reader(damaged)
+
+
+def test_training_learns_a_reading_of_projected_hands(tmp_path):
+    """Readings here are the avatar's own hand points projected from the front (no
+    MediaPipe: that is the workflow's test): the trained reader must guess the
+    held-out hands' fingers better than their mean pose does."""
+    avatar = default_avatar()
+    rng = np.random.default_rng(0)
+    shapes = np.stack(list(RIGHT_HAND_SHAPES.values()))
+    from engine.body.reference_poses import signing_pose
+
+    base = signing_pose("flat")
+    share = rng.random((400, len(shapes)))
+    poses = np.einsum("ns,sjk->njk", share / share.sum(1, keepdims=True), shapes)
+    poses = (poses + rng.normal(0, 0.03, poses.shape)).astype(np.float32)
+    from engine.motion import Motion
+
+    motion = Motion.concatenate([base.replace(right_hand_pose=pose[None]) for pose in poses])
+    points = hand_points(avatar, motion, "right")
+    from engine.learn.config import TrainConfig
+
+    config = HandReaderTrainConfig(
+        train=TrainConfig(steps=600, batch_size=64, lr=3e-3, checkpoint_every=300), renders=400)
+    result = fit_hand_reader(points, poses, tmp_path / "reader.pt", config, data_licence="test")
+    reader = load_hand_reader(result.path)
+    held = np.arange(len(poses)) % 10 == 0
+    error = geodesic_degrees(poses[held], reader.read(points[held])).mean()
+    baseline = geodesic_degrees(poses[held], np.broadcast_to(poses[~held].mean(0), poses[held].shape)
+                                ).mean()
+    assert error < 0.6 * baseline
+    assert reader.manifest["metrics"]["held_out_finger_error_deg"] == pytest.approx(error, rel=1e-4)
+
+
+def test_train_hand_reader_renders_letters_reads_them_and_writes_a_reader(tmp_path):
+    """The whole use case on a real SQLite lexicon: render the avatar in its letters,
+    read the renders with real MediaPipe, train, write a reader the fitter can load."""
+    from engine.body.reference_poses import signing_pose
+    from engine.data.lexicon import LexiconEntry, LexiconStore
+    from engine.jobs import CancelToken
+    from engine.motion import Motion
+    from engine.workflows.train import TrainOptions, train_model
+
+    path = tmp_path / "lexicon.sqlite"
+    with LexiconStore(path) as store:
+        for shape in ("flat", "fist", "asl_v"):
+            clip = Motion.concatenate([signing_pose(shape)] * 8)
+            for language in ("gsg", "ase"):
+                store.add(LexiconEntry(
+                    gloss=shape.upper(), language=language, words=(shape,), motion=clip,
+                    kind="letter", source_kind="manual", source=f"test/{shape}",
+                    source_hash=f"{language}-{shape}", licence=f"test licence {language}"))
+    reports = []
+    options = TrainOptions(model="hand_reader", out=tmp_path / "reader.pt", lexicon=path,
+                           settings=("renders=16", "train.steps=20", "train.batch_size=8",
+                                     "inventory_share=0.5"))
+    train_model(options, progress=lambda done, total, message="": reports.append(message),
+                cancel=CancelToken())
+    reader = load_hand_reader(tmp_path / "reader.pt")
+    manifest = reader.manifest
+    # ASL is held out by default: only the DGS letters were rendered.
+    assert "test licence gsg" in manifest["data_licence"]
+    assert "test licence ase" not in manifest["data_licence"]
+    assert manifest["training"]["renders"] == 16 and manifest["step"] == 20
+    assert manifest["training"]["inventory_share"] == 0.5
+    assert manifest["metrics"]["held_out_readings"] >= 1
+    assert any("rendered and read 16 hands" in message for message in reports)
+    assert reader.read(np.random.default_rng(0).normal(size=(2, 21, 3))).shape == (2, 15, 3)
+
+    cancel = CancelToken()
+    cancel.cancel()
+    from engine.jobs import Cancelled
+    with pytest.raises(Cancelled):
+        train_model(TrainOptions(model="hand_reader", out=tmp_path / "other.pt", lexicon=path),
+                    cancel=cancel)
+    assert not (tmp_path / "other.pt").exists()
+
+
+def test_the_inventory_offers_the_notations_handshapes_once_each():
+    from engine.export.hand_readings import inventory_hand_poses
+    from engine.notation.handshapes import hand_pose, handshape_from_names
+
+    avatar = default_avatar()
+    poses = inventory_hand_poses(avatar)
+    assert len(poses) > 100
+    assert len({np.round(pose, 3).tobytes() for pose in poses}) == len(poses)
+    for names in ("fist", "finger2 pinky", "finger23spread", "pinchall", "flathand fingerbendmod"):
+        wanted = hand_pose(handshape_from_names(names), "right", avatar)
+        assert min(np.abs(pose - wanted).max() for pose in poses) < 1e-6, names
