@@ -7,7 +7,8 @@ clip and, per language, the median and 95th percentile of the normalised 2D hand
 reprojection error (hand keypoint error / hand size, over all seen hand points of
 the language's clips).
 
-With ``--render DIR`` it also renders, for the ASL letters in ``--letters``, the held
+With ``--render DIR`` it also renders, for the ASL letters in ``--letters`` (and every
+letter of the other languages in ``--render-langs``), the held
 frame (the middle frame of the clip) as three panels side by side: the source
 2D keypoints of the signing hand (Pillow), the fitted avatar's right hand seen from
 the camera's side (front), and the same from three-quarter right, to judge depth.
@@ -70,8 +71,8 @@ def draw_keypoints(hand: np.ndarray, conf: np.ndarray, size: int, title: str):
     return image
 
 
-def render_letters(index, letters: str, out_dir: Path, iterations: int,
-                   landmarks: str = DEFAULT_LANDMARKS, starts: int = 1) -> None:
+def render_letters(index, letters, out_dir: Path, iterations: int,
+                   landmarks: str = DEFAULT_LANDMARKS, starts: int = 1, language: str = "ase") -> None:
     from PIL import Image, ImageDraw
 
     from engine.export.render import OffscreenRenderer
@@ -82,13 +83,13 @@ def render_letters(index, letters: str, out_dir: Path, iterations: int,
     hand_ids = [JOINT_INDEX["right_wrist"]] + list(range(JOINT_INDEX["right_index1"], 55))
     with OffscreenRenderer(avatar, size, size) as renderer:
         for letter in letters:
-            seq = index.read(index.find("ase", letter))
+            seq = index.read(index.find(language, letter))
             result = fit_keypoints(seq, iterations=iterations, landmarks=landmarks, starts=starts)
             frame = seq.num_frames // 2
             out = avatar.forward(result.motion, frames=np.array([frame]))
             centre = out.joints[0, hand_ids].mean(0)
             panels = [draw_keypoints(seq.right_hand[frame], seq.confidence["right_hand"][frame], size,
-                                     f"ASL {letter}: source keypoints, frame {frame}")]
+                                     f"{language} {letter}: source keypoints, frame {frame}")]
             for direction, label in (((0.0, 0.0, 1.0), "avatar, camera view"),
                                      ((-0.7, 0.1, 0.7), "avatar, 3/4 right")):
                 renderer.look_at(centre, direction, 0.2)
@@ -103,8 +104,8 @@ def render_letters(index, letters: str, out_dir: Path, iterations: int,
                 (size + 6, size - 18),
                 f"hand error median {q['hand_error_median']:.3f}, p95 {q['hand_error_p95']:.3f}",
                 fill=(0, 0, 0))
-            sheet.save(out_dir / f"ase_{letter}.png")
-            print(f"rendered {out_dir / f'ase_{letter}.png'}")
+            sheet.save(out_dir / f"{language}_{letter}.png")
+            print(f"rendered {out_dir / f'{language}_{letter}.png'}")
 
 
 def main() -> None:
@@ -116,6 +117,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=150)
     parser.add_argument("--render", type=Path, default=None)
     parser.add_argument("--letters", default="ABCDEFILORSVWY")
+    parser.add_argument("--render-langs", default="ase",
+                        help="comma-separated languages to render (ASL: --letters; others: all)")
     parser.add_argument("--landmarks", default=DEFAULT_LANDMARKS, choices=LANDMARK_MODELS,
                         help="the fitter's hand landmark model (engine.data.fit.LANDMARK_MODELS)")
     parser.add_argument("--starts", type=int, default=1, choices=(1, 2),
@@ -163,7 +166,11 @@ def main() -> None:
         print(f"{'all':8s}  {sum(clips.values()):5d}  {np.median(every):6.3f}  "
               f"{np.percentile(every, 95):6.3f}")
     if args.render is not None:
-        render_letters(index, args.letters, args.render, args.iterations, args.landmarks, args.starts)
+        for language in args.render_langs.split(","):
+            letters = (args.letters if language == "ase" else
+                       list(dict.fromkeys(e.glosses for e in index.for_language(language))))
+            render_letters(index, letters, args.render, args.iterations, args.landmarks,
+                           args.starts, language)
     if times:
         print(f"clips: {len(times)}, frames {frames}, {sum(times):.1f} s in all, "
               f"{sum(times) / frames * 1000:.0f} ms per frame")

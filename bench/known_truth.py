@@ -18,6 +18,10 @@ over the letters).
 models (``engine.data.fit.LANDMARK_MODELS``; default both, the fitter's default
 "joints" first) so a before/after comparison shares one set of renders and readings;
 ``--starts 2`` fits with two starting poses (``fit_keypoints(starts=...)``).
+``--hand-reader shipped,none`` fits each reading with each hand reader too ("shipped":
+the one in the assets, "none": the 2D points alone, or a checkpoint's path), each
+landmark model after the first with the first reader only; the first pair is the
+last line's.
 
 Because the letters' truths are the lexicon's own fits, the hand-made shapes of
 ``engine.body.reference_poses`` (flat, fist, index point, V; on the raised signing arm)
@@ -45,6 +49,7 @@ from engine.body.reference_poses import RIGHT_HAND_SHAPES, signing_pose
 from engine.body.skeleton import JOINT_INDEX
 from engine.body.tips import hand_points
 from engine.data.fit import LANDMARK_MODELS, fit_keypoints
+from engine.data.fit.hand_reader import load_hand_reader
 from engine.data.lexicon import LexiconStore
 from engine.data.video_import import read_video_keypoints
 from engine.export.render import OffscreenRenderer
@@ -110,11 +115,23 @@ def main() -> None:
                         help="comma-separated landmark models to fit with (first one rendered)")
     parser.add_argument("--starts", type=int, default=1, choices=(1, 2),
                         help="starting poses per fit (fit_keypoints(starts=...))")
+    parser.add_argument("--hand-reader", default="shipped",
+                        help="comma-separated hand readers: shipped, none, or a checkpoint path")
     args = parser.parse_args()
-    models = args.landmarks.split(",")
-    for model in models:
+    landmark_models = args.landmarks.split(",")
+    for model in landmark_models:
         if model not in LANDMARK_MODELS:
             parser.error(f"--landmarks: {model!r} is not one of {LANDMARK_MODELS}")
+    readers = {}
+    for name in args.hand_reader.split(","):
+        readers[name] = (None if name == "none" else "shipped" if name == "shipped"
+                         else load_hand_reader(name))
+    reader_names = list(readers)
+    # (landmark model, reader name) pairs, named "model" or "model+reader".
+    variants = [(landmark_models[0], name) for name in reader_names]
+    variants += [(model, reader_names[0]) for model in landmark_models[1:]]
+    models = [model if len(reader_names) == 1 else f"{model}+{reader}" for model, reader in variants]
+    variant_of = dict(zip(models, variants))
     shapes = [] if args.shapes == "none" else args.shapes.split(",")
     for shape in shapes:
         if shape not in RIGHT_HAND_SHAPES:
@@ -133,7 +150,9 @@ def main() -> None:
                 print(f"{name}: MediaPipe found no right hand in the render")
                 continue
             for model in models:
-                fits = fit_keypoints(sequence, landmarks=model, starts=args.starts).motion
+                landmarks, reader = variant_of[model]
+                fits = fit_keypoints(sequence, landmarks=landmarks, starts=args.starts,
+                                     hand_reader=readers[reader]).motion
                 error = angle_deg(truth.right_hand_pose, fits.right_hand_pose).mean(axis=0)
                 rows[model][name] = error
                 wrists[model][name] = wrist_error_deg(avatar, truth, fits, 3)

@@ -1,6 +1,6 @@
 """Benchmark: build the lexicon from the package's fingerspelling clips (issue 3).
 
-    python bench/lexicon_build.py [--langs ase,gsg] [--workers 2]
+    python bench/lexicon_build.py [--langs ase,gsg] [--workers 2] [--keep LEXICON]
 
 Times ``engine.data.lexicon_build.build_from_package`` (read, fit and store every clip
 of ``--langs``, default all 19 languages, 600 clips) into a fresh SQLite file in a
@@ -9,10 +9,12 @@ per-language entry counts, the fit quality per language (median over clips of ea
 clip's median 2D hand error, in hand sizes), the total, and last
 ``lexicon_build: <seconds> s``. Target on 2 cores: all 600 clips in < 10 minutes. The
 machine is shared with other jobs, so the figure is noisy: check ``uptime``.
+``--keep`` copies the built lexicon there (for the other benches' ``--db``).
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -31,6 +33,7 @@ def main() -> int:
     parser.add_argument("--langs", default=None,
                         help="comma-separated sign-language codes (default: all)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", help="copy the built lexicon to this path")
     args = parser.parse_args()
     languages = args.langs.split(",") if args.langs else None
     if args.workers < 1:
@@ -60,6 +63,8 @@ def main() -> int:
                 quality.setdefault(summary.language, []).append(
                     summary.quality.get("hand_error_median", float("nan")))
         size = path.stat().st_size
+        if args.keep:
+            shutil.copyfile(path, args.keep)
     print(report.summary())
     print("language  entries  median clip 2D error (hand sizes)")
     for language, count in counts.items():
