@@ -1,7 +1,8 @@
 """Filling the lexicon: the package's fingerspelling clips, and users' own recordings.
 
 Both paths read keypoints, fit them to SMPL-X (``engine.data.fit``) and store the
-motion with its source hash (a package clip's includes ``FITTER_VERSION``), so running a
+motion with its source hash (a package clip's includes ``FITTER_VERSION`` and the shipped
+hand reader's bytes), so running a
 build again skips what is already there (idempotent) and refits, replacing, what an
 older fitter made; an interrupted build keeps every entry it finished (each is its own
 transaction; see ``engine.data.lexicon``).
@@ -18,6 +19,7 @@ from pathlib import Path
 from engine.data.fingerspelling import PACKAGE_SOURCE, FingerspellingEntry, load_index
 from engine.data.lexicon import LexiconEntry, LexiconStore, file_sha256
 from engine.data.pose_reader import KeypointFileError
+from engine.file_cache import file_version
 from engine.jobs import CancelToken, Progress, die_with_parent, no_progress
 from engine.motion.errors import MotionError, UsageError
 
@@ -30,7 +32,7 @@ Fitter = Callable[..., object]
 #: What the default fitter does, as far as its result is concerned: a change here makes
 #: ``lexicon build`` fit the package clips again (and replace their old fits), and only
 #: those whose fit it changes. Bump it whenever fitting changes a result.
-FITTER_VERSION = "2026-12-06: fingers pulled toward the learned hand reader's guess"
+FITTER_VERSION = "2026-12-06: fingers pulled toward the hand reader's guess, bends past 90 degrees too"
 
 
 def fitted_hash(path) -> str:
@@ -40,8 +42,15 @@ def fitted_hash(path) -> str:
     from engine.data.fit.hand_reader import default_checkpoint_path
 
     reader = default_checkpoint_path()
-    reader_hash = file_sha256(reader) if reader.is_file() else "no hand reader"
+    reader_hash = _file_hash(reader, file_version(reader)) if reader.is_file() else "no hand reader"
     return hashlib.sha256(f"{file_sha256(path)}\n{FITTER_VERSION}\n{reader_hash}".encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _file_hash(path: Path, version: tuple) -> str:
+    """``file_sha256`` once per version of a file (a build asks for the reader's once per
+    clip)."""
+    return file_sha256(path)
 
 
 #: Why the package's clips get no fitted face: their producer replaced every signer's

@@ -95,11 +95,15 @@ def fit_hand_reader(points: np.ndarray, poses: np.ndarray, out: str | Path,
     if len(points) < 10 or len(points) != len(poses):
         raise ValueError(f"hand reader: need at least 10 readings with one pose each, got "
                          f"{len(points)} readings and {len(poses)} poses")
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    # One thread: the order of additions is then the same on every machine, and the
+    # run takes seconds anyway.
+    torch.set_num_threads(1)
     features = reading_features(points)
     targets = np.asarray(poses, np.float32).reshape(len(poses), -1)
     held = np.arange(len(points)) % round(1 / VALIDATION_SHARE) == 0
     x, y = torch.from_numpy(features[~held]), torch.from_numpy(targets[~held])
+    # The initial weights are drawn here, before the loop seeds its own generators.
+    torch.manual_seed(config.train.seed)
     net = HandReaderNet(**asdict(config.model))
 
     def step_loss(model: torch.nn.Module, generator: torch.Generator) -> torch.Tensor:

@@ -21,10 +21,11 @@ from typing import Annotated
 import numpy as np
 import torch
 from pydantic import Field
-from scipy.spatial.transform import Rotation
 
 from engine.assets import assets_dir
-from engine.checkpoint import build_checked, checked_config, load_checkpoint
+from engine.body.reference_poses import mirror_hand_pose
+from engine.checkpoint import CheckpointError, build_checked, checked_config, load_checkpoint
+from engine.data.fit.ranges import joint_angles
 from engine.file_cache import FileCache
 
 KIND = "hand_reader"
@@ -37,8 +38,6 @@ MIDDLE_KNUCKLE = 9
 #: The 15 finger joints in SMPL-X's hand-pose order.
 FINGER_JOINTS = tuple(f"{finger}{k}" for finger in ("index", "middle", "pinky", "ring", "thumb")
                       for k in (1, 2, 3))
-#: Mirroring an axis-angle rotation in the x = 0 plane (left hand <-> right hand).
-MIRROR_ROTVEC = np.array([1.0, -1.0, -1.0])
 
 
 @dataclass(frozen=True)
@@ -85,12 +84,6 @@ class HandReader:
         self.net = net.eval()
         self.manifest = dict(manifest or {})
 
-    @property
-    def identity(self) -> str:
-        """What makes this reader's guesses what they are (its weights' digest), for a
-        fit's provenance."""
-        return str(self.manifest.get("weights_sha256", "unsaved"))
-
     def read(self, points: np.ndarray, side: str = "right") -> np.ndarray:
         """(N, 21, 2+) MediaPipe points of one hand, y up -> (N, 15, 3) axis-angles of
         that hand's finger joints (radians). A left hand is mirrored in x, read as a
@@ -100,21 +93,17 @@ class HandReader:
             points[..., 0] *= -1
         with torch.no_grad():
             guess = self.net(torch.from_numpy(reading_features(points))).numpy()
-        return guess * MIRROR_ROTVEC if side == "left" else guess
+        return mirror_hand_pose(guess) if side == "left" else guess
 
 
 def load_hand_reader(path: str | Path) -> HandReader:
     """A HandReader from a checkpoint (verified, ``weights_only``); CheckpointError
     naming the file when it is missing, damaged, foreign or of another layout."""
     checkpoint = load_checkpoint(path, kind=KIND, feature_version=FEATURE_LAYOUT)
-    network = {name: value for name, value in checkpoint.config.items()
-               if name in HandReaderConfig.__dataclass_fields__}
-    config = checked_config(checkpoint, HandReaderConfig, network)
+    # The manifest's config is the network's alone (the training settings are apart).
+    config = checked_config(checkpoint, HandReaderConfig, checkpoint.config)
     net = build_checked(checkpoint, lambda: HandReaderNet(**asdict(config)))
-    from engine.checkpoint import weights_digest
-
-    return HandReader(net, {**checkpoint.manifest,
-                            "weights_sha256": weights_digest(checkpoint.state_dict)})
+    return HandReader(net, checkpoint.manifest)
 
 
 def default_checkpoint_path() -> Path:
@@ -128,24 +117,27 @@ _cache: FileCache[HandReader] = FileCache(max_entries=2)
 def shipped_hand_reader() -> HandReader | None:
     """The shipped reader, loaded once per file version; None when the file is absent
     (the fitter then fits from the 2D points alone and says so in its quality). A
-    damaged file raises CheckpointError: silently fitting worse would hide it."""
+    damaged file raises CheckpointError, saying what to do: silently fitting worse
+    would hide it."""
     path = default_checkpoint_path()
     if not path.is_file():
         return None
-    return _cache.get(path, load_hand_reader)
+    try:
+        return _cache.get(path, load_hand_reader)
+    except CheckpointError as error:
+        raise CheckpointError(path, f"{error.problem}; reinstall Sign Studio, or remove the "
+                                    "file to fit hands from their 2D points alone") from None
 
 
 def euler_guess(skeleton, side: str, rotvec: np.ndarray) -> dict[int, np.ndarray]:
     """(F, 15, 3) finger axis-angles of one hand -> {Euler slot: (F, 3) angles} in the
     fitter's bounded parametrisation (``FitSkeleton``: abduction, flexion, twist about
-    orthonormal axes, R = R1 R2 R3), clipped to the joint limits."""
+    orthonormal axes, R = R1 R2 R3), the set of angles nearer the joint's range
+    (``ranges.joint_angles``: a finger bent past 90 degrees too), clipped to it."""
     guess = {}
     for number, joint in enumerate(FINGER_JOINTS):
         slot = skeleton.euler_slot(f"{side}_{joint}")
-        axes = skeleton.euler_axes[slot].T  # columns: the three axes
-        local = Rotation.from_rotvec(rotvec[:, number]).as_matrix()
-        # In the axes' own frame R1 R2 R3 is an intrinsic x-y-z rotation.
-        angles = Rotation.from_matrix(axes.T @ local @ axes).as_euler("XYZ")
-        lo, hi = skeleton.euler_limits[slot, :, 0], skeleton.euler_limits[slot, :, 1]
-        guess[slot] = np.clip(angles, lo, hi)
+        angles = joint_angles(skeleton, slot, rotvec[:, number])
+        guess[slot] = np.clip(angles, skeleton.euler_limits[slot, :, 0],
+                              skeleton.euler_limits[slot, :, 1])
     return guess

@@ -20,6 +20,35 @@ ANGLE_NAMES = {"elbow": ("bend", "twist", "carrying angle"),
                "finger": ("spread", "bend", "twist")}
 
 
+def joint_angles(skeleton, slot: int, rotvec: np.ndarray) -> np.ndarray:
+    """(N, 3) local rotations (axis-angle, radians) of Euler slot ``slot`` -> (N, 3) its
+    angles about the slot's three axes (``FitSkeleton.euler_axes``, R = R1 R2 R3),
+    radians, not clipped.
+
+    A rotation has two sets of such angles: the second turns the first and last half a
+    turn on and mirrors the middle one about 90 degrees. The decomposition always
+    returns a middle angle within +-90 degrees, so a finger bent 100 degrees comes back
+    as an 80-degree bend with two half-turn twists; of the two sets, the one nearer the
+    joint's range is the joint's."""
+    with warnings.catch_warnings():
+        # At 90 degrees of the middle angle (a finger bent square) the first and last
+        # axes line up: scipy puts it all in the first angle and says so. Either split
+        # is the same rotation.
+        warnings.simplefilter("ignore", UserWarning)
+        first_set = Rotation.from_rotvec(np.asarray(rotvec, np.float64).reshape(-1, 3)
+                                         ).as_davenport(skeleton.euler_axes[slot], "intrinsic")
+    first, middle, last = first_set.T
+    second_set = np.stack([first + np.pi, np.copysign(np.pi, middle) - middle, last + np.pi], -1)
+    second_set = (second_set + np.pi) % (2 * np.pi) - np.pi
+    low, high = skeleton.euler_limits[slot, :, 0], skeleton.euler_limits[slot, :, 1]
+
+    def excess(angles: np.ndarray) -> np.ndarray:
+        return (np.maximum(low - angles, 0) + np.maximum(angles - high, 0)).sum(-1)
+
+    nearer_second = excess(second_set) < excess(first_set)
+    return np.where(nearer_second[:, None], second_set, first_set)
+
+
 def range_problem(body, joint: int, rotvec: np.ndarray) -> str | None:
     """A short sentence naming the first angle of ``joint``'s local rotation ``rotvec``
     (3,) radians that lies outside its natural range, with the angle and the range in
@@ -30,27 +59,8 @@ def range_problem(body, joint: int, rotvec: np.ndarray) -> str | None:
     if not len(slots):
         return None
     slot = int(slots[0])
-    with warnings.catch_warnings():
-        # At 90 degrees of the middle angle (a finger bent square) the first and last
-        # axes line up: scipy puts it all in the first angle and says so. Either split
-        # is the same rotation, and the other set of angles below is checked too.
-        warnings.simplefilter("ignore", UserWarning)
-        angles = np.degrees(Rotation.from_rotvec(np.asarray(rotvec, np.float64))
-                            .as_davenport(skeleton.euler_axes[slot], "intrinsic"))
+    angles = np.degrees(joint_angles(skeleton, slot, rotvec)[0])
     limits = np.degrees(skeleton.euler_limits[slot])
-    # The same rotation has a second set of angles (the first and last half a turn on,
-    # the middle one mirrored about 90 degrees): a 100-degree bend comes back from the
-    # decomposition as a 180-degree twist. The set nearer the range is the joint's.
-    first, middle, last = angles
-    other = np.array([first + 180, np.copysign(180, middle) - middle, last + 180])
-    other = (other + 180) % 360 - 180
-
-    def excess(candidate: np.ndarray) -> float:
-        below = np.maximum(limits[:, 0] - candidate, 0)
-        above = np.maximum(candidate - limits[:, 1], 0)
-        return float((below + above).sum())
-
-    angles = min((angles, other), key=excess)
     name = JOINT_NAMES[joint]
     kind = "elbow" if name.endswith("elbow") else "wrist" if name.endswith("wrist") else "finger"
     joint_name = name.replace("_", " ")
