@@ -59,14 +59,16 @@ def main() -> None:
             if not (sequence.confidence["right_hand"][3] > 0).all():
                 print(f"{letter}: MediaPipe found no right hand")
                 continue
-            held = truth.right_hand_pose[3]
+            true_fingers = truth.right_hand_pose[3]
             guessed = reader.read(sequence.right_hand[3:4])[0]
             alone = fit_keypoints(sequence, hand_reader=None).motion.right_hand_pose[3]
             guided = fit_keypoints(sequence, hand_reader=reader).motion.right_hand_pose[3]
-            rows.append((letter, *(float(angle_deg(held, pose).mean())
+            rows.append((letter, *(float(angle_deg(true_fingers, pose).mean())
                                    for pose in (guessed, alone, guided))))
             print(f"{letter:3s} reader {rows[-1][1]:5.1f}  fitter {rows[-1][2]:5.1f}  "
                   f"fitter+reader {rows[-1][3]:5.1f}", flush=True)
+    if not rows:
+        raise SystemExit("hand_reader: MediaPipe found no right hand in any render")
     table = np.array([row[1:] for row in rows])
     print(f"{len(rows)} letters in {time.perf_counter() - started:.0f} s; mean reader "
           f"{table[:, 0].mean():.2f}, fitter {table[:, 1].mean():.2f}, fitter+reader "

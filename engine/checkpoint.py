@@ -183,13 +183,13 @@ def torch_archive_problem(path: Path) -> str | None:
 
 
 def load_checkpoint(path: str | Path, kind: str | None = None, *,
-                    feature_version: str | None = None) -> Checkpoint:
+                    feature_version: str | None) -> Checkpoint:
     """Read and verify a checkpoint.
 
     Raises ``CheckpointError`` naming the file when it is missing, not a checkpoint
     (or not loadable without pickle), of another kind than ``kind``, made for another
-    feature layout than ``feature_version`` (when given), or when its weights do not
-    match their recorded digest.
+    feature layout than ``feature_version`` (None: any layout, for a caller that checks
+    it itself), or when its weights do not match their recorded digest.
     """
     path = Path(path)
     if not path.is_file():

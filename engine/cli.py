@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from <out>.resume.pt")
     p.add_argument("--held-out-langs", help="comma-separated sign languages never trained on "
                    "(split.held_out_languages); the other languages' clips are still held out "
-                   "by hash (split.held_out_fraction)")
+                   "by hash (split.held_out_fraction). hand_reader: letters never rendered")
     p.add_argument("--clip-weights", help="(cvae) condition through CLIP with these weights")
     p.add_argument("--clip-model", help="(cvae) open_clip architecture (default ViT-B-32)")
     p.add_argument("--video", action="append", metavar="VIDEO",

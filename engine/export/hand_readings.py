@@ -5,7 +5,9 @@ Each sample poses the avatar in a lexicon letter's steadiest frame with the fing
 another letter (half of them blended with a third letter's), jitters every finger angle
 and the wrist, renders it from the front and reads the right hand with MediaPipe
 Holistic. The reader learns from these how MediaPipe misreads a hand (a fist as a
-half-curl), which the 2D points alone cannot undo.
+half-curl), which the 2D points alone cannot undo. Each render is read as a still
+image (``static_image_mode``); a video import tracks from frame to frame instead (the
+known-truth benches read videos, so they score the reader on tracked readings).
 """
 from __future__ import annotations
 
@@ -24,12 +26,11 @@ RENDER_SIZE = 640
 class HandReadings:
     """``points`` (N, 21, 3): MediaPipe's right hand, image-style (x right and y down
     in pixels, z as MediaPipe gives it, scaled like x); ``poses`` (N, 15, 3): the
-    right-hand finger axis-angles rendered (radians); ``renders``: how many were made
-    (hands MediaPipe missed are left out); ``entries``: the lexicon entry ids used."""
+    right-hand finger axis-angles rendered (radians; hands MediaPipe missed are left
+    out); ``entries``: the lexicon entries the renders' letters were drawn from."""
 
     points: np.ndarray
     poses: np.ndarray
-    renders: int
     entries: tuple[int, ...]
 
     def keypoint_frame(self) -> np.ndarray:
@@ -149,4 +150,4 @@ def render_hand_readings(store, languages, renders: int, *, seed: int = 1,
                                               f"({len(points)} found)")
     return HandReadings(points=np.array(points, np.float64).reshape(-1, 21, 3),
                         poses=np.array(poses, np.float32).reshape(-1, 15, 3),
-                        renders=renders, entries=tuple(entry for entry, _ in frames))
+                        entries=tuple(entry for entry, _ in frames))

@@ -43,14 +43,24 @@ def train_hand_reader(lexicon: str | Path, out: str | Path, config: HandReaderTr
     with LexiconStore(lexicon, read_only=True) as store:
         languages = sorted({entry.language for entry in store.list() if entry.kind == "letter"}
                            - set(config.held_out_languages))
+        if not languages:
+            raise ValueError(f"{lexicon}: no letters outside the held-out languages "
+                             f"({', '.join(config.held_out_languages)}) to render")
         readings = render_hand_readings(
             store, languages, config.renders, seed=config.render_seed,
             finger_jitter=config.finger_jitter, wrist_jitter=config.wrist_jitter,
             blend_share=config.blend_share, inventory_share=config.inventory_share,
             progress=rendering, cancel=cancel)
-        used = set(readings.entries)
-        licence = "; ".join(sorted({entry.licence for entry in store.list() if entry.id in used}))
-    return fit_hand_reader(readings.keypoint_frame(), readings.poses, out, config,
-                           data_licence=f"renders of the default avatar posed in lexicon letters "
-                                        f"({licence})", resume=resume, progress=training,
-                           cancel=cancel)
+        drawn_from = set(readings.entries)
+        letters = [entry for entry in store.list() if entry.id in drawn_from]
+        licence = "; ".join(sorted({entry.licence for entry in letters}))
+        guided = sum("hand_reader_frames" in entry.quality for entry in letters)
+    result = fit_hand_reader(readings.keypoint_frame(), readings.poses, out, config,
+                             data_licence=f"renders of the default avatar posed in lexicon "
+                                          f"letters ({licence})", resume=resume,
+                             progress=training, cancel=cancel)
+    if guided:
+        # The shipped reader learned from letters fitted without one (docs/learned-models.md).
+        result.notes += (f"{guided} of the {len(letters)} letters rendered were fitted with a "
+                         "hand reader's help: this reader learned from a reader-guided fit",)
+    return result
