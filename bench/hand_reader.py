@@ -37,12 +37,13 @@ def main() -> None:
     os.environ.setdefault("GLOG_minloglevel", "2")
     import torch
 
-    from bench.known_truth import angle_deg, read_render, truths
+    from bench.known_truth import read_render, truths
     from engine.body.default_avatar import default_avatar
     from engine.data.fit import fit_keypoints
     from engine.data.fit.hand_reader import load_hand_reader, shipped_hand_reader
     from engine.data.lexicon import LexiconStore
     from engine.export.render import OffscreenRenderer
+    from engine.metrics.joint_error import rotation_angle_deg
 
     torch.set_num_threads(2)
     print(f"load average: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
@@ -63,7 +64,7 @@ def main() -> None:
             guessed = reader.read(sequence.right_hand[3:4])[0]
             alone = fit_keypoints(sequence, hand_reader=None).motion.right_hand_pose[3]
             guided = fit_keypoints(sequence, hand_reader=reader).motion.right_hand_pose[3]
-            rows.append((letter, *(float(angle_deg(true_fingers, pose).mean())
+            rows.append((letter, *(float(rotation_angle_deg(true_fingers, pose).mean())
                                    for pose in (guessed, alone, guided))))
             print(f"{letter:3s} reader {rows[-1][1]:5.1f}  fitter {rows[-1][2]:5.1f}  "
                   f"fitter+reader {rows[-1][3]:5.1f}", flush=True)

@@ -53,16 +53,11 @@ from engine.data.fit.hand_reader import load_hand_reader
 from engine.data.lexicon import LexiconStore
 from engine.data.video_import import read_video_keypoints
 from engine.export.render import OffscreenRenderer
+from engine.metrics.joint_error import rotation_angle_deg
 from engine.generate.image_match import steadiest_frame
 from engine.motion import Motion
 
 FINGER_JOINTS = [f"{f}{k}" for f in ("index", "middle", "pinky", "ring", "thumb") for k in (1, 2, 3)]
-
-
-def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Geodesic angle between axis-angle arrays (..., 3), degrees."""
-    relative = Rotation.from_rotvec(a.reshape(-1, 3)).inv() * Rotation.from_rotvec(b.reshape(-1, 3))
-    return np.degrees(relative.magnitude()).reshape(a.shape[:-1])
 
 
 def wrist_error_deg(avatar, truth: Motion, fitted: Motion, frame: int) -> float:
@@ -153,13 +148,13 @@ def main() -> None:
                 landmarks, reader = variant_of[model]
                 fits = fit_keypoints(sequence, landmarks=landmarks, starts=args.starts,
                                      hand_reader=readers[reader]).motion
-                error = angle_deg(truth.right_hand_pose, fits.right_hand_pose).mean(axis=0)
+                error = rotation_angle_deg(truth.right_hand_pose, fits.right_hand_pose).mean(axis=0)
                 rows[model][name] = error
                 wrists[model][name] = wrist_error_deg(avatar, truth, fits, 3)
                 nearest = ""
                 if name.startswith("shape:"):
                     held = fits.right_hand_pose[3]
-                    distance = {shape: float(angle_deg(pose, held).mean())
+                    distance = {shape: float(rotation_angle_deg(pose, held).mean())
                                 for shape, pose in RIGHT_HAND_SHAPES.items()}
                     nearest = f", nearest shape {min(distance, key=distance.get)}"
                 print(f"{name} [{model}]: mean {error.mean():5.1f} deg, worst "

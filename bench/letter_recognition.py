@@ -33,7 +33,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-STATIC_LETTERS = "ABCDEFGHIKLMNOPQRSTUVWXY"
+from bench.hand_reader import STATIC_LETTERS
+
 #: MediaPipe hand points: the wrist and the middle finger's knuckle.
 WRIST, MIDDLE_MCP = 0, 9
 

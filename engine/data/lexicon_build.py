@@ -19,7 +19,7 @@ from pathlib import Path
 from engine.data.fingerspelling import PACKAGE_SOURCE, FingerspellingEntry, load_index
 from engine.data.lexicon import LexiconEntry, LexiconStore, file_sha256
 from engine.data.pose_reader import KeypointFileError
-from engine.file_cache import file_version
+from engine.file_cache import FileCache
 from engine.jobs import CancelToken, Progress, die_with_parent, no_progress
 from engine.motion.errors import MotionError, UsageError
 
@@ -42,15 +42,12 @@ def fitted_hash(path) -> str:
     from engine.data.fit.hand_reader import default_checkpoint_path
 
     reader = default_checkpoint_path()
-    reader_hash = _file_hash(reader, file_version(reader)) if reader.is_file() else "no hand reader"
+    reader_hash = _READER_HASH.get(reader, file_sha256) if reader.is_file() else "no hand reader"
     return hashlib.sha256(f"{file_sha256(path)}\n{FITTER_VERSION}\n{reader_hash}".encode()).hexdigest()
 
 
-@functools.lru_cache(maxsize=4)
-def _file_hash(path: Path, version: tuple) -> str:
-    """``file_sha256`` once per version of a file (a build asks for the reader's once per
-    clip)."""
-    return file_sha256(path)
+#: The reader's hash once per version of its file (a build asks for it once per clip).
+_READER_HASH: FileCache[str] = FileCache(max_entries=1)
 
 
 #: Why the package's clips get no fitted face: their producer replaced every signer's

@@ -22,6 +22,7 @@ from engine.data.fit.hand_reader import (
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.learn.config import TrainConfig
 from engine.learn.training import TrainResult, restores_torch_threads, train
+from engine.metrics.joint_error import rotation_angle_deg
 
 #: Share of the readings held out to report the reader's error in its manifest.
 VALIDATION_SHARE = 0.1
@@ -73,14 +74,6 @@ def readings_digest(points: np.ndarray, poses: np.ndarray) -> str:
     return f"{len(points)}hands-{digest.hexdigest()[:16]}"
 
 
-def geodesic_degrees(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angle between axis-angle rotations (..., 3) -> (...), degrees."""
-    from scipy.spatial.transform import Rotation
-
-    relative = Rotation.from_rotvec(a.reshape(-1, 3)).inv() * Rotation.from_rotvec(b.reshape(-1, 3))
-    return np.degrees(relative.magnitude()).reshape(a.shape[:-1])
-
-
 @restores_torch_threads
 def fit_hand_reader(points: np.ndarray, poses: np.ndarray, out: str | Path,
                     config: HandReaderTrainConfig, *, data_licence: str, resume: bool = False,
@@ -119,7 +112,7 @@ def fit_hand_reader(points: np.ndarray, poses: np.ndarray, out: str | Path,
             with torch.no_grad():
                 guessed = net(torch.from_numpy(features[held])).numpy()
             metrics = {"held_out_readings": int(held.sum()),
-                       "held_out_finger_error_deg": float(geodesic_degrees(
+                       "held_out_finger_error_deg": float(rotation_angle_deg(
                            np.asarray(poses, np.float32)[held], guessed).mean())}
         return build_manifest(KIND, asdict(config.model), feature_version=FEATURE_LAYOUT,
                               data_version=version, data_licence=data_licence,

@@ -1,4 +1,5 @@
-"""DTW-aligned joint position error (DTW-JPE) per body part, and jerk at joins.
+"""DTW-aligned joint position error (DTW-JPE) per body part, jerk at joins, and the
+angle between joint rotations.
 
 The field reports DTW-JPE separately for body, left hand and right hand (SOKE's
 metric, reused by SignSparK): align the generated and reference sequences in
@@ -73,3 +74,14 @@ class Kf2pScore:
     right_hand: float
     keyframe_error: float   # mm: mean joint error at the keyframes themselves
     join_jerk: float        # m/s^3 at the range borders
+
+
+def rotation_angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The angle of the rotation taking each axis-angle rotation of ``a`` to ``b`` (both
+    (..., 3) radians, the same shape) -> (...) degrees: how far apart two joints' local
+    rotations are, the twist about the bone included."""
+    from scipy.spatial.transform import Rotation
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    relative = Rotation.from_rotvec(a.reshape(-1, 3)).inv() * Rotation.from_rotvec(b.reshape(-1, 3))
+    return np.degrees(relative.magnitude()).reshape(a.shape[:-1])

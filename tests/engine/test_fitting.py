@@ -4,7 +4,6 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from scipy.spatial.transform import Rotation
 
 from engine.body import default_avatar
 from engine.body.reference_poses import RIGHT_HAND_SHAPES, mirror_hand_pose
@@ -15,6 +14,7 @@ from engine.data.fit.losses import hand_pose_prior
 from engine.data.fit.targets import contact_mask, hand_sizes
 from engine.data.keypoints import BODY_INDEX, KeypointMetadata, KeypointSequence
 from engine.jobs import Cancelled, CancelToken
+from engine.metrics.joint_error import rotation_angle_deg
 from engine.motion import Motion
 from engine.motion.errors import MotionError
 
@@ -107,13 +107,6 @@ def _keypoints_from_motion(motion: Motion, skeleton: FitSkeleton, avatar) -> Key
     )
 
 
-def _angle_errors_deg(fitted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Geodesic angle between rotations given as (..., 3) axis-angles, degrees."""
-    a = Rotation.from_rotvec(fitted.reshape(-1, 3))
-    b = Rotation.from_rotvec(truth.reshape(-1, 3))
-    return np.degrees((a.inv() * b).magnitude()).reshape(fitted.shape[:-1])
-
-
 # Known truth, measured on these six poses (2D only, z dropped), angular error per
 # finger joint averaged over frames, in degrees:
 # - core fit (data + limits + prior, hand-volume collision off): mean 11.5 (both
@@ -131,7 +124,7 @@ def _check_recovery(result, truth, mean_tol, max_tol, label):
     for side in ("right", "left"):
         fitted = getattr(result.motion, f"{side}_hand_pose")
         wanted = getattr(truth, f"{side}_hand_pose")
-        per_joint = _angle_errors_deg(fitted, wanted).mean(axis=0)  # (15,)
+        per_joint = rotation_angle_deg(fitted, wanted).mean(axis=0)  # (15,)
         print(label, side, "mean angular error per finger joint (deg):",
               dict(zip([f"{f}{k}" for f in FINGERS for k in (1, 2, 3)], per_joint.round(1))))
         assert per_joint.mean() < mean_tol, (label, side, per_joint.mean())

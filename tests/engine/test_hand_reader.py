@@ -16,7 +16,8 @@ from engine.data.fit.hand_reader import (
     load_hand_reader, reading_features, shipped_hand_reader,
 )
 from engine.data.fit.skeleton import skeleton_for
-from engine.learn.train_hand_reader import HandReaderTrainConfig, fit_hand_reader, geodesic_degrees
+from engine.learn.train_hand_reader import HandReaderTrainConfig, fit_hand_reader
+from engine.metrics.joint_error import rotation_angle_deg
 from tests.engine.test_fitting import _keypoints_from_motion, _raised_arms
 
 
@@ -102,13 +103,13 @@ def test_the_fit_is_pulled_toward_the_readers_guess_and_says_so():
     plain = fit_keypoints(seq, iterations=60, hand_reader=None, face=False)
     pulled = fit_keypoints(seq, iterations=60, hand_reader=_fist_reader(), face=False)
     fist = RIGHT_HAND_SHAPES["fist"]
-    to_fist = [geodesic_degrees(result.motion.right_hand_pose,
+    to_fist = [rotation_angle_deg(result.motion.right_hand_pose,
                                 np.broadcast_to(fist, result.motion.right_hand_pose.shape)).mean()
                for result in (plain, pulled)]
     assert to_fist[1] < to_fist[0] - 5.0
     # The left hand is pulled toward the mirror image of the fist, not the fist itself.
     left_fist = mirror_hand_pose(fist)
-    to_left_fist = [geodesic_degrees(result.motion.left_hand_pose,
+    to_left_fist = [rotation_angle_deg(result.motion.left_hand_pose,
                                      np.broadcast_to(left_fist, result.motion.left_hand_pose.shape)
                                      ).mean() for result in (plain, pulled)]
     assert to_left_fist[1] < to_left_fist[0] - 5.0
@@ -136,7 +137,7 @@ def test_the_shipped_reader_is_read_from_the_assets_and_guides_the_default_fit()
             guess = reader.read(seq.points(f"{side}_hand"), side)[0]
             if side == "left":
                 guess = guess * np.array([1.0, -1.0, -1.0])  # compare as a right hand
-            to = {name: geodesic_degrees(guess, RIGHT_HAND_SHAPES[name]).mean()
+            to = {name: rotation_angle_deg(guess, RIGHT_HAND_SHAPES[name]).mean()
                   for name in (shape, other)}
             assert to[shape] < to[other], (shape, side, to)
     seq, _ = synthetic_sequence(avatar, shape="fist", frames=4)
@@ -182,8 +183,8 @@ def test_training_learns_a_reading_of_projected_hands(tmp_path):
     result = fit_hand_reader(points, poses, tmp_path / "reader.pt", config, data_licence="test")
     reader = load_hand_reader(result.path)
     held = np.arange(len(poses)) % 10 == 0
-    error = geodesic_degrees(poses[held], reader.read(points[held])).mean()
-    baseline = geodesic_degrees(poses[held], np.broadcast_to(poses[~held].mean(0), poses[held].shape)
+    error = rotation_angle_deg(poses[held], reader.read(points[held])).mean()
+    baseline = rotation_angle_deg(poses[held], np.broadcast_to(poses[~held].mean(0), poses[held].shape)
                                 ).mean()
     assert error < 0.6 * baseline
     assert reader.manifest["metrics"]["held_out_finger_error_deg"] == pytest.approx(error, rel=1e-4)

@@ -139,13 +139,13 @@ def test_video_of_a_known_pose_is_recovered(tmp_path, shape, landmarks):
     them apart. Also bounded: under 25 degrees from the truth (measured 13.6-20.8).
     """
     import imageio.v3 as iio
-    from scipy.spatial.transform import Rotation
 
     from engine.body import default_avatar
     from engine.body.reference_poses import RIGHT_HAND_SHAPES, signing_pose
     from engine.data.fit import fit_keypoints
     from engine.data.video_import import read_video_keypoints
     from engine.export.render import OffscreenRenderer
+    from engine.metrics.joint_error import rotation_angle_deg
     from engine.motion import Motion
 
     avatar = default_avatar()
@@ -160,11 +160,8 @@ def test_video_of_a_known_pose_is_recovered(tmp_path, shape, landmarks):
     assert sequence.metadata.is_2d  # video depth is not trusted (see video_import)
     fitted = fit_keypoints(sequence, landmarks=landmarks).motion.right_hand_pose[3]
 
-    def mean_angle(a, b):
-        return float(np.degrees((Rotation.from_rotvec(a).inv() * Rotation.from_rotvec(b))
-                                .magnitude()).mean())
-
-    distances = {name: mean_angle(pose, fitted) for name, pose in RIGHT_HAND_SHAPES.items()}
+    distances = {name: float(rotation_angle_deg(pose, fitted).mean())
+                 for name, pose in RIGHT_HAND_SHAPES.items()}
     print(shape, landmarks, {k: round(v, 1) for k, v in distances.items()})
     assert min(distances, key=distances.get) == shape, distances
     assert distances[shape] < 25.0
