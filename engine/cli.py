@@ -240,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="checkpoint to write (<out>.resume.pt while training)")
     p.add_argument("--steps", type=int, help="training steps, train.steps (default: the model's own)")
     p.add_argument("--seed", type=int, help="random seed, train.seed (default 0)")
-    p.add_argument("--resume", action="store_true", help="continue from <out>.resume.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from <out>.resume.pt (hand_reader: and from the renders saved "
+                        "in <out>.readings.npz)")
     p.add_argument("--held-out-langs", help="comma-separated sign languages never trained on "
                    "(split.held_out_languages); the other languages' clips are still held out "
                    "by hash (split.held_out_fraction). hand_reader: letters never rendered")

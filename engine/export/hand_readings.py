@@ -12,6 +12,7 @@ known-truth benches read videos, so they score the reader on tracked readings).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,16 +23,26 @@ from engine.jobs import CancelToken, Progress, no_progress
 RENDER_SIZE = 640
 
 
+#: Renders between two saves of the readings so far (``render_hand_readings(save=)``):
+#: about half a minute of rendering on two cores.
+SAVE_EVERY = 250
+
+
 @dataclass(frozen=True)
 class HandReadings:
     """``points`` (N, 21, 3): MediaPipe's right hand, image-style (x right and y down
     in pixels, z as MediaPipe gives it, scaled like x); ``poses`` (N, 15, 3): the
     right-hand finger axis-angles rendered (radians; hands MediaPipe missed are left
-    out); ``entries``: the lexicon entries the renders' letters were drawn from."""
+    out); ``entries``: the lexicon entries the renders' letters were drawn from;
+    ``rendered``: how many renders were made (found or not; fewer than asked for when
+    the rendering was cancelled); ``key``: what they were drawn from and how
+    (``readings_key``), so a saved part is continued only by the same rendering."""
 
     points: np.ndarray
     poses: np.ndarray
     entries: tuple[int, ...]
+    rendered: int = 0
+    key: str = ""
 
     def keypoint_frame(self) -> np.ndarray:
         """(N, 21, 3) the points with y and z pointing up and toward the camera, as a
@@ -56,6 +67,57 @@ def letter_frames(store, avatar, languages):
             frames.append((summary.id, motion.frame(
                 steadiest_frame(hand_points(avatar, motion, "right")))))
     return frames
+
+
+def save_readings(path, readings: HandReadings) -> None:
+    """Write ``readings`` to ``path`` (.npz) atomically: a cancelled or killed run
+    leaves the last complete save."""
+    from engine.atomic import atomic_output
+
+    with atomic_output(path) as temp, open(temp, "wb") as handle:
+        np.savez(handle, points=readings.points, poses=readings.poses,
+                 entries=np.array(readings.entries, np.int64),
+                 rendered=np.int64(readings.rendered), key=np.str_(readings.key))
+
+
+def load_readings(path) -> HandReadings:
+    """The readings ``save_readings`` wrote to ``path``. ValueError naming the file when
+    it is not such a file."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            readings = HandReadings(
+                points=np.asarray(saved["points"], np.float64),
+                poses=np.asarray(saved["poses"], np.float32),
+                entries=tuple(int(e) for e in saved["entries"]),
+                rendered=int(saved["rendered"]), key=str(saved["key"]))
+    except (OSError, ValueError, KeyError, EOFError) as error:
+        raise ValueError(f"{path}: not the saved readings of a hand reader's training "
+                         f"({error}); remove it to render them again") from None
+    if readings.points.shape[1:] != (21, 3) or readings.poses.shape[1:] != (15, 3) \
+            or len(readings.points) != len(readings.poses):
+        raise ValueError(f"{path}: saved readings of {len(readings.points)} hands with "
+                         f"{len(readings.poses)} poses, shapes {readings.points.shape} and "
+                         f"{readings.poses.shape}; expected (N, 21, 3) and (N, 15, 3); "
+                         "remove it to render them again")
+    return readings
+
+
+def readings_key(frames, renders: int, **settings) -> str:
+    """A digest of everything the readings depend on: the letters' frames (entry ids
+    and angles), how many renders, the drawing settings, the render size and
+    MediaPipe's version."""
+    import hashlib
+
+    import mediapipe as mp
+
+    digest = hashlib.sha256()
+    for entry, motion in frames:
+        digest.update(str(entry).encode())
+        digest.update(np.ascontiguousarray(motion.body_pose, np.float32).tobytes())
+        digest.update(np.ascontiguousarray(motion.right_hand_pose, np.float32).tobytes())
+    digest.update(repr((renders, sorted(settings.items()), RENDER_SIZE,
+                        mp.__version__)).encode())
+    return digest.hexdigest()
 
 
 def inventory_hand_poses(avatar) -> list[np.ndarray]:
@@ -90,6 +152,8 @@ def inventory_hand_poses(avatar) -> list[np.ndarray]:
 def render_hand_readings(store, languages, renders: int, *, seed: int = 1,
                          finger_jitter: float = 0.12, wrist_jitter: float = 0.25,
                          blend_share: float = 0.5, inventory_share: float = 0.0,
+                         start: HandReadings | None = None,
+                         save: Callable[[HandReadings], None] | None = None,
                          progress: Progress = no_progress,
                          cancel: CancelToken | None = None) -> HandReadings:
     """``renders`` renders of the default avatar in mixed, jittered letters of
@@ -99,44 +163,52 @@ def render_hand_readings(store, languages, renders: int, *, seed: int = 1,
     finger angle / the right wrist's; ``blend_share``: the share of samples whose
     fingers are blended with a third letter's; ``inventory_share``: the share whose
     fingers are a handshape of the notation's inventory (``inventory_hand_poses``)
-    instead of a letter's. Raises ValueError when the lexicon has no letters of
-    ``languages``; ``Cancelled`` when cancelled.
+    instead of a letter's. ``start``: readings an earlier, cancelled call saved; when
+    its ``key`` is this call's, its renders are not made again (the random draws are,
+    so the result is the same as one uninterrupted call). ``save(readings so far)`` is
+    called every ``SAVE_EVERY`` renders and when cancelled. Raises ValueError when the
+    lexicon has no letters of ``languages``; ``Cancelled`` when cancelled.
     """
     os.environ.setdefault("GLOG_minloglevel", "2")
     import mediapipe as mp
 
     from engine.body.default_avatar import default_avatar
-    from engine.body.skeleton import JOINT_INDEX
     from engine.export.render import OffscreenRenderer
 
     avatar = default_avatar()
     frames = letter_frames(store, avatar, languages)
     if not frames:
         raise ValueError(f"{store.path}: the lexicon has no letters of {', '.join(languages)}")
+    key = readings_key(frames, renders, seed=seed, finger_jitter=finger_jitter,
+                       wrist_jitter=wrist_jitter, blend_share=blend_share,
+                       inventory_share=inventory_share)
+    entries = tuple(entry for entry, _ in frames)
     bases = [motion for _, motion in frames]
     inventory = inventory_hand_poses(avatar) if inventory_share else []
     rng = np.random.default_rng(seed)
-    wrist = JOINT_INDEX["right_wrist"] - 1  # body_pose leaves out the pelvis
-    points, poses = [], []
+    points, poses, done = [], [], 0
+    if start is not None and start.key == key:
+        points, poses, done = list(start.points), list(start.poses), start.rendered
+
+    def so_far(rendered: int) -> HandReadings:
+        return HandReadings(points=np.array(points, np.float64).reshape(-1, 21, 3),
+                            poses=np.array(poses, np.float32).reshape(-1, 15, 3),
+                            entries=entries, rendered=rendered, key=key)
+
+    if done:
+        progress(done, renders, f"continuing after {done} saved renders ({len(points)} found)")
     with mp.solutions.holistic.Holistic(static_image_mode=True, model_complexity=1) as holistic, \
             OffscreenRenderer(avatar, RENDER_SIZE, RENDER_SIZE) as renderer:
         for number in range(renders):
-            if cancel is not None:
+            # Drawn for every render, made or not, so a continued run draws as one would.
+            motion, fingers = _draw_sample(rng, bases, inventory, finger_jitter,
+                                           wrist_jitter, blend_share, inventory_share)
+            if number < done:
+                continue
+            if cancel is not None and cancel.cancelled:
+                if save is not None:
+                    save(so_far(number))
                 cancel.raise_if_cancelled()
-            arm = bases[rng.integers(len(bases))]
-            fingers = bases[rng.integers(len(bases))].right_hand_pose[0].astype(np.float64)
-            # Drawn only when asked, so the readings without it stay as they were.
-            if inventory_share and rng.random() < inventory_share:
-                fingers = inventory[rng.integers(len(inventory))]
-            if rng.random() < blend_share:
-                share = rng.random()
-                fingers = ((1 - share) * fingers
-                           + share * bases[rng.integers(len(bases))].right_hand_pose[0])
-            fingers = fingers + rng.normal(0, finger_jitter, fingers.shape)
-            body = arm.body_pose[0].astype(np.float64)
-            body[wrist] += rng.normal(0, wrist_jitter, 3)
-            motion = arm.replace(body_pose=body[None].astype(np.float32),
-                                 right_hand_pose=fingers[None].astype(np.float32))
             posed = avatar.forward(motion)
             renderer.set_camera("front", posed.joints)
             image = renderer.render(posed.vertices[0])
@@ -145,9 +217,37 @@ def render_hand_readings(store, languages, renders: int, *, seed: int = 1,
                 height, width = image.shape[:2]
                 points.append([[m.x * width, m.y * height, m.z * width] for m in found.landmark])
                 poses.append(fingers)
+            if save is not None and (number + 1) % SAVE_EVERY == 0 and number + 1 < renders:
+                save(so_far(number + 1))
             if (number + 1) % 50 == 0 or number + 1 == renders:
                 progress(number + 1, renders, f"rendered and read {number + 1} hands "
                                               f"({len(points)} found)")
-    return HandReadings(points=np.array(points, np.float64).reshape(-1, 21, 3),
-                        poses=np.array(poses, np.float32).reshape(-1, 15, 3),
-                        entries=tuple(entry for entry, _ in frames))
+    readings = so_far(renders)
+    if save is not None:
+        save(readings)
+    return readings
+
+
+def _draw_sample(rng, bases, inventory, finger_jitter: float, wrist_jitter: float,
+                 blend_share: float, inventory_share: float):
+    """One sample's (one-frame Motion, right-hand finger axis-angles (15, 3)): a letter's
+    arm, another's fingers (or an inventory handshape's), maybe blended with a third's,
+    jittered."""
+    from engine.body.skeleton import JOINT_INDEX
+
+    wrist = JOINT_INDEX["right_wrist"] - 1  # body_pose leaves out the pelvis
+    arm = bases[rng.integers(len(bases))]
+    fingers = bases[rng.integers(len(bases))].right_hand_pose[0].astype(np.float64)
+    # Drawn only when asked, so the readings without it stay as they were.
+    if inventory_share and rng.random() < inventory_share:
+        fingers = inventory[rng.integers(len(inventory))]
+    if rng.random() < blend_share:
+        share = rng.random()
+        fingers = ((1 - share) * fingers
+                   + share * bases[rng.integers(len(bases))].right_hand_pose[0])
+    fingers = fingers + rng.normal(0, finger_jitter, fingers.shape)
+    body = arm.body_pose[0].astype(np.float64)
+    body[wrist] += rng.normal(0, wrist_jitter, 3)
+    motion = arm.replace(body_pose=body[None].astype(np.float32),
+                         right_hand_pose=fingers[None].astype(np.float32))
+    return motion, fingers

@@ -76,7 +76,7 @@ def _truth_motion(rng) -> Motion:
     return motion.replace(right_hand_pose=right, left_hand_pose=mirror_hand_pose(right))
 
 
-def _keypoints_from_motion(motion: Motion, skeleton: FitSkeleton, avatar) -> KeypointSequence:
+def keypoints_from_motion(motion: Motion, skeleton: FitSkeleton, avatar) -> KeypointSequence:
     """Project the avatar's joints (and tips, nose, ears) orthographically onto X-Y in
     the keypoint frame (shoulder widths from the rest shoulder midpoint); z dropped."""
     out = avatar.forward(motion)
@@ -134,7 +134,7 @@ def _check_recovery(result, truth, mean_tol, max_tol, label):
 @pytest.mark.slow
 def test_known_poses_are_recovered_from_2d(rng, avatar, skeleton):
     truth = _truth_motion(rng)
-    seq = _keypoints_from_motion(truth, skeleton, avatar)
+    seq = keypoints_from_motion(truth, skeleton, avatar)
     # The truth frames are unrelated poses, so no smoothness between them. The core is
     # the fit of the 2D points alone: the hand reader learned MediaPipe's reading of
     # rendered hands, and these points are the joints themselves.
@@ -456,7 +456,7 @@ def _stage_inputs(rng, avatar, skeleton):
     from engine.data.fit.kinematics import SkeletonForward
     from engine.data.fit.targets import gather_targets
 
-    seq = _keypoints_from_motion(_truth_motion(rng), skeleton, avatar)
+    seq = keypoints_from_motion(_truth_motion(rng), skeleton, avatar)
     sizes, weights = hand_sizes(seq), FitWeights()
     targets = gather_targets(seq, skeleton, weights, sizes)
     return seq, sizes, weights, targets, SkeletonForward(skeleton)

@@ -18,7 +18,7 @@ from engine.data.fit.hand_reader import (
 from engine.data.fit.skeleton import skeleton_for
 from engine.learn.train_hand_reader import HandReaderTrainConfig, fit_hand_reader
 from engine.metrics.joint_error import rotation_angle_deg
-from tests.engine.test_fitting import _keypoints_from_motion, _raised_arms
+from tests.engine.test_fitting import keypoints_from_motion, _raised_arms
 
 
 def synthetic_sequence(avatar, shape: str, frames: int):
@@ -29,7 +29,7 @@ def synthetic_sequence(avatar, shape: str, frames: int):
     right = np.repeat(RIGHT_HAND_SHAPES[shape][None], frames, 0)
     motion = _raised_arms(frames).replace(right_hand_pose=right,
                                           left_hand_pose=mirror_hand_pose(right))
-    return _keypoints_from_motion(motion, skeleton_for(avatar), avatar), motion
+    return keypoints_from_motion(motion, skeleton_for(avatar), avatar), motion
 
 
 def _rotvec_of(skeleton, side, angles_by_slot, frames):
@@ -190,18 +190,13 @@ def test_training_learns_a_reading_of_projected_hands(tmp_path):
     assert reader.manifest["metrics"]["held_out_finger_error_deg"] == pytest.approx(error, rel=1e-4)
 
 
-@pytest.mark.slow
-@pytest.mark.gl
-def test_train_hand_reader_renders_letters_reads_them_and_writes_a_reader(tmp_path):
-    """The whole use case on a real SQLite lexicon: render the avatar in its letters,
-    read the renders with real MediaPipe, train, write a reader the fitter can load."""
+def _letters_lexicon(folder):
+    """A real SQLite lexicon of three letters (flat, fist, V) in DGS and in ASL."""
     from engine.body.reference_poses import signing_pose
     from engine.data.lexicon import LexiconEntry, LexiconStore
-    from engine.jobs import CancelToken
     from engine.motion import Motion
-    from engine.workflows.train import TrainOptions, train_model
 
-    path = tmp_path / "lexicon.sqlite"
+    path = folder / "lexicon.sqlite"
     with LexiconStore(path) as store:
         for shape in ("flat", "fist", "asl_v"):
             clip = Motion.concatenate([signing_pose(shape)] * 8)
@@ -210,6 +205,91 @@ def test_train_hand_reader_renders_letters_reads_them_and_writes_a_reader(tmp_pa
                     gloss=shape.upper(), language=language, words=(shape,), motion=clip,
                     kind="letter", source_kind="manual", source=f"test/{shape}",
                     source_hash=f"{language}-{shape}", licence=f"test licence {language}"))
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.gl
+def test_rendering_cancelled_halfway_continues_where_it_stopped(tmp_path, monkeypatch):
+    """Readings saved when the rendering is cancelled are continued, not made again, and
+    the whole equals one uninterrupted rendering; a saved part of another rendering is
+    not taken."""
+    import engine.export.hand_readings as hand_readings
+    from engine.data.lexicon import LexiconStore
+    from engine.jobs import Cancelled, CancelToken
+
+    monkeypatch.setattr(hand_readings, "SAVE_EVERY", 4)
+    saves, cancel = [], CancelToken()
+
+    def save(readings):
+        saves.append(readings)
+        cancel.cancel()  # after the first save, at 4 renders
+
+    with LexiconStore(_letters_lexicon(tmp_path), read_only=True) as store:
+        with pytest.raises(Cancelled):
+            hand_readings.render_hand_readings(store, ["gsg"], 10, save=save, cancel=cancel)
+        assert [s.rendered for s in saves] == [4, 4]
+        hand_readings.save_readings(tmp_path / "part.npz", saves[-1])
+        part = hand_readings.load_readings(tmp_path / "part.npz")
+        reports = []
+        continued = hand_readings.render_hand_readings(
+            store, ["gsg"], 10, start=part,
+            progress=lambda done, total, message="": reports.append(done))
+        whole = hand_readings.render_hand_readings(store, ["gsg"], 10)
+        other = hand_readings.render_hand_readings(store, ["gsg"], 10, seed=2, start=part)
+    assert reports[0] == 4 and continued.rendered == whole.rendered == 10
+    assert len(whole.points) >= 8
+    np.testing.assert_array_equal(continued.points, whole.points)
+    np.testing.assert_array_equal(continued.poses, whole.poses)
+    assert other.key != part.key and not np.array_equal(other.poses, whole.poses)
+
+
+@pytest.mark.slow
+@pytest.mark.gl
+def test_resuming_the_training_does_not_render_again(tmp_path):
+    """Cancelled while training, ``--resume`` takes the saved readings and the resume
+    file: no hand is rendered again, the reader is written and the saved readings go."""
+    from engine.jobs import Cancelled, CancelToken
+    from engine.workflows.hand_reader import readings_path
+    from engine.workflows.train import TrainOptions, train_model
+
+    lexicon, out = _letters_lexicon(tmp_path), tmp_path / "reader.pt"
+    settings = ("renders=10", "train.steps=40", "train.batch_size=4", "train.checkpoint_every=10")
+    cancel = CancelToken()
+
+    def cancel_once_training(done, total, message=""):
+        if message.startswith("training the hand reader") and done > 0.95 * total:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        train_model(TrainOptions(model="hand_reader", out=out, lexicon=lexicon, settings=settings),
+                    progress=cancel_once_training, cancel=cancel)
+    assert readings_path(out).exists() and not out.exists()
+    reports = []
+    result = train_model(TrainOptions(model="hand_reader", out=out, lexicon=lexicon,
+                                      settings=settings, resume=True),
+                         progress=lambda done, total, message="": reports.append(message))
+    assert not any("rendered and read" in message for message in reports)
+    assert any("continuing after 10 saved renders" in message for message in reports)
+    assert any("continued from 10 renders" in note for note in result.notes)
+    assert load_hand_reader(out).manifest["step"] == 40
+    assert not readings_path(out).exists()
+
+    readings_path(out).write_bytes(b"not readings")
+    with pytest.raises(ValueError, match="reader.readings.npz.*remove it"):
+        train_model(TrainOptions(model="hand_reader", out=out, lexicon=lexicon,
+                                 settings=settings, resume=True))
+
+
+@pytest.mark.slow
+@pytest.mark.gl
+def test_train_hand_reader_renders_letters_reads_them_and_writes_a_reader(tmp_path):
+    """The whole use case on a real SQLite lexicon: render the avatar in its letters,
+    read the renders with real MediaPipe, train, write a reader the fitter can load."""
+    from engine.jobs import CancelToken
+    from engine.workflows.train import TrainOptions, train_model
+
+    path = _letters_lexicon(tmp_path)
     reports = []
     options = TrainOptions(model="hand_reader", out=tmp_path / "reader.pt", lexicon=path,
                            settings=("renders=24", "train.steps=20", "train.batch_size=8",
