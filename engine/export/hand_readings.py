@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.jobs import CancelToken, Progress, no_progress
+from engine.jobs import Cancelled, CancelToken, Progress, no_progress
 
 #: Render size: MediaPipe finds the signing hand on nearly every 640x640 front render.
 RENDER_SIZE = 640
@@ -26,6 +26,9 @@ RENDER_SIZE = 640
 #: Renders between two saves of the readings so far (``render_hand_readings(save=)``):
 #: about half a minute of rendering on two cores.
 SAVE_EVERY = 250
+#: Changed whenever the drawing or the rendering changes, so that saved readings made
+#: the old way are not continued the new way.
+READINGS_VERSION = "2026-12-05"
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,12 @@ def save_readings(path, readings: HandReadings) -> None:
 def load_readings(path) -> HandReadings:
     """The readings ``save_readings`` wrote to ``path``. ValueError naming the file when
     it is not such a file."""
+    import zipfile
+
+    def damaged(why: str) -> ValueError:
+        return ValueError(f"{path}: not the saved readings of a hand reader's training "
+                          f"({why}); remove it to render them again")
+
     try:
         with np.load(path, allow_pickle=False) as saved:
             readings = HandReadings(
@@ -90,22 +99,21 @@ def load_readings(path) -> HandReadings:
                 poses=np.asarray(saved["poses"], np.float32),
                 entries=tuple(int(e) for e in saved["entries"]),
                 rendered=int(saved["rendered"]), key=str(saved["key"]))
-    except (OSError, ValueError, KeyError, EOFError) as error:
-        raise ValueError(f"{path}: not the saved readings of a hand reader's training "
-                         f"({error}); remove it to render them again") from None
-    if readings.points.shape[1:] != (21, 3) or readings.poses.shape[1:] != (15, 3) \
-            or len(readings.points) != len(readings.poses):
-        raise ValueError(f"{path}: saved readings of {len(readings.points)} hands with "
-                         f"{len(readings.poses)} poses, shapes {readings.points.shape} and "
-                         f"{readings.poses.shape}; expected (N, 21, 3) and (N, 15, 3); "
-                         "remove it to render them again")
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile) as error:
+        raise damaged(type(error).__name__) from None
+    if readings.points.ndim != 3 or readings.points.shape[1:] != (21, 3) \
+            or readings.poses.shape != (len(readings.points), 15, 3):
+        raise damaged(f"points {readings.points.shape} and poses {readings.poses.shape}; "
+                      "expected (N, 21, 3) and (N, 15, 3)")
+    if not 0 <= len(readings.points) <= readings.rendered:
+        raise damaged(f"{len(readings.points)} hands found in {readings.rendered} renders")
     return readings
 
 
 def readings_key(frames, renders: int, **settings) -> str:
     """A digest of everything the readings depend on: the letters' frames (entry ids
-    and angles), how many renders, the drawing settings, the render size and
-    MediaPipe's version."""
+    and angles), how many renders (a continued run with more renders starts over), the
+    drawing settings, the render size, ``READINGS_VERSION`` and MediaPipe's version."""
     import hashlib
 
     import mediapipe as mp
@@ -115,7 +123,7 @@ def readings_key(frames, renders: int, **settings) -> str:
         digest.update(str(entry).encode())
         digest.update(np.ascontiguousarray(motion.body_pose, np.float32).tobytes())
         digest.update(np.ascontiguousarray(motion.right_hand_pose, np.float32).tobytes())
-    digest.update(repr((renders, sorted(settings.items()), RENDER_SIZE,
+    digest.update(repr((renders, sorted(settings.items()), RENDER_SIZE, READINGS_VERSION,
                         mp.__version__)).encode())
     return digest.hexdigest()
 
@@ -165,14 +173,17 @@ def render_hand_readings(store, languages, renders: int, *, seed: int = 1,
     fingers are a handshape of the notation's inventory (``inventory_hand_poses``)
     instead of a letter's. ``start``: readings an earlier, cancelled call saved; when
     its ``key`` is this call's, its renders are not made again (the random draws are,
-    so the result is the same as one uninterrupted call). ``save(readings so far)`` is
-    called every ``SAVE_EVERY`` renders and when cancelled. Raises ValueError when the
+    so the result is the same as one uninterrupted call; all of them made: ``start``
+    itself). ``save(readings so far)`` is called every ``SAVE_EVERY`` renders, when
+    cancelled or interrupted (KeyboardInterrupt) and at the end; an error it raises
+    ends the rendering. Raises ValueError when the
     lexicon has no letters of ``languages``; ``Cancelled`` when cancelled.
     """
     os.environ.setdefault("GLOG_minloglevel", "2")
     import mediapipe as mp
 
     from engine.body.default_avatar import default_avatar
+    from engine.body.skeleton import JOINT_INDEX
     from engine.export.render import OffscreenRenderer
 
     avatar = default_avatar()
@@ -186,56 +197,70 @@ def render_hand_readings(store, languages, renders: int, *, seed: int = 1,
     bases = [motion for _, motion in frames]
     inventory = inventory_hand_poses(avatar) if inventory_share else []
     rng = np.random.default_rng(seed)
-    points, poses, done = [], [], 0
-    if start is not None and start.key == key:
-        points, poses, done = list(start.points), list(start.poses), start.rendered
+    continued = start is not None and start.key == key
+    if continued and start.rendered >= renders:
+        progress(renders, renders, f"all {renders} renders were saved ({len(start.points)} found)")
+        return start
+    # (points (21, 3), finger pose (15, 3)) of each hand found, appended as one pair so
+    # an interruption can never leave one without the other.
+    found: list[tuple[np.ndarray, np.ndarray]] = (
+        list(zip(start.points, start.poses)) if continued else [])
+    rendered_before = start.rendered if continued else 0
 
     def so_far(rendered: int) -> HandReadings:
-        return HandReadings(points=np.array(points, np.float64).reshape(-1, 21, 3),
-                            poses=np.array(poses, np.float32).reshape(-1, 15, 3),
-                            entries=entries, rendered=rendered, key=key)
+        return HandReadings(
+            points=np.array([p for p, _ in found], np.float64).reshape(-1, 21, 3),
+            poses=np.array([f for _, f in found], np.float32).reshape(-1, 15, 3),
+            entries=entries, rendered=rendered, key=key)
 
-    if done:
-        progress(done, renders, f"continuing after {done} saved renders ({len(points)} found)")
+    if start is not None and not continued:
+        progress(0, renders, "the saved readings are of other letters or settings: "
+                             "rendering them again")
+    if rendered_before:
+        progress(rendered_before, renders,
+                 f"continuing after {rendered_before} saved renders ({len(found)} found)")
+    wrist = JOINT_INDEX["right_wrist"] - 1  # body_pose leaves out the pelvis
     with mp.solutions.holistic.Holistic(static_image_mode=True, model_complexity=1) as holistic, \
             OffscreenRenderer(avatar, RENDER_SIZE, RENDER_SIZE) as renderer:
         for number in range(renders):
             # Drawn for every render, made or not, so a continued run draws as one would.
-            motion, fingers = _draw_sample(rng, bases, inventory, finger_jitter,
+            motion, fingers = _draw_sample(rng, bases, inventory, wrist, finger_jitter,
                                            wrist_jitter, blend_share, inventory_share)
-            if number < done:
+            if number < rendered_before:
                 continue
-            if cancel is not None and cancel.cancelled:
+            try:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                posed = avatar.forward(motion)
+                renderer.set_camera("front", posed.joints)
+                image = renderer.render(posed.vertices[0])
+                hand = holistic.process(np.ascontiguousarray(image[..., :3])).right_hand_landmarks
+            except (Cancelled, KeyboardInterrupt):
+                # Ctrl+C in the command line arrives here too: keep what was made.
                 if save is not None:
                     save(so_far(number))
-                cancel.raise_if_cancelled()
-            posed = avatar.forward(motion)
-            renderer.set_camera("front", posed.joints)
-            image = renderer.render(posed.vertices[0])
-            found = holistic.process(np.ascontiguousarray(image[..., :3])).right_hand_landmarks
-            if found is not None:
+                raise
+            if hand is not None:
                 height, width = image.shape[:2]
-                points.append([[m.x * width, m.y * height, m.z * width] for m in found.landmark])
-                poses.append(fingers)
+                found.append((np.array([[m.x * width, m.y * height, m.z * width]
+                                        for m in hand.landmark]), fingers))
             if save is not None and (number + 1) % SAVE_EVERY == 0 and number + 1 < renders:
                 save(so_far(number + 1))
             if (number + 1) % 50 == 0 or number + 1 == renders:
                 progress(number + 1, renders, f"rendered and read {number + 1} hands "
-                                              f"({len(points)} found)")
+                                              f"({len(found)} found)")
     readings = so_far(renders)
     if save is not None:
         save(readings)
     return readings
 
 
-def _draw_sample(rng, bases, inventory, finger_jitter: float, wrist_jitter: float,
+def _draw_sample(rng, bases, inventory, wrist: int, finger_jitter: float, wrist_jitter: float,
                  blend_share: float, inventory_share: float):
-    """One sample's (one-frame Motion, right-hand finger axis-angles (15, 3)): a letter's
-    arm, another's fingers (or an inventory handshape's), maybe blended with a third's,
-    jittered."""
-    from engine.body.skeleton import JOINT_INDEX
-
-    wrist = JOINT_INDEX["right_wrist"] - 1  # body_pose leaves out the pelvis
+    """One sample: (a one-frame Motion of the whole body, its right-hand finger
+    axis-angles (15, 3) radians): a letter's arm, another's fingers (or an inventory
+    handshape's), maybe blended with a third's, the fingers and the wrist (``wrist``, an
+    index into ``body_pose``) jittered."""
     arm = bases[rng.integers(len(bases))]
     fingers = bases[rng.integers(len(bases))].right_hand_pose[0].astype(np.float64)
     # Drawn only when asked, so the readings without it stay as they were.

@@ -69,14 +69,16 @@ def train_hand_reader(lexicon: str | Path, out: str | Path, config: HandReaderTr
         letters = [entry for entry in store.list() if entry.id in drawn_from]
         licence = "; ".join(sorted({entry.licence for entry in letters}))
         guided = sum("hand_reader_frames" in entry.quality for entry in letters)
+    # A training resumed on other readings than it began with would mix the two.
+    same_readings = start is None or start.key == readings.key
     result = fit_hand_reader(readings.keypoint_frame(), readings.poses, out, config,
                              data_licence=f"renders of the default avatar posed in lexicon "
-                                          f"letters ({licence})", resume=resume,
+                                          f"letters ({licence})", resume=resume and same_readings,
                              progress=training, cancel=cancel)
     saved.unlink(missing_ok=True)
-    if start is not None and start.key != readings.key:
+    if not same_readings:
         result.notes += (f"{saved} was saved by a run with other letters or settings: the "
-                         "hands were rendered again",)
+                         "hands were rendered again and the training started over",)
     elif start is not None:
         result.notes += (f"continued from {start.rendered} renders saved in {saved}",)
     if guided:

@@ -236,12 +236,39 @@ def test_rendering_cancelled_halfway_continues_where_it_stopped(tmp_path, monkey
             store, ["gsg"], 10, start=part,
             progress=lambda done, total, message="": reports.append(done))
         whole = hand_readings.render_hand_readings(store, ["gsg"], 10)
-        other = hand_readings.render_hand_readings(store, ["gsg"], 10, seed=2, start=part)
+        messages = []
+        other = hand_readings.render_hand_readings(
+            store, ["gsg"], 10, seed=2, start=part,
+            progress=lambda done, total, message="": messages.append(message))
+
+        class CtrlCAtTheSeventhRender(CancelToken):
+            """A command-line run interrupted by Ctrl+C while render 7 is made."""
+
+            def __init__(self):
+                super().__init__()
+                self.renders = 0
+
+            def raise_if_cancelled(self):
+                self.renders += 1
+                if self.renders == 7:
+                    raise KeyboardInterrupt
+
+        interrupted = []
+        with pytest.raises(KeyboardInterrupt):
+            hand_readings.render_hand_readings(store, ["gsg"], 10, save=interrupted.append,
+                                               cancel=CtrlCAtTheSeventhRender())
     assert reports[0] == 4 and continued.rendered == whole.rendered == 10
     assert len(whole.points) >= 8
     np.testing.assert_array_equal(continued.points, whole.points)
     np.testing.assert_array_equal(continued.poses, whole.poses)
-    assert other.key != part.key and not np.array_equal(other.poses, whole.poses)
+    assert "rendering them again" in messages[0]
+    assert not any("continuing" in message for message in messages)
+    assert other.rendered == 10 and other.key != part.key
+    # Ctrl+C: the six renders made are kept, as the uninterrupted run made them.
+    assert [s.rendered for s in interrupted] == [4, 6]
+    kept = len(interrupted[-1].points)
+    np.testing.assert_array_equal(interrupted[-1].poses, whole.poses[:kept])
+    assert kept == int(np.isin(whole.poses[:, 0, 0], interrupted[-1].poses[:, 0, 0]).sum())
 
 
 @pytest.mark.slow
@@ -270,10 +297,24 @@ def test_resuming_the_training_does_not_render_again(tmp_path):
                                       settings=settings, resume=True),
                          progress=lambda done, total, message="": reports.append(message))
     assert not any("rendered and read" in message for message in reports)
-    assert any("continuing after 10 saved renders" in message for message in reports)
+    assert any("all 10 renders were saved" in message for message in reports)
     assert any("continued from 10 renders" in note for note in result.notes)
     assert load_hand_reader(out).manifest["step"] == 40
     assert not readings_path(out).exists()
+
+    # Saved readings of other settings are not continued, nor is the training on them.
+    with pytest.raises(Cancelled):
+        train_model(TrainOptions(model="hand_reader", out=out, lexicon=lexicon, settings=settings),
+                    progress=cancel_once_training, cancel=(cancel := CancelToken()))
+    other = tuple(s.replace("renders=10", "renders=12") for s in settings)
+    trained = []
+    result = train_model(TrainOptions(model="hand_reader", out=out, lexicon=lexicon,
+                                      settings=other, resume=True),
+                         progress=lambda done, total, message="": trained.append(done / total)
+                         if message.startswith("training") else None)
+    assert any("rendered again and the training started over" in note for note in result.notes)
+    assert trained[0] < 0.95  # from the first steps, not from the cancelled run's last
+    assert load_hand_reader(out).manifest["training"]["renders"] == 12
 
     readings_path(out).write_bytes(b"not readings")
     with pytest.raises(ValueError, match="reader.readings.npz.*remove it"):
