@@ -1,12 +1,12 @@
-"""Render the fitted ASL letters beside their source keypoints (issue 3's visual check).
+"""Render fitted letters beside their source keypoints (issue 3's visual check).
 
-    python tools/render_letters.py [--out /tmp/letters] [--letters ABCDEFILORSVWY]
+    python tools/render_letters.py [--out /tmp/letters] [--letters ABCDEFILORSVWY] [--lang ase]
                                    [--iterations 150] [--size 360]
                                    [--landmarks calibrated|joints] [--starts 1|2]
 
-For each letter, the real ASL (ase) clip from the spoken-to-signed package is read
-(``engine.data.fingerspelling.load_index``) and fitted (``fit_keypoints``). One PNG per
-letter, ``<out>/<letter>.png``, shows for the middle frame of the clip, left to right:
+For each letter, the real clip of ``--lang`` (default ASL, ase) from the
+spoken-to-signed package is read (``engine.data.fingerspelling.load_index``) and fitted
+(``fit_keypoints``). One PNG per letter, ``<out>/<lang>_<letter>.png``, shows for the middle frame of the clip, left to right:
 
 1. the source right-hand keypoints in 2D (x to the image's right is the subject's
    left, as a camera in front sees it; thumb red, index orange, middle green, ring
@@ -105,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="/tmp/letters", type=Path)
-    parser.add_argument("--letters", default=LETTERS)
+    parser.add_argument("--letters", default=LETTERS,
+                        help="the letters, one character each, or comma-separated glosses (CH,LL)")
+    parser.add_argument("--lang", default="ase",
+                        help="the sign language of the package clips (ISO 639-3, default ase)")
     parser.add_argument("--iterations", type=int, default=150)
     parser.add_argument("--size", type=int, default=360, help="pixels per panel")
     parser.add_argument("--landmarks", default=DEFAULT_LANDMARKS, choices=LANDMARK_MODELS,
@@ -120,14 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     avatar = default_avatar()
     rows = []
     with OffscreenRenderer(avatar, args.size, args.size) as renderer:
-        for letter in args.letters:
-            entry = index.find("ase", letter)
+        letters = args.letters.split(",") if "," in args.letters else list(args.letters)
+        for letter in letters:
+            entry = index.find(args.lang, letter)
             seq = index.read(entry)
             result = fit_keypoints(seq, iterations=args.iterations, landmarks=args.landmarks,
                                    starts=args.starts)
             frame = seq.num_frames // 2
             median = result.quality["hand_error_median"]
-            title = f"ASL {letter} ({entry.path}), frame {frame}/{seq.num_frames}"
+            title = f"{args.lang} {letter} ({entry.path}), frame {frame}/{seq.num_frames}"
             panels = [draw_keypoints(seq.right_hand[frame, :, :2], args.size, title)]
             panels += [Image.fromarray(v) for v in render_hand(renderer, avatar, result.motion, frame)]
             row = Image.new("RGB", (args.size * len(panels), args.size), (255, 255, 255))
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             ImageDraw.Draw(row).text(
                 (args.size + 8, 8), f"fitted: front | side; 2D error median {median:.3f} hand sizes",
                 fill=(0, 0, 0))
-            with atomic_output(args.out / f"{letter}.png") as tmp:
+            with atomic_output(args.out / f"{args.lang}_{letter}.png") as tmp:
                 row.save(tmp, format="PNG")
             rows.append(row)
             print(f"{letter}: {seq.num_frames} frames, 2D error median {median:.3f} "

@@ -149,10 +149,33 @@ PROGRESS_REPORTS = 20
 ELBOW_SEEN_CONFIDENCE = 0.3
 WRIST_SEEN_CONFIDENCE = 0.5
 #: The hand grid (``initial_pose``): forearm twists (evenly over a full turn, half of
-#: each applied at the elbow and half at the wrist), wrist flexions (degrees), and curl
-#: levels (0 relaxed .. 1 full curl of ``GRID_CURL_*``, degrees per joint 1, 2, 3).
+#: each applied at the elbow and half at the wrist), wrist flexions (degrees), and the
+#: shapes each finger may start in: degrees added to the relaxed pose per joint 1, 2, 3
+#: (spread, flexion, twist each; clipped to the ranges), rounded curls of four depths.
 GRID_TWISTS = 12
 GRID_WRIST_FLEXIONS = (-35.0, 0.0, 35.0)
-GRID_CURL_LEVELS = (0.0, 0.35, 0.7, 1.0)
-GRID_CURL_FINGER = ((0, 85, 0), (0, 100, 0), (0, 70, 0))
-GRID_CURL_THUMB = ((0, 30, 0), (0, 45, 0), (0, 60, 0))
+_CURL_DEPTHS = (0.0, 0.35, 0.7, 1.0)
+_FULL_CURL = ((0, 85, 0), (0, 100, 0), (0, 70, 0))
+_THUMB_CURL = ((0, 30, 0), (0, 45, 0), (0, 60, 0))
+GRID_FINGER_SHAPES = tuple(tuple(tuple(depth * a for a in joint) for joint in _FULL_CURL)
+                           for depth in _CURL_DEPTHS)
+GRID_THUMB_SHAPES = tuple(tuple(tuple(depth * a for a in joint) for joint in _THUMB_CURL)
+                          for depth in _CURL_DEPTHS)
+#: The second start's grid (``SECOND_START_ERROR``) adds a finger bent at the knuckle
+#: only with the rest straight (Q's index pointing down, P's middle finger, a bent flat
+#: hand) and one hooked at the two outer joints (E, X), which a curl does not reach by
+#: small steps; for the thumb, stretched out and away from the palm, and swung across
+#: it at its base with its joints straight. Not in the first grid: there they made more
+#: letters worse than better (docs/fitting.md, "More starting shapes").
+SECOND_GRID_FINGER_SHAPES = GRID_FINGER_SHAPES + (
+    ((0, 78, 0), (0, -18, 0), (0, -10, 0)),
+    ((0, -12, 0), (0, 82, 0), (0, 60, 0)),
+)
+SECOND_GRID_THUMB_SHAPES = GRID_THUMB_SHAPES + (
+    ((0, -30, 0), (0, -10, 0), (0, -10, 0)),
+    ((0, 50, 0), (0, -10, 0), (0, -10, 0)),
+)
+#: A clip whose median 2D hand error after the fit is above this (hand sizes; the
+#: package letters' median is about 0.09) is fitted a second time from the second grid,
+#: and the fit with the lower final loss is kept.
+SECOND_START_ERROR = 0.13

@@ -3,7 +3,8 @@
 1. targets: the keypoints in model-point order, the hand sizes, the thumb contacts;
    the learned hand reader's guess at each seen hand's fingers (``hand_reader``);
 2. ``initial_pose``: arm inverse kinematics and the hand grid (one or two starts);
-3. ``optimise``: Adam over all frames from each start, keeping the lowest loss;
+3. ``optimise``: Adam over all frames from each start, keeping the lowest loss; a hand
+   fitted badly is fitted once more from a grid with more finger shapes;
 4. the Motion and its hand reprojection error.
 """
 from __future__ import annotations
@@ -17,7 +18,8 @@ import torch
 
 from engine.body.skeleton import JOINT_INDEX
 from engine.data.fit.constants import (
-    DEFAULT_LANDMARKS, ITERATIONS, LANDMARK_MODELS, LEARNING_RATE, FitWeights,
+    DEFAULT_LANDMARKS, ITERATIONS, LANDMARK_MODELS, LEARNING_RATE, SECOND_GRID_FINGER_SHAPES,
+    SECOND_GRID_THUMB_SHAPES, SECOND_START_ERROR, FitWeights,
 )
 from engine.data.fit.hand_reader import HandReader, euler_guess, shipped_hand_reader
 from engine.data.fit.initial_pose import initial_pose
@@ -76,10 +78,13 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
     initial poses: with 2 and ``landmarks="calibrated"`` the hand grid is also scored
     with joint-centre landmarks, both starts are optimised with the calibrated model and
     the lower final loss is kept (one start when both grids agree); opt-in, see
-    docs/fitting.md. ``quality["start"]`` says which start won (0: the model's own grid,
-    1: the joint-centre grid), ``quality["starts"]`` how many ran, ``quality["loss"]``
-    the final loss. ``low_pass_hz``: the fitted motion's jitter is then filtered out
-    above this frequency (``engine.motion.filtering``; None: unfiltered), and
+    docs/fitting.md. A fit whose median 2D hand error is above ``SECOND_START_ERROR``
+    runs once more from a grid with more finger shapes (bent at the knuckle, hooked),
+    and the lower final loss is kept. ``quality["start"]`` says which start won (0: the
+    model's own grid, then the joint-centre grid if it ran, last the second grid),
+    ``quality["starts"]`` how many ran, ``quality["loss"]`` the final loss.
+    ``low_pass_hz``: the fitted motion's jitter is then filtered out above this
+    frequency (``engine.motion.filtering``; None: unfiltered), and
     ``quality["low_pass_hz"]`` records it. ``face``: True also fits the face
     (``engine.face.fitting``); otherwise it stays neutral, and a text says why in
     ``quality["face"]``. ``hand_reader``: the learned reading of MediaPipe's hands
@@ -135,6 +140,19 @@ def fit_keypoints(seq: KeypointSequence, *, body=None, iterations: int = ITERATI
                            learning_rate, report, cancel)
             if best is None or run[3] < best[3]:
                 best = run + (n,)  # (pose, projected, scales, loss, start)
+        if hand_quality(seq, best[1], sk, sizes, dims)[1]["hand_error_median"] > SECOND_START_ERROR:
+            # A hand the grid's curls start badly (Q's index pointing down): once more from
+            # a grid with more finger shapes, the lower final loss kept.
+            initial.append(initial_pose(seq, sk, fk, targets, dims, SECOND_GRID_FINGER_SHAPES,
+                                        SECOND_GRID_THUMB_SHAPES))
+
+            def report_again(done, total, message):
+                progress(total, total, f"a second start: {message}")
+
+            run = optimise(problem, sk, fk, weights, *initial[-1], iterations, learning_rate,
+                           report_again, cancel)
+            if run[3] < best[3]:
+                best = run + (len(initial) - 1,)
     pose, projected, scales, loss, chosen = best
     motion = motion_from_pose(pose, seq.fps)
     if low_pass_hz is not None and low_pass_hz < seq.fps / 2:

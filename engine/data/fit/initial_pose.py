@@ -11,7 +11,7 @@ from scipy.spatial.transform import Rotation
 
 from engine.body.skeleton import JOINT_INDEX
 from engine.data.fit.constants import (
-    ELBOW_SEEN_CONFIDENCE, FINGERS, GRID_CURL_FINGER, GRID_CURL_LEVELS, GRID_CURL_THUMB,
+    ELBOW_SEEN_CONFIDENCE, FINGERS, GRID_FINGER_SHAPES, GRID_THUMB_SHAPES,
     GRID_TWISTS, GRID_WRIST_FLEXIONS, SIDES, WRIST_SEEN_CONFIDENCE, D,
 )
 from engine.data.fit.kinematics import SkeletonForward
@@ -37,8 +37,10 @@ def _rotation_between_frames(u0, n0, u, n) -> np.ndarray:
 
 
 def initial_pose(seq: KeypointSequence, sk: FitSkeleton, fk: SkeletonForward, targets: Targets,
-                 dims: int) -> tuple[np.ndarray, np.ndarray]:
-    """Arm inverse kinematics, then the hand grid.
+                 dims: int, finger_shapes=GRID_FINGER_SHAPES, thumb_shapes=GRID_THUMB_SHAPES
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Arm inverse kinematics, then the hand grid over ``finger_shapes`` and
+    ``thumb_shapes`` (as many each; ``constants.GRID_FINGER_SHAPES``).
 
     Returns (rotvec (F, Nr, 3), euler angles (F, E, 3)) in radians, the parameters of
     ``optimise.optimise``.
@@ -46,7 +48,7 @@ def initial_pose(seq: KeypointSequence, sk: FitSkeleton, fk: SkeletonForward, ta
     rotvec = np.repeat(sk.relaxed_rotvec[None], seq.num_frames, 0)
     euler = np.repeat(sk.euler_relaxed[None], seq.num_frames, 0)
     _arm_ik(seq, sk, rotvec, euler)
-    _hand_grid(seq, sk, fk, targets, dims, rotvec, euler)
+    _hand_grid(seq, sk, fk, targets, dims, rotvec, euler, finger_shapes, thumb_shapes)
     return rotvec, euler
 
 
@@ -102,9 +104,10 @@ def _arm_ik(seq: KeypointSequence, sk: FitSkeleton, rotvec: np.ndarray, euler: n
 
 
 def _hand_grid(seq: KeypointSequence, sk: FitSkeleton, fk: SkeletonForward, targets: Targets,
-               dims: int, rotvec: np.ndarray, euler: np.ndarray) -> None:
+               dims: int, rotvec: np.ndarray, euler: np.ndarray, finger_shapes, thumb_shapes
+               ) -> None:
     """Per hand and frame, the best (forearm twist x wrist flexion) hypothesis with each
-    finger at its own best curl level, scored by the 2D hand points relative to the
+    finger in its own best shape, scored by the 2D hand points relative to the
     wrist; in place on the elbows', wrists' and fingers' Euler angles.
 
     Both hands and all hypotheses go through one batched FK. Fingers are independent
@@ -115,11 +118,11 @@ def _hand_grid(seq: KeypointSequence, sk: FitSkeleton, fk: SkeletonForward, targ
     width, centre = sk.shoulder_width, sk.shoulder_mid
     twists = np.linspace(-np.pi, np.pi, GRID_TWISTS, endpoint=False)
     flexes = np.array(GRID_WRIST_FLEXIONS) * D
-    levels = np.array(GRID_CURL_LEVELS)
+    shapes = {"finger": np.array(finger_shapes) * D, "thumb": np.array(thumb_shapes) * D}
+    levels = np.arange(len(shapes["finger"]))
     wrist_grid = np.array([(t, fl) for t in twists for fl in flexes])
     grid = np.array([(t, fl, lv) for t, fl in wrist_grid for lv in levels])
     hyp = len(grid)
-    curl = {"finger": np.array(GRID_CURL_FINGER) * D, "thumb": np.array(GRID_CURL_THUMB) * D}
     euler_h = np.repeat(euler[None], hyp, 0)
     for side in SIDES:
         e_slot, w_slot = sk.euler_slot(f"{side}_elbow"), sk.euler_slot(f"{side}_wrist")
@@ -127,12 +130,12 @@ def _hand_grid(seq: KeypointSequence, sk: FitSkeleton, fk: SkeletonForward, targ
         euler_h[:, :, w_slot, 0] = grid[:, None, 0] / 2
         euler_h[:, :, w_slot, 1] = grid[:, None, 1]
         for finger in FINGERS:
-            shape = curl["thumb" if finger == "thumb" else "finger"]
+            shape = shapes["thumb" if finger == "thumb" else "finger"][levels[grid[:, 2].astype(int)]]
             for k in (1, 2, 3):
                 slot = sk.euler_slot(f"{side}_{finger}{k}")
                 lo_k, hi_k = sk.euler_limits[slot, :, 0], sk.euler_limits[slot, :, 1]
                 euler_h[:, :, slot] = np.clip(
-                    sk.euler_relaxed[slot] + grid[:, None, 2, None] * shape[k - 1], lo_k, hi_k)
+                    sk.euler_relaxed[slot] + shape[:, None, k - 1], lo_k, hi_k)
     with torch.no_grad():
         rv = torch.tensor(np.repeat(rotvec[None], hyp, 0).reshape(hyp * num_frames, -1, 3),
                           dtype=torch.float32)
