@@ -6,7 +6,8 @@
 
 For each letter, the real clip of ``--lang`` (default ASL, ase) from the
 spoken-to-signed package is read (``engine.data.fingerspelling.load_index``) and fitted
-(``fit_keypoints``). One PNG per letter, ``<out>/<lang>_<letter>.png``, shows for the middle frame of the clip, left to right:
+(``fit_keypoints``). One PNG per letter, ``<out>/<lang>_<letter>.png``, shows for the
+middle frame of the clip, left to right (the right hand: one-handed alphabets):
 
 1. the source right-hand keypoints in 2D (x to the image's right is the subject's
    left, as a camera in front sees it; thumb red, index orange, middle green, ring

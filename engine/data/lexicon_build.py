@@ -38,13 +38,26 @@ FITTER_VERSION = ("2026-12-07: a clip fitted badly (median hand error above 0.13
 
 def fitted_hash(path) -> str:
     """The source hash of a package clip fitted by this fitter: its bytes,
-    ``FITTER_VERSION`` and the shipped hand reader's bytes (a new fitter or reader
-    refits it; the same ones skip it)."""
+    ``FITTER_VERSION``, every number the fitter is tuned by (``fitter_numbers_digest``)
+    and the shipped hand reader's bytes (a new fitter, setting or reader refits it; the
+    same ones skip it)."""
     from engine.data.fit.hand_reader import default_checkpoint_path
 
     reader = default_checkpoint_path()
     reader_hash = _READER_HASH.get(reader, file_sha256) if reader.is_file() else "no hand reader"
-    return hashlib.sha256(f"{file_sha256(path)}\n{FITTER_VERSION}\n{reader_hash}".encode()).hexdigest()
+    return hashlib.sha256(f"{file_sha256(path)}\n{FITTER_VERSION}\n{fitter_numbers_digest()}\n"
+                          f"{reader_hash}".encode()).hexdigest()
+
+
+def fitter_numbers_digest() -> str:
+    """A digest of ``engine.data.fit.constants``: its named values and the default
+    ``FitWeights``, so a retuned weight, range or threshold refits the clips even where
+    ``FITTER_VERSION`` was not bumped (it still must be for a change of code)."""
+    from engine.data.fit import constants
+
+    values = {name: getattr(constants, name) for name in dir(constants) if name.isupper()}
+    values["FitWeights"] = constants.FitWeights()
+    return hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()
 
 
 #: The reader's hash once per version of its file (a build asks for it once per clip).

@@ -397,6 +397,26 @@ def test_a_new_reader_refits_the_package_clips(tmp_path, monkeypatch):
     assert fitted_hash(clip) != first
 
 
+def test_a_retuned_fitter_setting_refits_the_package_clips(monkeypatch):
+    """Every number the fitter is tuned by is in a clip's source hash, so retuning one
+    refits the clips even where FITTER_VERSION was not bumped."""
+    import functools
+
+    import engine.data.fit.constants as constants
+    from engine.data.fingerspelling import load_index
+    from engine.data.lexicon_build import fitted_hash
+
+    index = load_index()
+    clip = index.path_of(index.find("ase", "A"))
+    first = fitted_hash(clip)
+    assert fitted_hash(clip) == first
+    monkeypatch.setattr(constants, "SECOND_START_ERROR", constants.SECOND_START_ERROR + 0.01)
+    assert fitted_hash(clip) != first
+    monkeypatch.undo()
+    monkeypatch.setattr(constants, "FitWeights", functools.partial(constants.FitWeights, contact=11.0))
+    assert fitted_hash(clip) != first
+
+
 def test_training_is_a_function_of_its_seed(tmp_path):
     """Whatever the caller drew from torch's generator before, the same readings and
     settings train the same weights (the shipped reader can be made again)."""

@@ -118,6 +118,9 @@ def _hand_grid(seq: KeypointSequence, sk: FitSkeleton, fk: SkeletonForward, targ
     width, centre = sk.shoulder_width, sk.shoulder_mid
     twists = np.linspace(-np.pi, np.pi, GRID_TWISTS, endpoint=False)
     flexes = np.array(GRID_WRIST_FLEXIONS) * D
+    if len(finger_shapes) != len(thumb_shapes):
+        raise ValueError(f"hand grid: {len(finger_shapes)} finger shapes but "
+                         f"{len(thumb_shapes)} thumb shapes; expected as many of each")
     shapes = {"finger": np.array(finger_shapes) * D, "thumb": np.array(thumb_shapes) * D}
     levels = np.arange(len(shapes["finger"]))
     wrist_grid = np.array([(t, fl) for t in twists for fl in flexes])
@@ -130,7 +133,7 @@ def _hand_grid(seq: KeypointSequence, sk: FitSkeleton, fk: SkeletonForward, targ
         euler_h[:, :, w_slot, 0] = grid[:, None, 0] / 2
         euler_h[:, :, w_slot, 1] = grid[:, None, 1]
         for finger in FINGERS:
-            shape = shapes["thumb" if finger == "thumb" else "finger"][levels[grid[:, 2].astype(int)]]
+            shape = shapes["thumb" if finger == "thumb" else "finger"][grid[:, 2].astype(int)]
             for k in (1, 2, 3):
                 slot = sk.euler_slot(f"{side}_{finger}{k}")
                 lo_k, hi_k = sk.euler_limits[slot, :, 0], sk.euler_limits[slot, :, 1]
