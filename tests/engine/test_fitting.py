@@ -523,6 +523,28 @@ def test_initial_pose_puts_elbows_and_wrists_on_their_2d_keypoints(rng, avatar, 
     assert start_loss < relaxed_loss / 100
 
 
+def test_the_hand_grid_chooses_the_same_whatever_the_frames_per_batch(lexicon, skeleton,
+                                                                      monkeypatch):
+    """The grid's frames go through the FK in batches (memory); where the batches end
+    must not change what it chooses, for either grid."""
+    import engine.data.fit.initial_pose as initial
+    from engine.data.fit.constants import SECOND_GRID_FINGER_SHAPES, SECOND_GRID_THUMB_SHAPES
+    from engine.data.fit.kinematics import SkeletonForward
+    from engine.data.fit.targets import gather_targets
+
+    seq = lexicon.read(lexicon.find("ase", "Q"))
+    targets = gather_targets(seq, skeleton, FitWeights(), hand_sizes(seq))
+    fk = SkeletonForward(skeleton)
+    for shapes in ((), (SECOND_GRID_FINGER_SHAPES, SECOND_GRID_THUMB_SHAPES)):
+        whole = initial.initial_pose(seq, skeleton, fk, targets, 2, *shapes)
+        monkeypatch.setattr(initial, "GRID_FRAMES_PER_BATCH", 7)  # 32 frames: 5 batches
+        batched = initial.initial_pose(seq, skeleton, fk, targets, 2, *shapes)
+        monkeypatch.undo()
+        assert seq.num_frames > 7 * 4
+        for a, b in zip(whole, batched):
+            np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.slow
 def test_optimise_lowers_the_loss_of_its_start(rng, avatar, skeleton):
     """Stage 2 alone: Adam from the initial pose returns a lower loss than the start's,

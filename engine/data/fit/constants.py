@@ -154,6 +154,9 @@ WRIST_SEEN_CONFIDENCE = 0.5
 #: (spread, flexion, twist each; clipped to the ranges), rounded curls of four depths.
 GRID_TWISTS = 12
 GRID_WRIST_FLEXIONS = (-35.0, 0.0, 35.0)
+#: Frames whose grid hypotheses go through one forward kinematics call (memory: about
+#: 150 MB with the second grid's 216 hypotheses a frame).
+GRID_FRAMES_PER_BATCH = 64
 _CURL_DEPTHS = (0.0, 0.35, 0.7, 1.0)
 _FULL_CURL = ((0, 85, 0), (0, 100, 0), (0, 70, 0))
 _THUMB_CURL = ((0, 30, 0), (0, 45, 0), (0, 60, 0))

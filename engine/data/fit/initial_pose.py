@@ -12,7 +12,7 @@ from scipy.spatial.transform import Rotation
 from engine.body.skeleton import JOINT_INDEX
 from engine.data.fit.constants import (
     ELBOW_SEEN_CONFIDENCE, FINGERS, GRID_FINGER_SHAPES, GRID_THUMB_SHAPES,
-    GRID_TWISTS, GRID_WRIST_FLEXIONS, SIDES, WRIST_SEEN_CONFIDENCE, D,
+    GRID_FRAMES_PER_BATCH, GRID_TWISTS, GRID_WRIST_FLEXIONS, SIDES, WRIST_SEEN_CONFIDENCE, D,
 )
 from engine.data.fit.kinematics import SkeletonForward
 from engine.data.fit.skeleton import FitSkeleton, unit
@@ -110,7 +110,7 @@ def _hand_grid(seq: KeypointSequence, sk: FitSkeleton, fk: SkeletonForward, targ
     finger in its own best shape, scored by the 2D hand points relative to the
     wrist; in place on the elbows', wrists' and fingers' Euler angles.
 
-    Both hands and all hypotheses go through one batched FK. Fingers are independent
+    Both hands and all hypotheses go through batched FK. Fingers are independent
     given the wrist; without curls a fist would be "explained" by straight fingers
     pointing at the camera, with the palm turned the wrong way.
     """
@@ -126,27 +126,39 @@ def _hand_grid(seq: KeypointSequence, sk: FitSkeleton, fk: SkeletonForward, targ
     wrist_grid = np.array([(t, fl) for t in twists for fl in flexes])
     grid = np.array([(t, fl, lv) for t, fl in wrist_grid for lv in levels])
     hyp = len(grid)
-    euler_h = np.repeat(euler[None], hyp, 0)
+    # Each finger joint's angles in each shape, clipped to its range: (L, 3) per slot.
+    shape_angles = {}
     for side in SIDES:
-        e_slot, w_slot = sk.euler_slot(f"{side}_elbow"), sk.euler_slot(f"{side}_wrist")
-        euler_h[:, :, e_slot, 1] = grid[:, None, 0] / 2
-        euler_h[:, :, w_slot, 0] = grid[:, None, 0] / 2
-        euler_h[:, :, w_slot, 1] = grid[:, None, 1]
         for finger in FINGERS:
-            shape = shapes["thumb" if finger == "thumb" else "finger"][grid[:, 2].astype(int)]
+            shape = shapes["thumb" if finger == "thumb" else "finger"]
             for k in (1, 2, 3):
                 slot = sk.euler_slot(f"{side}_{finger}{k}")
-                lo_k, hi_k = sk.euler_limits[slot, :, 0], sk.euler_limits[slot, :, 1]
-                euler_h[:, :, slot] = np.clip(
-                    sk.euler_relaxed[slot] + shape[:, None, k - 1], lo_k, hi_k)
-    with torch.no_grad():
-        rv = torch.tensor(np.repeat(rotvec[None], hyp, 0).reshape(hyp * num_frames, -1, 3),
-                          dtype=torch.float32)
-        eu = torch.tensor(euler_h.reshape(hyp * num_frames, -1, 3), dtype=torch.float32)
-        _, points = fk(fk.local_rotations(rv, eu), torch.ones(3))
-        proj = ((points[..., :dims] - torch.tensor(centre[:dims], dtype=torch.float32)) / width).numpy()
-    proj = proj.reshape(len(wrist_grid), len(levels), num_frames, -1, dims)
-    frames = np.arange(num_frames)
+                shape_angles[slot] = np.clip(sk.euler_relaxed[slot] + shape[:, k - 1],
+                                             sk.euler_limits[slot, :, 0], sk.euler_limits[slot, :, 1])
+    # Only the hands' points are kept, and the frames go through the FK in batches: all
+    # frames at once took 1.8 GB for a 40 s recording with 144 hypotheses a frame.
+    hand_cols = np.flatnonzero(targets.hand > 0)
+    proj = np.zeros((hyp, num_frames, len(hand_cols), dims), np.float32)
+    centre_t = torch.tensor(centre[:dims], dtype=torch.float32)
+    for first in range(0, num_frames, GRID_FRAMES_PER_BATCH):
+        last = min(first + GRID_FRAMES_PER_BATCH, num_frames)
+        euler_h = np.repeat(euler[None, first:last], hyp, 0)
+        for side in SIDES:
+            e_slot, w_slot = sk.euler_slot(f"{side}_elbow"), sk.euler_slot(f"{side}_wrist")
+            euler_h[:, :, e_slot, 1] = grid[:, None, 0] / 2
+            euler_h[:, :, w_slot, 0] = grid[:, None, 0] / 2
+            euler_h[:, :, w_slot, 1] = grid[:, None, 1]
+        for slot, angles in shape_angles.items():
+            euler_h[:, :, slot] = angles[grid[:, 2].astype(int)][:, None]
+        with torch.no_grad():
+            rv = torch.tensor(np.repeat(rotvec[None, first:last], hyp, 0).reshape(-1, rotvec.shape[1], 3),
+                              dtype=torch.float32)
+            eu = torch.tensor(euler_h.reshape(-1, euler.shape[1], 3), dtype=torch.float32)
+            _, points = fk(fk.local_rotations(rv, eu), torch.ones(3))
+            hand_points = points[:, targets.model[hand_cols], :dims]
+            proj[:, first:last] = ((hand_points - centre_t) / width).reshape(
+                hyp, last - first, len(hand_cols), dims).numpy()
+    proj = proj.reshape(len(wrist_grid), len(levels), num_frames, len(hand_cols), dims)
     for which, side in ((1, "left"), (2, "right")):
         cols = np.flatnonzero(targets.hand == which)
         if not cols.size:
@@ -156,7 +168,7 @@ def _hand_grid(seq: KeypointSequence, sk: FitSkeleton, fk: SkeletonForward, targ
         if nearest is None:
             continue
         # Compare shapes relative to the wrist: the arm's IK already placed the hand.
-        model = proj[:, :, :, targets.model[cols]]
+        model = proj[:, :, :, np.searchsorted(hand_cols, cols)]
         model = model - model[:, :, :, :1]
         kp = targets.points[:, cols, :dims] - targets.points[:, cols[:1], :dims]
         point_err = targets.weight[None, None, :, cols] * ((model - kp) ** 2).sum(-1)  # (W, L, F, K)
@@ -166,11 +178,11 @@ def _hand_grid(seq: KeypointSequence, sk: FitSkeleton, fk: SkeletonForward, targ
         score = point_err[:, 0, :, 0] + finger_err.min(1).sum(-1)  # (W, F)
         best = score.argmin(0)[nearest]  # (F,)
         e_slot, w_slot = sk.euler_slot(f"{side}_elbow"), sk.euler_slot(f"{side}_wrist")
-        flat = best * len(levels)  # level 0 of the chosen wrist hypothesis
-        euler[:, e_slot] = euler_h[flat, frames, e_slot]
-        euler[:, w_slot] = euler_h[flat, frames, w_slot]
+        euler[:, e_slot, 1] = wrist_grid[best, 0] / 2
+        euler[:, w_slot, 0] = wrist_grid[best, 0] / 2
+        euler[:, w_slot, 1] = wrist_grid[best, 1]
         for n, finger in enumerate(FINGERS):
             level = best_level[best, nearest, n]
             for k in (1, 2, 3):
                 slot = sk.euler_slot(f"{side}_{finger}{k}")
-                euler[:, slot] = euler_h[best * len(levels) + level, frames, slot]
+                euler[:, slot] = shape_angles[slot][level]
