@@ -52,10 +52,12 @@ def fitted_hash(path) -> str:
 def fitter_numbers_digest() -> str:
     """A digest of ``engine.data.fit.constants``: its named values and the default
     ``FitWeights``, so a retuned weight, range or threshold refits the clips even where
-    ``FITTER_VERSION`` was not bumped (it still must be for a change of code)."""
+    ``FITTER_VERSION`` was not bumped (it still must be for a change of code); the
+    settings that do not change a fit (``constants.NOT_IN_RESULT``) are left out."""
     from engine.data.fit import constants
 
-    values = {name: getattr(constants, name) for name in dir(constants) if name.isupper()}
+    values = {name: getattr(constants, name) for name in dir(constants)
+              if name.isupper() and name not in constants.NOT_IN_RESULT}
     values["FitWeights"] = constants.FitWeights()
     return hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()
 

@@ -417,6 +417,22 @@ def test_a_retuned_fitter_setting_refits_the_package_clips(monkeypatch):
     assert fitted_hash(clip) != first
 
 
+def test_a_setting_of_speed_alone_does_not_refit_the_package_clips(monkeypatch):
+    """The grid's batch size and the number of progress reports do not change a fit, so
+    changing them keeps the clips' source hashes (a refit costs minutes for nothing)."""
+    import engine.data.fit.constants as constants
+    from engine.data.fingerspelling import load_index
+    from engine.data.lexicon_build import fitted_hash
+
+    index = load_index()
+    clip = index.path_of(index.find("ase", "A"))
+    first = fitted_hash(clip)
+    monkeypatch.setattr(constants, "GRID_FRAMES_PER_BATCH", 7)
+    monkeypatch.setattr(constants, "PROGRESS_REPORTS", 3)
+    assert fitted_hash(clip) == first
+    assert constants.NOT_IN_RESULT <= {name for name in dir(constants) if name.isupper()}
+
+
 def test_training_is_a_function_of_its_seed(tmp_path):
     """Whatever the caller drew from torch's generator before, the same readings and
     settings train the same weights (the shipped reader can be made again)."""

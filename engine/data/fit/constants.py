@@ -182,3 +182,9 @@ SECOND_GRID_THUMB_SHAPES = GRID_THUMB_SHAPES + (
 #: package letters' median is about 0.09) is fitted a second time from the second grid,
 #: and the fit with the lower final loss is kept.
 SECOND_START_ERROR = 0.13
+
+#: Settings of speed and reporting, not of the result: a fit is the same bit for bit
+#: whatever they are (the grid's batches are tested so), so they stay out of a package
+#: clip's source hash (``engine.data.lexicon_build.fitter_numbers_digest``) and changing
+#: one does not refit the lexicon.
+NOT_IN_RESULT = frozenset({"GRID_FRAMES_PER_BATCH", "PROGRESS_REPORTS", "NOT_IN_RESULT"})
