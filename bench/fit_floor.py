@@ -78,6 +78,7 @@ def main() -> None:
                         help="render size in pixels with --points mediapipe")
     args = parser.parse_args()
     os.environ.setdefault("GLOG_minloglevel", "2")
+    import contextlib
     import tempfile
 
     import torch
@@ -103,17 +104,21 @@ def main() -> None:
                              if kind == "finger"])
     starts = ("own", "truth", "truth's fingers")
     rows = []
+    reading = args.points == "mediapipe"
+    # Exact points need no render: the renderer (and its display) only for MediaPipe's.
     with tempfile.TemporaryDirectory() as folder, \
-            OffscreenRenderer(avatar, args.size, args.size) as renderer:
+            (OffscreenRenderer(avatar, args.size, args.size) if reading
+             else contextlib.nullcontext()) as renderer:
         for letter, truth in cases.items():
-            if args.points == "exact":
-                sequence = keypoints_from_motion(truth, skeleton, avatar)
-            else:
+            if reading:
                 sequence = read_render(renderer, avatar, truth, Path(folder) / f"{letter}.mp4")[0]
+            else:
+                sequence = keypoints_from_motion(truth, skeleton, avatar)
+            truth_pose = truth_start(skeleton, truth)
             row = []
             for start in starts:
                 if start != "own":
-                    fitter.initial_pose = _start_from(truth_start(skeleton, truth), own_start,
+                    fitter.initial_pose = _start_from(truth_pose, own_start,
                                                       None if start == "truth" else finger_slots)
                 try:
                     fit = fitter.fit_keypoints(sequence, face=False, hand_reader=reader)
@@ -128,9 +133,10 @@ def main() -> None:
                   + trapped, flush=True)
     table = np.array(rows)
     trapped = int((np.minimum(table[:, 3], table[:, 5]) < table[:, 1] - 1e-4).sum())
-    above = ", ".join(f"{n}: {int((table[:, 2 * n] > 12).sum())}" for n in range(len(starts)))
+    above = ", ".join(f"{start} {int((table[:, 2 * n] > 12).sum())}"
+                      for n, start in enumerate(starts))
     print(f"{len(rows)} letters, {args.points} points"
-          f"{f' ({args.size} px)' if args.points == 'mediapipe' else ''}, hand reader "
+          f"{f' ({args.size} px)' if reading else ''}, hand reader "
           f"{args.hand_reader}: mean {table[:, 0].mean():.2f} deg from the fitter's own start, "
           f"{table[:, 2].mean():.2f} from the truth's, {table[:, 4].mean():.2f} from the truth's "
           f"fingers; a truth start ends at a lower loss on {trapped} of {len(rows)}; letters "

@@ -186,5 +186,6 @@ SECOND_START_ERROR = 0.13
 #: Settings of speed and reporting, not of the result: a fit is the same bit for bit
 #: whatever they are (the grid's batches are tested so), so they stay out of a package
 #: clip's source hash (``engine.data.lexicon_build.fitter_numbers_digest``) and changing
-#: one does not refit the lexicon.
+#: one does not refit the lexicon. It names itself too: a set's order changes from run
+#: to run, and in the digest it would refit every clip on every build.
 NOT_IN_RESULT = frozenset({"GRID_FRAMES_PER_BATCH", "PROGRESS_REPORTS", "NOT_IN_RESULT"})
