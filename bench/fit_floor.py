@@ -29,9 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing
 
-#: The 24 ASL letters held still (J and Z move).
-STATIC_LETTERS = "ABCDEFGHIKLMNOPQRSTUVWXY"
-
+from bench.hand_reader import STATIC_LETTERS
 
 def truth_start(skeleton, truth):
     """The fitter's parameters (rotvec (F, Nr, 3), Euler angles (F, E, 3), radians)
